@@ -1,0 +1,274 @@
+"""The `papertrader` command line: the contract users and tests rely on."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from papertrader.config.settings import Settings, load_settings
+from papertrader.core.errors import PapertraderError
+from papertrader.engine.cycle import CycleOutcome
+from papertrader.engine.runner import Mode, RunRequest, RunResult, run
+
+app = typer.Typer(help="Local-first AI paper trading: honest, out-of-sample, net of costs.", no_args_is_help=True)
+data_app = typer.Typer(help="Import and inspect market data in the lake.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+console = Console()
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+def _settings() -> Settings:
+    return load_settings()
+
+
+def _parse_date(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not an ISO date like 2010-01-31") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=NEW_YORK)
+
+
+def _symbols(value: str | None) -> tuple[str, ...]:
+    return tuple(s.strip().upper() for s in value.split(",") if s.strip()) if value else ()
+
+
+@app.callback()
+def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="debug logging")] = False) -> None:
+    """Configure logging once for every command."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+@data_app.command("import")
+def data_import(
+    source: Annotated[str, typer.Option(help="bundled | csv")] = "bundled",
+    path: Annotated[Path | None, typer.Option(help="CSV or Parquet file (csv source)")] = None,
+    symbol: Annotated[str | None, typer.Option(help="symbol, when the file has no symbol column")] = None,
+    interval: Annotated[str, typer.Option(help="bar interval: 1m 5m 15m 30m 1h 1d")] = "1d",
+    tz: Annotated[str | None, typer.Option(help="timezone of naive timestamps, e.g. America/New_York")] = None,
+) -> None:
+    """Import real bars into the lake; bad rows are quarantined with a reason, never dropped silently."""
+    from papertrader.data.store import Lake
+
+    settings = _settings()
+    lake = Lake(settings.lake_dir)
+    with _errors():
+        if source == "bundled":
+            _import_bundled(lake)
+        elif source == "csv":
+            if path is None:
+                raise typer.BadParameter("--path is required with --source csv")
+            from papertrader.data.adapters.csv import import_file
+
+            report = import_file(lake, path, symbol=symbol, interval=interval, tz=tz)
+            console.print(
+                f"imported {report.written} rows for {', '.join(report.symbols)} "
+                f"({report.quarantined} quarantined)"
+            )
+        else:
+            raise typer.BadParameter(f"unknown source {source!r}: use bundled or csv")
+    _print_status(lake)
+
+
+def _import_bundled(lake: Any) -> None:
+    from papertrader.data.adapters.bundled import import_bundled
+
+    with console.status("importing bundled real market data (bokeh-sampledata, arch, statsmodels)"):
+        report = import_bundled(lake)
+    console.print(f"[green]bundled data imported[/green]: {report}")
+
+
+def _print_status(lake: Any) -> None:
+    status = lake.status()
+    table = Table(title=f"lake: {lake.root}")
+    for col in ("interval", "symbol", "first", "last", "rows", "quarantined"):
+        table.add_column(col, justify="right" if col in ("rows", "quarantined") else "left")
+    for row in status.itertuples(index=False):
+        table.add_row(
+            row.interval,
+            row.symbol,
+            f"{row.first_ts:%Y-%m-%d %H:%M}",
+            f"{row.last_ts:%Y-%m-%d %H:%M}",
+            f"{row.rows:,}",
+            f"{row.quarantined:,}",
+        )
+    console.print(table)
+    series = lake.series_names()
+    if series:
+        console.print(f"macro series: {', '.join(series)}")
+
+
+@data_app.command("status")
+def data_status() -> None:
+    """Show what the lake holds: symbols, intervals, ranges, row counts and quarantined rows."""
+    from papertrader.data.store import Lake
+
+    _print_status(Lake(_settings().lake_dir))
+
+
+def _run_with_progress(settings: Settings, request: RunRequest) -> RunResult:
+    with Progress(
+        TextColumn(f"[bold]{request.mode}[/bold]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[info]}"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    ) as progress:
+        task = progress.add_task(request.mode, total=None, info="")
+
+        def on_start(total: int) -> None:
+            progress.update(task, total=total)
+
+        def on_cycle(outcome: CycleOutcome) -> None:
+            progress.update(
+                task,
+                advance=1,
+                info=f"{outcome.ts:%Y-%m-%d} equity ${float(outcome.valuation.equity):,.0f}",
+            )
+
+        return run(settings, request, on_start=on_start, on_cycle=on_cycle)
+
+
+def _pct(x: float) -> str:
+    return f"{x:+.2%}"
+
+
+def print_summary(result: RunResult) -> None:
+    """The result beside buy-and-hold, so a number is never read without its benchmark."""
+    m, b = result.metrics, result.benchmark
+    table = Table(
+        title=f"run {result.run_id} · {result.interval} · {', '.join(result.symbols)} · "
+        f"{result.ts[0]:%Y-%m-%d} → {result.ts[-1]:%Y-%m-%d} (net of commission, spread, slippage)"
+    )
+    table.add_column("metric")
+    table.add_column("strategy", justify="right")
+    table.add_column("buy & hold", justify="right")
+    rows = [
+        ("final equity", f"${float(result.final_equity):,.2f}", f"${result.benchmark_equity[-1]:,.2f}"),
+        ("total return", _pct(m.total_return), _pct(b.total_return)),
+        ("CAGR", _pct(m.cagr), _pct(b.cagr)),
+        ("volatility (ann.)", f"{m.volatility:.2%}", f"{b.volatility:.2%}"),
+        ("Sharpe", f"{m.sharpe:.2f}", f"{b.sharpe:.2f}"),
+        ("Sortino", f"{m.sortino:.2f}", f"{b.sortino:.2f}"),
+        ("max drawdown", _pct(m.max_drawdown), _pct(b.max_drawdown)),
+        ("exposure", f"{m.exposure:.1%}", "100%"),
+        ("fills / round trips", f"{m.trades} / {m.round_trips}", "-"),
+        ("hit rate", f"{m.hit_rate:.1%}", "-"),
+        ("turnover (ann.)", f"{m.turnover:.2f}x", "-"),
+        ("fees paid", f"${m.fees_paid:,.2f}", "-"),
+    ]
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+
+
+class _errors:
+    """Turn the project's errors into a clear message and exit code 2 instead of a traceback."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> bool:
+        if isinstance(exc, PapertraderError):
+            console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2)
+        return False
+
+
+def _execute(
+    mode: Mode,
+    symbols: str | None,
+    start: str | None,
+    end: str | None,
+    interval: str,
+    json_file: Path | None,
+    speed: float = 0.0,
+    run_id: str | None = None,
+) -> RunResult:
+    settings = _settings()
+    request = RunRequest(
+        symbols=_symbols(symbols),
+        interval=interval,
+        start=_parse_date(start),
+        end=_parse_date(end),
+        mode=mode,
+        speed=speed,
+        run_id=run_id,
+    )
+    with _errors():
+        result = _run_with_progress(settings, request)
+    print_summary(result)
+    if json_file is not None:
+        json_file.write_text(json.dumps(result.to_json(), indent=2))
+        console.print(f"wrote {json_file}")
+    return result
+
+
+SymbolsOpt = Annotated[str | None, typer.Option(help="comma-separated symbols (default: every equity in the lake)")]
+StartOpt = Annotated[str | None, typer.Option(help="first trading date (ISO); earlier bars only warm up indicators")]
+EndOpt = Annotated[str | None, typer.Option(help="end date (ISO, exclusive)")]
+IntervalOpt = Annotated[str, typer.Option(help="bar interval in the lake")]
+JsonOpt = Annotated[Path | None, typer.Option("--json", help="write the results with stable keys")]
+
+
+@app.command()
+def backtest(
+    symbols: SymbolsOpt = None,
+    start: StartOpt = None,
+    end: EndOpt = None,
+    interval: IntervalOpt = "1d",
+    json_file: JsonOpt = None,
+) -> None:
+    """Run the strategy over history through the same loop paper trading uses."""
+    _execute("backtest", symbols, start, end, interval, json_file)
+
+
+@app.command()
+def paper(
+    replay: Annotated[bool, typer.Option("--replay", help="replay recorded bars from the lake")] = False,
+    speed: Annotated[float, typer.Option(help="market seconds per wall second; 0 = as fast as possible")] = 0.0,
+    run_id: Annotated[str | None, typer.Option(help="name the run (default: generated)")] = None,
+    symbols: SymbolsOpt = None,
+    start: StartOpt = None,
+    end: EndOpt = None,
+    interval: IntervalOpt = "1d",
+    json_file: JsonOpt = None,
+) -> None:
+    """Paper trade: replay recorded data at a chosen speed, committing every cycle to the database."""
+    if not replay:
+        console.print("[red]error:[/red] only --replay is available: live paper trading needs the vendor data feed")
+        raise typer.Exit(2)
+    _execute("replay", symbols, start, end, interval, json_file, speed=speed, run_id=run_id)
+
+
+@app.command()
+def demo(
+    speed: Annotated[float, typer.Option(help="replay speed (market seconds per wall second; 0 = max)")] = 0.0,
+) -> None:
+    """The main job on a fresh machine: import bundled real data offline, replay it, print the summary."""
+    from papertrader.data.store import Lake
+
+    settings = _settings()
+    lake = Lake(settings.lake_dir)
+    with _errors():
+        if not [s for s in lake.symbols("1d") if not s.startswith("^")]:
+            _import_bundled(lake)
+        _print_status(lake)
+    _execute("replay", None, None, None, "1d", None, speed=speed)
+    console.print(
+        f"state: {settings.db_url} · lake: {settings.lake_dir}\n"
+        "The strategy is a moving-average trend-following baseline; models arrive in later releases."
+    )

@@ -1,0 +1,115 @@
+"""Settings with documented, non-zero-cost defaults; secrets come only from the environment."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class CostSettings(_Frozen):
+    """What a fill costs. Defaults are a US discount broker trading liquid large caps."""
+
+    commission_model: Literal["per_share", "bps"] = "per_share"
+    commission_per_share: float = Field(0.005, ge=0, description="USD per share (per_share model)")
+    commission_min: float = Field(1.0, ge=0, description="minimum USD per order fill (per_share model)")
+    commission_max_pct: float = Field(0.01, gt=0, description="cap as a fraction of notional (per_share)")
+    commission_bps: float = Field(1.0, ge=0, description="basis points of notional (bps model)")
+    slippage_bps: float = Field(5.0, ge=0, description="adverse move on market orders, basis points")
+    spread_bps: float = Field(2.0, ge=0, description="full quoted spread; market orders pay half")
+
+
+class RiskSettings(_Frozen):
+    """Limits every order passes before it reaches the broker."""
+
+    max_position_fraction: float = Field(0.25, gt=0, le=1, description="per-symbol cap, fraction of equity")
+    max_gross_exposure: float = Field(1.0, gt=0, le=4, description="sum of |positions| / equity")
+    allow_short: bool = False
+    min_order_notional: float = Field(100.0, ge=0, description="smaller orders are not worth the fees")
+
+
+class StrategySettings(_Frozen):
+    """The trend-following baseline: a fast/slow moving-average crossover, long or flat."""
+
+    fast: int = Field(20, ge=2)
+    slow: int = Field(50, ge=3)
+    rebalance_band: float = Field(
+        0.05, ge=0, description="trade a held position only when its weight drifts this far from target"
+    )
+
+    @model_validator(mode="after")
+    def _fast_below_slow(self) -> StrategySettings:
+        if self.fast >= self.slow:
+            raise ValueError("strategy.fast must be shorter than strategy.slow")
+        return self
+
+
+def default_home() -> Path:
+    """Where state lives unless PAPERTRADER_HOME says otherwise."""
+    return Path(os.environ.get("PAPERTRADER_HOME", Path.home() / ".papertrader")).expanduser()
+
+
+class Settings(BaseSettings):
+    """Everything configurable, in one place; env > .env > $PAPERTRADER_HOME/config.toml > defaults."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="PAPERTRADER_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="ignore",
+        frozen=True,
+    )
+
+    home: Path = Field(default_factory=default_home)
+    database_url: str | None = Field(None, description="any SQLAlchemy URL; default SQLite under home")
+    initial_cash: float = Field(100_000.0, gt=0)
+    costs: CostSettings = CostSettings()
+    risk: RiskSettings = RiskSettings()
+    strategy: StrategySettings = StrategySettings()
+
+    @property
+    def lake_dir(self) -> Path:
+        """Root of the Parquet market-data lake."""
+        return self.home / "lake"
+
+    @property
+    def db_url(self) -> str:
+        """The database URL actually used."""
+        return self.database_url or f"sqlite:///{self.home / 'papertrader.db'}"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Add the TOML file below the environment and .env."""
+        toml_path = default_home() / "config.toml"
+        return (
+            init_settings,
+            env_settings,
+            dotenv_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=toml_path),
+        )
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings, creating the home directory so every component can rely on it."""
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    settings.home.mkdir(parents=True, exist_ok=True)
+    return settings

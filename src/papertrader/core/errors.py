@@ -1,0 +1,27 @@
+"""The error hierarchy: each class tells the operator what to do next."""
+
+from __future__ import annotations
+
+
+class PapertraderError(Exception):
+    """Base of every error papertrader raises on purpose."""
+
+
+class ConfigError(PapertraderError):
+    """The configuration is wrong: fix the setting named in the message."""
+
+
+class DataError(PapertraderError):
+    """The input data is wrong or missing: fix or re-import it; retrying will not help."""
+
+
+class TemporaryError(PapertraderError):
+    """A transient failure (network, throttling, lock): retrying later may succeed."""
+
+
+class HaltError(PapertraderError):
+    """Trading must stop (kill switch, corrupted state): investigate before resuming."""
+
+
+class InvalidTransition(PapertraderError):
+    """An order was asked to move to a state its lifecycle does not allow."""

@@ -1,0 +1,532 @@
+"""The market-data lake: Parquet partitions on disk, queried through DuckDB, written atomically.
+
+Layout under ``root``::
+
+    bars/interval=<iv>/symbol=<SYM>/data.parquet     one file per (interval, symbol)
+    macro/series=<NAME>/data.parquet                 one file per macro series
+    quarantine/<iv>/<SYM>/<uuid>.parquet             rows the quality rules set aside, with a reason
+
+Directory names are the symbol percent-encoded (``urllib.parse.quote`` keeping ``^``), so ``^GSPC`` and
+``SHOP.TO`` are stored as-is while ``BRK/B`` becomes ``BRK%2FB``; DuckDB's hive partitioning decodes them
+back. Every Parquet file also carries its own ``symbol`` column, and the lake reads explicit file lists, so
+nothing depends on how a reader parses directory names.
+
+Writes merge with what is stored (a new row with the same ts replaces the old one: a vendor correction),
+skip the file entirely when nothing changed (so re-importing is a no-op), and replace the file atomically
+(temp file in the same directory, fsync, ``os.replace``). Writers serialise on a lock file in the root.
+Readers never lock: they see the old file or the new one, never half of one. Each query opens its own
+in-memory DuckDB connection and closes it, so no file stays open and no stale metadata is cached.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Final
+from urllib.parse import quote, unquote
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from papertrader.core.clock import Clock, WallClock
+from papertrader.core.errors import DataError
+from papertrader.data.quality import validate_bars
+from papertrader.data.schema import (
+    BAR_COLUMNS,
+    LAKE_COLUMNS,
+    SERIES_COLUMNS,
+    UTC_NS,
+    VALUE_COLUMNS,
+    empty_bars,
+    empty_series,
+    interval_order,
+    normalize_interval,
+    require_columns,
+    to_utc,
+)
+
+if sys.platform != "win32":
+    import fcntl
+
+log = logging.getLogger(__name__)
+
+DATA_FILE: Final = "data.parquet"
+#: Quarantine directory for rows that had no symbol at all.
+NO_SYMBOL: Final = "<none>"
+_QUARANTINE_KEY: Final = ("symbol", "ts", *VALUE_COLUMNS, "reason", "source")
+
+
+@dataclass(frozen=True)
+class WriteReport:
+    """What a write did: rows inserted or corrected, rows quarantined, rows already stored identically."""
+
+    written: int
+    quarantined: int
+    symbols: tuple[str, ...]
+    unchanged: int = 0
+
+
+def encode_name(name: str) -> str:
+    """Make a symbol or series name safe as one directory name, reversibly (see ``decode_name``)."""
+    return quote(name, safe="^")
+
+
+def decode_name(dirname: str) -> str:
+    """Recover the symbol or series name from its directory name."""
+    return unquote(dirname)
+
+
+def _utc_bound(value: datetime | str | None, what: str) -> int | None:
+    """A query bound as UTC epoch nanoseconds; naive bounds are refused so no one guesses a timezone."""
+    if value is None:
+        return None
+    ts = pd.Timestamp(value)
+    if ts.tzinfo is None:
+        raise DataError(f"{what}={value!r} has no timezone; pass a timezone-aware datetime (e.g. UTC)")
+    return int(ts.tz_convert("UTC").value)
+
+
+def _fsync_dir(path: Path) -> None:
+    if sys.platform == "win32":  # directories cannot be opened for fsync there
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _atomic_write(frame: pd.DataFrame, path: Path) -> None:
+    """Write a Parquet file so a reader or a crash sees either the old file or the complete new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            pq.write_table(table, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _read_parquet_file(path: Path) -> pd.DataFrame:
+    """Read one stored file whole; an unreadable file stops the write rather than being overwritten."""
+    try:
+        frame: pd.DataFrame = pq.read_table(path).to_pandas()
+    except (OSError, pa.ArrowException) as exc:
+        raise DataError(f"cannot read lake file {path}: {exc}; restore it or move it aside") from exc
+    return frame
+
+
+def _stringify_objects(frame: pd.DataFrame, keep: Sequence[str]) -> pd.DataFrame:
+    """Turn free-form object columns into strings so arbitrary input columns always fit in Parquet."""
+    out = frame.copy()
+    for col in out.columns:
+        if col not in keep and out[col].dtype == object:
+            out[col] = [
+                None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in out[col]
+            ]
+    return out
+
+
+class Lake:
+    """A local Parquet lake of bars and macro series, so every run reads the same validated history."""
+
+    def __init__(self, root: Path | str, clock: Clock | None = None) -> None:
+        self.root = Path(root).expanduser()
+        self._clock: Clock = clock or WallClock()
+        self._thread_lock = threading.RLock()
+
+    def __repr__(self) -> str:
+        return f"Lake({str(self.root)!r})"
+
+    # ---------------------------------------------------------------- paths
+
+    @property
+    def bars_dir(self) -> Path:
+        """Root of the bar partitions."""
+        return self.root / "bars"
+
+    @property
+    def macro_dir(self) -> Path:
+        """Root of the macro series."""
+        return self.root / "macro"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        """Root of the quarantined rows."""
+        return self.root / "quarantine"
+
+    def bars_path(self, symbol: str, interval: str) -> Path:
+        """Where one (interval, symbol) partition lives, so tools and tests can find it."""
+        iv = normalize_interval(interval)
+        return self.bars_dir / f"interval={iv}" / f"symbol={encode_name(symbol)}" / DATA_FILE
+
+    def series_path(self, name: str) -> Path:
+        """Where one macro series lives."""
+        return self.macro_dir / f"series={encode_name(name)}" / DATA_FILE
+
+    def _bar_files(self, interval: str | None = None) -> list[tuple[str, str, Path]]:
+        """(interval, symbol, path) for every stored bar partition, optionally of one interval."""
+        out: list[tuple[str, str, Path]] = []
+        if not self.bars_dir.is_dir():
+            return out
+        for iv_dir in sorted(self.bars_dir.glob("interval=*")):
+            iv = iv_dir.name.split("=", 1)[1]
+            if interval is not None and iv != interval:
+                continue
+            for sym_dir in sorted(iv_dir.glob("symbol=*")):
+                path = sym_dir / DATA_FILE
+                if path.is_file():
+                    out.append((iv, decode_name(sym_dir.name.split("=", 1)[1]), path))
+        return out
+
+    def _quarantine_files(
+        self, symbol: str | None = None, interval: str | None = None
+    ) -> list[tuple[str, str, Path]]:
+        """(interval, symbol, path) of every quarantine file, optionally filtered."""
+        out: list[tuple[str, str, Path]] = []
+        if not self.quarantine_dir.is_dir():
+            return out
+        for iv_dir in sorted(p for p in self.quarantine_dir.iterdir() if p.is_dir()):
+            if interval is not None and iv_dir.name != interval:
+                continue
+            for sym_dir in sorted(p for p in iv_dir.iterdir() if p.is_dir()):
+                sym = decode_name(sym_dir.name)
+                if symbol is not None and sym != symbol:
+                    continue
+                out.extend((iv_dir.name, sym, f) for f in sorted(sym_dir.glob("*.parquet")))
+        return out
+
+    @contextmanager
+    def _write_lock(self) -> Iterator[None]:
+        """Serialise writers across threads and processes: read-merge-write must not interleave."""
+        with self._thread_lock:
+            self.root.mkdir(parents=True, exist_ok=True)
+            with open(self.root / ".lock", "a+b") as fh:
+                if sys.platform != "win32":
+                    fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    if sys.platform != "win32":
+                        fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+    @staticmethod
+    def _query(sql: str, params: Sequence[Any]) -> pd.DataFrame:
+        """Run one query on a fresh in-memory DuckDB connection, closed before returning."""
+        con = duckdb.connect(":memory:")
+        try:
+            frame: pd.DataFrame = con.execute(sql, list(params)).df()
+        finally:
+            con.close()
+        return frame
+
+    # ---------------------------------------------------------------- bars
+
+    def write_bars(self, df: pd.DataFrame, interval: str, source: str) -> WriteReport:
+        """Validate, quarantine bad rows and merge good ones into the lake, never losing a stored row."""
+        iv = normalize_interval(interval)
+        require_columns(df, BAR_COLUMNS)
+        ts = df["ts"]
+        if len(df) and not (pd.api.types.is_datetime64_any_dtype(ts) and getattr(ts.dt, "tz", None)):
+            raise DataError(
+                f"bars ts must be timezone-aware datetimes (got {ts.dtype}); localize them "
+                "(e.g. ts.dt.tz_localize('America/New_York')) or import the file with --tz"
+            )
+        if df.empty:
+            return WriteReport(0, 0, ())
+        result = validate_bars(df)
+        now = pd.Timestamp(self._clock.now()).tz_convert("UTC")
+        written = unchanged = 0
+        with self._write_lock():
+            for symbol, rows in result.valid.groupby("symbol", sort=True):
+                w, u = self._merge_partition(str(symbol), iv, rows, source, now)
+                written += w
+                unchanged += u
+            if len(result.quarantined):
+                self._append_quarantine(result.quarantined, iv, source, now)
+        symbols = {str(s) for s in result.valid["symbol"]}
+        symbols |= {str(s) for s in result.quarantined["symbol"].dropna() if str(s).strip()}
+        if len(result.quarantined):
+            log.warning(
+                "quarantined %d of %d %s bar(s) from %s: %s",
+                len(result.quarantined),
+                len(df),
+                iv,
+                source,
+                result.reason_counts(),
+            )
+        log.info("wrote %d %s bar(s) from %s (%d unchanged)", written, iv, source, unchanged)
+        return WriteReport(written, len(result.quarantined), tuple(sorted(symbols)), unchanged)
+
+    def _merge_partition(
+        self, symbol: str, interval: str, rows: pd.DataFrame, source: str, now: pd.Timestamp
+    ) -> tuple[int, int]:
+        """Merge one symbol's valid rows into its partition; returns (written, unchanged)."""
+        new = rows.loc[:, list(BAR_COLUMNS)].assign(source=source, ingested_at=now)
+        new["ingested_at"] = new["ingested_at"].astype(UTC_NS)
+        new = new.set_index("ts")
+        path = self.bars_path(symbol, interval)
+        if path.is_file():
+            old = _read_parquet_file(path)
+            old["ts"] = to_utc(old["ts"])
+            old = old.set_index("ts")
+            common = new.index.intersection(old.index)
+            same = (old.loc[common, list(VALUE_COLUMNS)] == new.loc[common, list(VALUE_COLUMNS)]).all(axis=1)
+            unchanged_ts = common[same.to_numpy()]
+            changed = new.drop(index=unchanged_ts)
+            if changed.empty:
+                return 0, len(unchanged_ts)
+            merged = pd.concat([old.drop(index=changed.index, errors="ignore"), changed])
+        else:
+            unchanged_ts = new.index[:0]
+            changed = merged = new
+        merged = merged.sort_index().reset_index()
+        merged = merged.loc[:, list(LAKE_COLUMNS)].astype({"ts": UTC_NS, "ingested_at": UTC_NS})
+        _atomic_write(merged, path)
+        return len(changed), len(unchanged_ts)
+
+    def _append_quarantine(self, bad: pd.DataFrame, interval: str, source: str, now: pd.Timestamp) -> None:
+        """Persist quarantined rows (new ones only, so re-imports do not pile up copies) with their reason."""
+        bad = bad.assign(source=source, interval=interval, detected_at=now)
+        bad["detected_at"] = bad["detected_at"].astype(UTC_NS)
+        keys = bad["symbol"].map(lambda s: NO_SYMBOL if pd.isna(s) or not str(s).strip() else str(s))
+        for symbol, rows in bad.groupby(keys, sort=True):
+            sym_dir = self.quarantine_dir / interval / encode_name(str(symbol))
+            existing = [_read_parquet_file(f) for f in sorted(sym_dir.glob("*.parquet"))]
+            if existing:
+                seen = set(self._row_hashes(pd.concat(existing, ignore_index=True)))
+                rows = rows.loc[~self._row_hashes(rows).isin(seen).to_numpy()]
+            if rows.empty:
+                continue
+            frame = _stringify_objects(rows.reset_index(drop=True), keep=("symbol",))
+            frame["symbol"] = frame["symbol"].map(lambda s: None if pd.isna(s) else str(s))
+            _atomic_write(frame, sym_dir / f"{uuid.uuid4().hex}.parquet")
+
+    @staticmethod
+    def _row_hashes(frame: pd.DataFrame) -> pd.Series:
+        key = frame.loc[:, list(_QUARANTINE_KEY)].copy()
+        key["symbol"] = key["symbol"].map(lambda s: None if pd.isna(s) else str(s))
+        key["ts"] = to_utc(key["ts"])
+        for col in VALUE_COLUMNS:
+            key[col] = key[col].astype("float64")
+        return pd.util.hash_pandas_object(key, index=False)
+
+    def read_bars(
+        self,
+        symbols: Sequence[str] | None = None,
+        interval: str = "1d",
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> pd.DataFrame:
+        """Bars for the universe in [start, end), sorted by ts then symbol: the engine's one way in."""
+        iv = normalize_interval(interval)
+        lo, hi = _utc_bound(start, "start"), _utc_bound(end, "end")
+        if isinstance(symbols, str):
+            symbols = [symbols]
+        wanted = None if symbols is None else set(symbols)
+        files = [str(p) for _, sym, p in self._bar_files(iv) if wanted is None or sym in wanted]
+        if not files:
+            return empty_bars()
+        where: list[str] = []
+        params: list[Any] = [files]
+        if lo is not None:
+            where.append("epoch_ns(ts) >= ?")
+            params.append(lo)
+        if hi is not None:
+            where.append("epoch_ns(ts) < ?")
+            params.append(hi)
+        sql = (
+            "SELECT symbol, ts, open, high, low, close, volume "
+            "FROM read_parquet(?, hive_partitioning = false) "
+            + (f"WHERE {' AND '.join(where)} " if where else "")
+            + "ORDER BY ts, symbol"
+        )
+        frame = self._query(sql, params)
+        if frame.empty:
+            return empty_bars()
+        frame["ts"] = to_utc(frame["ts"])
+        frame["symbol"] = frame["symbol"].astype(object)
+        return frame.astype({c: "float64" for c in VALUE_COLUMNS}).reset_index(drop=True)
+
+    def symbols(self, interval: str = "1d") -> list[str]:
+        """Symbols stored at an interval, so callers can build a universe from what is really there."""
+        iv = normalize_interval(interval)
+        return sorted({sym for _, sym, _ in self._bar_files(iv)})
+
+    def intervals(self) -> list[str]:
+        """Intervals that hold at least one partition, shortest first."""
+        return sorted({iv for iv, _, _ in self._bar_files()}, key=interval_order)
+
+    # ---------------------------------------------------------------- status and quarantine
+
+    def status(self) -> pd.DataFrame:
+        """One row per (interval, symbol): coverage, row and quarantine counts, as `data status` shows."""
+        columns = ["interval", "symbol", "first_ts", "last_ts", "rows", "quarantined", "sources"]
+        bar_files = self._bar_files()
+        records: dict[tuple[str, str], dict[str, Any]] = {}
+        if bar_files:
+            by_path = {str(p): (iv, sym) for iv, sym, p in bar_files}
+            stats = self._query(
+                "SELECT filename, min(ts) AS first_ts, max(ts) AS last_ts, count(*) AS n, "
+                "list_sort(list_distinct(list(source))) AS sources "
+                "FROM read_parquet(?, hive_partitioning = false, filename = true) GROUP BY filename",
+                [list(by_path)],
+            )
+            stats["first_ts"] = to_utc(stats["first_ts"])
+            stats["last_ts"] = to_utc(stats["last_ts"])
+            row: dict[Any, Any]
+            for row in stats.to_dict("records"):
+                records[by_path[str(row["filename"])]] = {
+                    "first_ts": row["first_ts"],
+                    "last_ts": row["last_ts"],
+                    "rows": int(row["n"]),
+                    "quarantined": 0,
+                    "sources": ",".join(str(s) for s in row["sources"]),
+                }
+        for iv, sym, path in self._quarantine_files():
+            rec = records.setdefault(
+                (iv, sym),
+                {"first_ts": pd.NaT, "last_ts": pd.NaT, "rows": 0, "quarantined": 0, "sources": ""},
+            )
+            rec["quarantined"] += int(pq.ParquetFile(path).metadata.num_rows)
+        if not records:
+            return pd.DataFrame(
+                {
+                    "interval": pd.Series([], dtype=object),
+                    "symbol": pd.Series([], dtype=object),
+                    "first_ts": pd.Series([], dtype=UTC_NS),
+                    "last_ts": pd.Series([], dtype=UTC_NS),
+                    "rows": pd.Series([], dtype="int64"),
+                    "quarantined": pd.Series([], dtype="int64"),
+                    "sources": pd.Series([], dtype=object),
+                }
+            )
+        ordered = sorted(records, key=lambda k: (interval_order(k[0]), k[0], k[1]))
+        out = pd.DataFrame(
+            [{"interval": k[0], "symbol": k[1], **records[k]} for k in ordered], columns=columns
+        )
+        out["first_ts"] = out["first_ts"].astype(UTC_NS)
+        out["last_ts"] = out["last_ts"].astype(UTC_NS)
+        return out.astype({"rows": "int64", "quarantined": "int64"})
+
+    def quarantine(self, symbol: str | None = None, interval: str | None = None) -> pd.DataFrame:
+        """Every quarantined row with its reason, so an operator can see what a vendor got wrong."""
+        iv = None if interval is None else normalize_interval(interval)
+        files = self._quarantine_files(symbol, iv)
+        if not files:
+            return empty_bars().assign(
+                reason=pd.Series([], dtype=object),
+                source=pd.Series([], dtype=object),
+                interval=pd.Series([], dtype=object),
+                detected_at=pd.Series([], dtype=UTC_NS),
+            )
+        frame = self._query(
+            "SELECT * FROM read_parquet(?, hive_partitioning = false, union_by_name = true)",
+            [[str(p) for _, _, p in files]],
+        )
+        frame["ts"] = to_utc(frame["ts"])
+        frame["detected_at"] = to_utc(frame["detected_at"])
+        return frame.sort_values(
+            ["interval", "symbol", "ts"], kind="mergesort", na_position="last"
+        ).reset_index(drop=True)
+
+    # ---------------------------------------------------------------- macro series
+
+    def write_series(self, name: str, df: pd.DataFrame, source: str) -> WriteReport:
+        """Store a macro series by reference date, merging like bars so re-imports and revisions are safe."""
+        if not name or not str(name).strip():
+            raise DataError("a series needs a non-empty name")
+        require_columns(df, ("date", "value"), what="series")
+        frame = pd.DataFrame(
+            {
+                "date": pd.to_datetime(df["date"], errors="coerce"),
+                "value": pd.to_numeric(df["value"], errors="coerce"),
+            }
+        ).reset_index(drop=True)
+        frame["date"] = (
+            frame["date"].dt.tz_localize("UTC")
+            if frame["date"].dt.tz is None
+            else frame["date"].dt.tz_convert("UTC")
+        ).astype(UTC_NS)
+        frame["value"] = frame["value"].astype("float64")
+        bad = frame["date"].isna() | ~np.isfinite(frame["value"].to_numpy())
+        dup = frame["date"].duplicated(keep="first") & ~bad
+        dropped = int(bad.sum() + dup.sum())
+        if dropped:
+            log.warning(
+                "series %s from %s: dropped %d observation(s) (%d missing/non-finite, %d duplicate dates)",
+                name,
+                source,
+                dropped,
+                int(bad.sum()),
+                int(dup.sum()),
+            )
+        new = frame.loc[~(bad | dup)].assign(source=source).set_index("date")
+        if new.empty:
+            return WriteReport(0, dropped, (name,))
+        path = self.series_path(name)
+        with self._write_lock():
+            if path.is_file():
+                old = _read_parquet_file(path)
+                old["date"] = to_utc(old["date"])
+                old = old.set_index("date")
+                common = new.index.intersection(old.index)
+                same = (old.loc[common, "value"] == new.loc[common, "value"]).to_numpy()
+                unchanged_dates = common[same]
+                changed = new.drop(index=unchanged_dates)
+                if changed.empty:
+                    return WriteReport(0, dropped, (name,), len(unchanged_dates))
+                merged = pd.concat([old.drop(index=changed.index, errors="ignore"), changed])
+            else:
+                unchanged_dates = new.index[:0]
+                changed = merged = new
+            merged = merged.sort_index().reset_index().loc[:, list(SERIES_COLUMNS)]
+            merged["date"] = merged["date"].astype(UTC_NS)
+            _atomic_write(merged, path)
+        log.info("wrote %d observation(s) of series %s from %s", len(changed), name, source)
+        return WriteReport(len(changed), dropped, (name,), len(unchanged_dates))
+
+    def read_series(self, name: str) -> pd.DataFrame:
+        """One macro series (date = reference date, UTC), sorted by date; unknown names are a DataError."""
+        path = self.series_path(name)
+        if not path.is_file():
+            known = ", ".join(self.series_names()) or "none"
+            raise DataError(
+                f"unknown series {name!r} (stored: {known}); import it first, "
+                "e.g. `papertrader data import --source bundled`"
+            )
+        frame = self._query(
+            "SELECT date, value, source FROM read_parquet(?, hive_partitioning = false) ORDER BY date",
+            [[str(path)]],
+        )
+        if frame.empty:
+            return empty_series()
+        frame["date"] = to_utc(frame["date"])
+        return frame.astype({"value": "float64", "source": object})
+
+    def series_names(self) -> list[str]:
+        """Names of the stored macro series."""
+        if not self.macro_dir.is_dir():
+            return []
+        return sorted(
+            decode_name(d.name.split("=", 1)[1])
+            for d in self.macro_dir.glob("series=*")
+            if (d / DATA_FILE).is_file()
+        )

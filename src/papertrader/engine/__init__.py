@@ -1,0 +1,1 @@
+"""Wires data, features, signals, risk, broker, ledger and persistence into one cycle loop."""

@@ -1,0 +1,42 @@
+"""Buy-and-hold of the same symbols and window, paying the same entry costs, for an honest comparison."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+
+from papertrader.config.settings import CostSettings
+from papertrader.domain.types import Side
+from papertrader.engine.panel import Panel
+from papertrader.execution.fees import affordable_qty, commission, market_fill_price
+from papertrader.features.technical import Array
+
+
+def buy_and_hold(panel: Panel, initial_cash: float, costs: CostSettings, first: int) -> Array:
+    """Equity of an equal-weight buy at each symbol's first open after cycle `first`, held to the end.
+
+    Each symbol gets 1/N of the cash, bought at market (half spread, slippage, commission) at the first
+    bar it trades after the first decision; until then its share sits in cash.
+    """
+    n = len(panel.symbols)
+    closes = pd.DataFrame(panel.prices.close).ffill().to_numpy()
+    t = len(panel)
+    equity = np.zeros(t - first)
+    budget = initial_cash / n
+    for j in range(n):
+        opens = panel.prices.open[first + 1 :, j]
+        live = np.flatnonzero(np.isfinite(opens))
+        if live.size == 0:
+            equity += budget
+            continue
+        entry = first + 1 + int(live[0])
+        price = market_fill_price(float(panel.prices.open[entry, j]), Side.BUY, costs)
+        cash = Decimal(repr(budget))
+        qty = affordable_qty(int(cash / price), price, cash, costs)
+        left = float(cash - price * qty - commission(qty, price, costs)) if qty else budget
+        curve = np.full(t - first, budget)
+        curve[entry - first :] = left + qty * closes[entry:, j]
+        equity += curve
+    return equity

@@ -1,0 +1,238 @@
+"""The one cycle loop: bars -> broker fills -> ledger -> features -> decision -> risk -> orders -> record.
+
+Backtest, replay and live paper trading all run this loop; they differ only in the clock, the pacing
+and how often the recorder commits.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Protocol
+
+import numpy as np
+
+from papertrader.config.settings import Settings
+from papertrader.core.clock import SimClock
+from papertrader.core.events import Event, EventBus
+from papertrader.core.ids import order_id
+from papertrader.domain.types import Fill, Order, OrderType, Position, Side, TimeInForce
+from papertrader.engine.panel import Panel
+from papertrader.execution.broker import BrokerReport, PaperBroker
+from papertrader.execution.fees import to_decimal
+from papertrader.features.technical import Array
+from papertrader.features.view import FeatureView
+from papertrader.persistence.repository import CycleRecord
+from papertrader.portfolio.ledger import Ledger, Valuation
+from papertrader.risk.engine import RiskEngine
+from papertrader.signals.base import Strategy
+
+
+class Recorder(Protocol):
+    """Where cycle records go: a database in paper mode, a batch in backtests, nowhere in benchmarks."""
+
+    def record(self, record: CycleRecord) -> None:
+        """Keep one cycle's changes (the recorder decides when to commit)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class CycleOutcome:
+    """What one cycle produced, for the caller's curves and progress display."""
+
+    k: int
+    ts: datetime
+    valuation: Valuation
+    fills: tuple[Fill, ...]
+
+
+class Engine:
+    """Holds the live state of one run and advances it one cycle at a time."""
+
+    def __init__(
+        self,
+        *,
+        run_id: str,
+        panel: Panel,
+        features: Mapping[str, Array],
+        strategy: Strategy,
+        settings: Settings,
+        clock: SimClock,
+        bus: EventBus,
+        recorder: Recorder | None = None,
+    ) -> None:
+        missing = set(strategy.required_features()) - set(features)
+        if missing:
+            raise ValueError(f"strategy {strategy.name} needs features {sorted(missing)}")
+        self.run_id = run_id
+        self.panel = panel
+        self.features = features
+        self.strategy = strategy
+        self.settings = settings
+        self.clock = clock
+        self.bus = bus
+        self.recorder = recorder
+        self.ledger = Ledger(to_decimal(settings.initial_cash))
+        self.broker = PaperBroker(panel.symbols, settings.costs)
+        self.risk = RiskEngine(panel.symbols, settings.risk, settings.strategy.rebalance_band)
+        self._last_close = np.full(len(panel.symbols), np.nan)
+        self._last_target = np.zeros(len(panel.symbols))
+        self._index = {s: i for i, s in enumerate(panel.symbols)}
+
+    def holdings(self) -> Array:
+        """Shares held per symbol, in universe order."""
+        held = np.zeros(len(self.panel.symbols))
+        for symbol, pos in self.ledger.positions.items():
+            held[self._index[symbol]] = pos.qty
+        return held
+
+    def marks(self) -> dict[str, Decimal]:
+        """Latest known close of every held symbol, as Decimal."""
+        return {s: to_decimal(self._last_close[self._index[s]]) for s in self.ledger.positions}
+
+    def step(self, k: int) -> CycleOutcome:
+        """Run cycle k: fill what earlier decisions ordered, mark, decide, size, and submit new orders."""
+        bar = self.panel.bar(k)
+        report = BrokerReport()
+        self.clock.advance_to(bar.open_time)
+        self.broker.on_bars(bar, self.ledger.cash, report)
+        changed: dict[str, Position] = {}
+        for fill in report.fills:
+            changed[fill.symbol] = self.ledger.apply(fill)
+            report.events.append(Event(fill.ts, "fill", _fill_payload(fill)))
+
+        self.clock.advance_to(bar.close_time)
+        now = bar.close_time
+        traded = np.isfinite(bar.close)
+        self._last_close[traded] = bar.close[traded]
+        valuation = self.ledger.value(self.marks())
+        equity = float(valuation.equity)
+
+        decision = self.strategy.decide(now, FeatureView(self.features, k))
+        plan = self.risk.plan(
+            now, decision.weights, self._last_close, self.holdings() + self.broker.pending_qty(), equity
+        )
+        report.events.extend(plan.events)
+        for i in np.flatnonzero(decision.weights != self._last_target):
+            report.events.append(
+                Event(
+                    now,
+                    "signal",
+                    {
+                        "symbol": self.panel.symbols[i],
+                        "source": self.strategy.name,
+                        "target_weight": float(decision.weights[i]),
+                        "confidence": float(decision.confidence[i]),
+                        "rationale": decision.explain(int(i)),
+                    },
+                )
+            )
+        self._last_target = decision.weights
+        held = self.holdings()
+        for seq, intent in enumerate(plan.intents):
+            qty = intent.qty
+            if intent.qty != intent.target_qty - held[intent.index]:
+                # earlier orders are still working: replace them rather than stack a second order
+                self.broker.cancel_symbol(intent.symbol, now, "replaced by a new target", report)
+                qty = intent.target_qty - int(held[intent.index])
+                if qty == 0:
+                    continue
+            order = Order(
+                id=order_id(self.run_id, k, seq),
+                symbol=intent.symbol,
+                side=Side.BUY if qty > 0 else Side.SELL,
+                qty=abs(qty),
+                type=OrderType.MARKET,
+                created_at=now,
+                tif=TimeInForce.DAY,
+                tag=self.strategy.name,
+            )
+            report.events.append(Event(now, "order.submitted", _order_payload(order, intent.target_weight)))
+            self.broker.submit(order, now, report)
+
+        report.events.append(
+            Event(
+                now,
+                "cycle",
+                {
+                    "cycle": k,
+                    "cash": str(valuation.cash),
+                    "equity": str(valuation.equity),
+                    "gross_exposure": str(valuation.gross_exposure),
+                    "fills": len(report.fills),
+                    "orders": len(plan.intents),
+                },
+            )
+        )
+        if self.recorder is not None:
+            self.recorder.record(
+                CycleRecord(
+                    cycle=k,
+                    ts=now,
+                    orders=tuple(_latest(report.orders)),
+                    fills=tuple(report.fills),
+                    positions=tuple(changed.values()),
+                    cash=valuation.cash,
+                    market_value=valuation.market_value,
+                    equity=valuation.equity,
+                    gross_exposure=float(valuation.gross_exposure) / equity if equity > 0 else math.inf,
+                    events=tuple(report.events),
+                )
+            )
+        for event in report.events:
+            self.bus.publish(event)
+        return CycleOutcome(k, now, valuation, tuple(report.fills))
+
+    def run(
+        self,
+        first: int = 0,
+        pace: Callable[[int], None] | None = None,
+        on_cycle: Callable[[CycleOutcome], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> list[CycleOutcome]:
+        """Run cycles first..end in order; pace(k) may wait between them (replay speed)."""
+        outcomes: list[CycleOutcome] = []
+        for k in range(first, len(self.panel)):
+            if should_stop is not None and should_stop():
+                break
+            if pace is not None and k > first:
+                pace(k)
+            outcome = self.step(k)
+            outcomes.append(outcome)
+            if on_cycle is not None:
+                on_cycle(outcome)
+        return outcomes
+
+
+def _latest(orders: Iterable[Order]) -> list[Order]:
+    """Keep only the final state of each order touched in a cycle."""
+    latest: dict[str, Order] = {}
+    for order in orders:
+        latest[order.id] = order
+    return list(latest.values())
+
+
+def _fill_payload(fill: Fill) -> dict[str, object]:
+    return {
+        "order_id": fill.order_id,
+        "seq": fill.seq,
+        "symbol": fill.symbol,
+        "side": fill.side.value,
+        "qty": fill.qty,
+        "price": str(fill.price),
+        "fee": str(fill.fee),
+    }
+
+
+def _order_payload(order: Order, target_weight: float) -> dict[str, object]:
+    return {
+        "order_id": order.id,
+        "symbol": order.symbol,
+        "side": order.side.value,
+        "qty": order.qty,
+        "type": order.type.value,
+        "target_weight": target_weight,
+    }

@@ -1,0 +1,65 @@
+"""The universe as (time x symbol) arrays, so a cycle touches every symbol with one slice."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from papertrader.core.errors import DataError
+from papertrader.domain.sessions import bar_close_time, bar_open_time
+from papertrader.execution.broker import BarSlice
+from papertrader.features.technical import PriceArrays
+
+_FIELDS = ("open", "high", "low", "close", "volume")
+
+
+@dataclass(frozen=True)
+class Panel:
+    """Aligned OHLCV arrays over the union of bar times; NaN where a symbol has no bar."""
+
+    interval: str
+    symbols: tuple[str, ...]
+    ts: pd.DatetimeIndex
+    prices: PriceArrays
+
+    @classmethod
+    def from_long(cls, bars: pd.DataFrame, interval: str, symbols: tuple[str, ...] | None = None) -> Panel:
+        """Pivot long bars (symbol, ts, open..volume) into aligned arrays."""
+        if bars.empty:
+            raise DataError(f"no {interval} bars to trade; run `papertrader data import` first")
+        wanted = symbols or tuple(sorted(bars["symbol"].unique()))
+        missing = sorted(set(wanted) - set(bars["symbol"].unique()))
+        if missing:
+            raise DataError(f"no {interval} bars for {', '.join(missing)}; import them or drop them")
+        bars = bars[bars["symbol"].isin(wanted)]
+        wide = bars.pivot(index="ts", columns="symbol", values=list(_FIELDS)).sort_index()
+        index = pd.DatetimeIndex(wide.index)
+        arrays = {
+            f: np.ascontiguousarray(wide[f].reindex(columns=list(wanted)).to_numpy(dtype=np.float64))
+            for f in _FIELDS
+        }
+        return cls(interval, tuple(wanted), index, PriceArrays(**arrays))
+
+    def __len__(self) -> int:
+        return len(self.ts)
+
+    def bar(self, k: int) -> BarSlice:
+        """Cycle k's bars with their open and close times."""
+        ts = self.ts[k].to_pydatetime()
+        p = self.prices
+        return BarSlice(
+            k=k,
+            open_time=bar_open_time(ts, self.interval),
+            close_time=bar_close_time(ts, self.interval),
+            open=p.open[k],
+            high=p.high[k],
+            low=p.low[k],
+            close=p.close[k],
+            volume=p.volume[k],
+        )
+
+    def sessions(self) -> int:
+        """Number of distinct New York trading dates covered."""
+        return int(self.ts.tz_convert("America/New_York").normalize().nunique())

@@ -1,0 +1,37 @@
+"""A read-only window onto feature panels that ends at the current cycle: the future is unreachable."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from papertrader.features.technical import Array
+
+
+class FeatureView:
+    """Feature panels seen from cycle k: rows after k cannot be read through this object."""
+
+    __slots__ = ("_features", "_k")
+
+    def __init__(self, features: Mapping[str, Array], k: int) -> None:
+        self._features = features
+        self._k = k
+
+    @property
+    def k(self) -> int:
+        """The cycle index this view stands at."""
+        return self._k
+
+    def names(self) -> tuple[str, ...]:
+        """Available feature names."""
+        return tuple(self._features)
+
+    def now(self, name: str) -> Array:
+        """Values of one feature for every symbol at the current cycle (a copy)."""
+        return np.array(self._features[name][self._k], dtype=np.float64)
+
+    def window(self, name: str, length: int) -> Array:
+        """The last `length` rows up to and including the current cycle (fewer at the start)."""
+        start = max(0, self._k - length + 1)
+        return np.array(self._features[name][start : self._k + 1], dtype=np.float64)

@@ -1,0 +1,1 @@
+"""The Decimal ledger and the performance metrics computed from it."""

@@ -1,0 +1,1 @@
+"""Sizing and limits: turns target weights into orders and vetoes what breaks a rule."""

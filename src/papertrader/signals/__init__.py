@@ -1,0 +1,1 @@
+"""Strategies and models turn features into target weights behind one interface."""

@@ -1,0 +1,44 @@
+"""The honest baseline: long when the fast moving average is above the slow one, flat otherwise."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import numpy as np
+
+from papertrader.features.view import FeatureView
+from papertrader.signals.base import Decision
+
+
+class TrendFollowing:
+    """Moving-average crossover, equal weight across the universe; no parameter fitted to any data."""
+
+    def __init__(self, n_symbols: int, fast: int = 20, slow: int = 50) -> None:
+        if fast >= slow:
+            raise ValueError("fast must be shorter than slow")
+        self.n_symbols = n_symbols
+        self.fast = fast
+        self.slow = slow
+        self.name = f"trend_sma_{fast}_{slow}"
+
+    def required_features(self) -> tuple[str, ...]:
+        """The two moving averages."""
+        return (f"sma_{self.fast}", f"sma_{self.slow}")
+
+    def decide(self, ts: datetime, view: FeatureView) -> Decision:
+        """Long 1/N where fast > slow; flat where it is not or the averages are not yet defined."""
+        fast = view.now(f"sma_{self.fast}")
+        slow = view.now(f"sma_{self.slow}")
+        ready = np.isfinite(fast) & np.isfinite(slow)
+        up = ready & (fast > slow)
+        weights = np.where(up, 1.0 / self.n_symbols, 0.0)
+        spread = np.where(ready, np.abs(fast / np.where(ready, slow, 1.0) - 1.0), 0.0)
+        confidence = np.clip(spread * 20.0, 0.0, 1.0)
+
+        def explain(i: int) -> str:
+            if not ready[i]:
+                return f"warming up: sma{self.slow} needs {self.slow} bars"
+            relation = ">" if up[i] else "<="
+            return f"sma{self.fast} {fast[i]:.4f} {relation} sma{self.slow} {slow[i]:.4f}"
+
+        return Decision(weights=weights, confidence=confidence, explain=explain)
