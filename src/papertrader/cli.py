@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -175,17 +177,14 @@ def print_summary(result: RunResult) -> None:
     console.print(table)
 
 
-class _errors:
+@contextmanager
+def _errors() -> Iterator[None]:
     """Turn the project's errors into a clear message and exit code 2 instead of a traceback."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> bool:
-        if isinstance(exc, PapertraderError):
-            console.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(2)
-        return False
+    try:
+        yield
+    except PapertraderError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
 
 
 def _execute(

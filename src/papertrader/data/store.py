@@ -79,7 +79,10 @@ class WriteReport:
 
 def encode_name(name: str) -> str:
     """Make a symbol or series name safe as one directory name, reversibly (see ``decode_name``)."""
-    return quote(name, safe="^")
+    encoded = quote(name, safe="^")
+    if set(encoded) <= {"."}:  # "." and ".." would name this or the parent directory
+        encoded = encoded.replace(".", "%2E")
+    return encoded
 
 
 def decode_name(dirname: str) -> str:

@@ -27,19 +27,20 @@ class Panel:
     @classmethod
     def from_long(cls, bars: pd.DataFrame, interval: str, symbols: tuple[str, ...] | None = None) -> Panel:
         """Pivot long bars (symbol, ts, open..volume) into aligned arrays."""
-        if bars.empty:
+        present = set(bars["symbol"].unique()) if not bars.empty else set()
+        wanted = symbols or tuple(sorted(present))
+        if not wanted:
             raise DataError(f"no {interval} bars to trade; run `papertrader data import` first")
-        wanted = symbols or tuple(sorted(bars["symbol"].unique()))
-        missing = sorted(set(wanted) - set(bars["symbol"].unique()))
+        missing = sorted(set(wanted) - present)
         if missing:
             raise DataError(f"no {interval} bars for {', '.join(missing)}; import them or drop them")
         bars = bars[bars["symbol"].isin(wanted)]
         wide = bars.pivot(index="ts", columns="symbol", values=list(_FIELDS)).sort_index()
         index = pd.DatetimeIndex(wide.index)
-        arrays = {
-            f: np.ascontiguousarray(wide[f].reindex(columns=list(wanted)).to_numpy(dtype=np.float64))
-            for f in _FIELDS
-        }
+        arrays = {}
+        for f in _FIELDS:
+            block = pd.DataFrame(wide[f]).reindex(columns=list(wanted))
+            arrays[f] = np.ascontiguousarray(block.to_numpy(dtype=np.float64))
         return cls(interval, tuple(wanted), index, PriceArrays(**arrays))
 
     def __len__(self) -> int:

@@ -86,7 +86,11 @@ def _compute_one(spec: TechnicalSpec) -> Callable[[PriceArrays], dict[str, Array
         out["macd"], out["macd_signal"], out["macd_hist"] = macd, macd_signal, macd_hist
         out[f"atr_{spec.atr}"] = talib.ATR(p.high, p.low, p.close, timeperiod=spec.atr)
         upper, middle, lower = talib.BBANDS(
-            p.close, timeperiod=spec.bbands, nbdevup=spec.bbands_k, nbdevdn=spec.bbands_k, matype=0
+            p.close,
+            timeperiod=spec.bbands,
+            nbdevup=spec.bbands_k,
+            nbdevdn=spec.bbands_k,
+            matype=talib.MA_Type.SMA,  # type: ignore[attr-defined]
         )
         out["bb_upper"], out["bb_middle"], out["bb_lower"] = upper, middle, lower
         return out

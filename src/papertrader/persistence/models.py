@@ -111,7 +111,11 @@ class FillModel(Base):
 
 
 class PositionModel(Base):
-    """The latest snapshot of each position (flat ones too: their realised P&L still counts)."""
+    """The latest snapshot of each position (flat ones too: their realised P&L still counts).
+
+    ``lots`` holds the FIFO lots exactly (JSON list of {"qty": int, "price": "<decimal text>"}); ``qty`` and
+    ``avg_price`` are derived from them and kept as columns for SQL readers and dashboards.
+    """
 
     __tablename__ = "positions"
 
@@ -122,6 +126,7 @@ class PositionModel(Base):
     qty: Mapped[int] = mapped_column(Integer)
     avg_price: Mapped[Decimal] = mapped_column(Money())
     realized_pnl: Mapped[Decimal] = mapped_column(Money())
+    lots: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

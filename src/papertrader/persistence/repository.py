@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from papertrader.core.clock import Clock, WallClock
 from papertrader.core.errors import ConfigError, DataError, HaltError, TemporaryError
 from papertrader.core.events import Event
-from papertrader.domain.types import Fill, Order, OrderStatus, OrderType, Position, Side, TimeInForce
+from papertrader.domain.types import Fill, Lot, Order, OrderStatus, OrderType, Position, Side, TimeInForce
 from papertrader.persistence.db import SQLITE_BEGIN_OPTION
 from papertrader.persistence.jsonable import to_jsonable
 from papertrader.persistence.models import (
@@ -201,6 +201,11 @@ def _fill(m: Any) -> Fill:
         ts=m.ts,
         seq=m.seq,
     )
+
+
+def _position(m: PositionModel) -> Position:
+    lots = tuple(Lot(int(lot["qty"]), Decimal(str(lot["price"]))) for lot in m.lots)
+    return Position(m.symbol, lots, m.realized_pnl)
 
 
 def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
@@ -460,7 +465,13 @@ class RunRepository:
             )
 
         def values(p: Position, ts: datetime) -> dict[str, Any]:
-            return {"qty": p.qty, "avg_price": p.avg_price, "realized_pnl": p.realized_pnl, "updated_at": ts}
+            return {
+                "qty": p.qty,
+                "avg_price": p.avg_price,
+                "realized_pnl": p.realized_pnl,
+                "lots": [{"qty": lot.qty, "price": format(to_decimal(lot.price), "f")} for lot in p.lots],
+                "updated_at": ts,
+            }
 
         updates = [{"b_symbol": s, **values(p, ts)} for s, (p, ts) in latest.items() if s in stored]
         inserts = [
@@ -520,12 +531,12 @@ class RunRepository:
             return [_fill(m) for m in models]
 
     def load_positions(self, run_id: str) -> list[Position]:
-        """The latest position per symbol (flat ones included), sorted by symbol."""
+        """The latest position per symbol with its exact FIFO lots (flat ones included), sorted by symbol."""
         with Session(self._engine) as session:
             models = session.scalars(
                 select(PositionModel).where(PositionModel.run_id == run_id).order_by(PositionModel.symbol)
             )
-            return [Position(m.symbol, m.qty, m.avg_price, m.realized_pnl) for m in models]
+            return [_position(m) for m in models]
 
     def load_equity(self, run_id: str, *, exact: bool = False) -> pd.DataFrame:
         """The equity curve by cycle; money as float64 for plots and metrics, or Decimal with exact=True."""

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, inspect, text, update
+from sqlalchemy.engine import make_url
 
 from papertrader.persistence import (
     CycleRecord,
@@ -23,7 +24,6 @@ from papertrader.persistence import (
     is_sqlite_memory,
     make_engine,
 )
-from sqlalchemy.engine import make_url
 
 Cycles = Callable[[str, int], list[CycleRecord]]
 
@@ -50,7 +50,9 @@ def test_init_db_is_idempotent_and_creates_every_table(engine: Engine) -> None:
     init_db(engine)
     tables = set(inspect(engine).get_table_names())
     assert {"runs", "orders", "fills", "positions", "equity", "events"} <= tables
-    index_names = {ix["name"] for t in ("orders", "fills", "equity", "events") for ix in inspect(engine).get_indexes(t)}
+    index_names = {
+        ix["name"] for t in ("orders", "fills", "equity", "events") for ix in inspect(engine).get_indexes(t)
+    }
     assert {"ix_orders_run_created", "ix_fills_run_ts", "ix_equity_run_ts", "ix_events_run_ts"} <= index_names
 
 
@@ -62,9 +64,7 @@ def test_memory_urls_are_recognised() -> None:
 
 
 @pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:"])
-def test_in_memory_database_is_shared_by_all_connections(
-    url: str, run_info: RunInfo, cycles: Cycles
-) -> None:
+def test_in_memory_database_is_shared_by_all_connections(url: str, run_info: RunInfo, cycles: Cycles) -> None:
     eng = make_engine(url)
     init_db(eng)
     writer, reader = RunRepository(eng), RunRepository(eng)
@@ -135,22 +135,7 @@ def test_committed_cycles_survive_a_killed_process(db_url: str, run_id: str, rep
     assert os.path.exists(make_url(db_url).database or "")
 
 
-def test_other_dialects_get_a_plain_engine_without_sqlite_hooks() -> None:
-    eng = make_engine("postgresql+psycopg2://user@localhost/papertrader") if _has("psycopg2") else None
-    if eng is None:
-        pytest.skip("no PostgreSQL driver installed")
-    assert eng.dialect.name == "postgresql"
-
-
-def _has(module: str) -> bool:
-    try:
-        __import__(module)
-    except ImportError:
-        return False
-    return True
-
-
-def test_with_a_real_connection_tables_use_text_money(engine: Engine) -> None:
+def test_sqlite_tables_store_money_as_text_and_exposure_as_float(engine: Engine) -> None:
     with engine.connect() as conn:
         cols = {row[1]: row[2] for row in conn.execute(text("PRAGMA table_info(equity)"))}
     assert cols["cash"] == "TEXT"

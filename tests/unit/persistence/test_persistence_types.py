@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Column, Engine, Integer, MetaData, Table, insert, select, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql.base import PGDialect
+from sqlalchemy.dialects.sqlite.base import SQLiteDialect
 from sqlalchemy.exc import StatementError
 from sqlalchemy.schema import CreateTable
 
@@ -39,7 +40,7 @@ def mem_engine() -> Iterator[Engine]:
 
 def _roundtrip_amount(engine: Engine, amount: Decimal | None) -> Decimal | None:
     with engine.begin() as conn:
-        new_id = conn.execute(insert(SAMPLES).values(amount=amount)).inserted_primary_key[0]
+        new_id = conn.execute(insert(SAMPLES).values(amount=amount).returning(SAMPLES.c.id)).scalar_one()
         value: Decimal | None = conn.execute(select(SAMPLES.c.amount).where(SAMPLES.c.id == new_id)).scalar()
         return value
 
@@ -69,7 +70,9 @@ def test_money_sum_of_tenths_is_exactly_three_tenths(mem_engine: Engine) -> None
 def test_money_is_stored_as_text_on_sqlite_not_float(mem_engine: Engine) -> None:
     _roundtrip_amount(mem_engine, Decimal("100000.0000001"))
     with mem_engine.connect() as conn:
-        kinds = set(conn.execute(text("SELECT typeof(amount) FROM samples WHERE amount IS NOT NULL")).scalars())
+        kinds = set(
+            conn.execute(text("SELECT typeof(amount) FROM samples WHERE amount IS NOT NULL")).scalars()
+        )
     assert kinds == {"text"}
 
 
@@ -90,18 +93,19 @@ def test_money_refuses_floats_and_non_finite_values(mem_engine: Engine, bad: obj
 
 
 def test_money_uses_numeric_28_10_on_other_databases() -> None:
-    ddl = str(CreateTable(SAMPLES).compile(dialect=postgresql.dialect()))
+    pg = PGDialect()  # type: ignore[no-untyped-call]
+    ddl = str(CreateTable(SAMPLES).compile(dialect=pg))
     assert "NUMERIC(28, 10)" in ddl
     assert "TIMESTAMP WITH TIME ZONE" in ddl
-    assert Money().process_bind_param(Decimal("1.5"), postgresql.dialect()) == Decimal("1.5")
-    assert "amount TEXT" in str(CreateTable(SAMPLES).compile(dialect=sqlite.dialect()))
+    assert Money().process_bind_param(Decimal("1.5"), pg) == Decimal("1.5")
+    assert "amount TEXT" in str(CreateTable(SAMPLES).compile(dialect=SQLiteDialect()))
 
 
 def test_aware_datetimes_round_trip_as_utc(mem_engine: Engine) -> None:
     toronto_winter = timezone(timedelta(hours=-5))
     at = datetime(2024, 3, 8, 9, 30, 15, 123456, tzinfo=toronto_winter)
     with mem_engine.begin() as conn:
-        new_id = conn.execute(insert(SAMPLES).values(at=at)).inserted_primary_key[0]
+        new_id = conn.execute(insert(SAMPLES).values(at=at).returning(SAMPLES.c.id)).scalar_one()
         loaded = conn.execute(select(SAMPLES.c.at).where(SAMPLES.c.id == new_id)).scalar_one()
     assert loaded == at
     assert loaded.tzinfo is UTC

@@ -1,0 +1,106 @@
+"""The command line end to end on the bundled real data: import, backtest --json, paper --replay, demo."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from papertrader.cli import app
+from papertrader.persistence.db import make_engine
+from papertrader.persistence.repository import RunRepository
+
+runner = CliRunner()
+KEYS = {
+    "run_id",
+    "start",
+    "end",
+    "symbols",
+    "initial_cash",
+    "final_equity",
+    "total_return",
+    "cagr",
+    "sharpe",
+    "sortino",
+    "max_drawdown",
+    "trades",
+    "turnover",
+    "fees_paid",
+    "benchmark",
+    "fills",
+}
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A PAPERTRADER_HOME with the bundled data imported once."""
+    path = tmp_path_factory.mktemp("home")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PAPERTRADER_HOME", str(path))
+        result = runner.invoke(app, ["data", "import", "--source", "bundled"])
+    assert result.exit_code == 0, result.output
+    return path
+
+
+def _invoke(home: Path, *args: str) -> str:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PAPERTRADER_HOME", str(home))
+        mp.setenv("COLUMNS", "160")
+        result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_backtest_json_has_the_contract_keys_with_plausible_values(home: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.json"
+    _invoke(home, "backtest", "--symbols", "AAPL,MSFT,IBM", "--start", "2002-01-01", "--json", str(out))
+    data = json.loads(out.read_text())
+    assert KEYS <= set(data)
+    assert data["symbols"] == ["AAPL", "IBM", "MSFT"] or set(data["symbols"]) == {"AAPL", "IBM", "MSFT"}
+    assert data["initial_cash"] == 100_000
+    assert data["start"].startswith("2002-01-02")
+    assert 10_000 < data["final_equity"] < 10_000_000
+    assert -1 < data["max_drawdown"] < 0 and data["fees_paid"] > 0 and data["trades"] == len(data["fills"]) > 10
+    assert {"total_return", "sharpe", "max_drawdown"} <= set(data["benchmark"])
+    first = data["fills"][0]
+    assert set(first) >= {"ts", "symbol", "side", "qty", "price", "fee"} and first["ts"] >= "2002-01-02"
+
+
+def test_replay_is_the_backtest_loop_and_commits_every_cycle(home: Path, tmp_path: Path) -> None:
+    bt, rp = tmp_path / "bt.json", tmp_path / "rp.json"
+    window = ("--symbols", "IBM,MSFT", "--start", "2005-01-01", "--end", "2008-01-01")
+    _invoke(home, "backtest", *window, "--json", str(bt))
+    _invoke(home, "paper", "--replay", "--speed", "0", "--run-id", "replay-1", *window, "--json", str(rp))
+    a, b = json.loads(bt.read_text()), json.loads(rp.read_text())
+    assert b["run_id"] == "replay-1"
+    assert a["fills"] == [{**f, "order_id": f["order_id"].replace("replay-1", a["run_id"])} for f in b["fills"]]
+    assert a["final_equity"] == b["final_equity"]
+
+    db = make_engine(f"sqlite:///{home / 'papertrader.db'}")
+    repo = RunRepository(db)
+    run = repo.get_run("replay-1")
+    assert run is not None and run.status == "finished"
+    assert len(repo.load_fills("replay-1")) == len(b["fills"])
+    equity = repo.load_equity("replay-1")
+    assert len(equity) == b["cycles"]
+    assert float(equity["equity"].iloc[-1]) == pytest.approx(b["final_equity"], abs=1e-6)
+    with db.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+
+
+def test_data_status_lists_bundled_symbols_and_quarantine(home: Path) -> None:
+    out = _invoke(home, "data", "status")
+    for symbol in ("AAPL", "MSFT", "^GSPC"):
+        assert symbol in out
+    assert "quarantined" in out
+
+
+def test_unknown_symbol_is_a_clear_error_not_a_traceback(home: Path) -> None:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PAPERTRADER_HOME", str(home))
+        result = runner.invoke(app, ["backtest", "--symbols", "NOPE"])
+    assert result.exit_code == 2
+    assert "NOPE" in result.output and "import" in result.output
