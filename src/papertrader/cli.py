@@ -21,7 +21,9 @@ from papertrader.core.errors import PapertraderError
 from papertrader.engine.cycle import CycleOutcome
 from papertrader.engine.runner import Mode, RunRequest, RunResult, run
 
-app = typer.Typer(help="Local-first AI paper trading: honest, out-of-sample, net of costs.", no_args_is_help=True)
+app = typer.Typer(
+    help="Local-first AI paper trading: honest, out-of-sample, net of costs.", no_args_is_help=True
+)
 data_app = typer.Typer(help="Import and inspect market data in the lake.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 console = Console()
@@ -49,7 +51,9 @@ def _symbols(value: str | None) -> tuple[str, ...]:
 @app.callback()
 def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="debug logging")] = False) -> None:
     """Configure logging once for every command."""
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
 
 
 @data_app.command("import")
@@ -58,7 +62,9 @@ def data_import(
     path: Annotated[Path | None, typer.Option(help="CSV or Parquet file (csv source)")] = None,
     symbol: Annotated[str | None, typer.Option(help="symbol, when the file has no symbol column")] = None,
     interval: Annotated[str, typer.Option(help="bar interval: 1m 5m 15m 30m 1h 1d")] = "1d",
-    tz: Annotated[str | None, typer.Option(help="timezone of naive timestamps, e.g. America/New_York")] = None,
+    tz: Annotated[
+        str | None, typer.Option(help="timezone of naive timestamps, e.g. America/New_York")
+    ] = None,
 ) -> None:
     """Import real bars into the lake; bad rows are quarantined with a reason, never dropped silently."""
     from papertrader.data.store import Lake
@@ -88,7 +94,11 @@ def _import_bundled(lake: Any) -> None:
 
     with console.status("importing bundled real market data (bokeh-sampledata, arch, statsmodels)"):
         report = import_bundled(lake)
-    console.print(f"[green]bundled data imported[/green]: {report}")
+    bars = sum(report.written.values()) + sum(report.unchanged.values())
+    console.print(
+        f"[green]bundled real data imported[/green]: {len(report.written)} symbols, {bars:,} bars, "
+        f"{sum(report.quarantined.values())} quarantined, {len(report.series)} macro series"
+    )
 
 
 def _print_status(lake: Any) -> None:
@@ -97,11 +107,12 @@ def _print_status(lake: Any) -> None:
     for col in ("interval", "symbol", "first", "last", "rows", "quarantined"):
         table.add_column(col, justify="right" if col in ("rows", "quarantined") else "left")
     for row in status.itertuples(index=False):
+        fmt = "%Y-%m-%d" if row.interval == "1d" else "%Y-%m-%d %H:%M"
         table.add_row(
             row.interval,
             row.symbol,
-            f"{row.first_ts:%Y-%m-%d %H:%M}",
-            f"{row.last_ts:%Y-%m-%d %H:%M}",
+            row.first_ts.tz_convert(NEW_YORK).strftime(fmt),
+            row.last_ts.tz_convert(NEW_YORK).strftime(fmt),
             f"{row.rows:,}",
             f"{row.quarantined:,}",
         )
@@ -151,10 +162,12 @@ def _pct(x: float) -> str:
 def print_summary(result: RunResult) -> None:
     """The result beside buy-and-hold, so a number is never read without its benchmark."""
     m, b = result.metrics, result.benchmark
-    table = Table(
-        title=f"run {result.run_id} · {result.interval} · {', '.join(result.symbols)} · "
-        f"{result.ts[0]:%Y-%m-%d} → {result.ts[-1]:%Y-%m-%d} (net of commission, spread, slippage)"
+    console.print(
+        f"[bold]run {result.run_id}[/bold] · {result.interval} · {', '.join(result.symbols)} · "
+        f"{result.ts[0].tz_convert(NEW_YORK):%Y-%m-%d} → {result.ts[-1].tz_convert(NEW_YORK):%Y-%m-%d} · "
+        "all figures net of commission, spread and slippage"
     )
+    table = Table()
     table.add_column("metric")
     table.add_column("strategy", justify="right")
     table.add_column("buy & hold", justify="right")
@@ -166,7 +179,7 @@ def print_summary(result: RunResult) -> None:
         ("Sharpe", f"{m.sharpe:.2f}", f"{b.sharpe:.2f}"),
         ("Sortino", f"{m.sortino:.2f}", f"{b.sortino:.2f}"),
         ("max drawdown", _pct(m.max_drawdown), _pct(b.max_drawdown)),
-        ("exposure", f"{m.exposure:.1%}", "100%"),
+        ("exposure", f"{m.exposure:.1%}", f"{b.exposure:.1%}"),
         ("fills / round trips", f"{m.trades} / {m.round_trips}", "-"),
         ("hit rate", f"{m.hit_rate:.1%}", "-"),
         ("turnover (ann.)", f"{m.turnover:.2f}x", "-"),
@@ -216,8 +229,12 @@ def _execute(
     return result
 
 
-SymbolsOpt = Annotated[str | None, typer.Option(help="comma-separated symbols (default: every equity in the lake)")]
-StartOpt = Annotated[str | None, typer.Option(help="first trading date (ISO); earlier bars only warm up indicators")]
+SymbolsOpt = Annotated[
+    str | None, typer.Option(help="comma-separated symbols (default: every equity in the lake)")
+]
+StartOpt = Annotated[
+    str | None, typer.Option(help="first trading date (ISO); earlier bars only warm up indicators")
+]
 EndOpt = Annotated[str | None, typer.Option(help="end date (ISO, exclusive)")]
 IntervalOpt = Annotated[str, typer.Option(help="bar interval in the lake")]
 JsonOpt = Annotated[Path | None, typer.Option("--json", help="write the results with stable keys")]
@@ -238,7 +255,9 @@ def backtest(
 @app.command()
 def paper(
     replay: Annotated[bool, typer.Option("--replay", help="replay recorded bars from the lake")] = False,
-    speed: Annotated[float, typer.Option(help="market seconds per wall second; 0 = as fast as possible")] = 0.0,
+    speed: Annotated[
+        float, typer.Option(help="market seconds per wall second; 0 = as fast as possible")
+    ] = 0.0,
     run_id: Annotated[str | None, typer.Option(help="name the run (default: generated)")] = None,
     symbols: SymbolsOpt = None,
     start: StartOpt = None,
@@ -248,14 +267,18 @@ def paper(
 ) -> None:
     """Paper trade: replay recorded data at a chosen speed, committing every cycle to the database."""
     if not replay:
-        console.print("[red]error:[/red] only --replay is available: live paper trading needs the vendor data feed")
+        console.print(
+            "[red]error:[/red] only --replay is available: live paper trading needs the vendor data feed"
+        )
         raise typer.Exit(2)
     _execute("replay", symbols, start, end, interval, json_file, speed=speed, run_id=run_id)
 
 
 @app.command()
 def demo(
-    speed: Annotated[float, typer.Option(help="replay speed (market seconds per wall second; 0 = max)")] = 0.0,
+    speed: Annotated[
+        float, typer.Option(help="replay speed (market seconds per wall second; 0 = max)")
+    ] = 0.0,
 ) -> None:
     """The main job on a fresh machine: import bundled real data offline, replay it, print the summary."""
     from papertrader.data.store import Lake

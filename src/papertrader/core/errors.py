@@ -23,5 +23,5 @@ class HaltError(PapertraderError):
     """Trading must stop (kill switch, corrupted state): investigate before resuming."""
 
 
-class InvalidTransition(PapertraderError):
+class InvalidTransitionError(PapertraderError):
     """An order was asked to move to a state its lifecycle does not allow."""

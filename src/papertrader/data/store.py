@@ -69,7 +69,12 @@ _QUARANTINE_KEY: Final = ("symbol", "ts", *VALUE_COLUMNS, "reason", "source")
 
 @dataclass(frozen=True)
 class WriteReport:
-    """What a write did: rows inserted or corrected, rows quarantined, rows already stored identically."""
+    """What a write did, so callers can report it and tests can check idempotency.
+
+    ``written``: valid rows inserted or changed (a correction); ``unchanged``: valid rows already stored with
+    the same values (not rewritten); ``quarantined``: rows of this input the quality rules set aside (a row
+    quarantined before is counted again but stored only once); ``symbols``: symbols seen in the input.
+    """
 
     written: int
     quarantined: int

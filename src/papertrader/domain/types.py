@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from papertrader.core.errors import InvalidTransition
+from papertrader.core.errors import InvalidTransitionError
 
 ZERO = Decimal(0)
 
@@ -135,7 +135,7 @@ class Order:
 
     def _to(self, status: OrderStatus, at: datetime, reason: str, **changes: object) -> Order:
         if status not in _ALLOWED.get(self.status, frozenset()):
-            raise InvalidTransition(f"order {self.id}: {self.status} -> {status} is not allowed")
+            raise InvalidTransitionError(f"order {self.id}: {self.status} -> {status} is not allowed")
         return replace(self, status=status, updated_at=at, reason=reason, **changes)  # type: ignore[arg-type]
 
     def accept(self, at: datetime, reason: str = "accepted") -> Order:
@@ -157,7 +157,7 @@ class Order:
     def fill(self, qty: int, price: Decimal, at: datetime) -> Order:
         """Apply an execution of qty shares at price, keeping the volume-weighted average."""
         if qty <= 0 or qty > self.remaining:
-            raise InvalidTransition(f"order {self.id}: cannot fill {qty} of {self.remaining} remaining")
+            raise InvalidTransitionError(f"order {self.id}: cannot fill {qty} of {self.remaining} remaining")
         filled = self.filled_qty + qty
         avg = (self.avg_fill_price * self.filled_qty + price * qty) / filled
         status = OrderStatus.FILLED if filled == self.qty else OrderStatus.PARTIALLY_FILLED

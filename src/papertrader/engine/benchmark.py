@@ -14,16 +14,19 @@ from papertrader.execution.fees import affordable_qty, commission, market_fill_p
 from papertrader.features.technical import Array
 
 
-def buy_and_hold(panel: Panel, initial_cash: float, costs: CostSettings, first: int) -> Array:
+def buy_and_hold(
+    panel: Panel, initial_cash: float, costs: CostSettings, first: int
+) -> tuple[Array, Array]:
     """Equity of an equal-weight buy at each symbol's first open after cycle `first`, held to the end.
 
-    Each symbol gets 1/N of the cash, bought at market (half spread, slippage, commission) at the first
+    Returns (equity, market value of the holdings). Each symbol gets 1/N of the cash, bought at market (half spread, slippage, commission) at the first
     bar it trades after the first decision; until then its share sits in cash.
     """
     n = len(panel.symbols)
     closes = pd.DataFrame(panel.prices.close).ffill().to_numpy()
     t = len(panel)
     equity = np.zeros(t - first)
+    invested = np.zeros(t - first)
     budget = initial_cash / n
     for j in range(n):
         opens = panel.prices.open[first + 1 :, j]
@@ -36,7 +39,8 @@ def buy_and_hold(panel: Panel, initial_cash: float, costs: CostSettings, first: 
         cash = Decimal(repr(budget))
         qty = affordable_qty(int(cash / price), price, cash, costs)
         left = float(cash - price * qty - commission(qty, price, costs)) if qty else budget
-        curve = np.full(t - first, budget)
-        curve[entry - first :] = left + qty * closes[entry:, j]
-        equity += curve
-    return equity
+        held = np.zeros(t - first)
+        held[entry - first :] = qty * closes[entry:, j]
+        equity += np.where(held > 0, left, budget) + held
+        invested += held
+    return equity, invested

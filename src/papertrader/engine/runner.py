@@ -88,6 +88,7 @@ class RunResult:
                 "sortino": self.benchmark.sortino,
                 "max_drawdown": self.benchmark.max_drawdown,
                 "volatility": self.benchmark.volatility,
+                "exposure": self.benchmark.exposure,
             },
             "fills": [
                 {
@@ -186,19 +187,17 @@ def run(
     pacer = _pacer(panel, request.speed, pace) if request.mode == "replay" else None
     if on_start is not None:
         on_start(len(panel) - first)
-    status = "failed"
     try:
         outcomes = engine.run(first, pace=pacer, on_cycle=on_cycle, should_stop=should_stop)
-        status = "finished" if len(outcomes) == len(panel) - first else "interrupted"
-    except KeyboardInterrupt:
-        status = "interrupted"
-        raise
-    finally:
+    except BaseException as exc:
         if recorder is not None:
-            recorder.flush()
+            status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+            recorder.finish(status, {"error": f"{type(exc).__name__}: {exc}"})
+        raise
     result = _result(run_id, request, panel, first, outcomes, engine, settings)
     if recorder is not None:
-        recorder.finish(status, _summary(result))
+        complete = len(outcomes) == len(panel) - first
+        recorder.finish("finished" if complete else "interrupted", _summary(result))
     return result
 
 
@@ -248,7 +247,8 @@ def _result(
     last = first + len(outcomes)
     window = panel.ts[first:last]
     ppy = periods_per_year(int(window.tz_convert("America/New_York").normalize().nunique()), len(window))
-    bench = buy_and_hold(panel, settings.initial_cash, settings.costs, first)[: len(outcomes)]
+    bench, bench_invested = buy_and_hold(panel, settings.initial_cash, settings.costs, first)
+    bench, bench_invested = bench[: len(outcomes)], bench_invested[: len(outcomes)]
     return RunResult(
         run_id=run_id,
         mode=request.mode,
@@ -259,7 +259,7 @@ def _result(
         benchmark_equity=bench,
         fills=fills,
         metrics=summarize(equity, gross, fills, ppy),
-        benchmark=summarize(bench, bench, (), ppy),
+        benchmark=summarize(bench, bench_invested, (), ppy),
         initial_cash=engine.ledger.initial_cash,
         final_equity=outcomes[-1].valuation.equity,
     )

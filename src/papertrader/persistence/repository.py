@@ -171,7 +171,7 @@ def _order_values(run_id: str, o: Order) -> dict[str, Any]:
     }
 
 
-def _order(m: OrderModel) -> Order:
+def _order(m: Any) -> Order:
     return Order(
         id=m.id,
         symbol=m.symbol,
@@ -203,7 +203,7 @@ def _fill(m: Any) -> Fill:
     )
 
 
-def _position(m: PositionModel) -> Position:
+def _position(m: Any) -> Position:
     lots = tuple(Lot(int(lot["qty"]), Decimal(str(lot["price"]))) for lot in m.lots)
     return Position(m.symbol, lots, m.realized_pnl)
 
@@ -514,29 +514,27 @@ class RunRepository:
 
     def load_orders(self, run_id: str) -> list[Order]:
         """Every order of the run in its latest state, oldest first."""
-        with Session(self._engine) as session:
-            models = session.scalars(
+        with self._engine.connect() as conn:
+            rows = conn.execute(
                 select(OrderModel)
                 .where(OrderModel.run_id == run_id)
                 .order_by(OrderModel.created_at, OrderModel.id)
             )
-            return [_order(m) for m in models]
+            return [_order(r) for r in rows]
 
     def load_fills(self, run_id: str) -> list[Fill]:
         """Every fill of the run in booking (seq) order, so a ledger can be rebuilt from them."""
-        with Session(self._engine) as session:
-            models = session.scalars(
-                select(FillModel).where(FillModel.run_id == run_id).order_by(FillModel.seq)
-            )
-            return [_fill(m) for m in models]
+        with self._engine.connect() as conn:
+            rows = conn.execute(select(FillModel).where(FillModel.run_id == run_id).order_by(FillModel.seq))
+            return [_fill(r) for r in rows]
 
     def load_positions(self, run_id: str) -> list[Position]:
         """The latest position per symbol with its exact FIFO lots (flat ones included), sorted by symbol."""
-        with Session(self._engine) as session:
-            models = session.scalars(
+        with self._engine.connect() as conn:
+            rows = conn.execute(
                 select(PositionModel).where(PositionModel.run_id == run_id).order_by(PositionModel.symbol)
             )
-            return [_position(m) for m in models]
+            return [_position(r) for r in rows]
 
     def load_equity(self, run_id: str, *, exact: bool = False) -> pd.DataFrame:
         """The equity curve by cycle; money as float64 for plots and metrics, or Decimal with exact=True."""
@@ -579,6 +577,6 @@ class RunRepository:
             if not wanted:
                 return []
             stmt = stmt.where(EventModel.kind.in_(wanted))
-        with Session(self._engine) as session:
-            models = session.scalars(stmt.order_by(EventModel.seq))
-            return [Event(ts=m.ts, kind=m.kind, payload=m.payload) for m in models]
+        with self._engine.connect() as conn:
+            rows = conn.execute(stmt.order_by(EventModel.seq))
+            return [Event(ts=r.ts, kind=r.kind, payload=r.payload) for r in rows]

@@ -28,7 +28,7 @@ from papertrader.data.quality import (
 T0 = pd.Timestamp("2024-01-02 14:30", tz="UTC")
 
 
-def bar(symbol: object = "AAA", minute: int = 0, **values: float) -> dict[str, object]:
+def bar(symbol: object = "AAA", minute: int = 0, **values: float | None) -> dict[str, object]:
     """One synthetic, valid-by-default bar; override fields to break it."""
     row: dict[str, object] = {
         "symbol": symbol,
@@ -159,7 +159,12 @@ def test_row_with_several_problems_gets_the_first_reason_in_rule_order() -> None
         bar(minute=0, volume=-1.0),  # negative volume beats duplicate
         bar(minute=3, volume=None),  # missing beats everything
     )
-    assert reasons(validate_bars(df)) == [REASON_PRICE, REASON_HIGH_LOW, REASON_NEGATIVE_VOLUME, REASON_MISSING]
+    assert reasons(validate_bars(df)) == [
+        REASON_PRICE,
+        REASON_HIGH_LOW,
+        REASON_NEGATIVE_VOLUME,
+        REASON_MISSING,
+    ]
 
 
 def test_mixed_frame_with_every_bad_kind_keeps_exactly_the_good_rows() -> None:
@@ -174,7 +179,16 @@ def test_mixed_frame_with_every_bad_kind_keeps_exactly_the_good_rows() -> None:
         (bar("AAA", 3, close=99.0, high=99.0), REASON_DUPLICATE),
         (bar("BBB", 1), REASON_OUT_OF_ORDER),
     ]
-    rows = [*good[:5], bad[0][0], *good[5:11], bad[1][0], bad[2][0], bad[6][0], *good[11:], *(b for b, _ in bad[3:6])]
+    rows = [
+        *good[:5],
+        bad[0][0],
+        *good[5:11],
+        bad[1][0],
+        bad[2][0],
+        bad[6][0],
+        *good[11:],
+        *(b for b, _ in bad[3:6]),
+    ]
     rows.append(bad[7][0])
     result = validate_bars(frame(*rows))
 

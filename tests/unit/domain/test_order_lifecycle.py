@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from papertrader.core.errors import InvalidTransition
+from papertrader.core.errors import InvalidTransitionError
 from papertrader.domain.types import Order, OrderStatus, OrderType, Position, Side
 
 T0 = datetime(2020, 1, 2, 21, 0, tzinfo=UTC)
@@ -28,20 +28,20 @@ def test_order_moves_new_accepted_partial_filled_with_vwap() -> None:
 def test_terminal_orders_refuse_every_further_transition(terminal: str) -> None:
     order = getattr(_order().accept(T0), terminal)(T0, "because")
     assert order.status.is_terminal and order.reason == "because"
-    with pytest.raises(InvalidTransition):
+    with pytest.raises(InvalidTransitionError):
         order.fill(1, Decimal(1), T0)
-    with pytest.raises(InvalidTransition):
+    with pytest.raises(InvalidTransitionError):
         order.cancel(T0, "again")
 
 
 def test_new_order_cannot_fill_before_acceptance_and_can_be_rejected() -> None:
-    with pytest.raises(InvalidTransition):
+    with pytest.raises(InvalidTransitionError):
         _order().fill(1, Decimal(1), T0)
     assert _order().reject(T0, "no cash").status is OrderStatus.REJECTED
 
 
 def test_overfill_is_refused() -> None:
-    with pytest.raises(InvalidTransition):
+    with pytest.raises(InvalidTransitionError):
         _order(10).accept(T0).fill(11, Decimal(1), T0)
 
 

@@ -84,4 +84,3 @@ def test_engine_equals_independent_vectorised_backtest_on_real_spy(
     assert engine_fills == ref_fills
     np.testing.assert_allclose(engine_equity, ref_equity.to_numpy(), rtol=0, atol=1e-6)
     assert engine_equity[-1] == pytest.approx(ref_equity.iloc[-1], abs=1e-6)
-

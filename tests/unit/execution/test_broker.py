@@ -15,10 +15,10 @@ T0 = datetime(2020, 1, 2, 14, 30, tzinfo=UTC)
 NO_COSTS = CostSettings(slippage_bps=0, spread_bps=0, commission_min=0, commission_per_share=0)
 
 
-def _bar(k: int, o: float, h: float, l: float, c: float) -> BarSlice:
+def _bar(k: int, o: float, h: float, lo: float, c: float) -> BarSlice:
     open_time = T0 + k * DAY
     arr = lambda x: np.array([x])  # noqa: E731
-    return BarSlice(k, open_time, open_time + timedelta(hours=6.5), arr(o), arr(h), arr(l), arr(c), arr(1e6))
+    return BarSlice(k, open_time, open_time + timedelta(hours=6.5), arr(o), arr(h), arr(lo), arr(c), arr(1e6))
 
 
 def _broker(costs: CostSettings = NO_COSTS) -> PaperBroker:

@@ -119,7 +119,7 @@ def test_committed_cycles_survive_a_killed_process(db_url: str, run_id: str, rep
         f"""
         import os, signal, sys
         sys.path.insert(0, {str(tests_dir)!r})
-        from conftest import build_cycles
+        from persistence_scenario import build_cycles
         from papertrader.persistence import RunRepository, make_engine
         repo = RunRepository(make_engine({db_url!r}))
         repo.record_cycles({run_id!r}, build_cycles({run_id!r}, 5))

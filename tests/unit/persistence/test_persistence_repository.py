@@ -10,10 +10,10 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from persistence_scenario import INITIAL_CASH, T0
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError, StatementError
 
-from conftest import INITIAL_CASH, T0
 from papertrader.core.clock import SimClock
 from papertrader.core.errors import ConfigError
 from papertrader.core.events import Event
@@ -91,11 +91,7 @@ def test_resuming_a_run_reopens_it_and_reports_where_it_stopped(
     row = repo.create_run(run_info, resume=True)
     assert row.status is RunStatus.RUNNING and row.last_cycle == 2
     assert row.finished_at is None and row.summary is None
-    assert row.info == run_info.__class__(**{**_info_fields(run_info), "config": row.config})
-
-
-def _info_fields(info: RunInfo) -> dict[str, Any]:
-    return {f: getattr(info, f) for f in info.__dataclass_fields__}
+    assert row.info == replace(run_info, config=row.config)  # config comes back as stored JSON
 
 
 def test_resuming_with_a_different_setup_is_refused(

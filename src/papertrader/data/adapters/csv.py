@@ -214,7 +214,7 @@ def read_file(
     for col in ("open", "high", "low", "close", "volume"):
         values = raw[mapping[col]].reset_index(drop=True)
         if values.dtype == object or pd.api.types.is_string_dtype(values):
-            values = values.astype("string").str.strip().str.replace(",", "", regex=False)
+            values = values.astype("string").str.strip()
         frame[col] = pd.to_numeric(values, errors="coerce").astype("float64")
 
     if "symbol" in mapping:
