@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
+import pandas as pd
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -101,6 +102,11 @@ def _import_bundled(lake: Any) -> None:
     )
 
 
+def _when(ts: Any, fmt: str) -> str:
+    """A lake timestamp in New York time, or '-' for a symbol that only has quarantined rows."""
+    return "-" if pd.isna(ts) else str(ts.tz_convert(NEW_YORK).strftime(fmt))
+
+
 def _print_status(lake: Any) -> None:
     status = lake.status()
     table = Table(title=f"lake: {lake.root}")
@@ -111,8 +117,8 @@ def _print_status(lake: Any) -> None:
         table.add_row(
             row.interval,
             row.symbol,
-            row.first_ts.tz_convert(NEW_YORK).strftime(fmt),
-            row.last_ts.tz_convert(NEW_YORK).strftime(fmt),
+            _when(row.first_ts, fmt),
+            _when(row.last_ts, fmt),
             f"{row.rows:,}",
             f"{row.quarantined:,}",
         )

@@ -14,13 +14,12 @@ from papertrader.execution.fees import affordable_qty, commission, market_fill_p
 from papertrader.features.technical import Array
 
 
-def buy_and_hold(
-    panel: Panel, initial_cash: float, costs: CostSettings, first: int
-) -> tuple[Array, Array]:
+def buy_and_hold(panel: Panel, initial_cash: float, costs: CostSettings, first: int) -> tuple[Array, Array]:
     """Equity of an equal-weight buy at each symbol's first open after cycle `first`, held to the end.
 
-    Returns (equity, market value of the holdings). Each symbol gets 1/N of the cash, bought at market (half spread, slippage, commission) at the first
-    bar it trades after the first decision; until then its share sits in cash.
+    Returns (equity, market value of the holdings). Each symbol gets 1/N of the cash, bought at market
+    (half spread, slippage, commission) at the first bar it trades after the first decision; until then
+    its share sits in cash.
     """
     n = len(panel.symbols)
     closes = pd.DataFrame(panel.prices.close).ffill().to_numpy()
