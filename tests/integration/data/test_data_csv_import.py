@@ -9,13 +9,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from conftest import SHARED as SHARED_DATA
 from papertrader.core.clock import SimClock
 from papertrader.core.errors import DataError
 from papertrader.data import Lake
 from papertrader.data.adapters.csv import import_file, read_file
 from papertrader.data.quality import REASON_MISSING, REASON_OUT_OF_ORDER
 
-SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "equity-us"
+SHARED = SHARED_DATA / "equity-us"
 pytestmark = pytest.mark.skipif(not SHARED.is_dir(), reason=f"real bars not found at {SHARED}")
 SPY_1D = SHARED / "1d" / "SPY.csv.gz"
 AAPL_1H = SHARED / "1h" / "AAPL.csv.gz"
