@@ -25,3 +25,19 @@ class HaltError(PapertraderError):
 
 class InvalidTransitionError(PapertraderError):
     """An order was asked to move to a state its lifecycle does not allow."""
+
+
+class RateLimitedError(TemporaryError):
+    """A vendor throttled us; wait `retry_after` seconds (if known) before the next request."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class QuotaExhaustedError(TemporaryError):
+    """A daily or monthly quota is spent: this key or source is out until its reset time."""
+
+
+class AuthError(ConfigError):
+    """Credentials were refused: fix the key or token named (masked) in the message."""
