@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+import signal
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -136,7 +137,26 @@ def data_status() -> None:
     _print_status(Lake(_settings().lake_dir))
 
 
-def _run_with_progress(settings: Settings, request: RunRequest) -> RunResult:
+@contextmanager
+def _graceful_stop() -> Iterator[Callable[[], bool]]:
+    """SIGINT/SIGTERM finish the current cycle, commit it and stop; the run can then be resumed."""
+    requested: list[int] = []
+
+    def handler(signum: int, _frame: object) -> None:
+        if requested:  # a second signal means now
+            raise KeyboardInterrupt
+        requested.append(signum)
+        console.print("[yellow]stopping after the current cycle (signal again to abort)[/yellow]")
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield lambda: bool(requested)
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _run_with_progress(settings: Settings, request: RunRequest, should_stop: Callable[[], bool]) -> RunResult:
     with Progress(
         TextColumn(f"[bold]{request.mode}[/bold]"),
         BarColumn(),
@@ -158,7 +178,7 @@ def _run_with_progress(settings: Settings, request: RunRequest) -> RunResult:
                 info=f"{outcome.ts:%Y-%m-%d} equity ${float(outcome.valuation.equity):,.0f}",
             )
 
-        return run(settings, request, on_start=on_start, on_cycle=on_cycle)
+        return run(settings, request, on_start=on_start, on_cycle=on_cycle, should_stop=should_stop)
 
 
 def _pct(x: float) -> str:
@@ -215,6 +235,7 @@ def _execute(
     json_file: Path | None,
     speed: float = 0.0,
     run_id: str | None = None,
+    resume: bool = False,
 ) -> RunResult:
     settings = _settings()
     request = RunRequest(
@@ -225,9 +246,10 @@ def _execute(
         mode=mode,
         speed=speed,
         run_id=run_id,
+        resume=resume,
     )
-    with _errors():
-        result = _run_with_progress(settings, request)
+    with _errors(), _graceful_stop() as stopping:
+        result = _run_with_progress(settings, request, stopping)
     print_summary(result)
     if json_file is not None:
         json_file.write_text(json.dumps(result.to_json(), indent=2))
@@ -265,6 +287,7 @@ def paper(
         float, typer.Option(help="market seconds per wall second; 0 = as fast as possible")
     ] = 0.0,
     run_id: Annotated[str | None, typer.Option(help="name the run (default: generated)")] = None,
+    resume: Annotated[bool, typer.Option(help="continue RUN_ID from its last committed cycle")] = False,
     symbols: SymbolsOpt = None,
     start: StartOpt = None,
     end: EndOpt = None,
@@ -277,7 +300,55 @@ def paper(
             "[red]error:[/red] only --replay is available: live paper trading needs the vendor data feed"
         )
         raise typer.Exit(2)
-    _execute("replay", symbols, start, end, interval, json_file, speed=speed, run_id=run_id)
+    _execute("replay", symbols, start, end, interval, json_file, speed=speed, run_id=run_id, resume=resume)
+
+
+def _repository() -> Any:
+    from papertrader.persistence.db import init_db, make_engine
+    from papertrader.persistence.repository import RunRepository
+
+    db = make_engine(_settings().db_url)
+    init_db(db)
+    return RunRepository(db)
+
+
+@app.command()
+def runs() -> None:
+    """List stored runs, newest first, with their status and where each stopped."""
+    table = Table(title="runs")
+    for col in ("run id", "mode", "status", "interval", "symbols", "last cycle", "final equity"):
+        table.add_column(col)
+    for row in _repository().list_runs():
+        summary = row.summary or {}
+        equity = summary.get("final_equity")
+        table.add_row(
+            row.id,
+            row.mode.value,
+            row.status.value,
+            row.interval,
+            ",".join(row.symbols),
+            "-" if row.last_cycle_ts is None else f"{row.last_cycle_ts:%Y-%m-%d %H:%M}",
+            "-" if equity is None else f"${float(equity):,.2f}",
+        )
+    console.print(table)
+
+
+@app.command()
+def check(run_id: Annotated[str, typer.Argument(help="run id")]) -> None:
+    """Rebuild the ledger from the event log alone and verify it matches the stored state."""
+    from papertrader.engine.check import check_run
+
+    with _errors():
+        report = check_run(_repository(), run_id)
+    if report.ok:
+        console.print(
+            f"[green]ok[/green] run {run_id}: {report.fills} fills and {report.cycles} cycles; "
+            f"ledger rebuilt from events matches stored fills, positions and cash ({report.cash})"
+        )
+        return
+    for problem in report.problems:
+        console.print(f"[red]mismatch[/red] {problem}")
+    raise typer.Exit(1)
 
 
 @app.command()
@@ -300,3 +371,7 @@ def demo(
         f"state: {settings.db_url} · lake: {settings.lake_dir}\n"
         "The strategy is a moving-average trend-following baseline; models arrive in later releases."
     )
+
+
+if __name__ == "__main__":
+    app()

@@ -7,7 +7,7 @@ and how often the recorder commits.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -19,6 +19,7 @@ from papertrader.config.settings import Settings
 from papertrader.core.clock import SimClock
 from papertrader.core.events import Event, EventBus
 from papertrader.core.ids import order_id
+from papertrader.domain.sessions import session_date
 from papertrader.domain.types import Fill, Order, OrderType, Position, Side, TimeInForce
 from papertrader.engine.panel import Panel
 from papertrader.execution.broker import BrokerReport, PaperBroker
@@ -81,6 +82,25 @@ class Engine:
         self._last_close = np.full(len(panel.symbols), np.nan)
         self._last_target = np.zeros(len(panel.symbols))
         self._index = {s: i for i, s in enumerate(panel.symbols)}
+
+    def restore(self, fills: Sequence[Fill], orders: Sequence[Order], last_cycle: int) -> None:
+        """Rebuild the state a killed run had committed after `last_cycle`, so it continues exactly."""
+        for fill in sorted(fills, key=lambda f: f.seq):
+            self.ledger.apply(fill)
+        open_orders = [o for o in orders if o.is_open]
+        first_sessions = {}
+        for order in open_orders:
+            k = self.panel.first_bar_opening_at_or_after(order.created_at)
+            if k <= last_cycle:
+                first_sessions[order.id] = session_date(self.panel.open_times[k])
+        self.broker = PaperBroker(
+            self.panel.symbols, self.settings.costs, fill_seq=max((f.seq for f in fills), default=0)
+        )
+        self.broker.restore(open_orders, first_sessions)
+        self._last_close = self.panel.last_closes(last_cycle)
+        if last_cycle >= 0:
+            view = FeatureView(self.features, last_cycle)
+            self._last_target = self.strategy.decide(self.panel.close_times[last_cycle], view).weights
 
     def holdings(self) -> Array:
         """Shares held per symbol, in universe order."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import bisect
+from dataclasses import dataclass, field
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
@@ -10,7 +12,7 @@ import pandas as pd
 from papertrader.core.errors import DataError
 from papertrader.domain.sessions import bar_close_time, bar_open_time
 from papertrader.execution.broker import BarSlice
-from papertrader.features.technical import PriceArrays
+from papertrader.features.technical import Array, PriceArrays
 
 _FIELDS = ("open", "high", "low", "close", "volume")
 
@@ -23,6 +25,13 @@ class Panel:
     symbols: tuple[str, ...]
     ts: pd.DatetimeIndex
     prices: PriceArrays
+    open_times: tuple[datetime, ...] = field(init=False, repr=False)
+    close_times: tuple[datetime, ...] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        stamps = [t.to_pydatetime() for t in self.ts]
+        object.__setattr__(self, "open_times", tuple(bar_open_time(t, self.interval) for t in stamps))
+        object.__setattr__(self, "close_times", tuple(bar_close_time(t, self.interval) for t in stamps))
 
     @classmethod
     def from_long(cls, bars: pd.DataFrame, interval: str, symbols: tuple[str, ...] | None = None) -> Panel:
@@ -48,17 +57,29 @@ class Panel:
 
     def bar(self, k: int) -> BarSlice:
         """Cycle k's bars with their open and close times."""
-        ts = self.ts[k].to_pydatetime()
         p = self.prices
         return BarSlice(
             k=k,
-            open_time=bar_open_time(ts, self.interval),
-            close_time=bar_close_time(ts, self.interval),
+            open_time=self.open_times[k],
+            close_time=self.close_times[k],
             open=p.open[k],
             high=p.high[k],
             low=p.low[k],
             close=p.close[k],
             volume=p.volume[k],
+        )
+
+    def first_bar_opening_at_or_after(self, ts: datetime) -> int:
+        """Index of the first bar an order created at ts may fill on (len(self) if none)."""
+        return bisect.bisect_left(self.open_times, ts)
+
+    def last_closes(self, upto: int) -> Array:
+        """Each symbol's latest close at or before cycle `upto` (NaN if it has not traded yet)."""
+        closes = pd.DataFrame(self.prices.close[: upto + 1]).ffill()
+        return (
+            np.asarray(closes.iloc[-1].to_numpy(dtype=np.float64))
+            if upto >= 0
+            else np.full(len(self.symbols), np.nan)
         )
 
     def sessions(self) -> int:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -14,7 +14,7 @@ import pandas as pd
 
 from papertrader.config.settings import Settings
 from papertrader.core.clock import SimClock
-from papertrader.core.errors import DataError
+from papertrader.core.errors import ConfigError, DataError
 from papertrader.core.events import EventBus
 from papertrader.core.ids import new_run_id
 from papertrader.data.store import Lake
@@ -45,6 +45,7 @@ class RunRequest:
     mode: Mode = "backtest"
     speed: float = 0.0
     run_id: str | None = None
+    resume: bool = False
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,36 @@ def feature_spec(settings: Settings) -> TechnicalSpec:
     return TechnicalSpec(sma=tuple(sorted({fast, slow, 20, 50})))
 
 
+def _open_repository(settings: Settings) -> RunRepository:
+    db = make_engine(settings.db_url)
+    init_db(db)
+    return RunRepository(db)
+
+
+def _resume_request(
+    settings: Settings, request: RunRequest, repo: RunRepository
+) -> tuple[Settings, RunRequest]:
+    """The stored run's own settings and window, so a resumed run continues exactly as it began."""
+    if request.run_id is None:
+        raise ConfigError("--resume needs --run-id of the run to continue")
+    stored = repo.get_run(request.run_id)
+    if stored is None:
+        raise ConfigError(f"no run {request.run_id} to resume; `papertrader runs` lists them")
+    if stored.end is None or stored.start is None:
+        raise DataError(f"run {request.run_id} has no stored window; it cannot be resumed")
+    resumed_settings = Settings(
+        **{**stored.config, "home": settings.home, "database_url": settings.database_url}
+    )
+    resumed = replace(
+        request,
+        symbols=tuple(stored.symbols),
+        interval=stored.interval,
+        start=stored.start,
+        end=stored.end + timedelta(microseconds=1),
+    )
+    return resumed_settings, resumed
+
+
 def run(
     settings: Settings,
     request: RunRequest,
@@ -146,21 +177,22 @@ def run(
     should_stop: Callable[[], bool] | None = None,
     persist: bool = True,
 ) -> RunResult:
-    """Run a backtest or a replay through the single engine loop and persist it."""
+    """Run a backtest or a replay through the single engine loop and persist it (or resume one)."""
+    repo = _open_repository(settings) if persist or request.resume else None
+    if request.resume:
+        assert repo is not None
+        settings, request = _resume_request(settings, request, repo)
     lake = Lake(settings.lake_dir)
     panel, first = load_panel(lake, request)
     features = compute_technical(panel.prices, feature_spec(settings))
     strategy = TrendFollowing(len(panel.symbols), settings.strategy.fast, settings.strategy.slow)
-    start_time = panel.bar(first).open_time
-    clock = SimClock(start_time)
-    run_id = request.run_id or new_run_id(start_time if request.mode == "backtest" else _wall_now())
-    bus = EventBus()
+    run_id = request.run_id or new_run_id(
+        panel.open_times[first] if request.mode == "backtest" else _wall_now()
+    )
     recorder: BatchRecorder | None = None
-    if persist:
-        db = make_engine(settings.db_url)
-        init_db(db)
-        repo = RunRepository(db)
-        repo.create_run(
+    last_cycle = first - 1
+    if repo is not None:
+        row = repo.create_run(
             RunInfo(
                 id=run_id,
                 mode=request.mode,
@@ -171,8 +203,10 @@ def run(
                 initial_cash=Decimal(repr(settings.initial_cash)),
                 config=settings.model_dump(mode="json", exclude={"home", "database_url"}),
                 created_at=_wall_now(),
-            )
+            ),
+            resume=request.resume,
         )
+        last_cycle = max(last_cycle, row.last_cycle)
         recorder = BatchRecorder(repo, run_id, every=1 if request.mode == "replay" else 500)
     engine = Engine(
         run_id=run_id,
@@ -180,25 +214,63 @@ def run(
         features=features,
         strategy=strategy,
         settings=settings,
-        clock=clock,
-        bus=bus,
+        clock=SimClock(panel.open_times[last_cycle + 1 if last_cycle + 1 < len(panel) else last_cycle]),
+        bus=EventBus(),
         recorder=recorder,
     )
+    if repo is not None and last_cycle >= first:
+        engine.restore(repo.load_fills(run_id), repo.load_orders(run_id), last_cycle)
     pacer = _pacer(panel, request.speed, pace) if request.mode == "replay" else None
     if on_start is not None:
         on_start(len(panel) - first)
     try:
-        outcomes = engine.run(first, pace=pacer, on_cycle=on_cycle, should_stop=should_stop)
+        outcomes = engine.run(last_cycle + 1, pace=pacer, on_cycle=on_cycle, should_stop=should_stop)
     except BaseException as exc:
         if recorder is not None:
             status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
             recorder.finish(status, {"error": f"{type(exc).__name__}: {exc}"})
         raise
-    result = _result(run_id, request, panel, first, outcomes, engine, settings)
     if recorder is not None:
-        complete = len(outcomes) == len(panel) - first
+        recorder.flush()
+    curve = _stored_curve(repo, run_id) if repo is not None else _outcome_curve(outcomes, first)
+    result = _result(run_id, request, panel, first, curve, settings, engine.ledger.initial_cash)
+    if recorder is not None:
+        complete = first + len(curve.equity) == len(panel)
         recorder.finish("finished" if complete else "interrupted", _summary(result))
     return result
+
+
+@dataclass(frozen=True)
+class _Curve:
+    equity: Array
+    gross: Array
+    fills: tuple[Fill, ...]
+    final_equity: Decimal
+
+
+def _outcome_curve(outcomes: Sequence[CycleOutcome], first: int) -> _Curve:
+    if not outcomes:
+        raise DataError("the run stopped before its first cycle")
+    return _Curve(
+        equity=np.array([float(o.valuation.equity) for o in outcomes]),
+        gross=np.array([float(o.valuation.gross_exposure) for o in outcomes]),
+        fills=tuple(f for o in outcomes for f in o.fills),
+        final_equity=outcomes[-1].valuation.equity,
+    )
+
+
+def _stored_curve(repo: RunRepository, run_id: str) -> _Curve:
+    """The whole run as committed (across restarts): the database is the source of truth."""
+    stored = repo.load_equity(run_id, exact=True)
+    if stored.empty:
+        raise DataError("the run stopped before its first cycle")
+    equity = np.array([float(v) for v in stored["equity"]])
+    return _Curve(
+        equity=equity,
+        gross=stored["gross_exposure"].to_numpy(dtype=np.float64) * equity,
+        fills=tuple(repo.load_fills(run_id)),
+        final_equity=stored["equity"].iloc[-1],
+    )
 
 
 def _summary(result: RunResult) -> dict[str, Any]:
@@ -235,31 +307,26 @@ def _result(
     request: RunRequest,
     panel: Panel,
     first: int,
-    outcomes: Sequence[CycleOutcome],
-    engine: Engine,
+    curve: _Curve,
     settings: Settings,
+    initial_cash: Decimal,
 ) -> RunResult:
-    if not outcomes:
-        raise DataError("the run stopped before its first cycle")
-    equity = np.array([float(o.valuation.equity) for o in outcomes])
-    gross = np.array([float(o.valuation.gross_exposure) for o in outcomes])
-    fills = tuple(f for o in outcomes for f in o.fills)
-    last = first + len(outcomes)
-    window = panel.ts[first:last]
-    ppy = periods_per_year(int(window.tz_convert("America/New_York").normalize().nunique()), len(window))
+    cycles = len(curve.equity)
+    window = panel.ts[first : first + cycles]
+    ppy = periods_per_year(int(window.tz_convert("America/New_York").normalize().nunique()), cycles)
     bench, bench_invested = buy_and_hold(panel, settings.initial_cash, settings.costs, first)
-    bench, bench_invested = bench[: len(outcomes)], bench_invested[: len(outcomes)]
+    bench, bench_invested = bench[:cycles], bench_invested[:cycles]
     return RunResult(
         run_id=run_id,
         mode=request.mode,
         interval=request.interval,
         symbols=panel.symbols,
         ts=window,
-        equity=equity,
+        equity=curve.equity,
         benchmark_equity=bench,
-        fills=fills,
-        metrics=summarize(equity, gross, fills, ppy),
+        fills=curve.fills,
+        metrics=summarize(curve.equity, curve.gross, curve.fills, ppy),
         benchmark=summarize(bench, bench_invested, (), ppy),
-        initial_cash=engine.ledger.initial_cash,
-        final_equity=outcomes[-1].valuation.equity,
+        initial_cash=initial_cash,
+        final_equity=curve.final_equity,
     )

@@ -77,6 +77,14 @@ class PaperBroker:
         self._day_session: dict[str, date] = {}
         self._fill_seq = fill_seq
 
+    def restore(self, orders: Sequence[Order], first_sessions: dict[str, date]) -> None:
+        """Reload working orders after a restart, with the session each DAY order first became live in."""
+        for order in orders:
+            if order.is_open:
+                self._working[order.id] = order
+                if order.id in first_sessions:
+                    self._day_session[order.id] = first_sessions[order.id]
+
     @property
     def working(self) -> tuple[Order, ...]:
         """Orders that can still fill, oldest first."""
