@@ -6,7 +6,9 @@ and how often the recorder commits.
 
 from __future__ import annotations
 
+import logging
 import math
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,10 +19,12 @@ import numpy as np
 
 from papertrader.config.settings import Settings
 from papertrader.core.clock import SimClock
+from papertrader.core.errors import TemporaryError
 from papertrader.core.events import Event, EventBus
 from papertrader.core.ids import order_id
 from papertrader.domain.sessions import session_date
 from papertrader.domain.types import Fill, Order, OrderType, Position, Side, TimeInForce
+from papertrader.engine.health import HealthBoard, LatencyTracker, Status
 from papertrader.engine.panel import Panel
 from papertrader.execution.broker import BrokerReport, PaperBroker
 from papertrader.execution.fees import to_decimal
@@ -28,15 +32,22 @@ from papertrader.features.technical import Array
 from papertrader.features.view import FeatureView
 from papertrader.persistence.repository import CycleRecord
 from papertrader.portfolio.ledger import Ledger, Valuation
-from papertrader.risk.engine import RiskEngine
-from papertrader.signals.base import Strategy
+from papertrader.risk.engine import RiskEngine, RiskPlan
+from papertrader.signals.base import Decision, Strategy
+
+
+class RecorderBacklogError(TemporaryError):
+    """The recorder could not commit yet; it kept the records and will retry on the next cycle."""
+
+
+log = logging.getLogger(__name__)
 
 
 class Recorder(Protocol):
     """Where cycle records go: a database in paper mode, a batch in backtests, nowhere in benchmarks."""
 
     def record(self, record: CycleRecord) -> None:
-        """Keep one cycle's changes (the recorder decides when to commit)."""
+        """Keep one cycle's changes; raise RecorderBacklogError if they are kept but not yet committed."""
         ...
 
 
@@ -64,6 +75,7 @@ class Engine:
         clock: SimClock,
         bus: EventBus,
         recorder: Recorder | None = None,
+        timer: Callable[[], float] = time.perf_counter,
     ) -> None:
         missing = set(strategy.required_features()) - set(features)
         if missing:
@@ -82,6 +94,9 @@ class Engine:
         self._last_close = np.full(len(panel.symbols), np.nan)
         self._last_target = np.zeros(len(panel.symbols))
         self._index = {s: i for i, s in enumerate(panel.symbols)}
+        self.health = HealthBoard()
+        self.latency = LatencyTracker()
+        self._timer = timer
 
     def restore(self, fills: Sequence[Fill], orders: Sequence[Order], last_cycle: int) -> None:
         """Rebuild the state a killed run had committed after `last_cycle`, so it continues exactly."""
@@ -113,8 +128,30 @@ class Engine:
         """Latest known close of every held symbol, as Decimal."""
         return {s: to_decimal(self._last_close[self._index[s]]) for s in self.ledger.positions}
 
+    def _set_health(self, name: str, status: Status, message: str, at: datetime) -> Event | None:
+        """Record a component's state; returns a health event when the status changed."""
+        if self.health.set(name, status, message, at) is None:
+            return None
+        level = logging.INFO if status is Status.OK else logging.WARNING
+        log.log(level, "health %s: %s (%s)", name, status.value, message)
+        return Event(at, "health", {"component": name, "status": status.value, "message": message})
+
+    def _decide(self, now: datetime, k: int, report: BrokerReport) -> Decision | None:
+        """The strategy's decision, or None (hold, take no new risk) when it fails."""
+        try:
+            decision: Decision | None = self.strategy.decide(now, FeatureView(self.features, k))
+            event = self._set_health("signals", Status.OK, "ok", now)
+        except Exception as exc:
+            log.exception("strategy %s failed at cycle %d", self.strategy.name, k)
+            decision = None
+            event = self._set_health("signals", Status.DOWN, f"{type(exc).__name__}: {exc}", now)
+        if event is not None:
+            report.events.append(event)
+        return decision
+
     def step(self, k: int) -> CycleOutcome:
         """Run cycle k: fill what earlier decisions ordered, mark, decide, size, and submit new orders."""
+        started = self._timer()
         bar = self.panel.bar(k)
         report = BrokerReport()
         self.clock.advance_to(bar.open_time)
@@ -131,26 +168,28 @@ class Engine:
         valuation = self.ledger.value(self.marks())
         equity = float(valuation.equity)
 
-        decision = self.strategy.decide(now, FeatureView(self.features, k))
-        plan = self.risk.plan(
-            now, decision.weights, self._last_close, self.holdings() + self.broker.pending_qty(), equity
-        )
-        report.events.extend(plan.events)
-        for i in np.flatnonzero(decision.weights != self._last_target):
-            report.events.append(
-                Event(
-                    now,
-                    "signal",
-                    {
-                        "symbol": self.panel.symbols[i],
-                        "source": self.strategy.name,
-                        "target_weight": float(decision.weights[i]),
-                        "confidence": float(decision.confidence[i]),
-                        "rationale": decision.explain(int(i)),
-                    },
-                )
+        decision = self._decide(now, k, report)
+        plan = RiskPlan()
+        if decision is not None:
+            plan = self.risk.plan(
+                now, decision.weights, self._last_close, self.holdings() + self.broker.pending_qty(), equity
             )
-        self._last_target = decision.weights
+            report.events.extend(plan.events)
+            for i in np.flatnonzero(decision.weights != self._last_target):
+                report.events.append(
+                    Event(
+                        now,
+                        "signal",
+                        {
+                            "symbol": self.panel.symbols[i],
+                            "source": self.strategy.name,
+                            "target_weight": float(decision.weights[i]),
+                            "confidence": float(decision.confidence[i]),
+                            "rationale": decision.explain(int(i)),
+                        },
+                    )
+                )
+            self._last_target = decision.weights
         held = self.holdings()
         for seq, intent in enumerate(plan.intents):
             qty = intent.qty
@@ -188,7 +227,7 @@ class Engine:
             )
         )
         if self.recorder is not None:
-            self.recorder.record(
+            self._record(
                 CycleRecord(
                     cycle=k,
                     ts=now,
@@ -204,7 +243,19 @@ class Engine:
             )
         for event in report.events:
             self.bus.publish(event)
+        self.latency.add(self._timer() - started)
         return CycleOutcome(k, now, valuation, tuple(report.fills))
+
+    def _record(self, record: CycleRecord) -> None:
+        """Hand the cycle to the recorder; a failing database degrades health but loses nothing."""
+        assert self.recorder is not None
+        try:
+            self.recorder.record(record)
+            event = self._set_health("database", Status.OK, "ok", record.ts)
+        except RecorderBacklogError as exc:
+            event = self._set_health("database", Status.DEGRADED, str(exc), record.ts)
+        if event is not None:
+            self.bus.publish(event)
 
     def run(
         self,

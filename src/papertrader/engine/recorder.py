@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.exc import OperationalError
+
+from papertrader.core.errors import TemporaryError
+from papertrader.engine.cycle import RecorderBacklogError
 from papertrader.persistence.repository import CycleRecord, RunRepository
 
 
@@ -17,13 +21,23 @@ class BatchRecorder:
         self._buffer: list[CycleRecord] = []
 
     def record(self, record: CycleRecord) -> None:
-        """Add a cycle; commit when the batch is full."""
+        """Add a cycle; commit when the batch is full. A failed commit keeps the batch for the next try."""
         self._buffer.append(record)
         if len(self._buffer) >= self.every:
-            self.flush()
+            try:
+                self.flush()
+            except (TemporaryError, OperationalError, OSError) as exc:
+                raise RecorderBacklogError(
+                    f"{len(self._buffer)} cycles waiting to be committed: {type(exc).__name__}: {exc}"
+                ) from exc
+
+    @property
+    def backlog(self) -> int:
+        """Cycles kept in memory but not yet committed."""
+        return len(self._buffer)
 
     def flush(self) -> None:
-        """Commit everything buffered, all or nothing."""
+        """Commit everything buffered, all or nothing (the buffer is kept if the commit fails)."""
         if self._buffer:
             self.repo.record_cycles(self.run_id, self._buffer)
             self._buffer = []

@@ -234,6 +234,8 @@ def run(
         recorder.flush()
     curve = _stored_curve(repo, run_id) if repo is not None else _outcome_curve(outcomes, first)
     result = _result(run_id, request, panel, first, curve, settings, engine.ledger.initial_cash)
+    result.extra["cycle_latency"] = engine.latency.percentiles()
+    result.extra["health"] = {name: c.status.value for name, c in engine.health.snapshot().items()}
     if recorder is not None:
         complete = first + len(curve.equity) == len(panel)
         recorder.finish("finished" if complete else "interrupted", _summary(result))
