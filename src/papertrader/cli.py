@@ -23,9 +23,7 @@ from papertrader.core.errors import PapertraderError
 from papertrader.engine.cycle import CycleOutcome
 from papertrader.engine.runner import Mode, RunRequest, RunResult, run
 
-app = typer.Typer(
-    help="Local-first AI paper trading: honest, out-of-sample, net of costs.", no_args_is_help=True
-)
+app = typer.Typer(help="Local-first AI paper trading: honest, out-of-sample, net of costs.", no_args_is_help=True)
 data_app = typer.Typer(help="Import and inspect market data in the lake.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 console = Console()
@@ -64,9 +62,7 @@ def data_import(
     path: Annotated[Path | None, typer.Option(help="CSV or Parquet file (csv source)")] = None,
     symbol: Annotated[str | None, typer.Option(help="symbol, when the file has no symbol column")] = None,
     interval: Annotated[str, typer.Option(help="bar interval: 1m 5m 15m 30m 1h 1d")] = "1d",
-    tz: Annotated[
-        str | None, typer.Option(help="timezone of naive timestamps, e.g. America/New_York")
-    ] = None,
+    tz: Annotated[str | None, typer.Option(help="timezone of naive timestamps, e.g. America/New_York")] = None,
 ) -> None:
     """Import real bars into the lake; bad rows are quarantined with a reason, never dropped silently."""
     from papertrader.data.store import Lake
@@ -83,8 +79,7 @@ def data_import(
 
             report = import_file(lake, path, symbol=symbol, interval=interval, tz=tz)
             console.print(
-                f"imported {report.written} rows for {', '.join(report.symbols)} "
-                f"({report.quarantined} quarantined)"
+                f"imported {report.written} rows for {', '.join(report.symbols)} ({report.quarantined} quarantined)"
             )
         else:
             raise typer.BadParameter(f"unknown source {source!r}: use bundled or csv")
@@ -257,12 +252,8 @@ def _execute(
     return result
 
 
-SymbolsOpt = Annotated[
-    str | None, typer.Option(help="comma-separated symbols (default: every equity in the lake)")
-]
-StartOpt = Annotated[
-    str | None, typer.Option(help="first trading date (ISO); earlier bars only warm up indicators")
-]
+SymbolsOpt = Annotated[str | None, typer.Option(help="comma-separated symbols (default: every equity in the lake)")]
+StartOpt = Annotated[str | None, typer.Option(help="first trading date (ISO); earlier bars only warm up indicators")]
 EndOpt = Annotated[str | None, typer.Option(help="end date (ISO, exclusive)")]
 IntervalOpt = Annotated[str, typer.Option(help="bar interval in the lake")]
 JsonOpt = Annotated[Path | None, typer.Option("--json", help="write the results with stable keys")]
@@ -283,9 +274,7 @@ def backtest(
 @app.command()
 def paper(
     replay: Annotated[bool, typer.Option("--replay", help="replay recorded bars from the lake")] = False,
-    speed: Annotated[
-        float, typer.Option(help="market seconds per wall second; 0 = as fast as possible")
-    ] = 0.0,
+    speed: Annotated[float, typer.Option(help="market seconds per wall second; 0 = as fast as possible")] = 0.0,
     run_id: Annotated[str | None, typer.Option(help="name the run (default: generated)")] = None,
     resume: Annotated[bool, typer.Option(help="continue RUN_ID from its last committed cycle")] = False,
     symbols: SymbolsOpt = None,
@@ -296,9 +285,7 @@ def paper(
 ) -> None:
     """Paper trade: replay recorded data at a chosen speed, committing every cycle to the database."""
     if not replay:
-        console.print(
-            "[red]error:[/red] only --replay is available: live paper trading needs the vendor data feed"
-        )
+        console.print("[red]error:[/red] only --replay is available: live paper trading needs the vendor data feed")
         raise typer.Exit(2)
     _execute("replay", symbols, start, end, interval, json_file, speed=speed, run_id=run_id, resume=resume)
 
@@ -333,6 +320,29 @@ def runs() -> None:
     console.print(table)
 
 
+def write_report(run_id: str, path: Path) -> Path:
+    """Render a stored run's tear sheet to an HTML file."""
+    from papertrader.engine.reporting import tearsheet_input
+    from papertrader.reports.tearsheet import render
+
+    with console.status(f"rendering the report of {run_id}"):
+        html = render(tearsheet_input(_settings(), _repository(), run_id))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(html, encoding="utf-8")
+    return path
+
+
+@app.command()
+def report(
+    run_id: Annotated[str, typer.Argument(help="run id (see `papertrader runs`)")],
+    html: Annotated[Path, typer.Option("--html", help="output file")] = Path("report.html"),
+) -> None:
+    """Write a self-contained HTML tear sheet: equity vs benchmark, drawdown, monthly returns, trades, risk."""
+    with _errors():
+        out = write_report(run_id, html)
+    console.print(f"wrote {out}")
+
+
 @app.command()
 def check(run_id: Annotated[str, typer.Argument(help="run id")]) -> None:
     """Rebuild the ledger from the event log alone and verify it matches the stored state."""
@@ -353,9 +363,7 @@ def check(run_id: Annotated[str, typer.Argument(help="run id")]) -> None:
 
 @app.command()
 def demo(
-    speed: Annotated[
-        float, typer.Option(help="replay speed (market seconds per wall second; 0 = max)")
-    ] = 0.0,
+    speed: Annotated[float, typer.Option(help="replay speed (market seconds per wall second; 0 = max)")] = 0.0,
 ) -> None:
     """The main job on a fresh machine: import bundled real data offline, replay it, print the summary."""
     from papertrader.data.store import Lake
@@ -366,9 +374,11 @@ def demo(
         if not [s for s in lake.symbols("1d") if not s.startswith("^")]:
             _import_bundled(lake)
         _print_status(lake)
-    _execute("replay", None, None, None, "1d", None, speed=speed)
+    result = _execute("replay", None, None, None, "1d", None, speed=speed)
+    with _errors():
+        report_path = write_report(result.run_id, settings.home / "reports" / f"{result.run_id}.html")
     console.print(
-        f"state: {settings.db_url} · lake: {settings.lake_dir}\n"
+        f"report: {report_path}\nstate: {settings.db_url} · lake: {settings.lake_dir}\n"
         "The strategy is a moving-average trend-following baseline; models arrive in later releases."
     )
 

@@ -65,7 +65,5 @@ class QuestradeSettings(BaseSettings):
     def _http_url_without_slash(cls, value: str) -> str:
         """Require an http(s) URL without a trailing slash, so '/oauth2/token' joins cleanly."""
         if not value.startswith(("https://", "http://")):
-            raise ValueError(
-                "PAPERTRADER_QUESTRADE_LOGIN_URL must start with https:// (or http:// for a local fake)"
-            )
+            raise ValueError("PAPERTRADER_QUESTRADE_LOGIN_URL must start with https:// (or http:// for a local fake)")
         return value.rstrip("/")

@@ -78,8 +78,7 @@ def _normalise(df: pd.DataFrame) -> pd.DataFrame:
             ts = pd.to_datetime(ts, utc=True)
         else:
             raise DataError(
-                f"column ts has dtype {ts.dtype}; "
-                "parse it to timezone-aware datetimes (UTC) before validating"
+                f"column ts has dtype {ts.dtype}; parse it to timezone-aware datetimes (UTC) before validating"
             )
     if getattr(ts.dt, "tz", None) is not None:
         ts = ts.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
@@ -128,10 +127,7 @@ def validate_bars(df: pd.DataFrame) -> QualityResult:
 
     ok = reason == ""
     valid = (
-        work.loc[ok]
-        .sort_values(["symbol", "ts"], kind="mergesort")
-        .reset_index(drop=True)
-        .astype({"symbol": object})
+        work.loc[ok].sort_values(["symbol", "ts"], kind="mergesort").reset_index(drop=True).astype({"symbol": object})
     )
     quarantined = work.loc[~ok].assign(reason=reason[~ok].astype(str)).reset_index(drop=True)
     if len(quarantined):

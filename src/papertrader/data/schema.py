@@ -83,8 +83,7 @@ def require_columns(df: pd.DataFrame, columns: Iterable[str], what: str = "bars"
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise DataError(
-            f"{what} frame is missing column(s) {', '.join(missing)}; "
-            f"it has {', '.join(map(str, df.columns))}"
+            f"{what} frame is missing column(s) {', '.join(missing)}; it has {', '.join(map(str, df.columns))}"
         )
 
 

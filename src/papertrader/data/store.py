@@ -146,9 +146,7 @@ def _stringify_objects(frame: pd.DataFrame, keep: Sequence[str]) -> pd.DataFrame
     out = frame.copy()
     for col in out.columns:
         if col not in keep and out[col].dtype == object:
-            out[col] = [
-                None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in out[col]
-            ]
+            out[col] = [None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in out[col]]
     return out
 
 
@@ -204,9 +202,7 @@ class Lake:
                     out.append((iv, decode_name(sym_dir.name.split("=", 1)[1]), path))
         return out
 
-    def _quarantine_files(
-        self, symbol: str | None = None, interval: str | None = None
-    ) -> list[tuple[str, str, Path]]:
+    def _quarantine_files(self, symbol: str | None = None, interval: str | None = None) -> list[tuple[str, str, Path]]:
         """(interval, symbol, path) of every quarantine file, optionally filtered."""
         out: list[tuple[str, str, Path]] = []
         if not self.quarantine_dir.is_dir():
@@ -427,9 +423,7 @@ class Lake:
                 }
             )
         ordered = sorted(records, key=lambda k: (interval_order(k[0]), k[0], k[1]))
-        out = pd.DataFrame(
-            [{"interval": k[0], "symbol": k[1], **records[k]} for k in ordered], columns=columns
-        )
+        out = pd.DataFrame([{"interval": k[0], "symbol": k[1], **records[k]} for k in ordered], columns=columns)
         out["first_ts"] = out["first_ts"].astype(UTC_NS)
         out["last_ts"] = out["last_ts"].astype(UTC_NS)
         return out.astype({"rows": "int64", "quarantined": "int64"})
@@ -451,9 +445,9 @@ class Lake:
         )
         frame["ts"] = to_utc(frame["ts"])
         frame["detected_at"] = to_utc(frame["detected_at"])
-        return frame.sort_values(
-            ["interval", "symbol", "ts"], kind="mergesort", na_position="last"
-        ).reset_index(drop=True)
+        return frame.sort_values(["interval", "symbol", "ts"], kind="mergesort", na_position="last").reset_index(
+            drop=True
+        )
 
     # ---------------------------------------------------------------- macro series
 
@@ -469,9 +463,7 @@ class Lake:
             }
         ).reset_index(drop=True)
         frame["date"] = (
-            frame["date"].dt.tz_localize("UTC")
-            if frame["date"].dt.tz is None
-            else frame["date"].dt.tz_convert("UTC")
+            frame["date"].dt.tz_localize("UTC") if frame["date"].dt.tz is None else frame["date"].dt.tz_convert("UTC")
         ).astype(UTC_NS)
         frame["value"] = frame["value"].astype("float64")
         bad = frame["date"].isna() | ~np.isfinite(frame["value"].to_numpy())
@@ -534,7 +526,5 @@ class Lake:
         if not self.macro_dir.is_dir():
             return []
         return sorted(
-            decode_name(d.name.split("=", 1)[1])
-            for d in self.macro_dir.glob("series=*")
-            if (d / DATA_FILE).is_file()
+            decode_name(d.name.split("=", 1)[1]) for d in self.macro_dir.glob("series=*") if (d / DATA_FILE).is_file()
         )

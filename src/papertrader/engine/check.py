@@ -54,9 +54,7 @@ def check_run(repo: RunRepository, run_id: str) -> CheckReport:
     problems: list[str] = []
     stored_fills = repo.load_fills(run_id)
     if stored_fills != from_events:
-        problems.append(
-            f"fills table has {len(stored_fills)} fills, event log {len(from_events)} (or they differ)"
-        )
+        problems.append(f"fills table has {len(stored_fills)} fills, event log {len(from_events)} (or they differ)")
     seqs = [f.seq for f in stored_fills]
     if seqs != list(range(1, len(seqs) + 1)):
         problems.append("fill sequence numbers have gaps or duplicates")

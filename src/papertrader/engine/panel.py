@@ -77,9 +77,7 @@ class Panel:
         """Each symbol's latest close at or before cycle `upto` (NaN if it has not traded yet)."""
         closes = pd.DataFrame(self.prices.close[: upto + 1]).ffill()
         return (
-            np.asarray(closes.iloc[-1].to_numpy(dtype=np.float64))
-            if upto >= 0
-            else np.full(len(self.symbols), np.nan)
+            np.asarray(closes.iloc[-1].to_numpy(dtype=np.float64)) if upto >= 0 else np.full(len(self.symbols), np.nan)
         )
 
     def sessions(self) -> int:

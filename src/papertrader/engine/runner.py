@@ -143,9 +143,7 @@ def _open_repository(settings: Settings) -> RunRepository:
     return RunRepository(db)
 
 
-def _resume_request(
-    settings: Settings, request: RunRequest, repo: RunRepository
-) -> tuple[Settings, RunRequest]:
+def _resume_request(settings: Settings, request: RunRequest, repo: RunRepository) -> tuple[Settings, RunRequest]:
     """The stored run's own settings and window, so a resumed run continues exactly as it began."""
     if request.run_id is None:
         raise ConfigError("--resume needs --run-id of the run to continue")
@@ -154,9 +152,7 @@ def _resume_request(
         raise ConfigError(f"no run {request.run_id} to resume; `papertrader runs` lists them")
     if stored.end is None or stored.start is None:
         raise DataError(f"run {request.run_id} has no stored window; it cannot be resumed")
-    resumed_settings = Settings(
-        **{**stored.config, "home": settings.home, "database_url": settings.database_url}
-    )
+    resumed_settings = Settings(**{**stored.config, "home": settings.home, "database_url": settings.database_url})
     resumed = replace(
         request,
         symbols=tuple(stored.symbols),
@@ -186,9 +182,7 @@ def run(
     panel, first = load_panel(lake, request)
     features = compute_technical(panel.prices, feature_spec(settings))
     strategy = TrendFollowing(len(panel.symbols), settings.strategy.fast, settings.strategy.slow)
-    run_id = request.run_id or new_run_id(
-        panel.open_times[first] if request.mode == "backtest" else _wall_now()
-    )
+    run_id = request.run_id or new_run_id(panel.open_times[first] if request.mode == "backtest" else _wall_now())
     recorder: BatchRecorder | None = None
     last_cycle = first - 1
     if repo is not None:

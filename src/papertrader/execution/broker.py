@@ -130,9 +130,7 @@ class PaperBroker:
             session = session_date(bars.open_time)
             first = self._day_session.setdefault(order.id, session)
             if order.tif is TimeInForce.DAY and session > first:
-                self._close(
-                    order, order.expire(bars.open_time, "day order not filled in its session"), report
-                )
+                self._close(order, order.expire(bars.open_time, "day order not filled in its session"), report)
                 continue
             if not np.isfinite(bars.open[i]):
                 continue  # no trade in this symbol this bar: the order keeps working
@@ -155,9 +153,7 @@ class PaperBroker:
             return open_
         return limit if high > limit else None
 
-    def _execute(
-        self, order: Order, price: Decimal, bars: BarSlice, cash: Decimal, report: BrokerReport
-    ) -> Decimal:
+    def _execute(self, order: Order, price: Decimal, bars: BarSlice, cash: Decimal, report: BrokerReport) -> Decimal:
         at = bars.open_time
         qty = order.remaining
         if order.side is Side.BUY:

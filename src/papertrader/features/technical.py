@@ -1,4 +1,16 @@
-"""TA-Lib indicators over a (time x symbol) panel, computed per symbol on its own bars only."""
+"""TA-Lib indicators over a (time x symbol) panel, computed per symbol on its own bars only.
+
+Two paths give the same numbers: `compute_technical` (batch, TA-Lib per symbol) and `TechnicalState`
+(one cycle for the whole universe at a time, vectorised across symbols), which reproduces TA-Lib's
+seeding exactly (EMA seeded with the SMA of its first `period` values, MACD's fast EMA seeded on the
+same bar as the slow one, Wilder smoothing for RSI and ATR, TA-Lib's zero-division conventions).
+
+Two indicators deliberately do not use TA-Lib: Bollinger bands and historical volatility. TA-Lib's
+STDDEV and BBANDS keep running sums of squares (E[x^2] - E[x]^2), which on minute prices loses about
+1e-8 of precision after tens of thousands of bars, and they return 0 for any variance below 1e-8,
+which zeroes the volatility of every minute return series. Both are computed here with an exact
+two-pass window instead (a window whose std is below 1e-9 of its mean counts as flat).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +20,17 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 import talib
+from numpy.lib.stride_tricks import sliding_window_view
+
+from papertrader.core.errors import ConfigError
+from papertrader.features.history import BarHistory, push_rows
 
 Array = npt.NDArray[np.float64]
+
+#: a window std below this fraction of the window mean counts as a flat window (std 0)
+FLAT_STD = 1e-9
+#: TA-Lib's TA_IS_ZERO threshold, used by its RSI
+_TA_ZERO = 1e-8
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,8 +44,12 @@ class PriceArrays:
     volume: Array
 
 
-def _per_symbol(
-    panel: PriceArrays, fn: Callable[[PriceArrays], dict[str, Array]], names: tuple[str, ...]
+def _fields(p: PriceArrays) -> tuple[Array, Array, Array, Array, Array]:
+    return p.open, p.high, p.low, p.close, p.volume
+
+
+def per_symbol(
+    panel: PriceArrays, fn: Callable[[PriceArrays, int], dict[str, Array]], names: tuple[str, ...]
 ) -> dict[str, Array]:
     """Run fn on each symbol's present bars, then scatter back, so gaps never poison an indicator."""
     t, n = panel.close.shape
@@ -33,30 +58,60 @@ def _per_symbol(
         rows = np.flatnonzero(np.isfinite(panel.close[:, j]))
         if rows.size == 0:
             continue
-        sub = PriceArrays(*(np.ascontiguousarray(a[rows, j]) for a in _fields(panel)))
-        for name, values in fn(sub).items():
+        sub = PriceArrays(*(np.ascontiguousarray(a[rows, j], dtype=np.float64) for a in _fields(panel)))
+        for name, values in fn(sub, j).items():
             out[name][rows, j] = values
     return out
 
 
-def _fields(p: PriceArrays) -> tuple[Array, Array, Array, Array, Array]:
-    return p.open, p.high, p.low, p.close, p.volume
-
-
 @dataclass(frozen=True, slots=True)
 class TechnicalSpec:
-    """Indicator periods; defaults are the textbook ones, not tuned on any test window."""
+    """Indicator periods; defaults are the textbook ones, not tuned on any test window.
 
-    sma: tuple[int, ...] = (20, 50)
+    `relative=True` turns price- and volume-unit indicators into scale-free ones (close/SMA - 1, ATR/close,
+    volume/its SMA - 1, ...), which is what a model pooled across symbols should see.
+    """
+
+    sma: tuple[int, ...] = (10, 20, 50, 200)
     ema: tuple[int, ...] = (12, 26)
     rsi: int = 14
     macd: tuple[int, int, int] = (12, 26, 9)
+    stoch: tuple[int, int, int] = (14, 3, 3)
+    willr: int = 14
     atr: int = 14
     bbands: int = 20
     bbands_k: float = 2.0
+    hv: int = 20
+    hv_periods_per_year: float = 252.0
+    volume_sma: int = 20
+    volume_roc: int = 10
+    obv_slope: int = 20
+    relative: bool = False
 
-    def names(self) -> tuple[str, ...]:
-        """Column names the spec produces, in a stable order."""
+    def __post_init__(self) -> None:
+        singles = {
+            "rsi": self.rsi,
+            "willr": self.willr,
+            "atr": self.atr,
+            "bbands": self.bbands,
+            "hv": self.hv,
+            "volume_sma": self.volume_sma,
+            "volume_roc": self.volume_roc,
+            "obv_slope": self.obv_slope,
+        }
+        for what, p in (*singles.items(), *(("sma", p) for p in self.sma), *(("ema", p) for p in self.ema)):
+            if p < 2:
+                raise ConfigError(f"technical.{what} period must be at least 2 (got {p})")
+        fast, slow, signal = self.macd
+        if not 2 <= fast < slow or signal < 1:
+            raise ConfigError(f"technical.macd needs 2 <= fast < slow and signal >= 1 (got {self.macd})")
+        if min(self.stoch) < 1 or self.stoch[0] < 2:
+            raise ConfigError(f"technical.stoch periods must be positive, fastk >= 2 (got {self.stoch})")
+        if len(set(self.sma)) != len(self.sma) or len(set(self.ema)) != len(self.ema):
+            raise ConfigError("technical.sma and technical.ema periods must be unique")
+
+    def raw_names(self) -> tuple[str, ...]:
+        """Names of the indicators in their natural units, in a stable order."""
         return (
             *(f"sma_{p}" for p in self.sma),
             *(f"ema_{p}" for p in self.ema),
@@ -64,35 +119,174 @@ class TechnicalSpec:
             "macd",
             "macd_signal",
             "macd_hist",
+            "stoch_k",
+            "stoch_d",
+            f"willr_{self.willr}",
             f"atr_{self.atr}",
             "bb_upper",
             "bb_middle",
             "bb_lower",
+            "bb_width",
+            "bb_pctb",
+            f"hv_{self.hv}",
+            f"volume_sma_{self.volume_sma}",
+            f"volume_roc_{self.volume_roc}",
+            "obv",
+            f"obv_slope_{self.obv_slope}",
+        )
+
+    def relative_names(self) -> tuple[str, ...]:
+        """Names of the scale-free versions, in a stable order."""
+        return (
+            *(f"sma_{p}_rel" for p in self.sma),
+            *(f"ema_{p}_rel" for p in self.ema),
+            f"rsi_{self.rsi}",
+            "macd_rel",
+            "macd_signal_rel",
+            "macd_hist_rel",
+            "stoch_k",
+            "stoch_d",
+            f"willr_{self.willr}",
+            f"atr_{self.atr}_rel",
+            "bb_width",
+            "bb_pctb",
+            f"hv_{self.hv}",
+            f"volume_rel_{self.volume_sma}",
+            f"volume_roc_{self.volume_roc}",
+            f"obv_slope_{self.obv_slope}",
+        )
+
+    def names(self) -> tuple[str, ...]:
+        """Column names the spec produces, in a stable order."""
+        return self.relative_names() if self.relative else self.raw_names()
+
+    def depth(self) -> int:
+        """How many own bars per symbol the streaming state must remember."""
+        fast, slow, _ = self.macd
+        return max(
+            *self.sma,
+            *self.ema,
+            self.rsi + 1,
+            slow,
+            self.stoch[0],
+            self.willr,
+            self.atr + 1,
+            self.bbands,
+            self.hv + 1,
+            self.volume_sma,
+            self.volume_roc + 1,
+            self.obv_slope,
         )
 
 
-def _compute_one(spec: TechnicalSpec) -> Callable[[PriceArrays], dict[str, Array]]:
-    def run(p: PriceArrays) -> dict[str, Array]:
+# ----------------------------------------------------------------------------- numpy windows
+
+
+def window_mean_std(x: Array, n: int, ddof: int = 0) -> tuple[Array, Array]:
+    """Mean and std of the trailing n values (two-pass, exact), NaN until n values exist."""
+    mean = np.full(x.shape, np.nan)
+    std = np.full(x.shape, np.nan)
+    if x.size >= n:
+        w = sliding_window_view(x, n)
+        m = w.mean(axis=-1)
+        mean[n - 1 :] = m
+        std[n - 1 :] = np.sqrt(((w - m[:, None]) ** 2).sum(axis=-1) / (n - ddof))
+    return mean, std
+
+
+def window_sum(x: Array, n: int) -> Array:
+    """Sum of the trailing n values, NaN until n values exist (exact: no running sums)."""
+    out = np.full(x.shape, np.nan)
+    if x.size >= n:
+        out[n - 1 :] = sliding_window_view(x, n).sum(axis=-1)
+    return out
+
+
+def _bands(mid: Array, std: Array, close: Array, k: float) -> dict[str, Array]:
+    """Bollinger upper/middle/lower, width and %b from a window mean and std (flat windows: std 0)."""
+    std = np.where(std <= FLAT_STD * np.abs(mid), 0.0, std)
+    upper, lower = mid + k * std, mid - k * std
+    with np.errstate(divide="ignore", invalid="ignore"):
+        width = (upper - lower) / mid
+        pctb = np.where(std > 0, (close - lower) / (upper - lower), 0.5)
+    pctb = np.where(np.isnan(std), np.nan, pctb)
+    return {"bb_upper": upper, "bb_middle": mid, "bb_lower": lower, "bb_width": width, "bb_pctb": pctb}
+
+
+def _hv(std: Array, spec: TechnicalSpec) -> Array:
+    return std * np.sqrt(spec.hv_periods_per_year)
+
+
+def _obv_slope(obv_now: Array, obv_then: Array, vol_sum: Array) -> Array:
+    """Net signed volume over the window as a fraction of all volume traded in it (-1..1)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(vol_sum > 0, (obv_now - obv_then) / vol_sum, 0.0)
+    return np.where(np.isnan(vol_sum) | np.isnan(obv_then), np.nan, out)
+
+
+def relative(raw: dict[str, Array], close: Array, volume: Array, spec: TechnicalSpec) -> dict[str, Array]:
+    """Scale-free versions of the raw indicators, so one model can read every symbol."""
+    out: dict[str, Array] = {}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for p in spec.sma:
+            out[f"sma_{p}_rel"] = close / raw[f"sma_{p}"] - 1.0
+        for p in spec.ema:
+            out[f"ema_{p}_rel"] = close / raw[f"ema_{p}"] - 1.0
+        out[f"rsi_{spec.rsi}"] = raw[f"rsi_{spec.rsi}"]
+        for name in ("macd", "macd_signal", "macd_hist"):
+            out[f"{name}_rel"] = raw[name] / close
+        out["stoch_k"], out["stoch_d"] = raw["stoch_k"], raw["stoch_d"]
+        out[f"willr_{spec.willr}"] = raw[f"willr_{spec.willr}"]
+        out[f"atr_{spec.atr}_rel"] = raw[f"atr_{spec.atr}"] / close
+        out["bb_width"], out["bb_pctb"] = raw["bb_width"], raw["bb_pctb"]
+        out[f"hv_{spec.hv}"] = raw[f"hv_{spec.hv}"]
+        vsma = raw[f"volume_sma_{spec.volume_sma}"]
+        rel = np.where(vsma > 0, volume / vsma - 1.0, 0.0)
+        out[f"volume_rel_{spec.volume_sma}"] = np.where(np.isnan(vsma), np.nan, rel)
+        out[f"volume_roc_{spec.volume_roc}"] = raw[f"volume_roc_{spec.volume_roc}"]
+        out[f"obv_slope_{spec.obv_slope}"] = raw[f"obv_slope_{spec.obv_slope}"]
+    return out
+
+
+# ----------------------------------------------------------------------------- batch
+
+
+def _compute_one(spec: TechnicalSpec) -> Callable[[PriceArrays, int], dict[str, Array]]:
+    def run(p: PriceArrays, _: int) -> dict[str, Array]:
+        c, h, lo, v = p.close, p.high, p.low, p.volume
         out: dict[str, Array] = {}
         for period in spec.sma:
-            out[f"sma_{period}"] = talib.SMA(p.close, timeperiod=period)
+            out[f"sma_{period}"] = talib.SMA(c, timeperiod=period)
         for period in spec.ema:
-            out[f"ema_{period}"] = talib.EMA(p.close, timeperiod=period)
-        out[f"rsi_{spec.rsi}"] = talib.RSI(p.close, timeperiod=spec.rsi)
+            out[f"ema_{period}"] = talib.EMA(c, timeperiod=period)
+        out[f"rsi_{spec.rsi}"] = talib.RSI(c, timeperiod=spec.rsi)
         fast, slow, signal = spec.macd
-        macd, macd_signal, macd_hist = talib.MACD(
-            p.close, fastperiod=fast, slowperiod=slow, signalperiod=signal
+        out["macd"], out["macd_signal"], out["macd_hist"] = talib.MACD(
+            c, fastperiod=fast, slowperiod=slow, signalperiod=signal
         )
-        out["macd"], out["macd_signal"], out["macd_hist"] = macd, macd_signal, macd_hist
-        out[f"atr_{spec.atr}"] = talib.ATR(p.high, p.low, p.close, timeperiod=spec.atr)
-        upper, middle, lower = talib.BBANDS(
-            p.close,
-            timeperiod=spec.bbands,
-            nbdevup=spec.bbands_k,
-            nbdevdn=spec.bbands_k,
-            matype=talib.MA_Type.SMA,  # type: ignore[attr-defined]
+        fk, sk, sd = spec.stoch
+        out["stoch_k"], out["stoch_d"] = talib.STOCH(
+            h, lo, c, fastk_period=fk, slowk_period=sk, slowk_matype=0, slowd_period=sd, slowd_matype=0
         )
-        out["bb_upper"], out["bb_middle"], out["bb_lower"] = upper, middle, lower
+        out[f"willr_{spec.willr}"] = talib.WILLR(h, lo, c, timeperiod=spec.willr)
+        out[f"atr_{spec.atr}"] = talib.ATR(h, lo, c, timeperiod=spec.atr)
+        mid, std = window_mean_std(c, spec.bbands)
+        out.update(_bands(mid, std, c, spec.bbands_k))
+        logret = np.full(c.shape, np.nan)
+        logret[1:] = np.log(c[1:] / c[:-1])
+        hv = np.full(c.shape, np.nan)
+        hv[1:] = window_mean_std(logret[1:], spec.hv, ddof=1)[1]
+        out[f"hv_{spec.hv}"] = _hv(hv, spec)
+        out[f"volume_sma_{spec.volume_sma}"] = talib.SMA(v, timeperiod=spec.volume_sma)
+        out[f"volume_roc_{spec.volume_roc}"] = talib.ROC(v, timeperiod=spec.volume_roc)
+        obv = talib.OBV(c, v)
+        out["obv"] = obv
+        n = spec.obv_slope
+        then = np.full(c.shape, np.nan)
+        then[n:] = obv[:-n]
+        out[f"obv_slope_{n}"] = _obv_slope(obv, then, window_sum(v, n))
+        if spec.relative:
+            return relative(out, c, v, spec)
         return out
 
     return run
@@ -101,4 +295,159 @@ def _compute_one(spec: TechnicalSpec) -> Callable[[PriceArrays], dict[str, Array
 def compute_technical(panel: PriceArrays, spec: TechnicalSpec | None = None) -> dict[str, Array]:
     """All indicators of the spec as (T, N) panels; row t uses only bars at or before t."""
     spec = spec or TechnicalSpec()
-    return _per_symbol(panel, _compute_one(spec), spec.names())
+    return per_symbol(panel, _compute_one(spec), spec.names())
+
+
+# ----------------------------------------------------------------------------- streaming
+
+
+class TechnicalState:
+    """The same indicators, one cycle at a time for every symbol at once (O(1) per cycle)."""
+
+    def __init__(self, spec: TechnicalSpec, n_symbols: int) -> None:
+        self.spec = spec
+        n = n_symbols
+        self._ema = {p: np.full(n, np.nan) for p in spec.ema}
+        self._gain = np.full(n, np.nan)
+        self._loss = np.full(n, np.nan)
+        self._atr = np.full(n, np.nan)
+        self._fast = np.full(n, np.nan)
+        self._slow = np.full(n, np.nan)
+        self._signal = np.full(n, np.nan)
+        self._macd_ring = np.full((spec.macd[2], n), np.nan)
+        self._fastk_ring = np.full((spec.stoch[1], n), np.nan)
+        self._slowk_ring = np.full((spec.stoch[2], n), np.nan)
+        self._obv = np.full(n, np.nan)
+        self._obv_ring = np.full((spec.obv_slope + 1, n), np.nan)
+
+    def update(self, hist: BarHistory) -> dict[str, Array]:
+        """Indicators at the newest cycle (NaN for symbols without a bar in it); hist is already pushed."""
+        spec, has, cnt = self.spec, hist.has, hist.count
+        c, h, lo, v = hist.close[-1], hist.high[-1], hist.low[-1], hist.volume[-1]
+        pc = hist.close[-2]
+        out: dict[str, Array] = {}
+
+        def ready(k: int) -> Array:
+            return has & (cnt >= k)
+
+        for p in spec.sma:
+            out[f"sma_{p}"] = np.where(ready(p), hist.close[-p:].mean(axis=0), np.nan)
+        for p in spec.ema:
+            out[f"ema_{p}"] = self._ema_step(self._ema[p], hist, p, 2.0 / (p + 1), 0)
+
+        # RSI, Wilder smoothing seeded with the mean gain/loss of the first `rsi` changes
+        n = spec.rsi
+        seed, step = has & (cnt == n + 1), has & (cnt > n + 1)
+        if seed.any():
+            diffs = np.diff(hist.close[-(n + 1) :, seed], axis=0)
+            self._gain[seed] = np.where(diffs > 0, diffs, 0.0).sum(axis=0) / n
+            self._loss[seed] = np.where(diffs < 0, -diffs, 0.0).sum(axis=0) / n
+        if step.any():
+            d = c[step] - pc[step]
+            self._gain[step] = (self._gain[step] * (n - 1) + np.where(d > 0, d, 0.0)) / n
+            self._loss[step] = (self._loss[step] * (n - 1) + np.where(d < 0, -d, 0.0)) / n
+        total = self._gain + self._loss
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rsi = np.where(np.abs(total) < _TA_ZERO, 0.0, 100.0 * (self._gain / total))
+        out[f"rsi_{n}"] = np.where(ready(n + 1), rsi, np.nan)
+
+        # MACD: both EMAs seeded on the slow EMA's first bar, then the signal EMA of the MACD line
+        fast, slow, sig = spec.macd
+        self._ema_step(self._fast, hist, fast, 2.0 / (fast + 1), slow - fast)
+        self._ema_step(self._slow, hist, slow, 2.0 / (slow + 1), 0)
+        line = self._fast - self._slow
+        push_rows(self._macd_ring, line, has)
+        first = slow + sig - 1
+        seed, step = has & (cnt == first), has & (cnt > first)
+        if seed.any():
+            self._signal[seed] = self._macd_ring[:, seed].mean(axis=0)
+        if step.any():
+            k = 2.0 / (sig + 1)
+            self._signal[step] = (line[step] - self._signal[step]) * k + self._signal[step]
+        ok = ready(first)
+        out["macd"] = np.where(ok, line, np.nan)
+        out["macd_signal"] = np.where(ok, self._signal, np.nan)
+        out["macd_hist"] = np.where(ok, line - self._signal, np.nan)
+
+        # Stochastic (slow, SMA smoothing) and Williams %R with TA-Lib's zero-range conventions
+        fk, sk, sd = spec.stoch
+        hh, ll = hist.high[-fk:].max(axis=0), hist.low[-fk:].min(axis=0)
+        diff = (hh - ll) / 100.0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            fastk = np.where(diff != 0.0, (c - ll) / diff, 0.0)
+        push_rows(self._fastk_ring, np.where(ready(fk), fastk, np.nan), has)
+        slowk = self._fastk_ring.mean(axis=0)
+        push_rows(self._slowk_ring, slowk, has)
+        ok = ready(fk + sk + sd - 2)
+        out["stoch_k"] = np.where(ok, slowk, np.nan)
+        out["stoch_d"] = np.where(ok, self._slowk_ring.mean(axis=0), np.nan)
+        n = spec.willr
+        hh, ll = hist.high[-n:].max(axis=0), hist.low[-n:].min(axis=0)
+        diff = (hh - ll) / (-100.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            willr = np.where(diff != 0.0, (hh - c) / diff, 0.0)
+        out[f"willr_{n}"] = np.where(ready(n), willr, np.nan)
+
+        # ATR, Wilder smoothing seeded with the mean true range of bars 1..n
+        n = spec.atr
+        seed, step = has & (cnt == n + 1), has & (cnt > n + 1)
+        if seed.any():
+            hi_w, lo_w = hist.high[-n:, seed], hist.low[-n:, seed]
+            prev_w = hist.close[-n - 1 : -1, seed]
+            tr_w = np.maximum(hi_w - lo_w, np.maximum(np.abs(prev_w - hi_w), np.abs(lo_w - prev_w)))
+            self._atr[seed] = tr_w.mean(axis=0)
+        if step.any():
+            tr = np.maximum(
+                h[step] - lo[step], np.maximum(np.abs(pc[step] - h[step]), np.abs(lo[step] - pc[step]))
+            )
+            self._atr[step] = (self._atr[step] * (n - 1) + tr) / n
+        out[f"atr_{n}"] = np.where(ready(n + 1), self._atr, np.nan)
+
+        # Bollinger bands and historical volatility: exact two-pass windows, as in the batch path
+        n = spec.bbands
+        win = hist.close[-n:]
+        mid = win.mean(axis=0)
+        std = np.sqrt(((win - mid) ** 2).sum(axis=0) / n)
+        ok = ready(n)
+        out.update(_bands(np.where(ok, mid, np.nan), np.where(ok, std, np.nan), c, spec.bbands_k))
+        n = spec.hv
+        rw = hist.logret[-n:]
+        std = np.sqrt(((rw - rw.mean(axis=0)) ** 2).sum(axis=0) / (n - 1))
+        out[f"hv_{n}"] = np.where(ready(n + 1), _hv(std, spec), np.nan)
+
+        # Volume: SMA, TA-Lib ROC (0 when the old volume is 0), OBV and its windowed slope
+        n = spec.volume_sma
+        out[f"volume_sma_{n}"] = np.where(ready(n), hist.volume[-n:].mean(axis=0), np.nan)
+        n = spec.volume_roc
+        old = hist.volume[-n - 1]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            roc = np.where(old != 0.0, ((v / old) - 1.0) * 100.0, 0.0)
+        out[f"volume_roc_{n}"] = np.where(ready(n + 1), roc, np.nan)
+        first_bar = has & (cnt == 1)
+        self._obv[first_bar] = v[first_bar]
+        up, down = has & (cnt > 1) & (c > pc), has & (cnt > 1) & (c < pc)
+        self._obv[up] += v[up]
+        self._obv[down] -= v[down]
+        push_rows(self._obv_ring, self._obv, has)
+        out["obv"] = np.where(has, self._obv, np.nan)
+        n = spec.obv_slope
+        vol_sum = np.where(ready(n), hist.volume[-n:].sum(axis=0), np.nan)
+        slope = _obv_slope(self._obv, self._obv_ring[0], vol_sum)
+        out[f"obv_slope_{n}"] = np.where(ready(n + 1), slope, np.nan)
+
+        if spec.relative:
+            return relative(out, c, v, spec)
+        return out
+
+    @staticmethod
+    def _ema_step(state: Array, hist: BarHistory, period: int, k: float, lag: int) -> Array:
+        """Advance one EMA in place: seeded (mean of the last `period` bars) at own bar period+lag."""
+        has, cnt = hist.has, hist.count
+        start = period + lag
+        seed, step = has & (cnt == start), has & (cnt > start)
+        if seed.any():
+            state[seed] = hist.close[-period:, seed].mean(axis=0)
+        if step.any():
+            c = hist.close[-1, step]
+            state[step] = (c - state[step]) * k + state[step]
+        return np.where(has & (cnt >= start), state, np.nan)

@@ -96,9 +96,7 @@ class FillModel(Base):
         Index("ix_fills_order", "order_id"),
     )
 
-    run_id: Mapped[str] = mapped_column(
-        String(ID_LEN), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
-    )
+    run_id: Mapped[str] = mapped_column(String(ID_LEN), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     cycle: Mapped[int] = mapped_column(Integer)
     order_id: Mapped[str] = mapped_column(String(2 * ID_LEN), ForeignKey("orders.id", ondelete="CASCADE"))
@@ -119,9 +117,7 @@ class PositionModel(Base):
 
     __tablename__ = "positions"
 
-    run_id: Mapped[str] = mapped_column(
-        String(ID_LEN), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
-    )
+    run_id: Mapped[str] = mapped_column(String(ID_LEN), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
     symbol: Mapped[str] = mapped_column(String(SYMBOL_LEN), primary_key=True)
     qty: Mapped[int] = mapped_column(Integer)
     avg_price: Mapped[Decimal] = mapped_column(Money())
@@ -136,9 +132,7 @@ class EquityModel(Base):
     __tablename__ = "equity"
     __table_args__ = (Index("ix_equity_run_ts", "run_id", "ts"),)
 
-    run_id: Mapped[str] = mapped_column(
-        String(ID_LEN), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
-    )
+    run_id: Mapped[str] = mapped_column(String(ID_LEN), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
     cycle: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     ts: Mapped[datetime] = mapped_column(UTCDateTime())
     cash: Mapped[Decimal] = mapped_column(Money())
@@ -156,9 +150,7 @@ class EventModel(Base):
         Index("ix_events_run_kind", "run_id", "kind"),
     )
 
-    run_id: Mapped[str] = mapped_column(
-        String(ID_LEN), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
-    )
+    run_id: Mapped[str] = mapped_column(String(ID_LEN), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     cycle: Mapped[int] = mapped_column(Integer)
     ts: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -306,9 +306,7 @@ class RunRepository:
     def list_runs(self) -> list[RunRow]:
         """All runs, newest first, for run pickers and reports."""
         with Session(self._engine) as session:
-            models = session.scalars(
-                select(RunModel).order_by(RunModel.created_at.desc(), RunModel.id.desc())
-            )
+            models = session.scalars(select(RunModel).order_by(RunModel.created_at.desc(), RunModel.id.desc()))
             return [_run_row(m) for m in models]
 
     def finish_run(
@@ -458,9 +456,7 @@ class RunRepository:
         for chunk in _chunks(list(latest)):
             stored.update(
                 conn.scalars(
-                    select(PositionModel.symbol).where(
-                        PositionModel.run_id == run_id, PositionModel.symbol.in_(chunk)
-                    )
+                    select(PositionModel.symbol).where(PositionModel.run_id == run_id, PositionModel.symbol.in_(chunk))
                 )
             )
 
@@ -474,11 +470,7 @@ class RunRepository:
             }
 
         updates = [{"b_symbol": s, **values(p, ts)} for s, (p, ts) in latest.items() if s in stored]
-        inserts = [
-            {"run_id": run_id, "symbol": s, **values(p, ts)}
-            for s, (p, ts) in latest.items()
-            if s not in stored
-        ]
+        inserts = [{"run_id": run_id, "symbol": s, **values(p, ts)} for s, (p, ts) in latest.items() if s not in stored]
         if updates:
             conn.execute(
                 update(PositionModel).where(
@@ -516,9 +508,7 @@ class RunRepository:
         """Every order of the run in its latest state, oldest first."""
         with self._engine.connect() as conn:
             rows = conn.execute(
-                select(OrderModel)
-                .where(OrderModel.run_id == run_id)
-                .order_by(OrderModel.created_at, OrderModel.id)
+                select(OrderModel).where(OrderModel.run_id == run_id).order_by(OrderModel.created_at, OrderModel.id)
             )
             return [_order(r) for r in rows]
 

@@ -77,16 +77,10 @@ class RiskEngine:
         for i in np.flatnonzero(trade):
             notional = abs(float(delta[i]) * float(prices[i]))
             if notional < s.min_order_notional and not closing[i]:
-                self._deny(
-                    plan, at, int(i), "min_order_notional", notional=notional, limit=s.min_order_notional
-                )
+                self._deny(plan, at, int(i), "min_order_notional", notional=notional, limit=s.min_order_notional)
                 continue
             if abs(requested[i]) > abs(weights[i]) + 1e-12:
-                rule = (
-                    "max_position_fraction"
-                    if abs(requested[i]) > s.max_position_fraction
-                    else "max_gross_exposure"
-                )
+                rule = "max_position_fraction" if abs(requested[i]) > s.max_position_fraction else "max_gross_exposure"
                 plan.events.append(
                     Event(
                         at,

@@ -108,3 +108,15 @@ def test_unknown_symbol_is_a_clear_error_not_a_traceback(home: Path) -> None:
         result = runner.invoke(app, ["backtest", "--symbols", "NOPE"])
     assert result.exit_code == 2
     assert "NOPE" in result.output and "import" in result.output
+
+
+def test_report_writes_a_self_contained_tearsheet_with_plots(home: Path, tmp_path: Path) -> None:
+    window = ("--symbols", "AAPL,IBM", "--start", "2006-01-01", "--end", "2008-01-01")
+    _invoke(home, "paper", "--replay", "--run-id", "for-report", *window)
+    out = tmp_path / "r.html"
+    _invoke(home, "report", "for-report", "--html", str(out))
+    page = out.read_text()
+    assert page.count("data:image/png;base64,") >= 6  # equity, drawdown, monthly, sharpe, exposure, signals
+    for heading in ("Equity vs buy-and-hold", "Drawdown", "Monthly returns", "Risk events", "Trades"):
+        assert heading in page
+    assert "http://" not in page and "https://" not in page, "self-contained: nothing loaded from the network"

@@ -167,8 +167,7 @@ class BundledSource:
         unknown = sorted(set(self.symbols) - set(BUNDLED_SYMBOLS))
         if unknown:
             raise DataError(
-                f"bundled source has no symbol(s) {', '.join(unknown)}; "
-                f"choose from {', '.join(BUNDLED_SYMBOLS)}"
+                f"bundled source has no symbol(s) {', '.join(unknown)}; choose from {', '.join(BUNDLED_SYMBOLS)}"
             )
 
     def bar_sources(self) -> Iterator[tuple[str, str, pd.DataFrame]]:

@@ -72,9 +72,7 @@ def _read_raw(path: Path) -> pd.DataFrame:
         sep = "\t" if name.endswith((".tsv", ".tsv.gz", ".tab")) else ","
         return pd.read_csv(path, sep=sep, dtype=str, compression="infer", skipinitialspace=True)
     except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise DataError(
-            f"cannot read {path}: {exc}; expected a CSV (optionally .gz) or Parquet bars file"
-        ) from exc
+        raise DataError(f"cannot read {path}: {exc}; expected a CSV (optionally .gz) or Parquet bars file") from exc
 
 
 def resolve_columns(found: list[str], columns: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -83,17 +81,13 @@ def resolve_columns(found: list[str], columns: Mapping[str, str] | None = None) 
     out: dict[str, str] = {}
     for ours, theirs in (columns or {}).items():
         if ours not in BAR_COLUMNS:
-            raise DataError(
-                f"unknown target column {ours!r} in columns mapping; use {', '.join(BAR_COLUMNS)}"
-            )
+            raise DataError(f"unknown target column {ours!r} in columns mapping; use {', '.join(BAR_COLUMNS)}")
         if theirs in found:
             out[ours] = theirs
         elif str(theirs).strip().lower() in by_lower:
             out[ours] = by_lower[str(theirs).strip().lower()]
         else:
-            raise DataError(
-                f"column {theirs!r} (for {ours}) is not in the file; it has {', '.join(map(str, found))}"
-            )
+            raise DataError(f"column {theirs!r} (for {ours}) is not in the file; it has {', '.join(map(str, found))}")
     used = set(out.values())
     for ours, aliases in ALIASES.items():
         if ours in out:
@@ -162,8 +156,7 @@ def parse_timestamps(raw: pd.Series, interval: str, tz: str | None) -> pd.Series
     if interval == "1d":
         if has_naive.any() and not _is_date_only(naive) and tz is None:
             raise DataError(
-                "daily timestamps have a time of day but no UTC offset; "
-                "pass --tz (e.g. --tz America/New_York)"
+                "daily timestamps have a time of day but no UTC offset; pass --tz (e.g. --tz America/New_York)"
             )
         out = aware.copy()
         if has_naive.any():

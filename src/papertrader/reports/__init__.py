@@ -1,0 +1,1 @@
+"""Self-contained HTML tear sheets with plots for a run."""

@@ -1,0 +1,122 @@
+"""The tear sheet: one HTML file with the run's numbers beside buy-and-hold, its plots, trades and risk events."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+from papertrader.core.events import Event
+from papertrader.domain.types import Fill
+from papertrader.portfolio.metrics import Metrics, summarize
+from papertrader.reports import plots
+
+RISK_KINDS = ("order.denied", "order.reduced", "order.rejected", "order.cancelled", "order.expired", "health")
+
+
+@dataclass(frozen=True)
+class TearSheetInput:
+    """Everything a tear sheet shows; assembled by the caller from the database and the lake."""
+
+    run_id: str
+    title: str
+    equity: pd.Series
+    exposure: pd.Series
+    benchmark: pd.Series
+    benchmark_exposure: pd.Series
+    closes: pd.DataFrame
+    fills: Sequence[Fill]
+    events: Sequence[Event]
+    periods_per_year: float
+
+
+def _fmt_metrics(m: Metrics, b: Metrics) -> str:
+    rows = [
+        ("total return", f"{m.total_return:+.2%}", f"{b.total_return:+.2%}"),
+        ("CAGR", f"{m.cagr:+.2%}", f"{b.cagr:+.2%}"),
+        ("volatility", f"{m.volatility:.2%}", f"{b.volatility:.2%}"),
+        ("Sharpe", f"{m.sharpe:.2f}", f"{b.sharpe:.2f}"),
+        ("Sortino", f"{m.sortino:.2f}", f"{b.sortino:.2f}"),
+        ("max drawdown", f"{m.max_drawdown:+.2%}", f"{b.max_drawdown:+.2%}"),
+        ("exposure", f"{m.exposure:.1%}", f"{b.exposure:.1%}"),
+        ("fills / round trips", f"{m.trades} / {m.round_trips}", "-"),
+        ("hit rate", f"{m.hit_rate:.1%}", "-"),
+        ("turnover (per year)", f"{m.turnover:.2f}x", "-"),
+        ("fees paid", f"${m.fees_paid:,.2f}", "-"),
+    ]
+    body = "".join(f"<tr><td>{a}</td><td>{s}</td><td>{b_}</td></tr>" for a, s, b_ in rows)
+    return f"<table><tr><th>metric</th><th>strategy</th><th>buy &amp; hold</th></tr>{body}</table>"
+
+
+def _img(data: str, alt: str) -> str:
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+
+
+def _fills_table(fills: Sequence[Fill], limit: int = 500) -> str:
+    rows = "".join(
+        f"<tr><td>{f.ts:%Y-%m-%d %H:%M}</td><td>{html.escape(f.symbol)}</td><td>{f.side.value}</td>"
+        f"<td>{f.qty:,}</td><td>{f.price:,.4f}</td><td>{f.fee:,.2f}</td></tr>"
+        for f in list(fills)[-limit:]
+    )
+    note = f"<p>last {limit} of {len(fills)} fills</p>" if len(fills) > limit else ""
+    head = "<tr><th>time (UTC)</th><th>symbol</th><th>side</th><th>qty</th><th>price</th><th>fee</th></tr>"
+    return f"{note}<table>{head}{rows}</table>"
+
+
+def _events_table(events: Sequence[Event], limit: int = 300) -> str:
+    risk = [e for e in events if e.kind in RISK_KINDS]
+    if not risk:
+        return "<p>No risk events: nothing was denied, reduced, rejected, cancelled or expired.</p>"
+    rows = "".join(
+        f"<tr><td>{e.ts:%Y-%m-%d %H:%M}</td><td>{html.escape(e.kind)}</td>"
+        f"<td>{html.escape(', '.join(f'{k}={v}' for k, v in e.payload.items()))}</td></tr>"
+        for e in risk[-limit:]
+    )
+    return f"<p>{len(risk)} risk events</p><table><tr><th>time</th><th>kind</th><th>details</th></tr>{rows}</table>"
+
+
+def render(data: TearSheetInput) -> str:
+    """The whole report as a self-contained HTML string."""
+    fills = list(data.fills)
+    m = summarize(data.equity.to_numpy(), (data.exposure * data.equity).to_numpy(), fills, data.periods_per_year)
+    b = summarize(data.benchmark.to_numpy(), (data.benchmark_exposure).to_numpy(), (), data.periods_per_year)
+    window = max(20, min(126, len(data.equity) // 4))
+    symbols = [s for s in data.closes.columns if any(f.symbol == s for f in fills)][:6]
+    sections = [
+        ("Performance", _fmt_metrics(m, b)),
+        ("Equity vs buy-and-hold", _img(plots.equity_figure(data.equity, data.benchmark), "equity")),
+        ("Drawdown", _img(plots.drawdown_figure(data.equity, data.benchmark), "drawdown")),
+        ("Monthly returns", _img(plots.monthly_returns_figure(data.equity), "monthly returns")),
+        (
+            "Rolling Sharpe",
+            _img(plots.rolling_sharpe_figure(data.equity, data.periods_per_year, window), "rolling sharpe"),
+        ),
+        ("Exposure", _img(plots.exposure_figure(data.exposure), "exposure")),
+        (
+            "Signals",
+            "".join(_img(plots.signals_figure(s, data.closes[s].dropna(), fills), s) for s in symbols)
+            or "<p>No fills.</p>",
+        ),
+        ("Risk events", _events_table(data.events)),
+        ("Trades", _fills_table(fills)),
+    ]
+    body = "".join(f"<section><h2>{name}</h2>{content}</section>" for name, content in sections)
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>papertrader · {html.escape(data.run_id)}</title>
+<style>
+body{{font-family:system-ui,sans-serif;margin:0 auto;max-width:1100px;padding:1rem;color:#1f2328}}
+table{{border-collapse:collapse;font-size:.85rem}}
+td,th{{border:1px solid #d0d7de;padding:.25rem .5rem;text-align:right}}
+td:first-child,th:first-child{{text-align:left}} img{{max-width:100%}} h2{{border-bottom:1px solid #d0d7de}}
+.note{{color:#57606a}}
+</style></head><body>
+<h1>Run {html.escape(data.run_id)}</h1>
+<p>{html.escape(data.title)}</p>
+<p class="note">All results net of commission, spread and slippage; buy &amp; hold holds the same symbols over the
+same window after paying the same entry costs.</p>
+{body}
+</body></html>
+"""
