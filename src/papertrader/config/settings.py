@@ -19,16 +19,47 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class ExecutionSettings(_Frozen):
+    """How orders meet bars (the fill model); see papertrader.execution.fills for the rules.
+
+    Defaults keep a daily backtest's market orders exactly where they always filled (next open plus the
+    fixed spread and slippage) while refusing what a real broker would refuse: fills larger than a share
+    of the bar's volume, fills outside the exchange session and fills in halted symbols.
+    """
+
+    max_volume_fraction: float | None = Field(
+        0.1, gt=0, le=1, description="share of a bar's volume all our orders in a symbol may take; None = no cap"
+    )
+    latency_ms: int = Field(0, ge=0, description="an order may fill only on bars opening this long after it")
+    spread_model: Literal["fixed", "estimate"] = Field(
+        "fixed", description="without quotes: CostSettings.spread_bps, or a high-low estimate from past bars"
+    )
+    spread_estimator: Literal["abdi_ranaldo", "corwin_schultz"] = "abdi_ranaldo"
+    min_tick: float = Field(0.01, gt=0, description="price increment; an estimated spread is at least one tick")
+    impact_k: float = Field(
+        1.0, ge=0, description="square-root impact: k * sigma * sqrt(order qty / ADV), when sigma and ADV are known"
+    )
+    market_window: int = Field(
+        0, ge=0, description="past bars the broker keeps to estimate sigma, ADV and spread itself; 0 = caller's"
+    )
+    enforce_calendar: bool = Field(True, description="no fills outside the exchange's regular session")
+    extended_hours: bool = Field(False, description="let every order trade pre- and post-market bars")
+    halt_on_zero_volume: bool = Field(True, description="a bar with zero volume means the symbol is halted")
+    halted_symbols: tuple[str, ...] = Field((), description="symbols that must not fill (trading halts)")
+
+
 class CostSettings(_Frozen):
     """What a fill costs. Defaults are a US discount broker trading liquid large caps."""
 
-    commission_model: Literal["per_share", "bps"] = "per_share"
+    commission_model: Literal["per_share", "bps", "flat", "questrade_classic", "questrade_zero"] = "per_share"
     commission_per_share: float = Field(0.005, ge=0, description="USD per share (per_share model)")
     commission_min: float = Field(1.0, ge=0, description="minimum USD per order fill (per_share model)")
     commission_max_pct: float = Field(0.01, gt=0, description="cap as a fraction of notional (per_share)")
     commission_bps: float = Field(1.0, ge=0, description="basis points of notional (bps model)")
     slippage_bps: float = Field(5.0, ge=0, description="adverse move on market orders, basis points")
     spread_bps: float = Field(2.0, ge=0, description="full quoted spread; market orders pay half")
+    commission_flat: float = Field(4.95, ge=0, description="USD per order, however it fills (flat model)")
+    execution: ExecutionSettings = ExecutionSettings()
 
 
 class RiskSettings(_Frozen):

@@ -517,7 +517,7 @@ class KeyManager:
 
     def backoff_delay(self, attempt: int) -> float:
         """Exponential backoff for the n-th throttle in a row, with jitter so callers do not stampede."""
-        base = self._settings.burst_backoff_base_s * 2 ** max(0, attempt - 1)
+        base = self._settings.burst_backoff_base_s * 2.0 ** max(0, attempt - 1)
         capped = min(self._settings.burst_backoff_max_s, base)
         jitter = min(1.0, max(0.0, float(self._jitter())))
         return capped * (0.5 + 0.5 * jitter)

@@ -26,6 +26,8 @@ class Side(StrEnum):
 class OrderType(StrEnum):
     MARKET = "market"
     LIMIT = "limit"
+    STOP = "stop"
+    STOP_LIMIT = "stop_limit"
 
 
 class TimeInForce(StrEnum):
@@ -98,7 +100,13 @@ class Bar:
 
 @dataclass(frozen=True, slots=True)
 class Order:
-    """An instruction to the broker; quantity is whole shares, prices are Decimal."""
+    """An instruction to the broker; quantity is whole shares, prices are Decimal.
+
+    Contingent orders: `parent_id` names the entry a bracket exit belongs to (it works only once the
+    entry has filled); orders sharing an `oco_group` cancel each other (one fill reduces the others).
+    `replaces` links a cancel/replace successor to the order it replaced; `triggered_at` records when a
+    stop or stop-limit was elected; `extended_hours` lets the order trade outside the regular session.
+    """
 
     id: str
     symbol: str
@@ -114,12 +122,26 @@ class Order:
     reason: str = ""
     updated_at: datetime | None = None
     tag: str = ""
+    stop_price: Decimal | None = None
+    parent_id: str | None = None
+    oco_group: str | None = None
+    replaces: str | None = None
+    triggered_at: datetime | None = None
+    extended_hours: bool = False
 
     def __post_init__(self) -> None:
         if self.qty <= 0:
             raise ValueError(f"order {self.id}: qty must be positive, got {self.qty}")
-        if self.type is OrderType.LIMIT and (self.limit_price is None or self.limit_price <= 0):
-            raise ValueError(f"order {self.id}: a limit order needs a positive limit price")
+        if self.type in (OrderType.LIMIT, OrderType.STOP_LIMIT) and (
+            self.limit_price is None or self.limit_price <= 0
+        ):
+            raise ValueError(f"order {self.id}: a {self.type.value} order needs a positive limit price")
+        if self.type in (OrderType.STOP, OrderType.STOP_LIMIT) and (
+            self.stop_price is None or self.stop_price <= 0
+        ):
+            raise ValueError(f"order {self.id}: a {self.type.value} order needs a positive stop price")
+        if self.parent_id is not None and self.parent_id == self.id:
+            raise ValueError(f"order {self.id}: an order cannot be its own parent")
         if not 0 <= self.filled_qty <= self.qty:
             raise ValueError(f"order {self.id}: filled_qty {self.filled_qty} outside 0..{self.qty}")
 
@@ -153,6 +175,57 @@ class Order:
     def expire(self, at: datetime, reason: str) -> Order:
         """Its time in force ran out."""
         return self._to(OrderStatus.EXPIRED, at, reason)
+
+    @property
+    def is_stop(self) -> bool:
+        """Stop and stop-limit orders wait for their trigger before they can fill."""
+        return self.type in (OrderType.STOP, OrderType.STOP_LIMIT)
+
+    @property
+    def is_triggered(self) -> bool:
+        """Whether a stop has been elected (always true for market and limit orders)."""
+        return not self.is_stop or self.triggered_at is not None
+
+    def trigger(self, at: datetime, reason: str) -> Order:
+        """Elect a stop: from now on a stop works as a market order and a stop-limit as a limit order."""
+        if not self.is_open or self.status is OrderStatus.NEW:
+            raise InvalidTransitionError(f"order {self.id}: only a working order can be triggered")
+        if not self.is_stop:
+            raise InvalidTransitionError(f"order {self.id}: a {self.type.value} order has no trigger")
+        if self.triggered_at is not None:
+            raise InvalidTransitionError(f"order {self.id}: already triggered at {self.triggered_at}")
+        return replace(self, triggered_at=at, updated_at=at, reason=reason)
+
+    def amend(
+        self,
+        at: datetime,
+        reason: str,
+        *,
+        qty: int | None = None,
+        limit_price: Decimal | None = None,
+        stop_price: Decimal | None = None,
+        parent_id: str | None = None,
+        filled_qty: int | None = None,
+        avg_fill_price: Decimal | None = None,
+    ) -> Order:
+        """Change a working order in place (resize, reprice, relink), keeping its status and fills."""
+        if not self.is_open or self.status is OrderStatus.NEW:
+            raise InvalidTransitionError(f"order {self.id}: only a working order can be amended")
+        changes: dict[str, object] = {}
+        for name, value in (
+            ("qty", qty),
+            ("limit_price", limit_price),
+            ("stop_price", stop_price),
+            ("parent_id", parent_id),
+            ("filled_qty", filled_qty),
+            ("avg_fill_price", avg_fill_price),
+        ):
+            if value is not None:
+                changes[name] = value
+        amended = replace(self, updated_at=at, reason=reason, **changes)  # type: ignore[arg-type]
+        if amended.remaining <= 0:
+            raise InvalidTransitionError(f"order {self.id}: an amendment must leave shares to fill")
+        return amended
 
     def fill(self, qty: int, price: Decimal, at: datetime) -> Order:
         """Apply an execution of qty shares at price, keeping the volume-weighted average."""

@@ -95,6 +95,7 @@ class Engine:
         self._last_target = np.zeros(len(panel.symbols))
         self._index = {s: i for i, s in enumerate(panel.symbols)}
         self.health = HealthBoard()
+        self.halted: str | None = None
         self.latency = LatencyTracker()
         self._timer = timer
 
@@ -116,6 +117,18 @@ class Engine:
         if last_cycle >= 0:
             view = FeatureView(self.features, last_cycle)
             self._last_target = self.strategy.decide(self.panel.close_times[last_cycle], view).weights
+
+    def halt(self, reason: str) -> None:
+        """Flatten every position from the next cycle on and take no new risk until resumed."""
+        if self.halted is None:
+            self.halted = reason
+            self.bus.publish(Event(self.clock.now(), "halt", {"halted": True, "reason": reason}))
+
+    def unhalt(self, reason: str) -> None:
+        """Let the strategy trade again after an operator's reset."""
+        if self.halted is not None:
+            self.halted = None
+            self.bus.publish(Event(self.clock.now(), "halt", {"halted": False, "reason": reason}))
 
     def holdings(self) -> Array:
         """Shares held per symbol, in universe order."""
@@ -169,6 +182,8 @@ class Engine:
         equity = float(valuation.equity)
 
         decision = self._decide(now, k, report)
+        if self.halted is not None:
+            decision = _flat(len(self.panel.symbols), self.halted)
         plan = RiskPlan()
         if decision is not None:
             plan = self.risk.plan(
@@ -276,6 +291,11 @@ class Engine:
             if on_cycle is not None:
                 on_cycle(outcome)
         return outcomes
+
+
+def _flat(n: int, reason: str) -> Decision:
+    """The decision of a halted engine: zero weight everywhere."""
+    return Decision(np.zeros(n), np.ones(n), lambda _i: f"halted: {reason}")
 
 
 def _latest(orders: Iterable[Order]) -> list[Order]:

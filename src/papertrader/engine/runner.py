@@ -20,6 +20,7 @@ from papertrader.core.ids import new_run_id
 from papertrader.data.store import Lake
 from papertrader.domain.types import Fill
 from papertrader.engine.benchmark import buy_and_hold
+from papertrader.engine.control import RunControl
 from papertrader.engine.cycle import CycleOutcome, Engine
 from papertrader.engine.panel import Panel
 from papertrader.engine.recorder import BatchRecorder
@@ -172,6 +173,8 @@ def run(
     on_start: Callable[[int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     persist: bool = True,
+    control: RunControl | None = None,
+    on_engine: Callable[[Engine, int], None] | None = None,
 ) -> RunResult:
     """Run a backtest or a replay through the single engine loop and persist it (or resume one)."""
     repo = _open_repository(settings) if persist or request.resume else None
@@ -214,7 +217,15 @@ def run(
     )
     if repo is not None and last_cycle >= first:
         engine.restore(repo.load_fills(run_id), repo.load_orders(run_id), last_cycle)
-    pacer = _pacer(panel, request.speed, pace) if request.mode == "replay" else None
+    pacer: Callable[[int], None] | None = None
+    if control is not None:
+        pacer = _controlled_pacer(panel, engine, control, request.mode == "replay")
+        outer_stop = should_stop
+        should_stop = lambda: control.should_stop() or bool(outer_stop and outer_stop())  # noqa: E731
+    elif request.mode == "replay":
+        pacer = _pacer(panel, request.speed, pace)
+    if on_engine is not None:
+        on_engine(engine, len(panel) - first)
     if on_start is not None:
         on_start(len(panel) - first)
     try:
@@ -294,6 +305,22 @@ def _pacer(panel: Panel, speed: float, sleep: Callable[[float], None] | None) ->
     def pace(k: int) -> None:
         gap = (panel.ts[k] - panel.ts[k - 1]).total_seconds()
         wait(gap / speed)
+
+    return pace
+
+
+def _controlled_pacer(panel: Panel, engine: Engine, control: RunControl, paced: bool) -> Callable[[int], None]:
+    """Between cycles: honour pause, flatten and reset requests, then wait per the current speed."""
+
+    def pace(k: int) -> None:
+        control.wait_while_paused()
+        if control.take_flatten():
+            engine.halt("flatten requested by the operator")
+        if control.take_reset():
+            engine.unhalt("trading resumed by the operator")
+        speed = control.speed
+        if paced and speed > 0:
+            control.sleep((panel.ts[k] - panel.ts[k - 1]).total_seconds() / speed)
 
     return pace
 

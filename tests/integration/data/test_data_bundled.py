@@ -27,11 +27,7 @@ def imported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Lake, ImportRepo
 
 def log_returns(lake: Lake, symbol: str) -> pd.Series:
     bars = lake.read_bars([symbol], "1d")
-    return (
-        pd.Series(np.log(bars["close"].to_numpy()))
-        .diff()
-        .set_axis(bars["ts"].dt.tz_convert("America/New_York"))
-    )
+    return pd.Series(np.log(bars["close"].to_numpy())).diff().set_axis(bars["ts"].dt.tz_convert("America/New_York"))
 
 
 def test_import_writes_every_bundled_symbol_and_series(imported: tuple[Lake, ImportReport]) -> None:

@@ -124,9 +124,7 @@ def test_separate_date_and_time_columns_are_combined(tmp_path: Path) -> None:
 def test_explicit_mapping_overrides_and_adj_close_is_never_taken_for_close(tmp_path: Path) -> None:
     lines = head_lines(SPY_1D, 20)
     with_adj = ["symbol,when,open,high,low,adj close,close,volume\n"]
-    with_adj += [
-        ",".join([*ln.strip().split(",")[:5], "1.0", *ln.strip().split(",")[5:]]) + "\n" for ln in lines[1:]
-    ]
+    with_adj += [",".join([*ln.strip().split(",")[:5], "1.0", *ln.strip().split(",")[5:]]) + "\n" for ln in lines[1:]]
     path = write_text(tmp_path / "spy_adj.csv", with_adj)
     with pytest.raises(DataError, match="ts"):
         read_file(path, symbol=None, interval="1d", tz=None)
@@ -188,6 +186,4 @@ def test_missing_or_unreadable_files_are_data_errors(lake: Lake, tmp_path: Path)
     with pytest.raises(DataError, match="cannot read"):
         import_file(lake, broken, symbol="X", interval="1d", tz=None)
     with pytest.raises(DataError, match="cannot find column"):
-        import_file(
-            lake, write_text(tmp_path / "x.csv", ["a,b\n", "1,2\n"]), symbol="X", interval="1d", tz=None
-        )
+        import_file(lake, write_text(tmp_path / "x.csv", ["a,b\n", "1,2\n"]), symbol="X", interval="1d", tz=None)

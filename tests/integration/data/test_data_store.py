@@ -112,9 +112,7 @@ def test_naive_window_bounds_are_refused(lake: Lake, spy: pd.DataFrame) -> None:
         lake.read_bars(["SPY"], "1d", start=datetime(1998, 3, 1))
 
 
-def test_unknown_symbol_and_empty_lake_give_empty_frames_with_the_right_dtypes(
-    lake: Lake, spy: pd.DataFrame
-) -> None:
+def test_unknown_symbol_and_empty_lake_give_empty_frames_with_the_right_dtypes(lake: Lake, spy: pd.DataFrame) -> None:
     empty = lake.read_bars(None, "1d")
     assert empty.empty and list(empty.columns) == COLUMNS
     assert str(empty["ts"].dtype) == "datetime64[ns, UTC]"
@@ -124,9 +122,7 @@ def test_unknown_symbol_and_empty_lake_give_empty_frames_with_the_right_dtypes(
     assert lake.read_bars(["SPY"], "1h").empty
 
 
-def test_several_symbols_come_back_sorted_by_ts_then_symbol(
-    lake: Lake, spy: pd.DataFrame, ibm: pd.DataFrame
-) -> None:
+def test_several_symbols_come_back_sorted_by_ts_then_symbol(lake: Lake, spy: pd.DataFrame, ibm: pd.DataFrame) -> None:
     lake.write_bars(pd.concat([spy, ibm]), "1d", "test")
     both = lake.read_bars(None, "1d")
     assert len(both) == 500
@@ -144,9 +140,7 @@ def test_a_rewrite_is_visible_to_the_next_read(lake: Lake, spy: pd.DataFrame) ->
     assert len(lake.read_bars(["SPY"], "1d")) == 20
 
 
-def test_odd_symbol_names_round_trip_and_duckdb_hive_partitioning_reads_them(
-    lake: Lake, spy: pd.DataFrame
-) -> None:
+def test_odd_symbol_names_round_trip_and_duckdb_hive_partitioning_reads_them(lake: Lake, spy: pd.DataFrame) -> None:
     for name in ("^GSPC", "SHOP.TO", "BRK/B"):
         lake.write_bars(spy.assign(symbol=name).head(5), "1d", "test")
     assert lake.symbols("1d") == ["BRK/B", "SHOP.TO", "^GSPC"]
@@ -159,9 +153,7 @@ def test_odd_symbol_names_round_trip_and_duckdb_hive_partitioning_reads_them(
     assert hive == [("1d", "BRK/B"), ("1d", "SHOP.TO"), ("1d", "^GSPC")]
 
 
-def test_quarantined_rows_are_persisted_with_reason_and_counted_in_status(
-    lake: Lake, spy: pd.DataFrame
-) -> None:
+def test_quarantined_rows_are_persisted_with_reason_and_counted_in_status(lake: Lake, spy: pd.DataFrame) -> None:
     # Real SPY rows, three of them corrupted on purpose the way feeds go wrong.
     df = spy.copy()
     df.loc[3, "volume"] = -100.0
@@ -216,9 +208,7 @@ def test_naive_timestamps_and_missing_columns_are_refused_with_a_fix(lake: Lake,
         lake.write_bars(spy, "2d", "test")
 
 
-def test_unreadable_partition_stops_the_write_instead_of_overwriting_it(
-    lake: Lake, spy: pd.DataFrame
-) -> None:
+def test_unreadable_partition_stops_the_write_instead_of_overwriting_it(lake: Lake, spy: pd.DataFrame) -> None:
     lake.write_bars(spy.head(5), "1d", "test")
     path = lake.bars_path("SPY", "1d")
     path.write_bytes(b"not parquet")

@@ -63,9 +63,7 @@ def test_backtest_json_has_the_contract_keys_with_plausible_values(home: Path, t
     assert data["initial_cash"] == 100_000
     assert data["start"].startswith("2002-01-02")
     assert 10_000 < data["final_equity"] < 10_000_000
-    assert (
-        -1 < data["max_drawdown"] < 0 and data["fees_paid"] > 0 and data["trades"] == len(data["fills"]) > 10
-    )
+    assert -1 < data["max_drawdown"] < 0 and data["fees_paid"] > 0 and data["trades"] == len(data["fills"]) > 10
     assert {"total_return", "sharpe", "max_drawdown"} <= set(data["benchmark"])
     first = data["fills"][0]
     assert set(first) >= {"ts", "symbol", "side", "qty", "price", "fee"} and first["ts"] >= "2002-01-02"
@@ -78,9 +76,7 @@ def test_replay_is_the_backtest_loop_and_commits_every_cycle(home: Path, tmp_pat
     _invoke(home, "paper", "--replay", "--speed", "0", "--run-id", "replay-1", *window, "--json", str(rp))
     a, b = json.loads(bt.read_text()), json.loads(rp.read_text())
     assert b["run_id"] == "replay-1"
-    assert a["fills"] == [
-        {**f, "order_id": f["order_id"].replace("replay-1", a["run_id"])} for f in b["fills"]
-    ]
+    assert a["fills"] == [{**f, "order_id": f["order_id"].replace("replay-1", a["run_id"])} for f in b["fills"]]
     assert a["final_equity"] == b["final_equity"]
 
     db = make_engine(f"sqlite:///{home / 'papertrader.db'}")

@@ -36,8 +36,7 @@ def _state(repo: RunRepository, run_id: str) -> dict[str, object]:
         for o in repo.load_orders(run_id)
     ]
     fills = [
-        (f.order_id[strip:], f.seq, f.symbol, f.side, f.qty, f.price, f.fee, f.ts)
-        for f in repo.load_fills(run_id)
+        (f.order_id[strip:], f.seq, f.symbol, f.side, f.qty, f.price, f.fee, f.ts) for f in repo.load_fills(run_id)
     ]
     equity = repo.load_equity(run_id, exact=True)
     return {

@@ -118,9 +118,7 @@ def test_negative_volume_is_quarantined_but_zero_volume_is_valid() -> None:
 
 
 def test_infinite_volume_is_quarantined() -> None:
-    assert reasons(validate_bars(frame(bar(minute=0), bar(minute=1, volume=math.inf)))) == [
-        REASON_INFINITE_VOLUME
-    ]
+    assert reasons(validate_bars(frame(bar(minute=0), bar(minute=1, volume=math.inf)))) == [REASON_INFINITE_VOLUME]
 
 
 def test_duplicate_timestamp_keeps_first_and_quarantines_later_copies() -> None:

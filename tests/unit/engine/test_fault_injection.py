@@ -96,13 +96,9 @@ def test_locked_or_full_database_keeps_cycles_and_commits_them_later(
     outcomes = engine.run()
     assert engine.recorder.backlog == 0
     assert [o.valuation for o in outcomes] == [o.valuation for o in ref_outcomes]
-    statuses = [
-        e.payload["status"] for e in events if e.kind == "health" and e.payload["component"] == "database"
-    ]
+    statuses = [e.payload["status"] for e in events if e.kind == "health" and e.payload["component"] == "database"]
     assert statuses[:2] == ["degraded", "ok"] or statuses == ["degraded", "ok"]
     stored = repo.load_equity("faulty", exact=True)
     assert list(stored["cycle"]) == list(range(len(engine.panel)))
     assert list(stored["equity"]) == [o.valuation.equity for o in ref_outcomes]
-    assert [f.seq for f in repo.load_fills("faulty")] == list(
-        range(1, sum(len(o.fills) for o in outcomes) + 1)
-    )
+    assert [f.seq for f in repo.load_fills("faulty")] == list(range(1, sum(len(o.fills) for o in outcomes) + 1))

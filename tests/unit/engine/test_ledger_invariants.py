@@ -10,9 +10,7 @@ from conftest import EngineFactory
 from papertrader.execution.fees import to_decimal
 
 
-def test_ledger_invariants_hold_on_every_cycle(
-    etf_daily: pd.DataFrame, engine_factory: EngineFactory
-) -> None:
+def test_ledger_invariants_hold_on_every_cycle(etf_daily: pd.DataFrame, engine_factory: EngineFactory) -> None:
     engine, _ = engine_factory(etf_daily[etf_daily["ts"] < pd.Timestamp("2008-01-01", tz="UTC")])
     initial = engine.ledger.initial_cash
     cash_moves = Decimal(0)

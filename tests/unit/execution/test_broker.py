@@ -57,9 +57,7 @@ def test_buy_limit_fills_only_when_a_later_bar_trades_through() -> None:
     broker = _broker()
     report = BrokerReport()
     t = _bar(0, 1, 1, 1, 1).close_time
-    order = Order(
-        "l1", "SPY", Side.BUY, 5, OrderType.LIMIT, t, limit_price=Decimal("95"), tif=TimeInForce.GTC
-    )
+    order = Order("l1", "SPY", Side.BUY, 5, OrderType.LIMIT, t, limit_price=Decimal("95"), tif=TimeInForce.GTC)
     broker.submit(order, t, report)
     broker.on_bars(_bar(1, 100, 101, 95, 96), Decimal(10_000), report)  # touches 95, does not trade through
     assert report.fills == []

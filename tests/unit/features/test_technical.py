@@ -20,9 +20,7 @@ def test_sma_ema_bbands_match_pandas_on_real_bars(spy_daily: pd.DataFrame) -> No
     close = bars["close"].reset_index(drop=True)
     np.testing.assert_allclose(f["sma_50"][:, 0], close.rolling(50).mean(), rtol=1e-10, equal_nan=True)
     std = close.rolling(20).std(ddof=0)
-    np.testing.assert_allclose(
-        f["bb_upper"][:, 0], close.rolling(20).mean() + 2 * std, rtol=1e-9, equal_nan=True
-    )
+    np.testing.assert_allclose(f["bb_upper"][:, 0], close.rolling(20).mean() + 2 * std, rtol=1e-9, equal_nan=True)
     # TA-Lib seeds EMA with the SMA of the first `period` values, then recurses with alpha 2/(p+1)
     period = 12
     seeded = close.copy()
@@ -49,9 +47,7 @@ def test_rsi_and_atr_match_wilder_smoothing_on_real_bars(spy_daily: pd.DataFrame
     np.testing.assert_allclose(f["rsi_14"][:, 0], rsi, rtol=1e-9, equal_nan=True)
 
     prev = bars["close"].shift(1)
-    tr = np.maximum(
-        bars["high"] - bars["low"], np.maximum((bars["high"] - prev).abs(), (bars["low"] - prev).abs())
-    )
+    tr = np.maximum(bars["high"] - bars["low"], np.maximum((bars["high"] - prev).abs(), (bars["low"] - prev).abs()))
     atr = np.full(len(bars), np.nan)
     atr[n] = tr.iloc[1 : n + 1].mean()
     for t in range(n + 1, len(bars)):

@@ -33,9 +33,7 @@ def build_cycles(run_id: str, n: int) -> list[CycleRecord]:
             price = Decimal("100.0000001") + c
             filled = pending.fill(pending.qty, price, ts)
             fill_seq += 1
-            fill = Fill(
-                filled.id, filled.symbol, filled.side, filled.qty, price, Decimal("0.35"), ts, fill_seq
-            )
+            fill = Fill(filled.id, filled.symbol, filled.side, filled.qty, price, Decimal("0.35"), ts, fill_seq)
             pos = positions.get(fill.symbol, Position(fill.symbol)).apply(fill.side, fill.qty, price)
             positions[fill.symbol] = pos
             last_price[fill.symbol] = price

@@ -50,9 +50,7 @@ def test_init_db_is_idempotent_and_creates_every_table(engine: Engine) -> None:
     init_db(engine)
     tables = set(inspect(engine).get_table_names())
     assert {"runs", "orders", "fills", "positions", "equity", "events"} <= tables
-    index_names = {
-        ix["name"] for t in ("orders", "fills", "equity", "events") for ix in inspect(engine).get_indexes(t)
-    }
+    index_names = {ix["name"] for t in ("orders", "fills", "equity", "events") for ix in inspect(engine).get_indexes(t)}
     assert {"ix_orders_run_created", "ix_fills_run_ts", "ix_equity_run_ts", "ix_events_run_ts"} <= index_names
 
 
@@ -78,9 +76,7 @@ def test_in_memory_database_is_shared_by_all_connections(url: str, run_info: Run
     eng.dispose()
 
 
-def test_a_second_engine_sees_committed_cycles(
-    db_url: str, repo: RunRepository, run_id: str, cycles: Cycles
-) -> None:
+def test_a_second_engine_sees_committed_cycles(db_url: str, repo: RunRepository, run_id: str, cycles: Cycles) -> None:
     other = make_engine(db_url)  # another process would open its own engine like this
     try:
         reader = RunRepository(other)

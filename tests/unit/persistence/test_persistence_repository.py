@@ -58,9 +58,7 @@ def _snapshot(repo: RunRepository, run_id: str) -> tuple[Any, ...]:
 # ---- runs -------------------------------------------------------------------------------------
 
 
-def test_create_run_stores_the_setup_and_starts_before_cycle_zero(
-    repo: RunRepository, run_info: RunInfo
-) -> None:
+def test_create_run_stores_the_setup_and_starts_before_cycle_zero(repo: RunRepository, run_info: RunInfo) -> None:
     row = repo.create_run(run_info)
     assert row == repo.get_run(run_info.id)
     assert row.mode is RunMode.BACKTEST and row.status is RunStatus.RUNNING
@@ -94,9 +92,7 @@ def test_resuming_a_run_reopens_it_and_reports_where_it_stopped(
     assert row.info == replace(run_info, config=row.config)  # config comes back as stored JSON
 
 
-def test_resuming_with_a_different_setup_is_refused(
-    repo: RunRepository, run_id: str, run_info: RunInfo
-) -> None:
+def test_resuming_with_a_different_setup_is_refused(repo: RunRepository, run_id: str, run_info: RunInfo) -> None:
     with pytest.raises(ConfigError, match="symbols"):
         repo.create_run(replace(run_info, symbols=("AAPL",)), resume=True)
     with pytest.raises(ConfigError, match="initial_cash"):
@@ -187,9 +183,7 @@ def test_load_equity_gives_float_columns_by_default_for_metrics(
     assert df["cycle"].tolist() == [0, 1, 2]
 
 
-def test_load_equity_of_a_run_without_cycles_is_an_empty_typed_frame(
-    repo: RunRepository, run_id: str
-) -> None:
+def test_load_equity_of_a_run_without_cycles_is_an_empty_typed_frame(repo: RunRepository, run_id: str) -> None:
     df = repo.load_equity(run_id)
     assert df.empty and list(df.columns) == list(EQUITY_COLUMNS)
     assert str(df["ts"].dtype) == "datetime64[ns, UTC]"
@@ -204,9 +198,7 @@ def test_load_events_filters_by_kind(repo: RunRepository, run_id: str, cycles: C
     assert len(repo.load_events(run_id, None)) == 7
 
 
-def test_record_cycles_updates_the_runs_progress_marker(
-    repo: RunRepository, run_id: str, cycles: Cycles
-) -> None:
+def test_record_cycles_updates_the_runs_progress_marker(repo: RunRepository, run_id: str, cycles: Cycles) -> None:
     records = cycles(run_id, 3)
     repo.record_cycles(run_id, records)
     row = repo.get_run(run_id)
@@ -220,9 +212,7 @@ def test_event_seq_numbers_continue_run_wide_across_batches(
     repo.record_cycles(run_id, records[:2])
     repo.record_cycles(run_id, records[2:])
     with engine.connect() as conn:
-        seqs = conn.execute(
-            select(EventModel.seq).where(EventModel.run_id == run_id).order_by(EventModel.seq)
-        )
+        seqs = conn.execute(select(EventModel.seq).where(EventModel.run_id == run_id).order_by(EventModel.seq))
         assert list(seqs.scalars()) == list(range(1, 10))
 
 
@@ -279,9 +269,7 @@ def test_an_identical_fill_sent_again_is_ignored(
     assert repo.load_fills(run_id) == [f for r in records for f in r.fills]
 
 
-def test_a_different_fill_with_a_stored_seq_is_a_conflict(
-    repo: RunRepository, run_id: str, cycles: Cycles
-) -> None:
+def test_a_different_fill_with_a_stored_seq_is_a_conflict(repo: RunRepository, run_id: str, cycles: Cycles) -> None:
     records = cycles(run_id, 4)
     repo.record_cycles(run_id, records[:3])
     clash = replace(records[1].fills[0], qty=999)

@@ -70,9 +70,7 @@ def test_money_sum_of_tenths_is_exactly_three_tenths(mem_engine: Engine) -> None
 def test_money_is_stored_as_text_on_sqlite_not_float(mem_engine: Engine) -> None:
     _roundtrip_amount(mem_engine, Decimal("100000.0000001"))
     with mem_engine.connect() as conn:
-        kinds = set(
-            conn.execute(text("SELECT typeof(amount) FROM samples WHERE amount IS NOT NULL")).scalars()
-        )
+        kinds = set(conn.execute(text("SELECT typeof(amount) FROM samples WHERE amount IS NOT NULL")).scalars())
     assert kinds == {"text"}
 
 

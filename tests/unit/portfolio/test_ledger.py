@@ -43,9 +43,7 @@ def test_equity_always_equals_cash_plus_market_value_and_pnl_is_conserved(
         ledger.apply(Fill(f"o{n}", symbol, side, qty, price, fee, T0, n))
     marks = {"A": mark_a, "B": mark_b}
     value = ledger.value(marks)
-    assert value.equity == value.cash + sum(
-        (marks[s] * p.qty for s, p in ledger.positions.items()), Decimal(0)
-    )
+    assert value.equity == value.cash + sum((marks[s] * p.qty for s, p in ledger.positions.items()), Decimal(0))
     unrealized = sum((p.unrealized(marks[s]) for s, p in ledger.positions.items()), Decimal(0))
     assert value.equity - initial == ledger.realized_pnl + unrealized - fees
     assert ledger.fees_paid == fees

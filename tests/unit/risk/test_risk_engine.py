@@ -17,9 +17,7 @@ def test_position_cap_reduces_the_order_and_says_why() -> None:
     risk = RiskEngine(SYMBOLS[:1], RiskSettings(max_position_fraction=0.25), rebalance_band=0.05)
     plan = risk.plan(T0, np.array([1.0]), np.array([100.0]), np.array([0.0]), 100_000)
     assert [i.qty for i in plan.intents] == [250]
-    assert (
-        plan.events[0].kind == "order.reduced" and plan.events[0].payload["rule"] == "max_position_fraction"
-    )
+    assert plan.events[0].kind == "order.reduced" and plan.events[0].payload["rule"] == "max_position_fraction"
 
 
 def test_short_targets_are_denied_when_shorting_is_off() -> None:

@@ -89,11 +89,9 @@ def _frame(symbol: str, ts: pd.Series, values: Mapping[str, np.ndarray[Any, Any]
     return frame
 
 
-def _intraday_ts(
-    local: pd.Series, minutes: int, tz: str, *, extended_hours: bool, label: LabelMode, fallback: Convention
-) -> pd.Series:
+def _intraday_ts(local: pd.Series, minutes: int, tz: str, *, label: LabelMode, fallback: Convention) -> pd.Series:
     if label == "auto":
-        conventions = detect_conventions(local, extended_hours=extended_hours, fallback=fallback)
+        conventions = detect_conventions(local, fallback=fallback)
     else:
         conventions = pd.Series([label] * len(local), index=local.index, dtype=object)
     return localize_utc(bar_starts(local, conventions, minutes), tz)
@@ -104,7 +102,6 @@ def parse_intraday(
     symbol: str,
     interval: str,
     *,
-    extended_hours: bool = True,
     label: LabelMode = "auto",
     fallback: Convention = "start",
 ) -> pd.DataFrame:
@@ -123,9 +120,7 @@ def parse_intraday(
             raise DataError(f"Alpha Vantage answered with {key!r} when {iv} bars were asked for")
     stamps, rows = _series(body, "Time Series")
     local = parse_local_times(stamps)
-    ts = _intraday_ts(
-        local, AV_INTERVALS[iv], vendor_tz(body), extended_hours=extended_hours, label=label, fallback=fallback
-    )
+    ts = _intraday_ts(local, AV_INTERVALS[iv], vendor_tz(body), label=label, fallback=fallback)
     return _frame(symbol, ts, {c: nums(r.get(c) for r in rows) for c in VALUE_COLUMNS})
 
 
@@ -179,7 +174,6 @@ def parse_bars_csv(
     symbol: str,
     interval: str,
     *,
-    extended_hours: bool = True,
     label: LabelMode = "auto",
     fallback: Convention = "start",
     partial_ok: bool = False,
@@ -206,7 +200,6 @@ def parse_bars_csv(
             local,
             AV_INTERVALS[av_interval(interval)],
             VENDOR_TZ,
-            extended_hours=extended_hours,
             label=label,
             fallback=fallback,
         )

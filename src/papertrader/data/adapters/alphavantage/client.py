@@ -237,10 +237,8 @@ class AlphaVantageClient:
         )
         label, fallback = self.settings.intraday_label, self.settings.intraday_label_fallback
         if isinstance(got.payload, str):
-            return parse_bars_csv(
-                got.payload, symbol, iv, extended_hours=extended_hours, label=label, fallback=fallback
-            )
-        return parse_intraday(got.payload, symbol, iv, extended_hours=extended_hours, label=label, fallback=fallback)
+            return parse_bars_csv(got.payload, symbol, iv, label=label, fallback=fallback)
+        return parse_intraday(got.payload, symbol, iv, label=label, fallback=fallback)
 
     def daily(self, symbol: str, *, outputsize: OutputSize = "compact", datatype: Datatype = "json") -> pd.DataFrame:
         """Raw daily bars stamped at midnight New York (UTC); the newest may be today's partial bar."""

@@ -81,7 +81,7 @@ def empty_fundamentals() -> pd.DataFrame:
 def _dates_utc(values: list[object]) -> pd.Series:
     """Dates as midnight UTC (the project's reference-date convention for series and fiscal periods)."""
     local = parse_local_times(values)
-    return local.dt.normalize().dt.tz_localize("UTC").astype(UTC_NS)
+    return pd.Series(local.dt.normalize().dt.tz_localize("UTC"), dtype=UTC_NS)
 
 
 def _fundamentals_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
@@ -147,19 +147,20 @@ def parse_earnings(payload: object, symbol: str) -> pd.DataFrame:
         return empty_fundamentals()
     available = _available_at([q.get("reportedDate") for q in quarters], [q.get("reportTime") for q in quarters])
     fiscal = _dates_utc([q.get("fiscalDateEnding") for q in quarters])
-    frame = pd.DataFrame(
+    rows = [
         {
-            "symbol": [symbol] * len(quarters),
-            "available_at": available.to_numpy(),
-            "fiscal_date_ending": fiscal.to_numpy(),
-            "report": ["earnings"] * len(quarters),
-            "reported_eps": nums(q.get("reportedEPS") for q in quarters),
-            "estimated_eps": nums(q.get("estimatedEPS") for q in quarters),
-            "surprise": nums(q.get("surprise") for q in quarters),
-            "surprise_pct": nums(q.get("surprisePercentage") for q in quarters),
+            "symbol": symbol,
+            "available_at": available.iloc[i],
+            "fiscal_date_ending": fiscal.iloc[i],
+            "report": "earnings",
+            "reported_eps": num(q.get("reportedEPS")),
+            "estimated_eps": num(q.get("estimatedEPS")),
+            "surprise": num(q.get("surprise")),
+            "surprise_pct": num(q.get("surprisePercentage")),
         }
-    )
-    out = _fundamentals_frame(frame.to_dict("records"))
+        for i, q in enumerate(quarters)
+    ]
+    out = _fundamentals_frame(rows)
     return out.sort_values("fiscal_date_ending", kind="stable", na_position="last").reset_index(drop=True)
 
 

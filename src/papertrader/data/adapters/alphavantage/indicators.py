@@ -35,10 +35,10 @@ def _column(name: object) -> str:
     return str(name).strip().lower().replace(" ", "_")
 
 
-def _stamp(local: pd.Series, interval: str | None, tz: str, *, extended_hours: bool, fallback: Convention) -> pd.Series:
+def _stamp(local: pd.Series, interval: str | None, tz: str, *, fallback: Convention) -> pd.Series:
     iv = (interval or "").strip().lower()
     if iv in AV_INTERVALS:
-        conventions = detect_conventions(local, extended_hours=extended_hours, fallback=fallback)
+        conventions = detect_conventions(local, fallback=fallback)
         return localize_utc(bar_starts(local, conventions, AV_INTERVALS[iv]), tz)
     return daily_stamp(local)
 
@@ -56,7 +56,6 @@ def parse_indicator(
     symbol: str,
     function: str,
     *,
-    extended_hours: bool = True,
     fallback: Convention = "start",
 ) -> pd.DataFrame:
     """Parse a ``Technical Analysis: <FUNCTION>`` answer into UTC-stamped float columns."""
@@ -77,7 +76,7 @@ def parse_indicator(
     names = sorted({_column(k) for row in rows for k in row})
     values = {n: nums(next((v for k, v in row.items() if _column(k) == n), None) for row in rows) for n in names}
     local = parse_local_times(stamps)
-    ts = _stamp(local, meta_value(body, "interval"), vendor_tz(body), extended_hours=extended_hours, fallback=fallback)
+    ts = _stamp(local, meta_value(body, "interval"), vendor_tz(body), fallback=fallback)
     return _frame(symbol, ts, values)
 
 
@@ -86,7 +85,6 @@ def parse_indicator_csv(
     symbol: str,
     interval: str,
     *,
-    extended_hours: bool = True,
     fallback: Convention = "start",
     partial_ok: bool = False,
 ) -> pd.DataFrame:
@@ -97,7 +95,7 @@ def parse_indicator_csv(
         raise DataError(f"Alpha Vantage indicator CSV has no time column (header: {', '.join(table.header)[:200]})")
     local = parse_local_times([row[ts_col] for row in table.rows])
     values = {_column(name): nums(row[i] for row in table.rows) for i, name in enumerate(table.header) if i != ts_col}
-    ts = _stamp(local, interval, VENDOR_TZ, extended_hours=extended_hours, fallback=fallback)
+    ts = _stamp(local, interval, VENDOR_TZ, fallback=fallback)
     return _frame(symbol, ts, values)
 
 

@@ -4,28 +4,27 @@ market-apis.md: "recent data labels a bar by its start, old data by its end: do 
 bars of one trading day must lie inside the session window (04:00-20:00 US/Eastern with extended hours,
 09:30-16:00 without), which gives evidence per day for an interval of ``d`` minutes:
 
-* a label at (or before) the open can only be a start: no bar ends when the session opens;
-* a label at (or after) the close can only be an end: no bar starts when the session closes.
+* a label at (or after) the close can only be an end: no bar starts when the session closes;
+* otherwise a label at (or before) the open can only be a start: no bar ends when the session opens.
 
-(Only the session edges count: the vendor clips and aligns bars to the clock, e.g. a 60-minute bar
-09:30-10:00 labelled 10:00, so "a label within one interval of the open" would be misleading evidence.)
+The close wins when both appear: the recorded 2017 15-minute SMA answer labels each regular session
+09:30, 09:45, ..., 16:00 (27 labels for 26 bars), i.e. end labels plus a bar stamped at the open. Only the
+session edges count: the vendor clips and aligns bars to the clock (a 60-minute bar 09:30-10:00 labelled
+10:00), so "a label within one interval of the open" would be misleading evidence.
 
-A day with evidence of one kind takes that convention; a day with both is inconsistent (``DataError``).
-Days without evidence (no bar in the first or last interval of the session, e.g. a thin pre-market) take
-the convention of the nearest day with evidence in the same answer; with no evidence at all the caller's
-fallback applies (settings ``intraday_label_fallback``). The window is the extended one when extended hours
-were asked for or the day holds a bar outside regular hours. For example the recorded extended-hours CSV
-ends its day at ``20:00:00``: end labels, so that bar is stored as starting at 19:59.
+The window of a day is the extended one (04:00-20:00) when the day holds a label outside regular hours
+(09:30-16:00), else the regular one. Days without evidence (no bar at either edge, e.g. a thin
+pre-market) take the convention of the nearest day with evidence in the same answer; with no evidence at
+all the caller's fallback applies (settings ``intraday_label_fallback``). For example the recorded
+extended-hours CSV ends its day at ``20:00:00``: end labels, so that bar is stored as starting at 19:59.
 """
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 import numpy as np
 import pandas as pd
-
-from papertrader.core.errors import DataError
 
 Convention = Literal["start", "end"]
 
@@ -35,47 +34,37 @@ REGULAR_OPEN: Final = 9 * 60 + 30
 REGULAR_CLOSE: Final = 16 * 60
 
 
-def _day_convention(minutes: np.ndarray, extended: bool) -> Convention | None:
-    outside_regular = bool(((minutes < REGULAR_OPEN) | (minutes > REGULAR_CLOSE)).any())
-    if extended or outside_regular:
+def _day_convention(minutes: np.ndarray[Any, np.dtype[np.float64]]) -> Convention | None:
+    """One day's convention from its labels (minutes after midnight), or None without evidence."""
+    if ((minutes < REGULAR_OPEN) | (minutes > REGULAR_CLOSE)).any():
         open_, close = EXTENDED_OPEN, EXTENDED_CLOSE
     else:
         open_, close = REGULAR_OPEN, REGULAR_CLOSE
-    starts = bool((minutes <= open_).any())
-    ends = bool((minutes >= close).any())
-    if starts and ends:
-        raise DataError(
-            "Alpha Vantage intraday bars of one day look both start- and end-labelled "
-            "(a bar at the session open and one at the close); refusing to guess"
-        )
-    if starts:
-        return "start"
-    if ends:
+    if (minutes >= close).any():
         return "end"
+    if (minutes <= open_).any():
+        return "start"
     return None
 
 
-def detect_conventions(local_times: pd.Series, *, extended_hours: bool, fallback: Convention) -> pd.Series:
+def detect_conventions(local_times: pd.Series, *, fallback: Convention) -> pd.Series:
     """Per row, whether its label is a bar 'start' or 'end', from per-day session evidence (see module)."""
     naive = pd.to_datetime(local_times)
-    result = pd.Series([fallback] * len(naive), index=naive.index, dtype=object)
-    valid = naive.notna()
+    out = np.array([fallback] * len(naive), dtype=object)
+    valid = naive.notna().to_numpy()
     if not valid.any():
-        return result
+        return pd.Series(out, index=naive.index, dtype=object)
     times = naive[valid]
     minutes = (times.dt.hour * 60 + times.dt.minute + times.dt.second / 60.0).to_numpy(dtype="float64")
     days = times.dt.normalize().to_numpy()
     by_day: dict[np.datetime64, Convention | None] = {}
     for day in np.unique(days):
-        by_day[day] = _day_convention(minutes[days == day], extended_hours)
+        by_day[day] = _day_convention(minutes[days == day])
     ordered = sorted(by_day)
     decided = pd.Series([by_day[d] for d in ordered], index=pd.DatetimeIndex(ordered), dtype=object)
-    if decided.notna().any():
-        filled = _nearest_fill(decided)
-    else:
-        filled = decided.fillna(fallback)
-    result.loc[valid] = [filled[pd.Timestamp(d)] for d in days]
-    return result
+    filled = _nearest_fill(decided) if decided.notna().any() else decided.fillna(fallback)
+    out[valid] = [filled[pd.Timestamp(d)] for d in days]
+    return pd.Series(out, index=naive.index, dtype=object)
 
 
 def _nearest_fill(decided: pd.Series) -> pd.Series:

@@ -29,7 +29,7 @@ from papertrader.config.alphavantage import AlphaVantageSettings
 from papertrader.core.clock import Clock, WallClock
 from papertrader.core.errors import DataError
 from papertrader.data.adapters.alphavantage.bars import TO_AV_INTERVAL, bars_only
-from papertrader.data.adapters.alphavantage.client import AlphaVantageClient
+from papertrader.data.adapters.alphavantage.client import AlphaVantageClient, OutputSize
 from papertrader.data.adapters.alphavantage.fundamentals import empty_fundamentals
 from papertrader.data.adapters.alphavantage.macro import MACRO_FUNCTIONS, TREASURY_MATURITIES
 from papertrader.data.adapters.alphavantage.news import empty_news
@@ -101,7 +101,7 @@ class AlphaVantageSource:
 
     def _daily(self, symbol: str, start: pd.Timestamp) -> pd.DataFrame:
         now = pd.Timestamp(self._clock.now()).tz_convert("UTC")
-        size = "full" if start < now - pd.Timedelta(days=_COMPACT_DAYS) else "compact"
+        size: OutputSize = "full" if start < now - pd.Timedelta(days=_COMPACT_DAYS) else "compact"
         if self.client.keys.has_tier(Tier.PREMIUM):
             frame = bars_only(self.client.daily_adjusted(symbol, outputsize=size), with_factor=True)
         else:

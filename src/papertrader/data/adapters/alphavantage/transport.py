@@ -16,7 +16,7 @@ from typing import Final
 import httpx
 
 from papertrader.config.alphavantage import AlphaVantageSettings
-from papertrader.core.errors import TemporaryError
+from papertrader.core.errors import PapertraderError, TemporaryError
 from papertrader.data.adapters.alphavantage.classify import Classified, EndpointConfigError, classify_response
 from papertrader.data.keys import ApiKey, mask
 
@@ -76,22 +76,27 @@ class HttpFetcher:
         function = params.get("function", "?")
         query = {k: v for k, v in params.items() if k.lower() != "apikey"}
         query["apikey"] = key.reveal()
+        failure: PapertraderError | None = None
         try:
             response = self._client.get(self._url, params=query)
             body = response.content
         except httpx.TimeoutException as exc:
-            raise TemporaryError(
+            failure = TemporaryError(
                 f"Alpha Vantage {function} timed out ({type(exc).__name__}) on key {key.masked}; retry later"
-            ) from None
+            )
         except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
-            raise EndpointConfigError(
-                f"Alpha Vantage URL is unusable ({type(exc).__name__}: {redact(str(exc), key)}); "
+            failure = EndpointConfigError(
+                f"Alpha Vantage URL is unusable ({type(exc).__name__}: {redact(str(exc), key)[:200]}); "
                 "check PAPERTRADER_ALPHAVANTAGE_URL"
-            ) from None
+            )
         except (httpx.HTTPError, httpx.StreamError) as exc:
-            raise TemporaryError(
-                f"Alpha Vantage {function} failed ({type(exc).__name__}: {redact(str(exc), key)[:200]}); retry later"
-            ) from None
+            failure = TemporaryError(
+                f"Alpha Vantage {function} failed ({type(exc).__name__}: {redact(str(exc), key)[:200]}); "
+                "retry later"
+            )
+        if failure is not None:
+            # Raised outside the except block so no exception context (whose URL holds the key) is attached.
+            raise failure
         classified = classify_response(
             response.status_code,
             response.headers.get("content-type"),

@@ -121,22 +121,19 @@ def parse_local_times(values: Iterable[object]) -> pd.Series:
     return pd.Series([_one_local_time(v) for v in strings], dtype="datetime64[ns]")
 
 
-def _one_local_time(value: str | None) -> pd.Timestamp:
-    """Parse one timestamp the slow way (mixed offsets or odd strings); unparsable means NaT."""
+def _one_local_time(value: str | None) -> pd.Timestamp | None:
+    """Parse one timestamp the slow way (mixed offsets or odd strings); unparsable means None (NaT)."""
     if value is None:
-        return pd.NaT
+        return None
     try:
         ts = pd.Timestamp(pd.to_datetime(value, format="ISO8601"))
-    except (ValueError, TypeError, OverflowError):
-        return pd.NaT
-    if ts is pd.NaT:
-        return pd.NaT
-    if ts.tzinfo is not None:
-        ts = ts.tz_convert(VENDOR_TZ).tz_localize(None)
-    try:
+        if pd.isna(ts):
+            return None
+        if ts.tzinfo is not None:
+            ts = ts.tz_convert(VENDOR_TZ).tz_localize(None)
         return ts.as_unit("ns")
-    except (ValueError, OverflowError):
-        return pd.NaT
+    except (ValueError, TypeError, OverflowError):
+        return None
 
 
 def localize_utc(naive: pd.Series, tz: str) -> pd.Series:

@@ -1,0 +1,100 @@
+"""Thread-safe run controls the API and signal handlers use to steer the loop between cycles."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class ControlState:
+    """What the operator asked for, as of now."""
+
+    paused: bool
+    stopping: bool
+    flatten_requested: bool
+    speed: float
+
+
+class RunControl:
+    """Pause, resume, stop, flatten and replay speed; the loop reads them between cycles only."""
+
+    def __init__(self, speed: float = 0.0) -> None:
+        self._lock = threading.Lock()
+        self._running = threading.Event()
+        self._running.set()
+        self._stopping = False
+        self._flatten = False
+        self._reset = False
+        self._speed = speed
+        self._wake = threading.Event()
+
+    def pause(self) -> None:
+        """Finish the current cycle, then wait until resumed."""
+        self._running.clear()
+
+    def resume(self) -> None:
+        """Continue after a pause."""
+        self._running.set()
+
+    def stop(self) -> None:
+        """Finish the current cycle, commit it and end the run (it can be resumed later)."""
+        with self._lock:
+            self._stopping = True
+        self._running.set()
+        self._wake.set()
+
+    def request_flatten(self) -> None:
+        """Close every position at the next opportunity and take no new risk."""
+        with self._lock:
+            self._flatten = True
+
+    def take_flatten(self) -> bool:
+        """True once per flatten request: the loop acts on it and clears it."""
+        with self._lock:
+            wanted, self._flatten = self._flatten, False
+            return wanted
+
+    def request_reset(self) -> None:
+        """Let a halted (flattened or kill-switched) run trade again; the API authenticates who asks."""
+        with self._lock:
+            self._reset = True
+
+    def take_reset(self) -> bool:
+        """True once per reset request."""
+        with self._lock:
+            wanted, self._reset = self._reset, False
+            return wanted
+
+    def set_speed(self, speed: float) -> None:
+        """Change replay speed (market seconds per wall second; 0 = as fast as possible)."""
+        if speed < 0:
+            raise ValueError("speed must be >= 0")
+        with self._lock:
+            self._speed = speed
+        self._wake.set()
+
+    @property
+    def speed(self) -> float:
+        """Current replay speed."""
+        with self._lock:
+            return self._speed
+
+    def should_stop(self) -> bool:
+        """Whether the loop should end before the next cycle."""
+        with self._lock:
+            return self._stopping
+
+    def wait_while_paused(self, timeout: float | None = None) -> bool:
+        """Block while paused; returns True when running (or stopping), False on timeout."""
+        return self._running.wait(timeout)
+
+    def sleep(self, seconds: float) -> None:
+        """Wait between replay cycles, cut short by stop or a speed change."""
+        self._wake.clear()
+        self._wake.wait(max(0.0, seconds))
+
+    def state(self) -> ControlState:
+        """A consistent snapshot for the API."""
+        with self._lock:
+            return ControlState(not self._running.is_set(), self._stopping, self._flatten, self._speed)

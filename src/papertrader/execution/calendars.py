@@ -1,0 +1,86 @@
+"""Exchange sessions from exchange_calendars: XNYS for US symbols, XTSE for .TO / .V listings.
+
+A bar may fill a regular-session order only if its interval [open, close) overlaps the exchange's
+regular session that day (so a 1-minute bar stamped 09:29 or 16:00 New York time does not, and an hourly
+bar stamped 09:00 whose trading starts at 09:30 does). Outside the calendar's range (before 1990 or
+more than a year ahead) the fallback is Monday to Friday, 09:30-16:00 New York time, no holidays.
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import exchange_calendars as xcals
+import pandas as pd
+
+from papertrader.execution.fees import is_canadian
+
+NEW_YORK = ZoneInfo("America/New_York")
+_CALENDAR_START = "1990-01-01"
+_EXTENDED_OPEN = time(4, 0)
+_EXTENDED_CLOSE = time(20, 0)
+
+Session = tuple[datetime, datetime] | None
+
+
+def exchange_for(symbol: str) -> str:
+    """The exchange calendar that governs a symbol: XTSE for Canadian listings, XNYS otherwise."""
+    return "XTSE" if is_canadian(symbol) else "XNYS"
+
+
+@functools.lru_cache(maxsize=4)
+def _calendar(exchange: str) -> xcals.ExchangeCalendar:
+    return xcals.get_calendar(exchange, start=_CALENDAR_START)
+
+
+@functools.lru_cache(maxsize=65_536)
+def session_bounds(exchange: str, day: date) -> Session:
+    """The regular session's (open, close) in UTC on a local date, or None when the exchange is shut."""
+    cal = _calendar(exchange)
+    stamp = pd.Timestamp(day)
+    if cal.first_session <= stamp <= cal.last_session:
+        if not cal.is_session(stamp):
+            return None
+        return cal.session_open(stamp).to_pydatetime(), cal.session_close(stamp).to_pydatetime()
+    if day.weekday() >= 5:
+        return None
+    return (
+        datetime.combine(day, time(9, 30), NEW_YORK).astimezone(ZoneInfo("UTC")),
+        datetime.combine(day, time(16, 0), NEW_YORK).astimezone(ZoneInfo("UTC")),
+    )
+
+
+def in_regular_session(exchange: str, start: datetime, end: datetime) -> bool:
+    """Whether the interval [start, end) overlaps the regular session of start's local date."""
+    bounds = session_bounds(exchange, start.astimezone(NEW_YORK).date())
+    return bounds is not None and start < bounds[1] and end > bounds[0]
+
+
+def in_extended_hours(exchange: str, start: datetime) -> bool:
+    """Whether a bar starting at start falls in the 04:00-20:00 local trading day of a session date."""
+    local = start.astimezone(NEW_YORK)
+    if session_bounds(exchange, local.date()) is None:
+        return False
+    return _EXTENDED_OPEN <= local.time() < _EXTENDED_CLOSE
+
+
+def live_session(exchange: str, at: datetime, extended_hours: bool = False) -> date:
+    """The session date a DAY order placed at `at` works in: today's if still open, else the next one."""
+    local = at.astimezone(NEW_YORK)
+    day = local.date()
+    bounds = session_bounds(exchange, day)
+    if bounds is not None:
+        closes = (
+            datetime.combine(day, _EXTENDED_CLOSE, NEW_YORK).astimezone(ZoneInfo("UTC"))
+            if extended_hours
+            else bounds[1]
+        )
+        if at < closes:
+            return day
+    for _ in range(30):
+        day += timedelta(days=1)
+        if session_bounds(exchange, day) is not None:
+            return day
+    return day

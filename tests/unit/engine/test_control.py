@@ -1,0 +1,78 @@
+"""Operator controls act between cycles: pause holds the loop, flatten exits everything, stop ends cleanly."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pandas as pd
+
+from conftest import EngineFactory
+from papertrader.engine.control import RunControl
+from papertrader.engine.live import LiveState
+from papertrader.engine.panel import Panel
+from papertrader.engine.runner import _controlled_pacer
+
+
+def test_flatten_closes_every_position_and_reset_lets_trading_resume(
+    etf_daily: pd.DataFrame, engine_factory: EngineFactory
+) -> None:
+    engine, events = engine_factory(etf_daily[etf_daily["ts"] < pd.Timestamp("2006-01-01", tz="UTC")])
+    control = RunControl()
+    pace = _controlled_pacer(engine.panel, engine, control, paced=False)
+    live = LiveState(engine, len(engine.panel))
+    for k in range(600):
+        engine.step(k)
+    assert engine.ledger.positions, "the trend strategy holds something by now"
+    control.request_flatten()
+    for k in range(600, 603):
+        pace(k)
+        engine.step(k)
+    assert not engine.ledger.positions and engine.halted
+    assert live.snapshot().halted and live.snapshot().positions == ()
+    for k in range(603, 650):
+        pace(k)
+        engine.step(k)
+    assert not engine.ledger.positions, "no new risk while halted"
+    control.request_reset()
+    for k in range(650, 800):
+        pace(k)
+        engine.step(k)
+    assert engine.halted is None
+    assert [e.payload["halted"] for e in events if e.kind == "halt"] == [True, False]
+
+
+def test_pause_blocks_the_next_cycle_until_resume(spy_daily: pd.DataFrame) -> None:
+    control = RunControl()
+    control.pause()
+    released = threading.Event()
+
+    def worker() -> None:
+        control.wait_while_paused()
+        released.set()
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    time.sleep(0.05)
+    assert not released.is_set()
+    control.resume()
+    thread.join(timeout=2)
+    assert released.is_set()
+
+
+def test_stop_cuts_a_long_replay_wait_short(spy_daily: pd.DataFrame) -> None:
+    control = RunControl(speed=1.0)  # one market day would take a real day
+    panel = Panel.from_long(spy_daily.iloc[:3], "1d")
+
+    class _Halting:
+        def halt(self, reason: str) -> None: ...
+
+        def unhalt(self, reason: str) -> None: ...
+
+    pace = _controlled_pacer(panel, _Halting(), control, paced=True)  # type: ignore[arg-type]
+    timer = threading.Timer(0.05, control.stop)
+    timer.start()
+    started = time.monotonic()
+    pace(1)
+    assert time.monotonic() - started < 5
+    assert control.should_stop()
