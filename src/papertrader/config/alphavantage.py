@@ -57,7 +57,7 @@ class AlphaVantageSettings(BaseSettings):
         15, ge=0, description="how far delayed entitlement lags; bars newer than this may still be forming"
     )
     intraday_label: Literal["auto", "start", "end"] = Field(
-        "auto", description="whether intraday timestamps label bar starts or ends; auto detects per day"
+        "auto", description="whether intraday timestamps label bar starts or ends; auto detects from session edges"
     )
     intraday_label_fallback: Literal["start", "end"] = Field(
         "start", description="the convention assumed when auto detection finds no evidence"

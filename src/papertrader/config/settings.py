@@ -69,6 +69,33 @@ class RiskSettings(_Frozen):
     max_gross_exposure: float = Field(1.0, gt=0, le=4, description="sum of |positions| / equity")
     allow_short: bool = False
     min_order_notional: float = Field(100.0, ge=0, description="smaller orders are not worth the fees")
+    max_order_fraction: float = Field(0.25, gt=0, le=4, description="one order's notional / equity, at most")
+    kelly_fraction: float = Field(0.25, gt=0, le=1, description="fraction of full Kelly used with probabilities")
+    vol_target: float | None = Field(
+        0.35, gt=0, description="annualised volatility each position is scaled to (never up); None disables"
+    )
+    vol_window: int = Field(20, ge=5, description="bars of history for the volatility estimate")
+    stop_atr_mult: float = Field(2.0, gt=0, description="stop-loss distance in ATRs below a long entry")
+    take_profit_atr_mult: float = Field(4.0, gt=0, description="take-profit distance in ATRs above a long entry")
+    daily_loss_limit: float = Field(0.025, gt=0, le=1, description="session loss that blocks new entries")
+    flatten_on_daily_limit: bool = Field(False, description="also close everything when the daily limit hits")
+    max_drawdown: float = Field(0.08, gt=0, le=1, description="drawdown from peak that fires the kill switch")
+    core_cap: float = Field(0.80, gt=0, le=4, description="gross weight cap of core equities")
+    etf_cap: float = Field(0.60, gt=0, le=4, description="gross weight cap of ETFs")
+    speculative_cap: float = Field(0.10, ge=0, le=4, description="gross weight cap of penny/speculative names")
+    cash_reserve: float = Field(0.05, ge=0, lt=1, description="share of equity always kept in cash")
+    penny_below: float = Field(5.0, ge=0, description="price under which a stock counts as speculative")
+    etfs: tuple[str, ...] = Field(
+        ("SPY", "QQQ", "IWM", "EEM", "DIA", "VTI", "VOO", "IVV", "EFA", "TLT", "GLD", "XLF", "XLK", "XLE", "XIU.TO"),
+        description="symbols in the ETF bucket",
+    )
+    max_sector_fraction: float = Field(0.5, gt=0, le=4, description="gross weight cap per known sector")
+    limit_tolerance: float = Field(
+        0.01,
+        ge=0,
+        description="how far price drift may carry a held position or group past its cap before it is trimmed",
+    )
+    sectors: dict[str, str] = Field(default_factory=dict, description="symbol -> sector; unknown ones are uncapped")
 
 
 class StrategySettings(_Frozen):

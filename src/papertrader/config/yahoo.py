@@ -45,6 +45,9 @@ class YahooSettings(BaseSettings):
         True,
         description="ask for split/dividend events up to now, so raw prices and adj_factor are exact",
     )
+    include_pre_post: bool = Field(
+        False, description="intraday bars include pre- and post-market trading (Yahoo's includePrePost)"
+    )
     user_agent: str = Field("Mozilla/5.0 (compatible; papertrader/0.1)", description="User-Agent header")
 
     @field_validator("url")

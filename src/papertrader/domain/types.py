@@ -132,13 +132,9 @@ class Order:
     def __post_init__(self) -> None:
         if self.qty <= 0:
             raise ValueError(f"order {self.id}: qty must be positive, got {self.qty}")
-        if self.type in (OrderType.LIMIT, OrderType.STOP_LIMIT) and (
-            self.limit_price is None or self.limit_price <= 0
-        ):
+        if self.type in (OrderType.LIMIT, OrderType.STOP_LIMIT) and (self.limit_price is None or self.limit_price <= 0):
             raise ValueError(f"order {self.id}: a {self.type.value} order needs a positive limit price")
-        if self.type in (OrderType.STOP, OrderType.STOP_LIMIT) and (
-            self.stop_price is None or self.stop_price <= 0
-        ):
+        if self.type in (OrderType.STOP, OrderType.STOP_LIMIT) and (self.stop_price is None or self.stop_price <= 0):
             raise ValueError(f"order {self.id}: a {self.type.value} order needs a positive stop price")
         if self.parent_id is not None and self.parent_id == self.id:
             raise ValueError(f"order {self.id}: an order cannot be its own parent")

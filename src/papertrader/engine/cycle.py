@@ -32,7 +32,9 @@ from papertrader.features.technical import Array
 from papertrader.features.view import FeatureView
 from papertrader.persistence.repository import CycleRecord
 from papertrader.portfolio.ledger import Ledger, Valuation
-from papertrader.risk.engine import RiskEngine, RiskPlan
+from papertrader.portfolio.metrics import periods_per_year
+from papertrader.risk.engine import RiskEngine, RiskInputs, RiskPlan
+from papertrader.risk.sizing import trailing_volatility
 from papertrader.signals.base import Decision, Strategy
 
 
@@ -91,6 +93,9 @@ class Engine:
         self.ledger = Ledger(to_decimal(settings.initial_cash))
         self.broker = PaperBroker(panel.symbols, settings.costs)
         self.risk = RiskEngine(panel.symbols, settings.risk, settings.strategy.rebalance_band)
+        ppy = periods_per_year(panel.sessions(), len(panel))
+        self._volatility = trailing_volatility(panel.prices.close, settings.risk.vol_window, ppy)
+        self._pending_events: list[Event] = []
         self._last_close = np.full(len(panel.symbols), np.nan)
         self._last_target = np.zeros(len(panel.symbols))
         self._index = {s: i for i, s in enumerate(panel.symbols)}
@@ -119,16 +124,17 @@ class Engine:
             self._last_target = self.strategy.decide(self.panel.close_times[last_cycle], view).weights
 
     def halt(self, reason: str) -> None:
-        """Flatten every position from the next cycle on and take no new risk until resumed."""
+        """Flatten every position and take no new risk until an operator resets (recorded with the cycle)."""
         if self.halted is None:
             self.halted = reason
-            self.bus.publish(Event(self.clock.now(), "halt", {"halted": True, "reason": reason}))
+            self._pending_events.append(Event(self.clock.now(), "halt", {"halted": True, "reason": reason}))
 
     def unhalt(self, reason: str) -> None:
-        """Let the strategy trade again after an operator's reset."""
+        """Let the strategy trade again after an operator's reset; the kill switch re-arms from here."""
         if self.halted is not None:
             self.halted = None
-            self.bus.publish(Event(self.clock.now(), "halt", {"halted": False, "reason": reason}))
+            self.risk.kill_switch.reset(float(self.ledger.value(self.marks()).equity))
+            self._pending_events.append(Event(self.clock.now(), "halt", {"halted": False, "reason": reason}))
 
     def holdings(self) -> Array:
         """Shares held per symbol, in universe order."""
@@ -181,14 +187,27 @@ class Engine:
         valuation = self.ledger.value(self.marks())
         equity = float(valuation.equity)
 
+        report.events.extend(self._pending_events)
+        self._pending_events = []
+        for event in self.risk.observe(now, session_date(now), equity):
+            report.events.append(event)
+            if event.kind == "risk.kill_switch":
+                self.halt(
+                    f"kill switch: drawdown {event.payload['drawdown']:.2%} past {self.settings.risk.max_drawdown:.0%}"
+                )
+            elif self.settings.risk.flatten_on_daily_limit:
+                report.events.append(Event(now, "risk.flatten", {"rule": "daily_loss_limit"}))
+        report.events.extend(self._pending_events)
+        self._pending_events = []
+
         decision = self._decide(now, k, report)
         if self.halted is not None:
             decision = _flat(len(self.panel.symbols), self.halted)
         plan = RiskPlan()
         if decision is not None:
-            plan = self.risk.plan(
-                now, decision.weights, self._last_close, self.holdings() + self.broker.pending_qty(), equity
-            )
+            inputs = RiskInputs(decision.p_win, decision.payoff, self._volatility[k])
+            held = self.holdings() + self.broker.pending_qty()
+            plan = self.risk.plan(now, decision.weights, self._last_close, held, equity, inputs)
             report.events.extend(plan.events)
             for i in np.flatnonzero(decision.weights != self._last_target):
                 report.events.append(

@@ -1,25 +1,55 @@
 """PaperBroker: works orders against bars it has not yet shown the strategy, with explicit costs.
 
 The rule that keeps results honest: an order only ever fills on a bar whose open is at or after the
-moment the order was created. A market order decided at the close of bar t therefore fills at the open
-of bar t+1 (plus half the spread and slippage), and a limit order fills only when a later bar trades
-through its price.
+moment the order was created plus the configured latency. A market order decided at the close of bar t
+therefore fills at the open of bar t+1 (plus half the spread, slippage and impact), and a limit order
+fills only when a later bar trades through its price. The price rules inside a bar are in
+`papertrader.execution.fills`; the costs in `papertrader.execution.fees`.
+
+Order types: market, limit, stop, stop-limit, and brackets (an entry plus a stop-loss and a take-profit
+child that share an OCO group). Time in force DAY (works in one exchange session: the one in progress
+when the order becomes live, or the next one if the market is closed then) or GTC.
+
+Cancel/replace is cancel + new: `replace` cancels the old order (reason "replaced by NEW") and submits
+a successor whose `replaces` field holds the old id, created at the replace time (so latency and the
+DAY session start again). A bracket's children follow their entry to the successor.
+
+Brackets: the children are accepted with the entry but work only after it fills: on the entry's first
+fill they are resized to the shares filled and become live from the NEXT bar (what happened inside the
+fill bar after the entry is unknown); each further entry fill grows them. A fill of one child reduces
+its OCO siblings by the same quantity and cancels them when nothing is left; when every exit is done an
+entry still working is cancelled. An entry cancelled, expired or rejected before any fill cancels its
+children; one that filled in part leaves them protecting what it bought.
+
+Never filled: bars before the order is live, bars where the symbol did not trade (NaN), halted symbols
+(a configured halt, `halt()`, or a bar with zero volume) and bars outside the exchange's regular
+session (XNYS for US symbols, XTSE for .TO/.V) unless the order or the settings allow extended hours.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import date, datetime, timedelta
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 import numpy as np
 
 from papertrader.config.settings import CostSettings
 from papertrader.core.events import Event
 from papertrader.domain.sessions import session_date
-from papertrader.domain.types import Fill, Order, OrderType, Side, TimeInForce
-from papertrader.execution.fees import affordable_qty, commission, market_fill_price, to_decimal
+from papertrader.domain.types import Fill, Order, OrderStatus, OrderType, Side, TimeInForce
+from papertrader.execution.calendars import exchange_for, in_extended_hours, in_regular_session, live_session
+from papertrader.execution.fees import CENT, affordable_qty, fill_fee, to_decimal
+from papertrader.execution.fills import (
+    Match,
+    adverse_choice,
+    cost_price,
+    match_order,
+    sqrt_impact_bps,
+    volume_capacity,
+)
+from papertrader.execution.market import MarketInputs, QuoteSlice, TrailingWindow
 from papertrader.features.technical import Array
 
 ZERO = Decimal(0)
@@ -47,13 +77,13 @@ class BrokerReport:
     orders: list[Order] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
 
-    def order_event(self, order: Order, at: datetime) -> None:
+    def order_event(self, order: Order, at: datetime, kind: str | None = None) -> None:
         """Record an order's transition as both its new state and an event with the reason."""
         self.orders.append(order)
         self.events.append(
             Event(
                 at,
-                f"order.{order.status.value}",
+                kind or f"order.{order.status.value}",
                 {
                     "order_id": order.id,
                     "symbol": order.symbol,
@@ -72,42 +102,100 @@ class PaperBroker:
 
     def __init__(self, symbols: Sequence[str], costs: CostSettings, fill_seq: int = 0) -> None:
         self._index = {s: i for i, s in enumerate(symbols)}
+        self._exchange = {s: exchange_for(s) for s in symbols}
         self._costs = costs
+        self._exec = costs.execution
+        self._latency = timedelta(milliseconds=self._exec.latency_ms)
         self._working: dict[str, Order] = {}
-        self._day_session: dict[str, date] = {}
+        self._live: dict[str, date] = {}
+        self._active_from: dict[str, datetime] = {}
+        self._halted: set[str] = set(self._exec.halted_symbols)
         self._fill_seq = fill_seq
+        self._window = TrailingWindow(self._exec.market_window) if self._exec.market_window > 0 else None
+        self._market: MarketInputs | None = None
+        self._market_known = True
 
-    def restore(self, orders: Sequence[Order], first_sessions: dict[str, date]) -> None:
-        """Reload working orders after a restart, with the session each DAY order first became live in."""
+    # ----------------------------------------------------------------- state
+
+    def restore(self, orders: Sequence[Order], first_sessions: dict[str, date] | None = None) -> None:
+        """Reload working orders after a restart (first_sessions is accepted but no longer needed).
+
+        A DAY order's session now follows from its creation time and the exchange calendar, and a
+        bracket child is live exactly when its entry has a fill, so the orders alone restore the book.
+        """
         for order in orders:
             if order.is_open:
                 self._working[order.id] = order
-                if order.id in first_sessions:
-                    self._day_session[order.id] = first_sessions[order.id]
 
     @property
     def working(self) -> tuple[Order, ...]:
         """Orders that can still fill, oldest first."""
         return tuple(self._working.values())
 
+    def get(self, order_id: str) -> Order | None:
+        """The current state of a working order, or None once it is closed."""
+        return self._working.get(order_id)
+
     def pending_qty(self) -> Array:
-        """Signed shares still to fill per symbol, so sizing does not double-order."""
+        """Signed shares still to fill per symbol, so sizing does not double-order.
+
+        Bracket exits (orders with a parent) are left out: they protect a position, they do not change
+        the target the sizing aims at.
+        """
         pending = np.zeros(len(self._index))
         for order in self._working.values():
-            pending[self._index[order.symbol]] += order.side.sign * order.remaining
+            if order.parent_id is None:
+                pending[self._index[order.symbol]] += order.side.sign * order.remaining
         return pending
+
+    def halt(self, symbol: str) -> None:
+        """Stop all fills in a symbol (a trading halt) until `resume` is called."""
+        self._halted.add(symbol)
+
+    def resume(self, symbol: str) -> None:
+        """Lift a halt set by `halt` or the settings."""
+        self._halted.discard(symbol)
+
+    def observe(self, bars: BarSlice) -> None:
+        """Feed a past bar into the trailing window (on_bars does it itself; use it to warm up a restart)."""
+        if self._window is not None:
+            self._window.observe(bars.high, bars.low, bars.close, bars.volume)
+
+    # ------------------------------------------------------------- commands
 
     def submit(self, order: Order, at: datetime, report: BrokerReport) -> None:
         """Accept a new order into the working book, or reject it with the reason."""
-        if order.symbol not in self._index:
-            report.order_event(order.reject(at, f"unknown symbol {order.symbol}"), at)
-            return
-        if order.id in self._working:
-            report.order_event(order.reject(at, f"duplicate order id {order.id}"), at)
+        problem = self._problem(order)
+        if problem:
+            report.order_event(order.reject(at, problem), at)
             return
         accepted = order.accept(at)
         self._working[order.id] = accepted
         report.order_event(accepted, at)
+
+    def _problem(self, order: Order) -> str:
+        if order.symbol not in self._index:
+            return f"unknown symbol {order.symbol}"
+        if order.id in self._working:
+            return f"duplicate order id {order.id}"
+        if order.parent_id is not None:
+            parent = self._working.get(order.parent_id)
+            if parent is None:
+                return f"parent {order.parent_id} is not working"
+            if parent.symbol != order.symbol or parent.side is order.side:
+                return f"an exit must be the opposite side of its entry {parent.id} in {parent.symbol}"
+        return ""
+
+    def submit_bracket(
+        self, entry: Order, stop_loss: Order, take_profit: Order, at: datetime, report: BrokerReport
+    ) -> None:
+        """Submit an entry with its two OCO exits (build them with execution.orders.bracket)."""
+        self.submit(entry, at, report)
+        for child in (stop_loss, take_profit):
+            if entry.id in self._working:
+                self.submit(child, at, report)
+            else:
+                report.order_event(child.reject(at, f"entry {entry.id} was rejected"), at)
 
     def cancel_symbol(self, symbol: str, at: datetime, reason: str, report: BrokerReport) -> None:
         """Withdraw every working order in one symbol (a new target replaces them)."""
@@ -116,65 +204,366 @@ class PaperBroker:
 
     def cancel(self, order_id: str, at: datetime, reason: str, report: BrokerReport) -> None:
         """Withdraw what is left of a working order."""
-        order = self._working.pop(order_id, None)
+        order = self._working.get(order_id)
         if order is not None:
-            report.order_event(order.cancel(at, reason), at)
+            self._finish(order, order.cancel(at, reason), report)
 
-    def on_bars(self, bars: BarSlice, cash: Decimal, report: BrokerReport) -> None:
-        """Work every eligible order against this cycle's bars; sells first so buys can use the proceeds."""
-        ordered = sorted(self._working.values(), key=lambda o: (o.side is Side.BUY, o.created_at, o.id))
-        for order in ordered:
-            if bars.open_time < order.created_at:
-                continue  # the bar started before the decision: its prices were already seen
-            i = self._index[order.symbol]
-            session = session_date(bars.open_time)
-            first = self._day_session.setdefault(order.id, session)
-            if order.tif is TimeInForce.DAY and session > first:
-                self._close(order, order.expire(bars.open_time, "day order not filled in its session"), report)
+    def replace(
+        self,
+        order_id: str,
+        at: datetime,
+        report: BrokerReport,
+        *,
+        qty: int | None = None,
+        limit_price: Decimal | None = None,
+        stop_price: Decimal | None = None,
+        tif: TimeInForce | None = None,
+        new_id: str | None = None,
+    ) -> Order | None:
+        """Cancel a working order and submit its successor (linked by `replaces`); None if it was closed.
+
+        The successor keeps the old order's terms except those given; qty defaults to what was left.
+        """
+        old = self._working.get(order_id)
+        if old is None:
+            return None
+        successor = Order(
+            id=new_id or f"{old.id}.r",
+            symbol=old.symbol,
+            side=old.side,
+            qty=qty if qty is not None else old.remaining,
+            type=old.type,
+            created_at=at,
+            limit_price=limit_price if limit_price is not None else old.limit_price,
+            tif=tif if tif is not None else old.tif,
+            tag=old.tag,
+            stop_price=stop_price if stop_price is not None else old.stop_price,
+            parent_id=old.parent_id,
+            oco_group=old.oco_group,
+            replaces=old.id,
+            extended_hours=old.extended_hours,
+        )
+        if successor.id in self._working:
+            report.order_event(successor.reject(at, f"duplicate order id {successor.id}"), at)
+            return None
+        for child in self._children(old.id):
+            moved = child.amend(at, f"entry {old.id} replaced by {successor.id}", parent_id=successor.id)
+            self._working[child.id] = moved
+            report.order_event(moved, at, "order.amended")
+        self._finish(old, old.cancel(at, f"replaced by {successor.id}"), report)
+        self.submit(successor, at, report)
+        return self._working.get(successor.id)
+
+    # ------------------------------------------------------ corporate actions
+
+    def apply_split(self, symbol: str, ratio: Decimal, at: datetime, report: BrokerReport) -> None:
+        """Adjust working orders for a split of `ratio` new shares per old share (FINRA Rule 5330 style).
+
+        Forward split: quantities times ratio (whole shares, rounded down), prices divided by ratio and
+        rounded to the cent AWAY from execution (buy limits and sell stops down, sell limits and buy
+        stops up). Reverse split (ratio < 1): open orders are cancelled, as brokers do.
+        """
+        if ratio <= 0:
+            raise ValueError(f"split ratio must be positive, got {ratio}")
+        if ratio == 1:
+            return
+        for order in [o for o in self._working.values() if o.symbol == symbol]:
+            if ratio < 1:
+                self._finish(order, order.cancel(at, f"reverse split {ratio} cancels open orders"), report)
                 continue
-            if not np.isfinite(bars.open[i]):
-                continue  # no trade in this symbol this bar: the order keeps working
-            price = self._fill_price(order, bars, i)
-            if price is None:
+            filled = int(order.filled_qty * ratio)
+            remaining = int(order.remaining * ratio)
+            if remaining <= 0:
+                self._finish(order, order.cancel(at, f"split {ratio} leaves no whole share"), report)
                 continue
-            cash = self._execute(order, price, bars, cash, report)
+            adjusted = order.amend(
+                at,
+                f"split {ratio}: qty and prices adjusted",
+                qty=filled + remaining,
+                filled_qty=filled,
+                avg_fill_price=order.avg_fill_price / ratio if filled else order.avg_fill_price,
+                limit_price=_away(order.limit_price / ratio, order.side, is_stop=False)
+                if order.limit_price is not None
+                else None,
+                stop_price=_away(order.stop_price / ratio, order.side, is_stop=True)
+                if order.stop_price is not None
+                else None,
+            )
+            self._working[order.id] = adjusted
+            report.order_event(adjusted, at, "order.amended")
 
-    def _fill_price(self, order: Order, bars: BarSlice, i: int) -> Decimal | None:
-        if order.type is OrderType.MARKET:
-            return market_fill_price(float(bars.open[i]), order.side, self._costs)
-        limit = order.limit_price
-        assert limit is not None
-        open_, low, high = to_decimal(bars.open[i]), to_decimal(bars.low[i]), to_decimal(bars.high[i])
-        if order.side is Side.BUY:
-            if open_ <= limit:
-                return open_
-            return limit if low < limit else None
-        if open_ >= limit:
-            return open_
-        return limit if high > limit else None
+    def apply_dividend(self, symbol: str, amount: Decimal, at: datetime, report: BrokerReport) -> None:
+        """On the ex-date, lower buy limits and sell stops by a cash dividend (FINRA Rule 5330).
 
-    def _execute(self, order: Order, price: Decimal, bars: BarSlice, cash: Decimal, report: BrokerReport) -> Decimal:
+        Sell limits and buy stops are left alone; dividends under one cent change nothing.
+        """
+        if amount < CENT:
+            return
+        for order in [o for o in self._working.values() if o.symbol == symbol]:
+            limit, stop = order.limit_price, order.stop_price
+            new_limit = new_stop = None
+            if order.side is Side.BUY and order.type is OrderType.LIMIT and limit is not None:
+                new_limit = (limit - amount).quantize(CENT, rounding=ROUND_FLOOR)
+            if order.side is Side.SELL and stop is not None:
+                new_stop = (stop - amount).quantize(CENT, rounding=ROUND_FLOOR)
+                if limit is not None:
+                    new_limit = (limit - amount).quantize(CENT, rounding=ROUND_FLOOR)
+            if new_limit is None and new_stop is None:
+                continue
+            if (new_limit is not None and new_limit <= 0) or (new_stop is not None and new_stop <= 0):
+                self._finish(order, order.cancel(at, f"dividend {amount} leaves no valid price"), report)
+                continue
+            adjusted = order.amend(
+                at, f"ex-dividend {amount}: price reduced", limit_price=new_limit, stop_price=new_stop
+            )
+            self._working[order.id] = adjusted
+            report.order_event(adjusted, at, "order.amended")
+
+    # --------------------------------------------------------------- fills
+
+    def on_bars(
+        self,
+        bars: BarSlice,
+        cash: Decimal,
+        report: BrokerReport,
+        quotes: QuoteSlice | None = None,
+        market: MarketInputs | None = None,
+    ) -> None:
+        """Work every eligible order against this cycle's bars; sells first so buys can use the proceeds.
+
+        quotes: bid/ask at this bar's open (market orders then pay the real ask or receive the real bid).
+        market: volatility, volume and spread estimated from EARLIER bars (impact and estimated spread);
+        without it the broker uses its own trailing window when `market_window` is set.
+        """
+        self._market = market
+        self._market_known = market is not None or self._window is None
         at = bars.open_time
-        qty = order.remaining
+        bar_session = session_date(at)
+        capacity: dict[int, int] = {}
+        hours: dict[tuple[str, bool], bool] = {}
+        ordered = sorted(self._working.values(), key=lambda o: (o.side is Side.BUY, o.created_at, o.id))
+        seen: set[str] = set()
+        for snapshot in ordered:
+            order = self._working.get(snapshot.id)
+            if order is None or order.id in seen:
+                continue
+            seen.add(order.id)
+            if not self._eligible(order, at):
+                continue
+            if order.tif is TimeInForce.DAY and bar_session > self._live_session(order):
+                self._finish(order, order.expire(at, "day order not filled in its session"), report)
+                continue
+            i = self._index[order.symbol]
+            if not self._tradable(order, bars, i, hours):
+                continue
+            group = [order]
+            if order.oco_group is not None:
+                for sib in self._siblings(order):
+                    if (
+                        sib.id not in seen
+                        and self._eligible(sib, at)
+                        and not (sib.tif is TimeInForce.DAY and bar_session > self._live_session(sib))
+                        and self._tradable(sib, bars, i, hours)
+                    ):
+                        seen.add(sib.id)
+                        group.append(sib)
+            chosen = self._choose(group, bars, i, report)
+            if chosen is not None:
+                cash = self._execute(chosen[0], chosen[1], bars, i, cash, report, quotes, capacity)
+        self.observe(bars)
+        self._market = None
+
+    def _market_inputs(self) -> MarketInputs | None:
+        """The caller's inputs for this bar, else the trailing window's (computed once, only if needed)."""
+        if not self._market_known:
+            assert self._window is not None
+            self._market = self._window.inputs(self._exec.spread_estimator, self._exec.min_tick)
+            self._market_known = True
+        return self._market
+
+    def _eligible(self, order: Order, at: datetime) -> bool:
+        """Live now: created (plus latency) no later than this bar's open, and not a dormant bracket exit."""
+        if at < order.created_at + self._latency:
+            return False
+        if order.parent_id is not None:
+            parent = self._working.get(order.parent_id)
+            if parent is not None and parent.filled_qty == 0:
+                return False
+        active_from = self._active_from.get(order.id)
+        return active_from is None or at >= active_from
+
+    def _live_session(self, order: Order) -> date:
+        live = self._live.get(order.id)
+        if live is None:
+            live = live_session(
+                self._exchange[order.symbol],
+                order.created_at + self._latency,
+                order.extended_hours or self._exec.extended_hours,
+            )
+            self._live[order.id] = live
+        return live
+
+    def _tradable(self, order: Order, bars: BarSlice, i: int, hours: dict[tuple[str, bool], bool]) -> bool:
+        """The symbol traded in this bar, is not halted, and the bar is in hours this order may use."""
+        if not np.isfinite(bars.open[i]) or order.symbol in self._halted:
+            return False
+        if self._exec.halt_on_zero_volume and bars.volume[i] == 0:
+            return False
+        if not self._exec.enforce_calendar:
+            return True
+        extended = order.extended_hours or self._exec.extended_hours
+        key = (self._exchange[order.symbol], extended)
+        if key not in hours:
+            exchange = key[0]
+            hours[key] = in_regular_session(exchange, bars.open_time, bars.close_time) or (
+                extended and in_extended_hours(exchange, bars.open_time)
+            )
+        return hours[key]
+
+    def _choose(self, group: list[Order], bars: BarSlice, i: int, report: BrokerReport) -> tuple[Order, Match] | None:
+        """Match each order of an OCO group (or a lone order), record triggers, pick the one that fills."""
+        at = bars.open_time
+        open_, high, low = to_decimal(bars.open[i]), to_decimal(bars.high[i]), to_decimal(bars.low[i])
+        fillable: list[tuple[Order, Match]] = []
+        for order in group:
+            m = match_order(order, open_, high, low)
+            if m is None:
+                continue
+            if m.triggers and not order.is_triggered:
+                how = "gapped through" if m.at_open else "reached"
+                order = order.trigger(at, f"stop {order.stop_price} {how} (open {open_}, range {low}-{high})")
+                self._working[order.id] = order
+                report.order_event(order, at, "order.triggered")
+            if m.price is not None:
+                fillable.append((order, m))
+        if not fillable:
+            return None
+        return fillable[0] if len(fillable) == 1 else adverse_choice(fillable)
+
+    def _price(self, order: Order, m: Match, i: int, quotes: QuoteSlice | None) -> Decimal:
+        """The execution price: a resting limit gets its price; anything taking liquidity pays the costs."""
+        assert m.price is not None
+        if not m.takes_liquidity:
+            return m.price
+        reference = m.price
+        market = self._market_inputs()
+        half = self._half_spread_bps(i, market)
+        if quotes is not None:
+            bid, ask = float(quotes.bid[i]), float(quotes.ask[i])
+            if np.isfinite(bid) and np.isfinite(ask) and 0 < bid <= ask:
+                if m.at_open:
+                    reference, half = to_decimal(ask if order.side is Side.BUY else bid), ZERO
+                else:
+                    half = to_decimal((ask - bid) / ((ask + bid) / 2.0) * 1e4 / 2.0)
+        adverse = to_decimal(self._costs.slippage_bps) + half
+        if market is not None:
+            impact = sqrt_impact_bps(order.qty, float(market.adv[i]), float(market.sigma[i]), self._exec.impact_k)
+            if impact > 0:
+                adverse += to_decimal(impact)
+        return cost_price(reference, order.side, adverse, m.cap)
+
+    def _half_spread_bps(self, i: int, market: MarketInputs | None) -> Decimal:
+        if self._exec.spread_model == "estimate" and market is not None and market.spread_bps is not None:
+            estimate = float(market.spread_bps[i])
+            if np.isfinite(estimate):
+                return to_decimal(estimate / 2.0)
+        return to_decimal(self._costs.spread_bps) / 2
+
+    def _execute(
+        self,
+        order: Order,
+        m: Match,
+        bars: BarSlice,
+        i: int,
+        cash: Decimal,
+        report: BrokerReport,
+        quotes: QuoteSlice | None,
+        capacity: dict[int, int],
+    ) -> Decimal:
+        at = bars.open_time
+        left = capacity.setdefault(i, volume_capacity(float(bars.volume[i]), self._exec.max_volume_fraction))
+        qty = min(order.remaining, left)
+        if qty <= 0:
+            return cash  # the bar's volume is used up: keep working
+        price = self._price(order, m, i, quotes)
+        takes = m.takes_liquidity
+
+        def fee_of(q: int) -> Decimal:
+            return fill_fee(order, q, price, self._costs, removes_liquidity=takes)
+
+        cash_limited = False
         if order.side is Side.BUY:
-            qty = affordable_qty(qty, price, cash, self._costs)
-            if qty == 0:
-                self._close(order, order.cancel(at, "insufficient cash at fill price"), report)
+            affordable = affordable_qty(qty, price, cash, self._costs, fee_of)
+            if affordable == 0:
+                self._finish(order, order.cancel(at, "insufficient cash at fill price"), report)
                 return cash
-        fee = commission(qty, price, self._costs)
+            cash_limited, qty = affordable < qty, affordable
+        fee = fee_of(qty)
         self._fill_seq += 1
         fill = Fill(order.id, order.symbol, order.side, qty, price, fee, at, self._fill_seq)
         report.fills.append(fill)
+        capacity[i] = left - qty
         updated = order.fill(qty, price, at)
         report.order_event(updated, at)
-        if updated.is_open:
-            self._close(updated, updated.cancel(at, "insufficient cash for the rest at fill price"), report)
+        if cash_limited and updated.is_open:
+            self._finish(updated, updated.cancel(at, "insufficient cash for the rest at fill price"), report)
+        elif updated.is_open:
+            self._working[order.id] = updated
         else:
-            self._working.pop(order.id, None)
-            self._day_session.pop(order.id, None)
+            self._drop(order.id)
+        self._after_fill(updated, qty, bars, report)
         return cash + fill.cash_delta
 
-    def _close(self, old: Order, new: Order, report: BrokerReport) -> None:
-        self._working.pop(old.id, None)
-        self._day_session.pop(old.id, None)
+    def _after_fill(self, order: Order, qty: int, bars: BarSlice, report: BrokerReport) -> None:
+        """Contingent orders: grow a bracket's exits, reduce OCO siblings, close a finished bracket."""
+        at = bars.open_time
+        first = order.filled_qty == qty
+        for child in self._children(order.id):
+            if first:
+                moved = child.amend(at, f"activated by {order.id} fill: protects {qty}", qty=qty)
+                kind = "order.activated"
+            else:
+                moved = child.amend(at, f"grown with {order.id} fill to {child.qty + qty}", qty=child.qty + qty)
+                kind = "order.amended"
+            self._working[child.id] = moved
+            self._active_from.setdefault(child.id, bars.close_time)
+            report.order_event(moved, at, kind)
+        for sib in self._siblings(order):
+            left = sib.qty - qty
+            if left <= sib.filled_qty:
+                self._finish(sib, sib.cancel(at, f"OCO: {order.id} filled"), report)
+            else:
+                moved = sib.amend(at, f"OCO: reduced by {qty} after {order.id} filled", qty=left)
+                self._working[sib.id] = moved
+                report.order_event(moved, at, "order.amended")
+        if order.parent_id is not None and order.parent_id in self._working and not self._children(order.parent_id):
+            parent = self._working[order.parent_id]
+            self._finish(parent, parent.cancel(at, "bracket exits completed"), report)
+
+    def _children(self, parent_id: str) -> list[Order]:
+        return [o for o in self._working.values() if o.parent_id == parent_id]
+
+    def _siblings(self, order: Order) -> list[Order]:
+        if order.oco_group is None:
+            return []
+        return [o for o in self._working.values() if o.oco_group == order.oco_group and o.id != order.id]
+
+    def _drop(self, order_id: str) -> None:
+        self._working.pop(order_id, None)
+        self._live.pop(order_id, None)
+        self._active_from.pop(order_id, None)
+
+    def _finish(self, old: Order, new: Order, report: BrokerReport) -> None:
+        """Close an order for good; an entry closed before any fill takes its dormant exits with it."""
+        self._drop(old.id)
         report.order_event(new, new.updated_at or old.created_at)
+        if new.status.is_terminal and new.filled_qty == 0:
+            for child in self._children(old.id):
+                status = "rejected" if new.status is OrderStatus.REJECTED else new.status.value
+                self._finish(child, child.cancel(new.updated_at or old.created_at, f"entry {old.id} {status}"), report)
+
+
+def _away(price: Decimal, side: Side, *, is_stop: bool) -> Decimal:
+    """Round an adjusted price to the cent, away from execution (buy limit and sell stop down, others up)."""
+    down = (side is Side.BUY) != is_stop
+    return price.quantize(CENT, rounding=ROUND_FLOOR if down else ROUND_CEILING)

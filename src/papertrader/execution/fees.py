@@ -88,10 +88,9 @@ def ecn_fee(qty: int, price: Decimal, symbol: str, costs: CostSettings, *, remov
     schedule = QUESTRADE.get(costs.commission_model)
     if schedule is None or not removes_liquidity or qty <= 0:
         return ZERO
+    rate = schedule.ecn_us
     if is_canadian(symbol):
         rate = schedule.ecn_ca if price >= 1 else schedule.ecn_ca_sub_dollar
-    else:
-        rate = schedule.ecn_us
     return (rate * qty).quantize(CENT, rounding=ROUND_HALF_UP)
 
 

@@ -125,7 +125,7 @@ def volume_capacity(volume: float, fraction: float | None) -> int:
         return 2**62
     if not math.isfinite(volume) or volume <= 0:
         return 0
-    return int(math.floor(volume * fraction + 1e-9))
+    return math.floor(volume * fraction + 1e-9)
 
 
 def adverse_choice(candidates: list[tuple[Order, Match]]) -> tuple[Order, Match]:

@@ -8,7 +8,6 @@ information a trader at that moment would not have had.
 from __future__ import annotations
 
 import warnings
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -78,21 +77,33 @@ class TrailingWindow:
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._rows: deque[tuple[Array, Array, Array, Array]] = deque(maxlen=size)
+        self._rows: Array | None = None  # (4, size, N): high, low, close, volume in a ring
+        self._count = 0
 
     def __len__(self) -> int:
-        return len(self._rows)
+        return min(self._count, self.size)
 
     def observe(self, high: Array, low: Array, close: Array, volume: Array) -> None:
         """Append one bar's arrays (call after the bar has been filled against, never before)."""
-        self._rows.append((high.copy(), low.copy(), close.copy(), volume.copy()))
+        if self._rows is None:
+            self._rows = np.full((4, self.size, len(close)), np.nan)
+        slot = self._count % self.size
+        for j, values in enumerate((high, low, close, volume)):
+            self._rows[j, slot] = values
+        self._count += 1
 
     def inputs(self, spread_method: str, min_tick: float) -> MarketInputs | None:
         """Estimates from the bars seen so far, or None before there are two of them."""
-        if len(self._rows) < 2:
+        n = len(self)
+        if self._rows is None or n < 2:
             return None
-        h, lw, c, v = (np.vstack([row[j] for row in self._rows]) for j in range(4))
-        return market_inputs(h, lw, c, v, len(c), len(c), spread_method, min_tick)
+        if self._count <= self.size:
+            rows = self._rows[:, :n]
+        else:
+            head = self._count % self.size
+            rows = np.concatenate([self._rows[:, head:], self._rows[:, :head]], axis=1)
+        h, lw, c, v = rows
+        return market_inputs(h, lw, c, v, n, n, spread_method, min_tick)
 
 
 class QuotePanel:
@@ -120,5 +131,5 @@ class QuotePanel:
 
     def at_time(self, ts: datetime) -> QuoteSlice | None:
         """The quotes stamped exactly at ts, if any."""
-        hits = self.stamps.get_indexer([pd.Timestamp(ts)])
+        hits = self.stamps.get_indexer(pd.DatetimeIndex([pd.Timestamp(ts)]))
         return None if hits[0] < 0 else self.at(int(hits[0]))

@@ -77,9 +77,7 @@ def estimate_spread(
 ) -> Array:
     """Estimated full spread per column, at least one tick of the last close (a spread cannot be less)."""
     est = (
-        corwin_schultz_spread(high, low, close)
-        if method == "corwin_schultz"
-        else abdi_ranaldo_spread(high, low, close)
+        corwin_schultz_spread(high, low, close) if method == "corwin_schultz" else abdi_ranaldo_spread(high, low, close)
     )
     if min_tick > 0:
         (c,) = _as_2d(close)
@@ -90,8 +88,9 @@ def estimate_spread(
 
 
 def _last_valid(x: Array) -> Array:
+    """Each column's last finite value (NaN if none)."""
+    rows = np.where(np.isfinite(x), np.arange(x.shape[0])[:, None], -1).max(axis=0)
     out = np.full(x.shape[1], np.nan)
-    for row in x:
-        ok = np.isfinite(row)
-        out[ok] = row[ok]
+    ok = rows >= 0
+    out[ok] = x[rows[ok], np.flatnonzero(ok)]
     return out

@@ -125,8 +125,8 @@ def build_reports(frame: pd.DataFrame, symbols: tuple[str, ...], spec: Fundament
     need = {"symbol", "available_at", "fiscal_date_ending"}
     if not need <= set(frame.columns):
         raise DataError(f"fundamentals need columns {sorted(need)} (got {sorted(frame.columns)})")
-    metrics = [c for c in (spec.eps, spec.eps_estimate, spec.net_income, spec.equity, spec.liabilities,
-                           spec.assets) if c in frame.columns]  # fmt: skip
+    wanted = (spec.eps, spec.eps_estimate, spec.net_income, spec.equity, spec.liabilities, spec.assets)
+    metrics = [c for c in wanted if c in frame.columns]
     frame = frame.loc[frame["symbol"].isin(symbols)].copy()
     avail = pd.to_datetime(frame["available_at"], utc=True)
     if avail.isna().any():

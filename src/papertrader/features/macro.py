@@ -146,9 +146,7 @@ def macro_spec_for(available: Iterable[str]) -> MacroSpec:
     have = set(available)
     series = tuple(s for s in (*BUNDLED_SERIES, *ALPHAVANTAGE_SERIES) if s.series in have)
     aliases = {s.alias for s in series}
-    spreads = tuple(
-        s for s in (*BUNDLED_SPREADS, *ALPHAVANTAGE_SPREADS) if s.long in aliases and s.short in aliases
-    )
+    spreads = tuple(s for s in (*BUNDLED_SPREADS, *ALPHAVANTAGE_SPREADS) if s.long in aliases and s.short in aliases)
     return MacroSpec(series, spreads)
 
 
@@ -158,10 +156,7 @@ def release_ns(reference: pd.Series | pd.DatetimeIndex, frequency: Frequency, la
     if ref.tz is not None:
         ref = ref.tz_convert("UTC").tz_localize(None)
     ref = ref.normalize()
-    if frequency == "D":
-        end = ref + pd.Timedelta(days=1)
-    else:
-        end = (ref.to_period(frequency) + 1).to_timestamp()
+    end = ref + pd.Timedelta(days=1) if frequency == "D" else (ref.to_period(frequency) + 1).to_timestamp()
     days = np.asarray(end.asi8 // NS_PER_DAY, dtype=np.int64) + lag_days
     return ny_midnight_ns(days)
 

@@ -14,7 +14,7 @@ import numpy.typing as npt
 from numpy.lib.stride_tricks import sliding_window_view
 
 from papertrader.core.errors import ConfigError
-from papertrader.features.history import BarHistory
+from papertrader.features.history import BarHistory, Depths
 from papertrader.features.technical import Array, PriceArrays, per_symbol
 
 IntArray = npt.NDArray[np.int64]
@@ -44,9 +44,13 @@ class ReturnSpec:
             *(("gap_session",) if self.gap else ()),
         )
 
-    def depth(self) -> int:
-        """Own bars per symbol the streaming state must remember."""
-        return max(2, self.lags + 1, *(h + 1 for h in self.momentum), *(w + 1 for w in self.rvol))
+    def depths(self) -> Depths:
+        """How many own bars per field the streaming state must remember."""
+        return Depths(
+            open=1,
+            close=max(2, *(h + 1 for h in self.momentum)),
+            logret=max(1, self.lags, *self.rvol),
+        )
 
 
 def _one(
@@ -111,7 +115,7 @@ class ReturnState:
             for h in spec.momentum:
                 out[f"mom_{h}"] = np.where(has & (cnt >= h + 1), np.log(c / hist.close[-1 - h]), np.nan)
         for w in spec.rvol:
-            rv = np.sqrt((hist.logret[-w:] ** 2).mean(axis=0))
+            rv = np.sqrt(np.add.reduce(hist.logret[-w:] ** 2, axis=0) / w)
             out[f"rvol_{w}"] = np.where(has & (cnt >= w + 1), rv, np.nan)
         if spec.gap:
             new_session = has & (self._day != session_day)

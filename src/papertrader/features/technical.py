@@ -23,7 +23,7 @@ import talib
 from numpy.lib.stride_tricks import sliding_window_view
 
 from papertrader.core.errors import ConfigError
-from papertrader.features.history import BarHistory, push_rows
+from papertrader.features.history import BarHistory, BoolArray, Depths, IntArray, push_rows
 
 Array = npt.NDArray[np.float64]
 
@@ -31,6 +31,7 @@ Array = npt.NDArray[np.float64]
 FLAT_STD = 1e-9
 #: TA-Lib's TA_IS_ZERO threshold, used by its RSI
 _TA_ZERO = 1e-8
+_SMA = talib.MA_Type.SMA  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,26 +161,25 @@ class TechnicalSpec:
         """Column names the spec produces, in a stable order."""
         return self.relative_names() if self.relative else self.raw_names()
 
-    def depth(self) -> int:
-        """How many own bars per symbol the streaming state must remember."""
-        fast, slow, _ = self.macd
-        return max(
-            *self.sma,
-            *self.ema,
-            self.rsi + 1,
-            slow,
-            self.stoch[0],
-            self.willr,
-            self.atr + 1,
-            self.bbands,
-            self.hv + 1,
-            self.volume_sma,
-            self.volume_roc + 1,
-            self.obv_slope,
+    def depths(self) -> Depths:
+        """How many own bars per field the streaming state must remember."""
+        return Depths(
+            open=1,
+            high=max(self.stoch[0], self.willr, self.atr),
+            low=max(self.stoch[0], self.willr, self.atr),
+            close=max(*self.sma, *self.ema, self.rsi + 1, self.macd[1], self.atr + 1, self.bbands, 2),
+            volume=max(self.volume_sma, self.volume_roc + 1, self.obv_slope),
+            logret=self.hv,
         )
 
 
 # ----------------------------------------------------------------------------- numpy windows
+
+
+def _mean(block: Array) -> Array:
+    """Column means of a (rows, N) block: np.mean without its Python overhead (same arithmetic)."""
+    out: Array = np.add.reduce(block, axis=0) / block.shape[0]
+    return out
 
 
 def window_mean_std(x: Array, n: int, ddof: int = 0) -> tuple[Array, Array]:
@@ -196,7 +196,7 @@ def window_mean_std(x: Array, n: int, ddof: int = 0) -> tuple[Array, Array]:
 
 def window_sum(x: Array, n: int) -> Array:
     """Sum of the trailing n values, NaN until n values exist (exact: no running sums)."""
-    out = np.full(x.shape, np.nan)
+    out: Array = np.full(x.shape, np.nan)
     if x.size >= n:
         out[n - 1 :] = sliding_window_view(x, n).sum(axis=-1)
     return out
@@ -214,7 +214,8 @@ def _bands(mid: Array, std: Array, close: Array, k: float) -> dict[str, Array]:
 
 
 def _hv(std: Array, spec: TechnicalSpec) -> Array:
-    return std * np.sqrt(spec.hv_periods_per_year)
+    out: Array = std * np.sqrt(spec.hv_periods_per_year)
+    return out
 
 
 def _obv_slope(obv_now: Array, obv_then: Array, vol_sum: Array) -> Array:
@@ -266,7 +267,7 @@ def _compute_one(spec: TechnicalSpec) -> Callable[[PriceArrays, int], dict[str, 
         )
         fk, sk, sd = spec.stoch
         out["stoch_k"], out["stoch_d"] = talib.STOCH(
-            h, lo, c, fastk_period=fk, slowk_period=sk, slowk_matype=0, slowd_period=sd, slowd_matype=0
+            h, lo, c, fastk_period=fk, slowk_period=sk, slowk_matype=_SMA, slowd_period=sd, slowd_matype=_SMA
         )
         out[f"willr_{spec.willr}"] = talib.WILLR(h, lo, c, timeperiod=spec.willr)
         out[f"atr_{spec.atr}"] = talib.ATR(h, lo, c, timeperiod=spec.atr)
@@ -302,19 +303,31 @@ def compute_technical(panel: PriceArrays, spec: TechnicalSpec | None = None) -> 
 
 
 class TechnicalState:
-    """The same indicators, one cycle at a time for every symbol at once (O(1) per cycle)."""
+    """The same indicators, one cycle at a time for every symbol at once (O(1) per cycle).
+
+    Recursive indicators are kept in banks, one row per indicator, so a cycle costs a few array
+    operations however many EMAs there are; a symbol's state moves only when it has a bar.
+    """
 
     def __init__(self, spec: TechnicalSpec, n_symbols: int) -> None:
         self.spec = spec
         n = n_symbols
-        self._ema = {p: np.full(n, np.nan) for p in spec.ema}
-        self._gain = np.full(n, np.nan)
-        self._loss = np.full(n, np.nan)
-        self._atr = np.full(n, np.nan)
-        self._fast = np.full(n, np.nan)
-        self._slow = np.full(n, np.nan)
+        fast, slow, sig = spec.macd
+        # EMA bank: the spec's EMAs, then MACD's fast and slow EMAs (both seeded on the slow one's bar)
+        periods = np.asarray([*spec.ema, fast, slow], dtype=np.int64)
+        self._ema_periods = periods
+        self._ema_start = np.asarray([*spec.ema, slow, slow], dtype=np.int64)[:, None]
+        self._ema_k = (2.0 / (periods + 1.0))[:, None]
+        self._ema = np.full((periods.size, n), np.nan)
+        # Wilder bank: RSI average gain, average loss, then ATR
+        wp = np.asarray([spec.rsi, spec.rsi, spec.atr], dtype=np.float64)
+        self._wilder_keep = (wp - 1.0)[:, None]
+        self._wilder_p = wp[:, None]
+        self._wilder_start = np.asarray([spec.rsi + 1, spec.rsi + 1, spec.atr + 1], dtype=np.int64)[:, None]
+        self._wilder = np.full((3, n), np.nan)
         self._signal = np.full(n, np.nan)
-        self._macd_ring = np.full((spec.macd[2], n), np.nan)
+        self._signal_k = 2.0 / (sig + 1)
+        self._macd_ring = np.full((sig, n), np.nan)
         self._fastk_ring = np.full((spec.stoch[1], n), np.nan)
         self._slowk_ring = np.full((spec.stoch[2], n), np.nan)
         self._obv = np.full(n, np.nan)
@@ -322,132 +335,124 @@ class TechnicalState:
 
     def update(self, hist: BarHistory) -> dict[str, Array]:
         """Indicators at the newest cycle (NaN for symbols without a bar in it); hist is already pushed."""
-        spec, has, cnt = self.spec, hist.has, hist.count
+        spec, has = self.spec, hist.has
+        age: IntArray = np.where(has, hist.count, 0)  # own bars so far, 0 for symbols without a bar this cycle
         c, h, lo, v = hist.close[-1], hist.high[-1], hist.low[-1], hist.volume[-1]
         pc = hist.close[-2]
         out: dict[str, Array] = {}
 
-        def ready(k: int) -> Array:
-            return has & (cnt >= k)
+        def gate(x: Array, bars: int) -> Array:
+            gated: Array = np.where(age >= bars, x, np.nan)
+            return gated
 
         for p in spec.sma:
-            out[f"sma_{p}"] = np.where(ready(p), hist.close[-p:].mean(axis=0), np.nan)
-        for p in spec.ema:
-            out[f"ema_{p}"] = self._ema_step(self._ema[p], hist, p, 2.0 / (p + 1), 0)
+            out[f"sma_{p}"] = gate(_mean(hist.close[-p:]), p)
 
-        # RSI, Wilder smoothing seeded with the mean gain/loss of the first `rsi` changes
-        n = spec.rsi
-        seed, step = has & (cnt == n + 1), has & (cnt > n + 1)
+        # EMA bank: seed with the mean of the last `period` closes, then e += k * (close - e)
+        e = self._ema
+        seed = age == self._ema_start
         if seed.any():
-            diffs = np.diff(hist.close[-(n + 1) :, seed], axis=0)
-            self._gain[seed] = np.where(diffs > 0, diffs, 0.0).sum(axis=0) / n
-            self._loss[seed] = np.where(diffs < 0, -diffs, 0.0).sum(axis=0) / n
-        if step.any():
-            d = c[step] - pc[step]
-            self._gain[step] = (self._gain[step] * (n - 1) + np.where(d > 0, d, 0.0)) / n
-            self._loss[step] = (self._loss[step] * (n - 1) + np.where(d < 0, -d, 0.0)) / n
-        total = self._gain + self._loss
-        with np.errstate(divide="ignore", invalid="ignore"):
-            rsi = np.where(np.abs(total) < _TA_ZERO, 0.0, 100.0 * (self._gain / total))
-        out[f"rsi_{n}"] = np.where(ready(n + 1), rsi, np.nan)
+            for row in np.flatnonzero(seed.any(axis=1)):
+                cols, period = seed[row], int(self._ema_periods[row])
+                e[row, cols] = hist.close[-period:, cols].mean(axis=0)
+        e[:] = np.where(age > self._ema_start, (c - e) * self._ema_k + e, e)
+        for i, p in enumerate(spec.ema):
+            out[f"ema_{p}"] = gate(e[i], p)
 
-        # MACD: both EMAs seeded on the slow EMA's first bar, then the signal EMA of the MACD line
-        fast, slow, sig = spec.macd
-        self._ema_step(self._fast, hist, fast, 2.0 / (fast + 1), slow - fast)
-        self._ema_step(self._slow, hist, slow, 2.0 / (slow + 1), 0)
-        line = self._fast - self._slow
+        # Wilder bank: RSI gain/loss and ATR, seeded with the mean of their first n values
+        d = c - pc
+        tr = np.maximum(h - lo, np.maximum(np.abs(pc - h), np.abs(lo - pc)))
+        w = self._wilder
+        seed = age == self._wilder_start
+        if seed.any():
+            self._seed_wilder(hist, seed)
+        x = np.stack([np.where(d > 0, d, 0.0), np.where(d < 0, -d, 0.0), tr])
+        w[:] = np.where(age > self._wilder_start, (w * self._wilder_keep + x) / self._wilder_p, w)
+        gain, loss = w[0], w[1]
+        total = gain + loss
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rsi = np.where(np.abs(total) < _TA_ZERO, 0.0, 100.0 * (gain / total))
+        out[f"rsi_{spec.rsi}"] = gate(rsi, spec.rsi + 1)
+
+        # MACD: the line from the EMA bank, then the signal EMA seeded with the mean of its first values
+        slow, sig = spec.macd[1], spec.macd[2]
+        line = e[-2] - e[-1]
         push_rows(self._macd_ring, line, has)
         first = slow + sig - 1
-        seed, step = has & (cnt == first), has & (cnt > first)
-        if seed.any():
-            self._signal[seed] = self._macd_ring[:, seed].mean(axis=0)
-        if step.any():
-            k = 2.0 / (sig + 1)
-            self._signal[step] = (line[step] - self._signal[step]) * k + self._signal[step]
-        ok = ready(first)
-        out["macd"] = np.where(ok, line, np.nan)
-        out["macd_signal"] = np.where(ok, self._signal, np.nan)
-        out["macd_hist"] = np.where(ok, line - self._signal, np.nan)
+        seed_sig = age == first
+        if seed_sig.any():
+            self._signal[seed_sig] = self._macd_ring[:, seed_sig].mean(axis=0)
+        s = self._signal
+        s[:] = np.where(age > first, (line - s) * self._signal_k + s, s)
+        out["macd"] = gate(line, first)
+        out["macd_signal"] = gate(s, first)
+        out["macd_hist"] = gate(line - s, first)
 
         # Stochastic (slow, SMA smoothing) and Williams %R with TA-Lib's zero-range conventions
         fk, sk, sd = spec.stoch
-        hh, ll = hist.high[-fk:].max(axis=0), hist.low[-fk:].min(axis=0)
+        hh, ll = np.maximum.reduce(hist.high[-fk:], axis=0), np.minimum.reduce(hist.low[-fk:], axis=0)
         diff = (hh - ll) / 100.0
         with np.errstate(divide="ignore", invalid="ignore"):
             fastk = np.where(diff != 0.0, (c - ll) / diff, 0.0)
-        push_rows(self._fastk_ring, np.where(ready(fk), fastk, np.nan), has)
-        slowk = self._fastk_ring.mean(axis=0)
+        push_rows(self._fastk_ring, gate(fastk, fk), has)
+        slowk = _mean(self._fastk_ring)
         push_rows(self._slowk_ring, slowk, has)
-        ok = ready(fk + sk + sd - 2)
-        out["stoch_k"] = np.where(ok, slowk, np.nan)
-        out["stoch_d"] = np.where(ok, self._slowk_ring.mean(axis=0), np.nan)
+        ready = fk + sk + sd - 2
+        out["stoch_k"] = gate(slowk, ready)
+        out["stoch_d"] = gate(_mean(self._slowk_ring), ready)
         n = spec.willr
-        hh, ll = hist.high[-n:].max(axis=0), hist.low[-n:].min(axis=0)
+        if n != fk:
+            hh, ll = np.maximum.reduce(hist.high[-n:], axis=0), np.minimum.reduce(hist.low[-n:], axis=0)
         diff = (hh - ll) / (-100.0)
         with np.errstate(divide="ignore", invalid="ignore"):
             willr = np.where(diff != 0.0, (hh - c) / diff, 0.0)
-        out[f"willr_{n}"] = np.where(ready(n), willr, np.nan)
-
-        # ATR, Wilder smoothing seeded with the mean true range of bars 1..n
-        n = spec.atr
-        seed, step = has & (cnt == n + 1), has & (cnt > n + 1)
-        if seed.any():
-            hi_w, lo_w = hist.high[-n:, seed], hist.low[-n:, seed]
-            prev_w = hist.close[-n - 1 : -1, seed]
-            tr_w = np.maximum(hi_w - lo_w, np.maximum(np.abs(prev_w - hi_w), np.abs(lo_w - prev_w)))
-            self._atr[seed] = tr_w.mean(axis=0)
-        if step.any():
-            tr = np.maximum(
-                h[step] - lo[step], np.maximum(np.abs(pc[step] - h[step]), np.abs(lo[step] - pc[step]))
-            )
-            self._atr[step] = (self._atr[step] * (n - 1) + tr) / n
-        out[f"atr_{n}"] = np.where(ready(n + 1), self._atr, np.nan)
+        out[f"willr_{n}"] = gate(willr, n)
+        out[f"atr_{spec.atr}"] = gate(w[2], spec.atr + 1)
 
         # Bollinger bands and historical volatility: exact two-pass windows, as in the batch path
         n = spec.bbands
         win = hist.close[-n:]
-        mid = win.mean(axis=0)
-        std = np.sqrt(((win - mid) ** 2).sum(axis=0) / n)
-        ok = ready(n)
-        out.update(_bands(np.where(ok, mid, np.nan), np.where(ok, std, np.nan), c, spec.bbands_k))
+        mid = _mean(win)
+        std = np.sqrt(np.add.reduce((win - mid) ** 2, axis=0) / n)
+        out.update(_bands(gate(mid, n), gate(std, n), c, spec.bbands_k))
         n = spec.hv
         rw = hist.logret[-n:]
-        std = np.sqrt(((rw - rw.mean(axis=0)) ** 2).sum(axis=0) / (n - 1))
-        out[f"hv_{n}"] = np.where(ready(n + 1), _hv(std, spec), np.nan)
+        std = np.sqrt(np.add.reduce((rw - _mean(rw)) ** 2, axis=0) / (n - 1))
+        out[f"hv_{n}"] = gate(_hv(std, spec), n + 1)
 
         # Volume: SMA, TA-Lib ROC (0 when the old volume is 0), OBV and its windowed slope
         n = spec.volume_sma
-        out[f"volume_sma_{n}"] = np.where(ready(n), hist.volume[-n:].mean(axis=0), np.nan)
+        out[f"volume_sma_{n}"] = gate(_mean(hist.volume[-n:]), n)
         n = spec.volume_roc
         old = hist.volume[-n - 1]
         with np.errstate(divide="ignore", invalid="ignore"):
             roc = np.where(old != 0.0, ((v / old) - 1.0) * 100.0, 0.0)
-        out[f"volume_roc_{n}"] = np.where(ready(n + 1), roc, np.nan)
-        first_bar = has & (cnt == 1)
-        self._obv[first_bar] = v[first_bar]
-        up, down = has & (cnt > 1) & (c > pc), has & (cnt > 1) & (c < pc)
-        self._obv[up] += v[up]
-        self._obv[down] -= v[down]
-        push_rows(self._obv_ring, self._obv, has)
-        out["obv"] = np.where(has, self._obv, np.nan)
+        out[f"volume_roc_{n}"] = gate(roc, n + 1)
+        signed = np.where(c > pc, v, np.where(c < pc, -v, 0.0))
+        obv = self._obv
+        obv[:] = np.where(age == 1, v, np.where(age > 1, obv + signed, obv))
+        push_rows(self._obv_ring, obv, has)
+        out["obv"] = gate(obv, 1)
         n = spec.obv_slope
-        vol_sum = np.where(ready(n), hist.volume[-n:].sum(axis=0), np.nan)
-        slope = _obv_slope(self._obv, self._obv_ring[0], vol_sum)
-        out[f"obv_slope_{n}"] = np.where(ready(n + 1), slope, np.nan)
+        vol_sum = np.add.reduce(hist.volume[-n:], axis=0)
+        out[f"obv_slope_{n}"] = gate(_obv_slope(obv, self._obv_ring[0], vol_sum), n + 1)
 
         if spec.relative:
             return relative(out, c, v, spec)
         return out
 
-    @staticmethod
-    def _ema_step(state: Array, hist: BarHistory, period: int, k: float, lag: int) -> Array:
-        """Advance one EMA in place: seeded (mean of the last `period` bars) at own bar period+lag."""
-        has, cnt = hist.has, hist.count
-        start = period + lag
-        seed, step = has & (cnt == start), has & (cnt > start)
-        if seed.any():
-            state[seed] = hist.close[-period:, seed].mean(axis=0)
-        if step.any():
-            c = hist.close[-1, step]
-            state[step] = (c - state[step]) * k + state[step]
-        return np.where(has & (cnt >= start), state, np.nan)
+    def _seed_wilder(self, hist: BarHistory, seed: BoolArray) -> None:
+        """First RSI averages (mean gain/loss of the first n changes) and first ATR (mean true range)."""
+        n = self.spec.rsi
+        cols = seed[0]
+        if cols.any():
+            diffs = np.diff(hist.close[-(n + 1) :, cols], axis=0)
+            self._wilder[0, cols] = np.where(diffs > 0, diffs, 0.0).sum(axis=0) / n
+            self._wilder[1, cols] = np.where(diffs < 0, -diffs, 0.0).sum(axis=0) / n
+        n = self.spec.atr
+        cols = seed[2]
+        if cols.any():
+            hi_w, lo_w = hist.high[-n:, cols], hist.low[-n:, cols]
+            prev_w = hist.close[-n - 1 : -1, cols]
+            tr_w = np.maximum(hi_w - lo_w, np.maximum(np.abs(prev_w - hi_w), np.abs(lo_w - prev_w)))
+            self._wilder[2, cols] = tr_w.mean(axis=0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, timedelta
 from typing import Final
 
 import numpy as np
@@ -16,6 +17,7 @@ IntArray = npt.NDArray[np.int64]
 NS_PER_DAY: Final = 86_400_000_000_000
 NS_PER_MINUTE: Final = 60_000_000_000
 NS_PER_HOUR: Final = 3_600_000_000_000
+_EPOCH: Final = date(1970, 1, 1)
 
 
 def utc_index(ts: pd.DatetimeIndex | pd.Timestamp) -> pd.DatetimeIndex:
@@ -51,3 +53,18 @@ def decision_times(ts: pd.DatetimeIndex, interval: str) -> pd.DatetimeIndex:
         close = pd.Timedelta(hours=REGULAR_CLOSE.hour, minutes=REGULAR_CLOSE.minute)
         return (days + close).tz_localize(NEW_YORK).tz_convert("UTC")
     return start + pd.Timedelta(minutes=interval_minutes(interval))
+
+
+def ny_day_of(t_ns: int) -> int:
+    """`ny_days` for one stamp without pandas (the streaming path: microseconds, same integer)."""
+    local = datetime.fromtimestamp(t_ns // 1_000_000_000, tz=NEW_YORK)
+    return (local.date() - _EPOCH).days
+
+
+def decision_ns_of(t_ns: int, interval: str) -> int:
+    """`decision_times` for one stamp without pandas, as UTC nanoseconds."""
+    if interval == "1d":
+        day = _EPOCH + timedelta(days=ny_day_of(t_ns))
+        close = datetime.combine(day, REGULAR_CLOSE, NEW_YORK)
+        return int(close.timestamp()) * 1_000_000_000
+    return t_ns + interval_minutes(interval) * NS_PER_MINUTE

@@ -22,10 +22,12 @@ BoolArray = npt.NDArray[np.bool_]
 MISSING = -1
 
 
-def complete_windows(tensor: FloatArray, lookback: int) -> BoolArray:
-    """(T, N) mask: True where the `lookback` rows ending at t are all finite for that symbol."""
+def complete_windows(tensor: FloatArray, lookback: int, present: BoolArray | None = None) -> BoolArray:
+    """(T, N) mask: True where the `lookback` rows ending at t are all finite (and present) for the symbol."""
     t, n, _ = tensor.shape
     row_ok = np.isfinite(tensor).all(axis=2)
+    if present is not None:
+        row_ok &= present
     bad = np.cumsum(~row_ok, axis=0, dtype=np.int64)
     before = np.zeros((t, n), dtype=np.int64)
     before[lookback:] = bad[:-lookback]
@@ -94,11 +96,14 @@ def make_windows(
     lookback: int,
     rows: IntArray | None = None,
     aux: npt.NDArray[np.float32] | None = None,
+    present: BoolArray | None = None,
 ) -> Windows:
     """All complete, labelled samples whose decision row is in `rows` (default: every row).
 
     tensor: (T, N, F) float32; labels: (T, N) int64 with MISSING where unknown; decision_ns: (T,) UTC
-    nanoseconds at which row t's bar is complete; aux: optional (T, N) float32 second target (NaN unknown).
+    nanoseconds at which row t's bar is complete; aux: optional (T, N) float32 second target (NaN unknown);
+    present: optional (T, N) mask of rows where the symbol has its own bar (the pipeline fills gaps, so a
+    window across a gap would otherwise look complete).
     """
     if tensor.ndim != 3 or labels.shape != tensor.shape[:2] or decision_ns.shape != tensor.shape[:1]:
         raise DataError("windows need tensor (T, N, F), labels (T, N) and decision times (T,)")
@@ -112,7 +117,7 @@ def make_windows(
         r = rows[(rows >= 0) & (rows < t_rows)]
         wanted[r] = True
     aux_full = np.full(labels.shape, np.nan, dtype=np.float32) if aux is None else aux.astype(np.float32)
-    ok = complete_windows(tensor, lookback) & (labels != MISSING) & wanted[:, None]
+    ok = complete_windows(tensor, lookback, present) & (labels != MISSING) & wanted[:, None]
     if aux is not None:
         ok &= np.isfinite(aux_full)
     t_idx, n_idx = np.nonzero(ok)

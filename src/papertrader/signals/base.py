@@ -24,6 +24,8 @@ class Decision:
     weights: Array
     confidence: Array
     explain: Callable[[int], str]
+    p_win: Array | None = None
+    payoff: Array | None = None
 
     def __post_init__(self) -> None:
         n = self.weights.shape[0]

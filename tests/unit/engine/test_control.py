@@ -8,6 +8,7 @@ import time
 import pandas as pd
 
 from conftest import EngineFactory
+from papertrader.config.settings import RiskSettings, Settings
 from papertrader.engine.control import RunControl
 from papertrader.engine.live import LiveState
 from papertrader.engine.panel import Panel
@@ -17,28 +18,33 @@ from papertrader.engine.runner import _controlled_pacer
 def test_flatten_closes_every_position_and_reset_lets_trading_resume(
     etf_daily: pd.DataFrame, engine_factory: EngineFactory
 ) -> None:
-    engine, events = engine_factory(etf_daily[etf_daily["ts"] < pd.Timestamp("2006-01-01", tz="UTC")])
+    liquid = etf_daily[
+        etf_daily["symbol"].isin(["SPY", "QQQ"]) & (etf_daily["ts"] < pd.Timestamp("2006-01-01", tz="UTC"))
+    ]
+    no_kill_switch = Settings(risk=RiskSettings(max_drawdown=1.0))  # only the operator halts in this test
+    engine, events = engine_factory(liquid, no_kill_switch)
     control = RunControl()
     pace = _controlled_pacer(engine.panel, engine, control, paced=False)
     live = LiveState(engine, len(engine.panel))
-    for k in range(600):
+    k = 0
+    while not engine.ledger.positions or k < 300:  # run until the trend strategy holds something
         engine.step(k)
-    assert engine.ledger.positions, "the trend strategy holds something by now"
+        k += 1
     control.request_flatten()
-    for k in range(600, 603):
+    for k in range(k, k + 3):
         pace(k)
         engine.step(k)
     assert not engine.ledger.positions and engine.halted
     assert live.snapshot().halted and live.snapshot().positions == ()
-    for k in range(603, 650):
+    for k in range(k + 1, k + 50):
         pace(k)
         engine.step(k)
     assert not engine.ledger.positions, "no new risk while halted"
     control.request_reset()
-    for k in range(650, 800):
+    for k in range(k + 1, len(engine.panel)):
         pace(k)
         engine.step(k)
-    assert engine.halted is None
+    assert engine.halted is None and engine.ledger.positions
     assert [e.payload["halted"] for e in events if e.kind == "halt"] == [True, False]
 
 

@@ -70,7 +70,19 @@ def test_engine_equals_independent_vectorised_backtest_on_real_spy(
     # one symbol: the baseline's equal weight is 1.0 and the position cap makes it WEIGHT
     settings = Settings(
         costs=COSTS,
-        risk=RiskSettings(max_position_fraction=WEIGHT, max_gross_exposure=1.0, min_order_notional=0),
+        # the same rules as the reference: one fixed fraction, no volatility scaling, buckets or loss limits
+        risk=RiskSettings(
+            max_position_fraction=WEIGHT,
+            max_gross_exposure=1.0,
+            min_order_notional=0,
+            max_order_fraction=1.0,
+            vol_target=None,
+            etf_cap=1.0,
+            cash_reserve=0.0,
+            daily_loss_limit=1.0,
+            max_drawdown=1.0,
+            limit_tolerance=1.0,
+        ),
         strategy=StrategySettings(fast=20, slow=50, rebalance_band=10.0),
     )
     engine, _ = engine_factory(spy_daily, settings)

@@ -10,8 +10,9 @@ from papertrader.domain.types import Order, OrderStatus, OrderType, Side, TimeIn
 from papertrader.execution.broker import BarSlice, BrokerReport, PaperBroker
 
 # Synthetic bars: these unit tests pin fill rules on hand-made prices; engine tests use real data.
+# T0 is Monday 2020-01-06 09:30 New York, so bars 0..4 are real XNYS sessions (weekend bars never fill).
 DAY = timedelta(days=1)
-T0 = datetime(2020, 1, 2, 14, 30, tzinfo=UTC)
+T0 = datetime(2020, 1, 6, 14, 30, tzinfo=UTC)
 NO_COSTS = CostSettings(slippage_bps=0, spread_bps=0, commission_min=0, commission_per_share=0)
 
 

@@ -36,8 +36,14 @@ def test_small_orders_are_denied_but_exits_always_pass() -> None:
 
 def test_held_position_is_not_churned_inside_the_rebalance_band() -> None:
     risk = RiskEngine(SYMBOLS[:1], RiskSettings(), rebalance_band=0.05)
-    plan = risk.plan(T0, np.array([0.25]), np.array([110.0]), np.array([250.0]), 105_000)
+    plan = risk.plan(T0, np.array([0.20]), np.array([104.0]), np.array([220.0]), 105_000)  # 21.8% held
     assert plan.intents == []
+
+
+def test_a_position_that_drifted_past_its_cap_and_tolerance_is_trimmed_inside_the_band() -> None:
+    risk = RiskEngine(SYMBOLS[:1], RiskSettings(), rebalance_band=0.05)
+    plan = risk.plan(T0, np.array([0.25]), np.array([112.0]), np.array([250.0]), 105_000)  # 26.7% held
+    assert [i.target_qty for i in plan.intents] == [234]  # 25% of 105,000 at 112
 
 
 @given(

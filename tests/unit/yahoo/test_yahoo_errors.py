@@ -21,7 +21,10 @@ UNPROCESSABLE = {
         "result": None,
         "error": {
             "code": "Unprocessable Entity",
-            "description": "1m data not available for startTime=1 and endTime=2. Only 7 days worth of 1m granularity data are allowed to be fetched per request.",
+            "description": (
+                "1m data not available for startTime=1 and endTime=2. "
+                "Only 7 days worth of 1m granularity data are allowed to be fetched per request."
+            ),
         },
     }
 }
@@ -31,7 +34,10 @@ BAD_REQUEST = {
         "error": {"code": "Bad Request", "description": "Invalid input - interval=7m is not supported."},
     }
 }
-CONSENT_HTML = b"<!DOCTYPE html><html><head><title>Yahoo is part of the Yahoo family of brands</title></head><body><form action='https://consent.yahoo.com/v2/collectConsent'>...</form></body></html>"
+CONSENT_HTML = (
+    b"<!DOCTYPE html><html><head><title>Yahoo is part of the Yahoo family of brands</title></head>"
+    b"<body><form action='https://consent.yahoo.com/v2/collectConsent'>...</form></body></html>"
+)
 OUTAGE_HTML = b"<html><body><h1>Will be right back...</h1><p>Thank you for your patience.</p></body></html>"
 DAY = 86400
 T0 = 1714570200  # 2024-05-01 13:30 UTC, a session open
@@ -43,17 +49,17 @@ def fetch(fake: FakeYahoo, **settings: object) -> pd.DataFrame:
 
 
 def test_404_unknown_symbol_is_a_data_error_naming_the_symbol() -> None:
-    with pytest.raises(DataError, match="unknown or delisted symbol.*No data found"):
+    with pytest.raises(DataError, match=r"unknown or delisted symbol.*No data found"):
         fetch(FakeYahoo(default=json_response(NOT_FOUND, 404)))
 
 
 def test_422_range_too_long_for_interval_is_a_data_error() -> None:
-    with pytest.raises(DataError, match="refused the range or interval.*422"):
+    with pytest.raises(DataError, match=r"refused the range or interval.*422"):
         fetch(FakeYahoo(default=json_response(UNPROCESSABLE, 422)))
 
 
 def test_400_bad_interval_is_a_data_error() -> None:
-    with pytest.raises(DataError, match="400.*not supported"):
+    with pytest.raises(DataError, match=r"400.*not supported"):
         fetch(FakeYahoo(default=json_response(BAD_REQUEST, 400)))
 
 

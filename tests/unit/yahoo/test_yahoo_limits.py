@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 
 import pandas as pd
@@ -42,11 +43,11 @@ def test_source_with_clipping_reports_the_clipped_start_in_its_result() -> None:
     assert int(fake.params(0)["period1"]) >= int((NOW - timedelta(days=60)).timestamp())
 
 
-def test_1m_range_is_split_into_contiguous_requests_of_at_most_8_days() -> None:
+def test_1m_range_is_split_into_contiguous_requests_of_at_most_7_days() -> None:
     plan = plan_requests("1m", NOW - timedelta(days=20), NOW, NOW, margin=timedelta(hours=1))
     assert len(plan.windows) == 3
-    assert all(w.end - w.start <= timedelta(days=8) for w in plan.windows)
-    assert all(a.end == b.start for a, b in zip(plan.windows, plan.windows[1:], strict=False))
+    assert all(w.end - w.start <= timedelta(days=7) for w in plan.windows)
+    assert all(a.end == b.start for a, b in itertools.pairwise(plan.windows))
     assert plan.windows[0].start == NOW - timedelta(days=20) and plan.windows[-1].end == NOW
 
 

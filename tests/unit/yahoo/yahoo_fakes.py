@@ -11,11 +11,14 @@ from typing import Any
 
 import httpx
 
-from conftest import SHARED
 from papertrader.config.yahoo import YahooSettings
 from papertrader.core.clock import SimClock
 from papertrader.data.adapters.yahoo import YahooSource
 
+#: ../shared/data from the project root (as in tests/conftest.py). Computed here rather than imported with
+#: ``from conftest import SHARED``: once tests/unit/persistence/conftest.py is collected, the name ``conftest``
+#: refers to that module, so the import fails for test directories collected after it.
+SHARED = Path(__file__).resolve().parents[4] / "shared" / "data"
 RECORDINGS = SHARED / "api-recordings" / "yahoo"
 
 

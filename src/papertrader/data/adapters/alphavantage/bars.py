@@ -4,7 +4,7 @@ Output columns: ``data.schema.BAR_COLUMNS`` (``symbol, ts, open, high, low, clos
 ``ts`` is the bar START in UTC:
 
 * intraday: the vendor's naive timestamps are wall-clock times in the meta data's ``Time Zone``
-  (US/Eastern), localized explicitly; whether they label bar starts or ends is detected per day (see
+  (US/Eastern), localized explicitly; whether they label bar starts or ends is detected per answer (see
   ``labels``) unless the caller fixes it; end labels are moved back one interval;
 * daily: the session date stamped at midnight America/New_York (``data.schema.daily_stamp``).
 
@@ -27,7 +27,7 @@ import pandas as pd
 from papertrader.core.errors import DataError
 from papertrader.data.adapters.alphavantage.classify import BodyKind, classify_payload, raise_unless_data
 from papertrader.data.adapters.alphavantage.csvbody import read_csv_table
-from papertrader.data.adapters.alphavantage.labels import Convention, bar_starts, detect_conventions
+from papertrader.data.adapters.alphavantage.labels import Convention, bar_starts, detect_convention
 from papertrader.data.adapters.alphavantage.wire import (
     VENDOR_TZ,
     field_name,
@@ -90,11 +90,8 @@ def _frame(symbol: str, ts: pd.Series, values: Mapping[str, np.ndarray[Any, Any]
 
 
 def _intraday_ts(local: pd.Series, minutes: int, tz: str, *, label: LabelMode, fallback: Convention) -> pd.Series:
-    if label == "auto":
-        conventions = detect_conventions(local, fallback=fallback)
-    else:
-        conventions = pd.Series([label] * len(local), index=local.index, dtype=object)
-    return localize_utc(bar_starts(local, conventions, minutes), tz)
+    convention = detect_convention(local, fallback=fallback) if label == "auto" else label
+    return localize_utc(bar_starts(local, convention, minutes), tz)
 
 
 def parse_intraday(
@@ -105,7 +102,7 @@ def parse_intraday(
     label: LabelMode = "auto",
     fallback: Convention = "start",
 ) -> pd.DataFrame:
-    """Parse TIME_SERIES_INTRADAY JSON into UTC bars stamped at bar start (labels detected per day)."""
+    """Parse TIME_SERIES_INTRADAY JSON into UTC bars stamped at bar start (labels detected from the data)."""
     iv = av_interval(interval)
     classified = classify_payload(payload)
     raise_unless_data(classified, f"intraday {symbol} {iv}")

@@ -215,7 +215,7 @@ def _is_empty(payload: dict[str, Any]) -> bool:
     if not rest:
         return True
     containers = [v for v in rest.values() if isinstance(v, dict | list)]
-    return bool(containers) and len(containers) == len(rest) and all(len(c) == 0 for c in containers)
+    return bool(containers) and all(len(c) == 0 for c in containers)
 
 
 def classify_payload(payload: object) -> Classified:

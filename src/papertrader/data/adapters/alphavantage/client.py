@@ -83,6 +83,16 @@ def _check_symbol(symbol: str) -> str:
     return value
 
 
+def _parsed(parse: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    """Run a parser; an unforeseen failure on a strange answer still surfaces as a DataError, nothing else."""
+    try:
+        return parse()
+    except PapertraderError:
+        raise
+    except Exception as exc:  # the parsers are fuzzed; this is the last line of defence
+        raise DataError(f"Alpha Vantage answer has an unexpected format ({type(exc).__name__}: {exc})"[:300]) from exc
+
+
 def _flag(value: bool) -> str:
     return "true" if value else "false"
 
@@ -237,8 +247,8 @@ class AlphaVantageClient:
         )
         label, fallback = self.settings.intraday_label, self.settings.intraday_label_fallback
         if isinstance(got.payload, str):
-            return parse_bars_csv(got.payload, symbol, iv, label=label, fallback=fallback)
-        return parse_intraday(got.payload, symbol, iv, label=label, fallback=fallback)
+            return _parsed(lambda: parse_bars_csv(got.payload, symbol, iv, label=label, fallback=fallback))
+        return _parsed(lambda: parse_intraday(got.payload, symbol, iv, label=label, fallback=fallback))
 
     def daily(self, symbol: str, *, outputsize: OutputSize = "compact", datatype: Datatype = "json") -> pd.DataFrame:
         """Raw daily bars stamped at midnight New York (UTC); the newest may be today's partial bar."""
@@ -250,8 +260,8 @@ class AlphaVantageClient:
             csv=datatype == "csv",
         )
         if isinstance(got.payload, str):
-            return parse_bars_csv(got.payload, symbol, "1d")
-        return parse_daily(got.payload, symbol)
+            return _parsed(lambda: parse_bars_csv(got.payload, symbol, "1d"))
+        return _parsed(lambda: parse_daily(got.payload, symbol))
 
     def daily_adjusted(
         self, symbol: str, *, outputsize: OutputSize = "compact", datatype: Datatype = "json"
@@ -265,8 +275,8 @@ class AlphaVantageClient:
             csv=datatype == "csv",
         )
         if isinstance(got.payload, str):
-            return parse_bars_csv(got.payload, symbol, "1d")
-        return parse_daily_adjusted(got.payload, symbol)
+            return _parsed(lambda: parse_bars_csv(got.payload, symbol, "1d"))
+        return _parsed(lambda: parse_daily_adjusted(got.payload, symbol))
 
     def global_quote(self, symbol: str, *, entitlement: Entitlement | None = None) -> pd.DataFrame:
         """The latest quote (one row; none for an unknown symbol), delayed or realtime on premium keys."""
@@ -274,7 +284,7 @@ class AlphaVantageClient:
         got = self.query(
             "GLOBAL_QUOTE", {"symbol": symbol}, purpose=Purpose.MARKET, entitlement=self._entitlement(entitlement)
         )
-        return parse_global_quote(got.payload, symbol)
+        return _parsed(lambda: parse_global_quote(got.payload, symbol))
 
     def indicator(
         self,
@@ -298,8 +308,8 @@ class AlphaVantageClient:
         got = self.query(function, query, purpose=Purpose.MARKET, csv=datatype == "csv")
         fallback = self.settings.intraday_label_fallback
         if isinstance(got.payload, str):
-            return parse_indicator_csv(got.payload, symbol, iv, fallback=fallback)
-        return parse_indicator(got.payload, symbol, function, fallback=fallback)
+            return _parsed(lambda: parse_indicator_csv(got.payload, symbol, iv, fallback=fallback))
+        return _parsed(lambda: parse_indicator(got.payload, symbol, function, fallback=fallback))
 
     def rsi(
         self, symbol: str, interval: str = "daily", *, time_period: int = 14, series_type: str = "close"
@@ -335,7 +345,7 @@ class AlphaVantageClient:
     def top_gainers_losers(self) -> pd.DataFrame:
         """Today's top gainers, losers and most active US tickers."""
         got = self.query("TOP_GAINERS_LOSERS", {}, purpose=Purpose.MARKET)
-        return parse_top_movers(got.payload)
+        return _parsed(lambda: parse_top_movers(got.payload))
 
     # --- fundamentals and news -----------------------------------------------------------------------
 
@@ -343,19 +353,19 @@ class AlphaVantageClient:
         """Company overview ratios as one fundamentals row, available from the fetch time."""
         symbol = _check_symbol(symbol)
         got = self.query("OVERVIEW", {"symbol": symbol}, purpose=Purpose.FUNDAMENTALS)
-        return parse_overview(got.payload, symbol, self._clock.now())
+        return _parsed(lambda: parse_overview(got.payload, symbol, self._clock.now()))
 
     def earnings(self, symbol: str) -> pd.DataFrame:
         """Quarterly reported/estimated EPS and surprise, available from each report date and time."""
         symbol = _check_symbol(symbol)
         got = self.query("EARNINGS", {"symbol": symbol}, purpose=Purpose.FUNDAMENTALS)
-        return parse_earnings(got.payload, symbol)
+        return _parsed(lambda: parse_earnings(got.payload, symbol))
 
     def insider_transactions(self, symbol: str) -> pd.DataFrame:
         """Insider buys and sells for one symbol."""
         symbol = _check_symbol(symbol)
         got = self.query("INSIDER_TRANSACTIONS", {"symbol": symbol}, purpose=Purpose.FUNDAMENTALS)
-        return parse_insider_transactions(got.payload, symbol)
+        return _parsed(lambda: parse_insider_transactions(got.payload, symbol))
 
     def news_sentiment(
         self,
@@ -380,7 +390,7 @@ class AlphaVantageClient:
             "limit": limit,
         }
         got = self.query("NEWS_SENTIMENT", params, purpose=Purpose.SENTIMENT)
-        return parse_news(got.payload, symbols or None)
+        return _parsed(lambda: parse_news(got.payload, symbols or None))
 
     # --- macro ---------------------------------------------------------------------------------------
 
@@ -407,8 +417,8 @@ class AlphaVantageClient:
             function, {"interval": interval, "maturity": maturity}, purpose=Purpose.MACRO, csv=datatype == "csv"
         )
         if isinstance(got.payload, str):
-            return parse_macro_csv(got.payload)
-        return parse_macro(got.payload, function)
+            return _parsed(lambda: parse_macro_csv(got.payload))
+        return _parsed(lambda: parse_macro(got.payload, function))
 
     def cpi(self, interval: str = "monthly") -> pd.DataFrame:
         """US consumer price index."""

@@ -17,7 +17,7 @@ from papertrader.core.errors import DataError
 from papertrader.data.adapters.alphavantage.bars import AV_INTERVALS
 from papertrader.data.adapters.alphavantage.classify import BodyKind, classify_payload, raise_unless_data
 from papertrader.data.adapters.alphavantage.csvbody import read_csv_table
-from papertrader.data.adapters.alphavantage.labels import Convention, bar_starts, detect_conventions
+from papertrader.data.adapters.alphavantage.labels import Convention, bar_starts, detect_convention
 from papertrader.data.adapters.alphavantage.wire import (
     VENDOR_TZ,
     find_key,
@@ -38,8 +38,8 @@ def _column(name: object) -> str:
 def _stamp(local: pd.Series, interval: str | None, tz: str, *, fallback: Convention) -> pd.Series:
     iv = (interval or "").strip().lower()
     if iv in AV_INTERVALS:
-        conventions = detect_conventions(local, fallback=fallback)
-        return localize_utc(bar_starts(local, conventions, AV_INTERVALS[iv]), tz)
+        convention = detect_convention(local, fallback=fallback)
+        return localize_utc(bar_starts(local, convention, AV_INTERVALS[iv]), tz)
     return daily_stamp(local)
 
 

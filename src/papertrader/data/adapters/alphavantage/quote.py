@@ -72,11 +72,11 @@ def parse_global_quote(payload: object, symbol: str | None = None) -> pd.DataFra
     row: dict[str, object] = {"symbol": text(fields.get("symbol")) or symbol}
     for column, name in _NUMERIC.items():
         row[column] = num(fields.get(name))
-    day = parse_local_times([fields.get("latest trading day")])
-    row["latest_trading_day"] = daily_stamp(day).iloc[0]
+    row["latest_trading_day"] = pd.NaT
     row["delayed"] = "delayed" in key.lower()
     frame = pd.DataFrame([row], columns=list(QUOTE_COLUMNS))
-    frame["latest_trading_day"] = frame["latest_trading_day"].astype(UTC_NS)
+    day = parse_local_times([fields.get("latest trading day")])
+    frame["latest_trading_day"] = daily_stamp(day).reset_index(drop=True).astype(UTC_NS)
     return frame
 
 

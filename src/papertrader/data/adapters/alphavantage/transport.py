@@ -91,8 +91,7 @@ class HttpFetcher:
             )
         except (httpx.HTTPError, httpx.StreamError) as exc:
             failure = TemporaryError(
-                f"Alpha Vantage {function} failed ({type(exc).__name__}: {redact(str(exc), key)[:200]}); "
-                "retry later"
+                f"Alpha Vantage {function} failed ({type(exc).__name__}: {redact(str(exc), key)[:200]}); retry later"
             )
         if failure is not None:
             # Raised outside the except block so no exception context (whose URL holds the key) is attached.

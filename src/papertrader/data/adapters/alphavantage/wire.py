@@ -11,6 +11,7 @@ import math
 import re
 import zoneinfo
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any, Final
 
 import numpy as np
@@ -29,7 +30,10 @@ def num(value: object) -> float:
     if isinstance(value, bool) or value is None:
         return math.nan
     if isinstance(value, int | float):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an integer beyond float range
+            return math.inf if value > 0 else -math.inf
     if isinstance(value, str):
         text = value.strip().replace(",", "")
         if text.lower() in _MISSING:
@@ -147,11 +151,10 @@ def localize_utc(naive: pd.Series, tz: str) -> pd.Series:
 def compact_time(value: object) -> pd.Timestamp | None:
     """A news timestamp ``20260428T100054`` (or without seconds) as a naive Timestamp, else None."""
     raw = text(value)
-    if raw is None:
+    formats = {15: "%Y%m%dT%H%M%S", 13: "%Y%m%dT%H%M"}  # by length: strptime alone reads 0930 as 09:03
+    if raw is None or len(raw) not in formats or not raw.replace("T", "", 1).isdigit():
         return None
-    for fmt in ("%Y%m%dT%H%M%S", "%Y%m%dT%H%M"):
-        try:
-            return pd.Timestamp(pd.to_datetime(raw, format=fmt))
-        except (ValueError, TypeError, OverflowError):
-            continue
-    return None
+    try:
+        return pd.Timestamp(datetime.strptime(raw, formats[len(raw)]))  # noqa: DTZ007 - naive by design
+    except (ValueError, OverflowError):
+        return None

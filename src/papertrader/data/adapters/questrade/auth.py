@@ -163,6 +163,10 @@ class QuestradeAuth:
         new_env = env is not None and (stored is None or env.fingerprint() != stored.bootstrap_sha256)
         if env is not None and new_env and env.fingerprint() not in self._spent:
             return env, env.fingerprint()
+        if stored is None and env is not None:
+            raise AuthError(
+                f"the Questrade refresh token from the environment was refused or already used; {_NEW_TOKEN_HINT}"
+            )
         if stored is None:
             raise AuthError(f"no Questrade refresh token stored at {self.store.path}: {_NEW_TOKEN_HINT}")
         if stored.refresh_token.fingerprint() in self._spent:

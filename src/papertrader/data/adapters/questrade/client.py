@@ -124,6 +124,7 @@ class QuestradeClient:
         refreshed = False
 
         def attempt() -> object:
+            """One try: send, and on the first 401 of this call refresh and resend once."""
             nonlocal refreshed
             session = self.auth.session()
             response = self._send(session, path, params)

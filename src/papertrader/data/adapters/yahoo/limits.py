@@ -1,10 +1,12 @@
 """Yahoo's interval names and lookback windows, enforced before a request is sent.
 
 Per shared/docs/market-apis.md: 1-minute bars exist only for the last 30 days and at most 8 days per
-request; 2m-90m bars (our 5m, 15m, 30m) only for the last 60 days; 1h bars for the last 730 days; daily
-bars without limit. A request whose start is older than the window is refused with a DataError naming the
-earliest allowed start, unless the caller asked to clip, in which case the start is moved forward and the
-clipping is reported (never silent). An end in the future is cut to now: there is nothing to fetch there.
+request (we ask for 7: Yahoo's own 422 text says "Only 7 days worth of 1m granularity data are allowed to
+be fetched per request", and 7 is inside the documented 8); 2m-90m bars (our 5m, 15m, 30m) only for the
+last 60 days; 1h bars for the last 730 days; daily bars without limit. A request whose start is older than
+the window is refused with a DataError naming the earliest allowed start, unless the caller asked to clip,
+in which case the start is moved forward and the clipping is reported (never silent). An end in the future
+is cut to now: there is nothing to fetch there.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ LOOKBACK: Final[dict[str, timedelta | None]] = {
 }
 #: The longest span one request may cover (None: no limit).
 MAX_SPAN: Final[dict[str, timedelta | None]] = {
-    "1m": timedelta(days=8),
+    "1m": timedelta(days=7),
     "5m": None,
     "15m": None,
     "30m": None,
@@ -86,13 +88,12 @@ def plan_requests(
         raise DataError("start, end and now must be timezone-aware datetimes")
     end = min(end, now)
     clipped_from: datetime | None = None
-    earliest = earliest_start(canonical, now, margin)
-    if earliest is not None and start < earliest:
-        days = LOOKBACK[canonical]
-        assert days is not None
+    lookback = LOOKBACK[canonical]
+    earliest = None if lookback is None else now - lookback + margin
+    if lookback is not None and earliest is not None and start < earliest:
         if end <= earliest or not clip:
             raise DataError(
-                f"Yahoo serves {canonical} bars only for the last {days.days} days (from "
+                f"Yahoo serves {canonical} bars only for the last {lookback.days} days (from "
                 f"{earliest.isoformat()}); the request starts {start.isoformat()}: shorten the range, "
                 "use a coarser interval, or set PAPERTRADER_YAHOO_CLIP_TO_LOOKBACK=true to clip"
             )

@@ -135,7 +135,13 @@ class YahooSource:
         )
 
     def _get(self, symbol: str, interval: str, period1: datetime, period2: datetime) -> ChartPayload:
-        return self.client.get_chart(symbol, interval=interval, period1=period1, period2=period2)
+        return self.client.get_chart(
+            symbol,
+            interval=interval,
+            period1=period1,
+            period2=period2,
+            include_pre_post=self.settings.include_pre_post and interval != "1d",
+        )
 
     @staticmethod
     def _trim(adjusted: AdjustedBars, start: datetime, end: datetime) -> pd.DataFrame:

@@ -1,0 +1,144 @@
+"""CLI glue for the API: `papertrader serve`, and `attach_api` to serve a replay's live state while it runs."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from papertrader.api.app import create_app
+from papertrader.api.auth import IssuedToken, ensure_token
+from papertrader.api.config import ApiSettings
+from papertrader.api.server import ServerHandle, start_in_background
+from papertrader.config.settings import Settings, load_settings
+from papertrader.core.errors import PapertraderError
+from papertrader.engine.control import RunControl
+from papertrader.engine.cycle import Engine
+from papertrader.engine.live import LiveState
+from papertrader.persistence.db import init_db, make_engine
+from papertrader.persistence.repository import RunRepository
+
+Echo = Callable[[str], None]
+
+
+def banner(url: str, issued: IssuedToken) -> str:
+    """What to print once at start: the dashboard URL, with the token in it only when it was just created."""
+    if issued.created:
+        return (
+            f"dashboard: {url}/#token={issued.token}\n"
+            f"API token created in {issued.path} (owner-only); it is shown only this once and the "
+            "dashboard remembers it. API clients send it as 'Authorization: Bearer <token>'."
+        )
+    return f"dashboard: {url}/  (API token: {issued.path})"
+
+
+def _repository(settings: Settings) -> RunRepository:
+    db = make_engine(settings.db_url)
+    init_db(db)
+    return RunRepository(db)
+
+
+def _default_echo() -> Echo:
+    console = Console()
+    return lambda text: console.print(escape(text), soft_wrap=True)
+
+
+class ApiAttachment:
+    """An `on_engine` hook for engine.runner.run: wraps the engine in LiveState and serves the API beside it."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        control: RunControl | None,
+        api_settings: ApiSettings | None = None,
+        echo: Echo | None = None,
+    ) -> None:
+        self.settings = settings
+        self.control = control
+        self.api_settings = api_settings or ApiSettings()
+        self.echo = echo or _default_echo()
+        self.live: LiveState | None = None
+        self.handle: ServerHandle | None = None
+
+    def __call__(self, engine: Engine, total_cycles: int) -> None:
+        """Called by the runner once the engine exists, before the first cycle."""
+        self.live = LiveState(engine, total_cycles)
+        issued = ensure_token(self.settings.home)
+        app = create_app(
+            self.settings,
+            _repository(self.settings),
+            self.live,
+            self.control,
+            api_settings=self.api_settings,
+            token=issued.token,
+        )
+        if self.handle is not None:  # a second run in the same process replaces the first server
+            self.handle.stop()
+        self.handle = start_in_background(app, self.api_settings.host, self.api_settings.port)
+        self.echo(banner(self.handle.url, issued))
+
+    def stop(self) -> None:
+        """Shut the server down (the process exiting does it too: the thread is a daemon)."""
+        if self.handle is not None:
+            self.handle.stop()
+            self.handle = None
+
+    def keep_serving(self) -> None:
+        """Block until Ctrl-C so the dashboard stays up after the run ends (optional, e.g. for demo)."""
+        if self.handle is None:
+            return
+        self.echo(f"run finished; the dashboard stays at {self.handle.url}/ until Ctrl-C")
+        try:
+            while self.handle.thread.is_alive():
+                threading.Event().wait(0.5)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
+
+
+def attach_api(
+    settings: Settings,
+    control: RunControl | None,
+    *,
+    api_settings: ApiSettings | None = None,
+    echo: Echo | None = None,
+) -> ApiAttachment:
+    """The `on_engine` callback for `engine.runner.run(...)` that starts the API on the run's live state."""
+    return ApiAttachment(settings, control, api_settings, echo)
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="interface (default 127.0.0.1, PAPERTRADER_API_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="port (default 8000, PAPERTRADER_API_PORT; 0 = any free)")] = None,
+    dev: Annotated[bool, typer.Option("--dev", help="also allow the Vite dev server origin :5173 (CORS)")] = False,
+) -> None:
+    """Serve the API and dashboard over the stored runs (no engine runs; controls answer 409)."""
+    settings = load_settings()
+    overrides: dict[str, object] = {}
+    if host is not None:
+        overrides["host"] = host
+    if port is not None:
+        overrides["port"] = port
+    if dev:
+        overrides["dev_server"] = True
+    api_settings = ApiSettings().model_copy(update=overrides)
+    echo = _default_echo()
+    try:
+        issued = ensure_token(settings.home)
+        app = create_app(settings, _repository(settings), api_settings=api_settings, token=issued.token)
+        handle = start_in_background(app, api_settings.host, api_settings.port)
+        echo(banner(handle.url, issued))
+        echo("serving stored runs; Ctrl-C to stop")
+        try:
+            while handle.thread.is_alive():
+                handle.thread.join(0.5)
+        except KeyboardInterrupt:
+            handle.stop()
+    except PapertraderError as exc:
+        Console(stderr=True).print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(2) from exc

@@ -1,0 +1,45 @@
+"""Position sizing: fractional Kelly from calibrated probabilities, and volatility targeting."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+Array = npt.NDArray[np.float64]
+
+
+def kelly_weights(p_win: Array, payoff: Array, direction: Array, fraction: float, cap: float) -> Array:
+    """Signed weights from the Kelly criterion f* = p - (1 - p) / b, scaled by `fraction` and capped.
+
+    p_win is the calibrated probability that the trade in `direction` (+1 long, -1 short, 0 none) pays,
+    payoff the expected win / loss ratio. A negative edge means no position, never the opposite one.
+    """
+    b = np.where(np.isfinite(payoff) & (payoff > 0), payoff, np.nan)
+    edge = p_win - (1.0 - p_win) / b
+    size = np.clip(np.nan_to_num(edge, nan=0.0) * fraction, 0.0, cap)
+    return np.asarray(np.sign(direction) * size, dtype=np.float64)
+
+
+def vol_target_scale(volatility: Array, target: float, max_scale: float = 1.0) -> Array:
+    """Multiplier bringing each position's annualised volatility to the target (never above max_scale)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(np.isfinite(volatility) & (volatility > 0), target / volatility, max_scale)
+    return np.asarray(np.clip(scale, 0.0, max_scale), dtype=np.float64)
+
+
+def trailing_volatility(close: Array, window: int, periods_per_year: float) -> Array:
+    """Annualised stdev of log returns over the last `window` bars of each symbol (row t uses rows <= t)."""
+    t, n = close.shape
+    out = np.full((t, n), np.nan)
+    for j in range(n):
+        rows = np.flatnonzero(np.isfinite(close[:, j]))
+        if rows.size <= window:
+            continue
+        rets = np.diff(np.log(close[rows, j]))
+        csum = np.concatenate([[0.0], np.cumsum(rets)])
+        csq = np.concatenate([[0.0], np.cumsum(rets**2)])
+        total = csum[window:] - csum[:-window]
+        total_sq = csq[window:] - csq[:-window]
+        var = np.maximum((total_sq - total**2 / window) / (window - 1), 0.0)
+        out[rows[window:], j] = np.sqrt(var * periods_per_year)
+    return out
