@@ -209,6 +209,14 @@ def print_summary(result: RunResult) -> None:
     for row in rows:
         table.add_row(*row)
     console.print(table)
+    latency = result.extra.get("cycle_latency", {})
+    if latency.get("cycles"):
+        console.print(f"cycle latency p50 {latency['p50_ms']:.2f} ms · p99 {latency['p99_ms']:.2f} ms")
+    if result.extra.get("halted"):
+        console.print(
+            f"[bold red]halted:[/bold red] {result.extra['halted']} — no new risk was taken after that; an operator "
+            "reset resumes trading (limits: PAPERTRADER_RISK__MAX_DRAWDOWN, PAPERTRADER_RISK__DAILY_LOSS_LIMIT)"
+        )
 
 
 @contextmanager

@@ -241,6 +241,9 @@ def run(
     result = _result(run_id, request, panel, first, curve, settings, engine.ledger.initial_cash)
     result.extra["cycle_latency"] = engine.latency.percentiles()
     result.extra["health"] = {name: c.status.value for name, c in engine.health.snapshot().items()}
+    result.extra["halted"] = engine.halted
+    kill = engine.risk.kill_switch
+    result.extra["kill_switch"] = {"fired": kill.fired, "drawdown": kill.fired_at_drawdown, "limit": kill.threshold}
     if recorder is not None:
         complete = first + len(curve.equity) == len(panel)
         recorder.finish("finished" if complete else "interrupted", _summary(result))

@@ -79,3 +79,95 @@ def test_feature_view_cannot_read_past_its_cycle() -> None:
     view = FeatureView(values, 2)
     assert view.now("x").tolist() == [4.0, 5.0]
     assert view.window("x", 10).shape == (3, 2)
+
+
+def _seeded_ema(x: np.ndarray, period: int, first: int) -> np.ndarray:
+    """EMA seeded at index `first` with the mean of the `period` values ending there (TA-Lib's rule)."""
+    out = np.full(x.size, np.nan)
+    k = 2.0 / (period + 1)
+    out[first] = x[first - period + 1 : first + 1].mean()
+    for t in range(first + 1, x.size):
+        out[t] = out[t - 1] + k * (x[t] - out[t - 1])
+    return out
+
+
+def test_macd_matches_emas_seeded_on_the_slow_emas_first_bar(spy_daily: pd.DataFrame) -> None:
+    bars = spy_daily.iloc[:900].reset_index(drop=True)
+    f = compute_technical(_panel(bars))
+    c = bars["close"].to_numpy()
+    line = _seeded_ema(c, 12, 25) - _seeded_ema(c, 26, 25)
+    signal = np.full(c.size, np.nan)
+    signal[33:] = _seeded_ema(line[25:], 9, 8)[8:]
+    line[:33] = np.nan  # TA-Lib publishes the three series together, from the signal's first bar
+    np.testing.assert_allclose(f["macd"][:, 0], line, rtol=1e-9, atol=1e-12, equal_nan=True)
+    np.testing.assert_allclose(f["macd_signal"][:, 0], signal, rtol=1e-9, atol=1e-12, equal_nan=True)
+    np.testing.assert_allclose(f["macd_hist"][:, 0], line - signal, rtol=1e-9, atol=1e-12, equal_nan=True)
+
+
+def test_stochastic_and_williams_r_match_rolling_extremes(spy_daily: pd.DataFrame) -> None:
+    bars = spy_daily.iloc[:900].reset_index(drop=True)
+    f = compute_technical(_panel(bars))
+    hh, ll = bars["high"].rolling(14).max(), bars["low"].rolling(14).min()
+    fast_k = 100 * (bars["close"] - ll) / (hh - ll)
+    slow_k = fast_k.rolling(3).mean()
+    slow_d = slow_k.rolling(3).mean()
+    assert np.isnan(f["stoch_k"][:17, 0]).all() and np.isfinite(f["stoch_k"][17:, 0]).all()
+    np.testing.assert_allclose(f["stoch_k"][17:, 0], slow_k[17:], rtol=1e-9)
+    np.testing.assert_allclose(f["stoch_d"][17:, 0], slow_d[17:], rtol=1e-9)
+    willr = -100 * (hh - bars["close"]) / (hh - ll)
+    np.testing.assert_allclose(f["willr_14"][:, 0], willr, rtol=1e-9, atol=1e-9, equal_nan=True)
+
+
+def test_volume_sma_roc_obv_and_obv_slope_match_pandas(spy_daily: pd.DataFrame) -> None:
+    bars = spy_daily.iloc[:700].reset_index(drop=True)
+    f = compute_technical(_panel(bars))
+    v, c = bars["volume"], bars["close"]
+    np.testing.assert_allclose(f["volume_sma_20"][:, 0], v.rolling(20).mean(), rtol=1e-12, equal_nan=True)
+    np.testing.assert_allclose(f["volume_roc_10"][:, 0], (v / v.shift(10) - 1) * 100, rtol=1e-9, equal_nan=True)
+    step = np.sign(c.diff().fillna(0.0)) * v
+    step.iloc[0] = v.iloc[0]
+    obv = step.cumsum()
+    np.testing.assert_allclose(f["obv"][:, 0], obv, rtol=1e-12)
+    slope = (obv - obv.shift(20)) / v.rolling(20).sum()
+    np.testing.assert_allclose(f["obv_slope_20"][:, 0], slope, rtol=1e-9, equal_nan=True)
+    assert np.nanmax(np.abs(f["obv_slope_20"])) <= 1.0
+
+
+def test_bollinger_width_pctb_and_historical_volatility_match_pandas(spy_daily: pd.DataFrame) -> None:
+    bars = spy_daily.iloc[:700].reset_index(drop=True)
+    f = compute_technical(_panel(bars))
+    c = bars["close"]
+    mid, std = c.rolling(20).mean(), c.rolling(20).std(ddof=0)
+    upper, lower = mid + 2 * std, mid - 2 * std
+    np.testing.assert_allclose(f["bb_width"][:, 0], (upper - lower) / mid, rtol=1e-9, equal_nan=True)
+    np.testing.assert_allclose(f["bb_pctb"][:, 0], (c - lower) / (upper - lower), rtol=1e-9, equal_nan=True)
+    hv = np.log(c).diff().rolling(20).std(ddof=1) * np.sqrt(252)
+    np.testing.assert_allclose(f["hv_20"][:, 0], hv, rtol=1e-9, equal_nan=True)
+
+
+def test_relative_indicators_are_the_raw_ones_over_price_and_volume(spy_daily: pd.DataFrame) -> None:
+    bars = spy_daily.iloc[:600].reset_index(drop=True)
+    raw = compute_technical(_panel(bars))
+    rel = compute_technical(_panel(bars), TechnicalSpec(relative=True))
+    c, v = bars["close"].to_numpy()[:, None], bars["volume"].to_numpy()[:, None]
+    np.testing.assert_allclose(rel["sma_200_rel"], c / raw["sma_200"] - 1, rtol=1e-12, equal_nan=True)
+    np.testing.assert_allclose(rel["ema_26_rel"], c / raw["ema_26"] - 1, rtol=1e-12, equal_nan=True)
+    np.testing.assert_allclose(rel["macd_hist_rel"], raw["macd_hist"] / c, rtol=1e-12, equal_nan=True)
+    np.testing.assert_allclose(rel["atr_14_rel"], raw["atr_14"] / c, rtol=1e-12, equal_nan=True)
+    np.testing.assert_allclose(rel["volume_rel_20"], v / raw["volume_sma_20"] - 1, rtol=1e-12, equal_nan=True)
+    assert set(rel) == set(TechnicalSpec(relative=True).names())
+
+
+def test_minute_volatility_is_exact_where_talib_stddev_would_report_zero() -> None:
+    import talib
+    from feature_data import load_bars
+
+    bars = load_bars("1m", ("SPY",), "{symbol}-trade-2011.csv.gz").iloc[:3000].reset_index(drop=True)
+    f = compute_technical(_panel(bars))
+    logret = np.log(bars["close"]).diff()
+    expected = logret.rolling(20).std(ddof=1) * np.sqrt(252)
+    np.testing.assert_allclose(f["hv_20"][:, 0], expected, rtol=1e-9, equal_nan=True)
+    talib_std = talib.STDDEV(logret.to_numpy(), 20)
+    zeroed = (talib_std == 0) & (expected.to_numpy() > 0)
+    assert zeroed.sum() > 100  # TA-Lib zeroes every variance below 1e-8: most quiet minute windows
+    assert (f["hv_20"][zeroed, 0] > 0).all()
