@@ -9,12 +9,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import SHARED as SHARED_DATA
 from papertrader.core.clock import SimClock
 from papertrader.core.errors import DataError
 from papertrader.data import Lake
 from papertrader.data.adapters.csv import import_file, read_file
 from papertrader.data.quality import REASON_MISSING, REASON_OUT_OF_ORDER
+from support import SHARED as SHARED_DATA
 
 SHARED = SHARED_DATA / "equity-us"
 pytestmark = pytest.mark.skipif(not SHARED.is_dir(), reason=f"real bars not found at {SHARED}")

@@ -11,12 +11,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import SHARED as SHARED_DATA
 from papertrader.core.clock import SimClock
 from papertrader.core.errors import DataError
 from papertrader.data import Lake, WriteReport
 from papertrader.data.adapters.csv import read_file
 from papertrader.data.quality import REASON_DUPLICATE, REASON_HIGH_LOW, REASON_NEGATIVE_VOLUME
+from support import SHARED as SHARED_DATA
 
 SHARED = SHARED_DATA / "equity-us"
 pytestmark = pytest.mark.skipif(not SHARED.is_dir(), reason=f"real bars not found at {SHARED}")

@@ -7,12 +7,12 @@ import time
 
 import pandas as pd
 
-from conftest import EngineFactory
 from papertrader.config.settings import RiskSettings, Settings
 from papertrader.engine.control import RunControl
 from papertrader.engine.live import LiveState
 from papertrader.engine.panel import Panel
 from papertrader.engine.runner import _controlled_pacer
+from support import EngineFactory
 
 
 def test_flatten_closes_every_position_and_reset_lets_trading_resume(
@@ -30,20 +30,21 @@ def test_flatten_closes_every_position_and_reset_lets_trading_resume(
     while not engine.ledger.positions or k < 300:  # run until the trend strategy holds something
         engine.step(k)
         k += 1
+    def advance(cycles: int) -> None:
+        nonlocal k
+        for _ in range(cycles):
+            pace(k)
+            engine.step(k)
+            k += 1
+
     control.request_flatten()
-    for k in range(k, k + 3):
-        pace(k)
-        engine.step(k)
+    advance(3)
     assert not engine.ledger.positions and engine.halted
     assert live.snapshot().halted and live.snapshot().positions == ()
-    for k in range(k + 1, k + 50):
-        pace(k)
-        engine.step(k)
+    advance(50)
     assert not engine.ledger.positions, "no new risk while halted"
     control.request_reset()
-    for k in range(k + 1, len(engine.panel)):
-        pace(k)
-        engine.step(k)
+    advance(len(engine.panel) - k)
     assert engine.halted is None and engine.ledger.positions
     assert [e.payload["halted"] for e in events if e.kind == "halt"] == [True, False]
 

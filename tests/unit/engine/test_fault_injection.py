@@ -9,13 +9,13 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy.exc import OperationalError
 
-from conftest import EngineFactory
 from papertrader.core.errors import TemporaryError
 from papertrader.engine.recorder import BatchRecorder
 from papertrader.features.view import FeatureView
 from papertrader.persistence.db import init_db, make_engine
 from papertrader.persistence.repository import CycleRecord, RunInfo, RunRepository
 from papertrader.signals.base import Decision, Strategy
+from support import EngineFactory
 
 
 class FlakyStrategy:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from conftest import EngineFactory
 from papertrader.execution.fees import market_fill_price
+from support import EngineFactory
 
 
 def test_fills_use_the_next_bar_open_never_a_price_the_decision_saw(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from conftest import EngineFactory
+from support import EngineFactory
 
 
 def test_kill_switch_fires_first_cycle_past_threshold_flattens_and_stops_trading(

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pandas as pd
 
-from conftest import EngineFactory
 from papertrader.execution.fees import to_decimal
+from support import EngineFactory
 
 
 def test_ledger_invariants_hold_on_every_cycle(etf_daily: pd.DataFrame, engine_factory: EngineFactory) -> None:

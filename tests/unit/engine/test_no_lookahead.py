@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import EngineFactory
 from papertrader.domain.types import Fill
+from support import EngineFactory
 
 
 def _decisions_and_fills(

@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import EngineFactory
 from papertrader.config.settings import CostSettings, RiskSettings, Settings, StrategySettings
+from support import EngineFactory
 
 COSTS = CostSettings(slippage_bps=5, spread_bps=2, commission_per_share=0.005, commission_min=1.0)
 WEIGHT = 0.9
