@@ -8,9 +8,14 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response, status
+from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.openapi.utils import get_openapi
+from fastapi.openapi.utils import (
+    get_openapi,
+    validation_error_definition,
+    validation_error_response_definition,
+)
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import TypeAdapter
@@ -80,10 +85,42 @@ CONFLICT: dict[int | str, dict[str, Any]] = {
     409: {"model": ErrorView, "description": "no live run to steer, or the run has finished"}
 }
 
+BAD_BODY: dict[int | str, dict[str, Any]] = {400: {"model": ErrorView, "description": "the body is not valid JSON"}}
+INVALID: dict[int | str, dict[str, Any]] = {
+    422: {
+        "description": "invalid or unknown parameters",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/HTTPValidationError"}}},
+    }
+}
+Responses = dict[int | str, dict[str, Any]]
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+
 RunParam = Annotated[
     str | None, Query(max_length=256, description="run id; default: the live run, else the newest stored run")
 ]
 Limit = Annotated[int, Query(ge=1, le=10_000, description="most items to return, newest first")]
+
+
+def _query_names(dependant: Any) -> set[str]:
+    names = {field.alias for field in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
+def _strict_query(request: Request) -> None:
+    """Refuse unknown query parameters (422 like any invalid input), so `?runs=x` is not silently ignored."""
+    dependant = getattr(request.scope.get("route"), "dependant", None)
+    if dependant is None:
+        return
+    unknown = sorted(set(request.query_params) - _query_names(dependant))
+    if unknown:
+        raise RequestValidationError(
+            [
+                {"type": "extra_forbidden", "loc": ("query", name), "msg": "unknown query parameter", "input": None}
+                for name in unknown
+            ]
+        )
 
 
 def _client(request: Request) -> str:
@@ -141,47 +178,76 @@ def create_app(
         )
     app.middleware("http")(_security_headers)
 
-    public = APIRouter(prefix=PREFIX, tags=["health"])
-    api = APIRouter(prefix=PREFIX, dependencies=[Depends(auth)], responses=UNAUTHORIZED)
+    protected = [Depends(auth), Depends(_strict_query)]
 
-    @public.get("/health", response_model=HealthView, summary="Engine health and cycle latency (no token needed)")
+    def get(path: str, model: Any, tag: str, responses: Responses | None = None) -> Decorator:
+        """A GET route that needs the token (routes live on the app itself, so app.routes lists them all)."""
+        return app.get(
+            PREFIX + path,
+            response_model=model,
+            tags=[tag],
+            dependencies=protected,
+            responses={**UNAUTHORIZED, **INVALID, **(responses or {})},
+        )
+
+    def post(path: str, model: Any) -> Decorator:
+        """A POST control route that needs the token and answers 409 when there is nothing to steer."""
+        return app.post(
+            PREFIX + path,
+            response_model=model,
+            tags=["control"],
+            dependencies=protected,
+            responses={**UNAUTHORIZED, **BAD_BODY, **INVALID, **CONFLICT},
+        )
+
+    @app.get(
+        f"{PREFIX}/health",
+        response_model=HealthView,
+        tags=["health"],
+        summary="Engine health and cycle latency",
+        dependencies=[Depends(_strict_query)],
+        responses=INVALID,
+    )
     def health() -> HealthView:
+        """Open without a token, so a monitor can poll it; it carries no account data."""
         return service.health()
 
-    @api.get("/runs", response_model=RunList, tags=["runs"], summary="Stored runs, newest first")
+    @get("/runs", RunList, "runs")
     def runs() -> RunList:
+        """Stored runs, newest first."""
         return service.runs()
 
-    @api.get("/runs/{run_id}", response_model=RunDetail, tags=["runs"], responses=NOT_FOUND, summary="One run")
+    @get("/runs/{run_id}", RunDetail, "runs", NOT_FOUND)
     def run_detail(run_id: str) -> RunDetail:
+        """One run with its summary and masked configuration."""
         return service.run_detail(run_id)
 
-    @api.get("/portfolio", response_model=PortfolioView, tags=["portfolio"], responses=NOT_FOUND)
+    @get("/portfolio", PortfolioView, "portfolio", NOT_FOUND)
     def portfolio(run: RunParam = None) -> PortfolioView:
         """Cash, equity, P&L, exposure and drawdown now."""
         return service.portfolio(run)
 
-    @api.get("/positions", response_model=PositionsView, tags=["portfolio"], responses=NOT_FOUND)
+    @get("/positions", PositionsView, "portfolio", NOT_FOUND)
     def positions(run: RunParam = None) -> PositionsView:
         """Open positions with marks and weights."""
         return service.positions(run)
 
-    @api.get("/orders", response_model=OrdersView, tags=["portfolio"], responses=NOT_FOUND)
+    @get("/orders", OrdersView, "portfolio", NOT_FOUND)
     def orders(run: RunParam = None, limit: Limit = 500, open_only: bool = False) -> OrdersView:
         """Orders, newest first."""
         return service.orders(run, limit, open_only)
 
-    @api.get("/fills", response_model=FillsView, tags=["portfolio"], responses=NOT_FOUND)
+    @get("/fills", FillsView, "portfolio", NOT_FOUND)
     def fills(run: RunParam = None, limit: Limit = 500) -> FillsView:
         """Fills, newest first."""
         return service.fills(run, limit)
 
-    @api.get("/trades", response_model=TradesView, tags=["portfolio"], responses=NOT_FOUND)
+    @get("/trades", TradesView, "portfolio", NOT_FOUND)
     def trades(run: RunParam = None, limit: Limit = 500) -> TradesView:
         """The trade log: fills with realised P&L and the position each left."""
         return service.trades(run, limit)
 
-    @api.get("/equity", response_model=EquitySeries, tags=["performance"], responses=NOT_FOUND)
+    @get("/equity", EquitySeries, "performance", NOT_FOUND)
     def equity(
         run: RunParam = None,
         max_points: Annotated[int, Query(ge=2, le=100_000, description="thin the curve to this many points")] = 5000,
@@ -189,12 +255,12 @@ def create_app(
         """Equity and drawdown per cycle beside buy-and-hold."""
         return service.equity(run, max_points)
 
-    @api.get("/pnl/daily", response_model=DailyPnlView, tags=["performance"], responses=NOT_FOUND)
+    @get("/pnl/daily", DailyPnlView, "performance", NOT_FOUND)
     def daily_pnl(run: RunParam = None) -> DailyPnlView:
         """P&L per New York trading day."""
         return service.daily_pnl(run)
 
-    @api.get("/signals", response_model=SignalsView, tags=["signals"], responses=NOT_FOUND)
+    @get("/signals", SignalsView, "signals", NOT_FOUND)
     def signals(
         run: RunParam = None,
         symbol: Annotated[str | None, Query(max_length=32, description="only this symbol")] = None,
@@ -203,22 +269,22 @@ def create_app(
         """Latest target per symbol and model, the ensemble and its votes, recent changes."""
         return service.signals(run, symbol, limit)
 
-    @api.get("/risk", response_model=RiskView, tags=["risk"], responses=NOT_FOUND)
+    @get("/risk", RiskView, "risk", NOT_FOUND)
     def risk(run: RunParam = None, limit: Limit = 200) -> RiskView:
         """Drawdown, exposure against limits, halt state and alerts."""
         return service.risk(run, limit)
 
-    @api.get("/config", response_model=ConfigView, tags=["system"], responses=NOT_FOUND)
+    @get("/config", ConfigView, "system", NOT_FOUND)
     def config(run: RunParam = None) -> ConfigView:
         """Effective configuration, secrets masked."""
         return service.config(run)
 
-    @api.get("/control", response_model=ControlView, tags=["control"])
+    @get("/control", ControlView, "control")
     def control_state() -> ControlView:
         """What can be steered now and what was asked."""
         return service.control_view()
 
-    @api.get("/audit", response_model=AuditView, tags=["control"])
+    @get("/audit", AuditView, "control")
     def audit_log() -> AuditView:
         """Recent control actions and who asked, newest first."""
         return AuditView(entries=audit.entries())
@@ -235,39 +301,37 @@ def create_app(
         hub.post_control(entry, after)
         return after
 
-    control_routes = APIRouter(prefix="/control", tags=["control"], responses=CONFLICT)
-
-    @control_routes.post("/pause", response_model=ControlView)
+    @post("/control/pause", ControlView)
     def pause(request: Request) -> ControlView:
         """Finish the current cycle, then wait."""
         return act(request, "pause", "pause after the current cycle", lambda c: c.pause())
 
-    @control_routes.post("/resume", response_model=ControlView)
+    @post("/control/resume", ControlView)
     def resume(request: Request) -> ControlView:
         """Continue after a pause."""
         return act(request, "resume", "resume the loop", lambda c: c.resume())
 
-    @control_routes.post("/stop", response_model=ControlView)
+    @post("/control/stop", ControlView)
     def stop(request: Request) -> ControlView:
         """Commit the current cycle and end the run (it can be resumed later)."""
         return act(request, "stop", "stop after the current cycle", lambda c: c.stop())
 
-    @control_routes.post("/flatten", response_model=ControlView)
+    @post("/control/flatten", ControlView)
     def flatten(request: Request) -> ControlView:
         """Close every position at the next bar and take no new risk until reset."""
         return act(request, "flatten", "flatten all positions and halt", lambda c: c.request_flatten())
 
-    @control_routes.post("/reset", response_model=ControlView)
+    @post("/control/reset", ControlView)
     def reset(request: Request) -> ControlView:
         """Reset the kill switch: a halted run may trade again."""
         return act(request, "reset", "reset the kill switch (unhalt)", lambda c: c.request_reset())
 
-    @control_routes.post("/speed", response_model=ControlView)
+    @post("/control/speed", ControlView)
     def speed(request: Request, body: SpeedRequest) -> ControlView:
         """Change replay speed (market seconds per wall second; 0 = as fast as possible)."""
         return act(request, "speed", f"set speed to {body.speed:g}", lambda c: c.set_speed(body.speed))
 
-    @control_routes.post("/mode", response_model=ControlView)
+    @post("/control/mode", ControlView)
     def mode(request: Request, body: ModeRequest) -> ControlView:
         """Always 409: a run's mode is fixed when it starts; start another run for another mode."""
         state = service.control_view()
@@ -278,14 +342,11 @@ def create_app(
         audit.record(_client(request), request.headers.get("user-agent", ""), "mode", reason, accepted=False)
         raise HTTPException(status.HTTP_409_CONFLICT, detail=reason)
 
-    api.include_router(control_routes)
-
-    @api.get("/openapi.json", include_in_schema=False)
+    @app.get(OPENAPI_PATH, include_in_schema=False, dependencies=protected)
     def openapi_json() -> JSONResponse:
+        """The schema, behind the token like every route but health."""
         return JSONResponse(app.openapi())
 
-    app.include_router(public)
-    app.include_router(api)
     app.add_api_websocket_route(f"{PREFIX}/stream", stream_endpoint(hub, auth, origins), name="stream")
 
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
@@ -310,6 +371,8 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
             operation["security"] = []
     message = TypeAdapter(StreamMessage).json_schema(ref_template="#/components/schemas/{model}", mode="serialization")
     schemas = components.setdefault("schemas", {})
+    schemas.setdefault("ValidationError", validation_error_definition)
+    schemas.setdefault("HTTPValidationError", validation_error_response_definition)
     for name, definition in message.pop("$defs", {}).items():
         schemas.setdefault(name, definition)
     schemas["StreamMessage"] = message

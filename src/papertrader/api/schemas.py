@@ -14,9 +14,9 @@ HealthStatus = Literal["ok", "degraded", "down", "idle"]
 
 
 class ApiModel(BaseModel):
-    """Frozen and strict, so a typo in a field name fails loudly instead of vanishing."""
+    """Frozen and strict, so a typo in a field name fails loudly; output schemas mark every field required."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", json_schema_serialization_defaults_required=True)
 
 
 class ErrorView(ApiModel):

@@ -958,7 +958,7 @@ def _vendor_settings() -> dict[str, Any]:
     out: dict[str, Any] = {}
     classes: Iterable[tuple[str, type[BaseModel]]] = (
         ("alphavantage", AlphaVantageSettings),
-        ("alphavantage_keys", AlphaVantageKeySettings),
+        ("alphavantage_credentials", AlphaVantageKeySettings),
         ("questrade", QuestradeSettings),
         ("yahoo", YahooSettings),
     )

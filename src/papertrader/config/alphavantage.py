@@ -46,6 +46,9 @@ class AlphaVantageSettings(BaseSettings):
     free_min_spacing_s: float = Field(2.5, ge=0, description="minimum seconds between two free-key requests")
     burst_backoff_base_s: float = Field(2.0, gt=0, description="first backoff after a throttle answer")
     burst_backoff_max_s: float = Field(60.0, gt=0, description="cap of the exponential throttle backoff")
+    failover_wait_s: float = Field(
+        5.0, ge=0, description="wait up to this long for the preferred key's next slot before using a backup key"
+    )
     max_retries: int = Field(3, ge=0, description="retries of a temporary failure (5xx, timeout, throttle)")
     max_wait_s: float = Field(
         90.0, ge=0, description="longest wait for a key slot before QuotaExhaustedError is raised"

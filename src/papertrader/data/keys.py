@@ -17,7 +17,9 @@ Budgets: a premium key may send ``budget`` requests in any rolling 60 seconds; a
 per US/Eastern calendar day (reset at midnight America/New_York) and no two within ``min_spacing_s``.
 
 Routing: for a purpose, keys of that purpose come first, then ``any`` keys, then all other keys as backup;
-within each group market data prefers premium keys and every other purpose prefers free keys.
+within each group market data prefers premium keys and every other purpose prefers free keys. A key that
+is only briefly unavailable (its spacing or a backoff ends within ``failover_wait_s``) is waited for; a
+backup is used only when the better key is spent, retired or backing off for longer.
 
 Safety: a request slot is reserved in one database transaction *before* the request is sent (SQLite takes
 the write lock up front with ``BEGIN IMMEDIATE``, other databases lock the key's row ``FOR UPDATE``, and a
@@ -338,7 +340,13 @@ class KeyManager:
         self._jitter = jitter or random.random
         self._sleep = sleep or self._clock.sleep
         self._lock = threading.RLock()
-        key_metadata.create_all(engine, checkfirst=True)
+        try:
+            key_metadata.create_all(engine, checkfirst=True)
+        except SQLAlchemyError as exc:
+            raise ConfigError(
+                f"cannot create the key usage tables ({type(exc).__name__}); check PAPERTRADER_DATABASE_URL "
+                "and that its directory is writable"
+            ) from None
         self._ensure_rows()
 
     @classmethod
@@ -380,6 +388,7 @@ class KeyManager:
         prefer_premium = purpose is Purpose.MARKET
 
         def rank(item: tuple[int, ApiKey]) -> tuple[int, int, int]:
+            """Sort key: purpose match, then tier preference, then configuration order."""
             index, key = item
             group = 0 if key.purpose is purpose else 1 if key.purpose is Purpose.ANY else 2
             tier_rank = 0 if (key.tier is Tier.PREMIUM) == prefer_premium else 1
@@ -408,7 +417,8 @@ class KeyManager:
         waited = 0.0
         while True:
             now = self._clock.now()
-            got = self._try_reserve(candidates, now)
+            patience = min(self._settings.failover_wait_s, max(0.0, limit - waited))
+            got = self._try_reserve(candidates, now, patience_s=patience)
             if isinstance(got, Lease):
                 return got
             delay = max((got - now).total_seconds(), _MIN_POLL_S)
@@ -421,13 +431,21 @@ class KeyManager:
             self._sleep(delay)
             waited += delay
 
-    def _try_reserve(self, candidates: Sequence[ApiKey], now: datetime) -> Lease | datetime:
-        """In one transaction: take a slot on the first candidate that has one, else say when one frees."""
+    def _try_reserve(self, candidates: Sequence[ApiKey], now: datetime, *, patience_s: float) -> Lease | datetime:
+        """In one transaction: take a slot on the best candidate that has one, else say when to try again.
+
+        A key whose next slot is at most `patience_s` away (spacing, a short backoff) is waited for rather
+        than passed over, so backups are spent only when the preferred key is really unavailable; the
+        patience is never longer than the caller is willing to wait.
+        """
         earliest: datetime | None = None
+        patience = timedelta(seconds=patience_s)
         with self._transaction() as conn:
             for key in candidates:
                 state = self._state(conn, key, for_update=True)
                 at = self._available_at(conn, key, state, now)
+                if now < at <= now + patience:
+                    return at
                 if at <= now:
                     conn.execute(insert(key_reservations).values(fingerprint=key.fingerprint, reserved_at=now))
                     conn.execute(

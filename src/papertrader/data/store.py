@@ -16,6 +16,19 @@ skip the file entirely when nothing changed (so re-importing is a no-op), and re
 (temp file in the same directory, fsync, ``os.replace``). Writers serialise on a lock file in the root.
 Readers never lock: they see the old file or the new one, never half of one. Each query opens its own
 in-memory DuckDB connection and closes it, so no file stays open and no stale metadata is cached.
+
+Adjustment convention: a partition stores RAW (as-traded) OHLCV. When a source knows corporate actions it
+also sends ``adj_factor`` (split- and dividend-adjusted price = raw price × adj_factor; adjusted volume =
+raw volume ÷ adj_factor), and the partition gains an ``adj_factor`` column; rows without one hold NaN,
+which reads as 1.0 (prices used as stored: a source without corporate actions, or the bundled source,
+whose prices arrive already adjusted). ``read_bars`` and ``read_bars_asof`` return ADJUSTED bars by
+default (``adjusted=False`` gives the raw prints). All factors of a partition share one basis (the
+latest fetch that carried factors); ``rescale_adj_factor`` moves older rows onto a newer basis when a
+later fetch shows a split or dividend happened since (see data/backfill.py).
+
+Provenance: every stored row has ``source`` and ``ingested_at`` (when the lake wrote it); a write given
+``fetched_at`` (when the vendor answered) stores it too, in a ``fetched_at`` column. Optional columns
+appear only once a write supplies them, so older files keep their layout.
 """
 
 from __future__ import annotations
@@ -65,6 +78,21 @@ DATA_FILE: Final = "data.parquet"
 #: Quarantine directory for rows that had no symbol at all.
 NO_SYMBOL: Final = "<none>"
 _QUARANTINE_KEY: Final = ("symbol", "ts", *VALUE_COLUMNS, "reason", "source")
+#: Optional stored column: back-adjustment multiplier (adjusted price = raw price × adj_factor).
+ADJ_FACTOR: Final = "adj_factor"
+#: Optional stored column: when the vendor answered (UTC), beside the lake's own ``ingested_at``.
+FETCHED_AT: Final = "fetched_at"
+#: Optional stored columns, in their stored order after LAKE_COLUMNS.
+OPTIONAL_COLUMNS: Final = (ADJ_FACTOR, FETCHED_AT)
+#: Length of one bar per canonical interval, for as-of reads (a bar is usable once ts + length <= at).
+BAR_LENGTH: Final = {
+    "1m": pd.Timedelta(minutes=1),
+    "5m": pd.Timedelta(minutes=5),
+    "15m": pd.Timedelta(minutes=15),
+    "30m": pd.Timedelta(minutes=30),
+    "1h": pd.Timedelta(hours=1),
+    "1d": pd.Timedelta(days=1),
+}
 
 
 @dataclass(frozen=True)
@@ -139,6 +167,20 @@ def _read_parquet_file(path: Path) -> pd.DataFrame:
     except (OSError, pa.ArrowException) as exc:
         raise DataError(f"cannot read lake file {path}: {exc}; restore it or move it aside") from exc
     return frame
+
+
+def _clean_factor(values: pd.Series) -> pd.Series:
+    """Factors as float64 with NaN for unknown: a non-finite or non-positive factor is not a factor."""
+    factor = pd.to_numeric(values, errors="coerce").astype("float64")
+    bad = ~np.isfinite(factor.to_numpy()) | (factor.to_numpy() <= 0)
+    if bool((bad & factor.notna().to_numpy()).any()):
+        log.warning("ignored %d non-finite or non-positive adj_factor value(s)", int((bad & factor.notna()).sum()))
+    return factor.where(~bad)
+
+
+def _has_column(paths: Sequence[str], column: str) -> bool:
+    """Whether any of the Parquet files has a column (footers only), so queries can name it safely."""
+    return any(column in pq.read_schema(p).names for p in paths)
 
 
 def _stringify_objects(frame: pd.DataFrame, keep: Sequence[str]) -> pd.DataFrame:
@@ -243,8 +285,14 @@ class Lake:
 
     # ---------------------------------------------------------------- bars
 
-    def write_bars(self, df: pd.DataFrame, interval: str, source: str) -> WriteReport:
-        """Validate, quarantine bad rows and merge good ones into the lake, never losing a stored row."""
+    def write_bars(
+        self, df: pd.DataFrame, interval: str, source: str, *, fetched_at: datetime | None = None
+    ) -> WriteReport:
+        """Validate, quarantine bad rows and merge good ones into the lake, never losing a stored row.
+
+        An ``adj_factor`` column in ``df`` is stored with the bars (see the module's adjustment convention);
+        ``fetched_at`` (aware) is stored as every written row's vendor answer time.
+        """
         iv = normalize_interval(interval)
         require_columns(df, BAR_COLUMNS)
         ts = df["ts"]
@@ -257,10 +305,11 @@ class Lake:
             return WriteReport(0, 0, ())
         result = validate_bars(df)
         now = pd.Timestamp(self._clock.now()).tz_convert("UTC")
+        fetched = None if fetched_at is None else _utc_bound(fetched_at, "fetched_at")
         written = unchanged = 0
         with self._write_lock():
             for symbol, rows in result.valid.groupby("symbol", sort=True):
-                w, u = self._merge_partition(str(symbol), iv, rows, source, now)
+                w, u = self._merge_partition(str(symbol), iv, rows, source, now, fetched)
                 written += w
                 unchanged += u
             if len(result.quarantined):
@@ -280,19 +329,34 @@ class Lake:
         return WriteReport(written, len(result.quarantined), tuple(sorted(symbols)), unchanged)
 
     def _merge_partition(
-        self, symbol: str, interval: str, rows: pd.DataFrame, source: str, now: pd.Timestamp
+        self,
+        symbol: str,
+        interval: str,
+        rows: pd.DataFrame,
+        source: str,
+        now: pd.Timestamp,
+        fetched_ns: int | None = None,
     ) -> tuple[int, int]:
         """Merge one symbol's valid rows into its partition; returns (written, unchanged)."""
-        new = rows.loc[:, list(BAR_COLUMNS)].assign(source=source, ingested_at=now)
+        with_factor = ADJ_FACTOR in rows.columns
+        new = rows.loc[:, [*BAR_COLUMNS, *([ADJ_FACTOR] if with_factor else [])]].assign(source=source, ingested_at=now)
         new["ingested_at"] = new["ingested_at"].astype(UTC_NS)
+        if with_factor:
+            new[ADJ_FACTOR] = _clean_factor(new[ADJ_FACTOR])
+        if fetched_ns is not None:
+            new[FETCHED_AT] = pd.Series(pd.Timestamp(fetched_ns, tz="UTC"), index=new.index).astype(UTC_NS)
         new = new.set_index("ts")
+        compared = [*VALUE_COLUMNS, *([ADJ_FACTOR] if with_factor else [])]
         path = self.bars_path(symbol, interval)
         if path.is_file():
             old = _read_parquet_file(path)
             old["ts"] = to_utc(old["ts"])
             old = old.set_index("ts")
+            if with_factor and ADJ_FACTOR not in old.columns:
+                old[ADJ_FACTOR] = np.nan
             common = new.index.intersection(old.index)
-            same = (old.loc[common, list(VALUE_COLUMNS)] == new.loc[common, list(VALUE_COLUMNS)]).all(axis=1)
+            before, after = old.loc[common, compared], new.loc[common, compared]
+            same = ((before == after) | (before.isna() & after.isna())).all(axis=1)
             unchanged_ts = common[same.to_numpy()]
             changed = new.drop(index=unchanged_ts)
             if changed.empty:
@@ -301,10 +365,49 @@ class Lake:
         else:
             unchanged_ts = new.index[:0]
             changed = merged = new
-        merged = merged.sort_index().reset_index()
-        merged = merged.loc[:, list(LAKE_COLUMNS)].astype({"ts": UTC_NS, "ingested_at": UTC_NS})
-        _atomic_write(merged, path)
+        self._write_partition(merged.sort_index().reset_index(), path)
         return len(changed), len(unchanged_ts)
+
+    @staticmethod
+    def _write_partition(frame: pd.DataFrame, path: Path) -> None:
+        """Write a partition in the stored column order and dtypes (optional columns only when present)."""
+        extra = [c for c in OPTIONAL_COLUMNS if c in frame.columns]
+        out = frame.loc[:, [*LAKE_COLUMNS, *extra]].astype({"ts": UTC_NS, "ingested_at": UTC_NS})
+        if ADJ_FACTOR in out.columns:
+            out[ADJ_FACTOR] = out[ADJ_FACTOR].astype("float64")
+        if FETCHED_AT in out.columns:
+            out[FETCHED_AT] = to_utc(out[FETCHED_AT])
+        _atomic_write(out, path)
+
+    def rescale_adj_factor(self, symbol: str, interval: str, ratio: float) -> int:
+        """Move a partition's stored factors onto a newer basis (× ratio) after a later split or dividend."""
+        if not np.isfinite(ratio) or ratio <= 0:
+            raise DataError(f"adj_factor ratio must be a positive number, got {ratio!r}")
+        path = self.bars_path(symbol, interval)
+        with self._write_lock():
+            if not path.is_file():
+                return 0
+            frame = _read_parquet_file(path)
+            if ADJ_FACTOR not in frame.columns:
+                return 0
+            known = frame[ADJ_FACTOR].notna()
+            if not bool(known.any()) or ratio == 1.0:
+                return 0
+            frame.loc[known, ADJ_FACTOR] = frame.loc[known, ADJ_FACTOR] * ratio
+            frame["ts"] = to_utc(frame["ts"])
+            self._write_partition(frame, path)
+        log.info("rescaled %d adj_factor(s) of %s %s by %.8g", int(known.sum()), symbol, interval, ratio)
+        return int(known.sum())
+
+    def read_partition(self, symbol: str, interval: str) -> pd.DataFrame:
+        """One partition exactly as stored (raw prices, factors, provenance), for audits and backfill."""
+        path = self.bars_path(symbol, interval)
+        if not path.is_file():
+            return empty_bars().assign(source=pd.Series([], dtype=object), ingested_at=pd.Series([], dtype=UTC_NS))
+        frame = _read_parquet_file(path)
+        for col in ("ts", "ingested_at", *([FETCHED_AT] if FETCHED_AT in frame.columns else [])):
+            frame[col] = to_utc(frame[col])
+        return frame
 
     def _append_quarantine(self, bad: pd.DataFrame, interval: str, source: str, now: pd.Timestamp) -> None:
         """Persist quarantined rows (new ones only, so re-imports do not pile up copies) with their reason."""
@@ -338,14 +441,16 @@ class Lake:
         interval: str = "1d",
         start: datetime | None = None,
         end: datetime | None = None,
+        *,
+        adjusted: bool = True,
     ) -> pd.DataFrame:
-        """Bars for the universe in [start, end), sorted by ts then symbol: the engine's one way in."""
+        """Bars for the universe in [start, end), sorted by ts then symbol: the engine's one way in.
+
+        Prices are split/dividend-adjusted with the stored ``adj_factor`` unless ``adjusted=False``.
+        """
         iv = normalize_interval(interval)
         lo, hi = _utc_bound(start, "start"), _utc_bound(end, "end")
-        if isinstance(symbols, str):
-            symbols = [symbols]
-        wanted = None if symbols is None else set(symbols)
-        files = [str(p) for _, sym, p in self._bar_files(iv) if wanted is None or sym in wanted]
+        files = self._files_for(symbols, iv)
         if not files:
             return empty_bars()
         where: list[str] = []
@@ -357,12 +462,57 @@ class Lake:
             where.append("epoch_ns(ts) < ?")
             params.append(hi)
         sql = (
-            "SELECT symbol, ts, open, high, low, close, volume "
-            "FROM read_parquet(?, hive_partitioning = false) "
+            f"SELECT {self._value_sql(files, adjusted)} "
+            "FROM read_parquet(?, hive_partitioning = false, union_by_name = true) "
             + (f"WHERE {' AND '.join(where)} " if where else "")
             + "ORDER BY ts, symbol"
         )
-        frame = self._query(sql, params)
+        return self._bars_frame(self._query(sql, params))
+
+    def read_bars_asof(
+        self, symbols: Sequence[str] | None, interval: str, at: datetime, *, adjusted: bool = True
+    ) -> pd.DataFrame:
+        """The latest COMPLETE bar per symbol at `at` (ts + bar length <= at): what a decision at `at` may see.
+
+        Symbols with no such bar are absent. Adjusted prices use today's factor basis, so ratios (returns)
+        are point-in-time while price levels before a later split are scaled; pass ``adjusted=False`` for
+        the raw prints.
+        """
+        iv = normalize_interval(interval)
+        at_ns = _utc_bound(at, "at")
+        files = self._files_for(symbols, iv)
+        if not files or at_ns is None:
+            return empty_bars()
+        sql = (
+            f"SELECT {self._value_sql(files, adjusted)} "
+            "FROM read_parquet(?, hive_partitioning = false, union_by_name = true) "
+            "WHERE epoch_ns(ts) + ? <= ? "
+            "QUALIFY row_number() OVER (PARTITION BY symbol ORDER BY ts DESC) = 1 "
+            "ORDER BY symbol"
+        )
+        return self._bars_frame(self._query(sql, [files, int(BAR_LENGTH[iv].value), at_ns]))
+
+    def _files_for(self, symbols: Sequence[str] | str | None, interval: str) -> list[str]:
+        """Stored partition files of an interval, optionally only those of some symbols."""
+        if isinstance(symbols, str):
+            symbols = [symbols]
+        wanted = None if symbols is None else set(symbols)
+        return [str(p) for _, sym, p in self._bar_files(interval) if wanted is None or sym in wanted]
+
+    @staticmethod
+    def _value_sql(files: Sequence[str], adjusted: bool) -> str:
+        """The bar columns to select: raw, or adjusted with the stored factor (NaN or absent reads as 1)."""
+        if not adjusted or not _has_column(files, ADJ_FACTOR):
+            return "symbol, ts, open, high, low, close, volume"
+        f = f"coalesce({ADJ_FACTOR}, 1.0)"
+        return (
+            f"symbol, ts, open * {f} AS open, high * {f} AS high, low * {f} AS low, "
+            f"close * {f} AS close, volume / {f} AS volume"
+        )
+
+    @staticmethod
+    def _bars_frame(frame: pd.DataFrame) -> pd.DataFrame:
+        """A query result in the bars frame's dtypes."""
         if frame.empty:
             return empty_bars()
         frame["ts"] = to_utc(frame["ts"])
@@ -390,7 +540,8 @@ class Lake:
             stats = self._query(
                 "SELECT filename, min(ts) AS first_ts, max(ts) AS last_ts, count(*) AS n, "
                 "list_sort(list_distinct(list(source))) AS sources "
-                "FROM read_parquet(?, hive_partitioning = false, filename = true) GROUP BY filename",
+                "FROM read_parquet(?, hive_partitioning = false, filename = true, union_by_name = true) "
+                "GROUP BY filename",
                 [list(by_path)],
             )
             stats["first_ts"] = to_utc(stats["first_ts"])

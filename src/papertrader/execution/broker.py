@@ -12,7 +12,9 @@ when the order becomes live, or the next one if the market is closed then) or GT
 
 Cancel/replace is cancel + new: `replace` cancels the old order (reason "replaced by NEW") and submits
 a successor whose `replaces` field holds the old id, created at the replace time (so latency and the
-DAY session start again). A bracket's children follow their entry to the successor.
+DAY session start again). A bracket's dormant children follow their entry to the successor; once the
+entry has filled in part its children stay with it, protecting what it bought (the successor's own fills
+are then not bracketed).
 
 Brackets: the children are accepted with the entry but work only after it fills: on the entry's first
 fill they are resized to the shares filled and become live from the NEXT bar (what happened inside the
@@ -246,10 +248,11 @@ class PaperBroker:
         if successor.id in self._working:
             report.order_event(successor.reject(at, f"duplicate order id {successor.id}"), at)
             return None
-        for child in self._children(old.id):
-            moved = child.amend(at, f"entry {old.id} replaced by {successor.id}", parent_id=successor.id)
-            self._working[child.id] = moved
-            report.order_event(moved, at, "order.amended")
+        if old.filled_qty == 0:  # dormant exits follow the entry; live ones keep protecting its fills
+            for child in self._children(old.id):
+                moved = child.amend(at, f"entry {old.id} replaced by {successor.id}", parent_id=successor.id)
+                self._working[child.id] = moved
+                report.order_event(moved, at, "order.amended")
         self._finish(old, old.cancel(at, f"replaced by {successor.id}"), report)
         self.submit(successor, at, report)
         return self._working.get(successor.id)

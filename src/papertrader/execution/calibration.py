@@ -31,6 +31,7 @@ class ModelCost:
     """One fill model's market-order cost against the real quotes, pooled over buys and sells."""
 
     name: str
+    description: str
     fills: int
     real_cost_bps: float
     model_cost_bps: float
@@ -119,14 +120,20 @@ def simulate_market_fills(trades: pd.DataFrame, symbol: str, costs: CostSettings
     return pd.DataFrame(rows, columns=["ts", "buy", "sell"])
 
 
-def _model_cost(name: str, fills: pd.DataFrame, real: pd.DataFrame) -> ModelCost:
+def _model_cost(name: str, description: str, fills: pd.DataFrame, real: pd.DataFrame) -> ModelCost:
     joined = fills.merge(real, on="ts", how="inner")
     mid = joined["mid"]
     model = pd.concat([(joined["buy"] - mid) / mid, (mid - joined["sell"]) / mid]) * 1e4
     actual = pd.concat([(joined["ask_open"] - mid) / mid, (mid - joined["bid_open"]) / mid]) * 1e4
     error = model - actual
     return ModelCost(
-        name, len(joined), float(actual.mean()), float(model.mean()), float(error.mean()), float(error.abs().mean())
+        name,
+        description,
+        len(joined),
+        float(actual.mean()),
+        float(model.mean()),
+        float(error.mean()),
+        float(error.abs().mean()),
     )
 
 
@@ -162,12 +169,14 @@ def calibrate_symbol(
     )
     models = (
         _model_cost(
-            f"fixed (spread {base.spread_bps:g} + slippage {base.slippage_bps:g} bps)",
+            "fixed",
+            f"default: trade open +/- (spread {base.spread_bps:g} / 2 + slippage {base.slippage_bps:g}) bps",
             simulate_market_fills(trades, symbol, fixed),
             real,
         ),
         _model_cost(
-            f"estimated spread (Abdi-Ranaldo, {TRAILING_BARS} past bars, tick floor, no slippage)",
+            "estimated",
+            f"trade open +/- half the Abdi-Ranaldo spread of the {TRAILING_BARS} past bars (tick floor), no slippage",
             simulate_market_fills(trades, symbol, estimated),
             real,
         ),

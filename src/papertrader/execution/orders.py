@@ -25,7 +25,8 @@ def bracket(
     """An entry (market, or limit when entry_limit is given) with a stop-loss and a take-profit in one OCO group.
 
     The exits are ids `<id>.sl` and `<id>.tp`, the opposite side of the entry, and work only once the
-    entry has filled (see PaperBroker).
+    entry has filled (see PaperBroker). Keep exit_tif GTC: a DAY exit's session is the entry's, so it
+    would expire with the entry's day.
     """
     if side is Side.BUY and not stop_loss < take_profit:
         raise ValueError(f"bracket {order_id}: a long needs stop_loss {stop_loss} below take_profit {take_profit}")

@@ -11,7 +11,7 @@ so a caller that passes bars before t gets an estimate free of look-ahead.
   Journal of Finance 67(2): for each pair of consecutive bars, beta = sum of the two squared log ranges,
   gamma = squared log range of the pair, alpha = (sqrt(2 beta) - sqrt(beta)) / (3 - 2 sqrt 2)
   - sqrt(gamma / (3 - 2 sqrt 2)), S = 2 (e^alpha - 1) / (1 + e^alpha); bar t+1's high and low are first
-  shifted by any gap from close t (the paper's overnight adjustment), negative pair estimates are set
+  shifted (in price) by any gap from close t (the paper's overnight adjustment), negative pair estimates are set
   to zero, and the pairs are averaged.
 """
 
@@ -53,12 +53,11 @@ def abdi_ranaldo_spread(high: npt.ArrayLike, low: npt.ArrayLike, close: npt.Arra
 def corwin_schultz_pairs(high: npt.ArrayLike, low: npt.ArrayLike, close: npt.ArrayLike) -> Array:
     """The per-pair Corwin-Schultz estimates (T-1 rows), gap-adjusted and not yet floored at zero."""
     h, lo, c = _as_2d(high, low, close)
-    lh, ll, lc = np.log(h), np.log(lo), np.log(c)
-    h1, l1, c0 = lh[1:], ll[1:], lc[:-1]
-    shift = np.maximum(l1 - c0, 0.0) - np.maximum(c0 - h1, 0.0)  # the price moved between the bars
+    h1, l1, c0 = h[1:], lo[1:], c[:-1]
+    shift = np.maximum(l1 - c0, 0.0) - np.maximum(c0 - h1, 0.0)  # the price moved between the bars (in $)
     h1, l1 = h1 - shift, l1 - shift
-    beta = (lh[:-1] - ll[:-1]) ** 2 + (h1 - l1) ** 2
-    gamma = (np.maximum(lh[:-1], h1) - np.minimum(ll[:-1], l1)) ** 2
+    beta = np.log(h[:-1] / lo[:-1]) ** 2 + np.log(h1 / l1) ** 2
+    gamma = np.log(np.maximum(h[:-1], h1) / np.minimum(lo[:-1], l1)) ** 2
     alpha = (np.sqrt(2.0 * beta) - np.sqrt(beta)) / _K - np.sqrt(gamma / _K)
     return np.asarray(2.0 * (np.exp(alpha) - 1.0) / (1.0 + np.exp(alpha)), dtype=np.float64)
 

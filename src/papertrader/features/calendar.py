@@ -113,28 +113,38 @@ def _table_for(exchange: str, days: IntArray) -> Sessions:
         raise DataError(f"no {exchange} calendar for {first}-{last}: {exc}") from exc
 
 
+_CLOCK: Final = ("cal_minutes_since_open", "cal_minutes_to_close", "cal_regular_hours")
+
+
+def _clock_features(opens: IntArray, closes: IntArray, decide_ns: IntArray, interval: str) -> dict[str, Array]:
+    """The features that move within a session: where the decision time sits relative to open and close."""
+    if interval == "1d":
+        decide = closes
+        regular = np.ones(closes.size)
+    else:
+        decide = decide_ns
+        regular = ((decide > opens) & (decide <= closes)).astype(np.float64)
+    return {
+        "cal_minutes_since_open": (decide - opens) / NS_PER_MINUTE,
+        "cal_minutes_to_close": (closes - decide) / NS_PER_MINUTE,
+        "cal_regular_hours": regular,
+    }
+
+
 def session_features(table: Sessions, days: IntArray, decide_ns: IntArray, interval: str) -> dict[str, Array]:
     """Calendar features of one exchange at each bar, as (T,) vectors, from integer times."""
     n_sess = table.day.size
     i = np.clip(np.searchsorted(table.day, days, side="left"), 1, n_sess - 2)
     opens, closes = table.open[i], table.close[i]
-    if interval == "1d":
-        decide = closes
-        regular = np.ones(days.size)
-    else:
-        decide = decide_ns
-        regular = ((decide > opens) & (decide <= closes)).astype(np.float64)
     session_day = table.day[i]
     next_day, prev_day = table.day[i + 1], table.day[i - 1]
     first, last = (session_day + 1).astype("datetime64[D]"), next_day.astype("datetime64[D]")
     between = np.busday_count(first, last)
     return {
         "cal_dow": ((session_day + 3) % 7).astype(np.float64),
-        "cal_minutes_since_open": (decide - opens) / NS_PER_MINUTE,
-        "cal_minutes_to_close": (closes - decide) / NS_PER_MINUTE,
+        **_clock_features(opens, closes, decide_ns, interval),
         "cal_session_minutes": (closes - opens) / NS_PER_MINUTE,
         "cal_half_day": table.early[i].astype(np.float64),
-        "cal_regular_hours": regular,
         "cal_days_since_prev_session": (session_day - prev_day).astype(np.float64),
         "cal_days_to_next_session": (next_day - session_day).astype(np.float64),
         "cal_holiday_ahead": (between > 0).astype(np.float64),
@@ -202,6 +212,35 @@ class CalendarState:
             groups.setdefault(spec.exchange(s), []).append(j)
         self._groups = [(_table_for(ex, days), np.asarray(cols, dtype=np.intp)) for ex, cols in groups.items()]
         self.earnings: EarningsDates | None = None
+        self._day: int | None = None
+        self._day_row: dict[str, Array] = {}
+        self._bounds: list[tuple[IntArray, IntArray]] = []
+
+    def set_earnings(self, earnings: EarningsDates | None) -> None:
+        """Use a refreshed earnings calendar from the next bar on."""
+        self.earnings = earnings
+        self._day = None
+
+    def row(self, day: int, decide_ns: int) -> dict[str, Array]:
+        """(N,) features for one bar: the session part is computed once per day, the clock part per bar."""
+        decide = np.asarray([decide_ns], dtype=np.int64)
+        if day != self._day:
+            days = np.asarray([day], dtype=np.int64)
+            self._day_row = {k: v[0] for k, v in self.at(days, decide).items()}
+            self._bounds = []
+            for table, _ in self._groups:
+                i = np.clip(np.searchsorted(table.day, days, side="left"), 1, table.day.size - 2)
+                self._bounds.append((table.open[i], table.close[i]))
+            self._day = day
+            return dict(self._day_row)
+        out = dict(self._day_row)
+        for name in _CLOCK:
+            out[name] = out[name].copy()
+        for (_, cols), (opens, closes) in zip(self._groups, self._bounds, strict=True):
+            clock = _clock_features(opens, closes, decide, self.interval)
+            for name in _CLOCK:
+                out[name][cols] = clock[name][0]
+        return out
 
     def at(self, days: IntArray, decide_ns: IntArray) -> dict[str, Array]:
         """(T, N) features for bars with these New York dates and decision times (UTC ns)."""

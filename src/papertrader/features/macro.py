@@ -226,3 +226,31 @@ def macro_at(tables: Mapping[str, AsOfTable], spec: MacroSpec, t_ns: IntArray) -
     for d in spec.spreads:
         out[f"macro_{d.alias}"] = out[f"macro_{d.long}"] - out[f"macro_{d.short}"]
     return out
+
+
+class MacroState:
+    """The same as-of join one bar at a time: a cursor per feature that only ever moves forward."""
+
+    def __init__(self, tables: Mapping[str, AsOfTable], spec: MacroSpec, last_ns: int | None = None) -> None:
+        self.spec = spec
+        self._release = {a: t.release.tolist() for a, t in tables.items()}
+        self._value = {a: t.value.tolist() for a, t in tables.items()}
+        self._stale = {a: t.stale_ns for a, t in tables.items()}
+        self._pos = {a: -1 for a in tables}
+        if last_ns is not None:  # side data replaced mid-stream: start the cursors where time is
+            for a, t in tables.items():
+                self._pos[a] = int(np.searchsorted(t.release, last_ns, side="right")) - 1
+
+    def update(self, t_ns: int) -> dict[str, float]:
+        """Every macro feature visible at one bar start (UTC ns); times must not go backwards."""
+        out: dict[str, float] = {}
+        for s in self.spec.series:
+            release, pos = self._release[s.alias], self._pos[s.alias]
+            while pos + 1 < len(release) and release[pos + 1] <= t_ns:
+                pos += 1
+            self._pos[s.alias] = pos
+            fresh = pos >= 0 and t_ns - release[pos] <= self._stale[s.alias]
+            out[f"macro_{s.alias}"] = self._value[s.alias][pos] if fresh else np.nan
+        for d in self.spec.spreads:
+            out[f"macro_{d.alias}"] = out[f"macro_{d.long}"] - out[f"macro_{d.short}"]
+        return out

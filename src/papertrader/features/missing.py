@@ -33,24 +33,29 @@ class MissingPolicy:
         return tuple(f"{n}_missing" for n in names) if self.masks else ()
 
 
-def fill_batch(values: Array, policy: MissingPolicy) -> Array:
-    """Bounded forward fill of a (F, T, N) block in place along T; returns the (F, T, N) missing mask."""
+def fill_batch(values: Array, policy: MissingPolicy, masks: Array | None = None, want_masks: bool = True) -> Array:
+    """Bounded forward fill of a (F, T, N) block in place along T; returns the (F, T, N) missing mask.
+
+    `masks` may be a preallocated (F, T, N) float array to write the mask into (saves a copy);
+    with want_masks=False no mask is kept and an empty array is returned.
+    """
     f, t, n = values.shape
-    missing = np.isnan(values)
-    if policy.max_ffill == 0 or t == 0:
-        return missing.astype(np.float64)
+    out = (np.empty(values.shape) if masks is None else masks) if want_masks else np.empty((0, t, n))
     rows = np.arange(t, dtype=np.intp)[:, None]
     cols = np.arange(n, dtype=np.intp)[None, :]
     for i in range(f):
-        x, miss = values[i], missing[i]
-        if not miss.any():
+        x = values[i]
+        miss = np.isnan(x)
+        if want_masks:
+            out[i] = miss
+        if policy.max_ffill == 0 or t == 0 or not miss.any():
             continue
         last = np.maximum.accumulate(np.where(miss, -1, rows), axis=0)
         fill = miss & (last >= 0) & (rows - last <= policy.max_ffill)
         if fill.any():
             src = x[np.clip(last, 0, None), cols]
             x[fill] = src[fill]
-    return missing.astype(np.float64)
+    return out
 
 
 class FillState:

@@ -29,14 +29,14 @@ from papertrader.features.fundamentals import (
 )
 from papertrader.features.history import BarHistory, Depths
 from papertrader.features.inputs import External, FeatureInputs
-from papertrader.features.macro import build_tables, macro_at
+from papertrader.features.macro import MacroState, build_tables, macro_at
 from papertrader.features.missing import FillState, fill_batch
 from papertrader.features.returns import ReturnState, compute_returns
 from papertrader.features.scaling import FittedScaler, fit_scaler, identity_scaler
 from papertrader.features.sentiment import SentimentState, compute_sentiment, prepare_news
 from papertrader.features.spec import PipelineSpec
 from papertrader.features.technical import Array, TechnicalState, compute_technical
-from papertrader.features.times import decision_ns_of, ny_day_of, ny_days, to_ns, utc_index
+from papertrader.features.times import decision_ns_of, ny_day_of, ny_days, to_ns
 
 
 @dataclass(frozen=True)
@@ -135,7 +135,7 @@ class FeaturePipeline:
             raise DataError(f"no bars in the training window [{start}, {end})")
         train = inputs.head(rows.stop)
         raw = compute_raw(self.spec, train)
-        fill_batch(raw, self.spec.missing)
+        fill_batch(raw, self.spec.missing, want_masks=False)
         scaler = fit_scaler(raw[:, rows], self.spec.scaling)
         return FittedPipeline(
             spec=self.spec,
@@ -179,10 +179,8 @@ class FittedPipeline:
         names = self.names
         data = np.empty((len(names), len(inputs), len(inputs.symbols)))
         compute_raw(self.spec, inputs, out=data[:raw_n])
-        masks = fill_batch(data[:raw_n], self.spec.missing)
-        if self.spec.missing.masks:
-            data[raw_n:] = masks
-        del masks
+        masks = self.spec.missing.masks
+        fill_batch(data[:raw_n], self.spec.missing, masks=data[raw_n:] if masks else None, want_masks=masks)
         self.scaler.apply(data[:raw_n])
         return FeatureSet(names, inputs.symbols, inputs.ts, data)
 
@@ -210,6 +208,32 @@ class FittedPipeline:
                 "retrain the model or check out the feature code it was trained with"
             )
         return cls(spec, FittedScaler.from_dict(data["scaler"]), data["train_start"], data["train_end"])
+
+
+class FeatureBuffer:
+    """Streamed rows kept as a growing (F, T, N) block, readable through FeatureView like batch panels."""
+
+    def __init__(self, names: tuple[str, ...], n_symbols: int, capacity: int = 1024) -> None:
+        self.names = names
+        self._data = np.full((len(names), max(1, capacity), n_symbols), np.nan)
+        self._len = 0
+
+    def __len__(self) -> int:
+        return self._len
+
+    def append(self, row: Array) -> int:
+        """Store one (N, F) row from `FeatureStream.update`; returns its cycle index k."""
+        if self._len == self._data.shape[1]:
+            grown = np.full((self._data.shape[0], 2 * self._len, self._data.shape[2]), np.nan)
+            grown[:, : self._len] = self._data
+            self._data = grown
+        self._data[:, self._len] = row.T
+        self._len += 1
+        return self._len - 1
+
+    def panels(self) -> dict[str, Array]:
+        """name -> (k + 1, N) views of the rows so far (fetch again after each append)."""
+        return {name: self._data[i, : self._len] for i, name in enumerate(self.names)}
 
 
 class FeatureStream:
@@ -246,9 +270,11 @@ class FeatureStream:
         spec, n = self.fitted.spec, len(self.symbols)
         self._external = external
         if spec.macro is not None:
-            self._macro = build_tables(external.macro, spec.macro)
+            self._macro = MacroState(build_tables(external.macro, spec.macro), spec.macro, self._last_ns)
         if spec.calendar is not None and spec.calendar.earnings:
             self._earnings = prepare_earnings(external.earnings, self.symbols)
+            if self._cal is not None:
+                self._cal.set_earnings(self._earnings)
         if spec.fundamentals is not None:
             table = build_reports(_require(external.fundamentals, "fundamentals"), self.symbols, spec.fundamentals)
             fund = FundamentalsState(table)
@@ -267,7 +293,10 @@ class FeatureStream:
     ) -> Array:
         """Features (N, F) for one new cycle whose bars start at ts (NaN close: that symbol has no bar)."""
         spec = self.fitted.spec
-        t_ns = int(utc_index(pd.Timestamp(ts)).asi8[0])
+        stamp = pd.Timestamp(ts)
+        if stamp.tzinfo is None:
+            raise DataError("cycle timestamps must be timezone-aware (UTC)")
+        t_ns = int(stamp.value)
         if self._last_ns is not None and t_ns <= self._last_ns:
             raise DataError(f"cycle {pd.Timestamp(ts)} is not after the previous one")
         self._last_ns = t_ns
@@ -286,15 +315,13 @@ class FeatureStream:
         if self._ret is not None:
             put(self._ret.update(self._hist, day))
         if spec.calendar is not None:
-            one = np.asarray([day], dtype=np.int64)
             if self._cal is None:
-                self._cal = CalendarState(spec.calendar, self.symbols, self.interval, one)
-            self._cal.earnings = self._earnings
-            cal = self._cal.at(one, np.asarray([decide], dtype=np.int64))
-            put({k: v[0] for k, v in cal.items()})
+                self._cal = CalendarState(spec.calendar, self.symbols, self.interval, np.asarray([day]))
+                self._cal.set_earnings(self._earnings)
+            put(self._cal.row(day, decide))
         if spec.macro is not None:
-            macro = macro_at(self._macro, spec.macro, np.asarray([t_ns], dtype=np.int64))
-            put({k: np.full(len(self.symbols), v[0]) for k, v in macro.items()})
+            for name, value in self._macro.update(t_ns).items():
+                raw[self._pos[name]] = value
         if self._fund is not None:
             put(self._fund.update(t_ns, arrays[3]))
         if self._sent is not None:

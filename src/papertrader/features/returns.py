@@ -64,7 +64,8 @@ def _one(
         out: dict[str, Array] = {}
         for k in range(spec.lags):
             lagged = np.full(n, np.nan)
-            lagged[k:] = r[: n - k]
+            if n > k:
+                lagged[k:] = r[: n - k]
             out[f"logret_lag{k}"] = lagged
         for h in spec.momentum:
             mom = np.full(n, np.nan)

@@ -7,13 +7,14 @@ before tau:
     intensity W(tau) = sum_i relevance_i * 2 ** (-(tau - published_i) / h)
     score     A / W when W >= min_weight, else 0 (no recent news reads as neutral)
 
-Both batch and streaming evaluate the same recursion A_k = A_{k-1} * 2 ** (-(tau_k - tau_{k-1}) / h) + the
+Both batch and streaming run the same recursion (the same code) A_k = A_{k-1} * 2 ** (-(tau_k - tau_{k-1}) / h) + the
 items published in [tau_{k-1}, tau_k), so they agree to the last bit. An item that arrives late (after a
 decision it should have been part of) is used from the next decision on, with its true age.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -89,61 +90,70 @@ class SentimentState:
         self.spec = spec
         self.items = items
         k = len(spec.half_lives_hours)
-        self._a = np.zeros((k, n_symbols))
-        self._w = np.zeros((k, n_symbols))
+        self.decayed = np.zeros((k, n_symbols))
+        self.intensity = np.zeros((k, n_symbols))
         self._tau: int | None = None
         self._pos = 0
-        self._hl_ns = np.asarray(spec.half_lives_hours, dtype=np.float64) * NS_PER_HOUR
+        self._hl_ns = [h * NS_PER_HOUR for h in spec.half_lives_hours]
 
     def replace_items(self, items: NewsItems) -> None:
         """Swap in a refreshed item list; items published before the last decision are taken as seen."""
         self.items = items
         self._pos = 0 if self._tau is None else int(np.searchsorted(items.published, self._tau, side="left"))
 
-    def update(self, tau_ns: int) -> dict[str, Array]:
-        """Features at one decision time (must not go backwards)."""
+    def advance(self, tau_ns: int, end: int | None = None) -> None:
+        """Decay to tau and add the items published before it (`end`: their count, if already known)."""
         if self._tau is not None:
             if tau_ns < self._tau:
                 raise DataError("sentiment decision times must not go backwards")
-            decay = np.exp2(-float(tau_ns - self._tau) / self._hl_ns)[:, None]
-            self._a *= decay
-            self._w *= decay
-        end = int(np.searchsorted(self.items.published, tau_ns, side="left"))
+            dt = float(tau_ns - self._tau)
+            if dt > 0:
+                for i, hl in enumerate(self._hl_ns):
+                    decay = math.exp2(-dt / hl)
+                    self.decayed[i] *= decay
+                    self.intensity[i] *= decay
+        if end is None:
+            end = int(np.searchsorted(self.items.published, tau_ns, side="left"))
         if end > self._pos:
             sl = slice(self._pos, end)
             age = (tau_ns - self.items.published[sl]).astype(np.float64)
             cols = self.items.column[sl]
             for i, hl in enumerate(self._hl_ns):
                 f = np.exp2(-age / hl)
-                ca = np.zeros(self._a.shape[1])
-                cw = np.zeros(self._a.shape[1])
-                np.add.at(ca, cols, self.items.weighted[sl] * f)
-                np.add.at(cw, cols, self.items.relevance[sl] * f)
-                self._a[i] += ca
-                self._w[i] += cw
+                np.add.at(self.decayed[i], cols, self.items.weighted[sl] * f)
+                np.add.at(self.intensity[i], cols, self.items.relevance[sl] * f)
             self._pos = end
         self._tau = tau_ns
-        return self._features()
 
-    def _features(self) -> dict[str, Array]:
-        out: dict[str, Array] = {}
-        for i, h in enumerate(self.spec.half_lives_hours):
-            tag = f"{h:g}h"
-            a, w = self._a[i], self._w[i]
-            with np.errstate(divide="ignore", invalid="ignore"):
-                out[f"sent_score_{tag}"] = np.where(w >= self.spec.min_weight, a / w, 0.0)
-            out[f"sent_decayed_{tag}"] = a.copy()
-            out[f"news_intensity_{tag}"] = w.copy()
-        return out
+    def update(self, tau_ns: int) -> dict[str, Array]:
+        """Features at one decision time (must not go backwards)."""
+        self.advance(tau_ns)
+        return features_from(self.decayed, self.intensity, self.spec)
+
+
+def features_from(decayed: Array, intensity: Array, spec: SentimentSpec) -> dict[str, Array]:
+    """Named features from the decayed sums, (K, ...) with one row per half-life."""
+    out: dict[str, Array] = {}
+    for i, h in enumerate(spec.half_lives_hours):
+        tag = f"{h:g}h"
+        a, w = decayed[i], intensity[i]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[f"sent_score_{tag}"] = np.where(w >= spec.min_weight, a / w, 0.0)
+        out[f"sent_decayed_{tag}"] = a.copy()
+        out[f"news_intensity_{tag}"] = w.copy()
+    return out
 
 
 def compute_sentiment(items: NewsItems, decision_ns: IntArray, n_symbols: int, spec: SentimentSpec) -> dict[str, Array]:
     """Sentiment features as (T, N) panels at each row's decision time (items strictly before it)."""
-    state = SentimentState(spec, items, n_symbols)
-    names = spec.names()
-    out = {name: np.empty((decision_ns.size, n_symbols)) for name in names}
-    for k, tau in enumerate(decision_ns):
-        row = state.update(int(tau))
-        for name in names:
-            out[name][k] = row[name]
-    return out
+    k = len(spec.half_lives_hours)
+    decayed = np.zeros((k, decision_ns.size, n_symbols))
+    intensity = np.zeros((k, decision_ns.size, n_symbols))
+    if items.published.size:
+        state = SentimentState(spec, items, n_symbols)
+        ends = np.searchsorted(items.published, decision_ns, side="left")
+        for t, (tau, end) in enumerate(zip(decision_ns.tolist(), ends.tolist(), strict=True)):
+            state.advance(tau, end)
+            decayed[:, t] = state.decayed
+            intensity[:, t] = state.intensity
+    return features_from(decayed, intensity, spec)

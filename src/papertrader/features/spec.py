@@ -112,6 +112,8 @@ def _build(tp: Any, value: Any) -> Any:
         if len(args) == 2 and args[1] is Ellipsis:
             return tuple(_build(args[0], v) for v in value)
         return tuple(_build(a, v) for a, v in zip(args, value, strict=True))
-    if origin is typing.Literal or tp in (str, int, float, bool):
+    if origin is typing.Literal:
         return value
+    if tp in (str, int, float, bool):
+        return tp(value)
     raise ConfigError(f"cannot rebuild spec field of type {tp!r}")

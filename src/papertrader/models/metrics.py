@@ -117,9 +117,13 @@ class ClassificationScores:
 
 
 def score_classifier(
-    probs: FloatArray, y: IntArray, majority_class: int, score: FloatArray, forward_return: FloatArray
+    probs: FloatArray, y: IntArray, majority_class: int | IntArray, score: FloatArray, forward_return: FloatArray
 ) -> ClassificationScores:
-    """Score probabilities against labels; the p-value asks whether accuracy beats always-`majority_class`."""
+    """Score probabilities against labels; the p-value asks whether accuracy beats the majority baseline.
+
+    majority_class is the training set's most frequent class (per sample when folds are pooled, since each
+    fold's baseline predicts its own training majority); its hit rate on y is the baseline accuracy.
+    """
     pred = np.asarray(np.argmax(probs, axis=1), dtype=np.int64)
     hits = int(np.sum(pred == y))
     base = float(np.mean(y == majority_class)) if y.size else math.nan

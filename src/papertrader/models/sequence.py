@@ -19,6 +19,7 @@ from torch import nn
 from papertrader.core.errors import ConfigError, DataError
 from papertrader.features.pipeline import FittedPipeline
 from papertrader.features.spec import PipelineSpec
+from papertrader.models.calibration import apply_temperature, fit_temperature
 from papertrader.models.data import LabelSpec, Market, featurize
 from papertrader.models.dataset import Windows, make_windows
 from papertrader.models.gru import GRUConfig, GRUTrend
@@ -131,6 +132,7 @@ class SequenceModel:
         self.network: nn.Module | None = None
         self.pipeline: FittedPipeline | None = None
         self.fit_result: FitResult | None = None
+        self.temperature = 1.0
 
     @property
     def family(self) -> Family:
@@ -145,6 +147,9 @@ class SequenceModel:
             torch.manual_seed(self.spec.train.seed)
             self.network = build_network(self.spec, data.train.n_features)
         self.fit_result = trainer.fit(self.network, self.task, data.train, data.val)
+        self.temperature = 1.0
+        raw = predict(self.network, self.task, data.val, device="cpu")["probs"]
+        self.temperature = fit_temperature(raw, data.val.y)
         return self.fit_result
 
     def _require(self) -> tuple[nn.Module, FittedPipeline]:
@@ -153,9 +158,11 @@ class SequenceModel:
         return self.network, self.pipeline
 
     def predict(self, windows: Windows) -> dict[str, FloatArray]:
-        """Class probabilities ('probs') and, for the GRU, 'reversal' for every window."""
+        """Calibrated class probabilities ('probs') and, for the GRU, 'reversal' for every window."""
         network, _ = self._require()
-        return predict(network, self.task, windows, device="cpu")
+        out = predict(network, self.task, windows, device="cpu")
+        out["probs"] = apply_temperature(out["probs"], self.temperature)
+        return out
 
     def predict_array(self, x: npt.NDArray[np.float32]) -> dict[str, FloatArray]:
         """The same for a raw (B, lookback, F) input: the live path."""
@@ -163,14 +170,16 @@ class SequenceModel:
         network.eval()
         with torch.inference_mode():
             out = self.task.outputs(network, torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)))
-        return {k: v.numpy().astype(np.float64) for k, v in out.items()}
+        result = {k: v.numpy().astype(np.float64) for k, v in out.items()}
+        result["probs"] = apply_temperature(result["probs"], self.temperature)
+        return result
 
     def save(self, directory: Path) -> None:
         """Write weights, config and the fitted pipeline (scaler and schema hash) to a directory."""
         network, pipeline = self._require()
         directory.mkdir(parents=True, exist_ok=True)
         torch.save(network.state_dict(), directory / WEIGHTS_FILE)
-        config = {"spec": self.spec.to_dict(), "n_features": len(pipeline.names)}
+        config = {"spec": self.spec.to_dict(), "n_features": len(pipeline.names), "temperature": self.temperature}
         (directory / CONFIG_FILE).write_text(json.dumps(config, indent=2))
         (directory / PIPELINE_FILE).write_text(json.dumps(pipeline.to_dict()))
 
@@ -179,6 +188,7 @@ class SequenceModel:
         """Read a model written by `save`; raises if any file is missing or does not fit the network."""
         config = json.loads((directory / CONFIG_FILE).read_text())
         model = cls(SequenceSpec.from_dict(config["spec"]))
+        model.temperature = float(config.get("temperature", 1.0))
         model.pipeline = FittedPipeline.from_dict(json.loads((directory / PIPELINE_FILE).read_text()))
         network = build_network(model.spec, int(config["n_features"]))
         state = torch.load(directory / WEIGHTS_FILE, map_location="cpu", weights_only=True)

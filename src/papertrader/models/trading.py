@@ -71,6 +71,14 @@ def positions_from_probs(probs: FloatArray, up: int, down: int, long_short: bool
     return np.asarray(pos, dtype=np.float64)
 
 
+def live_symbols(opens: FloatArray, rows: IntArray) -> list[int]:
+    """Columns with at least one tradable open during the window's fills."""
+    if rows.size == 0:
+        return []
+    block = opens[int(rows[0]) + 1 : int(rows[-1]) + 2]
+    return [j for j in range(opens.shape[1]) if np.isfinite(block[:, j]).any()]
+
+
 def _trade(qty: int, ref: float, cash: float, costs: CostSettings) -> tuple[float, float]:
     """Cash after buying (qty > 0) or selling (qty < 0) at market, and the fee paid."""
     side = Side.BUY if qty > 0 else Side.SELL
@@ -124,13 +132,17 @@ def backtest_rule(
 ) -> TradingRun:
     """Trade equal sleeves per symbol on decisions at `rows` (targets: (len(rows), N) in [-1, 1]).
 
-    opens/closes are the (T, N) raw price panels the rows index into.
+    opens/closes are the (T, N) raw price panels the rows index into. Only symbols that trade during the
+    window get a sleeve (a symbol listed later, or delisted, does not dilute the others with idle cash).
     """
-    n = opens.shape[1]
+    live = live_symbols(opens, rows)
+    n = max(len(live), 1)
     total = np.zeros(rows.size + 1)
     expo = np.zeros(rows.size + 1)
     trades, fees = 0, 0.0
-    for j in range(n):
+    if not live:
+        total[:] = capital
+    for j in live:
         eq, tr, fe, ex = _sleeve(targets[:, j], opens[:, j], closes[:, j], rows, capital / n, costs)
         total += eq
         expo += ex / n

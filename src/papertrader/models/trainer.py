@@ -44,6 +44,7 @@ class TrainConfig:
     grad_clip: float = 1.0
     seed: int = 7
     class_weights: bool = True
+    class_weight_power: float = 0.5  # 1: fully balanced, 0.5: square root (a rare FLAT class would dominate)
     threads: int = 1
     device: str = "auto"
     max_batches_per_epoch: int | None = None
@@ -112,14 +113,14 @@ def pinned_threads(threads: int) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def class_weights(counts: npt.NDArray[np.int64]) -> npt.NDArray[np.float32]:
-    """Balanced weights n / (K * count): rare classes count as much as common ones (0 for absent ones)."""
+def class_weights(counts: npt.NDArray[np.int64], power: float = 1.0) -> npt.NDArray[np.float32]:
+    """Balanced weights (n / (K * count)) ** power: power 1 makes every class count equally (absent: 0)."""
     total = float(counts.sum())
     present = counts > 0
     k = int(present.sum())
     out = np.zeros(counts.size, dtype=np.float32)
     if k:
-        out[present] = total / (k * counts[present].astype(np.float64))
+        out[present] = (total / (k * counts[present].astype(np.float64))) ** power
     return out
 
 
@@ -169,7 +170,9 @@ class Trainer:
         module.to(device)
         weight = None
         if cfg.class_weights:
-            weight = torch.from_numpy(class_weights(train.class_counts(task.n_classes))).to(device)
+            weight = torch.from_numpy(class_weights(train.class_counts(task.n_classes), cfg.class_weight_power)).to(
+                device
+            )
         optimiser = torch.optim.AdamW(module.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         generator = torch.Generator().manual_seed(cfg.seed)
         best_loss, best_epoch, bad_epochs = math.inf, -1, 0

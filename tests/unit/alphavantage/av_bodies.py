@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from conftest import SHARED
+from support import SHARED
 
 RECORDINGS: Path = SHARED / "api-recordings" / "alphavantage"
 

@@ -322,3 +322,21 @@ def test_status_rows_show_masked_keys_with_used_budget_and_remaining(tmp_path: P
     )
     assert (rows["FU…02"].used, rows["FU…02"].remaining, rows["FU…02"].window) == (2, 23, "day")
     assert rows["MA…03"].used == 0 and rows["MA…03"].retired_until is None
+
+
+def test_a_briefly_spaced_preferred_key_is_waited_for_instead_of_spending_a_backup(tmp_path: Path) -> None:
+    clock = sim_clock()
+    sleep = SimSleep(clock)
+    backup = make_key(MACRO_SECRET, Tier.FREE, Purpose.MACRO, av_settings())
+    keys = manager(db_engine(tmp_path), clock, [_free(), backup], sleep=sleep)
+    assert keys.acquire(Purpose.FUNDAMENTALS).key.masked == "FU…02"
+    assert keys.acquire(Purpose.FUNDAMENTALS).key.masked == "FU…02"
+    assert sleep.calls == [2.5]
+
+
+def test_a_caller_that_cannot_wait_gets_the_backup_at_once(tmp_path: Path) -> None:
+    clock = sim_clock()
+    backup = make_key(MACRO_SECRET, Tier.FREE, Purpose.MACRO, av_settings())
+    keys = manager(db_engine(tmp_path), clock, [_free(), backup])
+    keys.acquire(Purpose.FUNDAMENTALS)
+    assert keys.acquire(Purpose.FUNDAMENTALS, max_wait_s=0).key.masked == "MA…03"

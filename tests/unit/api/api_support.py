@@ -12,7 +12,6 @@ from pathlib import Path
 import pandas as pd
 from fastapi import FastAPI
 
-from conftest import build_engine, load_shared_daily
 from papertrader.api import ApiSettings, create_app
 from papertrader.config.settings import Settings
 from papertrader.core.clock import WallClock
@@ -22,6 +21,7 @@ from papertrader.engine.live import LiveState
 from papertrader.engine.recorder import BatchRecorder
 from papertrader.persistence.db import init_db, make_engine
 from papertrader.persistence.repository import RunInfo, RunRepository
+from support import build_engine, load_shared_daily
 
 TOKEN = "t" * 43
 

@@ -7,11 +7,11 @@ import stat
 from pathlib import Path
 
 import pytest
+from api_support import TOKEN, auth, make_app, shared_run
 from fastapi.routing import APIRoute, APIWebSocketRoute
 from fastapi.testclient import TestClient
 from starlette.testclient import WebSocketDenialResponse
 
-from api_support import TOKEN, auth, make_app, shared_run
 from papertrader.api import ApiSettings, create_app, ensure_token
 from papertrader.api.app import OPEN_PATHS, PREFIX
 from papertrader.api.auth import SUBPROTOCOL, token_path
@@ -44,7 +44,13 @@ def test_every_route_is_versioned_except_the_dashboard_page(client: TestClient) 
         assert f"{PREFIX}/{name}" in paths
     for action in ("pause", "resume", "stop", "flatten", "reset", "speed", "mode"):
         assert f"{PREFIX}/control/{action}" in paths
-    assert {f"{PREFIX}/health", f"{PREFIX}/config", f"{PREFIX}/runs", f"{PREFIX}/stream", f"{PREFIX}/openapi.json"} <= paths
+    assert {
+        f"{PREFIX}/health",
+        f"{PREFIX}/config",
+        f"{PREFIX}/runs",
+        f"{PREFIX}/stream",
+        f"{PREFIX}/openapi.json",
+    } <= paths
 
 
 @pytest.mark.parametrize("header", WRONG, ids=lambda h: "missing" if h is None else h[:14])

@@ -7,10 +7,10 @@ import functools
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import SHARED
 
 from papertrader.features.inputs import External, FeatureInputs
 from papertrader.features.technical import PriceArrays
+from support import SHARED
 
 
 def load_bars(folder: str, symbols: tuple[str, ...], name: str = "{symbol}.csv.gz") -> pd.DataFrame:

@@ -159,6 +159,11 @@ class TradingEnv(gym.Env[npt.NDArray[np.float32], np.int64]):
         return int(self.rows[self._i])
 
     @property
+    def shares(self) -> int:
+        """Shares held now (negative when short)."""
+        return self._account.shares
+
+    @property
     def equity(self) -> float:
         """Equity marked at the last close, costs paid."""
         return self._equity
@@ -198,7 +203,7 @@ class TradingEnv(gym.Env[npt.NDArray[np.float32], np.int64]):
         self._stop = min(start + length, self.rows.size - 1)
         self._account = Account(self.config.capital, peak=self.config.capital)
         self._equity = self.config.capital
-        self._sharpe = SharpeState()
+        self._sharpe = SharpeState(0.0, self.config.reward.prior_volatility**2)
         self._last_price = float(self.closes[self.row, self._symbol])
         return self._observation(), {"symbol": self._symbol, "row": self.row}
 
@@ -212,12 +217,13 @@ class TradingEnv(gym.Env[npt.NDArray[np.float32], np.int64]):
         units = next_units(int(action), acct.units, cfg.max_units, cfg.allow_short)
         costs_paid = 0.0
         gross_cash = acct.cash
-        if math.isfinite(ref) and ref > 0:
+        if units != acct.units and math.isfinite(ref) and ref > 0:
             size = int(abs(units) / cfg.max_units * max(equity_before, 0.0) / ref)
             target = size if units > 0 else -size
             gross_cash = acct.cash - (target - acct.shares) * ref
             costs_paid = fill(acct, target, ref, cfg.costs)
             acct.units = units if target != 0 else 0
+        if math.isfinite(ref) and ref > 0:
             self._last_price = ref
         if math.isfinite(close) and close > 0:
             self._last_price = close

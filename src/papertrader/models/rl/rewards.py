@@ -18,10 +18,12 @@ from dataclasses import dataclass
 class RewardWeights:
     """How much each term counts; the defaults keep returns dominant and penalties meaningful."""
 
-    sharpe: float = 0.1
+    sharpe: float = 0.002  # the differential Sharpe is O(1) per step, returns O(0.01): keep returns dominant
     drawdown: float = 0.5
     cost: float = 1.0
     eta: float = 0.01  # decay of the differential Sharpe moving averages (about a 100-step memory)
+    prior_volatility: float = 0.01  # per-step volatility the moving second moment starts from
+    sharpe_clip: float = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +106,7 @@ def step_reward(
     sharpe_term, new_state = differential_sharpe(net, state, weights.eta)
     if not math.isfinite(sharpe_term):
         sharpe_term = 0.0
-    sharpe_term = max(-10.0, min(10.0, sharpe_term))
+    sharpe_term = max(-weights.sharpe_clip, min(weights.sharpe_clip, sharpe_term))
     equity_after = gross_equity_after - costs_paid
     dd_increase, peak_after = drawdown_increase(equity_before, equity_after, peak_before)
     reward = gross - weights.cost * cost + weights.sharpe * sharpe_term - weights.drawdown * dd_increase

@@ -26,7 +26,8 @@ class              recognised by                                                
 ``NOTICE``         an ``Information``/``Note`` with none of the wordings above  ``TemporaryError``
                    and no data beside it
 ``EMPTY``          ``{}``, ``{"Global Quote": {}}``, a series with only         (an empty frame)
-                   ``Meta Data``, or only empty arrays/objects
+                   ``Meta Data``, or every array/object in it empty
+                   (``{"symbol": "X", "quarterlyEarnings": []}``)
 ``DATA``           anything else that is a JSON object (or CSV text)            (parsed)
 =================  ===========================================================  ===========================
 

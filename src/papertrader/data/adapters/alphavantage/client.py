@@ -182,7 +182,7 @@ class AlphaVantageClient:
             self.keys.record(lease, classified.key_outcome, min_backoff_s=classified.retry_after)
             if classified.ok:
                 return classified
-            error = error_for(classified, context)
+            error = error_for(classified, f"{context} (key {lease.key.masked})")
             assert error is not None
             if classified.kind in KEY_FAILOVER:
                 log.warning("Alpha Vantage %s on key %s: %s", context, lease.key.masked, classified.kind.value)

@@ -53,8 +53,8 @@ def _aware(value: datetime, what: str) -> pd.Timestamp:
 
 def _months(start: pd.Timestamp, end: pd.Timestamp) -> list[str]:
     """The YYYY-MM months (New York) that [start, end) touches."""
-    first = start.tz_convert(EASTERN).to_period("M")
-    last = (end - pd.Timedelta(microseconds=1)).tz_convert(EASTERN).to_period("M")
+    first = start.tz_convert(EASTERN).tz_localize(None).to_period("M")
+    last = (end - pd.Timedelta(microseconds=1)).tz_convert(EASTERN).tz_localize(None).to_period("M")
     return [str(p) for p in pd.period_range(first, last, freq="M")]
 
 

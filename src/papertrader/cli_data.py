@@ -1,0 +1,417 @@
+"""CLI glue for vendor data: `data backfill`, `data poll`, key budgets for `data status`, and `universe`.
+
+Sources are built from the environment (keys, tokens and URL settings); one that cannot be built (no Alpha
+Vantage key, no Questrade token) is left out with a note rather than failing the command.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from papertrader.config.settings import Settings, load_settings
+from papertrader.core.clock import Clock, WallClock
+from papertrader.core.errors import ConfigError, PapertraderError
+
+NEW_YORK = ZoneInfo("America/New_York")
+SOURCES = ("alphavantage", "yahoo", "questrade")
+console = Console()
+universe_app = typer.Typer(
+    help="The trading universe: top 200 US stocks, ETFs, Canadian listings.", no_args_is_help=True
+)
+
+
+# --- helpers ---------------------------------------------------------------------------------------
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Project errors become a one-line message and exit code 2."""
+    try:
+        yield
+    except PapertraderError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+
+@contextmanager
+def _stop_on_signal() -> Iterator[Callable[[], bool]]:
+    """SIGINT/SIGTERM finish the current symbol and stop; a second signal aborts at once."""
+    requested: list[int] = []
+
+    def handler(signum: int, _frame: object) -> None:
+        if requested:
+            raise KeyboardInterrupt
+        requested.append(signum)
+        console.print("[yellow]stopping after the current symbol; re-run the same command to resume[/yellow]")
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield lambda: bool(requested)
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _date(value: str, what: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{what} {value!r} is not an ISO date like 2020-01-31") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=NEW_YORK)
+
+
+def _symbols(symbols: str | None, universe: str | None, settings: Settings) -> list[str]:
+    from papertrader.data.universe import resolve
+
+    picked = [s.strip().upper() for s in (symbols or "").split(",") if s.strip()]
+    if universe:
+        picked += resolve(universe, settings.home)
+    if not picked:
+        raise typer.BadParameter("name the symbols: --symbols AAPL,MSFT or --universe top200")
+    return list(dict.fromkeys(picked))
+
+
+def key_manager(settings: Settings, clock: Clock) -> Any | None:
+    """The Alpha Vantage key manager from the environment, or None when no key is configured."""
+    from papertrader.data.keys import KeyManager
+
+    manager = KeyManager.from_env(clock=clock, db_url=settings.db_url)
+    return manager if manager.keys else None
+
+
+def build_sources(settings: Settings, clock: Clock, names: Sequence[str]) -> tuple[dict[str, Any], list[str]]:
+    """The named sources that the environment allows, and a note for each one left out."""
+    sources: dict[str, Any] = {}
+    notes: list[str] = []
+    for name in names:
+        if name == "alphavantage":
+            from papertrader.data.adapters.alphavantage import AlphaVantageClient, AlphaVantageSource
+
+            manager = key_manager(settings, clock)
+            if manager is None:
+                notes.append("alphavantage left out: no key (set PAPERTRADER_AV_KEY_PREMIUM or PAPERTRADER_AV_KEYS)")
+                continue
+            sources[name] = AlphaVantageSource(AlphaVantageClient(manager, clock=clock), clock=clock)
+        elif name == "yahoo":
+            from papertrader.data.adapters.yahoo import YahooSource
+
+            sources[name] = YahooSource(clock=clock)
+        elif name == "questrade":
+            from papertrader.config.questrade import QuestradeSettings
+            from papertrader.data.adapters.questrade import QuestradeSource
+            from papertrader.data.adapters.questrade.symbols import SymbolCache
+
+            qs = QuestradeSettings()
+            if qs.refresh_token is None and not qs.token_file.is_file():
+                notes.append("questrade left out: no token (set PAPERTRADER_QUESTRADE_REFRESH_TOKEN)")
+                continue
+            cache = SymbolCache(qs.symbol_cache_file or settings.home / "cache" / "questrade-symbols.json")
+            sources[name] = QuestradeSource(settings=qs, clock=clock, symbols=cache)
+        else:
+            raise typer.BadParameter(f"unknown source {name!r}: use alphavantage, yahoo, questrade or auto")
+    return sources, notes
+
+
+def build_router(settings: Settings, clock: Clock, source: str) -> tuple[Any, list[str]]:
+    """A router over one named source, or over every available one (``auto``, routes from PAPERTRADER_DATA_ROUTES)."""
+    import os
+
+    from papertrader.data.router import DataKind, Router, parse_routes
+
+    if source == "auto":
+        routes = parse_routes(os.environ.get("PAPERTRADER_DATA_ROUTES", ""))
+        names = list(dict.fromkeys(n for order in routes.values() for n in order if n in SOURCES))
+    else:
+        routes = {kind: (source,) for kind in DataKind}
+        names = [source]
+    sources, notes = build_sources(settings, clock, names)
+    if not sources:
+        raise ConfigError("no data source is available: " + "; ".join(notes))
+    return Router(sources, routes=routes, clock=clock), notes
+
+
+# --- data backfill ---------------------------------------------------------------------------------
+
+
+def backfill(
+    start: Annotated[str, typer.Option(help="first session (ISO date, New York)")],
+    source: Annotated[str, typer.Option(help="alphavantage | yahoo | questrade | auto (failover)")] = "auto",
+    symbols: Annotated[str | None, typer.Option(help="comma-separated symbols")] = None,
+    universe: Annotated[str | None, typer.Option(help="top200 | all | a category such as etf")] = None,
+    interval: Annotated[str, typer.Option(help="1d | 60min | 30min | 15min | 5min | 1min")] = "1d",
+    end: Annotated[str | None, typer.Option(help="end (ISO, exclusive; default now)")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="print the plan and its budget, fetch nothing")] = False,
+    json_file: Annotated[Path | None, typer.Option("--json", help="write the outcome with stable keys")] = None,
+) -> None:
+    """Fill the lake's missing sessions from vendors: budgeted, resumable, validated, with provenance."""
+    from papertrader.data.backfill import Backfiller, BackfillLedger, estimate, job_spec
+    from papertrader.data.polling import key_budgets
+    from papertrader.data.router import bars_kind
+    from papertrader.data.store import Lake
+
+    settings = load_settings()
+    clock = WallClock()
+    with _errors():
+        wanted = _symbols(symbols, universe, settings)
+        lo = _date(start, "--start")
+        hi = _date(end, "--end") if end else clock.now()
+        router, notes = build_router(settings, clock, source)
+        for note in notes:
+            console.print(f"[yellow]{note}[/yellow]")
+        lake = Lake(settings.lake_dir, clock=clock)
+        ledger = BackfillLedger(settings.home / "backfill.sqlite")
+        filler = Backfiller(lake, router, ledger, clock=clock)
+        plan = filler.plan(wanted, interval, lo, hi, router.route(bars_kind(interval)))
+        manager = router.sources.get("alphavantage")
+        budgets = key_budgets(manager.client.keys) if manager is not None else None
+        _print_plan(plan, estimate(plan, budgets))
+        if dry_run:
+            return
+        spec = job_spec(source, wanted, interval, lo, hi)
+        with _stop_on_signal() as stopping, _progress(len(plan.symbols)) as (progress, task):
+
+            def on_symbol(result: Any) -> None:
+                progress.update(task, advance=1, info=f"{result.symbol} {result.status} {result.source or ''}")
+
+            report = filler.run(plan, spec, on_symbol=on_symbol, should_stop=stopping)
+    _print_report(report)
+    if json_file is not None:
+        out = {
+            "job_id": report.job_id,
+            "resumed": report.resumed,
+            "stopped": report.stopped,
+            "written": report.written,
+            "by_source": report.by_source(),
+            "symbols": [asdict(r) for r in report.results],
+        }
+        json_file.write_text(json.dumps(out, indent=2))
+        console.print(f"wrote {json_file}")
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@contextmanager
+def _progress(total: int) -> Iterator[tuple[Progress, Any]]:
+    with Progress(
+        TextColumn("[bold]backfill[/bold]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[info]}"),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
+        yield progress, progress.add_task("backfill", total=total, info="")
+
+
+def _print_plan(plan: Any, lines: Sequence[Any]) -> None:
+    todo = plan.todo
+    console.print(
+        f"backfill {plan.interval} {plan.start.tz_convert(NEW_YORK):%Y-%m-%d} → "
+        f"{plan.end.tz_convert(NEW_YORK):%Y-%m-%d}: "
+        f"{len(plan.symbols)} symbol(s), route {' → '.join(plan.route)}"
+    )
+    console.print(
+        f"missing: {plan.sessions:,} session(s) in {len(todo)} symbol(s) ({len(plan.symbols) - len(todo)} up to date), "
+        f"{sum(len(s.spans) for s in todo)} fetch(es)"
+    )
+    if todo:
+        console.print("requests and time if one source served it all:")
+        for line in lines:
+            console.print(f"  {line.describe()}")
+
+
+def _print_report(report: Any) -> None:
+    table = Table(title=f"backfill job {report.job_id}" + (" (resumed)" if report.resumed else ""))
+    for col in ("symbol", "status", "source", "bars", "sessions", "note"):
+        table.add_column(col, justify="right" if col in ("bars", "sessions") else "left")
+    for r in report.results:
+        note = (r.detail[:80] + "…") if len(r.detail) > 80 else r.detail
+        if r.failed_over and not note:
+            note = "served after failover"
+        table.add_row(r.symbol, r.status, r.source or "-", f"{r.written:,}", f"{r.sessions:,}", note)
+    console.print(table)
+    sources = ", ".join(f"{k} {v}" for k, v in report.by_source().items()) or "none"
+    state = "stopped: re-run the same command to resume" if report.stopped else "done"
+    console.print(f"{state} · {report.written:,} bar(s) written · symbols per source: {sources}")
+
+
+# --- data poll -------------------------------------------------------------------------------------
+
+
+def poll(
+    symbols: Annotated[str | None, typer.Option(help="comma-separated symbols")] = None,
+    universe: Annotated[str | None, typer.Option(help="top200 | all | a category")] = None,
+    mode: Annotated[str, typer.Option(help="quote | bar")] = "quote",
+    interval: Annotated[str, typer.Option(help="bar interval in bar mode")] = "1m",
+    sweeps: Annotated[int, typer.Option(help="sweeps to run (0: only print the cadence)")] = 1,
+) -> None:
+    """Poll the freshest quote or bar per symbol at the cadence the key budgets allow (printed first)."""
+    from papertrader.data.polling import (
+        AlphaVantageQuotes,
+        LatestBarQuotes,
+        LivePoller,
+        achievable_cadence,
+        fixed_rate_cadence,
+        key_budgets,
+    )
+    from papertrader.data.router import Router
+    from papertrader.data.store import Lake
+
+    settings = load_settings()
+    clock = WallClock()
+    with _errors():
+        wanted = _symbols(symbols, universe, settings)
+        sources, notes = build_sources(settings, clock, SOURCES)
+        for note in notes:
+            console.print(f"[yellow]{note}[/yellow]")
+        if not sources:
+            raise ConfigError("no data source is available: " + "; ".join(notes))
+        av = sources.get("alphavantage")
+        if av is not None:
+            cadence = achievable_cadence(len(wanted), key_budgets(av.client.keys), premium_only=mode == "bar")
+        else:
+            cadence = fixed_rate_cadence(len(wanted), 2.0, "no Alpha Vantage key; polite Yahoo/Questrade pace 2/s")
+        console.print(f"cadence: {cadence.describe()}")
+        if sweeps <= 0:
+            return
+        quote_sources: list[Any] = [AlphaVantageQuotes(av.client, clock=clock)] if av is not None else []
+        quote_sources += [LatestBarQuotes(s, clock=clock) for n, s in sources.items() if n != "alphavantage"]
+        router = Router(list(sources.values()) if mode == "bar" else quote_sources, clock=clock)
+        lake = Lake(settings.lake_dir, clock=clock) if mode == "bar" else None
+        poller = LivePoller(
+            router, wanted, cadence, clock=clock, mode="bar" if mode == "bar" else "quote", interval=interval, lake=lake
+        )
+        with _stop_on_signal() as stopping:
+            for sweep in poller.run(sweeps, should_stop=stopping):
+                table = Table(title=f"sweep at {sweep.finished_at:%H:%M:%S} UTC ({sweep.seconds:.1f} s)")
+                for col in ("symbol", "price", "as of", "source", "delayed"):
+                    table.add_column(col)
+                for row in sweep.quotes.itertuples(index=False):
+                    table.add_row(
+                        str(row.symbol),
+                        f"{row.price:,.4f}",
+                        f"{row.ts:%Y-%m-%d %H:%M}",
+                        str(row.source),
+                        str(row.delayed),
+                    )
+                console.print(table)
+                for symbol, why in sweep.failures.items():
+                    console.print(f"[red]{symbol}[/red]: {why}")
+
+
+# --- data status: key budgets ----------------------------------------------------------------------
+
+
+def print_key_status(out: Console | None = None) -> None:
+    """Each Alpha Vantage key's remaining budget, the key masked (for `papertrader data status`)."""
+    out = out or console
+    settings = load_settings()
+    with _errors():
+        manager = key_manager(settings, WallClock())
+    if manager is None:
+        out.print("Alpha Vantage keys: none configured (set PAPERTRADER_AV_KEY_PREMIUM or PAPERTRADER_AV_KEYS)")
+        return
+    table = Table(title="Alpha Vantage key budgets")
+    for col in ("key", "tier", "purpose", "used", "remaining", "window", "state"):
+        table.add_column(col, justify="right" if col in ("used", "remaining") else "left")
+    for s in manager.status():
+        if s.retired_until is not None:
+            state = f"retired until {s.retired_until.astimezone(NEW_YORK):%Y-%m-%d %H:%M} ET ({s.retired_reason})"
+        elif s.backoff_until is not None:
+            state = f"backing off until {s.backoff_until.astimezone(NEW_YORK):%H:%M:%S} ET"
+        else:
+            state = "ok"
+        table.add_row(s.key, s.tier, s.purpose, f"{s.used}/{s.budget}", str(s.remaining), f"per {s.window}", state)
+    out.print(table)
+
+
+# --- universe --------------------------------------------------------------------------------------
+
+
+@universe_app.command("list")
+def universe_list(
+    category: Annotated[
+        str | None, typer.Option(help="core_large_cap | etf | penny | canadian_tsx | canadian_tsxv")
+    ] = None,
+    json_file: Annotated[Path | None, typer.Option("--json", help="write the members with stable keys")] = None,
+) -> None:
+    """List the universe's members with their category and sector (and as-of date and origin)."""
+    from papertrader.data.universe import load_universe
+
+    settings = load_settings()
+    with _errors():
+        universe = load_universe(settings.home)
+        members = [m for m in universe.members if category is None or m.category.value == category]
+    table = Table(title=f"universe: {len(members)} member(s) · top 200 as of {universe.as_of} ({universe.origin})")
+    for col in ("rank", "symbol", "name", "category", "sector"):
+        table.add_column(col)
+    for m in members:
+        table.add_row("" if m.rank is None else str(m.rank), m.symbol, m.name, m.category.value, m.sector)
+    console.print(table)
+    if json_file is not None:
+        rows = [{**asdict(m), "category": m.category.value} for m in members]
+        json_file.write_text(
+            json.dumps({"as_of": universe.as_of, "origin": universe.origin, "members": rows}, indent=2)
+        )
+
+
+@universe_app.command("refresh")
+def universe_refresh(
+    n: Annotated[int, typer.Option(help="how many to keep")] = 200,
+    include_lake: Annotated[bool, typer.Option(help="also rank the lake's daily symbols")] = True,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="print the budget only")] = False,
+) -> None:
+    """Re-rank the top-n US stocks by vendor market cap (Alpha Vantage OVERVIEW); keeps the list if it cannot."""
+    from papertrader.data.polling import format_seconds, key_budgets, time_for_requests
+    from papertrader.data.store import Lake
+    from papertrader.data.universe import AlphaVantageMarketCaps, Category, Member, refresh_top, save_top200, top200
+
+    settings = load_settings()
+    clock = WallClock()
+    with _errors():
+        current = top200(settings.home)
+        candidates = list(current.members)
+        if include_lake:
+            known = {m.symbol for m in candidates}
+            lake_symbols = Lake(settings.lake_dir).symbols("1d")
+            candidates += [
+                Member(s, "", Category.CORE)
+                for s in lake_symbols
+                if s not in known and not s.startswith("^") and "." not in s
+            ]
+        sources, notes = build_sources(settings, clock, ["alphavantage"])
+        if not sources:
+            raise ConfigError(
+                f"refresh needs Alpha Vantage keys; the list as of {current.as_of} stays in use ({notes[0]})"
+            )
+        client = sources["alphavantage"].client
+        seconds = time_for_requests(len(candidates), key_budgets(client.keys), clock.now())
+        took = "cannot be served" if seconds is None else f"~{format_seconds(seconds)}"
+        console.print(f"refresh: {len(candidates)} OVERVIEW request(s), {took} with the configured key budgets")
+        if dry_run:
+            return
+        with _progress(len(candidates)) as (progress, task):
+            result = refresh_top(
+                AlphaVantageMarketCaps(client),
+                candidates,
+                as_of=clock.now(),
+                n=n,
+                on_symbol=lambda s, cap: progress.update(task, advance=1, info=s),
+            )
+        path = save_top200(result.universe, settings.home)
+    console.print(
+        f"wrote {path}: top {len(result.universe)} of {result.priced} priced ({len(result.missing)} without a cap)"
+    )

@@ -1,0 +1,153 @@
+// TradingView lightweight-charts behind a declarative interface: appended points are streamed in with update().
+import {
+  AreaSeries,
+  ColorType,
+  createChart,
+  HistogramSeries,
+  LineSeries,
+  type IChartApi,
+  type ISeriesApi,
+  type SeriesType,
+  type UTCTimestamp,
+} from 'lightweight-charts';
+import { useEffect, useRef } from 'react';
+
+export interface ChartPoint {
+  time: number;
+  value: number;
+  color?: string;
+}
+
+export interface ChartSeries {
+  id: string;
+  label: string;
+  kind: 'line' | 'area' | 'histogram';
+  color: string;
+  points: ChartPoint[];
+}
+
+interface Drawn {
+  api: ISeriesApi<SeriesType>;
+  count: number;
+  first: number | undefined;
+  last: number | undefined;
+}
+
+export interface TimeChartProps {
+  series: ChartSeries[];
+  height?: number;
+  /** How the price scale reads: dollars (compact), a percentage of 1, or plain numbers. */
+  format?: 'money' | 'percent' | 'number';
+  testId?: string;
+  label: string;
+}
+
+const compact = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', notation: 'compact', maximumFractionDigits: 2 });
+
+function priceFormatter(format: TimeChartProps['format']): ((v: number) => string) | undefined {
+  if (format === 'percent') return (v: number) => `${(v * 100).toFixed(1)}%`;
+  if (format === 'money') return (v: number) => compact.format(v);
+  return undefined;
+}
+
+function add(chart: IChartApi, s: ChartSeries): ISeriesApi<SeriesType> {
+  const common = { priceLineVisible: false, lastValueVisible: true, title: '' };
+  if (s.kind === 'area') {
+    return chart.addSeries(AreaSeries, { ...common, lineColor: s.color, topColor: `${s.color}55`, bottomColor: `${s.color}08`, lineWidth: 2 });
+  }
+  if (s.kind === 'histogram') return chart.addSeries(HistogramSeries, { ...common, color: s.color });
+  return chart.addSeries(LineSeries, { ...common, color: s.color, lineWidth: 2 });
+}
+
+function toData(points: ChartPoint[]) {
+  return points.map((p) => ({ time: p.time as UTCTimestamp, value: p.value, ...(p.color ? { color: p.color } : {}) }));
+}
+
+export function TimeChart({ series, height = 280, format = 'number', testId, label }: TimeChartProps) {
+  const box = useRef<HTMLDivElement>(null);
+  const chart = useRef<IChartApi | null>(null);
+  const drawn = useRef(new Map<string, Drawn>());
+
+  useEffect(() => {
+    if (!box.current) return undefined;
+    const styles = getComputedStyle(document.documentElement);
+    const text = styles.getPropertyValue('--muted').trim() || '#8b95a7';
+    const grid = styles.getPropertyValue('--grid').trim() || '#223';
+    const api = createChart(box.current, {
+      autoSize: true,
+      height,
+      layout: { background: { type: ColorType.Solid, color: 'transparent' }, textColor: text, fontSize: 11 },
+      grid: { vertLines: { color: grid }, horzLines: { color: grid } },
+      rightPriceScale: { borderVisible: false },
+      timeScale: { borderVisible: false, timeVisible: false },
+      localization: (() => {
+        const formatter = priceFormatter(format);
+        return formatter ? { priceFormatter: formatter } : {};
+      })(),
+      handleScroll: false,
+      handleScale: false,
+    });
+    chart.current = api;
+    const current = drawn.current;
+    // the whole run always fits: refit when the box changes size (phones rotate, panels reflow)
+    const observer = typeof ResizeObserver === 'undefined' ? null : new ResizeObserver(() => api.timeScale().fitContent());
+    observer?.observe(box.current);
+    return () => {
+      observer?.disconnect();
+      current.clear();
+      chart.current = null;
+      api.remove();
+    };
+  }, [height, format]);
+
+  useEffect(() => {
+    const api = chart.current;
+    if (!api) return;
+    for (const s of series) {
+      let d = drawn.current.get(s.id);
+      if (!d) {
+        d = { api: add(api, s), count: 0, first: undefined, last: undefined };
+        drawn.current.set(s.id, d);
+      }
+      const first = s.points[0]?.time;
+      const appendable = d.count > 0 && first === d.first && s.points.length >= d.count && d.last !== undefined;
+      if (appendable) {
+        const tail = s.points.slice(d.count - 1);
+        for (const p of toData(tail)) if ((p.time as number) >= (d.last ?? 0)) d.api.update(p);
+      } else {
+        d.api.setData(toData(s.points));
+      }
+      d.count = s.points.length;
+      d.first = first;
+      d.last = s.points[s.points.length - 1]?.time;
+    }
+    for (const [id, d] of drawn.current) {
+      if (!series.some((s) => s.id === id)) {
+        api.removeSeries(d.api);
+        drawn.current.delete(id);
+      }
+    }
+    api.timeScale().fitContent();
+  }, [series]);
+
+  const main = series[0]?.points ?? [];
+  return (
+    <figure className="chart" aria-label={label}>
+      <div
+        ref={box}
+        className="chart-box"
+        style={{ height }}
+        data-testid={testId}
+        data-points={main.length}
+        data-last={main.length ? main[main.length - 1]?.value : ''}
+      />
+      <figcaption className="legend">
+        {series.map((s) => (
+          <span key={s.id} className="legend-item">
+            <i style={{ background: s.color }} /> {s.label}
+          </span>
+        ))}
+      </figcaption>
+    </figure>
+  );
+}
