@@ -7,7 +7,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, CheckConstraint, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from papertrader.persistence.types import Money, UTCDateTime
@@ -85,6 +85,12 @@ class OrderModel(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     tag: Mapped[str] = mapped_column(String(255), default="")
+    stop_price: Mapped[Decimal | None] = mapped_column(Money(), nullable=True)
+    parent_id: Mapped[str | None] = mapped_column(String(2 * ID_LEN), nullable=True)
+    oco_group: Mapped[str | None] = mapped_column(String(2 * ID_LEN), nullable=True)
+    replaces: Mapped[str | None] = mapped_column(String(2 * ID_LEN), nullable=True)
+    triggered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    extended_hours: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class FillModel(Base):

@@ -168,6 +168,12 @@ def _order_values(run_id: str, o: Order) -> dict[str, Any]:
         "created_at": o.created_at,
         "updated_at": o.updated_at,
         "tag": o.tag,
+        "stop_price": o.stop_price,
+        "parent_id": o.parent_id,
+        "oco_group": o.oco_group,
+        "replaces": o.replaces,
+        "triggered_at": o.triggered_at,
+        "extended_hours": o.extended_hours,
     }
 
 
@@ -187,6 +193,12 @@ def _order(m: Any) -> Order:
         reason=m.reason,
         updated_at=m.updated_at,
         tag=m.tag,
+        stop_price=m.stop_price,
+        parent_id=m.parent_id,
+        oco_group=m.oco_group,
+        replaces=m.replaces,
+        triggered_at=m.triggered_at,
+        extended_hours=bool(m.extended_hours),
     )
 
 
