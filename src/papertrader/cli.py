@@ -18,14 +18,17 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from papertrader.cli_api import ApiAttachment, attach_api, serve
 from papertrader.config.settings import Settings, load_settings
 from papertrader.core.errors import PapertraderError
+from papertrader.engine.control import RunControl
 from papertrader.engine.cycle import CycleOutcome
 from papertrader.engine.runner import Mode, RunRequest, RunResult, run
 
 app = typer.Typer(help="Local-first AI paper trading: honest, out-of-sample, net of costs.", no_args_is_help=True)
 data_app = typer.Typer(help="Import and inspect market data in the lake.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
+app.command()(serve)
 console = Console()
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -151,7 +154,13 @@ def _graceful_stop() -> Iterator[Callable[[], bool]]:
             signal.signal(sig, old)
 
 
-def _run_with_progress(settings: Settings, request: RunRequest, should_stop: Callable[[], bool]) -> RunResult:
+def _run_with_progress(
+    settings: Settings,
+    request: RunRequest,
+    should_stop: Callable[[], bool],
+    control: RunControl | None = None,
+    on_engine: ApiAttachment | None = None,
+) -> RunResult:
     with Progress(
         TextColumn(f"[bold]{request.mode}[/bold]"),
         BarColumn(),
@@ -173,7 +182,15 @@ def _run_with_progress(settings: Settings, request: RunRequest, should_stop: Cal
                 info=f"{outcome.ts:%Y-%m-%d} equity ${float(outcome.valuation.equity):,.0f}",
             )
 
-        return run(settings, request, on_start=on_start, on_cycle=on_cycle, should_stop=should_stop)
+        return run(
+            settings,
+            request,
+            on_start=on_start,
+            on_cycle=on_cycle,
+            should_stop=should_stop,
+            control=control,
+            on_engine=on_engine,
+        )
 
 
 def _pct(x: float) -> str:
@@ -239,6 +256,8 @@ def _execute(
     speed: float = 0.0,
     run_id: str | None = None,
     resume: bool = False,
+    serve_api: bool = False,
+    keep_serving: bool = False,
 ) -> RunResult:
     settings = _settings()
     request = RunRequest(
@@ -251,12 +270,21 @@ def _execute(
         run_id=run_id,
         resume=resume,
     )
-    with _errors(), _graceful_stop() as stopping:
-        result = _run_with_progress(settings, request, stopping)
-    print_summary(result)
-    if json_file is not None:
-        json_file.write_text(json.dumps(result.to_json(), indent=2))
-        console.print(f"wrote {json_file}")
+    control = RunControl(speed=speed) if serve_api else None
+    attach = None
+    try:
+        with _errors(), _graceful_stop() as stopping:
+            attach = attach_api(settings, control) if serve_api else None  # a busy port fails here, exit 2
+            result = _run_with_progress(settings, request, stopping, control, attach)
+        print_summary(result)
+        if json_file is not None:
+            json_file.write_text(json.dumps(result.to_json(), indent=2))
+            console.print(f"wrote {json_file}")
+        if attach is not None and keep_serving:
+            attach.keep_serving()
+    finally:
+        if attach is not None:
+            attach.stop()
     return result
 
 
@@ -285,6 +313,8 @@ def paper(
     speed: Annotated[float, typer.Option(help="market seconds per wall second; 0 = as fast as possible")] = 0.0,
     run_id: Annotated[str | None, typer.Option(help="name the run (default: generated)")] = None,
     resume: Annotated[bool, typer.Option(help="continue RUN_ID from its last committed cycle")] = False,
+    api: Annotated[bool, typer.Option(help="serve the API and dashboard during the run")] = True,
+    keep_serving: Annotated[bool, typer.Option(help="keep the dashboard up after the run until Ctrl-C")] = False,
     symbols: SymbolsOpt = None,
     start: StartOpt = None,
     end: EndOpt = None,
@@ -295,7 +325,19 @@ def paper(
     if not replay:
         console.print("[red]error:[/red] only --replay is available: live paper trading needs the vendor data feed")
         raise typer.Exit(2)
-    _execute("replay", symbols, start, end, interval, json_file, speed=speed, run_id=run_id, resume=resume)
+    _execute(
+        "replay",
+        symbols,
+        start,
+        end,
+        interval,
+        json_file,
+        speed=speed,
+        run_id=run_id,
+        resume=resume,
+        serve_api=api,
+        keep_serving=keep_serving,
+    )
 
 
 def _repository() -> Any:
@@ -372,6 +414,8 @@ def check(run_id: Annotated[str, typer.Argument(help="run id")]) -> None:
 @app.command()
 def demo(
     speed: Annotated[float, typer.Option(help="replay speed (market seconds per wall second; 0 = max)")] = 0.0,
+    api: Annotated[bool, typer.Option(help="serve the API and dashboard during the replay")] = True,
+    keep_serving: Annotated[bool, typer.Option(help="keep the dashboard up after the replay until Ctrl-C")] = False,
 ) -> None:
     """The main job on a fresh machine: import bundled real data offline, replay it, print the summary."""
     from papertrader.data.store import Lake
@@ -382,12 +426,13 @@ def demo(
         if not [s for s in lake.symbols("1d") if not s.startswith("^")]:
             _import_bundled(lake)
         _print_status(lake)
-    result = _execute("replay", None, None, None, "1d", None, speed=speed)
+    result = _execute("replay", None, None, None, "1d", None, speed=speed, serve_api=api, keep_serving=keep_serving)
     with _errors():
         report_path = write_report(result.run_id, settings.home / "reports" / f"{result.run_id}.html")
     console.print(
         f"report: {report_path}\nstate: {settings.db_url} · lake: {settings.lake_dir}\n"
-        "The strategy is a moving-average trend-following baseline; models arrive in later releases."
+        "browse every stored run in the dashboard: `papertrader serve`; "
+        "watch one live: `papertrader demo --speed 2000000 --keep-serving`"
     )
 
 

@@ -142,7 +142,7 @@ class LiveState:
             payload = {"cycle": snap.cycle, "ts": event.ts.isoformat(), "equity": snap.equity, "cash": snap.cash}
             for listener in listeners:
                 listener("cycle", payload)
-        elif event.kind in STREAMED or event.kind.startswith("order."):
+        elif event.kind in STREAMED or event.kind.startswith(("order.", "risk.")):
             with self._lock:
                 self._events.append(event)
                 listeners = list(self._listeners)

@@ -224,11 +224,11 @@ def run(
         should_stop = lambda: control.should_stop() or bool(outer_stop and outer_stop())  # noqa: E731
     elif request.mode == "replay":
         pacer = _pacer(panel, request.speed, pace)
-    if on_engine is not None:
-        on_engine(engine, len(panel) - first)
-    if on_start is not None:
-        on_start(len(panel) - first)
     try:
+        if on_engine is not None:
+            on_engine(engine, len(panel) - first)
+        if on_start is not None:
+            on_start(len(panel) - first)
         outcomes = engine.run(last_cycle + 1, pace=pacer, on_cycle=on_cycle, should_stop=should_stop)
     except BaseException as exc:
         if recorder is not None:

@@ -108,7 +108,7 @@ def test_unknown_symbol_is_a_clear_error_not_a_traceback(home: Path) -> None:
 
 def test_report_writes_a_self_contained_tearsheet_with_plots(home: Path, tmp_path: Path) -> None:
     window = ("--symbols", "AAPL,IBM", "--start", "2006-01-01", "--end", "2008-01-01")
-    _invoke(home, "paper", "--replay", "--run-id", "for-report", *window)
+    _invoke(home, "paper", "--replay", "--no-api", "--run-id", "for-report", *window)
     out = tmp_path / "r.html"
     _invoke(home, "report", "for-report", "--html", str(out))
     page = out.read_text()

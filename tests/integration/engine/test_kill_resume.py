@@ -59,7 +59,7 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_sigkill_at_random_points_then_resume_equals_an_uninterrupted_run(home: Path) -> None:
-    reference = _cli(home, "paper", "--replay", "--run-id", "reference", *WINDOW)
+    reference = _cli(home, "paper", "--replay", "--no-api", "--run-id", "reference", *WINDOW)
     assert reference.wait(timeout=120) == 0, reference.stderr.read() if reference.stderr else ""
     repo = RunRepository(make_engine(f"sqlite:///{home / 'papertrader.db'}"))
 
@@ -68,7 +68,9 @@ def test_sigkill_at_random_points_then_resume_equals_an_uninterrupted_run(home: 
     for _ in range(KILLS):
         before = repo.get_run("victim")
         last = before.last_cycle if before else -1
-        args = ["paper", "--replay", "--run-id", "victim", *WINDOW, *PACED] + (["--resume"] if before else [])
+        args = ["paper", "--replay", "--no-api", "--run-id", "victim", *WINDOW, *PACED] + (
+            ["--resume"] if before else []
+        )
         proc = _cli(home, *args)
         deadline = time.monotonic() + 60
         while proc.poll() is None and time.monotonic() < deadline:  # wait until it commits new cycles
@@ -81,7 +83,7 @@ def test_sigkill_at_random_points_then_resume_equals_an_uninterrupted_run(home: 
             proc.send_signal(signal.SIGKILL)
             killed_mid_run += 1
         proc.wait(timeout=60)
-    final = _cli(home, "paper", "--replay", "--run-id", "victim", "--resume", *WINDOW)
+    final = _cli(home, "paper", "--replay", "--no-api", "--run-id", "victim", "--resume", *WINDOW)
     assert final.wait(timeout=120) == 0, final.stderr.read() if final.stderr else ""
 
     assert killed_mid_run == KILLS, "every kill must land while the replay runs"
