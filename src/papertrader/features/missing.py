@@ -50,6 +50,9 @@ def fill_batch(values: Array, policy: MissingPolicy, masks: Array | None = None,
             out[i] = miss
         if policy.max_ffill == 0 or t == 0 or not miss.any():
             continue
+        leading = np.where(miss.all(axis=0), t, np.argmin(miss, axis=0))
+        if (miss.sum(axis=0) == leading).all():
+            continue  # gaps only before each column's first value: nothing earlier to carry forward
         last = np.maximum.accumulate(np.where(miss, -1, rows), axis=0)
         fill = miss & (last >= 0) & (rows - last <= policy.max_ffill)
         if fill.any():

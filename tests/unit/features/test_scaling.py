@@ -86,3 +86,13 @@ def test_row_by_row_fill_equals_the_batch_fill() -> None:
         row = x[:, t].copy()
         np.testing.assert_array_equal(state.update(row), batch_masks[:, t])
         np.testing.assert_array_equal(row, batch[:, t])
+
+
+def test_warm_up_gaps_stay_missing_while_later_gaps_are_filled() -> None:
+    x = np.array([[np.nan, 1.0], [np.nan, np.nan], [3.0, 2.0], [np.nan, 4.0]])[None]
+    masks = fill_batch(x, MissingPolicy(max_ffill=1))
+    np.testing.assert_array_equal(x[0], [[np.nan, 1.0], [np.nan, 1.0], [3.0, 2.0], [3.0, 4.0]])
+    np.testing.assert_array_equal(masks[0], [[1, 0], [1, 1], [0, 0], [1, 0]])
+    warm_only = np.array([[np.nan, 1.0], [np.nan, 2.0], [3.0, 2.0]])[None]
+    fill_batch(warm_only, MissingPolicy())
+    assert np.isnan(warm_only[0, :2, 0]).all()
