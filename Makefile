@@ -4,7 +4,7 @@ STAMP := $(VENV)/.installed
 NPM := $(shell command -v npm 2>/dev/null)
 WEB_STAMP := web/node_modules/.installed
 
-.PHONY: run test lint install clean bench web test-web
+.PHONY: run test test-slow lint install clean bench web test-web
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -23,8 +23,11 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 
 test: lint web
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -m "not slow"
 	$(MAKE) test-web
+
+test-slow: $(STAMP)
+	$(VENV)/bin/pytest -m slow
 
 # The dashboard (web/): built into src/papertrader/api/static, which the API serves at /. Skipped without Node.
 ifneq ($(NPM),)
@@ -45,5 +48,10 @@ endif
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
 
+# Each benchmark prints a table beside its alternative and writes JSON under benchmarks/results/.
 bench: $(STAMP)
 	$(PY) benchmarks/engine_throughput.py
+	$(PY) benchmarks/features_throughput.py
+	$(PY) benchmarks/fill_calibration.py
+	@for b in data_budget models_throughput; do \
+	  if [ -f benchmarks/$$b.py ]; then $(PY) benchmarks/$$b.py || exit 1; fi; done
