@@ -19,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from papertrader.cli_api import ApiAttachment, attach_api, serve
+from papertrader.cli_data import backfill, poll, print_key_status, universe_app
 from papertrader.config.settings import Settings, load_settings
 from papertrader.core.errors import PapertraderError
 from papertrader.engine.control import RunControl
@@ -29,6 +30,9 @@ app = typer.Typer(help="Local-first AI paper trading: honest, out-of-sample, net
 data_app = typer.Typer(help="Import and inspect market data in the lake.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 app.command()(serve)
+data_app.command("backfill")(backfill)
+data_app.command("poll")(poll)
+app.add_typer(universe_app, name="universe")
 console = Console()
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -129,10 +133,11 @@ def _print_status(lake: Any) -> None:
 
 @data_app.command("status")
 def data_status() -> None:
-    """Show what the lake holds: symbols, intervals, ranges, row counts and quarantined rows."""
+    """Show what the lake holds (symbols, intervals, ranges, rows, quarantine) and each API key's budget."""
     from papertrader.data.store import Lake
 
     _print_status(Lake(_settings().lake_dir))
+    print_key_status(console)
 
 
 @contextmanager

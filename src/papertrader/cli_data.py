@@ -7,6 +7,7 @@ Vantage key, no Questrade token) is left out with a note rather than failing the
 from __future__ import annotations
 
 import json
+import os
 import signal
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -127,8 +128,6 @@ def build_sources(settings: Settings, clock: Clock, names: Sequence[str]) -> tup
 
 def build_router(settings: Settings, clock: Clock, source: str) -> tuple[Any, list[str]]:
     """A router over one named source, or over every available one (``auto``, routes from PAPERTRADER_DATA_ROUTES)."""
-    import os
-
     from papertrader.data.router import DataKind, Router, parse_routes
 
     if source == "auto":
@@ -180,7 +179,7 @@ def backfill(
         _print_plan(plan, estimate(plan, budgets))
         if dry_run:
             return
-        spec = job_spec(source, wanted, interval, lo, hi)
+        spec = job_spec(source, wanted, interval, lo, hi if end else None)
         with _stop_on_signal() as stopping, _progress(len(plan.symbols)) as (progress, task):
 
             def on_symbol(result: Any) -> None:
@@ -244,7 +243,14 @@ def _print_report(report: Any) -> None:
         table.add_row(r.symbol, r.status, r.source or "-", f"{r.written:,}", f"{r.sessions:,}", note)
     console.print(table)
     sources = ", ".join(f"{k} {v}" for k, v in report.by_source().items()) or "none"
-    state = "stopped: re-run the same command to resume" if report.stopped else "done"
+    failed = len(report.failed)
+    state = (
+        "stopped: re-run the same command to resume"
+        if report.stopped
+        else f"done, {failed} symbol(s) failed (re-run to retry them)"
+        if failed
+        else "done"
+    )
     console.print(f"{state} · {report.written:,} bar(s) written · symbols per source: {sources}")
 
 
@@ -348,12 +354,16 @@ def universe_list(
     ] = None,
     json_file: Annotated[Path | None, typer.Option("--json", help="write the members with stable keys")] = None,
 ) -> None:
-    """List the universe's members with their category and sector (and as-of date and origin)."""
-    from papertrader.data.universe import load_universe
+    """List the members with category and sector; stocks whose last stored close is under penny_below are penny."""
+    from papertrader.data.store import Lake
+    from papertrader.data.universe import load_universe, tag_penny
 
     settings = load_settings()
     with _errors():
         universe = load_universe(settings.home)
+        last = Lake(settings.lake_dir).read_bars_asof(universe.symbols(), "1d", WallClock().now(), adjusted=False)
+        closes = dict(zip(last["symbol"], last["close"], strict=True))
+        universe = tag_penny(universe, closes, settings.risk.penny_below)
         members = [m for m in universe.members if category is None or m.category.value == category]
     table = Table(title=f"universe: {len(members)} member(s) · top 200 as of {universe.as_of} ({universe.origin})")
     for col in ("rank", "symbol", "name", "category", "sector"):

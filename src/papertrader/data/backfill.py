@@ -105,8 +105,13 @@ def _ts(value: datetime | pd.Timestamp, what: str) -> pd.Timestamp:
 def session_table(symbol: str, interval: str, start: datetime, end: datetime, now: datetime) -> pd.DataFrame:
     """The finished sessions touching [start, end): day_start/day_end (midnight New York, UTC), open, close."""
     iv = normalize_interval(interval)
-    lo, hi, at = _ts(start, "start"), _ts(end, "end"), _ts(now, "now")
-    cal = calendar(exchange_for(symbol))
+    return _sessions(exchange_for(symbol), iv, _ts(start, "start"), _ts(end, "end"), _ts(now, "now")).copy()
+
+
+@functools.lru_cache(maxsize=16)
+def _sessions(exchange: str, iv: str, lo: pd.Timestamp, hi: pd.Timestamp, at: pd.Timestamp) -> pd.DataFrame:
+    """session_table per calendar (cached: every symbol of a backfill shares it)."""
+    cal = calendar(exchange)
     first = max(lo.tz_convert(DAILY_TZ).tz_localize(None).normalize() - pd.Timedelta(days=1), cal.first_session)
     last = min(hi.tz_convert(DAILY_TZ).tz_localize(None).normalize() + pd.Timedelta(days=1), cal.last_session)
     sched = cal.schedule.loc[first:last] if first <= last else cal.schedule.iloc[:0]
@@ -300,25 +305,31 @@ class BackfillLedger:
         self.path = Path(path).expanduser()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
+        try:
+            self._conn = sqlite3.connect(self.path, timeout=30.0, check_same_thread=False)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")  # survives a killed process; the lake is the truth
+        except sqlite3.Error as exc:
+            raise ConfigError(f"cannot open the backfill ledger {self.path}: {exc}") from None
         with self._connect() as conn:
             conn.executescript(_SCHEMA)
 
     def __repr__(self) -> str:
         return f"BackfillLedger({str(self.path)!r})"
 
+    def close(self) -> None:
+        """Close the database connection."""
+        self._conn.close()
+
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
         """One short transaction (committed on success), serialised within the process."""
         with self._lock:
-            conn = sqlite3.connect(self.path, timeout=30.0)
             try:
-                conn.execute("PRAGMA journal_mode=WAL")
-                with conn:
-                    yield conn
+                with self._conn:
+                    yield self._conn
             except sqlite3.Error as exc:
                 raise TemporaryError(f"backfill ledger {self.path} unavailable ({exc}); retry shortly") from None
-            finally:
-                conn.close()
 
     def checked(self, symbol: str, interval: str) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
         """Ranges this (symbol, interval) was already fetched for, oldest first."""
@@ -486,11 +497,14 @@ def plan_backfill(
     lo, hi, at = _ts(start, "start"), _ts(end, "end"), _ts(now, "now")
     if hi <= lo:
         raise DataError(f"empty range: end {hi.isoformat()} is not after start {lo.isoformat()}")
+    wanted = list(dict.fromkeys(symbols))
+    stored = lake.read_bars(wanted, iv, adjusted=False).loc[:, ["symbol", "ts"]]  # one query for all partitions
+    by_symbol = dict(tuple(stored.groupby("symbol", sort=False)["ts"]))
+    empty = stored["ts"].iloc[:0]
     plans = []
-    for symbol in dict.fromkeys(symbols):
-        stored = lake.read_partition(symbol, iv)
+    for symbol in wanted:
         checked = ledger.checked(symbol, iv) if ledger is not None else []
-        gaps = find_gaps(symbol, iv, lo, hi, at, stored["ts"], checked)
+        gaps = find_gaps(symbol, iv, lo, hi, at, by_symbol.get(symbol, empty), checked)
         plans.append(SymbolPlan(symbol, tuple(gaps), tuple(fetch_spans(gaps, iv))))
     return BackfillPlan(iv, lo, hi, at, tuple(route), tuple(plans))
 
@@ -595,10 +609,10 @@ class Backfiller:
         self._clock: Clock = clock or WallClock()
 
     def plan(
-        self, symbols: Sequence[str], interval: str, start: datetime, end: datetime, kind_route: Sequence[str]
+        self, symbols: Sequence[str], interval: str, start: datetime, end: datetime, route: Sequence[str]
     ) -> BackfillPlan:
-        """The gaps to fill now."""
-        return plan_backfill(self.lake, self.ledger, symbols, interval, start, end, self._clock.now(), kind_route)
+        """The gaps to fill now; `route` (the sources the router will try) only labels the estimates."""
+        return plan_backfill(self.lake, self.ledger, symbols, interval, start, end, self._clock.now(), route)
 
     def run(
         self,
@@ -638,6 +652,7 @@ class Backfiller:
         return report
 
     def _fill(self, plan: BackfillPlan, sym_plan: SymbolPlan) -> SymbolResult:
+        """Fetch and store one symbol's spans, stopping at the first span no source could serve."""
         symbol, iv = sym_plan.symbol, plan.interval
         written = quarantined = sessions = 0
         sources: list[str] = []
@@ -703,8 +718,10 @@ def _joined(sources: Sequence[str]) -> str | None:
     return ",".join(dict.fromkeys(sources)) or None
 
 
-def job_spec(source: str, symbols: Sequence[str], interval: str, start: datetime, end: datetime) -> dict[str, Any]:
-    """The arguments that identify a job (same arguments, same job: a re-run resumes it)."""
+def job_spec(
+    source: str, symbols: Sequence[str], interval: str, start: datetime, end: datetime | None
+) -> dict[str, Any]:
+    """The arguments that identify a job (same arguments, same job: a re-run resumes it; no end means "now")."""
     if not symbols:
         raise ConfigError("a backfill needs at least one symbol (--symbols or --universe)")
     return {
@@ -712,5 +729,5 @@ def job_spec(source: str, symbols: Sequence[str], interval: str, start: datetime
         "symbols": sorted(dict.fromkeys(symbols)),
         "interval": normalize_interval(interval),
         "start": _ts(start, "start").isoformat(),
-        "end": _ts(end, "end").isoformat(),
+        "end": "now" if end is None else _ts(end, "end").isoformat(),
     }

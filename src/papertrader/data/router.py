@@ -2,8 +2,9 @@
 
 Per data kind (``bars_daily``, ``bars_intraday``, ``quote``, ``fundamentals``, ``macro``, ``news``) the router
 holds an ordered list of source names (default Alpha Vantage → Yahoo → Questrade; configurable with
-``parse_routes``). Each source has one circuit breaker (closed → open after ``failure_threshold`` failures in
-a row → half-open after ``cooldown`` → one trial call → closed or open again), timed on the injected clock.
+``parse_routes``); a registered source that no route names is tried last for every kind. Each source has one
+circuit breaker (closed → open after ``failure_threshold`` failures in a row → half-open after ``cooldown`` →
+one trial call → closed or open again), timed on the injected clock.
 
 How an error from a source is treated:
 
@@ -279,9 +280,10 @@ class Router:
         if not self._sources:
             raise ConfigError("the data router needs at least one source")
         self._clock: Clock = clock or WallClock()
-        self._routes = {k: tuple(v) for k, v in (routes or default_routes()).items()}
-        for kind in DataKind:
-            self._routes.setdefault(kind, DEFAULT_ORDER)
+        configured = {k: tuple(v) for k, v in (routes or default_routes()).items()}
+        named = {n for order in configured.values() for n in order}
+        extras = tuple(n for n in self._sources if n not in named)  # unnamed sources go last, for every kind
+        self._routes = {kind: configured.get(kind, DEFAULT_ORDER) + extras for kind in DataKind}
         self._breakers = {
             name: CircuitBreaker(name, self._clock, failure_threshold=failure_threshold, cooldown=cooldown)
             for name in self._sources
@@ -298,7 +300,7 @@ class Router:
         """The registered sources by name."""
         return dict(self._sources)
 
-    def route(self, kind: DataKind) -> tuple[str, ...]:
+    def route(self, kind: DataKind | str) -> tuple[str, ...]:
         """The registered sources for a kind, in the order they are tried."""
         return tuple(n for n in self._routes[DataKind(kind)] if n in self._sources)
 

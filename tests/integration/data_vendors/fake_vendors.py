@@ -7,7 +7,8 @@ What it serves:
   whose symbol, interval and period1/period2 equal a recording's request.
 * GENERATED bodies for every other symbol and range, in the recorded wire formats (the Yahoo ``meta`` block
   is copied from the recorded AAPL chart), filled with REAL unadjusted daily bars from
-  ../shared/data/equity-us/1d and the splits and dividends implied by its Lean factor files. Adjustments are
+  ../shared/data/equity-us/1d (Yahoo also 1h bars from equity-us/1h) and the splits and dividends implied
+  by its Lean factor files. Adjustments are
   relative to the fake's clock, like the vendors': Yahoo prices are split-adjusted to "now" with events and
   ``adjclose``; Alpha Vantage daily-adjusted rows carry the raw prices, ``adjusted close``, dividend and split
   coefficient. Symbols without shared bars are unknown (each vendor's own "bad symbol" answer).
@@ -40,6 +41,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
+from papertrader.core.clock import Clock
+
 SHARED = Path(__file__).resolve().parents[4] / "shared" / "data"
 RECORDINGS = SHARED / "api-recordings"
 BARS = SHARED / "equity-us"
@@ -60,14 +63,6 @@ AV_MINUTE_CAP = (
     "Thank you for using Alpha Vantage! You have reached the {n} requests/min limit of your premium plan. "
     "Please contact premium@alphavantage.co if you are targeting a higher API call volume."
 )
-
-
-class Clock:
-    """What the fake needs of a clock (the project's Clock protocol)."""
-
-    def now(self) -> datetime:  # pragma: no cover - protocol
-        """The current time."""
-        raise NotImplementedError
 
 
 # --- real data ---------------------------------------------------------------------------------------
@@ -116,17 +111,20 @@ def events(symbol: str) -> Events:
     rows = _factor_rows(symbol)
     bars = daily_bars(symbol)
     assert bars is not None
-    sessions = bars.index
-    splits, dividends = [], []
-    for a, b in zip(rows.itertuples(), rows.iloc[1:].itertuples(), strict=False):
-        later = sessions[sessions > a.date]
+    sessions = pd.DatetimeIndex(bars.index)
+    dates = pd.DatetimeIndex(rows["date"])
+    pf, sf, ref = (rows[c].to_numpy(dtype=float) for c in ("price_factor", "split_factor", "reference_price"))
+    splits: list[tuple[pd.Timestamp, float]] = []
+    dividends: list[tuple[pd.Timestamp, float]] = []
+    for i in range(len(rows) - 1):
+        later = sessions[sessions > dates[i]]
         if later.empty:
             continue
-        ex = later[0]
-        if b.split_factor != a.split_factor:
-            splits.append((ex, float(b.split_factor / a.split_factor)))
-        if b.price_factor != a.price_factor:
-            dividends.append((ex, float((1 - a.price_factor / b.price_factor) * a.reference_price)))
+        ex = pd.Timestamp(later[0])
+        if sf[i + 1] != sf[i]:
+            splits.append((ex, float(sf[i + 1] / sf[i])))
+        if pf[i + 1] != pf[i]:
+            dividends.append((ex, float((1 - pf[i] / pf[i + 1]) * ref[i])))
     return Events(tuple(splits), tuple(dividends))
 
 
@@ -159,18 +157,20 @@ def _json(path: Path) -> Any:
 # --- wire formats ------------------------------------------------------------------------------------
 
 
-def av_daily(symbol: str, now: datetime, *, adjusted: bool, compact: bool, since: str | None = None) -> dict[str, Any]:
+def av_daily(
+    symbol: str, now: datetime, *, adjusted: bool, compact: bool, since: str | None = None, label: str | None = None
+) -> dict[str, Any]:
     """TIME_SERIES_DAILY(_ADJUSTED) body, newest first, values as strings."""
     bars = bars_until(symbol, now, since)
     assert bars is not None
     if compact:
         bars = bars.iloc[-100:]
-    total, _ = relative_factors(symbol, bars.index, now)
+    total, _ = relative_factors(symbol, pd.DatetimeIndex(bars.index), now)
     ev = events(symbol)
     splits = {d: r for d, r in ev.splits}
     divs = {d: a for d, a in ev.dividends}
     rev = bars.iloc[::-1]
-    dates = rev.index.strftime("%Y-%m-%d").tolist()
+    dates = pd.DatetimeIndex(rev.index).strftime("%Y-%m-%d").tolist()
     o, h, lo, c, v = (rev[k].to_numpy() for k in ("open", "high", "low", "close", "volume"))
     adj = rev["close"].to_numpy() * total[::-1]
     div = [divs.get(d, 0.0) for d in rev.index]
@@ -199,7 +199,7 @@ def av_daily(symbol: str, now: datetime, *, adjusted: bool, compact: bool, since
     return {
         "Meta Data": {
             "1. Information": info,
-            "2. Symbol": symbol,
+            "2. Symbol": label or symbol,
             "3. Last Refreshed": bars.index[-1].strftime("%Y-%m-%d") if len(bars) else "",
             "4. Output Size": "Compact" if compact else "Full size",
             "5. Time Zone": "US/Eastern",
@@ -208,7 +208,7 @@ def av_daily(symbol: str, now: datetime, *, adjusted: bool, compact: bool, since
     }
 
 
-def av_global_quote(symbol: str, now: datetime, delayed: bool) -> dict[str, Any]:
+def av_global_quote(symbol: str, now: datetime, delayed: bool, label: str | None = None) -> dict[str, Any]:
     """GLOBAL_QUOTE: the recorded MSFT body, or one generated from the latest real bar before now."""
     recorded = RECORDINGS / "alphavantage" / "global_quote.json"
     if symbol == "MSFT" and recorded.is_file():
@@ -219,7 +219,7 @@ def av_global_quote(symbol: str, now: datetime, delayed: bool) -> dict[str, Any]
     last, prev = bars.iloc[-1], bars.iloc[-2]
     change = last.close - prev.close
     quote = {
-        "01. symbol": symbol,
+        "01. symbol": label or symbol,
         "02. open": f"{last.open:.4f}",
         "03. high": f"{last.high:.4f}",
         "04. low": f"{last.low:.4f}",
@@ -252,7 +252,9 @@ def yahoo_recorded(symbol: str, params: dict[str, str]) -> dict[str, Any] | None
     return None
 
 
-def yahoo_chart(symbol: str, p1: int, p2: int, now: datetime, since: str | None = None) -> dict[str, Any] | None:
+def yahoo_chart(
+    symbol: str, p1: int, p2: int, now: datetime, since: str | None = None, label: str | None = None
+) -> dict[str, Any] | None:
     """A v8 chart body for daily bars in [p1, p2): split-adjusted OHLCV, adjclose, events; None: unknown."""
     bars = bars_until(symbol, now, since)
     if bars is None:
@@ -260,10 +262,11 @@ def yahoo_chart(symbol: str, p1: int, p2: int, now: datetime, since: str | None 
     opens = np.array([_session_open(d) for d in bars.index], dtype=np.int64)
     keep = (opens >= p1) & (opens < p2)
     bars, opens = bars.loc[keep], opens[keep]
-    meta = {**_yahoo_template(), "symbol": symbol, "longName": symbol, "shortName": symbol, "dataGranularity": "1d"}
+    name = label or symbol
+    meta = {**_yahoo_template(), "symbol": name, "longName": name, "shortName": name, "dataGranularity": "1d"}
     result: dict[str, Any] = {"meta": meta}
     if len(bars):
-        total, split = relative_factors(symbol, bars.index, now)
+        total, split = relative_factors(symbol, pd.DatetimeIndex(bars.index), now)
         result["timestamp"] = opens.tolist()
         result["indicators"] = {
             "quote": [
@@ -296,6 +299,53 @@ def yahoo_chart(symbol: str, p1: int, p2: int, now: datetime, since: str | None 
             if p1 <= _session_open(d) < p2 and d <= today
         }
         result["events"] = {"dividends": divs, "splits": splits}
+    else:
+        result["indicators"] = {"quote": [{}]}
+    return {"chart": {"result": [result], "error": None}}
+
+
+@cache
+def hourly_bars(symbol: str) -> pd.DataFrame | None:
+    """Real unadjusted regular-hours 1h bars, indexed by bar start (UTC), or None without shared data.
+
+    Lean labels the first bar of a session 09:00 although it covers 09:30-10:00: it is re-stamped 09:30.
+    """
+    path = BARS / "1h" / f"{symbol}.csv.gz"
+    if not path.is_file():
+        return None
+    frame = pd.read_csv(path)
+    local = pd.to_datetime(frame["timestamp"], utc=True).dt.tz_convert(NEW_YORK)
+    first = (local.dt.hour == 9) & (local.dt.minute == 0)
+    frame["ts"] = local.where(~first, local + pd.Timedelta(minutes=30)).dt.tz_convert("UTC")
+    return frame.set_index("ts")[["open", "high", "low", "close", "volume"]]
+
+
+def yahoo_hourly(symbol: str, p1: int, p2: int, now: datetime, label: str | None = None) -> dict[str, Any] | None:
+    """A v8 chart body of 1h bars starting in [p1, p2) before now: split-adjusted, no adjclose (as Yahoo)."""
+    bars = hourly_bars(symbol)
+    if bars is None:
+        return None
+    epoch = np.asarray(pd.DatetimeIndex(bars.index).asi8 // 1_000_000_000, dtype=np.int64)
+    keep = (epoch >= p1) & (epoch < p2) & (epoch + 3600 <= int(now.timestamp()))
+    bars, epoch = bars.loc[keep], epoch[keep]
+    name = label or symbol
+    meta = {**_yahoo_template(), "symbol": name, "longName": name, "shortName": name, "dataGranularity": "1h"}
+    result: dict[str, Any] = {"meta": meta}
+    if len(bars):
+        days = pd.DatetimeIndex(pd.DatetimeIndex(bars.index).tz_convert(NEW_YORK).date)
+        _, split = relative_factors(symbol, days, now)
+        result["timestamp"] = epoch.tolist()
+        result["indicators"] = {
+            "quote": [
+                {
+                    "open": (bars["open"] * split).round(4).tolist(),
+                    "high": (bars["high"] * split).round(4).tolist(),
+                    "low": (bars["low"] * split).round(4).tolist(),
+                    "close": (bars["close"] * split).round(4).tolist(),
+                    "volume": (bars["volume"] / split).round().astype("int64").tolist(),
+                }
+            ]
+        }
     else:
         result["indicators"] = {"quote": [{}]}
     return {"chart": {"result": [result], "error": None}}
@@ -378,6 +428,8 @@ class FakeVendors:
     timeout_sleep_s: float = 1.0
     #: First date of history the fake vendors hold (None: all of shared/data, from 1998): keeps bodies small.
     history_start: str | None = "2019-01-01"
+    #: Extra symbols served with a shared symbol's real bars (symbol -> shared symbol), for large universes.
+    aliases: dict[str, str] = field(default_factory=dict)
     questrade_refresh: str = "BOOTSTRAP-refresh-token-1"
     log: list[Logged] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
@@ -577,6 +629,14 @@ class FakeVendors:
                 self.violations.append(f"{key} at {now.isoformat()}: {notice[:60]}")
         return notice
 
+    def _data(self, symbol: str) -> str:
+        """The shared symbol whose bars answer for `symbol`."""
+        return self.aliases.get(symbol, symbol)
+
+    def known(self) -> tuple[str, ...]:
+        """Every symbol the fake serves: the shared ones and the aliases."""
+        return (*_shared_symbols(), *sorted(self.aliases))
+
     def _av(self, params: dict[str, str], key: str | None, now: datetime) -> tuple[int, bytes, str, dict[str, str]]:
         j = "application/json"
         notice = self._av_budget(key, now)
@@ -584,14 +644,14 @@ class FakeVendors:
             return 200, self._jsonb({"Information": notice}), j, {}
         function = params.get("function", "")
         symbol = params.get("symbol", "")
-        if function in ("TIME_SERIES_DAILY", "TIME_SERIES_DAILY_ADJUSTED") and daily_bars(symbol) is not None:
+        data = self._data(symbol)
+        if function in ("TIME_SERIES_DAILY", "TIME_SERIES_DAILY_ADJUSTED") and daily_bars(data) is not None:
             compact = params.get("outputsize", "compact") != "full"
-            body = av_daily(
-                symbol, now, adjusted=function.endswith("ADJUSTED"), compact=compact, since=self.history_start
-            )
+            adjusted = function.endswith("ADJUSTED")
+            body = av_daily(data, now, adjusted=adjusted, compact=compact, since=self.history_start, label=symbol)
             return 200, self._jsonb(body), j, {}
         if function == "GLOBAL_QUOTE":
-            body = av_global_quote(symbol, now, params.get("entitlement") == "delayed")
+            body = av_global_quote(data, now, params.get("entitlement") == "delayed", label=symbol)
             return 200, self._jsonb(body), j, {}
         if function == "OVERVIEW":
             recorded = RECORDINGS / "alphavantage" / "mock_company_overview.json"
@@ -606,10 +666,14 @@ class FakeVendors:
         recorded = yahoo_recorded(symbol, params)
         if recorded is not None:
             return 200, self._jsonb(recorded), j, {}
-        if params.get("interval") != "1d":
-            error = {"code": "Unprocessable Entity", "description": "only daily bars are served by the fake"}
+        p1, p2 = int(params["period1"]), int(params["period2"])
+        if params.get("interval") in ("1h", "60m"):
+            body = yahoo_hourly(self._data(symbol), p1, p2, now, label=symbol)
+        elif params.get("interval") == "1d":
+            body = yahoo_chart(self._data(symbol), p1, p2, now, self.history_start, label=symbol)
+        else:
+            error = {"code": "Unprocessable Entity", "description": "the fake serves 1d and 1h bars only"}
             return 422, self._jsonb({"chart": {"result": None, "error": error}}), j, {}
-        body = yahoo_chart(symbol, int(params["period1"]), int(params["period2"]), now, self.history_start)
         if body is None:
             error = {"code": "Not Found", "description": "No data found, symbol may be delisted"}
             return 404, self._jsonb({"chart": {"result": None, "error": error}}), j, {}
@@ -617,11 +681,10 @@ class FakeVendors:
 
     # -- Questrade --
 
-    @staticmethod
-    def _qt_symbol(path: str) -> str | None:
+    def _qt_symbol(self, path: str) -> str | None:
         if "/markets/candles/" in path:
             sid = int(path.rsplit("/", 1)[-1])
-            return next((s for s in _shared_symbols() if questrade_symbol_id(s) == sid), None)
+            return next((s for s in self.known() if questrade_symbol_id(s) == sid), None)
         return None
 
     def _questrade(
@@ -665,7 +728,7 @@ class FakeVendors:
                     "isQuotable": True,
                     "currency": "USD",
                 }
-                for s in _shared_symbols()
+                for s in self.known()
                 if s.startswith(prefix)
             ]
             return 200, self._jsonb({"symbols": hits}), j, {}
@@ -675,7 +738,8 @@ class FakeVendors:
                 return 404, self._jsonb({"code": 1019, "message": "Symbol not found"}), j, {}
             start = datetime.fromisoformat(params["startTime"])
             end = datetime.fromisoformat(params["endTime"])
-            return 200, self._jsonb(questrade_candles(symbol, start, end, now, self.history_start)), j, {}
+            candles = questrade_candles(self._data(symbol), start, end, now, self.history_start)
+            return 200, self._jsonb(candles), j, {}
         return 404, self._jsonb({"code": 1001, "message": "Invalid endpoint"}), j, {}
 
 

@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -33,13 +34,13 @@ def fake() -> Iterator[FakeVendors]:
         yield server
 
 
-def _recorded_result() -> dict[str, object]:
-    result: dict[str, object] = json.loads(AAPL_2020.read_text())["response"]["bodyJson"]["chart"]["result"][0]
+def _recorded_result() -> dict[str, Any]:
+    result: dict[str, Any] = json.loads(AAPL_2020.read_text())["response"]["bodyJson"]["chart"]["result"][0]
     return result
 
 
 def test_a_request_matching_a_recording_gets_the_recorded_yahoo_body(fake: FakeVendors) -> None:
-    client = YahooChartClient(YahooSettings(_env_file=None, url=fake.yahoo_url), clock=SimClock(RECORDED_AT))  # type: ignore[call-arg]
+    client = YahooChartClient(YahooSettings(_env_file=None, url=fake.yahoo_url), clock=SimClock(RECORDED_AT))
     payload = client.get_chart(
         "AAPL",
         interval="1d",
@@ -48,7 +49,7 @@ def test_a_request_matching_a_recording_gets_the_recorded_yahoo_body(fake: FakeV
     )
     recorded = _recorded_result()
     assert payload.ts.tolist() == recorded["timestamp"]
-    assert payload.close.tolist() == recorded["indicators"]["quote"][0]["close"]  # type: ignore[index]
+    assert payload.close.tolist() == recorded["indicators"]["quote"][0]["close"]
 
 
 def test_generated_yahoo_bodies_match_the_recording_they_imitate() -> None:
@@ -58,12 +59,12 @@ def test_generated_yahoo_bodies_match_the_recording_they_imitate() -> None:
     result = generated["chart"]["result"][0]
     assert result["timestamp"] == recorded["timestamp"]
     assert result["meta"]["exchangeTimezoneName"] == "America/New_York"
-    rec_q, gen_q = recorded["indicators"]["quote"][0], result["indicators"]["quote"][0]  # type: ignore[index]
+    rec_q, gen_q = recorded["indicators"]["quote"][0], result["indicators"]["quote"][0]
     np.testing.assert_allclose(gen_q["close"], rec_q["close"], rtol=1e-4)
-    assert result["events"]["splits"].keys() == recorded["events"]["splits"].keys()  # type: ignore[index]
-    assert result["events"]["dividends"].keys() == recorded["events"]["dividends"].keys()  # type: ignore[index]
+    assert result["events"]["splits"].keys() == recorded["events"]["splits"].keys()
+    assert result["events"]["dividends"].keys() == recorded["events"]["dividends"].keys()
     # adjclose differs by one constant: dividends after the shared data ends (2021) are unknown to the fake
-    ratio = np.array(recorded["indicators"]["adjclose"][0]["adjclose"]) / np.array(  # type: ignore[index]
+    ratio = np.array(recorded["indicators"]["adjclose"][0]["adjclose"]) / np.array(
         result["indicators"]["adjclose"][0]["adjclose"]
     )
     assert np.ptp(ratio) / ratio.mean() < 1e-4  # float32 prints and rounding, no dividend step
@@ -74,7 +75,7 @@ def test_questrade_and_alpha_vantage_recordings_are_served_through_the_real_clie
 ) -> None:
     clock = SimClock(RECORDED_AT)
     qt = QuestradeClient(
-        QuestradeSettings(  # type: ignore[call-arg]
+        QuestradeSettings(
             _env_file=None,
             login_url=fake.questrade_login_url,
             refresh_token=fake.questrade_refresh,
@@ -85,7 +86,7 @@ def test_questrade_and_alpha_vantage_recordings_are_served_through_the_real_clie
     recorded_markets = json.loads((RECORDINGS / "questrade" / "markets.json").read_text())["markets"]
     assert [m.name for m in qt.markets()] == [m["name"] for m in recorded_markets]
 
-    settings = AlphaVantageSettings(_env_file=None, url=fake.av_url)  # type: ignore[call-arg]
+    settings = AlphaVantageSettings(_env_file=None, url=fake.av_url)
     keys = KeyManager(
         [make_key(PREMIUM, Tier.PREMIUM, Purpose.MARKET, settings)],
         make_engine(f"sqlite:///{tmp_path / 'keys.db'}"),

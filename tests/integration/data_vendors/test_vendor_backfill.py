@@ -40,7 +40,7 @@ def session_dates(symbol: str, clock_now: datetime) -> pd.DatetimeIndex:
     """The real sessions of the shared data inside [START, END)."""
     bars = bars_until(symbol, clock_now)
     assert bars is not None
-    return bars.loc[START.strftime("%Y-%m-%d") : (END - timedelta(days=1)).strftime("%Y-%m-%d")].index
+    return pd.DatetimeIndex(bars.loc[START.strftime("%Y-%m-%d") : (END - timedelta(days=1)).strftime("%Y-%m-%d")].index)
 
 
 @pytest.fixture
@@ -169,3 +169,17 @@ def test_the_router_reports_what_each_source_did(rig: Rig) -> None:
         ("questrade", Outcome.OK),
     ]
     assert routed.fetched_at == rig.clock.now()
+
+
+def test_an_intraday_backfill_fills_whole_sessions_and_asks_nothing_twice(rig: Rig) -> None:
+    rig.restart(names=("yahoo",))
+    start, end = datetime(2020, 11, 23, 5, tzinfo=UTC), datetime(2020, 12, 1, 5, tzinfo=UTC)  # Thanksgiving week
+    plan = rig.backfiller.plan(["SPY"], "60min", start, end, ("yahoo",))
+    assert plan.sessions == 5 and plan.requests("yahoo") == 2  # one window plus the events request
+    before = len(rig.fake.log)
+    report = rig.backfiller.run(plan, job_spec("yahoo", ["SPY"], "60min", start, end))
+    assert report.results[0].status == "done" and len(rig.fake.log) - before == 2
+    stored = rig.lake.read_partition("SPY", "1h")
+    per_day = stored["ts"].dt.tz_convert("America/New_York").dt.date.value_counts().sort_index()
+    assert list(per_day) == [7, 7, 7, 4, 7]  # the day after Thanksgiving closes at 13:00
+    assert rig.backfiller.plan(["SPY"], "1h", start, end, ("yahoo",)).todo == ()

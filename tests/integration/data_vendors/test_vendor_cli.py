@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import typer
 from fake_vendors import FakeVendors, Fault
@@ -19,6 +20,7 @@ from vendor_rig import PREMIUM, needs_shared
 
 from papertrader.cli_data import backfill, poll, print_key_status, universe_app
 from papertrader.core.clock import WallClock
+from papertrader.data.store import Lake
 
 pytestmark = needs_shared
 runner = CliRunner()
@@ -92,6 +94,17 @@ def test_universe_list_shows_the_shipped_top_200_with_its_date(fake: FakeVendors
     assert len(data["members"]) == 200 and data["members"][0]["symbol"] == "AAPL"
 
 
+def test_universe_list_tags_stocks_under_the_penny_price_from_the_lake(fake: FakeVendors, tmp_path: Path) -> None:
+    ts = pd.Series(pd.to_datetime(["2024-06-03 04:00"], utc=True))
+    bar = pd.DataFrame(
+        {"symbol": ["INTC"], "ts": ts, "open": 3.1, "high": 3.2, "low": 3.0, "close": 3.1, "volume": 1e6}
+    )
+    Lake(tmp_path / "home" / "lake").write_bars(bar, "1d", "test")
+    out_file = tmp_path / "penny.json"
+    invoke("universe", "list", "--category", "penny", "--json", str(out_file))
+    assert [m["symbol"] for m in json.loads(out_file.read_text())["members"]] == ["INTC"]
+
+
 def test_a_killed_backfill_resumes_its_job_and_skips_what_was_stored(fake: FakeVendors, tmp_path: Path) -> None:
     fake.faults.append(Fault("alphavantage", "timeout", symbol="IBM", times=None))
     fake.timeout_sleep_s = 60.0
@@ -118,3 +131,16 @@ def test_a_killed_backfill_resumes_its_job_and_skips_what_was_stored(fake: FakeV
     out = invoke("data", "backfill", *args)
     assert "(resumed)" in out and "missing: 150 session(s)" in out
     assert [r.symbol for r in fake.log[before:]] == ["IBM"]
+
+
+def test_poll_prints_the_achievable_cadence_then_the_freshest_quotes(fake: FakeVendors) -> None:
+    out = invoke("data", "poll", "--symbols", "SPY,IBM", "--sweeps", "1")
+    assert "cadence: 2 symbols: 2 request(s) per sweep, one sweep every 2 s" in out
+    assert "SPY" in out and "IBM" in out and "alphavantage" in out
+    assert [r.symbol for r in fake.log] == ["SPY", "IBM"]
+
+
+def test_universe_refresh_says_what_it_will_cost_before_asking(fake: FakeVendors) -> None:
+    out = invoke("universe", "refresh", "--no-include-lake", "--dry-run")
+    assert "refresh: 200 OVERVIEW request(s), ~1.7 min" in out
+    assert fake.log == []

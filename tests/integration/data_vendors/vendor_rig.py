@@ -86,7 +86,7 @@ class Rig:
 
     def restart(self, names: tuple[str, ...] = ("alphavantage", "yahoo", "questrade")) -> None:
         """Fresh clients, key manager and router over the same persisted state (a new process)."""
-        av_settings = AlphaVantageSettings(_env_file=None)  # type: ignore[call-arg]
+        av_settings = AlphaVantageSettings(_env_file=None)
         keys = [
             make_key(PREMIUM, Tier.PREMIUM, Purpose.MARKET, av_settings),
             make_key(FREE, Tier.FREE, Purpose.FUNDAMENTALS, av_settings),
@@ -100,12 +100,12 @@ class Rig:
             sleep=self.sleep,
         )
         client = AlphaVantageClient(self.keys, av_settings, clock=self.clock, sleep=self.sleep)
-        qt_settings = QuestradeSettings(  # type: ignore[call-arg]
+        qt_settings = QuestradeSettings(
             _env_file=None, refresh_token=self.fake.questrade_refresh, token_file=self.tmp / "qt-token.json"
         )
         built = {
             "alphavantage": AlphaVantageSource(client, clock=self.clock),
-            "yahoo": YahooSource(settings=YahooSettings(_env_file=None), clock=self.clock, rng=random.Random(1)),  # type: ignore[call-arg]
+            "yahoo": YahooSource(settings=YahooSettings(_env_file=None), clock=self.clock, rng=random.Random(1)),
             "questrade": QuestradeSource(
                 settings=qt_settings,
                 clock=self.clock,

@@ -35,7 +35,13 @@ def sessions(symbol: str, start: str, end: str) -> list[str]:
 
 def test_weekends_and_nyse_holidays_are_not_expected_sessions() -> None:
     # 2024-07-04 Independence Day, 2024-11-28 Thanksgiving, 2024-12-25 Christmas, 2024-03-29 Good Friday
-    assert sessions("AAPL", "2024-07-01", "2024-07-09") == ["2024-07-01", "2024-07-02", "2024-07-03", "2024-07-05", "2024-07-08"]
+    assert sessions("AAPL", "2024-07-01", "2024-07-09") == [
+        "2024-07-01",
+        "2024-07-02",
+        "2024-07-03",
+        "2024-07-05",
+        "2024-07-08",
+    ]
     assert "2024-11-28" not in sessions("AAPL", "2024-11-25", "2024-12-02")
     assert "2024-12-25" not in sessions("AAPL", "2024-12-20", "2024-12-31")
     assert "2024-03-29" not in sessions("AAPL", "2024-03-25", "2024-04-02")
@@ -74,7 +80,7 @@ def test_a_session_not_yet_settled_is_not_missing() -> None:
     during = datetime(2025, 2, 28, 20, 0, tzinfo=UTC)  # 15:00 New York, session still open
     after_close = datetime(2025, 2, 28, 21, 5, tzinfo=UTC)  # 16:05, before the daily bar settles
     settled = datetime(2025, 2, 28, 21, 31, tzinfo=UTC)
-    start = datetime(2025, 2, 27, tzinfo=UTC)
+    start = datetime(2025, 2, 27, 5, tzinfo=UTC)  # midnight New York
     held = stamps("2025-02-27")
     assert find_gaps("SPY", "1d", start, settled, during, held) == []
     assert find_gaps("SPY", "1d", start, settled, after_close, held) == []

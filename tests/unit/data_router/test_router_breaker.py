@@ -27,9 +27,9 @@ def test_it_opens_after_the_threshold_of_failures_in_a_row_and_refuses_calls() -
     b, _ = breaker(threshold=3)
     b.failure()
     b.failure()
-    assert b.state is BreakerState.CLOSED
+    before = b.state
     b.failure()
-    assert b.state is BreakerState.OPEN and not b.allow()
+    assert before is BreakerState.CLOSED and b.state is BreakerState.OPEN and not b.allow()
     assert b.open_until == T0 + timedelta(seconds=60)
 
 

@@ -34,7 +34,9 @@ START, END = datetime(2024, 1, 2, tzinfo=UTC), datetime(2024, 1, 5, tzinfo=UTC)
 
 def bars(symbol: str = "AAPL", n: int = 2) -> pd.DataFrame:
     ts = pd.date_range("2024-01-02 05:00", periods=n, freq="D", tz="UTC")
-    return pd.DataFrame({"symbol": symbol, "ts": ts, "open": 1.0, "high": 2.0, "low": 0.5, "close": 1.5, "volume": 10.0})
+    return pd.DataFrame(
+        {"symbol": symbol, "ts": ts, "open": 1.0, "high": 2.0, "low": 0.5, "close": 1.5, "volume": 10.0}
+    )
 
 
 class Scripted:
@@ -150,10 +152,10 @@ def test_an_open_breaker_lets_one_trial_through_after_the_cooldown() -> None:
 
 
 def test_a_quota_with_a_reset_time_keeps_the_source_out_until_then() -> None:
-    class Quota(QuotaExhaustedError):
+    class QuotaError(QuotaExhaustedError):
         available_at = T0 + timedelta(hours=3)
 
-    av = Scripted("alphavantage", Quota("all keys spent"))
+    av = Scripted("alphavantage", QuotaError("all keys spent"))
     r, clock = router(av, Scripted("yahoo"), threshold=5)
     r.fetch_bars("AAPL", "1d", START, END)
     clock.advance_to(T0 + timedelta(hours=2))

@@ -30,6 +30,7 @@ def test_flatten_closes_every_position_and_reset_lets_trading_resume(
     while not engine.ledger.positions or k < 300:  # run until the trend strategy holds something
         engine.step(k)
         k += 1
+
     def advance(cycles: int) -> None:
         nonlocal k
         for _ in range(cycles):
