@@ -13,7 +13,7 @@ from rich.markup import escape
 from papertrader.api.app import create_app
 from papertrader.api.auth import IssuedToken, ensure_token
 from papertrader.api.config import ApiSettings
-from papertrader.api.server import ServerHandle, start_in_background
+from papertrader.api.server import ServerHandle, check_free, start_in_background
 from papertrader.config.settings import Settings, load_settings
 from papertrader.core.errors import PapertraderError
 from papertrader.engine.control import RunControl
@@ -63,6 +63,8 @@ class ApiAttachment:
         self.echo = echo or _default_echo()
         self.live: LiveState | None = None
         self.handle: ServerHandle | None = None
+        # fail before the run is created (and its row left "running") when the port is taken
+        check_free(self.api_settings.host, self.api_settings.port)
 
     def __call__(self, engine: Engine, total_cycles: int) -> None:
         """Called by the runner once the engine exists, before the first cycle."""

@@ -85,6 +85,18 @@ describe('App', () => {
     expect(await screen.findByTestId('kpi-equity-value')).toHaveTextContent('$102,345.67');
   });
 
+  it('signs in when a #token= URL is pasted into a tab already showing the token form', async () => {
+    const api = fakeApi(liveRoutes);
+    render(<App client={{ baseUrl: BASE, fetch: api.fetch }} connect={fakeStream().connect} />);
+    await screen.findByTestId('token-gate');
+    act(() => {
+      window.location.hash = '#token=good-token';
+      window.dispatchEvent(new HashChangeEvent('hashchange'));
+    });
+    expect(await screen.findByTestId('kpi-equity-value')).toHaveTextContent('$102,345.67');
+    expect(window.location.hash).toBe('#/overview');
+  });
+
   it('goes back to the token form when the API refuses the stored token', async () => {
     window.localStorage.setItem('papertrader.api-token', 'stale-token');
     const api = fakeApi(liveRoutes);

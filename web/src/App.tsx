@@ -74,7 +74,9 @@ function Shell() {
           papertrader
         </a>
         <Badge kind={live.status === 'open' ? 'good' : live.status === 'closed' ? 'bad' : 'warn'}>
-          <span data-testid="stream-status">{STATUS_TEXT[live.status]}</span>
+          <span data-testid="stream-status" title="WebSocket stream">
+            {live.status === 'open' && !(live.cycle || live.snapshot?.health.live) ? 'connected (no live run)' : STATUS_TEXT[live.status]}
+          </span>
         </Badge>
         {live.control?.paused ? <Badge kind="warn">paused</Badge> : null}
         <div className="spacer" />
@@ -115,6 +117,20 @@ export function App({ client, connect = openStream }: AppProps) {
   tokenRef.current = token;
 
   const api = useMemo(() => endpoints(makeClient(() => tokenRef.current, client)), [client]);
+
+  // a #token= pasted into an open tab (same document, so only the hash changes) signs in too
+  useEffect(() => {
+    const onHash = () => {
+      const fromHash = takeTokenFromHash();
+      if (fromHash) {
+        saveToken(fromHash);
+        setReason(null);
+        setToken(fromHash);
+      }
+    };
+    window.addEventListener('hashchange', onHash);
+    return () => window.removeEventListener('hashchange', onHash);
+  }, []);
 
   const signOut = useCallback((why?: string) => {
     clearToken();

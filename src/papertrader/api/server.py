@@ -38,7 +38,7 @@ class ServerHandle:
         self.thread.join(timeout)
 
 
-def _check_free(host: str, port: int) -> None:
+def check_free(host: str, port: int) -> None:
     """Fail with a clear message before uvicorn logs a traceback in its thread."""
     if port == 0:
         return
@@ -57,7 +57,7 @@ def _check_free(host: str, port: int) -> None:
 
 def start_in_background(app: FastAPI, host: str = "127.0.0.1", port: int = 8000, timeout: float = 10.0) -> ServerHandle:
     """Start uvicorn in a daemon thread and return once it accepts connections (port 0 picks a free one)."""
-    _check_free(host, port)
+    check_free(host, port)
     config = uvicorn.Config(app, host=host, port=port, **_UVICORN)  # type: ignore[arg-type]
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="papertrader-api", daemon=True)

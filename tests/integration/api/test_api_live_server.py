@@ -110,7 +110,7 @@ def test_a_client_that_reads_sees_cycles_in_order(tmp_path: Path) -> None:
         handle.stop()
 
 
-def test_a_port_in_use_is_a_clear_config_error(tmp_path: Path) -> None:
+def test_a_port_in_use_is_a_clear_config_error_before_any_run_starts(tmp_path: Path) -> None:
     stored = record_run(tmp_path, etf_bars("2000-01-01"), 0, run_id="busy", finish=False)
     first = start_in_background(make_app(stored), "127.0.0.1", 0)
     try:
@@ -118,6 +118,8 @@ def test_a_port_in_use_is_a_clear_config_error(tmp_path: Path) -> None:
 
         with pytest.raises(ConfigError, match="in use"):
             start_in_background(make_app(stored), "127.0.0.1", first.port)
+        with pytest.raises(ConfigError, match="PAPERTRADER_API_PORT"):
+            attach_api(stored.settings, RunControl(), api_settings=ApiSettings(port=first.port))
     finally:
         first.stop()
 

@@ -17,9 +17,25 @@ const PRESETS: { label: string; speed: number }[] = [
 type Action = 'pause' | 'resume' | 'stop' | 'flatten' | 'reset';
 
 function stateBadges(c: Control) {
+  if (!c.run_id) {
+    return (
+      <div className="chips" data-testid="control-state">
+        <Badge>idle</Badge>
+      </div>
+    );
+  }
+  const loop = c.stopping ? (
+    <Badge kind="bad">stopping</Badge>
+  ) : !c.available ? (
+    <Badge>ended</Badge>
+  ) : c.paused ? (
+    <Badge kind="warn">paused</Badge>
+  ) : (
+    <Badge kind="good">running</Badge>
+  );
   return (
     <div className="chips" data-testid="control-state">
-      {c.stopping ? <Badge kind="bad">stopping</Badge> : c.paused ? <Badge kind="warn">paused</Badge> : <Badge kind="good">running</Badge>}
+      {loop}
       {c.halted ? <Badge kind="bad">halted</Badge> : null}
       {c.flatten_requested ? <Badge kind="warn">flatten requested</Badge> : null}
     </div>

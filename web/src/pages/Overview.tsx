@@ -108,7 +108,7 @@ export function Overview() {
             <>
               {a.halted ? (
                 <div className="banner banner-bad" role="alert">
-                  Trading halted: {a.halted}. Reset it under System Controls.
+                  Trading halted: {a.halted}.{p.source === 'live' ? ' Reset it under System Controls.' : ''}
                 </div>
               ) : null}
               <div className="run-line">

@@ -20,6 +20,7 @@ export function useResource<T>(load: () => Promise<T>, deps: readonly unknown[])
   const loader = useRef(load);
   loader.current = load;
 
+  // deps are the caller's: the loader closes over them, and `nonce` forces a reload
   useEffect(() => {
     const id = ++latest.current;
     setLoading(true);
@@ -40,7 +41,6 @@ export function useResource<T>(load: () => Promise<T>, deps: readonly unknown[])
       .finally(() => {
         if (id === latest.current) setLoading(false);
       });
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [...deps, nonce]);
 
   const reload = useCallback(() => setNonce((n) => n + 1), []);
