@@ -1,1 +1,0 @@
-"""Model families (LSTM direction, GRU trend, PPO agent), their validation, registry and fast inference."""
