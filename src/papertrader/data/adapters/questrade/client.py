@@ -38,9 +38,9 @@ from papertrader.data.adapters.questrade.parse import (
     parse_time,
 )
 from papertrader.data.adapters.questrade.responses import rate_limit_wait, read_response
-from papertrader.data.adapters.questrade.retry import RetryPolicy, call_with_retry
 from papertrader.data.adapters.questrade.secret import scrub
 from papertrader.data.adapters.questrade.tokens import TokenStore
+from papertrader.data.adapters.retry import RetryPolicy, call_with_retry
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

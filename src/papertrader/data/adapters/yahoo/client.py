@@ -17,9 +17,9 @@ import httpx
 from papertrader.config.yahoo import YahooSettings
 from papertrader.core.clock import Clock, WallClock
 from papertrader.core.errors import ConfigError, DataError, TemporaryError
+from papertrader.data.adapters.retry import RetryPolicy, call_with_retry
 from papertrader.data.adapters.yahoo.parse import ChartPayload
 from papertrader.data.adapters.yahoo.responses import read_chart_response
-from papertrader.data.adapters.yahoo.retry import RetryPolicy, call_with_retry
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,4 @@
-"""Retry what is temporary, with capped exponential backoff and jitter, sleeping on the injected clock.
-
-A copy of the Yahoo adapter's helper, kept per adapter so vendors do not import each other.
-"""
+"""Retry what is temporary, with capped exponential backoff and jitter, on the injected clock (all adapters)."""
 
 from __future__ import annotations
 
