@@ -1,0 +1,318 @@
+"""`papertrader train` and `papertrader models`: train, validate, register and manage the model families.
+
+Mounted into the main CLI with
+
+    app.command("train")(cli_models.train)
+    app.add_typer(cli_models.models_app, name="models")
+
+and usable on its own as `python -m papertrader.cli_models`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from papertrader.config.settings import Settings, load_settings
+from papertrader.core.errors import ConfigError, DataError, PapertraderError
+from papertrader.features.inputs import External
+
+log = logging.getLogger(__name__)
+console = Console()
+models_app = typer.Typer(help="List, inspect, promote and roll back registered models.", no_args_is_help=True)
+KINDS = ("lstm", "gru", "ppo")
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Project errors become a message and exit code 2, not a traceback."""
+    try:
+        yield
+    except PapertraderError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+
+def _settings() -> Settings:
+    return load_settings()
+
+
+def _symbols(value: str | None) -> tuple[str, ...]:
+    return tuple(s.strip().upper() for s in value.split(",") if s.strip()) if value else ()
+
+
+def load_training_data(settings: Settings, interval: str, symbols: tuple[str, ...]) -> tuple[pd.DataFrame, External]:
+    """Bars (every tradable symbol by default) and every macro series from the lake."""
+    from papertrader.data.store import Lake
+
+    lake = Lake(settings.lake_dir)
+    wanted = symbols or tuple(s for s in lake.symbols(interval) if not s.startswith("^"))
+    if not wanted:
+        raise DataError(f"the lake has no {interval} bars; run `papertrader data import --source bundled` first")
+    bars = lake.read_bars(list(wanted), interval)
+    missing = sorted(set(wanted) - set(bars["symbol"].unique()))
+    if missing:
+        raise DataError(f"no {interval} bars for {', '.join(missing)}; import them or drop them")
+    macro = {name: lake.read_series(name) for name in lake.series_names()}
+    return bars, External(macro=macro)
+
+
+def _fold_mapper(ray_address: str | None, use_ray: bool, progress: Progress | None) -> Any:
+    """Folds on Ray when asked, else in-process with one progress tick per fold."""
+    from papertrader.models.scaleout import mapper
+
+    if ray_address or use_ray:
+        return mapper(ray_address, use_ray=True)
+
+    def local(fn: Callable[..., Any], market: Any, plan: Any, folds: list[Any]) -> list[Any]:
+        task = progress.add_task(f"{plan.family} {plan.perturbation} folds", total=len(folds)) if progress else None
+        out = []
+        for fold in folds:
+            out.append(fn(market, plan, fold))
+            if progress is not None and task is not None:
+                progress.advance(task)
+        return out
+
+    return local
+
+
+def _trial_mapper(ray_address: str | None, use_ray: bool) -> Any:
+    """Hyper-parameter trials on Ray when asked, else one after another here."""
+    from papertrader.models.scaleout import mapper
+
+    return mapper(ray_address, use_ray=use_ray)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    )
+
+
+def train(
+    kind: Annotated[str, typer.Argument(help="lstm | gru | ppo | all")] = "all",
+    walk_forward: Annotated[bool, typer.Option("--walk-forward", help="walk-forward report, no registration")] = False,
+    interval: Annotated[str, typer.Option(help="bar interval in the lake: 1m 5m 15m 30m 1h 1d")] = "1d",
+    symbols: Annotated[str | None, typer.Option(help="comma-separated symbols (default: all in the lake)")] = None,
+    epochs: Annotated[int | None, typer.Option(help="maximum epochs (LSTM/GRU)")] = None,
+    batches_per_epoch: Annotated[
+        int | None, typer.Option(help="cap on mini-batches per epoch (a random subset each epoch)")
+    ] = None,
+    timesteps: Annotated[int | None, typer.Option(help="PPO environment steps")] = None,
+    horizon: Annotated[int | None, typer.Option(help="label horizon in bars (coarse bars for the GRU)")] = None,
+    folds: Annotated[int, typer.Option(help="walk-forward folds")] = 4,
+    trials: Annotated[int, typer.Option(help="hyper-parameter trials before the final fit (LSTM/GRU)")] = 0,
+    small: Annotated[bool, typer.Option("--small", help="tiny CI-sized models")] = False,
+    long_short: Annotated[bool, typer.Option("--long-short", help="trade DOWN as short in the report")] = False,
+    promote: Annotated[bool | None, typer.Option("--promote/--no-promote", help="make the new version live")] = None,
+    ray_address: Annotated[str | None, typer.Option(help="run folds on this Ray cluster ('auto' to find one)")] = None,
+    ray: Annotated[bool, typer.Option("--ray", help="run folds on a local Ray instance")] = False,
+    json_file: Annotated[Path | None, typer.Option("--json", help="write results with stable keys")] = None,
+) -> None:
+    """Train lstm, gru, ppo or all: register versions (default) or print a walk-forward report."""
+    from papertrader.models.evaluate import walk_forward_report
+    from papertrader.models.registry import Registry
+    from papertrader.models.report import render
+    from papertrader.models.training import TrainOptions, train_and_register
+
+    kinds = KINDS if kind == "all" else (kind,)
+    if any(k not in KINDS for k in kinds):
+        raise typer.BadParameter(f"unknown model {kind!r}: use lstm, gru, ppo or all")
+    settings = _settings()
+    results: dict[str, Any] = {"interval": interval, "walk_forward": walk_forward, "models": {}}
+    with _errors():
+        bars, external = load_training_data(settings, interval, _symbols(symbols))
+        series = tuple(external.macro)
+        for k in kinds:
+            options = TrainOptions(
+                kind=k,  # type: ignore[arg-type]
+                interval=interval,
+                small=small,
+                epochs=epochs,
+                batches_per_epoch=batches_per_epoch,
+                timesteps=timesteps,
+                horizon=horizon,
+                macro_series=series,
+                progress=not walk_forward,
+                promote=promote,
+                trials=trials,
+            )
+            if walk_forward:
+                with _progress() as progress:
+                    report = walk_forward_report(
+                        bars,
+                        options,
+                        settings.costs,
+                        external,
+                        mapper=_fold_mapper(ray_address, ray, progress),
+                        n_folds=folds,
+                        long_short=long_short,
+                    )
+                console.print(render(report))
+                results["models"][k] = report.to_json()
+            else:
+                outcome = train_and_register(
+                    bars,
+                    options,
+                    Registry(settings.home),
+                    settings.costs,
+                    external,
+                    mapper=_trial_mapper(ray_address, ray),
+                )
+                _print_outcome(outcome.family, outcome.version, outcome.metrics, outcome.seconds)
+                results["models"][k] = {
+                    "family": outcome.family,
+                    "version": outcome.version,
+                    "seconds": outcome.seconds,
+                    "samples_per_second": outcome.samples_per_second,
+                    "metrics": outcome.metrics,
+                }
+    if ray_address or ray:
+        from papertrader.models.scaleout import shutdown
+
+        shutdown()
+    if json_file is not None:
+        json_file.write_text(json.dumps(results, indent=2, default=_jsonable))
+        console.print(f"wrote {json_file}")
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, float | int | str | bool) or value is None:
+        return value
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return str(value)
+
+
+def _print_outcome(family: str, version: str, metrics: dict[str, Any], seconds: float) -> None:
+    table = Table(title=f"{family} {version} registered ({seconds:.1f}s training)")
+    table.add_column("held-out metric")
+    table.add_column("value", justify="right")
+    for key, value in metrics.get("holdout", {}).items():
+        table.add_row(key, f"{value:.4g}" if isinstance(value, float) else str(value))
+    for key in ("sharpe", "total_return", "max_drawdown", "trades"):
+        value = metrics.get("trading", {}).get(key)
+        if value is not None:
+            table.add_row(f"trading {key}", f"{value:.4g}" if isinstance(value, float) else str(value))
+    console.print(table)
+
+
+@models_app.command("list")
+def models_list(
+    family: Annotated[str | None, typer.Option(help="lstm | gru | rl (default: all)")] = None,
+    json_file: Annotated[Path | None, typer.Option("--json", help="write the listing")] = None,
+) -> None:
+    """Every registered version with its training window, held-out score and which one is live."""
+    from papertrader.models.registry import FAMILIES, Registry, check_family
+
+    registry = Registry(_settings().home)
+    table = Table(title=f"models: {registry.root}")
+    for col in ("family", "version", "live", "created", "trained on", "held-out", "schema"):
+        table.add_column(col)
+    listing: list[dict[str, Any]] = []
+    with _errors():
+        families = (check_family(family),) if family else FAMILIES
+        for fam in families:
+            current = registry.current(fam)
+            for version in registry.versions(fam):
+                try:
+                    m = registry.manifest(fam, version)
+                except PapertraderError as exc:
+                    table.add_row(fam, version, "", "", "", f"[red]{exc}[/red]", "")
+                    continue
+                score = m.metrics.get("holdout", {}).get("accuracy")
+                sharpe = m.metrics.get("trading", {}).get("sharpe")
+                shown = f"acc {score:.3f}" if score is not None else ""
+                shown += f" sharpe {sharpe:.2f}" if sharpe is not None else ""
+                window = f"{m.training_window.get('start', '')[:10]}..{m.training_window.get('end', '')[:10]}"
+                live = "*" if version == current else ""
+                table.add_row(fam, version, live, m.created_at[:19], window, shown.strip(), m.schema_hash[:12])
+                listing.append(
+                    {
+                        "family": fam,
+                        "version": version,
+                        "live": bool(live),
+                        "created_at": m.created_at,
+                        "training_window": m.training_window,
+                        "metrics": m.metrics,
+                    }
+                )
+    console.print(table)
+    if json_file is not None:
+        json_file.write_text(json.dumps(listing, indent=2, default=_jsonable))
+
+
+@models_app.command("show")
+def models_show(
+    family: Annotated[str, typer.Argument(help="lstm | gru | rl")],
+    version: Annotated[str | None, typer.Argument(help="version (default: the live one)")] = None,
+) -> None:
+    """A version's manifest and the result of loading it now (health check, fallback if it fails)."""
+    from papertrader.models.loading import ModelHandle
+    from papertrader.models.registry import Registry
+
+    registry = Registry(_settings().home)
+    with _errors():
+        manifest = registry.manifest(family, version)
+        handle = ModelHandle(registry, family, version=version)
+        handle.get()
+    console.print_json(json.dumps(manifest.to_dict(), default=_jsonable))
+    health = handle.health.as_dict()
+    colour = {"ok": "green", "degraded": "yellow", "down": "red"}[health["status"]]
+    console.print(f"health: [{colour}]{health['status']}[/{colour}], serving {health['active']}")
+    for problem in health["problems"]:
+        console.print(f"  - {problem}")
+
+
+@models_app.command("promote")
+def models_promote(
+    family: Annotated[str, typer.Argument(help="lstm | gru | rl")],
+    version: Annotated[str, typer.Argument(help="version to make live")],
+) -> None:
+    """Make a registered version the live one (after its health check passes)."""
+    from papertrader.models.loading import load_version
+    from papertrader.models.registry import Registry
+
+    registry = Registry(_settings().home)
+    with _errors():
+        load_version(registry, family, version, None)
+        registry.promote(family, version)
+    console.print(f"{family} {version} is live")
+
+
+@models_app.command("rollback")
+def models_rollback(family: Annotated[str, typer.Argument(help="lstm | gru | rl")]) -> None:
+    """Return to the version that was live before the current one."""
+    from papertrader.models.registry import Registry
+
+    registry = Registry(_settings().home)
+    with _errors():
+        target = registry.rollback(family)
+    console.print(f"{family} rolled back to {target}")
+
+
+app = typer.Typer(help="Model training and registry commands.", no_args_is_help=True)
+app.command("train")(train)
+app.add_typer(models_app, name="models")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    try:
+        app()
+    except ConfigError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise SystemExit(2) from exc

@@ -1,0 +1,1 @@
+"""Model families (LSTM direction, GRU trend, PPO agent), their validation, registry and fast inference."""

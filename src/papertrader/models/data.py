@@ -1,0 +1,176 @@
+"""From long bars to what every model family trains on: aligned prices, labels, and per-fold features.
+
+`build_market` is computed once per data set; `featurize` fits the feature pipeline's scaler on a fold's
+training rows only and transforms every row with it (features are causal, so transforming later rows with
+a scaler fitted earlier is exactly what the live cycle does).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from papertrader.config.settings import CostSettings
+from papertrader.core.errors import ConfigError, DataError
+from papertrader.domain.types import Side
+from papertrader.execution.fees import commission, market_fill_price
+from papertrader.features.inputs import External, FeatureInputs
+from papertrader.features.labels import (
+    class_index,
+    direction_labels,
+    forward_returns,
+    reversal_labels,
+    trend_labels,
+)
+from papertrader.features.pipeline import FeaturePipeline, FittedPipeline
+from papertrader.features.spec import PipelineSpec
+from papertrader.features.times import ny_days, to_ns
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+LabelKind = Literal["direction", "trend"]
+
+
+def round_trip_cost(costs: CostSettings, price: float = 100.0, notional: float = 10_000.0) -> float:
+    """Fraction of notional lost buying then selling once at market (spread, slippage, commissions)."""
+    qty = max(1, int(notional / price))
+    buy = market_fill_price(price, Side.BUY, costs)
+    sell = market_fill_price(price, Side.SELL, costs)
+    fees = commission(qty, buy, costs) + commission(qty, sell, costs)
+    return float((buy - sell) * qty + fees) / (price * qty)
+
+
+@dataclass(frozen=True, slots=True)
+class LabelSpec:
+    """What a model predicts: direction (LSTM) or trend plus reversal (GRU), over `horizon` own bars."""
+
+    kind: LabelKind = "direction"
+    horizon: int = 5
+    band: float = 0.0  # 0: exactly the round-trip cost
+    band_cost_multiple: float = 1.0
+
+    def resolved_band(self, costs: CostSettings) -> float:
+        """The FLAT band used: the larger of `band` and a multiple of the round-trip cost (never below it)."""
+        cost = round_trip_cost(costs)
+        if self.band_cost_multiple < 1.0:
+            raise ConfigError("band_cost_multiple must be >= 1: a move inside the cost is not tradable")
+        return max(self.band, cost * self.band_cost_multiple)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict for artifacts."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Market:
+    """One data set: bars on a common time grid, labels and evaluation returns; no scaler yet."""
+
+    inputs: FeatureInputs
+    labels: IntArray  # (T, N) class index 0/1/2, -1 unknown
+    aux: npt.NDArray[np.float32] | None  # (T, N) reversal 0/1, NaN unknown (trend models only)
+    forward: FloatArray  # (T, N) simple return over the horizon, for rank IC
+    present: BoolArray  # (T, N) the symbol has a bar at that row
+    decision_ns: IntArray  # (T,) when each row's bar is complete
+    label_spec: LabelSpec
+    band: float
+    fingerprint: str
+
+    @property
+    def symbols(self) -> tuple[str, ...]:
+        """Universe, in column order."""
+        return self.inputs.symbols
+
+    @property
+    def opens(self) -> FloatArray:
+        """(T, N) raw opens (fills happen there)."""
+        return self.inputs.prices.open
+
+    @property
+    def closes(self) -> FloatArray:
+        """(T, N) raw closes."""
+        return self.inputs.prices.close
+
+    def __len__(self) -> int:
+        return len(self.inputs)
+
+    def periods_per_year(self, rows: IntArray | None = None) -> float:
+        """Bars per year measured on the data: bars per New York session times 252."""
+        ts = self.inputs.ts if rows is None else self.inputs.ts[rows]
+        sessions = np.unique(ny_days(ts)).size
+        return 252.0 * len(ts) / sessions if sessions else 252.0
+
+    def window(self, start_row: int, stop_row: int) -> tuple[str, str]:
+        """ISO stamps of the first and last bar of rows [start_row, stop_row)."""
+        ts = self.inputs.ts
+        return ts[start_row].isoformat(), ts[max(start_row, stop_row - 1)].isoformat()
+
+
+def bars_fingerprint(bars: pd.DataFrame) -> str:
+    """sha256 of the bars (symbol, ts, OHLCV) in a canonical order: which data a model was trained on."""
+    cols = ["symbol", "ts", "open", "high", "low", "close", "volume"]
+    frame = bars[cols].sort_values(["symbol", "ts"], kind="mergesort")
+    h = hashlib.sha256()
+    h.update("|".join(frame["symbol"].astype(str)).encode())
+    h.update(np.asarray(pd.DatetimeIndex(frame["ts"]).asi8, dtype=np.int64).tobytes())
+    h.update(np.ascontiguousarray(frame[cols[2:]].to_numpy(dtype=np.float64)).tobytes())
+    return h.hexdigest()
+
+
+def build_market(
+    bars: pd.DataFrame,
+    interval: str,
+    label_spec: LabelSpec,
+    costs: CostSettings,
+    external: External | None = None,
+    symbols: tuple[str, ...] | None = None,
+) -> Market:
+    """Align long bars on one time grid and compute the labels (the only forward-looking step)."""
+    if bars.empty:
+        raise DataError(f"no {interval} bars to train on; import data first (papertrader data import)")
+    inputs = FeatureInputs.from_long(bars, interval, external, symbols)
+    close = inputs.prices.close
+    band = label_spec.resolved_band(costs)
+    cost = round_trip_cost(costs)
+    h = label_spec.horizon
+    aux: npt.NDArray[np.float32] | None = None
+    if label_spec.kind == "direction":
+        raw = direction_labels(close, h, band, cost)
+    else:
+        raw = trend_labels(close, h, band, cost)
+        aux = reversal_labels(close, h, band, cost).astype(np.float32)
+    return Market(
+        inputs=inputs,
+        labels=class_index(raw),
+        aux=aux,
+        forward=forward_returns(close, h, log=False),
+        present=np.isfinite(close),
+        decision_ns=to_ns(inputs.decision_times()),
+        label_spec=label_spec,
+        band=band,
+        fingerprint=bars_fingerprint(bars),
+    )
+
+
+def featurize(
+    market: Market, spec: PipelineSpec, train: tuple[int, int]
+) -> tuple[FittedPipeline, np.ndarray[Any, np.dtype[np.float32]]]:
+    """Fit the pipeline on rows [train) only, then transform every row: ((T, N, F) float32, fitted)."""
+    ts = market.inputs.ts
+    start, stop = train
+    if not 0 <= start < stop <= len(ts):
+        raise DataError(f"training rows {train} outside the data (0..{len(ts)})")
+    end = ts[stop].to_pydatetime() if stop < len(ts) else None
+    fitted = FeaturePipeline(spec).fit(market.inputs, ts[start].to_pydatetime(), end)
+    tensor = fitted.transform(market.inputs).tensor(np.float32)
+    return fitted, tensor
+
+
+def transform(fitted: FittedPipeline, inputs: FeatureInputs) -> np.ndarray[Any, np.dtype[np.float32]]:
+    """(T, N, F) float32 features of new bars with an already fitted pipeline (inference, evaluation)."""
+    return fitted.transform(inputs).tensor(np.float32)

@@ -1,0 +1,1 @@
+"""Reinforcement learning: a trading environment that fills like the PaperBroker, rewards, a PPO agent."""

@@ -1,0 +1,84 @@
+"""Hyper-parameter trials for the sequence models, judged on the validation rows only, runnable on Ray.
+
+Random search over the design's ranges (LSTM: 2-3 layers, 128-256 units, 30-60 bars; GRU: 2 layers,
+64-128 units, 20-40 bars; learning rate and dropout for both). Each trial trains on a fold's training rows
+and reports its best validation loss; the test rows are never looked at, so choosing the best trial does
+not leak the test window into the model.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from papertrader.models.data import Market
+from papertrader.models.sequence import SequenceModel, SequenceSpec, prepare
+from papertrader.models.validation import Fold
+
+_SPACE: dict[str, dict[str, tuple[Any, ...]]] = {
+    "lstm": {"hidden": (128, 192, 256), "layers": (2, 3), "lookback": (30, 40, 60)},
+    "gru": {"hidden": (64, 96, 128), "layers": (2,), "lookback": (20, 24, 32, 40)},
+}
+_COMMON: dict[str, tuple[Any, ...]] = {"lr": (3e-4, 1e-3, 3e-3), "dropout": (0.0, 0.1, 0.2)}
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One configuration and how it did on the validation rows."""
+
+    params: dict[str, Any]
+    val_loss: float
+    val_accuracy: float
+    seconds: float
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain dict for JSON."""
+        return asdict(self)
+
+
+def sample_params(family: str, n: int, seed: int) -> list[dict[str, Any]]:
+    """n distinct random configurations from the family's ranges (fewer if the space is smaller)."""
+    rng = np.random.default_rng(seed)
+    space = {**_SPACE[family], **_COMMON}
+    seen: list[dict[str, Any]] = []
+    for _ in range(n * 20):
+        params = {k: v[int(rng.integers(len(v)))] for k, v in space.items()}
+        params = {k: v.item() if hasattr(v, "item") else v for k, v in params.items()}
+        if params not in seen:
+            seen.append(params)
+        if len(seen) == n:
+            break
+    return seen
+
+
+def apply_params(spec: SequenceSpec, params: dict[str, Any]) -> SequenceSpec:
+    """The spec with a trial's parameters."""
+    return replace(
+        spec,
+        hidden=int(params["hidden"]),
+        layers=int(params["layers"]),
+        lookback=int(params["lookback"]),
+        dropout=float(params["dropout"]),
+        train=replace(spec.train, lr=float(params["lr"])),
+    )
+
+
+def run_trial(market: Market, setup: tuple[SequenceSpec, Fold], params: dict[str, Any]) -> Trial:
+    """Train one configuration on the fold's training rows; score it on its validation rows."""
+    base, fold = setup
+    spec = apply_params(base, params)
+    started = time.perf_counter()
+    data = prepare(market, spec, fold.rows("train"), fold.rows("val"))
+    model = SequenceModel(spec)
+    fit = model.fit(data)
+    probs = model.predict(data.val)["probs"]
+    accuracy = float(np.mean(np.argmax(probs, axis=1) == data.val.y)) if len(data.val) else float("nan")
+    return Trial(params, fit.best_val_loss, accuracy, time.perf_counter() - started)
+
+
+def best(trials: list[Trial]) -> Trial:
+    """The trial with the lowest validation loss."""
+    return min(trials, key=lambda t: t.val_loss)
