@@ -4,7 +4,8 @@ Targets (from the design): LSTM accuracy > 55%, GRU accuracy > 60%, PPO Sharpe >
 beside the measured values whatever those are. A result that beats its target is re-run twice with the
 link between inputs and outcomes destroyed:
 
-* shuffle: the labels are permuted within each symbol (the agent: the feature rows are permuted in time);
+* shuffle: the training and validation labels are permuted within each symbol while the test keeps its
+  true labels (the agent: the feature rows are permuted in time);
 * future shift: the labels are replaced by the labels `shift` rows later (the agent: the features by those
   of `shift` rows earlier, which still look only backwards), far beyond the horizon and the look-back, so
   the inputs describe another time than the outcome.

@@ -88,13 +88,13 @@ def _targets(test: Windows, rows: IntArray, n: int, positions: FloatArray) -> Fl
     return out
 
 
-def _perturbed_labels(market: Market, plan: Plan, rng: np.random.Generator) -> Market:
+def _perturbed_labels(market: Market, plan: Plan, rng: np.random.Generator, stop: int) -> Market:
     """Labels with their link to the features destroyed, for the leakage audit."""
     labels = market.labels.copy()
     aux = None if market.aux is None else market.aux.copy()
-    if plan.perturbation == "shuffle_labels":
+    if plan.perturbation == "shuffle_labels":  # training and validation labels only: the test keeps the truth
         for j in range(labels.shape[1]):
-            known = np.flatnonzero(labels[:, j] >= 0)
+            known = np.flatnonzero(labels[:stop, j] >= 0)
             perm = rng.permutation(known)
             labels[known, j] = labels[perm, j]
             if aux is not None:
@@ -209,7 +209,7 @@ def _ppo_fold(market: Market, plan: Plan, fold: Fold) -> FoldOutput:
 def run_fold(market: Market, plan: Plan, fold: Fold) -> FoldOutput:
     """Train and evaluate one fold: the unit of work that runs in-process or on a Ray worker."""
     if plan.perturbation != "none" and plan.ppo is None:
-        market = _perturbed_labels(market, plan, np.random.default_rng(plan.seed + fold.index))
+        market = _perturbed_labels(market, plan, np.random.default_rng(plan.seed + fold.index), fold.val[1])
     if plan.ppo is not None:
         return _ppo_fold(market, plan, fold)
     return _sequence_fold(market, plan, fold)
