@@ -204,10 +204,11 @@ class Engine:
         if self.halted is not None:
             decision = _flat(len(self.panel.symbols), self.halted)
         plan = RiskPlan()
+        held = self.holdings()
         if decision is not None:
             inputs = RiskInputs(decision.p_win, decision.payoff, self._volatility[k])
-            held = self.holdings() + self.broker.pending_qty()
-            plan = self.risk.plan(now, decision.weights, self._last_close, held, equity, inputs)
+            committed = held + self.broker.pending_qty()
+            plan = self.risk.plan(now, decision.weights, self._last_close, committed, equity, inputs)
             report.events.extend(plan.events)
             for i in np.flatnonzero(decision.weights != self._last_target):
                 report.events.append(
@@ -224,7 +225,6 @@ class Engine:
                     )
                 )
             self._last_target = decision.weights
-        held = self.holdings()
         for seq, intent in enumerate(plan.intents):
             qty = intent.qty
             if intent.qty != intent.target_qty - held[intent.index]:
