@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Literal, Protocol
 
 import numpy as np
+import numpy.typing as npt
 
 from papertrader.features.technical import Array
 from papertrader.features.view import FeatureView
@@ -29,7 +30,7 @@ class Opinion:
     timeframe: Timeframe
     p_up: Array
     p_down: Array
-    exit: Array
+    exit: npt.NDArray[np.bool_]
     reason: Callable[[int], str]
 
     def __post_init__(self) -> None:
@@ -45,7 +46,7 @@ class Opinion:
             raise ValueError("P(up) + P(down) must not exceed 1")
 
     @property
-    def has_view(self) -> Array:
+    def has_view(self) -> npt.NDArray[np.bool_]:
         """True where the member gave probabilities for the symbol."""
         return np.isfinite(self.p_up) & np.isfinite(self.p_down)
 
