@@ -34,7 +34,9 @@ class ExecutionSettings(_Frozen):
     spread_model: Literal["fixed", "estimate"] = Field(
         "fixed", description="without quotes: CostSettings.spread_bps, or a high-low estimate from past bars"
     )
-    spread_estimator: Literal["abdi_ranaldo", "corwin_schultz"] = "abdi_ranaldo"
+    spread_estimator: Literal["abdi_ranaldo", "corwin_schultz"] = Field(
+        "abdi_ranaldo", description="high-low spread estimator used when spread_model is estimate"
+    )
     min_tick: float = Field(0.01, gt=0, description="price increment; an estimated spread is at least one tick")
     impact_k: float = Field(
         1.0, ge=0, description="square-root impact: k * sigma * sqrt(order qty / ADV), when sigma and ADV are known"
@@ -51,7 +53,9 @@ class ExecutionSettings(_Frozen):
 class CostSettings(_Frozen):
     """What a fill costs. Defaults are a US discount broker trading liquid large caps."""
 
-    commission_model: Literal["per_share", "bps", "flat", "questrade_classic", "questrade_zero"] = "per_share"
+    commission_model: Literal["per_share", "bps", "flat", "questrade_classic", "questrade_zero"] = Field(
+        "per_share", description="how commission is charged; see papertrader.execution.fees for each model"
+    )
     commission_per_share: float = Field(0.005, ge=0, description="USD per share (per_share model)")
     commission_min: float = Field(1.0, ge=0, description="minimum USD per order fill (per_share model)")
     commission_max_pct: float = Field(0.01, gt=0, description="cap as a fraction of notional (per_share)")
@@ -67,7 +71,7 @@ class RiskSettings(_Frozen):
 
     max_position_fraction: float = Field(0.25, gt=0, le=1, description="per-symbol cap, fraction of equity")
     max_gross_exposure: float = Field(1.0, gt=0, le=4, description="sum of |positions| / equity")
-    allow_short: bool = False
+    allow_short: bool = Field(False, description="when false, short targets are denied with an order.denied event")
     min_order_notional: float = Field(100.0, ge=0, description="smaller orders are not worth the fees")
     max_order_fraction: float = Field(0.25, gt=0, le=4, description="one order's notional / equity, at most")
     kelly_fraction: float = Field(0.25, gt=0, le=1, description="fraction of full Kelly used with probabilities")
@@ -101,8 +105,8 @@ class RiskSettings(_Frozen):
 class StrategySettings(_Frozen):
     """The trend-following baseline: a fast/slow moving-average crossover, long or flat."""
 
-    fast: int = Field(20, ge=2)
-    slow: int = Field(50, ge=3)
+    fast: int = Field(20, ge=2, description="fast moving-average length in bars; must be shorter than slow")
+    slow: int = Field(50, ge=3, description="slow moving-average length in bars")
     rebalance_band: float = Field(
         0.05, ge=0, description="trade a held position only when its weight drifts this far from target"
     )
@@ -130,9 +134,11 @@ class Settings(BaseSettings):
         frozen=True,
     )
 
-    home: Path = Field(default_factory=default_home)
+    home: Path = Field(
+        default_factory=default_home, description="state folder (default ~/.papertrader): lake, database, config.toml"
+    )
     database_url: str | None = Field(None, description="any SQLAlchemy URL; default SQLite under home")
-    initial_cash: float = Field(100_000.0, gt=0)
+    initial_cash: float = Field(100_000.0, gt=0, description="starting cash of the virtual account, USD")
     costs: CostSettings = CostSettings()
     risk: RiskSettings = RiskSettings()
     strategy: StrategySettings = StrategySettings()
