@@ -388,6 +388,7 @@ class TrialResult:
             "windows_available": p.available,
             "held_out": p.held_out.to_json(),
             "criteria": self.request.criteria.to_json(),
+            "confidence": self.request.confidence,
             "windows": [s.to_json(self.request.criteria) for s in self.scores],
             "summary": self.summary.to_json(),
         }

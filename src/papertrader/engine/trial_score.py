@@ -160,6 +160,8 @@ class WindowScore:
             "critical_failures": list(self.failures),
             "passes": self.passes(criteria),
             "beat_buy_and_hold": self.beat_buy_and_hold,
+            "equity": list(self.equity),
+            "buy_and_hold_equity": list(self.bench_equity),
         }
 
 

@@ -1,0 +1,189 @@
+"""`papertrader trial`: the seven-day paper trial replayed over held-out windows, with JSON and an HTML report.
+
+Mounted into the main CLI with ``app.command("trial")(cli_trial.trial)``.
+
+JSON keys (stable; NaN is null): trial_id, strategy, interval, symbols, days, initial_cash, layout,
+windows_requested, windows_available, held_out {start, reason, exclusions [{label, start, end}]}, criteria
+{sharpe_above, max_drawdown_below, uptime_above, critical_failures_below}, confidence, windows [{index, run_id,
+start, end, scheduled_cycles, cycles, strategy {total_return, sharpe, max_drawdown, trades, fees_paid},
+buy_and_hold {total_return, sharpe, max_drawdown}, uptime, critical_failures [str], passes {sharpe,
+max_drawdown, uptime, critical_failures, all}, beat_buy_and_hold, equity [..], buy_and_hold_equity [..]}],
+summary {n_windows, metrics {name: {mean, median}}, pass_rates {criterion: {passed, n, rate, low, high,
+confidence}}, beat_buy_and_hold {...}}, html.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from papertrader.config.settings import load_settings
+from papertrader.core.clock import WallClock
+from papertrader.core.errors import PapertraderError
+
+console = Console()
+NEW_YORK = ZoneInfo("America/New_York")
+MAX_ROWS = 40  # longer trials print the summary only; the HTML and JSON list every window
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Project errors become a message and exit code 2, not a traceback."""
+    try:
+        yield
+    except PapertraderError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+
+def _date(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not an ISO date like 2010-01-31") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=NEW_YORK)
+
+
+def _count(value: str) -> int | None:
+    if value.strip().lower() == "all":
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise typer.BadParameter(f"--windows takes a number or 'all', not {value!r}") from None
+
+
+def _pct(x: Any, signed: bool = True) -> str:
+    if x is None:
+        return "-"
+    return f"{x:+.2%}" if signed else f"{x:.1%}"
+
+
+def _print_windows(data: dict[str, Any]) -> None:
+    table = Table(title=f"trial {data['trial_id']} · {data['strategy']} · windows of {data['days']} sessions")
+    for col in ("#", "first", "last", "return", "B&H", "Sharpe", "max DD", "trades", "fees", "uptime", "crit", "pass"):
+        table.add_column(col, justify="left" if col in ("first", "last") else "right")
+    for w in data["windows"][:MAX_ROWS]:
+        s = w["strategy"]
+        table.add_row(
+            str(w["index"]),
+            w["start"][:10],
+            w["end"][:10],
+            _pct(s["total_return"]),
+            _pct(w["buy_and_hold"]["total_return"]),
+            "-" if s["sharpe"] is None else f"{s['sharpe']:.2f}",
+            _pct(s["max_drawdown"]),
+            str(s["trades"]),
+            f"${s['fees_paid'] or 0:,.2f}",
+            _pct(w["uptime"], False),
+            str(len(w["critical_failures"])),
+            "[green]yes[/green]" if w["passes"]["all"] else "no",
+        )
+    console.print(table)
+    if len(data["windows"]) > MAX_ROWS:
+        console.print(f"(first {MAX_ROWS} of {len(data['windows'])} windows; the HTML and JSON list all)")
+
+
+def _print_summary(data: dict[str, Any]) -> None:
+    c, summary = data["criteria"], data["summary"]
+    labels = {
+        "sharpe": f"Sharpe > {c['sharpe_above']}",
+        "max_drawdown": f"max drawdown < {c['max_drawdown_below']:.0%}",
+        "uptime": f"uptime > {c['uptime_above']:.1%}",
+        "critical_failures": f"critical failures < {c['critical_failures_below']}",
+        "all": "all four",
+    }
+    table = Table(title=f"pass rates over {summary['n_windows']} windows ({data['confidence']:.0%} Wilson interval)")
+    for col in ("criterion", "passed", "rate", "interval"):
+        table.add_column(col, justify="left" if col == "criterion" else "right")
+    rows = [(labels[k], summary["pass_rates"][k]) for k in labels]
+    rows.append(("beat buy & hold", summary["beat_buy_and_hold"]))
+    for label, r in rows:
+        table.add_row(label, f"{r['passed']}/{r['n']}", _pct(r["rate"], False), f"[{r['low']:.1%}, {r['high']:.1%}]")
+    console.print(table)
+    m = summary["metrics"]
+    console.print(
+        f"median window return {_pct(m['total_return']['median'])} vs buy & hold "
+        f"{_pct(m['bench_total_return']['median'])} · mean Sharpe {m['sharpe']['mean'] or 0:.2f} vs "
+        f"{m['bench_sharpe']['mean'] or 0:.2f} · all figures net of commission, spread and slippage"
+    )
+
+
+def trial(
+    days: Annotated[int, typer.Option(help="trading sessions per window")] = 7,
+    windows: Annotated[
+        str, typer.Option(help="how many windows, evenly spaced over the held-out span, or 'all'")
+    ] = "3",
+    symbols: Annotated[
+        str | None, typer.Option(help="comma-separated symbols (default: every equity listed before the span)")
+    ] = None,
+    interval: Annotated[str, typer.Option(help="bar interval in the lake")] = "1d",
+    after: Annotated[
+        str | None, typer.Option(help="held-out span starts here (ISO); refused if it overlaps a model's training")
+    ] = None,
+    json_file: Annotated[Path | None, typer.Option("--json", help="write the results with stable keys")] = None,
+    html_file: Annotated[
+        Path | None, typer.Option("--html", help="HTML report (default: PAPERTRADER_HOME/reports/<trial id>.html)")
+    ] = None,
+) -> None:
+    """The seven-day paper trial, replayed through the whole system over windows no model trained on."""
+    from papertrader.engine.trial import TrialPlan, TrialRequest, run_trial
+    from papertrader.engine.trial_score import WindowScore
+    from papertrader.reports.trial import render
+
+    settings = load_settings()
+    symbol_list = tuple(s.strip().upper() for s in symbols.split(",") if s.strip()) if symbols else ()
+    with _errors():
+        request = TrialRequest(
+            days=days, windows=_count(windows), symbols=symbol_list, interval=interval, after=_date(after)
+        )
+        with Progress(
+            TextColumn("[bold]trial[/bold]"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[info]}"),
+            TimeRemainingColumn(),
+            console=console,
+        ) as progress:
+            task = progress.add_task("trial", total=None, info="planning windows")
+
+            def on_plan(plan: TrialPlan) -> None:
+                progress.update(
+                    task,
+                    total=len(plan.windows),
+                    info=f"{plan.strategy} · {', '.join(plan.symbols)} · held out from {plan.held_out.start:%Y-%m-%d}",
+                )
+
+            def on_window(score: WindowScore) -> None:
+                progress.update(task, advance=1, info=f"window {score.index}: {score.start:%Y-%m-%d}")
+
+            result = run_trial(settings, request, WallClock(), on_plan=on_plan, on_window=on_window)
+    data = result.to_json()
+    html_path = html_file or settings.home / "reports" / f"{result.plan.trial_id}.html"
+    data["html"] = str(html_path)
+    _print_windows(data)
+    _print_summary(data)
+    with console.status("rendering the trial report"):
+        page = render(data)
+    html_path.parent.mkdir(parents=True, exist_ok=True)
+    html_path.write_text(page, encoding="utf-8")
+    console.print(f"wrote {html_path}")
+    if json_file is not None:
+        json_file.parent.mkdir(parents=True, exist_ok=True)
+        json_file.write_text(json.dumps(data, indent=2))
+        console.print(f"wrote {json_file}")
+    console.print(
+        "each window is a stored run: `papertrader report RUN --html F` and `papertrader check RUN` work on it"
+    )
