@@ -14,6 +14,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from papertrader.config.board import BoardSettings
+
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -105,6 +107,9 @@ class RiskSettings(_Frozen):
 class StrategySettings(_Frozen):
     """The trend-following baseline: a fast/slow moving-average crossover, long or flat."""
 
+    name: Literal["trend", "lstm", "gru", "ppo", "ensemble"] = Field(
+        "trend", description="which strategy backtest/paper/trial run (models need `papertrader train all`)"
+    )
     fast: int = Field(20, ge=2, description="fast moving-average length in bars; must be shorter than slow")
     slow: int = Field(50, ge=3, description="slow moving-average length in bars")
     rebalance_band: float = Field(
@@ -142,6 +147,7 @@ class Settings(BaseSettings):
     costs: CostSettings = CostSettings()
     risk: RiskSettings = RiskSettings()
     strategy: StrategySettings = StrategySettings()
+    board: BoardSettings = BoardSettings()
 
     @property
     def lake_dir(self) -> Path:

@@ -210,20 +210,18 @@ class Engine:
             committed = held + self.broker.pending_qty()
             plan = self.risk.plan(now, decision.weights, self._last_close, committed, equity, inputs)
             report.events.extend(plan.events)
+            report.events.extend(decision.events)
             for i in np.flatnonzero(decision.weights != self._last_target):
-                report.events.append(
-                    Event(
-                        now,
-                        "signal",
-                        {
-                            "symbol": self.panel.symbols[i],
-                            "source": self.strategy.name,
-                            "target_weight": float(decision.weights[i]),
-                            "confidence": float(decision.confidence[i]),
-                            "rationale": decision.explain(int(i)),
-                        },
-                    )
-                )
+                signal: dict[str, object] = {
+                    "symbol": self.panel.symbols[i],
+                    "source": self.strategy.name,
+                    "target_weight": float(decision.weights[i]),
+                    "confidence": float(decision.confidence[i]),
+                    "rationale": decision.explain(int(i)),
+                }
+                if decision.votes is not None:
+                    signal["votes"] = decision.votes(int(i))
+                report.events.append(Event(now, "signal", signal))
             self._last_target = decision.weights
         for seq, intent in enumerate(plan.intents):
             qty = intent.qty

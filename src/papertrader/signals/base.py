@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
+from papertrader.core.events import Event
 from papertrader.features.technical import Array
 from papertrader.features.view import FeatureView
 
@@ -26,6 +27,11 @@ class Decision:
     explain: Callable[[int], str]
     p_win: Array | None = None
     payoff: Array | None = None
+    #: per symbol, each member's vote ({"member", "timeframe", "p_up", "p_down", "exit", "weight", "reason"}),
+    #: lazy like `explain`; None for single-model strategies. Stored in the "signal" event payload.
+    votes: Callable[[int], list[dict[str, Any]]] | None = None
+    #: events the strategy wants published with the cycle (e.g. the performance monitor's monitor.* events)
+    events: tuple[Event, ...] = ()
 
     def __post_init__(self) -> None:
         n = self.weights.shape[0]

@@ -1,0 +1,65 @@
+"""Settings of the AI board: which members vote, how much each counts, and how votes become a position."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+MemberName = Literal["lstm", "gru", "ppo", "trend"]
+ALL_MEMBERS: tuple[MemberName, ...] = ("lstm", "gru", "ppo", "trend")
+
+
+class BoardSettings(BaseModel):
+    """The ensemble's knobs; every default is documented and none is fitted to any data."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    members: tuple[MemberName, ...] = Field(ALL_MEMBERS, description="members polled every cycle")
+    base_weights: dict[str, float] = Field(
+        default_factory=lambda: {"lstm": 1.0, "gru": 1.0, "ppo": 0.5, "trend": 1.0},
+        description="member -> base weight before confidence and the monitor's record; missing = 1.0",
+    )
+    horizons: dict[str, int] = Field(
+        default_factory=lambda: {"lstm": 5, "gru": 20, "ppo": 5, "trend": 20},
+        description="member -> bars its P(up)/P(down) refer to (scoring, calibration labels)",
+    )
+    min_edge: float = Field(0.05, ge=0, lt=1, description="combined P(up) - P(down) needed before any position")
+    alignment_boost: float = Field(
+        0.25, ge=0, le=1, description="conviction gain when short-term direction agrees with the trend member"
+    )
+    conflict_penalty: float = Field(
+        0.5, ge=0, le=1, description="conviction cut when short-term direction contradicts the trend member"
+    )
+    conflict_policy: Literal["reduce", "hold"] = Field(
+        "reduce", description="on a short-term vs trend conflict: cut the size, or keep the previous target"
+    )
+    calibration: Literal["isotonic", "platt", "none"] = Field(
+        "isotonic", description="per-member probability calibration fitted on the calibration window only"
+    )
+    calibration_bars: int = Field(
+        252, ge=20, description="bars right before the first trading cycle used to fit calibrators"
+    )
+    min_calibration_samples: int = Field(60, ge=10, description="fewer labelled samples: member left uncalibrated")
+    monitor_auto_apply: bool = Field(
+        True, description="multiply weights by the performance monitor's recent out-of-sample record"
+    )
+    payoff_floor: float = Field(0.5, gt=0, description="smallest win/loss ratio handed to Kelly sizing")
+
+    @model_validator(mode="after")
+    def _weights_non_negative(self) -> BoardSettings:
+        if any(w < 0 for w in self.base_weights.values()):
+            raise ValueError("board.base_weights must be non-negative")
+        if any(h < 1 for h in self.horizons.values()):
+            raise ValueError("board.horizons must be at least one bar")
+        if not self.members:
+            raise ValueError("board.members must name at least one member")
+        return self
+
+    def base_weight(self, member: str) -> float:
+        """A member's base weight (1.0 when not listed)."""
+        return float(self.base_weights.get(member, 1.0))
+
+    def horizon(self, member: str) -> int:
+        """Bars a member's probabilities refer to (5 when not listed)."""
+        return int(self.horizons.get(member, 5))

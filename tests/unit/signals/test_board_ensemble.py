@@ -1,0 +1,154 @@
+"""The board's combination rules, with small fake members (synthetic probabilities, stated per test)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+
+from papertrader.config.board import BoardSettings
+from papertrader.features.view import FeatureView
+from papertrader.signals.ensemble import Ensemble
+from papertrader.signals.votes import Opinion, Timeframe
+
+TS = datetime(2012, 1, 3, 21, tzinfo=UTC)
+N = 3
+
+
+class Fixed:
+    """A fake member that always says the same thing (synthetic)."""
+
+    def __init__(
+        self, name: str, timeframe: Timeframe, up: list[float], down: list[float], exit_: list[bool] | None = None
+    ) -> None:
+        self.name = name
+        self.timeframe: Timeframe = timeframe
+        self.up, self.down = np.array(up), np.array(down)
+        self.exit = np.array(exit_ or [False] * len(up), dtype=bool)
+
+    def required_features(self) -> tuple[str, ...]:
+        return ()
+
+    def opine(self, ts: datetime, view: FeatureView) -> Opinion:
+        return Opinion(self.name, self.timeframe, self.up, self.down, self.exit, lambda i: f"{self.name} says so")
+
+
+class Raising:
+    """A fake member that always fails."""
+
+    name = "broken"
+    timeframe: Timeframe = "short"
+
+    def required_features(self) -> tuple[str, ...]:
+        return ()
+
+    def opine(self, ts: datetime, view: FeatureView) -> Opinion:
+        raise RuntimeError("model file vanished")
+
+
+def _view(k: int = 0) -> FeatureView:
+    return FeatureView({"close": np.full((k + 1, N), 100.0)}, k)
+
+
+def _board(**kw: object) -> BoardSettings:
+    base = {"base_weights": {"a": 1.0, "b": 1.0, "t": 1.0}, "min_edge": 0.05}
+    return BoardSettings(**{**base, **kw})  # type: ignore[arg-type]
+
+
+def test_a_more_confident_member_pulls_the_board_towards_its_view() -> None:
+    bull = Fixed("a", "short", [0.9] * N, [0.05] * N)
+    timid_bear = Fixed("b", "short", [0.4] * N, [0.5] * N)
+    d = Ensemble([bull, timid_bear], N, _board()).decide(TS, _view())
+    assert (d.weights > 0).all()
+    votes = d.votes(0) if d.votes else []
+    weights = {v["member"]: v["weight"] for v in votes}
+    assert weights["a"] > 5 * weights["b"]
+
+
+def test_the_monitor_record_scales_a_member_weight() -> None:
+    class Record:
+        def observe(self, *args: object) -> list:  # type: ignore[type-arg]
+            return []
+
+        def weight_multipliers(self) -> dict[str, float]:
+            return {"a": 0.25, "b": 2.0}
+
+    a = Fixed("a", "short", [0.8] * N, [0.1] * N)
+    b = Fixed("b", "short", [0.1] * N, [0.8] * N)
+    plain = Ensemble([a, b], N, _board()).decide(TS, _view())
+    recorded = Ensemble([a, b], N, _board(), monitor=Record()).decide(TS, _view())
+    assert plain.weights[0] == 0.0  # balanced: no edge
+    assert recorded.votes is not None
+    w = {v["member"]: v["weight"] for v in recorded.votes(0)}
+    assert w["b"] == pytest.approx(8 * w["a"])
+    assert recorded.weights[0] == 0.0 and recorded.confidence[0] > 0.3  # the bear with the record wins: no long
+
+
+def test_agreement_with_the_trend_member_raises_conviction_and_conflict_lowers_it() -> None:
+    short = Fixed("a", "short", [0.6] * N, [0.3] * N)
+    alone = Ensemble([short], N, _board()).decide(TS, _view())
+    aligned = Ensemble([short, Fixed("t", "trend", [0.5] * N, [0.4] * N)], N, _board()).decide(TS, _view())
+    against = Ensemble([short, Fixed("t", "trend", [0.4] * N, [0.5] * N)], N, _board()).decide(TS, _view())
+    assert aligned.p_win is not None and alone.p_win is not None and against.p_win is not None
+    assert aligned.p_win[0] > alone.p_win[0]
+    assert against.weights[0] < alone.weights[0]
+    assert "conflicts with trend" in against.explain(0)
+    assert "agrees with trend" in aligned.explain(0)
+
+
+def test_conflict_policy_hold_keeps_the_previous_target() -> None:
+    board = _board(conflict_policy="hold")
+    a = Fixed("a", "short", [0.7] * N, [0.2] * N)
+    ens = Ensemble([a, Fixed("t", "trend", [0.7] * N, [0.2] * N)], N, board)
+    first = ens.decide(TS, _view(0))
+    ens.members = (a, Fixed("t", "trend", [0.1] * N, [0.8] * N))
+    second = ens.decide(TS, _view(1))
+    assert first.weights[0] > 0
+    assert second.weights[0] == pytest.approx(first.weights[0])
+
+
+def test_an_exit_flag_always_wins() -> None:
+    bulls = [Fixed(n, "short", [0.95] * N, [0.0] * N) for n in ("a", "b")]
+    agent = Fixed("ppo", "agent", [0.2] * N, [0.3] * N, [False, True, False])
+    d = Ensemble([*bulls, agent], N, _board()).decide(TS, _view())
+    assert d.weights[0] > 0 and d.weights[2] > 0
+    assert d.weights[1] == 0.0
+    assert "EXIT requested by ppo" in d.explain(1)
+
+
+def test_a_raising_member_is_absent_and_the_vote_goes_on() -> None:
+    d = Ensemble([Raising(), Fixed("a", "short", [0.9] * N, [0.05] * N)], N, _board()).decide(TS, _view())
+    assert (d.weights > 0).all()
+    assert d.votes is not None and [v["member"] for v in d.votes(0)] == ["a"]
+    assert "broken absent (RuntimeError: model file vanished)" in d.explain(0)
+
+
+def test_all_members_silent_holds_and_takes_no_new_risk() -> None:
+    silent = [Opinion.silent("a", "short", N, "warming up"), Opinion.silent("t", "trend", N, "warming up")]
+
+    class Silent:
+        def __init__(self, op: Opinion) -> None:
+            self.name, self.timeframe, self.op = op.member, op.timeframe, op
+
+        def required_features(self) -> tuple[str, ...]:
+            return ()
+
+        def opine(self, ts: datetime, view: FeatureView) -> Opinion:
+            return self.op
+
+    ens = Ensemble([Silent(op) for op in silent], N, _board())
+    d = ens.decide(TS, _view())
+    assert (d.weights == 0).all() and (d.confidence == 0).all()
+    assert "no member has a view" in d.explain(0)
+    ens._last_weights = np.array([0.1, 0.0, 0.2])  # a position the board took earlier
+    held = ens.decide(TS, _view(1))
+    assert held.weights.tolist() == [0.1, 0.0, 0.2]
+
+
+def test_votes_carry_the_stored_keys() -> None:
+    d = Ensemble([Fixed("a", "short", [0.9] * N, [0.05] * N)], N, _board()).decide(TS, _view())
+    assert d.votes is not None
+    (vote,) = d.votes(2)
+    assert set(vote) == {"member", "timeframe", "p_up", "p_down", "exit", "weight", "reason"}
+    assert d.p_win is not None and d.payoff is not None and d.p_win[2] > 0.5
