@@ -15,6 +15,7 @@ from pydantic_settings import (
 )
 
 from papertrader.config.board import BoardSettings
+from papertrader.config.monitor import MonitorSettings
 
 
 class _Frozen(BaseModel):
@@ -148,6 +149,7 @@ class Settings(BaseSettings):
     risk: RiskSettings = RiskSettings()
     strategy: StrategySettings = StrategySettings()
     board: BoardSettings = BoardSettings()
+    monitor: MonitorSettings = MonitorSettings()
 
     @property
     def lake_dir(self) -> Path:
