@@ -220,7 +220,7 @@ def model_exclusions(registry: Registry, strategy: str, ts: pd.DatetimeIndex, in
         window = manifest.training_window
         if not window.get("start") or not window.get("end"):
             raise ConfigError(f"{family} {version} records no training window, so no span is provably held out")
-        start, end = pd.Timestamp(window["start"]), pd.Timestamp(window["end"])
+        start, end = _utc(window["start"]), _utc(window["end"])
         last = int(ts.searchsorted(end, side="right")) - 1 + embargo_bars(manifest, interval)
         embargo_end = ts[min(last, len(ts) - 1)] if last >= 0 else end
         out.append(
@@ -231,6 +231,12 @@ def model_exclusions(registry: Registry, strategy: str, ts: pd.DatetimeIndex, in
             )
         )
     return tuple(out)
+
+
+def _utc(stamp: str) -> pd.Timestamp:
+    """A manifest time stamp as UTC (a naive one is taken to be UTC already)."""
+    ts = pd.Timestamp(stamp)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
 def held_out_span(ts: pd.DatetimeIndex, exclusions: Sequence[Exclusion], after: datetime | None) -> HeldOut:

@@ -13,6 +13,7 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from papertrader.reports.plots import BENCH, STRATEGY, _png
 
@@ -37,6 +38,7 @@ def returns_figure(windows: Sequence[Json]) -> str:
     left.scatter(x, bench, color=BENCH, s=14, label="buy & hold", zorder=3)
     left.scatter(x, strat, color=STRATEGY, s=14, label="strategy (net)", zorder=3)
     left.axhline(0, color="black", lw=0.6)
+    left.xaxis.set_major_locator(MaxNLocator(integer=True))
     left.set_xlabel("window")
     left.set_ylabel("window return (%)")
     left.legend(loc="best", fontsize=8)
@@ -47,7 +49,9 @@ def returns_figure(windows: Sequence[Json]) -> str:
     right.hist(strat[np.isfinite(strat)], bins=edges, color=STRATEGY, alpha=0.55, label="strategy")
     right.axvline(0, color="black", lw=0.6)
     right.set_xlabel("window return (%)")
+    right.yaxis.set_major_locator(MaxNLocator(integer=True))
     right.set_ylabel("windows")
+    right.legend(loc="best", fontsize=8)
     right.grid(alpha=0.3)
     return _png(fig)
 
