@@ -8,6 +8,7 @@ the per-order cap trims size, and tiny orders are dropped. Exits are never block
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -41,6 +42,24 @@ class RiskPlan:
 
     intents: list[OrderIntent] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class _Terms:
+    """Per-symbol quantities a plan is cut from: limited weights, binding rules, and what must trade."""
+
+    weights: list[float]
+    rule: list[str | None]
+    current: list[float]
+    delta: list[float]
+    trade: list[bool]
+    closing: list[bool]
+    valid: list[bool]
+
+
+def _sign(x: float) -> float:
+    """numpy.sign for one float (0.0 for zero)."""
+    return 1.0 if x > 0 else -1.0 if x < 0 else 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,10 +164,24 @@ class RiskEngine:
     ) -> RiskPlan:
         """Orders that move holdings (including pending orders) toward the limited targets."""
         plan = RiskPlan()
-        s = self.settings
         if equity <= 0:
             return plan
-        weights, rule = self.limit_weights(target_weights, prices, inputs or RiskInputs())
+        if not target_weights.any() and not holdings.any():
+            return plan  # nothing held or pending and nothing wanted: no rule can order or deny anything
+        inputs = inputs or RiskInputs()
+        if len(self.symbols) == 1 and (inputs.p_win is None or inputs.payoff is None):
+            terms = self._terms_one(target_weights, prices, holdings, equity, inputs)
+        else:
+            terms = self._terms(target_weights, prices, holdings, equity, inputs)
+        self._emit(plan, at, target_weights, prices, holdings, equity, terms)
+        return plan
+
+    def _terms(
+        self, target_weights: Array, prices: Array, holdings: Array, equity: float, inputs: RiskInputs
+    ) -> _Terms:
+        """The per-symbol quantities the orders follow from, computed with arrays (any universe)."""
+        s = self.settings
+        weights, rule = self.limit_weights(target_weights, prices, inputs)
         valid = np.isfinite(prices) & (prices > 0)
         safe = np.where(valid, prices, np.inf)
         current = holdings * np.where(valid, prices, 0.0) / equity
@@ -169,42 +202,145 @@ class RiskEngine:
         # a position left alone (inside the band) must not, with the new trades, break a cap
         projected = np.where(trade, target_qty * np.where(valid, prices, 0.0) / equity, current)
         trade |= (delta != 0) & self._over_limits(projected, weights, prices)
-        for i in np.flatnonzero(trade):
-            qty = int(delta[i])
-            max_qty = int(s.max_order_fraction * equity / float(prices[i])) if valid[i] else 0
-            if abs(qty) > max_qty and not closing[i]:
-                self._event(
-                    plan, at, "order.reduced", int(i), "max_order_fraction", requested=abs(qty), allowed=max_qty
-                )
+        return _Terms(
+            weights.tolist(), rule, current.tolist(), delta.tolist(), trade.tolist(), closing.tolist(), valid.tolist()
+        )
+
+    def _terms_one(
+        self, target_weights: Array, prices: Array, holdings: Array, equity: float, inputs: RiskInputs
+    ) -> _Terms:
+        """The same quantities for a one-symbol universe in plain floats: numpy's call cost dominates there.
+
+        Every step mirrors `limit_weights`, `_terms` and `_over_limits` operation for operation (IEEE
+        doubles either way, and a sum of one element is exact), so the result is identical; a property
+        test holds the two paths together. Kelly sizing (p_win and payoff given) always takes the array path.
+        """
+        s = self.settings
+        price = float(prices[0])
+        held = float(holdings[0])
+        valid = math.isfinite(price) and price > 0
+        w = float(target_weights[0]) if valid else 0.0
+        rule: str | None = None
+
+        def bind(new: float, name: str) -> float:
+            nonlocal rule
+            if abs(new) < abs(w) - _EPS:
+                rule = rule or name
+            return new
+
+        if s.vol_target is not None and inputs.volatility is not None:
+            vol = float(inputs.volatility[0])
+            scale = s.vol_target / vol if math.isfinite(vol) and vol > 0 else 1.0
+            w = bind(w * min(max(scale, 0.0), 1.0), "vol_target")
+        if not s.allow_short:
+            w = bind(max(w, 0.0), "no_short")
+        w = bind(min(max(w, -s.max_position_fraction), s.max_position_fraction), "max_position_fraction")
+        bucket_cap = self._bucket_caps()[self._bucket_one(price)]
+        if abs(w) > bucket_cap + 1e-12:
+            w = bind(w * (bucket_cap / abs(w)), "bucket_cap")
+        sector_cap = self._sector_caps.get(int(self._sector[0])) if self._sector_caps else None
+        if sector_cap is not None and abs(w) > sector_cap + 1e-12:
+            w = bind(w * (sector_cap / abs(w)), "max_sector_fraction")
+        gross_cap = self._gross_cap()
+        gross = abs(w)
+        if gross > gross_cap:
+            w = bind(
+                w * (gross_cap / gross), "max_gross_exposure" if gross_cap < 1 - s.cash_reserve else "cash_reserve"
+            )
+        current = held * (price if valid else 0.0) / equity
+        if self.daily.hit:
+            if s.flatten_on_daily_limit:
+                w = 0.0
+            elif abs(w) > abs(current) + _EPS and _sign(w) != -_sign(current):
+                if not abs(w - current) <= 1e-8 + 1e-5 * abs(current):  # numpy.isclose's tolerances
+                    rule = "daily_loss_limit"
+                w = current
+        sized = w * equity / (price if valid else math.inf)
+        target_qty = float(math.trunc(sized)) if math.isfinite(sized) else sized
+        delta = target_qty - held
+        opening = held == 0 and target_qty != 0
+        closing = target_qty == 0 and held != 0
+        drifted = abs(current - w) > self.rebalance_band
+        trade = delta != 0 and (opening or closing or drifted)
+        projected = target_qty * (price if valid else 0.0) / equity if trade else current
+        if delta != 0 and not trade:
+            trade = self._over_limit_one(projected, w, price)
+        return _Terms([w], [rule], [current], [delta], [trade], [closing], [valid])
+
+    def _over_limit_one(self, projected: float, allowed: float, price: float) -> bool:
+        """`_over_limits` for a one-symbol universe, in plain floats."""
+        s = self.settings
+        slack = s.limit_tolerance + _EPS
+        if not abs(projected) > abs(allowed) + _EPS:
+            return False
+        if abs(projected) > s.max_position_fraction + slack or abs(projected) > self._gross_cap() + slack:
+            return True
+        if abs(projected) > self._bucket_caps()[self._bucket_one(price)] + slack:
+            return True
+        sector_cap = self._sector_caps.get(int(self._sector[0]))
+        return sector_cap is not None and abs(projected) > sector_cap + slack
+
+    def _bucket_one(self, price: float) -> int:
+        """`classify` for the one symbol of a one-symbol universe."""
+        if self.symbols[0] in self.settings.etfs:
+            return int(Bucket.ETF)
+        if math.isfinite(price) and price < self.settings.penny_below:
+            return int(Bucket.SPECULATIVE)
+        return int(Bucket.CORE)
+
+    def _bucket_caps(self) -> dict[int, float]:
+        s = self.settings
+        return {int(Bucket.CORE): s.core_cap, int(Bucket.ETF): s.etf_cap, int(Bucket.SPECULATIVE): s.speculative_cap}
+
+    def _gross_cap(self) -> float:
+        s = self.settings
+        return min(s.max_gross_exposure, 1.0 - s.cash_reserve) if not s.allow_short else s.max_gross_exposure
+
+    def _emit(
+        self,
+        plan: RiskPlan,
+        at: datetime,
+        target_weights: Array,
+        prices: Array,
+        holdings: Array,
+        equity: float,
+        t: _Terms,
+    ) -> None:
+        """Turn the per-symbol terms into sized intents and the events that explain each cut or denial."""
+        s = self.settings
+        for i in [j for j, traded in enumerate(t.trade) if traded]:
+            qty = int(t.delta[i])
+            max_qty = int(s.max_order_fraction * equity / float(prices[i])) if t.valid[i] else 0
+            if abs(qty) > max_qty and not t.closing[i]:
+                self._event(plan, at, "order.reduced", i, "max_order_fraction", requested=abs(qty), allowed=max_qty)
                 qty = int(np.sign(qty)) * max_qty
-            notional = abs(qty * float(prices[i])) if valid[i] else 0.0
-            if qty == 0 or (notional < s.min_order_notional and not closing[i]):
+            notional = abs(qty * float(prices[i])) if t.valid[i] else 0.0
+            if qty == 0 or (notional < s.min_order_notional and not t.closing[i]):
                 self._event(
                     plan,
                     at,
                     "order.denied",
-                    int(i),
+                    i,
                     "min_order_notional",
                     notional=notional,
                     limit=s.min_order_notional,
                 )
                 continue
-            if rule[i] is not None:
+            if t.rule[i] is not None:
                 self._event(
                     plan,
                     at,
                     "order.reduced",
-                    int(i),
-                    str(rule[i]),
+                    i,
+                    str(t.rule[i]),
                     requested_weight=float(target_weights[i]),
-                    allowed_weight=float(weights[i]),
+                    allowed_weight=float(t.weights[i]),
                 )
-            plan.intents.append(OrderIntent(int(i), self.symbols[i], qty, int(holdings[i]) + qty, float(weights[i])))
+            plan.intents.append(OrderIntent(i, self.symbols[i], qty, int(holdings[i]) + qty, float(t.weights[i])))
         for j in range(len(self.symbols)):
-            blocked = rule[j] in ("no_short", "daily_loss_limit") and not trade[j]
-            if blocked and abs(float(target_weights[j]) - float(current[j])) > self.rebalance_band:
-                self._event(plan, at, "order.denied", j, str(rule[j]), requested_weight=float(target_weights[j]))
-        return plan
+            blocked = t.rule[j] in ("no_short", "daily_loss_limit") and not t.trade[j]
+            if blocked and abs(float(target_weights[j]) - float(t.current[j])) > self.rebalance_band:
+                self._event(plan, at, "order.denied", j, str(t.rule[j]), requested_weight=float(target_weights[j]))
 
     def _over_limits(self, projected: Array, allowed: Array, prices: Array) -> npt.NDArray[np.bool_]:
         """Symbols whose drift carried them (or their group) past a cap by more than the tolerance: trim them."""
