@@ -57,14 +57,9 @@ from papertrader.persistence.repository import RunRepository
 
 LAYOUT: Final = "evenly spaced over consecutive non-overlapping slots of the held-out span"
 WARMUP: Final = timedelta(days=365)
-#: registry families each strategy reads; the ensemble polls whichever of them have a live version
-FAMILIES: Final[dict[str, tuple[str, ...]]] = {
-    "trend": (),
-    "lstm": ("lstm",),
-    "gru": ("gru",),
-    "ppo": ("rl",),
-    "ensemble": ("lstm", "gru", "rl"),
-}
+#: registry family of each model-backed member or single-model strategy ("trend" reads no model)
+FAMILY: Final[dict[str, str]] = {"lstm": "lstm", "gru": "gru", "ppo": "rl"}
+STRATEGIES: Final = ("trend", "lstm", "gru", "ppo", "ensemble")
 DEFAULT_EMBARGO_BARS: Final = 5  # the PPO's market labels use the LSTM's 5-bar horizon
 #: trial bars per coarse bar of the GRU (it trains on bars one step coarser than the lake's)
 COARSE_FACTOR: Final[dict[str, int]] = {"1m": 5, "5m": 3, "15m": 4, "30m": 2, "1h": 7, "1d": 5}
@@ -194,8 +189,17 @@ def layout_windows(ts: pd.DatetimeIndex, held_out: HeldOut, days: int, count: in
 
 
 def strategy_name(settings: Settings) -> str:
-    """The strategy the settings name (the trend baseline until a strategy setting exists)."""
+    """The strategy the settings name (the trend baseline when the settings predate strategy names)."""
     return str(getattr(settings.strategy, "name", "trend"))
+
+
+def model_families(settings: Settings) -> tuple[str, ...]:
+    """Registry families the configured strategy reads: its model, or every model member of the board."""
+    name = strategy_name(settings)
+    if name not in STRATEGIES:
+        raise ConfigError(f"unknown strategy {name!r}: the trial knows {', '.join(STRATEGIES)}")
+    members = tuple(getattr(getattr(settings, "board", None), "members", FAMILY)) if name == "ensemble" else (name,)
+    return tuple(dict.fromkeys(FAMILY[m] for m in members if m in FAMILY))
 
 
 def embargo_bars(manifest: Manifest, interval: str) -> int:
@@ -205,17 +209,15 @@ def embargo_bars(manifest: Manifest, interval: str) -> int:
     return horizon * (COARSE_FACTOR.get(interval, 1) if manifest.family == "gru" else 1)
 
 
-def model_exclusions(registry: Registry, strategy: str, ts: pd.DatetimeIndex, interval: str) -> tuple[Exclusion, ...]:
-    """The training window (+ embargo) of every live model the strategy uses, on the trial's bar timeline."""
-    if strategy not in FAMILIES:
-        raise ConfigError(f"unknown strategy {strategy!r}: the trial knows {', '.join(FAMILIES)}")
+def model_exclusions(
+    registry: Registry, families: Sequence[str], ts: pd.DatetimeIndex, interval: str
+) -> tuple[Exclusion, ...]:
+    """The training window (+ embargo) of the live version of each family, on the trial's bar timeline."""
     out: list[Exclusion] = []
-    for family in FAMILIES[strategy]:
+    for family in families:
         version = registry.current(family)
         if version is None:
-            if strategy == "ensemble":
-                continue  # an absent member does not vote, so it cannot leak
-            raise ConfigError(f"strategy {strategy} needs a {family} model; run `papertrader train` first")
+            raise ConfigError(f"the strategy needs a live {family} model; run `papertrader train all` first")
         manifest = registry.manifest(family, version)
         window = manifest.training_window
         if not window.get("start") or not window.get("end"):
@@ -278,7 +280,7 @@ def plan_trial(settings: Settings, request: TrialRequest, trial_id: str) -> Tria
         raise DataError(f"no {request.interval} bars for {', '.join(candidates)}; import them first")
     ts_all = pd.DatetimeIndex(bars["ts"]).sort_values().unique()
     strategy = strategy_name(settings)
-    exclusions = model_exclusions(Registry(settings.home), strategy, ts_all, request.interval)
+    exclusions = model_exclusions(Registry(settings.home), model_families(settings), ts_all, request.interval)
     held_out = held_out_span(ts_all, exclusions, request.after)
     firsts = bars.groupby("symbol")["ts"].min()
     late = [s for s in candidates if s not in firsts or firsts[s] > pd.Timestamp(held_out.start)]

@@ -25,6 +25,7 @@ from papertrader.engine.trial import (
     layout_slots,
     layout_windows,
     model_exclusions,
+    model_families,
     sessions_of,
     strategy_name,
 )
@@ -97,14 +98,21 @@ def test_without_models_the_span_starts_after_a_warm_up_year_or_at_after() -> No
     assert span.start == TS[0].to_pydatetime() + timedelta(days=365)
     after = datetime(2007, 3, 1, tzinfo=UTC)
     assert held_out_span(TS, (), after).start == after
-    assert strategy_name(Settings()) in {"trend", "ensemble", "lstm", "gru", "ppo"}
+
+
+def test_the_strategy_setting_names_the_models_whose_training_windows_are_excluded() -> None:
+    trend = Settings()
+    assert strategy_name(trend) == "trend" and model_families(trend) == ()
+    assert model_families(Settings(strategy={"name": "ppo"})) == ("rl",)
+    board = Settings(strategy={"name": "ensemble"}, board={"members": ("trend", "lstm", "gru")})
+    assert model_families(board) == ("lstm", "gru")
 
 
 def test_the_span_starts_after_the_latest_training_end_plus_the_label_horizon(tmp_path: Path) -> None:
     registry = _register(tmp_path, "lstm", "2004-01-02", "2006-06-30T00:00:00+00:00", {"labels": {"horizon": 5}})
     _register(tmp_path, "gru", "2004-01-02", "2005-12-30T00:00:00+00:00", {"labels": {"horizon": 4}})
-    exclusions = model_exclusions(registry, "ensemble", TS, "1d")
-    assert len(exclusions) == 2  # rl has no live version: it does not vote, so it is skipped
+    exclusions = model_exclusions(registry, ("lstm", "gru"), TS, "1d")
+    assert len(exclusions) == 2
     lstm = next(e for e in exclusions if e.label.startswith("lstm"))
     last_train = int(TS.searchsorted(pd.Timestamp("2006-06-30T00:00:00+00:00"), side="right")) - 1
     assert lstm.end == TS[last_train + 5].to_pydatetime()
@@ -118,7 +126,7 @@ def test_the_span_starts_after_the_latest_training_end_plus_the_label_horizon(tm
 
 def test_an_earlier_after_than_a_models_training_end_is_refused(tmp_path: Path) -> None:
     registry = _register(tmp_path, "lstm", "2004-01-02", "2006-06-30T00:00:00+00:00", {"labels": {"horizon": 5}})
-    exclusions = model_exclusions(registry, "lstm", TS, "1d")
+    exclusions = model_exclusions(registry, ("lstm",), TS, "1d")
     span = held_out_span(TS, exclusions, datetime(2006, 1, 1, tzinfo=UTC))
     with pytest.raises(ConfigError, match="pass --after"):
         layout_windows(TS, span, 7, 3)
@@ -126,17 +134,15 @@ def test_an_earlier_after_than_a_models_training_end_is_refused(tmp_path: Path) 
 
 def test_a_single_model_strategy_without_its_model_is_a_config_error(tmp_path: Path) -> None:
     registry = Registry(tmp_path)
-    with pytest.raises(ConfigError, match="needs a lstm model"):
-        model_exclusions(registry, "lstm", TS, "1d")
-    assert model_exclusions(registry, "trend", TS, "1d") == ()
-    with pytest.raises(ConfigError, match="unknown strategy"):
-        model_exclusions(registry, "astrology", TS, "1d")
+    with pytest.raises(ConfigError, match="needs a live lstm model"):
+        model_exclusions(registry, ("lstm",), TS, "1d")
+    assert model_exclusions(registry, (), TS, "1d") == ()
 
 
 def test_a_model_without_a_training_window_cannot_prove_anything_held_out(tmp_path: Path) -> None:
     registry = _register(tmp_path, "rl", "", "", {})
     with pytest.raises(ConfigError, match="records no training window"):
-        model_exclusions(registry, "ppo", TS, "1d")
+        model_exclusions(registry, ("rl",), TS, "1d")
 
 
 def test_bad_requests_are_config_errors() -> None:
