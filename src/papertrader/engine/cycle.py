@@ -10,7 +10,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
@@ -26,6 +26,7 @@ from papertrader.domain.sessions import session_date
 from papertrader.domain.types import Fill, Order, OrderType, Position, Side, TimeInForce
 from papertrader.engine.health import HealthBoard, LatencyTracker, Status
 from papertrader.engine.panel import Panel
+from papertrader.engine.protection import Protector, atr_panel
 from papertrader.execution.broker import BrokerReport, PaperBroker
 from papertrader.execution.fees import to_decimal
 from papertrader.features.technical import Array
@@ -95,17 +96,27 @@ class Engine:
         self.risk = RiskEngine(panel.symbols, settings.risk, settings.strategy.rebalance_band)
         ppy = periods_per_year(panel.sessions(), len(panel))
         self._volatility = trailing_volatility(panel.prices.close, settings.risk.vol_window, ppy)
+        self.protector: Protector | None = None
+        if settings.risk.protective_stops:
+            atr = atr_panel(panel.prices, settings.risk.atr_period)
+            self.protector = Protector(run_id, panel.symbols, settings.risk, atr)
         self._pending_events: list[Event] = []
         self._last_close = np.full(len(panel.symbols), np.nan)
         self._last_target = np.zeros(len(panel.symbols))
         self._index = {s: i for i, s in enumerate(panel.symbols)}
         self.health = HealthBoard()
         self.halted: str | None = None
+        self.hold: str | None = None  # the live loop's data is missing or stale: no new decisions
         self.latency = LatencyTracker()
         self._timer = timer
 
-    def restore(self, fills: Sequence[Fill], orders: Sequence[Order], last_cycle: int) -> None:
-        """Rebuild the state a killed run had committed after `last_cycle`, so it continues exactly."""
+    def restore(
+        self, fills: Sequence[Fill], orders: Sequence[Order], last_cycle: int, events: Sequence[Event] = ()
+    ) -> None:
+        """Rebuild the state a killed run had committed after `last_cycle`, so it continues exactly.
+
+        `events` needs only the protective-stop kinds (PROTECTION_EVENTS) to rebuild the re-entry blocks.
+        """
         for fill in sorted(fills, key=lambda f: f.seq):
             self.ledger.apply(fill)
         open_orders = [o for o in orders if o.is_open]
@@ -118,6 +129,8 @@ class Engine:
             self.panel.symbols, self.settings.costs, fill_seq=max((f.seq for f in fills), default=0)
         )
         self.broker.restore(open_orders, first_sessions)
+        if self.protector is not None:
+            self.protector.restore(open_orders, events)
         self._last_close = self.panel.last_closes(last_cycle)
         if last_cycle >= 0:
             view = FeatureView(self.features, last_cycle)
@@ -147,6 +160,27 @@ class Engine:
         """Latest known close of every held symbol, as Decimal."""
         return {s: to_decimal(self._last_close[self._index[s]]) for s in self.ledger.positions}
 
+    def extend(self, panel: Panel, features: Mapping[str, Array]) -> None:
+        """Grow a live run by new bars: rows already seen stay identical, only the new rows are computed."""
+        old = len(self.panel)
+        if panel.symbols != self.panel.symbols or len(panel) < old or panel.ts[old - 1] != self.panel.ts[-1]:
+            raise ValueError("extend needs the same symbols and the current panel as its prefix")
+        grown = {name: np.vstack([self.features[name], features[name][old:]]) for name in self.features}
+        ppy = periods_per_year(panel.sessions(), len(panel))
+        vol = trailing_volatility(panel.prices.close, self.settings.risk.vol_window, ppy)
+        self._volatility = np.vstack([self._volatility, vol[old:]])
+        if self.protector is not None:
+            atr = atr_panel(panel.prices, self.settings.risk.atr_period)
+            self.protector.atr = np.vstack([self.protector.atr, atr[old:]])
+        self.panel, self.features = panel, grown
+
+    def set_health(self, name: str, status: Status, message: str, at: datetime) -> None:
+        """Record an outside component's health (the live data feed); a change is recorded with the next cycle."""
+        event = self._set_health(name, status, message, at)
+        if event is not None:
+            self._pending_events.append(event)
+            self.bus.publish(event)
+
     def _set_health(self, name: str, status: Status, message: str, at: datetime) -> Event | None:
         """Record a component's state; returns a health event when the status changed."""
         if self.health.set(name, status, message, at) is None:
@@ -157,6 +191,8 @@ class Engine:
 
     def _decide(self, now: datetime, k: int, report: BrokerReport) -> Decision | None:
         """The strategy's decision, or None (hold, take no new risk) when it fails."""
+        if self.hold is not None:
+            return None  # working exits and stops still fill; halts still flatten
         try:
             decision: Decision | None = self.strategy.decide(now, FeatureView(self.features, k))
             event = self._set_health("signals", Status.OK, "ok", now)
@@ -179,6 +215,8 @@ class Engine:
         for fill in report.fills:
             changed[fill.symbol] = self.ledger.apply(fill)
             report.events.append(Event(fill.ts, "fill", _fill_payload(fill)))
+        if self.protector is not None:
+            self.protector.on_fills(report.fills, report.events)
 
         self.clock.advance_to(bar.close_time)
         now = bar.close_time
@@ -203,6 +241,10 @@ class Engine:
         decision = self._decide(now, k, report)
         if self.halted is not None:
             decision = _flat(len(self.panel.symbols), self.halted)
+        elif decision is not None and self.protector is not None:
+            gated = self.protector.gate(decision.weights, now, report.events)
+            if gated is not decision.weights:
+                decision = replace(decision, weights=gated)
         plan = RiskPlan()
         held = self.holdings()
         if decision is not None:
@@ -227,7 +269,7 @@ class Engine:
             qty = intent.qty
             if intent.qty != intent.target_qty - held[intent.index]:
                 # earlier orders are still working: replace them rather than stack a second order
-                self.broker.cancel_symbol(intent.symbol, now, "replaced by a new target", report)
+                self.broker.cancel_symbol(intent.symbol, now, "replaced by a new target", report, keep_exits=True)
                 qty = intent.target_qty - int(held[intent.index])
                 if qty == 0:
                     continue
@@ -243,6 +285,8 @@ class Engine:
             )
             report.events.append(Event(now, "order.submitted", _order_payload(order, intent.target_weight)))
             self.broker.submit(order, now, report)
+        if self.protector is not None:
+            self.protector.reconcile(k, now, self.ledger, self.broker, self.broker.pending_qty(), report)
 
         report.events.append(
             Event(

@@ -23,12 +23,13 @@ from papertrader.engine.benchmark import buy_and_hold
 from papertrader.engine.control import RunControl
 from papertrader.engine.cycle import CycleOutcome, Engine
 from papertrader.engine.panel import Panel
+from papertrader.engine.protection import PROTECTION_EVENTS
 from papertrader.engine.recorder import BatchRecorder
-from papertrader.features.technical import Array, TechnicalSpec, compute_technical
+from papertrader.features.technical import Array, TechnicalSpec
 from papertrader.persistence.db import init_db, make_engine
 from papertrader.persistence.repository import RunInfo, RunRepository
 from papertrader.portfolio.metrics import Metrics, periods_per_year, summarize
-from papertrader.signals.trend import TrendFollowing
+from papertrader.signals.factory import build as build_strategy
 
 log = logging.getLogger(__name__)
 
@@ -183,8 +184,8 @@ def run(
         settings, request = _resume_request(settings, request, repo)
     lake = Lake(settings.lake_dir)
     panel, first = load_panel(lake, request)
-    features = compute_technical(panel.prices, feature_spec(settings))
-    strategy = TrendFollowing(len(panel.symbols), settings.strategy.fast, settings.strategy.slow)
+    built = build_strategy(settings, panel, first, lake)
+    features, strategy = built.features, built.strategy
     run_id = request.run_id or new_run_id(panel.open_times[first] if request.mode == "backtest" else _wall_now())
     recorder: BatchRecorder | None = None
     last_cycle = first - 1
@@ -216,7 +217,8 @@ def run(
         recorder=recorder,
     )
     if repo is not None and last_cycle >= first:
-        engine.restore(repo.load_fills(run_id), repo.load_orders(run_id), last_cycle)
+        events = repo.load_events(run_id, PROTECTION_EVENTS)
+        engine.restore(repo.load_fills(run_id), repo.load_orders(run_id), last_cycle, events)
     pacer: Callable[[int], None] | None = None
     if control is not None:
         pacer = _controlled_pacer(panel, engine, control, request.mode == "replay")

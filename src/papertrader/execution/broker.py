@@ -141,12 +141,12 @@ class PaperBroker:
     def pending_qty(self) -> Array:
         """Signed shares still to fill per symbol, so sizing does not double-order.
 
-        Bracket exits (orders with a parent) are left out: they protect a position, they do not change
-        the target the sizing aims at.
+        Exits (bracket legs with a parent, and OCO pairs such as the engine's protective stops) are left
+        out: they protect a position, they do not change the target the sizing aims at.
         """
         pending = np.zeros(len(self._index))
         for order in self._working.values():
-            if order.parent_id is None:
+            if order.parent_id is None and order.oco_group is None:
                 pending[self._index[order.symbol]] += order.side.sign * order.remaining
         return pending
 
@@ -199,9 +199,15 @@ class PaperBroker:
             else:
                 report.order_event(child.reject(at, f"entry {entry.id} was rejected"), at)
 
-    def cancel_symbol(self, symbol: str, at: datetime, reason: str, report: BrokerReport) -> None:
-        """Withdraw every working order in one symbol (a new target replaces them)."""
-        for order in [o for o in self._working.values() if o.symbol == symbol]:
+    def cancel_symbol(
+        self, symbol: str, at: datetime, reason: str, report: BrokerReport, *, keep_exits: bool = False
+    ) -> None:
+        """Withdraw every working order in one symbol (a new target replaces them), or all but its exits."""
+        for order in [
+            o
+            for o in self._working.values()
+            if o.symbol == symbol and not (keep_exits and (o.parent_id is not None or o.oco_group is not None))
+        ]:
             self.cancel(order.id, at, reason, report)
 
     def cancel(self, order_id: str, at: datetime, reason: str, report: BrokerReport) -> None:
@@ -338,8 +344,11 @@ class PaperBroker:
         market: volatility, volume and spread estimated from EARLIER bars (impact and estimated spread);
         without it the broker uses its own trailing window when `market_window` is set.
         """
-        self._market = market
         self._market_known = market is not None or self._window is None
+        if not self._working:  # nothing can fill or expire: only the trailing window moves on
+            self.observe(bars)
+            return
+        self._market = market
         at = bars.open_time
         bar_session = session_date(at)
         capacity: dict[int, int] = {}

@@ -32,7 +32,7 @@ def _state(repo: RunRepository, run_id: str) -> dict[str, object]:
     """Everything that must match, with the run id taken out of the order ids."""
     strip = len(run_id)
     orders = [
-        (o.id[strip:], o.symbol, o.side, o.qty, o.status, o.filled_qty, o.avg_fill_price, o.reason)
+        (o.id[strip:], o.symbol, o.side, o.qty, o.status, o.filled_qty, o.avg_fill_price, o.reason.replace(run_id, ""))
         for o in repo.load_orders(run_id)
     ]
     fills = [

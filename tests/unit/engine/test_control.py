@@ -21,7 +21,8 @@ def test_flatten_closes_every_position_and_reset_lets_trading_resume(
     liquid = etf_daily[
         etf_daily["symbol"].isin(["SPY", "QQQ"]) & (etf_daily["ts"] < pd.Timestamp("2006-01-01", tz="UTC"))
     ]
-    no_kill_switch = Settings(risk=RiskSettings(max_drawdown=1.0))  # only the operator halts in this test
+    # only the operator halts or exits in this test: no kill switch, no protective stops
+    no_kill_switch = Settings(risk=RiskSettings(max_drawdown=1.0, protective_stops=False))
     engine, events = engine_factory(liquid, no_kill_switch)
     control = RunControl()
     pace = _controlled_pacer(engine.panel, engine, control, paced=False)

@@ -70,7 +70,7 @@ def test_engine_equals_independent_vectorised_backtest_on_real_spy(
     # one symbol: the baseline's equal weight is 1.0 and the position cap makes it WEIGHT
     settings = Settings(
         costs=COSTS,
-        # the same rules as the reference: one fixed fraction, no volatility scaling, buckets or loss limits
+        # the same rules as the reference: one fixed fraction, no volatility scaling, buckets, loss limits or stops
         risk=RiskSettings(
             max_position_fraction=WEIGHT,
             max_gross_exposure=1.0,
@@ -82,6 +82,7 @@ def test_engine_equals_independent_vectorised_backtest_on_real_spy(
             daily_loss_limit=1.0,
             max_drawdown=1.0,
             limit_tolerance=1.0,
+            protective_stops=False,
         ),
         strategy=StrategySettings(fast=20, slow=50, rebalance_band=10.0),
     )
