@@ -82,6 +82,10 @@ class RiskSettings(_Frozen):
         0.35, gt=0, description="annualised volatility each position is scaled to (never up); None disables"
     )
     vol_window: int = Field(20, ge=5, description="bars of history for the volatility estimate")
+    protective_stops: bool = Field(
+        True, description="attach an ATR stop-loss and take-profit (one OCO pair) to every position"
+    )
+    atr_period: int = Field(14, ge=2, description="bars in the average true range the stops are measured in")
     stop_atr_mult: float = Field(2.0, gt=0, description="stop-loss distance in ATRs below a long entry")
     take_profit_atr_mult: float = Field(4.0, gt=0, description="take-profit distance in ATRs above a long entry")
     daily_loss_limit: float = Field(0.025, gt=0, le=1, description="session loss that blocks new entries")
