@@ -196,8 +196,8 @@ def default_text(field: FieldInfo) -> str:
     factory = field.default_factory
     if factory is not None:
         if factory in (dict, list, tuple, set, frozenset):
-            return _value(factory())  # type: ignore[call-arg]
-        doc = inspect.getdoc(factory) or getattr(factory, "__name__", "computed")
+            return _value(factory())
+        doc = str(inspect.getdoc(factory) or getattr(factory, "__name__", None) or "computed")
         return f"computed: {doc.splitlines()[0].rstrip('.')}"
     if field.default is PydanticUndefined:
         return "required"
@@ -231,16 +231,27 @@ def _cell(text: str) -> str:
 
 
 def walk(
-    model: type[BaseModel], env_prefix: str, delimiter: str, toml_prefix: str = ""
+    model: type[BaseModel],
+    env_prefix: str,
+    delimiter: str,
+    toml_prefix: str = "",
+    instance: BaseModel | None = None,
 ) -> Iterator[tuple[str, SettingRow | type[BaseModel]]]:
-    """Each field of ``model`` as a row, descending into nested models (yielded first as their own heading)."""
+    """Each field of ``model`` as a row, descending into nested models (yielded first as their own heading).
+
+    ``instance`` is the parent's default value of a nested model: its values, not the class's field defaults,
+    are what a user gets (``AdvisorsSettings.grok`` sets its own ``model``, for example).
+    """
     for name, field in model.model_fields.items():
         env_name = f"{env_prefix}{name}".upper()
         toml_key = f"{toml_prefix}{name}"
         nested = _is_model(field.annotation)
         if nested is not None and delimiter:
+            child = getattr(instance, name) if instance is not None else field.default
             yield toml_key, nested
-            yield from walk(nested, env_name + delimiter, delimiter, toml_key + ".")
+            yield from walk(
+                nested, env_name + delimiter, delimiter, toml_key + ".", child if isinstance(child, BaseModel) else None
+            )
             continue
         yield (
             toml_key,
@@ -248,7 +259,7 @@ def walk(
                 env=env_name,
                 toml_key=toml_key,
                 type_name=type_name(field.annotation),
-                default=default_text(field),
+                default=default_text(field) if instance is None else f"`{_value(getattr(instance, name))}`",
                 constraints=constraints_text(field),
                 description=(field.description or "").strip(),
             ),
@@ -279,7 +290,7 @@ def _table(rows: list[SettingRow], toml: bool) -> list[str]:
 def render_section(section: SettingsSection) -> list[str]:
     """Markdown for one settings class: a heading, its docstring, and one table per (nested) model."""
     module = section.model.__module__
-    lines = [f"## {section.title} (`{section.prefix}*`)", "", f"Defined in `{module}`. {_doc(section.model)}", ""]
+    lines = [f"## {section.title} ({_label(section)})", "", f"Defined in `{module}`. {_doc(section.model)}", ""]
     groups: list[tuple[str, type[BaseModel], list[SettingRow]]] = [("", section.model, [])]
     for key, item in walk(section.model, section.prefix, section.delimiter):
         if isinstance(item, SettingRow):
@@ -299,7 +310,7 @@ def render_reference(sections: Sequence[SettingsSection] | None = None) -> str:
     """The whole configuration reference page as Markdown."""
     found = list(sections) if sections is not None else discover_sections()
     lines = [HEADER.rstrip("\n"), "", "## Contents", ""]
-    lines += [f"- [{s.title}](#{_anchor(s)}) — `{s.prefix}*`" for s in found]
+    lines += [f"- [{s.title}](#{_anchor(s)}) — {_label(s)}" for s in found]
     lines += ["- [Other environment variables](#other-environment-variables)", ""]
     for section in found:
         lines += render_section(section)
@@ -315,9 +326,14 @@ def render_reference(sections: Sequence[SettingsSection] | None = None) -> str:
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
+def _label(section: SettingsSection) -> str:
+    """How a section's variables are named: their prefix, or the field names alone."""
+    return f"`{section.prefix}*`" if section.prefix else "no prefix: the field names themselves"
+
+
 def _anchor(section: SettingsSection) -> str:
     """GitHub's anchor for a section heading."""
-    text = f"{section.title} ({section.prefix}*)".lower()
+    text = f"{section.title} ({_label(section)})".lower()
     return "".join(c for c in text.replace(" ", "-") if c.isalnum() or c in "-_")
 
 
