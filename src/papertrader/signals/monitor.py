@@ -45,7 +45,6 @@ more than `max_step`. Proposals are applied only when `MonitorSettings.auto_appl
 from __future__ import annotations
 
 import math
-from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -128,6 +127,11 @@ class _Scores:
     bin_p: Array
     bin_y: Array
 
+    def row(self) -> Array:
+        """The sums as one vector: n, calls, hits, brier_sum, brier_sq, pnl, bin counts, bin p sums, bin y sums."""
+        head = np.array([self.n, self.calls, self.hits, self.brier_sum, self.brier_sq, self.pnl], dtype=np.float64)
+        return np.concatenate([head, self.bin_n.astype(np.float64), self.bin_p, self.bin_y])
+
 
 @dataclass
 class _Totals:
@@ -160,9 +164,10 @@ class _MemberState:
     """Everything the monitor keeps about one member."""
 
     timeframe: str
-    window: int
+    ring: Array  # (window, 6 + 3 bins): one row of additive sums per scored cycle, see _Scores.row
     pending: list[_Pending] = field(default_factory=list)
-    scored: deque[_Scores] = field(default_factory=deque)
+    filled: int = 0
+    head: int = 0
     baseline: _Totals = field(default_factory=_Totals)
     baseline_cycles: list[_Scores] = field(default_factory=list)
     p0: float | None = None
@@ -178,10 +183,16 @@ class _MemberState:
     cached: MemberRecord | None = None
 
     def push(self, scores: _Scores) -> None:
-        self.scored.append(scores)
-        while len(self.scored) > self.window:
-            self.scored.popleft()
+        """Keep the cycle's sums in the rolling window, replacing the oldest once it is full."""
+        self.ring[self.head] = scores.row()
+        self.head = (self.head + 1) % self.ring.shape[0]
+        self.filled = min(self.filled + 1, self.ring.shape[0])
         self.cached = None
+
+    @property
+    def rows(self) -> Array:
+        """The filled rows of the window (order does not matter: they are summed)."""
+        return self.ring[: self.filled]
 
 
 class PerformanceMonitor:
@@ -240,18 +251,18 @@ class PerformanceMonitor:
         out: dict[str, MemberRecord] = {}
         for name, state in self._members.items():
             if state.cached is None:
-                state.cached = _record(name, state.timeframe, state.scored, state.degraded)
+                state.cached = _record(name, state.timeframe, state.rows, state.degraded)
             out[name] = state.cached
         return out
 
     def timeframe_records(self) -> dict[str, MemberRecord]:
         """The same statistics pooled over all members of each timeframe (member = the timeframe's name)."""
-        groups: dict[str, list[_Scores]] = {}
+        groups: dict[str, list[Array]] = {}
         degraded: dict[str, bool] = {}
         for state in self._members.values():
-            groups.setdefault(state.timeframe, []).extend(state.scored)
+            groups.setdefault(state.timeframe, []).append(state.rows)
             degraded[state.timeframe] = degraded.get(state.timeframe, False) or state.degraded
-        return {tf: _record(tf, tf, scores, degraded[tf]) for tf, scores in groups.items()}
+        return {tf: _record(tf, tf, np.concatenate(rows), degraded[tf]) for tf, rows in groups.items()}
 
     def weight_multipliers(self) -> dict[str, float]:
         """Per member, a factor in [min_multiplier, max_multiplier]; 1.0 until min_obs pairs are scored."""
@@ -311,7 +322,8 @@ class PerformanceMonitor:
             raise ValueError(f"{opinion.member}'s opinion covers {opinion.p_up.shape[0]} symbols, not {self.n_symbols}")
         state = self._members.get(opinion.member)
         if state is None:
-            state = _MemberState(opinion.timeframe, self.settings.window)
+            width = 6 + 3 * self.settings.ece_bins
+            state = _MemberState(opinion.timeframe, np.zeros((self.settings.window, width)))
             self._members[opinion.member] = state
         state.timeframe = opinion.timeframe
         if not opinion.has_view.any():
@@ -486,19 +498,16 @@ def _fix_reference(state: _MemberState, s: MonitorSettings) -> None:
     state.baseline_cycles = []
 
 
-def _record(name: str, timeframe: str, scored: Sequence[_Scores] | deque[_Scores], degraded: bool) -> MemberRecord:
-    """Sum a window of per-cycle scores into a record."""
-    if not scored:
+def _record(name: str, timeframe: str, rows: Array, degraded: bool) -> MemberRecord:
+    """Sum a window of per-cycle score rows (see _Scores.row) into a record."""
+    total = rows.sum(axis=0) if rows.shape[0] else None
+    if total is None or total[0] == 0:
         return MemberRecord(name, timeframe, 0, math.nan, math.nan, math.nan, 0.0, degraded)
-    n = sum(s.n for s in scored)
-    calls = sum(s.calls for s in scored)
-    hits = sum(s.hits for s in scored)
-    brier = sum(s.brier_sum for s in scored) / n
-    bin_p = np.sum([s.bin_p for s in scored], axis=0)
-    bin_y = np.sum([s.bin_y for s in scored], axis=0)
+    n, calls, hits, brier_sum, _brier_sq, pnl = (float(v) for v in total[:6])
+    bins = (total.shape[0] - 6) // 3
+    bin_p, bin_y = total[6 + bins : 6 + 2 * bins], total[6 + 2 * bins :]
     ece = float(np.abs(bin_p - bin_y).sum()) / n
-    pnl = float(sum(s.pnl for s in scored))
-    return MemberRecord(name, timeframe, n, hits / calls if calls else math.nan, brier, ece, pnl, degraded)
+    return MemberRecord(name, timeframe, int(n), hits / calls if calls else math.nan, brier_sum / n, ece, pnl, degraded)
 
 
 def _json_float(value: Any) -> Any:
