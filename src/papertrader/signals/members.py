@@ -67,6 +67,16 @@ def _opinion(
     return Opinion(name, timeframe, up, down, flags, reason)
 
 
+def _predict(predictor: BatchPredictor, x: npt.NDArray[np.float32]) -> dict[str, Array]:
+    """One batched call on one pinned thread without autograd (predictable beside the engine; see inference)."""
+    import torch
+
+    from papertrader.models.trainer import pinned_threads
+
+    with pinned_threads(1), torch.inference_mode():
+        return predictor.predict(x)
+
+
 def _window_tensor(view: FeatureView, names: tuple[str, ...], length: int) -> npt.NDArray[np.float32]:
     """(N, length, F) float32 inputs ending at the view's cycle, NaN as the scaled median (0)."""
     block = np.stack([view.window(name, length) for name in names], axis=-1)
@@ -110,7 +120,7 @@ class SequenceMember:
         n = view.now(CLOSE).shape[0]
         if view.k + 1 < self.lookback:
             return Opinion.silent(self.name, self.timeframe, n, f"warming up: needs {self.lookback} bars")
-        probs = self.predictor.predict(_window_tensor(view, self._panels, self.lookback))["probs"]
+        probs = _predict(self.predictor, _window_tensor(view, self._panels, self.lookback))["probs"]
         return _opinion(
             self.name,
             self.timeframe,
@@ -172,7 +182,7 @@ class CoarseMember:
         x = np.ascontiguousarray(
             np.nan_to_num(np.transpose(block, (1, 0, 2)), nan=0.0, posinf=0.0, neginf=0.0), dtype=np.float32
         )
-        probs = self.predictor.predict(x)["probs"]
+        probs = _predict(self.predictor, x)["probs"]
         return _opinion(
             self.name,
             self.timeframe,
@@ -340,7 +350,7 @@ class AgentMember:
         feats = np.nan_to_num(feats, nan=0.0, posinf=0.0, neginf=0.0)
         obs = np.concatenate([feats, self.book.account(view.k, close)], axis=1)
         obs = np.asarray(np.clip(obs, -OBS_LIMIT, OBS_LIMIT), dtype=np.float32)
-        out = self.predictor.predict(obs)
+        out = _predict(self.predictor, obs)
         probs = out["probs"]
         actions = np.asarray(out.get("action", np.argmax(probs, axis=1)), dtype=np.int64)
         held = self.book.holding()

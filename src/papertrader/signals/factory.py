@@ -1,0 +1,283 @@
+"""Strategy selection: build (feature panels, strategy) for whatever `settings.strategy.name` says.
+
+"trend" is the moving-average baseline. "lstm", "gru" and "ppo" run one registered model as a one-member
+board, and "ensemble" runs the whole board (`settings.board.members`); both go through the same calibration,
+weighting and Kelly inputs, so a member alone and the board are compared like for like. The engine is handed
+every panel the members read: the trend SMAs, each model's features through its own fitted pipeline
+(namespaced `lstm:`, `ppo:`), the GRU's weekly features aligned to closed weeks (`gru:`), and the raw close.
+
+Calibrators are fitted on the `board.calibration_bars` bars right before the first trading cycle, never
+before the end of any used model's training window (those rows are in-sample for the model), and are stored
+under `$PAPERTRADER_HOME/board/` keyed by model versions, window and method, so a rerun loads the same ones.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from papertrader.config.settings import Settings
+from papertrader.core.errors import ConfigError
+from papertrader.data.store import Lake
+from papertrader.engine.panel import Panel
+from papertrader.features.inputs import External, FeatureInputs
+from papertrader.features.technical import Array, TechnicalSpec, compute_technical
+from papertrader.models.data import round_trip_cost
+from papertrader.models.registry import Manifest, Registry
+from papertrader.signals.base import Strategy
+from papertrader.signals.calibration import BoardCalibration, calibration_key, fit_board
+from papertrader.signals.ensemble import Ensemble, Monitor
+from papertrader.signals.members import (
+    CLOSE,
+    AgentMember,
+    CoarseMember,
+    SequenceMember,
+    ShadowBook,
+    TrendMember,
+    coarse_panels,
+    fitted_pipeline,
+    handle_for,
+    panel_name,
+)
+from papertrader.signals.trend import TrendFollowing
+from papertrader.signals.votes import Member
+
+log = logging.getLogger(__name__)
+FAMILY = {"lstm": "lstm", "gru": "gru", "ppo": "rl"}
+
+
+@dataclass
+class Built:
+    """What the engine needs to run a strategy, plus what made it (for reports and the compare command)."""
+
+    features: dict[str, Array]
+    strategy: Strategy
+    manifests: dict[str, Manifest] = field(default_factory=dict)
+    calibration: BoardCalibration | None = None
+    calibration_path: Path | None = None
+
+
+def technical_spec(settings: Settings) -> TechnicalSpec:
+    """The indicator set: the textbook periods plus whatever the trend strategy reads."""
+    fast, slow = settings.strategy.fast, settings.strategy.slow
+    return TechnicalSpec(sma=tuple(sorted({fast, slow, 20, 50})))
+
+
+def external_from(lake: Lake | None) -> External:
+    """Every macro series in the lake (the models' pipelines read the ones they were trained with)."""
+    if lake is None:
+        return External()
+    return External(macro={name: lake.read_series(name) for name in lake.series_names()})
+
+
+def panel_bars(panel: Panel) -> pd.DataFrame:
+    """The panel back as long bars (symbol, ts, OHLCV), rows without a close dropped."""
+    p = panel.prices
+    t, n = p.close.shape
+    frame = pd.DataFrame(
+        {
+            "symbol": np.tile(np.array(panel.symbols, dtype=object), t),
+            "ts": np.repeat(panel.ts.to_numpy(), n),
+            "open": p.open.ravel(),
+            "high": p.high.ravel(),
+            "low": p.low.ravel(),
+            "close": p.close.ravel(),
+            "volume": p.volume.ravel(),
+        }
+    )
+    frame["ts"] = pd.DatetimeIndex(frame["ts"]).tz_localize("UTC") if frame["ts"].dt.tz is None else frame["ts"]
+    out: pd.DataFrame = frame[np.isfinite(frame["close"].to_numpy())].reset_index(drop=True)
+    return out
+
+
+def member_names(settings: Settings) -> tuple[str, ...]:
+    """The members a strategy name polls."""
+    name = settings.strategy.name
+    if name == "ensemble":
+        return tuple(settings.board.members)
+    return (name,)
+
+
+def manifest_for(registry: Registry, member: str) -> Manifest:
+    """The live manifest of a model member, or a ConfigError that says to train first."""
+    try:
+        return registry.manifest(FAMILY[member])
+    except ConfigError as exc:
+        raise ConfigError(
+            f"strategy needs a registered {member} model ({exc}); run `papertrader train all` first"
+        ) from exc
+
+
+def training_end(manifest: Manifest) -> pd.Timestamp:
+    """The last bar of a version's training window."""
+    return pd.Timestamp(manifest.training_window["end"])
+
+
+def check_out_of_sample(manifests: dict[str, Manifest], start: pd.Timestamp) -> None:
+    """Refuse a window that starts on or before any used model's training window end."""
+    late = {m: training_end(man) for m, man in manifests.items() if training_end(man) >= start}
+    if late:
+        detail = ", ".join(f"{m} {manifests[m].version} trained until {end:%Y-%m-%d}" for m, end in late.items())
+        raise ConfigError(
+            f"the window starting {start:%Y-%m-%d} overlaps model training ({detail}); "
+            "start after the latest training end so the comparison is out-of-sample"
+        )
+
+
+def _monitor(settings: Settings, n: int) -> Monitor | None:
+    """The performance monitor, when the package ships it."""
+    try:
+        from papertrader.signals.monitor import PerformanceMonitor
+    except ImportError:  # pragma: no cover - the monitor lands separately
+        return None
+    monitor_settings = getattr(settings, "monitor", None)
+    return PerformanceMonitor(n, monitor_settings)
+
+
+def build_members(
+    settings: Settings,
+    panel: Panel,
+    names: Sequence[str],
+    external: External,
+    registry: Registry,
+) -> tuple[list[Member], dict[str, Array], dict[str, Manifest]]:
+    """Members for the names, every panel they read, and the manifests of the models they run."""
+    n = len(panel.symbols)
+    features: dict[str, Array] = {CLOSE: panel.prices.close}
+    features.update(compute_technical(panel.prices, technical_spec(settings)))
+    inputs = FeatureInputs(panel.symbols, panel.interval, panel.ts, panel.prices, external)
+    members: list[Member] = []
+    manifests: dict[str, Manifest] = {}
+    for name in names:
+        if name == "trend":
+            members.append(TrendMember(settings.strategy.fast, settings.strategy.slow))
+            continue
+        family = FAMILY[name]
+        manifest = manifest_for(registry, name)
+        manifests[name] = manifest
+        source = str(manifest.config.get("source_interval") or manifest.config.get("interval", panel.interval))
+        if source != panel.interval:
+            raise ConfigError(
+                f"the {name} model was trained on {source} bars, the run uses {panel.interval}; "
+                f"run `papertrader train all --interval {panel.interval}` first"
+            )
+        handle, _ = handle_for(registry, family)
+        fitted = fitted_pipeline(registry, family, manifest)
+        if name == "gru":
+            features.update(coarse_panels(panel_bars(panel), panel.interval, fitted, panel.ts, panel.symbols, external))
+            members.append(
+                CoarseMember(handle, fitted.names, int(manifest.config["lookback"]), version=manifest.version)
+            )
+            continue
+        for feat, values in fitted.transform(inputs).panels().items():
+            features[panel_name(name, feat)] = values
+        if name == "lstm":
+            members.append(
+                SequenceMember(handle, fitted.names, int(manifest.config["lookback"]), version=manifest.version)
+            )
+        else:
+            max_units = int(manifest.config.get("env", {}).get("max_units", 2))
+            members.append(AgentMember(handle, fitted.names, ShadowBook(n, max_units), version=manifest.version))
+    return members, features, manifests
+
+
+def calibration_window(panel: Panel, first: int, manifests: dict[str, Manifest], bars: int) -> tuple[int, int] | None:
+    """Rows [start, first) right before trading and after every used model's training end (None if empty)."""
+    start = max(0, first - bars)
+    for manifest in manifests.values():
+        after = int(panel.ts.searchsorted(training_end(manifest), side="right"))
+        start = max(start, after)
+    return (start, first) if first - start >= 20 else None
+
+
+def calibrate(
+    settings: Settings,
+    panel: Panel,
+    first: int,
+    members: Sequence[Member],
+    features: dict[str, Array],
+    manifests: dict[str, Manifest],
+) -> tuple[BoardCalibration | None, Path | None]:
+    """Load or fit the board's calibration for this window; stored beside the board config."""
+    board = settings.board
+    if board.calibration == "none":
+        return None, None
+    window = calibration_window(panel, first, manifests, board.calibration_bars)
+    if window is None:
+        log.warning("no calibration window between model training and the first cycle: members uncalibrated")
+        return None, None
+    start, end = window
+    key = calibration_key(
+        {
+            "members": [m.name for m in members],
+            "versions": {m: man.version for m, man in manifests.items()},
+            "symbols": list(panel.symbols),
+            "interval": panel.interval,
+            "start": panel.ts[start].isoformat(),
+            "end": panel.ts[end - 1].isoformat(),
+            "method": board.calibration,
+            "horizons": {m.name: board.horizon(m.name) for m in members},
+            "fast_slow": [settings.strategy.fast, settings.strategy.slow],
+        }
+    )
+    path = settings.home / "board" / f"calibration-{key}.json"
+    fitted = fit_board(
+        members,
+        features,
+        panel.prices.close,
+        panel.ts,
+        start,
+        end,
+        {m.name: board.horizon(m.name) for m in members},
+        round_trip_cost(settings.costs),
+        board.calibration,
+        board.min_calibration_samples,
+        board.payoff_floor,
+    )
+    if path.exists():
+        # members were still polled over the window (stateful members warm up the same way); the stored
+        # curves win so that a rerun is reproducible even if the model code changed underneath
+        return BoardCalibration.load(path), path
+    fitted.save(path)
+    return fitted, path
+
+
+def build(
+    settings: Settings,
+    panel: Panel,
+    first: int,
+    lake: Lake | None = None,
+    names: Sequence[str] | None = None,
+    with_monitor: bool = True,
+) -> Built:
+    """Feature panels and the strategy the settings name (or a board of `names`), ready for the engine."""
+    n = len(panel.symbols)
+    if names is None and settings.strategy.name == "trend":
+        features = dict(compute_technical(panel.prices, technical_spec(settings)))
+        return Built(features, TrendFollowing(n, settings.strategy.fast, settings.strategy.slow))
+    chosen = tuple(names) if names is not None else member_names(settings)
+    registry = Registry(settings.home)
+    external = external_from(lake) if any(m != "trend" for m in chosen) else External()
+    members, features, manifests = build_members(settings, panel, chosen, external, registry)
+    if first < len(panel):
+        try:
+            check_out_of_sample(manifests, panel.ts[first])
+        except ConfigError as exc:
+            log.warning("%s", exc)
+    calibration, path = calibrate(settings, panel, first, members, features, manifests)
+    label = "ensemble" if len(chosen) > 1 else f"board_{chosen[0]}"
+    strategy = Ensemble(
+        members,
+        n,
+        settings.board,
+        calibration=calibration,
+        monitor=_monitor(settings, n) if with_monitor else None,
+        allow_short=settings.risk.allow_short,
+        name=label,
+    )
+    return Built(features, strategy, manifests, calibration, path)
