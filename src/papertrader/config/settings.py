@@ -15,6 +15,7 @@ from pydantic_settings import (
 )
 
 from papertrader.config.board import BoardSettings
+from papertrader.config.live import LiveSettings
 from papertrader.config.monitor import MonitorSettings
 
 
@@ -152,6 +153,7 @@ class Settings(BaseSettings):
     costs: CostSettings = CostSettings()
     risk: RiskSettings = RiskSettings()
     strategy: StrategySettings = StrategySettings()
+    live: LiveSettings = LiveSettings()
     board: BoardSettings = BoardSettings()
     monitor: MonitorSettings = MonitorSettings()
 

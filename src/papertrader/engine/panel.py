@@ -52,6 +52,21 @@ class Panel:
             arrays[f] = np.ascontiguousarray(block.to_numpy(dtype=np.float64))
         return cls(interval, tuple(wanted), index, PriceArrays(**arrays))
 
+    def append(self, bars: pd.DataFrame) -> Panel:
+        """A longer panel with these later bars as new rows, so a live run grows without touching the past."""
+        bars = bars[bars["symbol"].isin(self.symbols)]
+        if bars.empty:
+            return self
+        wide = bars.pivot(index="ts", columns="symbol", values=list(_FIELDS)).sort_index()
+        index = pd.DatetimeIndex(wide.index)
+        if len(self.ts) and index[0] <= self.ts[-1]:
+            raise DataError(f"bars at {index[0]} are not after the panel's last bar {self.ts[-1]}")
+        arrays = {}
+        for f in _FIELDS:
+            block = pd.DataFrame(wide[f]).reindex(columns=list(self.symbols)).to_numpy(dtype=np.float64)
+            arrays[f] = np.ascontiguousarray(np.vstack([getattr(self.prices, f), block]))
+        return Panel(self.interval, self.symbols, pd.DatetimeIndex(self.ts.append(index)), PriceArrays(**arrays))
+
     def __len__(self) -> int:
         return len(self.ts)
 

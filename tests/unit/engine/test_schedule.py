@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -45,13 +46,15 @@ def test_the_toronto_calendar_has_its_own_holidays() -> None:
     assert day_plan("XNYS", canada_day, "1h", LiveSettings()) is not None
 
 
-@pytest.mark.parametrize(("interval", "count", "first"), [("1m", 390, (9, 31)), ("5m", 78, (9, 35)), ("1d", 1, (16, 0))])
+@pytest.mark.parametrize(
+    ("interval", "count", "first"), [("1m", 390, (9, 31)), ("5m", 78, (9, 35)), ("1d", 1, (16, 0))]
+)
 def test_bar_closes_per_interval_cover_the_session(interval: str, count: int, first: tuple[int, int]) -> None:
     day = date(2019, 5, 23)
     closes = bar_closes(_ny(day, 9, 30), _ny(day, 16), interval)
     assert len(closes) == count
     assert closes[0] == _ny(day, *first) and closes[-1] == _ny(day, 16)
-    assert all(a < b for a, b in zip(closes, closes[1:], strict=False))
+    assert all(a < b for a, b in itertools.pairwise(closes))
 
 
 def test_retraining_is_slotted_after_the_close_on_configured_weekdays_only() -> None:

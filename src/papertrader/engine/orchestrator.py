@@ -1,0 +1,622 @@
+"""Live paper trading: the continuous loop data -> features -> decision -> risk -> execution -> persistence -> events.
+
+The orchestrator waits on an injected clock (a SimClock in tests jumps straight to the next event; the
+WallClock sleeps) for each event of the day plan (engine/schedule.py): warm-up before the open, one
+cycle per bar close, the end-of-day report, the retraining slot. Each cycle appends the new bars to
+the panel and runs `Engine.step` on the new row: the very engine a replay runs, so a live day and a
+replay of the same bars give the same orders, fills and equity.
+
+Data faults never crash the loop and never trade on bad data: a bar that fails data/quality is
+quarantined (in the lake) and counts as missing; a cycle with any symbol missing runs in HOLD (no new
+decisions; working exits, stops and halts still act) with the data component DEGRADED, and DOWN once a
+symbol has missed `stale_after_bars` closes in a row or every source failed; a close with no bars at
+all appends nothing and steps nothing. Trading resumes by itself at the first complete bar.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Protocol
+
+import pandas as pd
+
+from papertrader.config.settings import Settings
+from papertrader.core.clock import Clock, SimClock
+from papertrader.core.errors import ConfigError, DataError, PapertraderError
+from papertrader.core.events import EventBus
+from papertrader.core.ids import new_run_id
+from papertrader.data.quality import validate_bars
+from papertrader.data.schema import BAR_COLUMNS
+from papertrader.data.store import Lake
+from papertrader.domain.sessions import NEW_YORK, session_date
+from papertrader.engine.control import RunControl
+from papertrader.engine.cycle import CycleOutcome, Engine
+from papertrader.engine.feed import BarFeed, closed_by
+from papertrader.engine.health import Status
+from papertrader.engine.panel import Panel
+from papertrader.engine.protection import PROTECTION_EVENTS
+from papertrader.engine.recorder import BatchRecorder
+from papertrader.engine.runner import feature_spec
+from papertrader.engine.schedule import DayPlan, EventKind, ScheduledEvent, plans
+from papertrader.features.technical import compute_technical
+from papertrader.persistence.repository import RunInfo, RunRepository
+from papertrader.signals.trend import TrendFollowing
+
+log = logging.getLogger(__name__)
+
+#: the key in a live run's stored config that remembers where its panel starts (resume reloads from there)
+HISTORY_START_KEY = "live_history_start"
+DATA = "data"
+MODELS = "models"
+
+
+@dataclass(frozen=True)
+class LiveRequest:
+    """What to trade live: universe, bar interval, run id, and how many sessions (None: until stopped)."""
+
+    symbols: tuple[str, ...]
+    interval: str = "1h"
+    run_id: str | None = None
+    resume: bool = False
+    days: int | None = None
+
+
+@dataclass(frozen=True)
+class ModelUpdate:
+    """A retrained model version and what its health check found (nothing: it may be used)."""
+
+    family: str
+    version: str
+    problems: tuple[str, ...] = ()
+
+
+class Retrainer(Protocol):
+    """Retrains models off the loop's thread; the loop only starts jobs and collects finished ones."""
+
+    def start(self, data_until: datetime) -> bool:
+        """Begin retraining on data up to `data_until` in the background; False if a job is still running."""
+        ...
+
+    def take_ready(self) -> ModelUpdate | None:
+        """The finished job's outcome, once; None while running or when there is nothing new."""
+        ...
+
+
+class BackgroundRetrainer:
+    """Runs `train(data_until) -> version` in a daemon thread, then `check(version) -> problems` on the result."""
+
+    def __init__(self, family: str, train: Callable[[datetime], str], check: Callable[[str], Sequence[str]]) -> None:
+        self.family = family
+        self._train = train
+        self._check = check
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._ready: ModelUpdate | None = None
+        self.started: list[datetime] = []
+
+    @property
+    def running(self) -> bool:
+        """Whether a training job is in progress."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self, data_until: datetime) -> bool:
+        """Start a job unless one is running (training must never pile up behind the trading loop)."""
+        if self.running:
+            return False
+        self.started.append(data_until)
+        self._thread = threading.Thread(target=self._work, args=(data_until,), name="retrain", daemon=True)
+        self._thread.start()
+        return True
+
+    def _work(self, data_until: datetime) -> None:
+        try:
+            version = self._train(data_until)
+        except Exception as exc:  # a failed training is reported, never raised into the loop
+            log.exception("retraining %s on data to %s failed", self.family, data_until)
+            update = ModelUpdate(self.family, "", (f"training failed: {type(exc).__name__}: {exc}",))
+        else:
+            try:
+                problems = tuple(self._check(version))
+            except Exception as exc:
+                problems = (f"health check failed: {type(exc).__name__}: {exc}",)
+            update = ModelUpdate(self.family, version, problems)
+        with self._lock:
+            self._ready = update
+
+    def take_ready(self) -> ModelUpdate | None:
+        """The finished job's outcome, once."""
+        with self._lock:
+            ready, self._ready = self._ready, None
+            return ready
+
+    def join(self, timeout: float | None = None) -> None:
+        """Wait for a running job (at shutdown, or in tests)."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+
+@dataclass
+class DayStats:
+    """What one session did, for its end-of-day report."""
+
+    day: date
+    cycles: int = 0
+    held: int = 0
+    fills: int = 0
+    first_equity: Decimal | None = None
+    last_equity: Decimal | None = None
+    first_ts: datetime | None = None
+    last_ts: datetime | None = None
+
+
+@dataclass
+class LiveResult:
+    """A live run's outcome: what ran, what it wrote, how healthy and how fast it was."""
+
+    run_id: str
+    status: str
+    cycles: int = 0
+    held_cycles: int = 0
+    sessions: list[date] = field(default_factory=list)
+    warm_ups: list[datetime] = field(default_factory=list)
+    reports: list[Path] = field(default_factory=list)
+    models: dict[str, str] = field(default_factory=dict)
+    latency: dict[str, float] = field(default_factory=dict)
+    health: dict[str, str] = field(default_factory=dict)
+    final_equity: Decimal | None = None
+    halted: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """Stable keys for --json files and scripts."""
+        return {
+            "run_id": self.run_id,
+            "mode": "live",
+            "status": self.status,
+            "cycles": self.cycles,
+            "held_cycles": self.held_cycles,
+            "sessions": [d.isoformat() for d in self.sessions],
+            "reports": [str(p) for p in self.reports],
+            "models": dict(self.models),
+            "cycle_latency": dict(self.latency),
+            "health": dict(self.health),
+            "final_equity": None if self.final_equity is None else float(self.final_equity),
+            "halted": self.halted,
+        }
+
+
+Backfill = Callable[[Sequence[str], str, datetime, datetime], None]
+
+
+class LiveOrchestrator:
+    """Drives one live paper-trading run through the day plans until its sessions are done or it is stopped."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        request: LiveRequest,
+        *,
+        feed: BarFeed,
+        clock: Clock,
+        lake: Lake,
+        repo: RunRepository,
+        retrainer: Retrainer | None = None,
+        backfill: Backfill | None = None,
+        control: RunControl | None = None,
+        on_engine: Callable[[Engine, int], None] | None = None,
+        on_cycle: Callable[[CycleOutcome], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+        wall_now: Callable[[], datetime] | None = None,
+    ) -> None:
+        if not request.symbols:
+            raise ConfigError("live trading needs --symbols")
+        self.settings = settings
+        self.request = request
+        self.feed = feed
+        self.clock = clock
+        self.lake = lake
+        self.repo = repo
+        self.retrainer = retrainer
+        self.backfill = backfill
+        self.control = control
+        self.on_engine = on_engine
+        self.on_cycle = on_cycle
+        self._should_stop = should_stop
+        self._wall_now = wall_now or clock.now
+        self.engine: Engine | None = None
+        self.recorder: BatchRecorder | None = None
+        self.run_id = request.run_id or new_run_id(self._wall_now())
+        self.result = LiveResult(self.run_id, "running")
+        self._missed: dict[str, int] = {s: 0 for s in request.symbols}
+        self._day: DayStats | None = None
+        self._next_k = 0
+
+    # ---- the loop --------------------------------------------------------------------------------
+
+    def stopping(self) -> bool:
+        """Whether a signal, the API or the caller asked the run to end."""
+        if self.control is not None and self.control.should_stop():
+            return True
+        return bool(self._should_stop and self._should_stop())
+
+    def run(self) -> LiveResult:
+        """Trade session after session; a stop finishes the current cycle, commits it and ends the run."""
+        live = self.settings.live
+        status = "interrupted"
+        try:
+            first = self.clock.now().astimezone(NEW_YORK).date()
+            for plan in plans(live.calendar, first, self.request.interval, live):
+                if self.stopping():
+                    break
+                if self.request.days is not None and len(self.result.sessions) >= self.request.days:
+                    status = "finished"
+                    break
+                if plan.close + plan.fetch_delay <= self.clock.now():
+                    continue  # started after this session's last bar: begin with the next one
+                self._run_day(plan)
+        except BaseException as exc:
+            self._finish("failed" if not isinstance(exc, KeyboardInterrupt) else "interrupted", str(exc))
+            raise
+        self._finish(status)
+        return self.result
+
+    def _run_day(self, plan: DayPlan) -> None:
+        """One session's events in order; events already past (a mid-day start) are skipped, except warm-up."""
+        self._day = DayStats(plan.day)
+        self.result.sessions.append(plan.day)
+        for event in plan.events():
+            if event.kind is not EventKind.WARM_UP and event.at < self.clock.now():
+                continue
+            if not self._wait_until(event.at):
+                return
+            self._handle(plan, event)
+
+    def _wait_until(self, at: datetime) -> bool:
+        """Sleep on the clock until `at` (in short chunks on the wall clock, so a stop is seen); False if stopped."""
+        while not self.stopping():
+            left = (at - self.clock.now()).total_seconds()
+            if left <= 0:
+                return True
+            if isinstance(self.clock, SimClock):
+                self.clock.advance_to(at)
+            else:
+                self.clock.sleep(min(left, self.settings.live.wait_chunk_seconds))
+        return False
+
+    def _handle(self, plan: DayPlan, event: ScheduledEvent) -> None:
+        if event.kind is EventKind.WARM_UP:
+            self._warm_up(plan)
+        elif event.kind is EventKind.BAR_CLOSE:
+            assert event.bar_ts is not None
+            self._bar_close(event.bar_ts)
+        elif event.kind is EventKind.CLOSE:
+            if self.recorder is not None:
+                self.recorder.flush()
+        elif event.kind is EventKind.REPORT:
+            self._report(plan)
+        elif event.kind is EventKind.RETRAIN:
+            self._retrain(plan)
+
+    # ---- warm-up ---------------------------------------------------------------------------------
+
+    def _warm_up(self, plan: DayPlan) -> None:
+        """Backfill the gap since the last stored bar, build or restore the engine, pick up healthy new models."""
+        now = self.clock.now()
+        self.result.warm_ups.append(now)
+        if self.backfill is not None:
+            since = self._last_stored() or now - timedelta(days=self.settings.live.history_days)
+            try:
+                self.backfill(self.request.symbols, self.request.interval, since, now)
+            except PapertraderError as exc:
+                log.warning("warm-up backfill failed: %s", exc)
+                if self.engine is not None:
+                    self.engine.set_health(DATA, Status.DEGRADED, f"backfill failed: {exc}", now)
+        if self.engine is None:
+            self._start(plan)
+        else:
+            self._take_new_bars(None)
+        self._pick_up_models(now)
+
+    def _last_stored(self) -> datetime | None:
+        """The newest bar in the lake across the universe (the start of the gap to backfill)."""
+        stamps = [
+            ts
+            for s in self.request.symbols
+            if not (frame := self.lake.read_partition(s, self.request.interval)).empty
+            for ts in [frame["ts"].max()]
+        ]
+        return min(stamps).to_pydatetime() if stamps else None
+
+    def _start(self, plan: DayPlan) -> None:
+        """Create (or reopen with --resume) the run, load its history from the lake and restore committed state."""
+        request, settings, now = self.request, self.settings, self.clock.now()
+        stored = self.repo.get_run(self.run_id) if request.resume else None
+        if request.resume and stored is None:
+            raise ConfigError(f"no run {self.run_id} to resume; `papertrader runs` lists them")
+        if stored is not None:
+            if stored.mode.value != "live" or HISTORY_START_KEY not in stored.config:
+                raise ConfigError(f"run {self.run_id} is a {stored.mode.value} run; resume it with its own command")
+            settings = Settings(
+                **{**stored.config, "home": self.settings.home, "database_url": self.settings.database_url}
+            )
+            self.settings = settings
+            history_start = pd.Timestamp(stored.config[HISTORY_START_KEY]).to_pydatetime()
+        else:
+            history_start = now - timedelta(days=settings.live.history_days)
+        bars = closed_by(
+            self.lake.read_bars(list(request.symbols), request.interval, history_start, now),
+            request.interval,
+            history_start,
+            now,
+        )
+        if bars.empty or set(bars["symbol"]) != set(request.symbols):
+            missing = sorted(set(request.symbols) - set(bars["symbol"]) if not bars.empty else request.symbols)
+            raise DataError(
+                f"no stored {request.interval} bars of {', '.join(missing)} to warm up on; "
+                "backfill them first (`papertrader data backfill`)"
+            )
+        panel = Panel.from_long(bars, request.interval, request.symbols)
+        first_day = datetime.combine(plan.day, time(0, 0), NEW_YORK).astimezone(UTC)
+        config = settings.model_dump(mode="json", exclude={"home", "database_url"})
+        config[HISTORY_START_KEY] = stored.config[HISTORY_START_KEY] if stored is not None else panel.ts[0].isoformat()
+        row = self.repo.create_run(
+            RunInfo(
+                id=self.run_id,
+                mode="live",
+                interval=request.interval,
+                symbols=request.symbols,
+                start=stored.start if stored is not None and stored.start is not None else first_day,
+                end=stored.end if stored is not None else first_day + timedelta(days=3650),
+                initial_cash=Decimal(repr(settings.initial_cash)),
+                config=config,
+                created_at=self._wall_now(),
+            ),
+            resume=request.resume,
+        )
+        last_cycle = row.last_cycle if stored is not None and row.last_cycle >= 0 else len(panel) - 1
+        if last_cycle >= len(panel):
+            raise DataError(f"run {self.run_id} committed cycle {last_cycle} but the lake has {len(panel)} bars")
+        self.recorder = BatchRecorder(self.repo, self.run_id, every=1)
+        engine = Engine(
+            run_id=self.run_id,
+            panel=panel,
+            features=compute_technical(panel.prices, feature_spec(settings)),
+            strategy=TrendFollowing(len(panel.symbols), settings.strategy.fast, settings.strategy.slow),
+            settings=settings,
+            clock=SimClock(panel.open_times[last_cycle]),
+            bus=EventBus(),
+            recorder=self.recorder,
+        )
+        if stored is not None and row.last_cycle >= 0:
+            events = self.repo.load_events(self.run_id, PROTECTION_EVENTS)
+            engine.restore(self.repo.load_fills(self.run_id), self.repo.load_orders(self.run_id), last_cycle, events)
+        self.engine = engine
+        self._next_k = last_cycle + 1
+        if self.on_engine is not None:
+            self.on_engine(engine, self._planned_cycles())
+        engine.set_health(DATA, Status.OK, f"{len(panel)} stored bars from {panel.ts[0]:%Y-%m-%d}", now)
+        self._step_pending(hold="catching up on bars that closed while the run was down")
+
+    def _planned_cycles(self) -> int:
+        """Bar closes in the requested sessions (0 when the run is open-ended), for progress displays."""
+        if self.request.days is None:
+            return 0
+        live = self.settings.live
+        total = 0
+        today = self.clock.now().astimezone(NEW_YORK).date()
+        for i, plan in enumerate(plans(live.calendar, today, self.request.interval, live)):
+            if i >= self.request.days:
+                break
+            total += len(plan.bar_closes)
+        return total
+
+    def _pick_up_models(self, now: datetime) -> None:
+        """Use a retrained version only if it loaded and passed the registry's health check."""
+        if self.retrainer is None or self.engine is None:
+            return
+        update = self.retrainer.take_ready()
+        if update is None:
+            return
+        if update.problems:
+            message = f"{update.family} {update.version or '(no version)'} rejected: {'; '.join(update.problems)}"
+            self.engine.set_health(MODELS, Status.DEGRADED, message[:300], now)
+            return
+        self.result.models[update.family] = update.version
+        self.engine.set_health(MODELS, Status.OK, f"{update.family} {update.version} picked up", now)
+
+    # ---- bar closes ------------------------------------------------------------------------------
+
+    def _bar_close(self, bar_ts: datetime) -> None:
+        """Fetch the bars that closed, append them and step the engine on each new row."""
+        if self.control is not None:
+            self.control.wait_while_paused()
+            engine = self.engine
+            if engine is not None and self.control.take_flatten():
+                engine.halt("flatten requested by the operator")
+            if engine is not None and self.control.take_reset():
+                engine.unhalt("trading resumed by the operator")
+        self._take_new_bars(bar_ts)
+
+    def _take_new_bars(self, expected: datetime | None) -> None:
+        """One feed request: quality-check, store, append and step; judge the data's health on the way."""
+        engine = self.engine
+        if engine is None:
+            return
+        now = self.clock.now()
+        since = engine.panel.ts[-1].to_pydatetime() + timedelta(microseconds=1)
+        batch = self.feed.fetch(self.request.symbols, self.request.interval, since, now)
+        frame = batch.bars.loc[:, list(BAR_COLUMNS)] if not batch.bars.empty else batch.bars
+        quarantined: list[str] = []
+        valid = frame
+        if not frame.empty:
+            frame = frame.assign(ts=pd.to_datetime(frame["ts"], utc=True))
+            checked = validate_bars(frame)
+            valid = checked.valid
+            quarantined = [f"{r.symbol} {r.ts:%H:%M} ({r.reason})" for r in checked.quarantined.itertuples()]
+            self.lake.write_bars(frame, self.request.interval, batch.source or "live", fetched_at=now)
+            valid = valid[valid["ts"] > pd.Timestamp(since)]
+        if expected is not None:
+            self._judge(expected, valid, batch.failures, quarantined, now)
+        if not valid.empty:
+            panel = engine.panel.append(valid)
+            engine.extend(panel, compute_technical(panel.prices, feature_spec(self.settings)))
+        self._step_pending("catching up: this bar closed before the latest one")
+
+    def _judge(
+        self,
+        expected: datetime,
+        valid: pd.DataFrame,
+        failures: Mapping[str, str],
+        quarantined: Sequence[str],
+        now: datetime,
+    ) -> None:
+        """Set the data component's health and the engine's hold from which symbols have the expected bar."""
+        assert self.engine is not None
+        have = set(valid.loc[valid["ts"] == pd.Timestamp(expected), "symbol"]) if not valid.empty else set()
+        missing = [s for s in self.request.symbols if s not in have]
+        for s in self.request.symbols:
+            self._missed[s] = self._missed[s] + 1 if s in missing else 0
+        if not missing:
+            self.engine.hold = None
+            self.engine.set_health(DATA, Status.OK, "ok", now)
+            return
+        stale = [s for s in missing if self._missed[s] >= self.settings.live.stale_after_bars]
+        all_failed = bool(failures) and set(failures) >= set(self.request.symbols)
+        status = Status.DOWN if stale or all_failed else Status.DEGRADED
+        parts = [f"no {self.request.interval} bar at {expected:%Y-%m-%d %H:%M}Z for {', '.join(missing)}"]
+        if quarantined:
+            parts.append("quarantined " + ", ".join(quarantined))
+        if stale:
+            parts.append(f"stale for {self.settings.live.stale_after_bars}+ bars: {', '.join(stale)}")
+        if failures:
+            parts.append("; ".join(f"{s}: {why}" for s, why in sorted(failures.items()))[:200])
+        message = "; ".join(parts)
+        self.engine.hold = f"data: {message}"
+        self.engine.set_health(DATA, status, message[:500], now)
+
+    def _step_pending(self, hold: str | None) -> None:
+        """Step every appended row not yet stepped; all but the newest run in hold (their moment has passed)."""
+        engine = self.engine
+        assert engine is not None
+        last = len(engine.panel) - 1
+        keep = engine.hold
+        while self._next_k <= last and not self.stopping():
+            k = self._next_k
+            engine.hold = hold if k < last else keep
+            outcome = engine.step(k)
+            self._next_k = k + 1
+            self._count(outcome, engine.hold is not None)
+            if self.on_cycle is not None:
+                self.on_cycle(outcome)
+        engine.hold = keep
+
+    def _count(self, outcome: CycleOutcome, held: bool) -> None:
+        self.result.cycles += 1
+        self.result.held_cycles += int(held)
+        self.result.final_equity = outcome.valuation.equity
+        day = self._day
+        if day is None or session_date(outcome.ts) != day.day:
+            return
+        day.cycles += 1
+        day.held += int(held)
+        day.fills += len(outcome.fills)
+        if day.first_equity is None:
+            day.first_equity, day.first_ts = outcome.valuation.equity, outcome.ts
+        day.last_equity, day.last_ts = outcome.valuation.equity, outcome.ts
+
+    # ---- end of day ------------------------------------------------------------------------------
+
+    def report_dir(self) -> Path:
+        """Where this run's end-of-day reports go."""
+        root = self.settings.live.report_dir or self.settings.home / "reports"
+        return root / self.run_id
+
+    def _report(self, plan: DayPlan) -> None:
+        """Write the day's JSON summary and the run's HTML tear sheet as of this close."""
+        if self.engine is None or self.recorder is None:
+            return
+        self.recorder.flush()
+        out = self.report_dir()
+        out.mkdir(parents=True, exist_ok=True)
+        summary = self._day_summary(plan)
+        html_path = out / f"{plan.day.isoformat()}.html"
+        try:
+            from papertrader.engine.reporting import tearsheet_input
+            from papertrader.reports.tearsheet import render
+
+            html_path.write_text(render(tearsheet_input(self.settings, self.repo, self.run_id)), encoding="utf-8")
+            summary["html"] = str(html_path)
+        except PapertraderError as exc:  # e.g. no committed cycle yet: the JSON still says what happened
+            summary["html"] = None
+            summary["html_error"] = str(exc)
+        json_path = out / f"{plan.day.isoformat()}.json"
+        json_path.write_text(json.dumps(summary, indent=2))
+        self.result.reports.append(json_path)
+        if summary["html"]:
+            self.result.reports.append(html_path)
+
+    def _day_summary(self, plan: DayPlan) -> dict[str, Any]:
+        engine = self.engine
+        assert engine is not None
+        day = self._day or DayStats(plan.day)
+        ret = (
+            float(day.last_equity / day.first_equity - 1)
+            if day.first_equity is not None and day.last_equity is not None and day.first_equity
+            else None
+        )
+        return {
+            "run_id": self.run_id,
+            "date": plan.day.isoformat(),
+            "exchange": plan.exchange,
+            "interval": plan.interval,
+            "open": plan.open.isoformat(),
+            "close": plan.close.isoformat(),
+            "early_close": plan.early_close,
+            "scheduled_cycles": len(plan.bar_closes),
+            "cycles": day.cycles,
+            "held_cycles": day.held,
+            "fills": day.fills,
+            "first_cycle": None if day.first_ts is None else day.first_ts.isoformat(),
+            "last_cycle": None if day.last_ts is None else day.last_ts.isoformat(),
+            "equity_first_cycle": None if day.first_equity is None else float(day.first_equity),
+            "equity_close": None if day.last_equity is None else float(day.last_equity),
+            "return_first_to_last_cycle": ret,
+            "positions": {s: p.qty for s, p in sorted(engine.ledger.positions.items())},
+            "health": {n: c.status.value for n, c in engine.health.snapshot().items()},
+            "cycle_latency": engine.latency.percentiles(),
+            "halted": engine.halted,
+            "models": dict(self.result.models),
+        }
+
+    def _retrain(self, plan: DayPlan) -> None:
+        """Start retraining on data up to this close in the background; the loop never waits for it."""
+        if self.retrainer is None:
+            return
+        if not self.retrainer.start(plan.close) and self.engine is not None:
+            self.engine.set_health(MODELS, Status.DEGRADED, "previous retraining still running", self.clock.now())
+
+    # ---- finish ----------------------------------------------------------------------------------
+
+    def _finish(self, status: str, error: str | None = None) -> None:
+        """Commit what is left and close the run with its summary (latency and health included)."""
+        result = self.result
+        result.status = status
+        engine = self.engine
+        if engine is not None:
+            result.latency = engine.latency.percentiles()
+            result.health = {n: c.status.value for n, c in engine.health.snapshot().items()}
+            result.halted = engine.halted
+        if self.recorder is not None:
+            summary = result.to_json()
+            if error:
+                summary["error"] = error
+            try:
+                self.recorder.finish(status, summary)
+            except Exception:  # the database may be the reason we are stopping; committed cycles stay committed
+                log.exception("could not mark live run %s %s", self.run_id, status)
