@@ -67,6 +67,21 @@ def load_training_data(settings: Settings, interval: str, symbols: tuple[str, ..
     return bars, External(macro=macro)
 
 
+def bars_before(bars: pd.DataFrame, until: str | None) -> pd.DataFrame:
+    """Only the bars stamped before `until` (New York date when naive), so a trial can hold later data out."""
+    if until is None:
+        return bars
+    try:
+        cutoff = pd.Timestamp(until)
+    except ValueError:
+        raise typer.BadParameter(f"--until {until!r} is not an ISO date like 2008-01-01") from None
+    cutoff = cutoff.tz_localize("America/New_York") if cutoff.tzinfo is None else cutoff
+    kept = bars[pd.DatetimeIndex(bars["ts"]) < cutoff].reset_index(drop=True)
+    if kept.empty:
+        raise DataError(f"no bars before --until {until}")
+    return kept
+
+
 def _fold_mapper(ray_address: str | None, use_ray: bool, progress: Progress | None) -> Any:
     """Folds on Ray when asked, else in-process with one progress tick per fold."""
     from papertrader.models.scaleout import mapper
@@ -122,6 +137,9 @@ def train(
     ray_address: Annotated[str | None, typer.Option(help="run folds on this Ray cluster ('auto' to find one)")] = None,
     ray: Annotated[bool, typer.Option("--ray", help="run folds on a local Ray instance")] = False,
     json_file: Annotated[Path | None, typer.Option("--json", help="write results with stable keys")] = None,
+    until: Annotated[
+        str | None, typer.Option(help="train on bars before this date only (ISO, exclusive): later data stays unseen")
+    ] = None,
 ) -> None:
     """Train lstm, gru, ppo or all: register versions (default) or print a walk-forward report."""
     from papertrader.models.evaluate import walk_forward_report
@@ -136,6 +154,7 @@ def train(
     results: dict[str, Any] = {"interval": interval, "walk_forward": walk_forward, "models": {}}
     with _errors():
         bars, external = load_training_data(settings, interval, _symbols(symbols))
+        bars = bars_before(bars, until)
         series = tuple(external.macro)
         for k in kinds:
             options = TrainOptions(

@@ -2,8 +2,10 @@
 
 **Held-out span.** It begins at the first bar after the latest ``training_window.end`` of every registry
 model the configured strategy uses, plus an embargo of that model's label horizon (in the model's own bars;
-a GRU's weekly bars count five sessions each). The trend baseline uses no model: the span then begins at
-``--after`` when given, else one calendar year after the first bar, which is left to warm indicators up.
+a GRU's weekly bars count five sessions each), or after the manifest's ``data_end`` when it is later: the
+validation rows after the training window steered early stopping and temperature calibration, so they are
+not held out either (``papertrader train --until DATE`` bounds them). The trend baseline uses no model: the
+span then begins at ``--after`` when given, else one calendar year after the first bar, left to warm indicators up.
 An explicit ``--after`` that would put a window inside a model's training window (embargo included) is
 refused with a ConfigError, never silently moved.
 
@@ -224,14 +226,13 @@ def model_exclusions(
             raise ConfigError(f"{family} {version} records no training window, so no span is provably held out")
         start, end = _utc(window["start"]), _utc(window["end"])
         last = int(ts.searchsorted(end, side="right")) - 1 + embargo_bars(manifest, interval)
-        embargo_end = ts[min(last, len(ts) - 1)] if last >= 0 else end
-        out.append(
-            Exclusion(
-                f"{family} {version} training window + {embargo_bars(manifest, interval)}-bar embargo",
-                start.to_pydatetime(),
-                max(end, embargo_end).to_pydatetime(),
-            )
-        )
+        embargo_end = max(end, ts[min(last, len(ts) - 1)] if last >= 0 else end)
+        label = f"{family} {version} training window + {embargo_bars(manifest, interval)}-bar embargo"
+        if window.get("data_end"):  # validation rows (early stopping, calibration) and test rows come after
+            data_end = _utc(window["data_end"])
+            if data_end > embargo_end:
+                embargo_end, label = data_end, f"{family} {version} training data (validation and test rows included)"
+        out.append(Exclusion(label, start.to_pydatetime(), embargo_end.to_pydatetime()))
     return tuple(out)
 
 

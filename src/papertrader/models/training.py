@@ -145,7 +145,7 @@ def _train_sequence(
             "source_interval": options.interval,
         },
         schema_hash=model.pipeline.schema_hash,
-        training_window={"start": start, "end": end},
+        training_window={"start": start, "end": end, "data_end": market.inputs.ts[-1].isoformat()},
         data_fingerprint=_window_fingerprint(market, fold.train),
         metrics=metrics,
         fallback=fallback,
@@ -188,7 +188,7 @@ def _train_ppo(market: Market, spec: PPOSpec, registry: Registry, options: Train
             "symbols": list(market.symbols),
         },
         schema_hash=fitted.schema_hash,
-        training_window={"start": start, "end": end},
+        training_window={"start": start, "end": end, "data_end": market.inputs.ts[-1].isoformat()},
         data_fingerprint=_window_fingerprint(market, fold.train),
         metrics=metrics,
     )

@@ -124,6 +124,16 @@ def test_the_span_starts_after_the_latest_training_end_plus_the_label_horizon(tm
     assert all(w.start > lstm.end for w in windows)
 
 
+def test_the_span_also_skips_the_validation_and_test_rows_a_model_was_given(tmp_path: Path) -> None:
+    config = {"labels": {"horizon": 5}}
+    registry = Registry(tmp_path, clock=SimClock(datetime(2020, 1, 1, tzinfo=UTC)), revision=lambda: None)
+    window = {"start": "2004-01-02", "end": "2006-06-30T00:00:00+00:00", "data_end": "2007-03-30T00:00:00+00:00"}
+    registry.register("lstm", _Artifact(), Registration(config, "hash", window, "fp", {}))
+    (exclusion,) = model_exclusions(registry, ("lstm",), TS, "1d")
+    assert exclusion.end == datetime(2007, 3, 30, tzinfo=UTC) and "validation and test" in exclusion.label
+    assert held_out_span(TS, (exclusion,), None).start > datetime(2007, 3, 30, tzinfo=UTC)
+
+
 def test_an_earlier_after_than_a_models_training_end_is_refused(tmp_path: Path) -> None:
     registry = _register(tmp_path, "lstm", "2004-01-02", "2006-06-30T00:00:00+00:00", {"labels": {"horizon": 5}})
     exclusions = model_exclusions(registry, ("lstm",), TS, "1d")
