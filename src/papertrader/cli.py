@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from papertrader import cli_config, cli_models, cli_trial
+from papertrader import cli_board, cli_config, cli_models, cli_trial
 from papertrader.cli_api import ApiAttachment, attach_api, serve
 from papertrader.cli_data import backfill, poll, print_key_status, universe_app
 from papertrader.config.settings import Settings, load_settings
@@ -38,6 +38,7 @@ app.command("train")(cli_models.train)
 app.add_typer(cli_models.models_app, name="models")
 app.command("trial")(cli_trial.trial)
 app.add_typer(cli_config.config_app, name="config")
+cli_board.mount(app)
 console = Console()
 NEW_YORK = ZoneInfo("America/New_York")
 

@@ -272,9 +272,10 @@ class ShadowBook:
     def __init__(self, n_symbols: int, max_units: int) -> None:
         self.n = n_symbols
         self.max_units = max_units
-        self._reset()
+        self.reset()
 
-    def _reset(self) -> None:
+    def reset(self) -> None:
+        """A flat book (a new run)."""
         n = self.n
         self.units = np.zeros(n, dtype=np.int64)
         self.entry = np.full(n, np.nan)
@@ -286,7 +287,7 @@ class ShadowBook:
     def account(self, k: int, close: Array) -> Array:
         """(N, 4) features in the environment's order and scale."""
         if self.last_k is not None and k <= self.last_k:
-            self._reset()
+            self.reset()
         ret = np.where(np.isfinite(close) & np.isfinite(self.last_close), close / self.last_close - 1.0, 0.0)
         self.equity = self.equity * (1.0 + self.units / self.max_units * ret)
         self.peak = np.maximum(self.peak, self.equity)
