@@ -1,0 +1,280 @@
+"""papertrader's engine beside backtesting.py and backtrader on the same bars and the same rules.
+
+The rules: long 0.9 of equity (whole shares at the decision close) while SMA(20) > SMA(50), flat
+otherwise; decided at a bar's close, filled at the next bar's open; 1 bp commission on notional, no
+spread or slippage. The three libraries read the same TA-Lib moving averages (computed once, outside
+their timers; papertrader computes its own inside), so they decide on identical numbers and the trade
+lists can be compared fill by fill. Known cost-model differences: papertrader rounds each fee to the cent
+and buys only what cash covers including the fee; the others charge unrounded fees.
+
+Run: `.venv/bin/python benchmarks/engine_vs_libraries.py [--bars N]`. Reads ../shared/data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import sys
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import bench_data
+import numpy as np
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+from papertrader.config.settings import CostSettings, ExecutionSettings, RiskSettings, Settings, StrategySettings
+from papertrader.core.clock import SimClock
+from papertrader.core.events import EventBus
+from papertrader.engine.cycle import Engine
+from papertrader.engine.panel import Panel
+from papertrader.features.technical import TechnicalSpec, compute_technical
+from papertrader.signals.trend import TrendFollowing
+
+WEIGHT = 0.9
+COMMISSION_BPS = 1.0
+CASH = 1_000_000.0
+RESULTS = Path(__file__).parent / "results"
+
+Fill = tuple[int, int, float]  # bar index, signed shares, price
+
+
+@dataclass
+class LibRun:
+    """One library's run: wall seconds, fills and final equity."""
+
+    name: str
+    seconds: float
+    fills: list[Fill] = field(default_factory=list)
+    final_equity: float = math.nan
+
+    @property
+    def bars_per_s(self) -> float:
+        """Throughput."""
+        return self.n / self.seconds if self.seconds > 0 else math.nan
+
+    n: int = 0
+
+
+def crossover_settings() -> Settings:
+    """papertrader settings that reduce it to the plain crossover the libraries run (every other rule off)."""
+    return Settings(
+        initial_cash=CASH,
+        costs=CostSettings(
+            slippage_bps=0,
+            spread_bps=0,
+            commission_model="bps",
+            commission_bps=COMMISSION_BPS,
+            execution=ExecutionSettings(max_volume_fraction=None, halt_on_zero_volume=False),
+        ),
+        risk=RiskSettings(
+            max_position_fraction=WEIGHT,
+            max_gross_exposure=1.0,
+            min_order_notional=0,
+            max_order_fraction=1.0,
+            vol_target=None,
+            core_cap=1.0,
+            etf_cap=1.0,
+            cash_reserve=0.0,
+            penny_below=0.0,
+            daily_loss_limit=1.0,
+            max_drawdown=1.0,
+            limit_tolerance=1.0,
+            protective_stops=False,
+        ),
+        strategy=StrategySettings(fast=20, slow=50, rebalance_band=10.0),
+    )
+
+
+def papertrader_run(bars: pd.DataFrame, interval: str = "1m", settings: Settings | None = None) -> LibRun:
+    """Panel, features and the full event-ordered cycle loop (no database), timed together."""
+    settings = settings or crossover_settings()
+    start = time.perf_counter()
+    panel = Panel.from_long(bars, interval)
+    features = compute_technical(panel.prices, TechnicalSpec(sma=(20, 50)))
+    engine = Engine(
+        run_id="bench",
+        panel=panel,
+        features=features,
+        strategy=TrendFollowing(len(panel.symbols)),
+        settings=settings,
+        clock=SimClock(panel.bar(0).open_time),
+        bus=EventBus(),
+    )
+    outcomes = engine.run()
+    seconds = time.perf_counter() - start
+    fills = [(o.k, f.side.sign * f.qty, float(f.price)) for o in outcomes for f in o.fills]
+    return LibRun(
+        "papertrader", seconds, fills, float(outcomes[-1].valuation.equity), n=len(panel) * len(panel.symbols)
+    )
+
+
+def _smas(bars: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    panel = Panel.from_long(bars.iloc[:60], "1m")  # only for the PriceArrays type; recomputed below
+    del panel
+    import talib
+
+    close = bars["close"].to_numpy(dtype=np.float64)
+    return talib.SMA(close, 20), talib.SMA(close, 50)
+
+
+def _ohlcv(bars: pd.DataFrame) -> pd.DataFrame:
+    df = bars[["open", "high", "low", "close", "volume"]].copy()
+    df.columns = ["Open", "High", "Low", "Close", "Volume"]
+    df.index = pd.DatetimeIndex(bars["ts"]).tz_convert(None)
+    return df
+
+
+def backtesting_run(bars: pd.DataFrame) -> LibRun:
+    """backtesting.py 0.6.6: Backtest.run over the same bars (its own broker, next-open fills)."""
+    from backtesting import Backtest, Strategy
+
+    fast, slow = _smas(bars)
+
+    class Cross(Strategy):  # type: ignore[misc]
+        def init(self) -> None:
+            self.fast = self.I(lambda: fast, name="sma20")
+            self.slow = self.I(lambda: slow, name="sma50")
+
+        def next(self) -> None:
+            f, s = self.fast[-1], self.slow[-1]
+            up = math.isfinite(f) and math.isfinite(s) and f > s
+            if up and not self.position:
+                size = int(WEIGHT * self.equity / self.data.Close[-1])
+                if size > 0:
+                    self.buy(size=size)
+            elif not up and self.position:
+                self.position.close()
+
+    df = _ohlcv(bars)
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        bt = Backtest(df, Cross, cash=CASH, commission=COMMISSION_BPS / 1e4, finalize_trades=False)
+        stats = bt.run()
+    seconds = time.perf_counter() - start
+    fills: list[Fill] = []
+    for t in stats["_trades"].itertuples():
+        fills += [
+            (int(t.EntryBar), int(t.Size), float(t.EntryPrice)),
+            (int(t.ExitBar), -int(t.Size), float(t.ExitPrice)),
+        ]
+    for t in stats["_strategy"].trades:
+        fills.append((int(t.entry_bar), int(t.size), float(t.entry_price)))
+    return LibRun("backtesting.py", seconds, sorted(fills), float(stats["Equity Final [$]"]), n=len(bars))
+
+
+def backtrader_run(bars: pd.DataFrame) -> LibRun:
+    """backtrader 1.9.78.123: Cerebro over a PandasData feed carrying the same SMAs as extra lines."""
+    import backtrader as bt
+
+    fast, slow = _smas(bars)
+    df = _ohlcv(bars)
+    df["fast"], df["slow"] = fast, slow
+
+    class Feed(bt.feeds.PandasData):  # type: ignore[misc]
+        lines = ("fast", "slow")
+        params = (("fast", -1), ("slow", -1))
+
+    fills: list[Fill] = []
+
+    class Cross(bt.Strategy):  # type: ignore[misc]
+        def notify_order(self, order: bt.Order) -> None:
+            if order.status == order.Completed:
+                fills.append((len(self.data) - 1, int(order.executed.size), float(order.executed.price)))
+
+        def next(self) -> None:
+            f, s = self.data.fast[0], self.data.slow[0]
+            up = math.isfinite(f) and math.isfinite(s) and f > s
+            if up and not self.position:
+                size = int(WEIGHT * self.broker.getvalue() / self.data.close[0])
+                if size > 0:
+                    self.buy(size=size)
+            elif not up and self.position:
+                self.close()
+
+    start = time.perf_counter()
+    cerebro = bt.Cerebro(stdstats=False)
+    cerebro.adddata(Feed(dataname=df))
+    cerebro.addstrategy(Cross)
+    cerebro.broker.setcash(CASH)
+    cerebro.broker.setcommission(commission=COMMISSION_BPS / 1e4)
+    cerebro.run()
+    seconds = time.perf_counter() - start
+    return LibRun("backtrader", seconds, sorted(fills), float(cerebro.broker.getvalue()), n=len(bars))
+
+
+def agreement(ours: LibRun, other: LibRun) -> dict[str, object]:
+    """How far another library's trade list and final equity are from papertrader's."""
+    a, b = ours.fills, other.fills
+    same_bar_qty = sum(1 for x, y in zip(a, b, strict=False) if x[0] == y[0] and x[1] == y[1])
+    same_price = sum(1 for x, y in zip(a, b, strict=False) if x[:2] == y[:2] and abs(x[2] - y[2]) < 1e-9)
+    first_diff = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x[:2] != y[:2]), None)
+    return {
+        "fills": len(b),
+        "fills_papertrader": len(a),
+        "identical_bar_and_qty": same_bar_qty,
+        "identical_price": same_price,
+        "first_difference_at_fill": first_diff,
+        "final_equity": other.final_equity,
+        "equity_gap": other.final_equity - ours.final_equity,
+        "equity_gap_pct": (other.final_equity / ours.final_equity - 1.0) * 100,
+    }
+
+
+def compare(n: int) -> dict[str, object]:
+    """Run the three on the same n-bar path; the figures and their agreement."""
+    bars = bench_data.path_bars(n)
+    ours = papertrader_run(bars)
+    runs = [ours, backtesting_run(bars), backtrader_run(bars)]
+    return {
+        "bars": n,
+        "input": bench_data.HOW,
+        "runs": {
+            r.name: {
+                "seconds": r.seconds,
+                "bars_per_s": r.bars_per_s,
+                "fills": len(r.fills),
+                "final_equity": r.final_equity,
+            }
+            for r in runs
+        },
+        "agreement": {r.name: agreement(ours, r) for r in runs[1:]},
+    }
+
+
+def main() -> None:
+    """Print the comparison table and write benchmarks/results/engine_vs_libraries.json."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--bars", type=int, default=1_000_000)
+    args = parser.parse_args()
+    if not bench_data.available():
+        sys.exit("shared data not found: this benchmark builds its input from ../shared/data")
+    logging.disable(logging.WARNING)
+    result = compare(args.bars)
+    table = Table(title=f"SMA 20/50 crossover, {args.bars:,} bars, next-open fills")
+    for col in ("engine", "seconds", "bars/s", "fills", "final equity", "same fills as papertrader", "equity gap"):
+        table.add_column(col, justify="right")
+    for name, r in result["runs"].items():  # type: ignore[union-attr]
+        agree = result["agreement"].get(name)  # type: ignore[union-attr]
+        table.add_row(
+            name,
+            f"{r['seconds']:.1f}",
+            f"{r['bars_per_s']:,.0f}",
+            str(r["fills"]),
+            f"{r['final_equity']:,.2f}",
+            f"{agree['identical_bar_and_qty']}/{r['fills']}" if agree else "-",
+            f"{agree['equity_gap']:+,.2f}" if agree else "-",
+        )
+    Console().print(table)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "engine_vs_libraries.json").write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
