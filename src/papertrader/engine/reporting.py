@@ -13,6 +13,7 @@ from papertrader.engine.benchmark import buy_and_hold
 from papertrader.engine.runner import RunRequest, load_panel
 from papertrader.persistence.repository import RunRepository
 from papertrader.portfolio.metrics import periods_per_year
+from papertrader.reports.attribution import ATTRIBUTION_KINDS
 from papertrader.reports.tearsheet import RISK_KINDS, TearSheetInput
 
 
@@ -47,6 +48,6 @@ def tearsheet_input(settings: Settings, repo: RunRepository, run_id: str) -> Tea
         benchmark_exposure=pd.Series(invested[:cycles], index=index),
         closes=closes,
         fills=repo.load_fills(run_id),
-        events=repo.load_events(run_id, list(RISK_KINDS)),
+        events=repo.load_events(run_id, [*RISK_KINDS, *ATTRIBUTION_KINDS]),
         periods_per_year=ppy,
     )

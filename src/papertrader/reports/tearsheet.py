@@ -12,6 +12,7 @@ from papertrader.core.events import Event
 from papertrader.domain.types import Fill
 from papertrader.portfolio.metrics import Metrics, summarize
 from papertrader.reports import plots
+from papertrader.reports.attribution import attribution_section
 
 RISK_KINDS = ("order.denied", "order.reduced", "order.rejected", "order.cancelled", "order.expired", "health")
 
@@ -99,6 +100,7 @@ def render(data: TearSheetInput) -> str:
             "".join(_img(plots.signals_figure(s, data.closes[s].dropna(), fills), s) for s in symbols)
             or "<p>No fills.</p>",
         ),
+        ("Board attribution", attribution_section(data.events)),
         ("Risk events", _events_table(data.events)),
         ("Trades", _fills_table(fills)),
     ]
