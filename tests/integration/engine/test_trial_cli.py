@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+import math
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,9 @@ import pytest
 from typer.testing import CliRunner
 
 from papertrader.cli import app
+from papertrader.config.settings import Settings
+from papertrader.engine.trial import TrialRequest, Window, open_repository, plan_trial, run_window
+from papertrader.engine.trial_score import Criteria
 from papertrader.persistence.db import make_engine
 from papertrader.persistence.repository import RunRepository
 
@@ -147,3 +151,28 @@ def test_an_after_date_moves_the_span_and_admits_later_listings(home: Path, tmp_
     assert data["held_out"]["start"].startswith("2006-01-01")
     assert "GOOG" in data["symbols"] and "FB" not in data["symbols"]
     assert data["windows"][0]["start"] >= "2006-01-03" and data["windows"][0]["scheduled_cycles"] == 5
+
+
+def test_a_window_whose_run_raises_is_a_critical_failure_not_an_abort(home: Path) -> None:
+    settings = Settings(home=home)
+    plan = plan_trial(settings, TrialRequest(days=7, windows=1), "trial-raise")
+    beyond = Window(1, 0, datetime(2030, 1, 2, tzinfo=UTC), datetime(2030, 1, 10, tzinfo=UTC), 7)
+    score, result = run_window(settings, plan, beyond, open_repository(settings))
+    assert result is None
+    assert len(score.failures) == 1 and score.failures[0].startswith("run raised: DataError")
+    assert score.uptime == 0.0 and score.cycles == 0 and math.isnan(score.total_return)
+    assert not score.passes(Criteria())["all"]
+
+
+def test_a_kill_switch_halt_counts_as_a_critical_failure(home: Path, tmp_path: Path) -> None:
+    out = tmp_path / "t.json"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PAPERTRADER_RISK__MAX_DRAWDOWN", "0.002")
+        _invoke(home, "trial", "--days", "7", "--windows", "5", "--json", str(out))
+    windows = json.loads(out.read_text())["windows"]
+    halted = [w for w in windows if any("kill switch" in f for f in w["critical_failures"])]
+    assert halted, "a 0.2% kill switch fires in some window"
+    for w in halted:
+        assert not w["passes"]["critical_failures"] and not w["passes"]["all"]
+        assert w["strategy"]["max_drawdown"] <= -0.002
+        assert "ok" in _invoke(home, "check", w["run_id"]), "a halt is a failure of the strategy, not of the ledger"
