@@ -78,6 +78,7 @@ class RiskEngine:
         self.symbols = tuple(symbols)
         self.settings = settings
         self.rebalance_band = rebalance_band
+        self.shortcuts = True  # the fast paths of `plan`; False forces the array path (tests compare the two)
         self.kill_switch = DrawdownKillSwitch(settings.max_drawdown)
         self.daily = DailyLossLimit(settings.daily_loss_limit)
         names = sorted(set(settings.sectors.values()))
@@ -166,10 +167,10 @@ class RiskEngine:
         plan = RiskPlan()
         if equity <= 0:
             return plan
-        if not target_weights.any() and not holdings.any():
+        if self.shortcuts and not target_weights.any() and not holdings.any():
             return plan  # nothing held or pending and nothing wanted: no rule can order or deny anything
         inputs = inputs or RiskInputs()
-        if len(self.symbols) == 1 and (inputs.p_win is None or inputs.payoff is None):
+        if self.shortcuts and len(self.symbols) == 1 and (inputs.p_win is None or inputs.payoff is None):
             terms = self._terms_one(target_weights, prices, holdings, equity, inputs)
         else:
             terms = self._terms(target_weights, prices, holdings, equity, inputs)
