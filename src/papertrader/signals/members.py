@@ -62,7 +62,7 @@ def _opinion(
         if not present[i]:
             return f"{name}: no bar"
         tail = " EXIT" if flags[i] else ""
-        return f"{name} ({why}): P(up) {up[i]:.2f} P(down) {down[i]:.2f}{tail}"
+        return f"{name} ({why}): raw P(up) {up[i]:.2f} P(down) {down[i]:.2f}{tail}"
 
     return Opinion(name, timeframe, up, down, flags, reason)
 

@@ -53,7 +53,7 @@ def _view(k: int = 0) -> FeatureView:
 
 def _board(**kw: object) -> BoardSettings:
     base = {"base_weights": {"a": 1.0, "b": 1.0, "t": 1.0}, "min_edge": 0.05}
-    return BoardSettings(**{**base, **kw})  # type: ignore[arg-type]
+    return BoardSettings.model_validate({**base, **kw})
 
 
 def test_a_more_confident_member_pulls_the_board_towards_its_view() -> None:
