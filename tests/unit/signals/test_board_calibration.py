@@ -9,13 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from support import load_shared_daily
 from papertrader.engine.panel import Panel
 from papertrader.features.technical import TechnicalSpec, compute_technical
 from papertrader.features.view import FeatureView
 from papertrader.signals.calibration import BoardCalibration, Curve, fit_board, fit_curve, outcome_labels
 from papertrader.signals.members import TrendMember
 from papertrader.signals.votes import Opinion, Timeframe
+from support import load_shared_daily
 
 
 def _real() -> tuple[Panel, dict[str, np.ndarray]]:

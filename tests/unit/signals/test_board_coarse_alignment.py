@@ -6,12 +6,12 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from support import load_shared_daily
 from papertrader.engine.panel import Panel
 from papertrader.features.pipeline import FeaturePipeline
 from papertrader.features.view import FeatureView
 from papertrader.models.specs import feature_spec
 from papertrader.signals.members import CLOSE, CoarseMember, coarse_alignment, coarse_panels
+from support import load_shared_daily
 
 Array = npt.NDArray[np.float64]
 
