@@ -14,6 +14,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from papertrader.config.advisors import AdvisorsSettings
 from papertrader.config.board import BoardSettings
 from papertrader.config.live import LiveSettings
 from papertrader.config.monitor import MonitorSettings
@@ -155,6 +156,7 @@ class Settings(BaseSettings):
     strategy: StrategySettings = StrategySettings()
     live: LiveSettings = LiveSettings()
     board: BoardSettings = BoardSettings()
+    advisors: AdvisorsSettings = AdvisorsSettings()
     monitor: MonitorSettings = MonitorSettings()
 
     @property

@@ -71,7 +71,7 @@ def test_flipping_each_documented_boolean_variable_flips_the_setting(monkeypatch
     flipped = 0
     for section in discover_sections():
         for row in _rows(section):
-            if row.type_name != "bool" or row.toml_key.startswith(PARTIAL_OVERRIDE_BROKEN):
+            if row.type_name != "bool":
                 continue
             default = row.default == "`true`"
             monkeypatch.setenv(row.env, "false" if default else "true")
@@ -84,15 +84,6 @@ def test_flipping_each_documented_boolean_variable_flips_the_setting(monkeypatch
     assert flipped >= 8
 
 
-#: Nested settings whose default instance differs from the class defaults; one variable alone fails there.
-PARTIAL_OVERRIDE_BROKEN = ("advisors.",)
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="pydantic-settings rebuilds a nested model from the environment alone; Settings needs "
-    "nested_model_default_partial_update=True (then drop PARTIAL_OVERRIDE_BROKEN and this marker)",
-)
 def test_one_advisor_variable_keeps_the_advisors_other_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     from papertrader.config.settings import Settings
 
