@@ -1,0 +1,104 @@
+"""The board trades through the engine on bundled real data with tiny registered models; its votes are stored,
+`papertrader decisions` shows them, and `papertrader compare` writes an out-of-sample comparison."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from papertrader.cli import app
+from papertrader.cli_models import load_training_data
+from papertrader.config.board import BoardSettings
+from papertrader.config.settings import CostSettings, Settings, StrategySettings
+from papertrader.core.errors import ConfigError
+from papertrader.data import Lake
+from papertrader.data.adapters.bundled import import_bundled
+from papertrader.engine.runner import RunRequest, run
+from papertrader.models.registry import Registry
+from papertrader.models.training import TrainOptions, train_and_register
+from papertrader.persistence.db import make_engine
+from papertrader.persistence.repository import RunRepository
+
+SYMBOLS = ("AAPL", "IBM", "MSFT")
+START, END = "2011-06-01", "2012-06-01"
+
+
+@pytest.fixture(scope="session")
+def board_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A home with the bundled lake and tiny lstm, gru and ppo versions (one training for the whole session)."""
+    home = tmp_path_factory.mktemp("board-home")
+    import_bundled(Lake(home / "lake"))
+    settings = Settings(home=home)
+    bars, external = load_training_data(settings, "1d", SYMBOLS)
+    registry = Registry(home, revision=lambda: None)
+    for kind in ("lstm", "gru", "ppo"):
+        train_and_register(bars, TrainOptions(kind, small=True), registry, CostSettings(), external)  # type: ignore[arg-type]
+    return home
+
+
+def _settings(home: Path, name: str = "ensemble") -> Settings:
+    return Settings(home=home, strategy=StrategySettings(name=name), board=BoardSettings(calibration_bars=120))  # type: ignore[call-arg]
+
+
+@pytest.mark.slow
+def test_an_ensemble_backtest_stores_votes_and_decisions_shows_them(
+    board_home: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    settings = _settings(board_home)
+    request = RunRequest(
+        symbols=SYMBOLS,
+        start=datetime.fromisoformat(START).replace(tzinfo=UTC),
+        end=datetime.fromisoformat(END).replace(tzinfo=UTC),
+    )
+    result = run(settings, request)
+    assert result.extra["health"]["signals"] == "ok"
+    repo = RunRepository(make_engine(settings.db_url))
+    signals = repo.load_events(result.run_id, ["signal"])
+    assert signals, "the board never changed a target"
+    for event in signals:
+        votes = event.payload["votes"]
+        assert {v["member"] for v in votes} <= {"lstm", "gru", "ppo", "trend"}
+        assert all(set(v) == {"member", "timeframe", "p_up", "p_down", "exit", "weight", "reason"} for v in votes)
+    assert any(len(e.payload["votes"]) == 4 for e in signals)
+    assert list((board_home / "board").glob("calibration-*.json")), "the calibration was not stored"
+
+    monkeypatch.setenv("PAPERTRADER_HOME", str(board_home))
+    out = tmp_path / "decisions.json"
+    shown = CliRunner().invoke(app, ["decisions", result.run_id, "--symbol", "AAPL", "--json", str(out)])
+    assert shown.exit_code == 0, shown.output
+    assert "lstm" in shown.output and "with board votes" in shown.output
+    rows = json.loads(out.read_text())["decisions"]
+    assert rows and all(r["symbol"] == "AAPL" and r["votes"] for r in rows)
+
+
+@pytest.mark.slow
+def test_compare_writes_json_and_refuses_a_window_inside_model_training(
+    board_home: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("PAPERTRADER_HOME", str(board_home))
+    monkeypatch.setenv("PAPERTRADER_BOARD__CALIBRATION_BARS", "120")
+    out = tmp_path / "compare.json"
+    args = ["compare", "--start", START, "--end", END, "--symbols", ",".join(SYMBOLS), "--json", str(out)]
+    done = CliRunner().invoke(app, args)
+    assert done.exit_code == 0, done.output
+    data = json.loads(out.read_text())
+    names = [row["strategy"] for row in data["table"]]
+    assert names == ["ensemble", "lstm", "gru", "ppo", "trend", "buy_and_hold"]
+    assert all(len(curve) == len(data["ts"]) for curve in data["equity"].values())
+    assert data["calibration"]["end"] < data["start"]
+    for model in data["models"].values():
+        assert model["training_window"]["end"] < data["start"]
+
+    refused = CliRunner().invoke(app, ["compare", "--start", "2008-01-02", "--symbols", "AAPL"])
+    assert refused.exit_code == 2 and "overlaps model training" in refused.output
+
+
+def test_a_model_strategy_without_a_registered_model_says_to_train_first(tmp_path: Path) -> None:
+    import_bundled(Lake(tmp_path / "lake"))
+    request = RunRequest(symbols=("AAPL",), start=datetime(2012, 1, 3, tzinfo=UTC))
+    with pytest.raises(ConfigError, match="papertrader train all"):
+        run(_settings(tmp_path, "lstm"), request, persist=False)
