@@ -110,6 +110,7 @@ class PaperBroker:
         self._latency = timedelta(milliseconds=self._exec.latency_ms)
         self._working: dict[str, Order] = {}
         self._live: dict[str, date] = {}
+        self._sessions: dict[tuple[str, datetime, bool], date] = {}
         self._active_from: dict[str, datetime] = {}
         self._halted: set[str] = set(self._exec.halted_symbols)
         self._fill_seq = fill_seq
@@ -407,11 +408,16 @@ class PaperBroker:
     def _live_session(self, order: Order) -> date:
         live = self._live.get(order.id)
         if live is None:
-            live = live_session(
+            key = (
                 self._exchange[order.symbol],
                 order.created_at + self._latency,
                 order.extended_hours or self._exec.extended_hours,
             )
+            live = self._sessions.get(key)
+            if live is None:  # orders placed in the same cycle share the answer; keep only the latest cycle's
+                if len(self._sessions) > 64:
+                    self._sessions.clear()
+                live = self._sessions[key] = live_session(*key)
             self._live[order.id] = live
         return live
 

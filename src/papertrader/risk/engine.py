@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from papertrader.config.settings import RiskSettings
 from papertrader.core.events import Event
-from papertrader.risk.buckets import Bucket, cap_groups, classify
+from papertrader.risk.buckets import Bucket, cap_groups
 from papertrader.risk.limits import DailyLossLimit, DrawdownKillSwitch
 from papertrader.risk.sizing import Array, kelly_weights, vol_target_scale
 
@@ -84,6 +84,8 @@ class RiskEngine:
         names = sorted(set(settings.sectors.values()))
         self._sector = np.array([names.index(settings.sectors[s]) if s in settings.sectors else -1 for s in symbols])
         self._sector_caps = {i: settings.max_sector_fraction for i in range(len(names))}
+        etfs = set(settings.etfs)
+        self._etf = np.array([symbol in etfs for symbol in self.symbols], dtype=bool)
 
     def observe(self, at: datetime, session: date, equity: float) -> list[Event]:
         """Update the loss limits at a cycle's close; events for a limit crossed on this cycle."""
@@ -141,7 +143,7 @@ class RiskEngine:
         if not s.allow_short:
             w = bind(np.maximum(w, 0.0), "no_short")
         w = bind(np.clip(w, -s.max_position_fraction, s.max_position_fraction), "max_position_fraction")
-        buckets = classify(self.symbols, prices, set(s.etfs), s.penny_below)
+        buckets = self._buckets(prices)
         caps = {int(Bucket.CORE): s.core_cap, int(Bucket.ETF): s.etf_cap, int(Bucket.SPECULATIVE): s.speculative_cap}
         w = bind(cap_groups(w, buckets, caps)[0], "bucket_cap")
         if self._sector_caps:
@@ -281,6 +283,11 @@ class RiskEngine:
         sector_cap = self._sector_caps.get(int(self._sector[0]))
         return sector_cap is not None and abs(projected) > sector_cap + slack
 
+    def _buckets(self, prices: Array) -> npt.NDArray[np.int_]:
+        """`classify` with the ETF list matched once at construction (it walked every symbol each call)."""
+        penny = np.isfinite(prices) & (prices < self.settings.penny_below)
+        return np.where(self._etf, int(Bucket.ETF), np.where(penny, int(Bucket.SPECULATIVE), int(Bucket.CORE)))
+
     def _bucket_one(self, price: float) -> int:
         """`classify` for the one symbol of a one-symbol universe."""
         if self.symbols[0] in self.settings.etfs:
@@ -352,7 +359,7 @@ class RiskEngine:
         gross_cap = min(s.max_gross_exposure, 1.0 - s.cash_reserve) if not s.allow_short else s.max_gross_exposure
         if float(np.abs(projected).sum()) > gross_cap + slack:
             over |= above
-        buckets = classify(self.symbols, prices, set(s.etfs), s.penny_below)
+        buckets = self._buckets(prices)
         caps = {int(Bucket.CORE): s.core_cap, int(Bucket.ETF): s.etf_cap, int(Bucket.SPECULATIVE): s.speculative_cap}
         groups = [(buckets, caps), (self._sector, self._sector_caps)]
         for labels, group_caps in groups:

@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from papertrader.config.settings import RiskSettings
+from papertrader.risk.buckets import classify
 from papertrader.risk.engine import RiskEngine, RiskInputs, RiskPlan
 
 T0 = datetime(2020, 1, 2, 21, tzinfo=UTC)
@@ -120,3 +121,13 @@ def test_float_path_trades_on_drift_caps_and_denials_like_the_array_path() -> No
         assert single.intents == pair.intents and single.events == pair.events
         kinds |= {e.kind for e in single.events} | ({"intent"} if single.intents else set())
     assert {"intent", "order.reduced", "order.denied"} <= kinds
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.floats(0, 20), st.just(math.nan), st.just(math.inf)), min_size=4, max_size=4))
+def test_bucket_lookup_equals_classify(prices: list[float]) -> None:
+    symbols = ("SPY", "AAPL", "PENNY", "QQQ")
+    risk = RiskEngine(symbols, RiskSettings(), 0.05)
+    p = np.array(prices)
+    expected = classify(symbols, p, set(RiskSettings().etfs), RiskSettings().penny_below)
+    assert risk._buckets(p).tolist() == expected.tolist()
