@@ -36,12 +36,12 @@ def board_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     bars, external = load_training_data(settings, "1d", SYMBOLS)
     registry = Registry(home, revision=lambda: None)
     for kind in ("lstm", "gru", "ppo"):
-        train_and_register(bars, TrainOptions(kind, small=True), registry, CostSettings(), external)  # type: ignore[arg-type]
+        train_and_register(bars, TrainOptions(kind, small=True), registry, CostSettings(), external)
     return home
 
 
 def _settings(home: Path, name: str = "ensemble") -> Settings:
-    return Settings(home=home, strategy=StrategySettings(name=name), board=BoardSettings(calibration_bars=120))  # type: ignore[call-arg]
+    return Settings(home=home, strategy=StrategySettings(name=name), board=BoardSettings(calibration_bars=120))
 
 
 @pytest.mark.slow
