@@ -1,0 +1,247 @@
+"""Decision latency of a full live cycle for 200 symbols: models, risk, broker and a SQLite commit per cycle.
+
+One cycle is Engine.step: the broker works the orders against the new bar, the ledger books fills, a
+strategy runs all three model families in one batched call (production-size LSTM 2x128 over 40 bars and
+GRU 2x64 over 24 bars through models/inference.py BatchInference, and a PPO policy trained for a few
+thousand steps on the training window so its normalisation is real), risk sizes and vetoes, orders are
+submitted, and the recorder commits the cycle to SQLite (WAL) before the next one starts, as in paper mode.
+The LSTM and GRU weights are untrained: latency depends on shapes, not on values (the project's trained
+models need `papertrader train`, which takes far longer than this benchmark may).
+
+Inputs: 200 symbols x 320 daily bars cut from bench_data's chained real path; features are the TA-Lib
+relative technical set, standardised with statistics of the first 120 rows only (the training window);
+the PPO agent trains on rows 60-120; cycles 120.. are run and all but the first 3 (warm-up) are timed.
+Alternatives in the same run: the same cycle without the database, and with a per-symbol inference loop
+instead of one batch (fewer cycles: it is slow).
+
+Run: `.venv/bin/python benchmarks/decision_latency.py [--cycles N]`. Reads ../shared/data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import bench_data
+import numpy as np
+import torch
+from engine_vs_libraries import crossover_settings
+from rich.console import Console
+from rich.progress import track
+from rich.table import Table
+
+from papertrader.config.settings import CostSettings
+from papertrader.core.clock import SimClock
+from papertrader.core.events import EventBus
+from papertrader.engine.cycle import Engine
+from papertrader.engine.panel import Panel
+from papertrader.engine.recorder import BatchRecorder
+from papertrader.features.spec import PipelineSpec
+from papertrader.features.technical import TechnicalSpec, compute_technical
+from papertrader.features.view import FeatureView
+from papertrader.models.gru import GRUConfig, GRUTrend
+from papertrader.models.inference import BatchInference
+from papertrader.models.lstm import LSTMClassifier, LSTMConfig
+from papertrader.models.rl.agent import PPOAgent, PPOSpec
+from papertrader.models.rl.env import EnvConfig
+from papertrader.models.tasks import DirectionTask, Task, TrendTask
+from papertrader.persistence.db import init_db, make_engine
+from papertrader.persistence.repository import RunInfo, RunRepository
+from papertrader.signals.base import Decision
+
+RESULTS = Path(__file__).parent / "results"
+N_SYMBOLS, TRAIN_END, WARM = 200, 120, 60
+
+
+class _Net:
+    """A network behind the registry's predict() contract (softmax probabilities)."""
+
+    def __init__(self, module: torch.nn.Module, task: Task) -> None:
+        self.module, self.task = module.eval(), task
+
+    def predict(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        with torch.inference_mode():
+            out = self.task.outputs(self.module, torch.from_numpy(x))
+        return {k: v.numpy().astype(np.float64) for k, v in out.items()}
+
+
+class _Agent:
+    def __init__(self, agent: PPOAgent) -> None:
+        self.agent = agent
+
+    def predict(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        action, probs = self.agent.predict(x)
+        return {"probs": probs, "action": action.astype(np.float64)}
+
+
+class BoardStrategy:
+    """All three families vote per symbol: mean of LSTM edge, GRU trend edge and PPO's long-minus-flat mass."""
+
+    name = "bench_board"
+
+    def __init__(self, names: list[str], inference: BatchInference, per_symbol: bool = False) -> None:
+        self.names, self.inference, self.per_symbol = names, inference, per_symbol
+
+    def required_features(self) -> tuple[str, ...]:
+        """Every standardised technical panel."""
+        return tuple(self.names)
+
+    def decide(self, ts: datetime, view: FeatureView) -> Decision:
+        """One batched pass of the three models over the last 40 rows of every feature."""
+        win = np.stack([view.window(n, 40) for n in self.names], axis=-1)  # (40, N, F)
+        lstm_x = np.ascontiguousarray(np.nan_to_num(win.transpose(1, 0, 2)), dtype=np.float32)
+        gru_x = np.ascontiguousarray(lstm_x[:, -24:])
+        obs = np.concatenate([lstm_x[:, -1], np.zeros((lstm_x.shape[0], 4), np.float32)], axis=1)
+        run = self.inference.decide_per_symbol if self.per_symbol else self.inference.decide
+        d = run(lstm_x, gru_x, obs)
+        votes = np.stack(
+            [
+                d.direction[:, 2] - d.direction[:, 0],
+                d.trend[:, 2] - d.trend[:, 0],
+                d.action_probs[:, -1] - d.action_probs[:, 0],
+            ]
+        )
+        edge = votes.mean(axis=0)
+        n = lstm_x.shape[0]
+        weights = np.clip(edge, 0.0, 1.0) / n
+        return Decision(weights, np.clip(np.abs(edge), 0.0, 1.0), lambda i: f"board edge {edge[i]:+.3f}")
+
+
+def _features(panel: Panel) -> dict[str, np.ndarray]:
+    """Relative technical panels standardised with the training window's statistics only."""
+    raw = compute_technical(panel.prices, TechnicalSpec(relative=True))
+    out = {}
+    for name, values in raw.items():
+        train = values[:TRAIN_END]
+        if not np.isfinite(train).any():
+            continue  # still warming up at the end of the training window (e.g. a 200-bar SMA): no statistics
+        mu, sd = np.nanmean(train), np.nanstd(train)
+        out[f"z:{name}"] = (values - mu) / (sd if sd > 0 else 1.0)
+    return out
+
+
+def _agent(features: dict[str, np.ndarray], panel: Panel, timesteps: int) -> PPOAgent:
+    tensor = np.nan_to_num(np.stack([features[n] for n in features], axis=-1)).astype(np.float32)
+    closes = np.nan_to_num(panel.prices.close, nan=100.0)
+    opens = np.nan_to_num(panel.prices.open, nan=100.0)
+    spec = PPOSpec(features=PipelineSpec(), env=EnvConfig(costs=CostSettings()), total_timesteps=timesteps)
+    agent = PPOAgent(spec)
+    agent.fit(tensor, opens, closes, np.arange(WARM, TRAIN_END, dtype=np.int64), None)  # type: ignore[arg-type]
+    return agent
+
+
+def _latencies(engine: Engine, cycles: range, label: str, untimed: int = 3) -> list[float]:
+    """Milliseconds per Engine.step; the first `untimed` cycles warm caches and the database and are not kept."""
+    out = []
+    for j, k in enumerate(track(cycles, description=label, transient=True)):
+        start = time.perf_counter()
+        engine.step(k)
+        if j >= untimed:
+            out.append((time.perf_counter() - start) * 1e3)
+    return out
+
+
+def _stats(ms: list[float]) -> dict[str, float]:
+    a = np.array(ms)
+    return {
+        "cycles": len(ms),
+        "p50_ms": float(np.percentile(a, 50)),
+        "p99_ms": float(np.percentile(a, 99)),
+        "mean_ms": float(a.mean()),
+        "max_ms": float(a.max()),
+    }
+
+
+def measure(cycles: int, slow_cycles: int, ppo_steps: int) -> dict[str, Any]:
+    """p50/p99 of the full cycle with SQLite, without it, and with per-symbol inference."""
+    bars = bench_data.universe_bars(N_SYMBOLS, TRAIN_END + cycles)
+    panel = Panel.from_long(bars, "1d")
+    features = _features(panel)
+    names = list(features)
+    torch.manual_seed(0)
+    lstm = LSTMClassifier(LSTMConfig(len(names), 40, 128, 2))
+    gru = GRUTrend(GRUConfig(len(names), 24, 64, 2))
+    agent = _agent(features, panel, ppo_steps)
+    inference = BatchInference(_Net(lstm, DirectionTask()), _Net(gru, TrendTask()), _Agent(agent), threads=1)
+    settings = crossover_settings()
+    settings = settings.model_copy(update={"risk": settings.risk.model_copy(update={"max_position_fraction": 0.05})})
+
+    def engine(per_symbol: bool, recorder: BatchRecorder | None) -> Engine:
+        return Engine(
+            run_id="latency",
+            panel=panel,
+            features=features,
+            strategy=BoardStrategy(names, inference, per_symbol),
+            settings=settings,
+            clock=SimClock(panel.open_times[0]),
+            bus=EventBus(),
+            recorder=recorder,
+        )
+
+    result: dict[str, Any] = {"symbols": N_SYMBOLS, "features": len(names), "input": bench_data.HOW}
+    with tempfile.TemporaryDirectory() as tmp:
+        db = make_engine(f"sqlite:///{tmp}/bench.db")
+        init_db(db)
+        repo = RunRepository(db)
+        repo.create_run(
+            RunInfo(
+                id="latency",
+                mode="replay",
+                interval="1d",
+                symbols=panel.symbols,
+                start=panel.ts[TRAIN_END].to_pydatetime(),
+                end=panel.ts[-1].to_pydatetime(),
+                initial_cash=Decimal(repr(settings.initial_cash)),
+                config={},
+                created_at=datetime(2026, 1, 1, tzinfo=UTC),
+            )
+        )
+        recorder = BatchRecorder(repo, "latency", every=1)
+        ms = _latencies(engine(False, recorder), range(TRAIN_END, TRAIN_END + cycles), "cycles with SQLite")
+        result["full_cycle_sqlite"] = _stats(ms)
+        db.dispose()
+    result["full_cycle_no_db"] = _stats(
+        _latencies(engine(False, None), range(TRAIN_END, TRAIN_END + cycles), "cycles without a database")
+    )
+    result["per_symbol_inference_sqlite_free"] = _stats(
+        _latencies(engine(True, None), range(TRAIN_END, TRAIN_END + slow_cycles), "per-symbol inference", 1)
+    )
+    return result
+
+
+def main() -> None:
+    """Print the table and write benchmarks/results/decision_latency.json."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cycles", type=int, default=200)
+    parser.add_argument("--slow-cycles", type=int, default=15)
+    parser.add_argument("--ppo-steps", type=int, default=2048)
+    args = parser.parse_args()
+    if not bench_data.available():
+        sys.exit("shared data not found: this benchmark builds its input from ../shared/data")
+    logging.disable(logging.WARNING)
+    r = measure(args.cycles, args.slow_cycles, args.ppo_steps)
+    table = Table(title=f"full live cycle, {N_SYMBOLS} symbols, LSTM+GRU+PPO, risk, broker")
+    for col in ("variant", "cycles", "p50 ms", "p99 ms", "max ms"):
+        table.add_column(col, justify="right")
+    for key, label in (
+        ("full_cycle_sqlite", "batched inference + SQLite commit"),
+        ("full_cycle_no_db", "batched inference, no database"),
+        ("per_symbol_inference_sqlite_free", "per-symbol inference, no database"),
+    ):
+        s = r[key]
+        table.add_row(label, str(s["cycles"]), f"{s['p50_ms']:.1f}", f"{s['p99_ms']:.1f}", f"{s['max_ms']:.1f}")
+    Console().print(table)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "decision_latency.json").write_text(json.dumps(r, indent=2))
+
+
+if __name__ == "__main__":
+    main()
