@@ -253,7 +253,9 @@ def held_out_span(ts: pd.DatetimeIndex, exclusions: Sequence[Exclusion], after: 
         later = ts[ts > pd.Timestamp(last)]
         if later.empty:
             raise ConfigError(f"no bars after the models' training windows (last ends {last:%Y-%m-%d})")
-        return HeldOut(later[0].to_pydatetime(), "after every model's training window and embargo", tuple(exclusions))
+        return HeldOut(
+            later[0].to_pydatetime(), "after every model's training data and label embargo", tuple(exclusions)
+        )
     start = ts[0].to_pydatetime() + WARMUP
     return HeldOut(start, "no model: the first year of data warms indicators up", ())
 
