@@ -26,7 +26,7 @@ from papertrader.domain.sessions import session_date
 from papertrader.domain.types import Fill, Order, OrderType, Position, Side, TimeInForce
 from papertrader.engine.health import HealthBoard, LatencyTracker, Status
 from papertrader.engine.panel import Panel
-from papertrader.engine.protection import Protector, atr_panel
+from papertrader.engine.protection import PROTECTION_EVENTS, Protector, atr_panel
 from papertrader.execution.broker import BrokerReport, PaperBroker
 from papertrader.execution.fees import to_decimal
 from papertrader.features.technical import Array
@@ -44,6 +44,9 @@ class RecorderBacklogError(TemporaryError):
 
 
 log = logging.getLogger(__name__)
+
+#: Event kinds a resumed run needs back (Engine.restore): re-entry blocks after stops, halts and resets.
+RESTORE_EVENTS = (*PROTECTION_EVENTS, "halt")
 
 
 class Recorder(Protocol):
@@ -111,11 +114,17 @@ class Engine:
         self._timer = timer
 
     def restore(
-        self, fills: Sequence[Fill], orders: Sequence[Order], last_cycle: int, events: Sequence[Event] = ()
+        self,
+        fills: Sequence[Fill],
+        orders: Sequence[Order],
+        last_cycle: int,
+        events: Sequence[Event] = (),
+        curve: Sequence[tuple[datetime, float]] = (),
     ) -> None:
         """Rebuild the state a killed run had committed after `last_cycle`, so it continues exactly.
 
-        `events` needs only the protective-stop kinds (PROTECTION_EVENTS) to rebuild the re-entry blocks.
+        `events` needs only the kinds in RESTORE_EVENTS (protective-stop blocks, halts and resets) and
+        `curve` the committed (close time, equity) of every cycle, from which the loss limits are replayed.
         """
         for fill in sorted(fills, key=lambda f: f.seq):
             self.ledger.apply(fill)
@@ -131,10 +140,30 @@ class Engine:
         self.broker.restore(open_orders, first_sessions)
         if self.protector is not None:
             self.protector.restore(open_orders, events)
+        self._restore_limits(curve, [e for e in events if e.kind == "halt"])
         self._last_close = self.panel.last_closes(last_cycle)
         if last_cycle >= 0:
             view = FeatureView(self.features, last_cycle)
             self._last_target = self.strategy.decide(self.panel.close_times[last_cycle], view).weights
+
+    def _restore_limits(self, curve: Sequence[tuple[datetime, float]], halts: Sequence[Event]) -> None:
+        """Replay the committed equity through the loss limits and re-apply the last halt or reset.
+
+        The kill switch re-arms at an operator's reset from the equity of the last cycle before it, as unhalt did.
+        """
+        for ts, equity in curve:
+            self.risk.observe(ts, session_date(ts), equity)
+        if not halts:
+            return
+        last = halts[-1]
+        self.halted = str(last.payload["reason"]) if last.payload["halted"] else None
+        resets = [e.ts for e in halts if not e.payload["halted"]]
+        if resets:
+            before = [equity for ts, equity in curve if ts <= resets[-1]]
+            self.risk.kill_switch.reset(before[-1] if before else float(self.ledger.initial_cash))
+            for ts, equity in curve:
+                if ts > resets[-1]:
+                    self.risk.kill_switch.observe(equity)
 
     def halt(self, reason: str) -> None:
         """Flatten every position and take no new risk until an operator resets (recorded with the cycle)."""
@@ -240,7 +269,7 @@ class Engine:
 
         decision = self._decide(now, k, report)
         if self.halted is not None:
-            decision = _flat(len(self.panel.symbols), self.halted)
+            decision = _flat(len(self.panel.symbols), self.halted, decision)
         elif decision is not None and self.protector is not None:
             gated = self.protector.gate(decision.weights, now, report.events)
             if gated is not decision.weights:
@@ -354,9 +383,10 @@ class Engine:
         return outcomes
 
 
-def _flat(n: int, reason: str) -> Decision:
-    """The decision of a halted engine: zero weight everywhere."""
-    return Decision(np.zeros(n), np.ones(n), lambda _i: f"halted: {reason}")
+def _flat(n: int, reason: str, ignored: Decision | None) -> Decision:
+    """The decision of a halted engine: zero weight everywhere (the ignored one's events, e.g. the monitor's, stay)."""
+    events = ignored.events if ignored is not None else ()
+    return Decision(np.zeros(n), np.ones(n), lambda _i: f"halted: {reason}", events=events)
 
 
 def _latest(orders: Iterable[Order]) -> list[Order]:

@@ -41,9 +41,8 @@ from papertrader.engine.cycle import CycleOutcome, Engine
 from papertrader.engine.feed import BarFeed, closed_by
 from papertrader.engine.health import Status
 from papertrader.engine.panel import Panel
-from papertrader.engine.protection import PROTECTION_EVENTS
 from papertrader.engine.recorder import BatchRecorder
-from papertrader.engine.runner import feature_spec
+from papertrader.engine.runner import feature_spec, restore_committed
 from papertrader.engine.schedule import DayPlan, EventKind, ScheduledEvent, plans
 from papertrader.features.technical import compute_technical
 from papertrader.persistence.repository import RunInfo, RunRepository
@@ -394,8 +393,7 @@ class LiveOrchestrator:
             recorder=self.recorder,
         )
         if stored is not None and row.last_cycle >= 0:
-            events = self.repo.load_events(self.run_id, PROTECTION_EVENTS)
-            engine.restore(self.repo.load_fills(self.run_id), self.repo.load_orders(self.run_id), last_cycle, events)
+            restore_committed(engine, self.repo, self.run_id, last_cycle)
         self.engine = engine
         self._next_k = last_cycle + 1
         if self.on_engine is not None:

@@ -73,11 +73,10 @@ class Protector:
                 legs.setdefault(order.symbol, {})[order.id.rsplit(":", 2)[1]] = order.id
         self._pairs = {s: (leg[STOP], leg[TAKE]) for s, leg in legs.items() if STOP in leg and TAKE in leg}
         for event in events:
-            symbol = str(event.payload["symbol"])
             if event.kind == EXIT_EVENT:
-                self.blocked.add(symbol)
+                self.blocked.add(str(event.payload["symbol"]))
             elif event.kind == CLEARED_EVENT:
-                self.blocked.discard(symbol)
+                self.blocked.discard(str(event.payload["symbol"]))
 
     def on_fills(self, fills: Iterable[Fill], events: list[Event]) -> None:
         """Block every symbol whose protective order just filled."""

@@ -21,9 +21,8 @@ from papertrader.data.store import Lake
 from papertrader.domain.types import Fill
 from papertrader.engine.benchmark import buy_and_hold
 from papertrader.engine.control import RunControl
-from papertrader.engine.cycle import CycleOutcome, Engine
+from papertrader.engine.cycle import RESTORE_EVENTS, CycleOutcome, Engine
 from papertrader.engine.panel import Panel
-from papertrader.engine.protection import PROTECTION_EVENTS
 from papertrader.engine.recorder import BatchRecorder
 from papertrader.features.technical import Array, TechnicalSpec
 from papertrader.persistence.db import init_db, make_engine
@@ -217,8 +216,7 @@ def run(
         recorder=recorder,
     )
     if repo is not None and last_cycle >= first:
-        events = repo.load_events(run_id, PROTECTION_EVENTS)
-        engine.restore(repo.load_fills(run_id), repo.load_orders(run_id), last_cycle, events)
+        restore_committed(engine, repo, run_id, last_cycle)
     pacer: Callable[[int], None] | None = None
     if control is not None:
         pacer = _controlled_pacer(panel, engine, control, request.mode == "replay")
@@ -250,6 +248,15 @@ def run(
         complete = first + len(curve.equity) == len(panel)
         recorder.finish("finished" if complete else "interrupted", _summary(result))
     return result
+
+
+def restore_committed(engine: Engine, repo: RunRepository, run_id: str, last_cycle: int) -> None:
+    """Give a fresh engine everything the run committed up to `last_cycle`, so a resume continues exactly."""
+    stored = repo.load_equity(run_id, exact=True)
+    curve = [(ts.to_pydatetime(), float(eq)) for ts, eq in zip(stored["ts"], stored["equity"], strict=True)]
+    engine.restore(
+        repo.load_fills(run_id), repo.load_orders(run_id), last_cycle, repo.load_events(run_id, RESTORE_EVENTS), curve
+    )
 
 
 @dataclass(frozen=True)
