@@ -321,6 +321,8 @@ def backtest(
 @app.command()
 def paper(
     replay: Annotated[bool, typer.Option("--replay", help="replay recorded bars from the lake")] = False,
+    live: Annotated[bool, typer.Option("--live", help="trade vendor bars live on the exchange calendar")] = False,
+    days: Annotated[int | None, typer.Option(help="live: sessions to trade (default: until stopped)")] = None,
     speed: Annotated[float, typer.Option(help="market seconds per wall second; 0 = as fast as possible")] = 0.0,
     run_id: Annotated[str | None, typer.Option(help="name the run (default: generated)")] = None,
     resume: Annotated[bool, typer.Option(help="continue RUN_ID from its last committed cycle")] = False,
@@ -332,10 +334,13 @@ def paper(
     interval: IntervalOpt = "1d",
     json_file: JsonOpt = None,
 ) -> None:
-    """Paper trade: replay recorded data at a chosen speed, committing every cycle to the database."""
-    if not replay:
-        console.print("[red]error:[/red] only --replay is available: live paper trading needs the vendor data feed")
+    """Paper trade live on the exchange calendar, or replay recorded bars at a chosen speed; every cycle commits."""
+    if live == replay:
+        console.print("[red]error:[/red] choose one of --live or --replay")
         raise typer.Exit(2)
+    if live:
+        _live(_symbols(symbols), interval, run_id, resume, api, days, json_file)
+        return
     _execute(
         "replay",
         symbols,
@@ -349,6 +354,69 @@ def paper(
         serve_api=api,
         keep_serving=keep_serving,
     )
+
+
+def _live(
+    symbols: tuple[str, ...],
+    interval: str,
+    run_id: str | None,
+    resume: bool,
+    serve_api: bool,
+    days: int | None,
+    json_file: Path | None,
+) -> None:
+    """Run the live orchestrator on the wall clock with the vendor feed, the API and a progress line."""
+    from papertrader.core.clock import WallClock
+    from papertrader.data.store import Lake
+    from papertrader.engine.orchestrator import LiveOrchestrator, LiveRequest, registry_retrainer, vendor_feed
+
+    settings = _settings()
+    clock = WallClock()
+    control = RunControl() if serve_api else None
+    attach = None
+    try:
+        with (
+            _errors(),
+            _graceful_stop() as stopping,
+            Progress(TextColumn("[bold]live[/bold]"), TextColumn("{task.fields[info]}"), console=console) as progress,
+        ):
+            if not symbols:
+                raise typer.BadParameter("--live needs --symbols")
+            feed, backfill, notes = vendor_feed(settings, clock)
+            for note in notes:
+                console.print(f"[yellow]{note}[/yellow]")
+            attach = attach_api(settings, control) if serve_api else None
+            task = progress.add_task("live", total=None, info="waiting for the next warm-up")
+            orchestrator = LiveOrchestrator(
+                settings,
+                LiveRequest(symbols, interval, run_id=run_id, resume=resume, days=days),
+                feed=feed,
+                clock=clock,
+                lake=Lake(settings.lake_dir, clock=clock),
+                repo=_repository(),
+                retrainer=registry_retrainer(settings, symbols, interval),
+                backfill=backfill,
+                control=control,
+                on_engine=attach,
+                on_cycle=lambda o: progress.update(
+                    task, info=f"{o.ts:%Y-%m-%d %H:%M} equity ${float(o.valuation.equity):,.0f}"
+                ),
+                should_stop=stopping,
+            )
+            result = orchestrator.run()
+        latency = result.latency
+        console.print(
+            f"[bold]live run {result.run_id}[/bold] {result.status}: {result.cycles} cycles "
+            f"({result.held_cycles} held), equity ${float(result.final_equity or 0):,.2f}, "
+            f"latency p50 {latency.get('p50_ms', 0.0):.2f} ms · p99 {latency.get('p99_ms', 0.0):.2f} ms; "
+            f"reports in {orchestrator.report_dir()}"
+        )
+        if json_file is not None:
+            json_file.write_text(json.dumps(result.to_json(), indent=2))
+            console.print(f"wrote {json_file}")
+    finally:
+        if attach is not None:
+            attach.stop()
 
 
 def _repository() -> Any:

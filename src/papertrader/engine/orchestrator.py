@@ -618,3 +618,57 @@ class LiveOrchestrator:
                 self.recorder.finish(status, summary)
             except Exception:  # the database may be the reason we are stopping; committed cycles stay committed
                 log.exception("could not mark live run %s %s", self.run_id, status)
+
+
+# ---- production wiring ---------------------------------------------------------------------------
+
+
+def vendor_feed(settings: Settings, clock: Clock) -> tuple[BarFeed, Backfill, list[str]]:
+    """The live feed and warm-up backfill over the vendor sources in `live.feed_sources` order, with notes."""
+    from papertrader.cli_data import build_sources
+    from papertrader.data.backfill import Backfiller, BackfillLedger, job_spec
+    from papertrader.data.router import DataKind, Router, bars_kind
+    from papertrader.engine.feed import RouterFeed
+
+    names = list(settings.live.feed_sources)
+    sources, notes = build_sources(settings, clock, names)
+    if not sources:
+        raise ConfigError("no live data source is available: " + "; ".join(notes))
+    router = Router(sources, routes={kind: tuple(names) for kind in DataKind}, clock=clock)
+    lake = Lake(settings.lake_dir, clock=clock)
+    filler = Backfiller(lake, router, BackfillLedger(settings.home / "backfill.sqlite"), clock=clock)
+
+    def backfill(symbols: Sequence[str], interval: str, since: datetime, until: datetime) -> None:
+        plan = filler.plan(symbols, interval, since, until, router.route(bars_kind(interval)))
+        report = filler.run(plan, job_spec("live", symbols, interval, since, until))
+        if report.failed:
+            raise DataError("backfill failed for " + ", ".join(r.symbol for r in report.failed))
+
+    return RouterFeed(router), backfill, notes
+
+
+def registry_retrainer(settings: Settings, symbols: Sequence[str], interval: str) -> BackgroundRetrainer | None:
+    """Retraining of `live.retrain_family` on the lake's bars up to the slot's close, checked by the registry."""
+    family = settings.live.retrain_family
+    if family is None:
+        return None
+    from papertrader.models.loading import load_version
+    from papertrader.models.registry import Registry
+    from papertrader.models.training import REGISTRY_FAMILY, TrainOptions, train_and_register
+
+    registry = Registry(settings.home)
+    lake = Lake(settings.lake_dir)
+
+    def train(data_until: datetime) -> str:
+        bars = lake.read_bars(list(symbols), interval, None, data_until)
+        options = TrainOptions(kind=family, interval=interval, promote=False)
+        return train_and_register(bars, options, registry, settings.costs).version
+
+    def check(version: str) -> list[str]:
+        try:
+            load_version(registry, REGISTRY_FAMILY[family], version, None)
+        except PapertraderError as exc:
+            return [str(exc)]
+        return []
+
+    return BackgroundRetrainer(family, train, check)
