@@ -57,8 +57,12 @@ def _fail(exc: PapertraderError) -> typer.Exit:
 
 
 def stored_decisions(settings: Settings, run_id: str, symbol: str | None = None) -> list[dict[str, Any]]:
-    """The run's signal events as plain dicts (ts, symbol, target, confidence, rationale, votes)."""
+    """The run's signal events as plain dicts (seq, ts, symbol, target, confidence, rationale, votes), oldest first.
+
+    The same query as `GET /api/v1/runs/{id}/decisions` (persistence.decisions), so both always agree.
+    """
     from papertrader.persistence.db import init_db, make_engine
+    from papertrader.persistence.decisions import load_decisions
     from papertrader.persistence.repository import RunRepository
 
     db = make_engine(settings.db_url)
@@ -66,13 +70,8 @@ def stored_decisions(settings: Settings, run_id: str, symbol: str | None = None)
     repo = RunRepository(db)
     if repo.get_run(run_id) is None:
         raise ConfigError(f"no run {run_id}; `papertrader runs` lists them")
-    out = []
-    for event in repo.load_events(run_id, ["signal"]):
-        p = dict(event.payload)
-        if symbol is not None and p.get("symbol") != symbol:
-            continue
-        out.append({"ts": event.ts.isoformat(), **p, "votes": p.get("votes", [])})
-    return out
+    page = load_decisions(db, run_id, symbol=symbol, newest_first=False)
+    return [d.to_json() for d in page.decisions]
 
 
 def decisions(
@@ -263,6 +262,34 @@ def _html(ts: pd.DatetimeIndex, lines: Sequence[Line], table: list[dict[str, Any
     )
 
 
+def compare_table(lines: Sequence[Line]) -> list[dict[str, Any]]:
+    """One row per strategy with the numbers a comparison is read by (stable keys for JSON)."""
+    return [
+        {
+            "strategy": line.name,
+            "total_return": round(float(line.metrics["total_return"]), 4),
+            "sharpe": round(float(line.metrics["sharpe"]), 3),
+            "max_drawdown": round(float(line.metrics["max_drawdown"]), 4),
+            "trades": int(line.metrics["trades"]),
+            "fees": round(float(line.metrics["fees_paid"]), 2),
+            "exposure": round(float(line.metrics["exposure"]), 3),
+        }
+        for line in lines
+    ]
+
+
+def print_compare(ts: pd.DatetimeIndex, lines: Sequence[Line], out: Console | None = None) -> list[dict[str, Any]]:
+    """Print the comparison table (shared by `compare` and `demo`) and return its rows."""
+    table = compare_table(lines)
+    shown = Table(title=f"compare {ts[0]:%Y-%m-%d} → {ts[-1]:%Y-%m-%d} · net of costs · out-of-sample")
+    for col in table[0]:
+        shown.add_column(col, justify="right")
+    for row in table:
+        shown.add_row(*(f"{v:+.2%}" if k in ("total_return", "max_drawdown") else str(v) for k, v in row.items()))
+    (out or console).print(shown)
+    return table
+
+
 def compare(
     start: Annotated[str | None, typer.Option(help="first trading date (ISO); must be after model training")] = None,
     end: Annotated[str | None, typer.Option(help="end date (ISO, exclusive)")] = None,
@@ -283,24 +310,7 @@ def compare(
             ts, lines, info = run_compare(settings, wanted, _parse_date(start), _parse_date(end), chosen, progress)
     except PapertraderError as exc:
         raise _fail(exc) from exc
-    table = [
-        {
-            "strategy": line.name,
-            "total_return": round(float(line.metrics["total_return"]), 4),
-            "sharpe": round(float(line.metrics["sharpe"]), 3),
-            "max_drawdown": round(float(line.metrics["max_drawdown"]), 4),
-            "trades": int(line.metrics["trades"]),
-            "fees": round(float(line.metrics["fees_paid"]), 2),
-            "exposure": round(float(line.metrics["exposure"]), 3),
-        }
-        for line in lines
-    ]
-    out = Table(title=f"compare {ts[0]:%Y-%m-%d} → {ts[-1]:%Y-%m-%d} · net of costs · out-of-sample")
-    for col in table[0]:
-        out.add_column(col, justify="right")
-    for row in table:
-        out.add_row(*(f"{v:+.2%}" if k in ("total_return", "max_drawdown") else str(v) for k, v in row.items()))
-    console.print(out)
+    table = print_compare(ts, lines)
     if json_file is not None:
         payload = {
             "start": ts[0].isoformat(),
