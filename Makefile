@@ -49,9 +49,16 @@ clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
 
 # Each benchmark prints a table beside its alternative and writes JSON under benchmarks/results/.
-bench: $(STAMP)
+# bench_all.py is issue #9's comparison (engine vs backtesting.py/backtrader, 200-symbol universe, live-cycle
+# latency, features/models throughput, scaling): one table and benchmarks/results/bench_all.json.
+BENCH_STAMP := $(VENV)/.bench-installed
+
+$(BENCH_STAMP): $(STAMP) pyproject.toml
+	$(PY) -m pip install -q -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(PY) benchmarks/bench_all.py
 	$(PY) benchmarks/engine_throughput.py
-	$(PY) benchmarks/features_throughput.py
 	$(PY) benchmarks/fill_calibration.py
-	@for b in data_budget models_throughput; do \
-	  if [ -f benchmarks/$$b.py ]; then $(PY) benchmarks/$$b.py || exit 1; fi; done
+	@if [ -f benchmarks/data_budget.py ]; then $(PY) benchmarks/data_budget.py || exit 1; fi

@@ -210,20 +210,27 @@ def backtrader_run(bars: pd.DataFrame) -> LibRun:
 
 
 def agreement(ours: LibRun, other: LibRun) -> dict[str, object]:
-    """How far another library's trade list and final equity are from papertrader's."""
+    """How far another library's trade list and final equity are from papertrader's, fill by fill."""
     a, b = ours.fills, other.fills
-    same_bar_qty = sum(1 for x, y in zip(a, b, strict=False) if x[0] == y[0] and x[1] == y[1])
-    same_price = sum(1 for x, y in zip(a, b, strict=False) if x[:2] == y[:2] and abs(x[2] - y[2]) < 1e-9)
-    first_diff = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x[:2] != y[:2]), None)
+    pairs = list(zip(a, b, strict=False))
+    same_bar = sum(1 for x, y in pairs if x[0] == y[0])
+    same_bar_qty = sum(1 for x, y in pairs if x[:2] == y[:2])
+    one_share = sum(1 for x, y in pairs if x[0] == y[0] and abs(abs(x[1]) - abs(y[1])) == 1)
+    same_price = sum(1 for x, y in pairs if x[0] == y[0] and abs(x[2] - y[2]) < 1e-9)
+    first_diff = next((i for i, (x, y) in enumerate(pairs) if x[:2] != y[:2]), None)
     return {
         "fills": len(b),
         "fills_papertrader": len(a),
+        "same_bar": same_bar,
         "identical_bar_and_qty": same_bar_qty,
+        "same_bar_qty_off_by_one_share": one_share,
         "identical_price": same_price,
         "first_difference_at_fill": first_diff,
         "final_equity": other.final_equity,
         "equity_gap": other.final_equity - ours.final_equity,
         "equity_gap_pct": (other.final_equity / ours.final_equity - 1.0) * 100,
+        "why_shares_differ": "papertrader rounds each fee to the cent, so equity (and 0.9 * equity / close) can "
+        "differ by cents from the others' and an entry can land one share apart; the exit then closes it",
     }
 
 
