@@ -151,7 +151,7 @@ def run_compare(
     lake = Lake(settings.lake_dir)
     panel, first = load_panel(lake, RunRequest(symbols=symbols, start=start, end=end))
     registry = Registry(settings.home)
-    manifests = {m: factory.manifest_for(registry, m) for m in names if m != "trend"}
+    manifests = {m: factory.manifest_for(registry, m) for m in names if m in factory.FAMILY}
     factory.check_out_of_sample(manifests, panel.ts[first])
     board_settings = settings.model_copy(update={"strategy": settings.strategy.model_copy(update={"name": "ensemble"})})
     board_settings = board_settings.model_copy(update={"board": settings.board.model_copy(update={"members": names})})

@@ -6,8 +6,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-MemberName = Literal["lstm", "gru", "ppo", "trend"]
-ALL_MEMBERS: tuple[MemberName, ...] = ("lstm", "gru", "ppo", "trend")
+MemberName = Literal["lstm", "gru", "ppo", "trend", "grok", "kimi", "claude"]
+#: the LLM advisors (signals.advisors): they sit on the board only when their key is set, they are enabled and
+#: the run is live (or they opted into history with ``in_backtests``); see ``settings.advisors``
+ADVISOR_MEMBERS: tuple[MemberName, ...] = ("grok", "kimi", "claude")
+MODEL_MEMBERS: tuple[MemberName, ...] = ("lstm", "gru", "ppo", "trend")
+ALL_MEMBERS: tuple[MemberName, ...] = (*MODEL_MEMBERS, *ADVISOR_MEMBERS)
 
 
 class BoardSettings(BaseModel):
@@ -15,14 +19,17 @@ class BoardSettings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    members: tuple[MemberName, ...] = Field(ALL_MEMBERS, description="members polled every cycle")
+    members: tuple[MemberName, ...] = Field(
+        ALL_MEMBERS, description="members polled every cycle (an advisor only when settings.advisors admits it)"
+    )
     base_weights: dict[str, float] = Field(
         default_factory=lambda: {"lstm": 1.0, "gru": 1.0, "ppo": 0.5, "trend": 1.0},
         description="member -> base weight before confidence and the monitor's record; missing = 1.0",
     )
     horizons: dict[str, int] = Field(
         default_factory=lambda: {"lstm": 5, "gru": 20, "ppo": 5, "trend": 20},
-        description="member -> bars its P(up)/P(down) refer to (scoring, calibration labels)",
+        description="member -> bars its P(up)/P(down) refer to (scoring, calibration labels); an advisor's is "
+        "always its own advisors.<name>.horizon_bars",
     )
     min_edge: float = Field(0.05, ge=0, lt=1, description="combined P(up) - P(down) needed before any position")
     alignment_boost: float = Field(
@@ -41,8 +48,17 @@ class BoardSettings(BaseModel):
         252, ge=20, description="bars right before the first trading cycle used to fit calibrators"
     )
     min_calibration_samples: int = Field(60, ge=10, description="fewer labelled samples: member left uncalibrated")
-    monitor_auto_apply: bool = Field(
-        True, description="multiply weights by the performance monitor's recent out-of-sample record"
+    follow_record: bool = Field(
+        True,
+        description="multiply each vote's weight by the monitor's multiplier for the member's recent "
+        "out-of-sample record (base weights move only with monitor.auto_apply)",
+    )
+    probability_clip: float = Field(
+        0.02,
+        gt=0,
+        lt=0.5,
+        description="member probabilities and the board's p_win are kept within [clip, 1 - clip]: an isotonic "
+        "curve can say 0 or 1, and Kelly sizing must never be handed a certainty",
     )
     payoff_floor: float = Field(0.5, gt=0, description="smallest win/loss ratio handed to Kelly sizing")
 

@@ -22,7 +22,7 @@ from papertrader.core.clock import SimClock
 from papertrader.core.errors import TemporaryError
 from papertrader.core.events import Event, EventBus
 from papertrader.core.ids import order_id
-from papertrader.domain.sessions import session_date
+from papertrader.domain.sessions import bars_per_year, session_date
 from papertrader.domain.types import Fill, Order, OrderType, Position, Side, TimeInForce
 from papertrader.engine.health import HealthBoard, LatencyTracker, Status
 from papertrader.engine.panel import Panel
@@ -33,7 +33,6 @@ from papertrader.features.technical import Array
 from papertrader.features.view import FeatureView
 from papertrader.persistence.repository import CycleRecord
 from papertrader.portfolio.ledger import Ledger, Valuation
-from papertrader.portfolio.metrics import periods_per_year
 from papertrader.risk.engine import RiskEngine, RiskInputs, RiskPlan
 from papertrader.risk.sizing import trailing_volatility
 from papertrader.signals.base import Decision, Strategy
@@ -97,7 +96,7 @@ class Engine:
         self.ledger = Ledger(to_decimal(settings.initial_cash))
         self.broker = PaperBroker(panel.symbols, settings.costs)
         self.risk = RiskEngine(panel.symbols, settings.risk, settings.strategy.rebalance_band)
-        ppy = periods_per_year(panel.sessions(), len(panel))
+        ppy = bars_per_year(panel.interval)
         self._volatility = trailing_volatility(panel.prices.close, settings.risk.vol_window, ppy)
         self.protector: Protector | None = None
         if settings.risk.protective_stops:
@@ -120,11 +119,14 @@ class Engine:
         last_cycle: int,
         events: Sequence[Event] = (),
         curve: Sequence[tuple[datetime, float]] = (),
+        first: int | None = None,
     ) -> None:
         """Rebuild the state a killed run had committed after `last_cycle`, so it continues exactly.
 
         `events` needs only the kinds in RESTORE_EVENTS (protective-stop blocks, halts and resets) and
         `curve` the committed (close time, equity) of every cycle, from which the loss limits are replayed.
+        A strategy with memory (it has a `replay(cycles)` method, like the ensemble) is handed every committed
+        cycle `first..last_cycle` to decide again in order; a stateless one decides `last_cycle` only.
         """
         for fill in sorted(fills, key=lambda f: f.seq):
             self.ledger.apply(fill)
@@ -143,8 +145,16 @@ class Engine:
         self._restore_limits(curve, [e for e in events if e.kind == "halt"])
         self._last_close = self.panel.last_closes(last_cycle)
         if last_cycle >= 0:
-            view = FeatureView(self.features, last_cycle)
-            self._last_target = self.strategy.decide(self.panel.close_times[last_cycle], view).weights
+            replay = getattr(self.strategy, "replay", None)
+            decision: Decision | None
+            if callable(replay) and first is not None and 0 <= first <= last_cycle:
+                times = self.panel.close_times
+                decision = replay((times[k], FeatureView(self.features, k)) for k in range(first, last_cycle + 1))
+            else:
+                view = FeatureView(self.features, last_cycle)
+                decision = self.strategy.decide(self.panel.close_times[last_cycle], view)
+            if decision is not None:
+                self._last_target = decision.weights
 
     def _restore_limits(self, curve: Sequence[tuple[datetime, float]], halts: Sequence[Event]) -> None:
         """Replay the committed equity through the loss limits and re-apply the last halt or reset.
@@ -195,7 +205,7 @@ class Engine:
         if panel.symbols != self.panel.symbols or len(panel) < old or panel.ts[old - 1] != self.panel.ts[-1]:
             raise ValueError("extend needs the same symbols and the current panel as its prefix")
         grown = {name: np.vstack([self.features[name], features[name][old:]]) for name in self.features}
-        ppy = periods_per_year(panel.sessions(), len(panel))
+        ppy = bars_per_year(panel.interval)
         vol = trailing_volatility(panel.prices.close, self.settings.risk.vol_window, ppy)
         self._volatility = np.vstack([self._volatility, vol[old:]])
         if self.protector is not None:

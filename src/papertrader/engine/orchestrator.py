@@ -42,7 +42,7 @@ from papertrader.engine.feed import BarFeed, closed_by
 from papertrader.engine.health import Status
 from papertrader.engine.panel import Panel
 from papertrader.engine.recorder import BatchRecorder
-from papertrader.engine.runner import feature_spec, restore_committed
+from papertrader.engine.runner import close_strategy, feature_spec, restore_committed
 from papertrader.engine.schedule import DayPlan, EventKind, ScheduledEvent, plans
 from papertrader.features.technical import compute_technical
 from papertrader.persistence.repository import RunInfo, RunRepository
@@ -610,6 +610,7 @@ class LiveOrchestrator:
             result.latency = engine.latency.percentiles()
             result.health = {n: c.status.value for n, c in engine.health.snapshot().items()}
             result.halted = engine.halted
+            close_strategy(engine.strategy)
         if self.recorder is not None:
             summary = result.to_json()
             if error:
@@ -625,9 +626,9 @@ class LiveOrchestrator:
 
 def vendor_feed(settings: Settings, clock: Clock) -> tuple[BarFeed, Backfill, list[str]]:
     """The live feed and warm-up backfill over the vendor sources in `live.feed_sources` order, with notes."""
-    from papertrader.cli_data import build_sources
     from papertrader.data.backfill import Backfiller, BackfillLedger, job_spec
     from papertrader.data.router import DataKind, Router, bars_kind
+    from papertrader.data.sources import build_sources
     from papertrader.engine.feed import RouterFeed
 
     names = list(settings.live.feed_sources)

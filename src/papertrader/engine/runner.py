@@ -22,6 +22,7 @@ from papertrader.domain.types import Fill
 from papertrader.engine.benchmark import buy_and_hold
 from papertrader.engine.control import RunControl
 from papertrader.engine.cycle import RESTORE_EVENTS, CycleOutcome, Engine
+from papertrader.engine.health import Status
 from papertrader.engine.panel import Panel
 from papertrader.engine.recorder import BatchRecorder
 from papertrader.features.technical import Array, TechnicalSpec
@@ -216,7 +217,8 @@ def run(
         recorder=recorder,
     )
     if repo is not None and last_cycle >= first:
-        restore_committed(engine, repo, run_id, last_cycle)
+        restore_committed(engine, repo, run_id, last_cycle, first)
+    on_cycle = board_health(engine, on_cycle)
     pacer: Callable[[int], None] | None = None
     if control is not None:
         pacer = _controlled_pacer(panel, engine, control, request.mode == "replay")
@@ -235,6 +237,8 @@ def run(
             status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
             recorder.finish(status, {"error": f"{type(exc).__name__}: {exc}"})
         raise
+    finally:
+        close_strategy(strategy)
     if recorder is not None:
         recorder.flush()
     curve = _stored_curve(repo, run_id) if repo is not None else _outcome_curve(outcomes, first)
@@ -250,13 +254,50 @@ def run(
     return result
 
 
-def restore_committed(engine: Engine, repo: RunRepository, run_id: str, last_cycle: int) -> None:
-    """Give a fresh engine everything the run committed up to `last_cycle`, so a resume continues exactly."""
+def restore_committed(
+    engine: Engine, repo: RunRepository, run_id: str, last_cycle: int, first: int | None = None
+) -> None:
+    """Give a fresh engine everything the run committed up to `last_cycle`, so a resume continues exactly.
+
+    `first` is the run's first cycle: a strategy with memory (the ensemble) decides first..last_cycle again.
+    """
     stored = repo.load_equity(run_id, exact=True)
     curve = [(ts.to_pydatetime(), float(eq)) for ts, eq in zip(stored["ts"], stored["equity"], strict=True)]
     engine.restore(
-        repo.load_fills(run_id), repo.load_orders(run_id), last_cycle, repo.load_events(run_id, RESTORE_EVENTS), curve
+        repo.load_fills(run_id),
+        repo.load_orders(run_id),
+        last_cycle,
+        repo.load_events(run_id, RESTORE_EVENTS),
+        curve,
+        first=first,
     )
+
+
+def close_strategy(strategy: object) -> None:
+    """Release what a strategy holds (the board's advisor threads and HTTP clients) when its run ends."""
+    close = getattr(strategy, "close", None)
+    if callable(close):
+        try:
+            close()
+        except Exception:  # closing must never hide the run's own outcome
+            log.exception("strategy did not close cleanly")
+
+
+def board_health(
+    engine: Engine, on_cycle: Callable[[CycleOutcome], None] | None
+) -> Callable[[CycleOutcome], None] | None:
+    """Wrap on_cycle so that board members reporting their own health (advisors) show on the health board."""
+    status_of = getattr(engine.strategy, "member_status", None)
+    if not callable(status_of):
+        return on_cycle
+
+    def after(outcome: CycleOutcome) -> None:
+        for name, (status, message) in status_of().items():
+            engine.set_health(f"advisor.{name}", Status(status), message, outcome.ts)
+        if on_cycle is not None:
+            on_cycle(outcome)
+
+    return after
 
 
 @dataclass(frozen=True)

@@ -3,27 +3,38 @@
 Per symbol i at cycle k:
 
 1. each member opines (one that raises is absent; NaN probabilities = no view on that symbol);
-2. its P(up)/P(down) are calibrated (`signals.calibration`, fitted before the first traded bar);
+2. its P(up)/P(down) are calibrated (`signals.calibration`, fitted before the first traded bar) and kept within
+   [board.probability_clip, 1 - board.probability_clip]: no member hands the board a certainty;
 3. its weight = base weight x calibrated confidence |P(up) - P(down)| x the monitor's multiplier (its recent
-   out-of-sample record, when `board.monitor_auto_apply`);
+   out-of-sample record, when `board.follow_record`). The base weights start at `board.base_weights` and move
+   only when the monitor's bounded proposals are applied (`monitor.auto_apply`, off by default); with both
+   switches on, a good record counts twice (once in the multiplier, once in the drifted base weight);
 4. the weighted mean gives the board's P(up), P(down) and edge; the short-term members' direction (every
    timeframe but "trend") is compared with the trend member's: agreement multiplies conviction by
    (1 + alignment_boost), conflict by (1 - conflict_penalty) or keeps the previous target (`conflict_policy`);
 5. the edge beyond `min_edge` maps linearly onto up to 1/N of equity (long only unless shorts are allowed);
    p_win (the side's calibrated probability, moved toward or away from 0.5 by the conviction) and the payoff
-   ratio measured on the calibration window let the risk engine's Kelly sizing size it;
+   ratio measured on the calibration window let the risk engine's Kelly sizing size it; p_win is clipped to
+   [probability_clip, 1 - probability_clip] as well (the alignment boost could otherwise push it to 1);
 6. any member's exit flag sets the target to 0, whatever the rest says; a symbol on which every member is
    silent keeps its previous target (hold: no new risk).
 
 The performance monitor scores the calibrated opinions as their horizons pass (closes up to k only) and its
-monitor.* events ride out with the decision.
+monitor.* events ride out with the decision, as do the feature-drift checks' monitor.drift events (every
+`drift_every` cycles, against references fitted before the first traded bar).
+
+The board is stateful (monitor records, base weights, the PPO member's own book, previous targets, drift
+state), so `Engine.restore` hands a resumed run's committed cycles to `replay`, which decides them again in
+order (advisors stay silent there: no money is spent on bars already traded, and their answers arrive
+asynchronously anyway, so a board with advisors resumes close to, not exactly on, its uninterrupted path).
+`close()` releases members that hold resources (the advisors' thread pools and HTTP clients).
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -36,6 +47,7 @@ from papertrader.features.view import FeatureView
 from papertrader.signals.base import Decision
 from papertrader.signals.calibration import BoardCalibration
 from papertrader.signals.members import CLOSE
+from papertrader.signals.monitor import PROPOSAL
 from papertrader.signals.votes import Member, Opinion
 
 log = logging.getLogger(__name__)
@@ -53,6 +65,38 @@ class Monitor(Protocol):
     def weight_multipliers(self) -> dict[str, float]:
         """Per member weight factor from its recent out-of-sample record."""
         ...
+
+    @property
+    def auto_apply(self) -> bool:
+        """Whether the board should apply the monitor's weight proposals to its base weights."""
+        ...
+
+    def proposals(self, current: Mapping[str, float]) -> Sequence[Any]:
+        """Bounded changes of `current` (also tells the monitor the weights its periodic proposals start from)."""
+        ...
+
+
+class DriftCheck(Protocol):
+    """The part of signals.drift.DriftMonitor the board uses: fitted before trading, checked now and then."""
+
+    def check(self, ts: datetime, view: FeatureView) -> list[Event]:
+        """monitor.drift events when the set of drifted features changes."""
+        ...
+
+
+def bounded(opinion: Opinion, clip: float) -> Opinion:
+    """The opinion with P(up) and P(down) within [clip, 1 - clip] and still summing to at most 1 (NaN stays)."""
+    up = np.clip(opinion.p_up, clip, 1.0 - clip)
+    down = np.clip(opinion.p_down, clip, 1.0 - clip)
+    total = up + down
+    over = np.isfinite(total) & (total > 1.0)
+    if over.any():
+        # shrink the larger side: the smaller one is at least `clip` and stays there
+        excess = np.where(over, total - 1.0, 0.0)
+        up_larger = up >= down
+        up = np.where(over & up_larger, up - excess, up)
+        down = np.where(over & ~up_larger, down - excess, down)
+    return Opinion(opinion.member, opinion.timeframe, up, down, opinion.exit, opinion.reason)
 
 
 def _num(x: float) -> float | None:
@@ -73,6 +117,8 @@ class Ensemble:
         allow_short: bool = False,
         max_weight: float | None = None,
         name: str = "ensemble",
+        drift: Sequence[DriftCheck] = (),
+        drift_every: int = 20,
     ) -> None:
         if not members:
             raise ValueError("the board needs at least one member")
@@ -87,10 +133,51 @@ class Ensemble:
         self.max_weight = max_weight if max_weight is not None else 1.0 / n_symbols
         self.name = name
         self.horizons = {m.name: self.board.horizon(m.name) for m in self.members}
+        #: the base weights votes start from; they move only by applied monitor proposals (monitor.auto_apply)
+        self.base_weights = {m.name: self.board.base_weight(m.name) for m in self.members}
+        if drift_every < 1:
+            raise ValueError("drift_every must be at least one cycle")
+        self.drift = tuple(drift)
+        self.drift_every = drift_every
         self._last_weights = np.zeros(n_symbols)
         self._last_p_win = np.full(n_symbols, 0.5)
         self._last_k: int | None = None
+        self._cycles = 0
+        self._replaying = False
         self.failures: dict[str, str] = {}
+        if monitor is not None:
+            monitor.proposals(self.base_weights)  # the monitor's periodic proposals start from these
+
+    def replay(self, cycles: Iterable[tuple[datetime, FeatureView]]) -> Decision | None:
+        """Decide committed cycles again, in order, to rebuild the board's state on resume; the last decision."""
+        decision: Decision | None = None
+        self._replaying = True
+        try:
+            for ts, view in cycles:
+                decision = self.decide(ts, view)
+        finally:
+            self._replaying = False
+        return decision
+
+    def close(self) -> None:
+        """Release what members hold (advisor thread pools and HTTP clients); called when the run ends."""
+        for m in self.members:
+            closer = getattr(m, "close", None)
+            if callable(closer):
+                try:
+                    closer()
+                except Exception:  # closing must not hide the run's own outcome
+                    log.exception("board member %s did not close cleanly", m.name)
+
+    def member_status(self) -> dict[str, tuple[str, str]]:
+        """(status, message) of members that report their own health (the advisors), for the engine's board."""
+        out: dict[str, tuple[str, str]] = {}
+        for m in self.members:
+            report = getattr(m, "health", None)
+            if callable(report):
+                h = report()
+                out[m.name] = (str(h.status), str(h.message))
+        return out
 
     def required_features(self) -> tuple[str, ...]:
         """Every panel any member reads, plus the close the monitor scores with."""
@@ -104,7 +191,14 @@ class Ensemble:
         out: dict[str, Any] = {}
         for m in self.members:
             h = getattr(m, "health", None)
-            entry = h.as_dict() if h is not None else {"status": "ok"}
+            if callable(h):  # an advisor reports through a method
+                h = h()
+            if h is None:
+                entry: dict[str, Any] = {"status": "ok"}
+            elif hasattr(h, "as_dict"):
+                entry = h.as_dict()
+            else:
+                entry = {"status": str(h.status), "message": str(h.message)}
             if m.name in self.failures:
                 entry["last_failure"] = self.failures[m.name]
             out[m.name] = entry
@@ -115,6 +209,8 @@ class Ensemble:
         opinions: list[Opinion] = []
         failed: dict[str, str] = {}
         for member in self.members:
+            if self._replaying and member.timeframe == "advisor":
+                continue
             try:
                 op = member.opine(ts, view)
                 if op.p_up.shape != (self.n_symbols,):
@@ -123,7 +219,8 @@ class Ensemble:
                 failed[member.name] = f"{type(exc).__name__}: {exc}"
                 log.warning("board member %s failed at cycle %d: %s", member.name, view.k, failed[member.name])
                 continue
-            opinions.append(self.calibration.apply(op) if self.calibration is not None else op)
+            calibrated = self.calibration.apply(op) if self.calibration is not None else op
+            opinions.append(bounded(calibrated, self.board.probability_clip))
         self.failures.update(failed)
         return opinions, failed
 
@@ -132,13 +229,36 @@ class Ensemble:
         opinions, failed = self.poll(ts, view)
         events: list[Event] = []
         mults: dict[str, float] = {}
+        new_cycle = self._last_k is None or view.k > self._last_k
         if self.monitor is not None:
-            if self.board.monitor_auto_apply:
+            if self.board.follow_record:
                 mults = self.monitor.weight_multipliers()
-            if self._last_k is None or view.k > self._last_k:
+            if new_cycle:
                 events = self.monitor.observe(view.k, ts, view.now(CLOSE), opinions, self.horizons)
+                self._apply_proposals(events)
+        if new_cycle:
+            if self.drift and self._cycles % self.drift_every == 0:
+                for check in self.drift:
+                    events.extend(check.check(ts, view))
+            self._cycles += 1
         self._last_k = view.k
         return self.combine(opinions, mults, failed, events)
+
+    def _apply_proposals(self, events: Sequence[Event]) -> None:
+        """Move the base weights to the monitor's proposals, only when monitor.auto_apply is set."""
+        if self.monitor is None or not self.monitor.auto_apply:
+            return
+        changed = False
+        for event in events:
+            if event.kind != PROPOSAL:
+                continue
+            for p in event.payload["proposals"]:
+                if p["member"] in self.base_weights:
+                    self.base_weights[p["member"]] = float(p["proposed"])
+                    changed = True
+        if changed:
+            log.info("board base weights now %s (monitor proposals applied)", self.base_weights)
+            self.monitor.proposals(self.base_weights)
 
     def _member_weights(self, opinions: Sequence[Opinion], mults: Mapping[str, float]) -> tuple[Array, Array, Array]:
         """(M, N) calibrated P(up), P(down) and vote weights (0 where a member has no view)."""
@@ -149,7 +269,10 @@ class Ensemble:
         up = np.stack([op.p_up for op in opinions])
         down = np.stack([op.p_down for op in opinions])
         has = np.isfinite(up) & np.isfinite(down)
-        base = np.array([self.board.base_weight(op.member) * mults.get(op.member, 1.0) for op in opinions])
+        base_of = self.base_weights
+        base = np.array(
+            [base_of.get(op.member, self.board.base_weight(op.member)) * mults.get(op.member, 1.0) for op in opinions]
+        )
         conf = np.where(has, np.abs(np.nan_to_num(up) - np.nan_to_num(down)), 0.0)
         return up, down, base[:, None] * conf
 
@@ -198,7 +321,8 @@ class Ensemble:
         side_p = np.where(edge >= 0, p_up, p_down)
         pair = np.nan_to_num(p_up) + np.nan_to_num(p_down)
         p_side = np.where(pair > 0, np.nan_to_num(side_p) / np.where(pair > 0, pair, 1.0), 0.5)
-        p_win = np.clip(0.5 + (p_side - 0.5) * factor, 0.0, 1.0)
+        clip = b.probability_clip
+        p_win = np.clip(0.5 + (p_side - 0.5) * factor, clip, 1.0 - clip)
         p_win = np.where(weights != 0, p_win, 0.5)
 
         silent = total <= 0

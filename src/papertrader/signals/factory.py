@@ -9,6 +9,16 @@ every panel the members read: the trend SMAs, each model's features through its 
 Calibrators are fitted on the `board.calibration_bars` bars right before the first trading cycle, never
 before the end of any used model's training window (those rows are in-sample for the model), and are stored
 under `$PAPERTRADER_HOME/board/` keyed by model versions, window and method, so a rerun loads the same ones.
+LLM advisors are never calibrated: that would mean polling them over history (money, and recall).
+
+LLM advisors named in `board.members` join the ensemble when `settings.advisors` admits them (key in the
+environment, enabled, and a live run or `in_backtests`); they read the raw close and volume panels, and their
+horizon on the board is their own `horizon_bars`. Each model member's features get a drift reference fitted on
+the model's training span (or, when the panel does not reach back that far, the rows before the first traded
+cycle), checked every `monitor.drift_every` cycles.
+
+Layering note: this module reads the engine's Panel and the lake (it is the wiring between them and the pure
+board); ARCHITECTURE.md lets signals import only models, domain and core, so it belongs in engine/ one day.
 """
 
 from __future__ import annotations
@@ -21,7 +31,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from papertrader.config.advisors import ADVISOR_NAMES
+from papertrader.config.board import BoardSettings
 from papertrader.config.settings import Settings
+from papertrader.core.clock import Clock
 from papertrader.core.errors import ConfigError
 from papertrader.data.store import Lake
 from papertrader.engine.panel import Panel
@@ -31,9 +44,11 @@ from papertrader.models.data import round_trip_cost
 from papertrader.models.registry import Manifest, Registry
 from papertrader.signals.base import Strategy
 from papertrader.signals.calibration import BoardCalibration, calibration_key, fit_board
+from papertrader.signals.drift import DriftMonitor
 from papertrader.signals.ensemble import Ensemble, Monitor
 from papertrader.signals.members import (
     CLOSE,
+    ROW_SUFFIX,
     AgentMember,
     CoarseMember,
     SequenceMember,
@@ -49,6 +64,8 @@ from papertrader.signals.votes import Member
 
 log = logging.getLogger(__name__)
 FAMILY = {"lstm": "lstm", "gru": "gru", "ppo": "rl"}
+VOLUME = "volume"
+ADVISOR = "advisor"
 
 
 @dataclass
@@ -157,6 +174,8 @@ def build_members(
         if name == "trend":
             members.append(TrendMember(settings.strategy.fast, settings.strategy.slow))
             continue
+        if name in ADVISOR_NAMES:
+            continue  # built by `advisors` (they need a clock and may be absent)
         family = FAMILY[name]
         manifest = manifest_for(registry, name)
         manifests[name] = manifest
@@ -186,6 +205,65 @@ def build_members(
     return members, features, manifests
 
 
+def advisors(settings: Settings, n: int, names: Sequence[str], clock: Clock | None, historical: bool) -> list[Member]:
+    """The advisors named in `names` that settings.advisors admits (key, enabled, live or in_backtests)."""
+    wanted = [a for a in ADVISOR_NAMES if a in names]
+    if not wanted:
+        return []
+    from papertrader.signals.advisors import advisor_members
+
+    s = settings.advisors
+    off: dict[str, object] = {
+        a: s.of(a).model_copy(update={"enabled": False}) for a in ADVISOR_NAMES if a not in wanted
+    }
+    if clock is None:
+        from papertrader.core.clock import WallClock
+
+        clock = WallClock()  # budgets meter real spend, whatever the run's market clock says
+    built = advisor_members(
+        s.model_copy(update=off), n, clock, historical=historical, cache_dir=settings.home / "advisors"
+    )
+    return list(built)
+
+
+def with_advisor_horizons(board: BoardSettings, members: Sequence[Member]) -> BoardSettings:
+    """The board settings with each advisor's horizon set to the horizon its question names."""
+    own = {m.name: int(h) for m in members if (h := getattr(m, "horizon_bars", None)) is not None}
+    if not own:
+        return board
+    return board.model_copy(update={"horizons": {**board.horizons, **own}})
+
+
+def drift_monitors(
+    settings: Settings,
+    panel: Panel,
+    first: int,
+    members: Sequence[Member],
+    features: dict[str, Array],
+    manifests: dict[str, Manifest],
+) -> list[DriftMonitor]:
+    """One drift reference per model member, fitted on its training span (rows before `first` only)."""
+    out: list[DriftMonitor] = []
+    window = settings.monitor.drift_window
+    for m in members:
+        manifest = manifests.get(m.name)
+        if manifest is None:
+            continue
+        prefix = panel_name(m.name, "")
+        panels = {f: features[f] for f in m.required_features() if f.startswith(prefix) and not f.endswith(ROW_SUFFIX)}
+        start = int(panel.ts.searchsorted(pd.Timestamp(manifest.training_window["start"]), side="left"))
+        end = min(int(panel.ts.searchsorted(training_end(manifest), side="right")), first)
+        if end - start < window:  # the panel does not reach back over the training span
+            start, end = max(0, first - settings.board.calibration_bars), first
+        if end - start < window or not panels:
+            log.warning("no drift reference for %s: fewer than %d rows before the first cycle", m.name, window)
+            continue
+        monitor = DriftMonitor(settings.monitor)
+        monitor.fit(panels, start, end)
+        out.append(monitor)
+    return out
+
+
 def calibration_window(panel: Panel, first: int, manifests: dict[str, Manifest], bars: int) -> tuple[int, int] | None:
     """Rows [start, first) right before trading and after every used model's training end (None if empty)."""
     start = max(0, first - bars)
@@ -205,7 +283,8 @@ def calibrate(
 ) -> tuple[BoardCalibration | None, Path | None]:
     """Load or fit the board's calibration for this window; stored beside the board config."""
     board = settings.board
-    if board.calibration == "none":
+    members = [m for m in members if m.timeframe != ADVISOR]  # polling an LLM over history costs money
+    if board.calibration == "none" or not members:
         return None, None
     window = calibration_window(panel, first, manifests, board.calibration_bars)
     if window is None:
@@ -254,16 +333,32 @@ def build(
     lake: Lake | None = None,
     names: Sequence[str] | None = None,
     with_monitor: bool = True,
+    *,
+    clock: Clock | None = None,
+    historical: bool = True,
 ) -> Built:
-    """Feature panels and the strategy the settings name (or a board of `names`), ready for the engine."""
+    """Feature panels and the strategy the settings name (or a board of `names`), ready for the engine.
+
+    `historical` is False only for live paper trading (advisors join history only with in_backtests);
+    `clock` meters the advisors' daily budgets (the wall clock when None). Call `strategy.close()` when done.
+    """
     n = len(panel.symbols)
     if names is None and settings.strategy.name == "trend":
         features = dict(compute_technical(panel.prices, technical_spec(settings)))
         return Built(features, TrendFollowing(n, settings.strategy.fast, settings.strategy.slow))
     chosen = tuple(names) if names is not None else member_names(settings)
     registry = Registry(settings.home)
-    external = external_from(lake) if any(m != "trend" for m in chosen) else External()
+    external = external_from(lake) if any(m in FAMILY for m in chosen) else External()
     members, features, manifests = build_members(settings, panel, chosen, external, registry)
+    board_advisors = advisors(settings, n, chosen, clock, historical)
+    if board_advisors:
+        features[VOLUME] = panel.prices.volume
+    members = [*members, *board_advisors]
+    if not members:
+        raise ConfigError(
+            f"no board member can run: {', '.join(chosen)} named, and the advisors among them are not admitted "
+            "(see `papertrader config` and the advisors' keys)"
+        )
     if first < len(panel):
         try:
             check_out_of_sample(manifests, panel.ts[first])
@@ -274,10 +369,12 @@ def build(
     strategy = Ensemble(
         members,
         n,
-        settings.board,
+        with_advisor_horizons(settings.board, members),
         calibration=calibration,
         monitor=_monitor(settings, n) if with_monitor else None,
         allow_short=settings.risk.allow_short,
         name=label,
+        drift=drift_monitors(settings, panel, first, members, features, manifests) if with_monitor else (),
+        drift_every=settings.monitor.drift_every,
     )
     return Built(features, strategy, manifests, calibration, path)
