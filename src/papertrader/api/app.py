@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import TypeAdapter
 
+from papertrader.api import decisions as decisions_api
 from papertrader.api.audit import AUDIT_FILE, AuditTrail
 from papertrader.api.auth import BearerAuth, ensure_token
 from papertrader.api.config import ApiSettings
@@ -221,6 +222,25 @@ def create_app(
     def run_detail(run_id: str) -> RunDetail:
         """One run with its summary and masked configuration."""
         return service.run_detail(run_id)
+
+    @get("/runs/{run_id}/decisions", decisions_api.DecisionsView, "signals", NOT_FOUND)
+    def run_decisions(
+        run_id: str,
+        symbol: Annotated[str | None, Query(max_length=32, description="only this symbol")] = None,
+        limit: Annotated[int, Query(ge=1, le=1000, description="most decisions to return, newest first")] = 100,
+        before: Annotated[int | None, Query(ge=1, description="only decisions with seq below this (paging)")] = None,
+    ) -> decisions_api.DecisionsView:
+        """Each target change with every board member's vote, weight and reason (as `papertrader decisions`)."""
+        return decisions_api.decisions(service, run_id, symbol, limit, before)
+
+    @get("/runs/{run_id}/prices", decisions_api.PricesView, "signals", NOT_FOUND)
+    def run_prices(
+        run_id: str,
+        symbol: Annotated[str, Query(min_length=1, max_length=32, description="a symbol the run trades")],
+        max_points: Annotated[int, Query(ge=2, le=100_000, description="thin the series to this many points")] = 5000,
+    ) -> decisions_api.PricesView:
+        """One symbol's closes over the run's window, up to its last committed cycle."""
+        return decisions_api.prices(service, run_id, symbol, max_points)
 
     @get("/portfolio", PortfolioView, "portfolio", NOT_FOUND)
     def portfolio(run: RunParam = None) -> PortfolioView:

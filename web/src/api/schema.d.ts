@@ -404,6 +404,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/runs/{run_id}/decisions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Run Decisions
+         * @description Each target change with every board member's vote, weight and reason (as `papertrader decisions`).
+         */
+        get: operations["run_decisions_api_v1_runs__run_id__decisions_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/runs/{run_id}/prices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Run Prices
+         * @description One symbol's closes over the run's window, up to its last committed cycle.
+         */
+        get: operations["run_prices_api_v1_runs__run_id__prices_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/signals": {
         parameters: {
             query?: never;
@@ -679,6 +719,87 @@ export interface components {
             days: components["schemas"]["DailyPnl"][];
             /** Run Id */
             run_id: string;
+        };
+        /**
+         * DecisionView
+         * @description A target change for one symbol, as committed with its cycle.
+         */
+        DecisionView: {
+            /** Confidence */
+            confidence: number;
+            /** Cycle */
+            cycle: number;
+            /** Rationale */
+            rationale: string;
+            /**
+             * Seq
+             * @description run-wide event sequence number; pass it as `before` to page on
+             */
+            seq: number;
+            /** Source */
+            source: string;
+            /** Symbol */
+            symbol: string;
+            /** Target Weight */
+            target_weight: number;
+            /**
+             * Ts
+             * Format: date-time
+             */
+            ts: string;
+            /**
+             * Votes
+             * @description every board member's vote; empty for a single strategy
+             */
+            votes: components["schemas"]["DecisionVote"][];
+        };
+        /**
+         * DecisionVote
+         * @description One member's opinion in a decision; p_up/p_down are null when the member had no view.
+         */
+        DecisionVote: {
+            /**
+             * Exit
+             * @description the member asked to close the position
+             */
+            exit: boolean;
+            /** Member */
+            member: string;
+            /** P Down */
+            p_down: number | null;
+            /** P Up */
+            p_up: number | null;
+            /** Reason */
+            reason: string;
+            /** Timeframe */
+            timeframe: string;
+            /**
+             * Weight
+             * @description the member's weight in this decision (base x confidence x record)
+             */
+            weight: number;
+        };
+        /**
+         * DecisionsView
+         * @description One page of a run's decisions, newest first.
+         */
+        DecisionsView: {
+            /** Decisions */
+            decisions: components["schemas"]["DecisionView"][];
+            /**
+             * Next Before
+             * @description `before` for the next (older) page; null on the last page
+             */
+            next_before: number | null;
+            /** Run Id */
+            run_id: string;
+            /** Symbol */
+            symbol: string | null;
+            /**
+             * Total
+             * @description decisions matching the symbol filter, all pages together
+             */
+            total: number;
         };
         /**
          * EquityPoint
@@ -1093,6 +1214,38 @@ export interface components {
              * @enum {string}
              */
             source: "live" | "stored";
+        };
+        /**
+         * PricePoint
+         * @description A bar's close at its start time.
+         */
+        PricePoint: {
+            /** Close */
+            close: number;
+            /**
+             * Ts
+             * Format: date-time
+             */
+            ts: string;
+        };
+        /**
+         * PricesView
+         * @description One symbol's closes over a run's window up to its last committed cycle.
+         */
+        PricesView: {
+            /** Interval */
+            interval: string;
+            /**
+             * Note
+             * @description why there are no prices (e.g. the lake lacks the run's bars)
+             */
+            note: string | null;
+            /** Points */
+            points: components["schemas"]["PricePoint"][];
+            /** Run Id */
+            run_id: string;
+            /** Symbol */
+            symbol: string;
         };
         /**
          * RiskLimits
@@ -2452,6 +2605,116 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RunDetail"];
+                };
+            };
+            /** @description missing or wrong bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorView"];
+                };
+            };
+            /** @description no such run, or none yet */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorView"];
+                };
+            };
+            /** @description invalid or unknown parameters */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    run_decisions_api_v1_runs__run_id__decisions_get: {
+        parameters: {
+            query?: {
+                /** @description only this symbol */
+                symbol?: string | null;
+                /** @description most decisions to return, newest first */
+                limit?: number;
+                /** @description only decisions with seq below this (paging) */
+                before?: number | null;
+            };
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DecisionsView"];
+                };
+            };
+            /** @description missing or wrong bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorView"];
+                };
+            };
+            /** @description no such run, or none yet */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorView"];
+                };
+            };
+            /** @description invalid or unknown parameters */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    run_prices_api_v1_runs__run_id__prices_get: {
+        parameters: {
+            query: {
+                /** @description a symbol the run trades */
+                symbol: string;
+                /** @description thin the series to this many points */
+                max_points?: number;
+            };
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PricesView"];
                 };
             };
             /** @description missing or wrong bearer token */
