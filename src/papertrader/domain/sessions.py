@@ -20,6 +20,11 @@ def interval_minutes(interval: str) -> int:
         raise ValueError(f"unknown interval {interval!r}; use one of {sorted(_INTERVAL_MINUTES)}") from None
 
 
+def bars_per_year(interval: str, sessions_per_year: int = 252) -> float:
+    """Regular-session bars in a year, known before any bar is seen (a decision must not infer it from the future)."""
+    return float(sessions_per_year * -(-390 // interval_minutes(interval)))
+
+
 def session_date(ts: datetime) -> date:
     """The New York calendar date a bar or order belongs to."""
     return ts.astimezone(NEW_YORK).date()
