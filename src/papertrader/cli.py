@@ -269,8 +269,10 @@ def _execute(
     resume: bool = False,
     serve_api: bool = False,
     keep_serving: bool = False,
+    settings: Settings | None = None,
+    after: Callable[[RunResult], None] | None = None,
 ) -> RunResult:
-    settings = _settings()
+    settings = settings or _settings()
     request = RunRequest(
         symbols=_symbols(symbols),
         interval=interval,
@@ -291,6 +293,9 @@ def _execute(
         if json_file is not None:
             json_file.write_text(json.dumps(result.to_json(), indent=2))
             console.print(f"wrote {json_file}")
+        if after is not None:  # before keep_serving, so everything is printed while the dashboard stays up
+            with _errors():
+                after(result)
         if attach is not None and keep_serving:
             attach.keep_serving()
     finally:
@@ -495,24 +500,65 @@ def demo(
     speed: Annotated[float, typer.Option(help="replay speed (market seconds per wall second; 0 = max)")] = 0.0,
     api: Annotated[bool, typer.Option(help="serve the API and dashboard during the replay")] = True,
     keep_serving: Annotated[bool, typer.Option(help="keep the dashboard up after the replay until Ctrl-C")] = False,
+    strategy: Annotated[
+        str, typer.Option(help="ensemble (train tiny models, replay after the cutoff) | trend (the old full replay)")
+    ] = "ensemble",
+    until: Annotated[
+        str, typer.Option(help="models see only bars before this date; the replay starts on it (out-of-sample)")
+    ] = "2009-01-01",
+    retrain: Annotated[bool, typer.Option(help="train fresh models even when current ones fit the cutoff")] = False,
 ) -> None:
-    """The main job on a fresh machine: import bundled real data offline, replay it, print the summary."""
+    """The main job on a fresh machine: bundled real data, tiny models, an out-of-sample replay with the dashboard."""
+    from papertrader import cli_demo
     from papertrader.data.store import Lake
 
+    if strategy not in ("ensemble", "trend"):
+        raise typer.BadParameter(f"unknown strategy {strategy!r}: use ensemble or trend")
     settings = _settings()
     lake = Lake(settings.lake_dir)
     with _errors():
         if not [s for s in lake.symbols("1d") if not s.startswith("^")]:
             _import_bundled(lake)
         _print_status(lake)
-    result = _execute("replay", None, None, None, "1d", None, speed=speed, serve_api=api, keep_serving=keep_serving)
-    with _errors():
-        report_path = write_report(result.run_id, settings.home / "reports" / f"{result.run_id}.html")
-    console.print(
-        f"report: {report_path}\nstate: {settings.db_url} · lake: {settings.lake_dir}\n"
-        "browse every stored run in the dashboard: `papertrader serve`; "
-        "watch one live: `papertrader demo --speed 2000000 --keep-serving`"
-    )
+        if strategy == "ensemble":
+            cli_demo.ensure_models(settings, until, console, retrain=retrain)
+    reports = settings.home / "reports"
+    paths: list[Path] = []
+
+    def report(result: RunResult) -> None:
+        if strategy == "ensemble":
+            start = _parse_date(until)
+            assert start is not None
+            compared = cli_demo.print_comparison(settings, start, console, reports / f"{result.run_id}-compare.html")
+            if compared is not None:
+                paths.append(compared)
+        paths.insert(0, write_report(result.run_id, reports / f"{result.run_id}.html"))
+        console.print(
+            f"report: {paths[0]}" + (f" · comparison: {paths[1]}" if len(paths) > 1 else "") + "\n"
+            f"state: {settings.db_url} · lake: {settings.lake_dir}\n"
+            f"the board's votes: `papertrader decisions {result.run_id}` or the dashboard's Decisions page; "
+            "browse every stored run: `papertrader serve`; "
+            "watch one live: `papertrader demo --speed 2000000 --keep-serving`"
+        )
+
+    if strategy == "ensemble":
+        _execute(
+            "replay",
+            None,
+            until,
+            None,
+            "1d",
+            None,
+            speed=speed,
+            serve_api=api,
+            keep_serving=keep_serving,
+            settings=cli_demo.ensemble_settings(settings),
+            after=report,
+        )
+    else:
+        _execute(
+            "replay", None, None, None, "1d", None, speed=speed, serve_api=api, keep_serving=keep_serving, after=report
+        )
 
 
 if __name__ == "__main__":

@@ -231,7 +231,7 @@ def replace_monitor(strategy: Any, monitor: Any) -> Any:
     )
 
 
-def _html(ts: pd.DatetimeIndex, lines: Sequence[Line], table: list[dict[str, Any]]) -> str:
+def compare_html(ts: pd.DatetimeIndex, lines: Sequence[Line], table: list[dict[str, Any]]) -> str:
     """A small page: the table and every equity curve on one plot."""
     import base64
     import io
@@ -325,5 +325,5 @@ def compare(
         json_file.write_text(json.dumps(payload, indent=2, default=str))
         console.print(f"wrote {json_file}")
     if html_file is not None:
-        html_file.write_text(_html(ts, lines, table))
+        html_file.write_text(compare_html(ts, lines, table))
         console.print(f"wrote {html_file}")

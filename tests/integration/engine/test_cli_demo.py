@@ -1,0 +1,102 @@
+"""`papertrader demo` end to end on the bundled real data: tiny models trained before the cutoff, the board
+replayed after it, the comparison and the tear sheet written, the votes readable through the API.
+
+Slow: it imports the bundled data and trains the LSTM, GRU and PPO once for the module.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from papertrader.api import create_app
+from papertrader.cli import app
+from papertrader.config.settings import Settings
+from papertrader.persistence.db import make_engine
+from papertrader.persistence.repository import RunRepository, RunRow
+
+runner = CliRunner()
+TOKEN = "d" * 43
+CUTOFF = "2012-06-01"  # a short held-out span keeps the test quick; the default demo holds out 2009-2013
+
+
+@dataclass
+class Demo:
+    home: Path
+    output: str
+    run: RunRow
+
+
+def _invoke(home: Path, *args: str, code: int = 0) -> str:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PAPERTRADER_HOME", str(home))
+        mp.setenv("COLUMNS", "200")
+        result = runner.invoke(app, list(args))
+    assert result.exit_code == code, result.output
+    return result.output
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
+    """One demo on a fresh home (imports, trains, replays, compares)."""
+    home = tmp_path_factory.mktemp("demo-home")
+    output = _invoke(home, "demo", "--no-api", "--until", CUTOFF)
+    repo = RunRepository(make_engine(f"sqlite:///{home / 'papertrader.db'}"))
+    (run,) = repo.list_runs()
+    return Demo(home, output, run)
+
+
+@pytest.mark.slow
+def test_models_see_only_bars_before_the_cutoff_and_the_replay_starts_after_them(demo: Demo) -> None:
+    cutoff = pd.Timestamp(CUTOFF, tz="America/New_York")
+    for family in ("lstm", "gru", "rl"):
+        manifest = json.loads((demo.home / "models" / family / "v0001" / "manifest.json").read_text())
+        assert pd.Timestamp(manifest["training_window"]["data_end"]) < cutoff
+    assert demo.run.start is not None and pd.Timestamp(demo.run.start) >= cutoff
+    assert demo.run.config["strategy"]["name"] == "ensemble" and demo.run.status.value == "finished"
+
+
+@pytest.mark.slow
+def test_the_demo_prints_the_summary_the_comparison_and_writes_both_reports(demo: Demo) -> None:
+    out = demo.output
+    assert "buy & hold" in out and "out-of-sample" in out
+    for name in ("ensemble", "lstm", "gru", "ppo", "trend", "buy_and_hold"):
+        assert name in out
+    reports = demo.home / "reports"
+    assert (reports / f"{demo.run.id}.html").stat().st_size > 10_000
+    assert "data:image/png;base64" in (reports / f"{demo.run.id}-compare.html").read_text()
+
+
+@pytest.mark.slow
+def test_the_boards_votes_are_served_by_the_decisions_route(demo: Demo) -> None:
+    settings = Settings(home=demo.home)
+    repo = RunRepository(make_engine(settings.db_url))
+    with TestClient(create_app(settings, repo, token=TOKEN)) as client:
+        response = client.get(
+            f"/api/v1/runs/{demo.run.id}/decisions?limit=50", headers={"Authorization": f"Bearer {TOKEN}"}
+        )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["total"] > 0 and body["decisions"]
+    assert all(d["source"] == "ensemble" for d in body["decisions"])
+    members = {v["member"] for d in body["decisions"] for v in d["votes"]}
+    assert members == {"lstm", "gru", "ppo", "trend"}
+
+
+@pytest.mark.slow
+def test_a_second_demo_reuses_the_models_trained_for_the_same_cutoff(demo: Demo) -> None:
+    out = _invoke(demo.home, "demo", "--no-api", "--until", CUTOFF)
+    assert "reusing the registered lstm, gru and ppo models" in out
+    assert not (demo.home / "models" / "lstm" / "v0002").exists()
+
+
+def test_an_unknown_demo_strategy_is_refused_before_any_work(tmp_path: Path) -> None:
+    out = _invoke(tmp_path, "demo", "--strategy", "nope", "--no-api", code=2)
+    assert "ensemble or trend" in out
+    assert not (tmp_path / "lake").exists()
