@@ -11,33 +11,17 @@ import pytest
 from typer.testing import CliRunner
 
 from papertrader.cli import app
-from papertrader.cli_models import load_training_data
 from papertrader.config.board import BoardSettings
-from papertrader.config.settings import CostSettings, Settings, StrategySettings
+from papertrader.config.settings import Settings, StrategySettings
 from papertrader.core.errors import ConfigError
 from papertrader.data import Lake
 from papertrader.data.adapters.bundled import import_bundled
 from papertrader.engine.runner import RunRequest, run
-from papertrader.models.registry import Registry
-from papertrader.models.training import TrainOptions, train_and_register
 from papertrader.persistence.db import make_engine
 from papertrader.persistence.repository import RunRepository
 
 SYMBOLS = ("AAPL", "IBM", "MSFT")
 START, END = "2011-06-01", "2012-06-01"
-
-
-@pytest.fixture(scope="session")
-def board_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A home with the bundled lake and tiny lstm, gru and ppo versions (one training for the whole session)."""
-    home = tmp_path_factory.mktemp("board-home")
-    import_bundled(Lake(home / "lake"))
-    settings = Settings(home=home)
-    bars, external = load_training_data(settings, "1d", SYMBOLS)
-    registry = Registry(home, revision=lambda: None)
-    for kind in ("lstm", "gru", "ppo"):
-        train_and_register(bars, TrainOptions(kind, small=True), registry, CostSettings(), external)
-    return home
 
 
 def _settings(home: Path, name: str = "ensemble") -> Settings:
