@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
 
-const PAGES = ['overview', 'performance', 'signals', 'risk', 'trades', 'controls'];
+const PAGES = ['overview', 'performance', 'signals', 'decisions', 'risk', 'trades', 'controls'];
 const FLAGS = [
   '--headless',
   '--no-sandbox',

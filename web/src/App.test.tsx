@@ -105,7 +105,7 @@ describe('App', () => {
     expect(window.localStorage.getItem('papertrader.api-token')).toBeNull();
   });
 
-  it('navigates between the six pages by hash', async () => {
+  it('navigates between the seven pages by hash', async () => {
     start({ ...liveRoutes, 'GET /api/v1/health': fx.health, 'GET /api/v1/audit': { entries: [] } });
     await screen.findByTestId('page-overview');
     const nav = screen.getByRole('navigation', { name: 'pages' });
@@ -113,6 +113,7 @@ describe('App', () => {
       'Portfolio',
       'Performance',
       'AI Signals',
+      'Decisions',
       'Risk Monitor',
       'Trade Log',
       'System Controls',

@@ -1,10 +1,11 @@
-// The shell: token gate, session and live stream, navigation between the six pages, and the run picker.
+// The shell: token gate, session and live stream, navigation between the seven pages, and the run picker.
 import { useCallback, useEffect, useMemo, useRef, useState, type ComponentType } from 'react';
 import { ApiError, endpoints, makeClient, type ClientOptions } from './api/client';
 import { openStream, type StreamOptions } from './api/stream';
 import { TokenGate } from './components/TokenGate';
 import { Badge } from './components/ui';
 import { Controls } from './pages/Controls';
+import { Decisions } from './pages/Decisions';
 import { Overview } from './pages/Overview';
 import { Performance } from './pages/Performance';
 import { Risk } from './pages/Risk';
@@ -19,6 +20,7 @@ export const PAGES: { id: string; title: string; component: ComponentType }[] = 
   { id: 'overview', title: 'Portfolio', component: Overview },
   { id: 'performance', title: 'Performance', component: Performance },
   { id: 'signals', title: 'AI Signals', component: Signals },
+  { id: 'decisions', title: 'Decisions', component: Decisions },
   { id: 'risk', title: 'Risk Monitor', component: Risk },
   { id: 'trades', title: 'Trade Log', component: Trades },
   { id: 'controls', title: 'System Controls', component: Controls },

@@ -20,6 +20,9 @@ export type Config = Schemas['ConfigView'];
 export type Runs = Schemas['RunList'];
 export type Audit = Schemas['AuditView'];
 export type CycleData = Schemas['CycleData'];
+export type Decisions = Schemas['DecisionsView'];
+export type Decision = Schemas['DecisionView'];
+export type Prices = Schemas['PricesView'];
 export type StreamSnapshot = Schemas['StreamSnapshot'];
 export type StreamMessage = Schemas['StreamMessage'];
 
@@ -109,6 +112,21 @@ export function endpoints(client: RawClient) {
     signals: (run: RunId, symbol: string | null) =>
       unwrap(client.GET('/api/v1/signals', { params: { query: { ...q(run), ...(symbol ? { symbol } : {}) } } })),
     risk: (run: RunId) => unwrap(client.GET('/api/v1/risk', { params: { query: q(run) } })),
+    decisions: (runId: string, symbol: string | null, limit = 100, before: number | null = null) =>
+      unwrap(
+        client.GET('/api/v1/runs/{run_id}/decisions', {
+          params: {
+            path: { run_id: runId },
+            query: { limit, ...(symbol ? { symbol } : {}), ...(before !== null ? { before } : {}) },
+          },
+        }),
+      ),
+    prices: (runId: string, symbol: string, maxPoints = 3000) =>
+      unwrap(
+        client.GET('/api/v1/runs/{run_id}/prices', {
+          params: { path: { run_id: runId }, query: { symbol, max_points: maxPoints } },
+        }),
+      ),
     config: (run: RunId) => unwrap(client.GET('/api/v1/config', { params: { query: q(run) } })),
     control: () => unwrap(client.GET('/api/v1/control')),
     audit: () => unwrap(client.GET('/api/v1/audit')),

@@ -3,11 +3,14 @@ import {
   AreaSeries,
   ColorType,
   createChart,
+  createSeriesMarkers,
   HistogramSeries,
   LineSeries,
   type IChartApi,
   type ISeriesApi,
+  type ISeriesMarkersPluginApi,
   type SeriesType,
+  type Time,
   type UTCTimestamp,
 } from 'lightweight-charts';
 import { useEffect, useRef } from 'react';
@@ -16,6 +19,15 @@ export interface ChartPoint {
   time: number;
   value: number;
   color?: string;
+}
+
+/** A mark on the first series at a point's time (e.g. where a decision changed the target). */
+export interface ChartMarker {
+  time: number;
+  position: 'aboveBar' | 'belowBar' | 'inBar';
+  shape: 'arrowUp' | 'arrowDown' | 'circle' | 'square';
+  color: string;
+  text?: string;
 }
 
 export interface ChartSeries {
@@ -40,6 +52,8 @@ export interface TimeChartProps {
   format?: 'money' | 'percent' | 'number';
   testId?: string;
   label: string;
+  /** Markers drawn on the first series (sorted by time here; lightweight-charts needs that). */
+  markers?: ChartMarker[];
 }
 
 const compact = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', notation: 'compact', maximumFractionDigits: 2 });
@@ -63,10 +77,12 @@ function toData(points: ChartPoint[]) {
   return points.map((p) => ({ time: p.time as UTCTimestamp, value: p.value, ...(p.color ? { color: p.color } : {}) }));
 }
 
-export function TimeChart({ series, height = 280, format = 'number', testId, label }: TimeChartProps) {
+export function TimeChart({ series, height = 280, format = 'number', testId, label, markers }: TimeChartProps) {
   const box = useRef<HTMLDivElement>(null);
   const chart = useRef<IChartApi | null>(null);
   const drawn = useRef(new Map<string, Drawn>());
+  const marks = useRef<ISeriesMarkersPluginApi<Time> | null>(null);
+  const marksOn = useRef<ISeriesApi<SeriesType> | null>(null);
 
   useEffect(() => {
     if (!box.current) return undefined;
@@ -94,6 +110,8 @@ export function TimeChart({ series, height = 280, format = 'number', testId, lab
     observer?.observe(box.current);
     return () => {
       observer?.disconnect();
+      marks.current = null;
+      marksOn.current = null;
       current.clear();
       chart.current = null;
       api.remove();
@@ -130,6 +148,21 @@ export function TimeChart({ series, height = 280, format = 'number', testId, lab
     api.timeScale().fitContent();
   }, [series]);
 
+  useEffect(() => {
+    const first = series[0] ? drawn.current.get(series[0].id) : undefined;
+    if (!first) return;
+    const data = [...(markers ?? [])]
+      .sort((a, b) => a.time - b.time)
+      .map((m) => ({ time: m.time as UTCTimestamp, position: m.position, shape: m.shape, color: m.color, text: m.text ?? '' }));
+    if (marks.current && marksOn.current === first.api) {
+      marks.current.setMarkers(data);
+      return;
+    }
+    marks.current?.detach();
+    marks.current = createSeriesMarkers(first.api, data);
+    marksOn.current = first.api;
+  }, [series, markers]);
+
   const main = series[0]?.points ?? [];
   return (
     <figure className="chart" aria-label={label}>
@@ -140,6 +173,7 @@ export function TimeChart({ series, height = 280, format = 'number', testId, lab
         data-testid={testId}
         data-points={main.length}
         data-last={main.length ? main[main.length - 1]?.value : ''}
+        data-markers={markers?.length ?? 0}
       />
       <figcaption className="legend">
         {series.map((s) => (

@@ -10,6 +10,7 @@ vi.mock('lightweight-charts', () => {
     LineSeries: 'Line',
     AreaSeries: 'Area',
     HistogramSeries: 'Histogram',
+    createSeriesMarkers: vi.fn(() => ({ setMarkers: vi.fn(), markers: vi.fn(() => []), detach: vi.fn() })),
     createChart: vi.fn(() => ({
       addSeries: vi.fn(series),
       removeSeries: vi.fn(),
