@@ -129,7 +129,7 @@ def test_dashboard_follows_a_replay_and_steers_it_in_chromium(replay: tuple[str,
     assert not failed, json.dumps(failed, indent=2) + "\n" + done.stderr[-2000:]
     assert report["consoleErrors"] == []
     names = {Path(p).name for p in report["screenshots"]}
-    pages = ("overview", "performance", "signals", "risk", "trades", "controls")
+    pages = ("overview", "performance", "signals", "decisions", "risk", "trades", "controls")
     assert names == {f"{i}-{p}.png" for i, p in enumerate(pages, 1)} | {
         f"phone-{i}-{p}.png" for i, p in enumerate(pages, 1)
     }
