@@ -46,7 +46,9 @@ class MonitorSettings(BaseModel):
     )
 
     drift_bins: int = Field(10, ge=2, le=100, description="quantile bins of each feature's training distribution")
-    drift_window: int = Field(60, ge=5, description="recent rows (cycles) scored against the training reference")
+    drift_window: int = Field(
+        250, ge=5, description="recent rows (cycles) scored against the training reference (60 rows flag calm regimes)"
+    )
     drift_threshold: float = Field(0.25, gt=0, description="PSI past which a feature counts as drifted (0.25: major)")
     drift_every: int = Field(20, ge=1, description="cycles between the board's feature-drift checks (first cycle too)")
 
