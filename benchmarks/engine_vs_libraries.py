@@ -4,8 +4,13 @@ The rules: long 0.9 of equity (whole shares at the decision close) while SMA(20)
 otherwise; decided at a bar's close, filled at the next bar's open; 1 bp commission on notional, no
 spread or slippage. The three libraries read the same TA-Lib moving averages (computed once, outside
 their timers; papertrader computes its own inside), so they decide on identical numbers and the trade
-lists can be compared fill by fill. Known cost-model differences: papertrader rounds each fee to the cent
-and buys only what cash covers including the fee; the others charge unrounded fees.
+lists can be compared fill by fill. Known rule differences: papertrader rounds each fee to the cent (so
+equity, and a size computed from it, can land a share apart), and when a bar gaps up so far that the
+ordered shares cost more than the cash, papertrader buys what the cash covers at that open while
+backtesting.py and backtrader cancel the order and buy on the next bar (after re-deciding).
+
+Each run also notes the seconds elapsed when it reached the CHECKPOINTS bars (setup over the whole input
+included), which is how scaling.py reads throughput at 100k..1M bars from the one 1M-bar run.
 
 Run: `.venv/bin/python benchmarks/engine_vs_libraries.py [--bars N]`. Reads ../shared/data.
 """
@@ -31,7 +36,7 @@ from rich.table import Table
 from papertrader.config.settings import CostSettings, ExecutionSettings, RiskSettings, Settings, StrategySettings
 from papertrader.core.clock import SimClock
 from papertrader.core.events import EventBus
-from papertrader.engine.cycle import Engine
+from papertrader.engine.cycle import CycleOutcome, Engine
 from papertrader.engine.panel import Panel
 from papertrader.features.technical import TechnicalSpec, compute_technical
 from papertrader.signals.trend import TrendFollowing
@@ -42,6 +47,7 @@ CASH = 1_000_000.0
 RESULTS = Path(__file__).parent / "results"
 
 Fill = tuple[int, int, float]  # bar index, signed shares, price
+CHECKPOINTS = (100_000, 250_000, 500_000)
 
 
 @dataclass
@@ -59,6 +65,7 @@ class LibRun:
         return self.n / self.seconds if self.seconds > 0 else math.nan
 
     n: int = 0
+    checkpoints: dict[int, float] = field(default_factory=dict)
 
 
 def crossover_settings() -> Settings:
@@ -106,17 +113,21 @@ def papertrader_run(bars: pd.DataFrame, interval: str = "1m", settings: Settings
         clock=SimClock(panel.bar(0).open_time),
         bus=EventBus(),
     )
-    outcomes = engine.run()
+    marks: dict[int, float] = {}
+
+    def mark(outcome: CycleOutcome) -> None:
+        if outcome.k + 1 in CHECKPOINTS:
+            marks[outcome.k + 1] = time.perf_counter() - start
+
+    outcomes = engine.run(on_cycle=mark)
     seconds = time.perf_counter() - start
     fills = [(o.k, f.side.sign * f.qty, float(f.price)) for o in outcomes for f in o.fills]
-    return LibRun(
-        "papertrader", seconds, fills, float(outcomes[-1].valuation.equity), n=len(panel) * len(panel.symbols)
-    )
+    equity = float(outcomes[-1].valuation.equity)
+    return LibRun("papertrader", seconds, fills, equity, n=len(panel) * len(panel.symbols), checkpoints=marks)
 
 
 def _smas(bars: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    panel = Panel.from_long(bars.iloc[:60], "1m")  # only for the PriceArrays type; recomputed below
-    del panel
+    """TA-Lib's SMA 20 and 50 of the closes, as papertrader computes them."""
     import talib
 
     close = bars["close"].to_numpy(dtype=np.float64)
@@ -135,6 +146,7 @@ def backtesting_run(bars: pd.DataFrame) -> LibRun:
     from backtesting import Backtest, Strategy
 
     fast, slow = _smas(bars)
+    marks: dict[int, float] = {}
 
     class Cross(Strategy):  # type: ignore[misc]
         def init(self) -> None:
@@ -142,6 +154,8 @@ def backtesting_run(bars: pd.DataFrame) -> LibRun:
             self.slow = self.I(lambda: slow, name="sma50")
 
         def next(self) -> None:
+            if len(self.data) in CHECKPOINTS:
+                marks[len(self.data)] = time.perf_counter() - start
             f, s = self.fast[-1], self.slow[-1]
             up = math.isfinite(f) and math.isfinite(s) and f > s
             if up and not self.position:
@@ -166,7 +180,8 @@ def backtesting_run(bars: pd.DataFrame) -> LibRun:
         ]
     for t in stats["_strategy"].trades:
         fills.append((int(t.entry_bar), int(t.size), float(t.entry_price)))
-    return LibRun("backtesting.py", seconds, sorted(fills), float(stats["Equity Final [$]"]), n=len(bars))
+    equity = float(stats["Equity Final [$]"])
+    return LibRun("backtesting.py", seconds, sorted(fills), equity, n=len(bars), checkpoints=marks)
 
 
 def backtrader_run(bars: pd.DataFrame) -> LibRun:
@@ -182,6 +197,7 @@ def backtrader_run(bars: pd.DataFrame) -> LibRun:
         params = (("fast", -1), ("slow", -1))
 
     fills: list[Fill] = []
+    marks: dict[int, float] = {}
 
     class Cross(bt.Strategy):  # type: ignore[misc]
         def notify_order(self, order: bt.Order) -> None:
@@ -189,6 +205,8 @@ def backtrader_run(bars: pd.DataFrame) -> LibRun:
                 fills.append((len(self.data) - 1, int(order.executed.size), float(order.executed.price)))
 
         def next(self) -> None:
+            if len(self) in CHECKPOINTS:
+                marks[len(self)] = time.perf_counter() - start
             f, s = self.data.fast[0], self.data.slow[0]
             up = math.isfinite(f) and math.isfinite(s) and f > s
             if up and not self.position:
@@ -206,7 +224,8 @@ def backtrader_run(bars: pd.DataFrame) -> LibRun:
     cerebro.broker.setcommission(commission=COMMISSION_BPS / 1e4)
     cerebro.run()
     seconds = time.perf_counter() - start
-    return LibRun("backtrader", seconds, sorted(fills), float(cerebro.broker.getvalue()), n=len(bars))
+    equity = float(cerebro.broker.getvalue())
+    return LibRun("backtrader", seconds, sorted(fills), equity, n=len(bars), checkpoints=marks)
 
 
 def agreement(ours: LibRun, other: LibRun) -> dict[str, object]:
@@ -229,8 +248,10 @@ def agreement(ours: LibRun, other: LibRun) -> dict[str, object]:
         "final_equity": other.final_equity,
         "equity_gap": other.final_equity - ours.final_equity,
         "equity_gap_pct": (other.final_equity / ours.final_equity - 1.0) * 100,
-        "why_shares_differ": "papertrader rounds each fee to the cent, so equity (and 0.9 * equity / close) can "
-        "differ by cents from the others' and an entry can land one share apart; the exit then closes it",
+        "why_they_differ": "papertrader rounds each fee to the cent, so equity (and 0.9 * equity / close) can "
+        "differ by cents and an entry land a share apart, after which sizes drift apart with equity; on a gap up "
+        "beyond the 10% cash buffer papertrader buys what cash covers at the open, the others cancel and buy a bar "
+        "later",
     }
 
 
@@ -242,6 +263,7 @@ def compare(n: int) -> dict[str, object]:
     return {
         "bars": n,
         "input": bench_data.HOW,
+        "checkpoints": {r.name: r.checkpoints for r in runs},
         "runs": {
             r.name: {
                 "seconds": r.seconds,

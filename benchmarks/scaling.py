@@ -1,11 +1,14 @@
 """How throughput grows with the length of a single-symbol run: 100k, 250k, 500k and 1M bars.
 
-Each size is the first n bars of bench_data's chained real path, run by papertrader and by backtesting.py
-(and backtrader where asked: it is the slowest) with the crossover rules of engine_vs_libraries. Flat
-bars/s across sizes means per-bar cost is constant (no hidden quadratic work such as growing lists scanned
-every cycle).
+One 1M-bar run per library (bench_data's chained real path, the crossover rules of engine_vs_libraries);
+each library notes the seconds it took to reach 100k, 250k and 500k bars, and the full run gives 1M.
+Setup over the whole 1M input (papertrader's panel and features, backtesting.py's indicator arrays,
+backtrader's preloaded feed) is inside every prefix, so short prefixes read a little slow for all three
+alike. Flat or rising bars/s means per-bar cost is constant: no hidden quadratic work such as a growing
+list scanned every cycle.
 
-Run: `.venv/bin/python benchmarks/scaling.py [--sizes 100000 250000 ...]`. Reads ../shared/data.
+Run: `.venv/bin/python benchmarks/scaling.py [--bars N]` (bench_all.py reads the same figures from its
+item-1 run instead of running again). Reads ../shared/data.
 """
 
 from __future__ import annotations
@@ -18,28 +21,28 @@ from pathlib import Path
 from typing import Any
 
 import bench_data
-from engine_vs_libraries import LibRun, backtesting_run, backtrader_run, papertrader_run
+from engine_vs_libraries import CHECKPOINTS, compare
 from rich.console import Console
 from rich.table import Table
 
 RESULTS = Path(__file__).parent / "results"
-SIZES = (100_000, 250_000, 500_000, 1_000_000)
 
 
-def row(n: int, runs: list[LibRun]) -> dict[str, Any]:
-    """One size's figures, keyed by library."""
-    return {"bars": n, **{r.name: {"seconds": r.seconds, "bars_per_s": r.bars_per_s} for r in runs}}
-
-
-def measure(sizes: tuple[int, ...], backtrader_upto: int = 0) -> list[dict[str, Any]]:
-    """papertrader and backtesting.py at every size; backtrader at sizes up to `backtrader_upto`."""
+def rows_from(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """bars/s at each checkpoint and at the end, per library, from a compare() result."""
+    n = result["bars"]
     rows = []
-    for n in sizes:
-        bars = bench_data.path_bars(n)
-        runs = [papertrader_run(bars), backtesting_run(bars)]
-        if n <= backtrader_upto:
-            runs.append(backtrader_run(bars))
-        rows.append(row(n, runs))
+    for size in (*(c for c in CHECKPOINTS if c < n), n):
+        row: dict[str, Any] = {"bars": size}
+        for lib, run in result["runs"].items():
+            seconds = (
+                run["seconds"]
+                if size == n
+                else result["checkpoints"][lib].get(str(size), result["checkpoints"][lib].get(size))
+            )
+            if seconds:
+                row[lib] = {"seconds": seconds, "bars_per_s": size / seconds}
+        rows.append(row)
     return rows
 
 
@@ -57,13 +60,12 @@ def table(rows: list[dict[str, Any]]) -> Table:
 def main() -> None:
     """Print the table and write benchmarks/results/scaling.json."""
     parser = argparse.ArgumentParser()
-    parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
-    parser.add_argument("--backtrader-upto", type=int, default=100_000)
+    parser.add_argument("--bars", type=int, default=1_000_000)
     args = parser.parse_args()
     if not bench_data.available():
         sys.exit("shared data not found: this benchmark builds its input from ../shared/data")
     logging.disable(logging.WARNING)
-    rows = measure(tuple(args.sizes), args.backtrader_upto)
+    rows = rows_from(compare(args.bars))
     Console().print(table(rows))
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "scaling.json").write_text(json.dumps(rows, indent=2))
