@@ -200,11 +200,19 @@ class Engine:
         return {s: to_decimal(self._last_close[self._index[s]]) for s in self.ledger.positions}
 
     def extend(self, panel: Panel, features: Mapping[str, Array]) -> None:
-        """Grow a live run by new bars: rows already seen stay identical, only the new rows are computed."""
+        """Grow a live run by new bars: the features rebuilt on the grown panel must leave rows already seen
+        identical (a feature that changed its past would be look-ahead, and a replay would not match)."""
         old = len(self.panel)
         if panel.symbols != self.panel.symbols or len(panel) < old or panel.ts[old - 1] != self.panel.ts[-1]:
             raise ValueError("extend needs the same symbols and the current panel as its prefix")
-        grown = {name: np.vstack([self.features[name], features[name][old:]]) for name in self.features}
+        missing = sorted(set(self.features) - set(features))
+        if missing:
+            raise ValueError(f"extend lacks the features {missing} the strategy reads")
+        for name, seen in self.features.items():
+            new = features[name]
+            if new.shape[0] != len(panel) or not np.array_equal(new[:old], seen, equal_nan=True):
+                raise ValueError(f"feature {name!r} changed rows already seen (or has the wrong length) on extend")
+        grown = {name: features[name] for name in self.features}
         ppy = bars_per_year(panel.interval)
         vol = trailing_volatility(panel.prices.close, self.settings.risk.vol_window, ppy)
         self._volatility = np.vstack([self._volatility, vol[old:]])
@@ -212,6 +220,21 @@ class Engine:
             atr = atr_panel(panel.prices, self.settings.risk.atr_period)
             self.protector.atr = np.vstack([self.protector.atr, atr[old:]])
         self.panel, self.features = panel, grown
+
+    def use_strategy(self, strategy: Strategy, features: Mapping[str, Array], event: Event | None = None) -> None:
+        """Trade on a rebuilt strategy from the next cycle (a live session picking up a retrained model).
+
+        The features must cover the current panel; `event` (the reason) is recorded with the next cycle.
+        """
+        missing = set(strategy.required_features()) - set(features)
+        if missing:
+            raise ValueError(f"strategy {strategy.name} needs features {sorted(missing)}")
+        if any(values.shape[0] != len(self.panel) for values in features.values()):
+            raise ValueError("the new strategy's features must cover every row of the current panel")
+        self.strategy, self.features = strategy, features
+        if event is not None:
+            self._pending_events.append(event)
+            self.bus.publish(event)
 
     def set_health(self, name: str, status: Status, message: str, at: datetime) -> None:
         """Record an outside component's health (the live data feed); a change is recorded with the next cycle."""

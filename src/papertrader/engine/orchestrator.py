@@ -6,6 +6,16 @@ cycle per bar close, the end-of-day report, the retraining slot. Each cycle appe
 the panel and runs `Engine.step` on the new row: the very engine a replay runs, so a live day and a
 replay of the same bars give the same orders, fills and equity.
 
+The strategy is whatever `settings.strategy.name` says, built by the same factory as a backtest or replay
+(signals/factory.py): the trend baseline, one model as a one-member board, or the whole AI board. On every
+new bar its feature panels (each model's fitted-pipeline features, the GRU's weekly features, the SMAs) are
+rebuilt from the grown panel by the factory's FeatureBuilder, and `Engine.extend` refuses a rebuild that
+changed a row already seen. The board is calibrated on bars before the run's first traded cycle. A retrained
+model version that passed its health check replaces the old one at the next warm-up: the strategy is rebuilt
+(calibrated on bars before that session's first cycle) and a `strategy.rebuilt` event records it, so a
+resumed run rebuilds the same board. Each model member's loading health (ModelHandle: version in use,
+fallbacks) shows on the health board as `model.<member>`.
+
 Data faults never crash the loop and never trade on bad data: a bar that fails data/quality is
 quarantined (in the lake) and counts as missing; a cycle with any symbol missing runs in HOLD (no new
 decisions; working exits, stops and halts still act) with the data component DEGRADED, and DOWN once a
@@ -18,6 +28,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time as wall_time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -30,7 +41,7 @@ import pandas as pd
 from papertrader.config.settings import Settings
 from papertrader.core.clock import Clock, SimClock
 from papertrader.core.errors import ConfigError, DataError, PapertraderError
-from papertrader.core.events import EventBus
+from papertrader.core.events import Event, EventBus
 from papertrader.core.ids import new_run_id
 from papertrader.data.quality import validate_bars
 from papertrader.data.schema import BAR_COLUMNS
@@ -39,14 +50,14 @@ from papertrader.domain.sessions import NEW_YORK, session_date
 from papertrader.engine.control import RunControl
 from papertrader.engine.cycle import CycleOutcome, Engine
 from papertrader.engine.feed import BarFeed, closed_by
-from papertrader.engine.health import Status
+from papertrader.engine.health import LatencyTracker, Status
 from papertrader.engine.panel import Panel
 from papertrader.engine.recorder import BatchRecorder
-from papertrader.engine.runner import close_strategy, feature_spec, restore_committed
+from papertrader.engine.runner import board_health, close_strategy, restore_committed
 from papertrader.engine.schedule import DayPlan, EventKind, ScheduledEvent, plans
-from papertrader.features.technical import compute_technical
 from papertrader.persistence.repository import RunInfo, RunRepository
-from papertrader.signals.trend import TrendFollowing
+from papertrader.signals.factory import Built, FeatureBuilder, calibration_window, member_names
+from papertrader.signals.factory import build as build_strategy
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +65,8 @@ log = logging.getLogger(__name__)
 HISTORY_START_KEY = "live_history_start"
 DATA = "data"
 MODELS = "models"
+#: the event that records a rebuilt strategy (model versions and the first cycle it trades); resume reads it
+REBUILT = "strategy.rebuilt"
 
 
 @dataclass(frozen=True)
@@ -168,9 +181,11 @@ class LiveResult:
     reports: list[Path] = field(default_factory=list)
     models: dict[str, str] = field(default_factory=dict)
     latency: dict[str, float] = field(default_factory=dict)
+    feature_latency: dict[str, float] = field(default_factory=dict)
     health: dict[str, str] = field(default_factory=dict)
     final_equity: Decimal | None = None
     halted: str | None = None
+    strategy: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """Stable keys for --json files and scripts."""
@@ -184,6 +199,8 @@ class LiveResult:
             "reports": [str(p) for p in self.reports],
             "models": dict(self.models),
             "cycle_latency": dict(self.latency),
+            "feature_latency": dict(self.feature_latency),
+            "strategy": self.strategy,
             "health": dict(self.health),
             "final_equity": None if self.final_equity is None else float(self.final_equity),
             "halted": self.halted,
@@ -212,6 +229,7 @@ class LiveOrchestrator:
         on_cycle: Callable[[CycleOutcome], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
         wall_now: Callable[[], datetime] | None = None,
+        timer: Callable[[], float] = wall_time.perf_counter,
     ) -> None:
         if not request.symbols:
             raise ConfigError("live trading needs --symbols")
@@ -235,6 +253,11 @@ class LiveOrchestrator:
         self._missed: dict[str, int] = {s: 0 for s in request.symbols}
         self._day: DayStats | None = None
         self._next_k = 0
+        self._builder: FeatureBuilder | None = None
+        #: model versions pinned by retraining (member -> version); others run their family's live version
+        self._versions: dict[str, str] = {}
+        self._timer = timer
+        self.feature_latency = LatencyTracker()
 
     # ---- the loop --------------------------------------------------------------------------------
 
@@ -378,28 +401,71 @@ class LiveOrchestrator:
             ),
             resume=request.resume,
         )
-        last_cycle = row.last_cycle if stored is not None and row.last_cycle >= 0 else len(panel) - 1
+        resumed = stored is not None and row.last_cycle >= 0
+        last_cycle = row.last_cycle if resumed else len(panel) - 1
         if last_cycle >= len(panel):
             raise DataError(f"run {self.run_id} committed cycle {last_cycle} but the lake has {len(panel)} bars")
+        first = self._strategy_start(last_cycle) if resumed else len(panel)
         self.recorder = BatchRecorder(self.repo, self.run_id, every=1)
+        built = self._build(panel, first)
         engine = Engine(
             run_id=self.run_id,
             panel=panel,
-            features=compute_technical(panel.prices, feature_spec(settings)),
-            strategy=TrendFollowing(len(panel.symbols), settings.strategy.fast, settings.strategy.slow),
+            features=built.features,
+            strategy=built.strategy,
             settings=settings,
             clock=SimClock(panel.open_times[last_cycle]),
             bus=EventBus(),
             recorder=self.recorder,
         )
-        if stored is not None and row.last_cycle >= 0:
-            restore_committed(engine, self.repo, self.run_id, last_cycle)
+        if resumed:
+            restore_committed(engine, self.repo, self.run_id, last_cycle, first)
         self.engine = engine
+        self._report_members(now)
         self._next_k = last_cycle + 1
         if self.on_engine is not None:
             self.on_engine(engine, self._planned_cycles())
         engine.set_health(DATA, Status.OK, f"{len(panel)} stored bars from {panel.ts[0]:%Y-%m-%d}", now)
         self._step_pending(hold="catching up on bars that closed while the run was down")
+
+    def _strategy_start(self, last_cycle: int) -> int:
+        """On resume: the first cycle the strategy in use traded, with the model versions it was built on.
+
+        That is the last `strategy.rebuilt` event's cycle (a retrained model came in), else the run's first
+        committed cycle; the board is rebuilt as it was then and replays its committed cycles from there.
+        """
+        rebuilt = self.repo.load_events(self.run_id, [REBUILT])
+        if rebuilt:
+            payload = rebuilt[-1].payload
+            self._versions = {str(m): str(v) for m, v in dict(payload["versions"]).items()}
+            self.result.models.update(self._versions)
+            return int(payload["first_cycle"])
+        cycles = self.repo.load_equity(self.run_id)["cycle"]
+        return int(cycles.min()) if len(cycles) else last_cycle + 1
+
+    def _build(self, panel: Panel, first: int) -> Built:
+        """The configured strategy through the factory a replay uses, calibrated on rows before `first`."""
+        built = build_strategy(
+            self.settings, panel, first, self.lake, clock=self.clock, historical=False, versions=self._versions
+        )
+        if built.builder is None:  # pragma: no cover - the factory always says how to rebuild its features
+            raise ConfigError(f"strategy {self.settings.strategy.name} cannot rebuild its features live")
+        self._builder = built.builder
+        self.result.strategy = built.strategy.name
+        return built
+
+    def _report_members(self, at: datetime) -> None:
+        """Show each model member's loading health (version in use, fallbacks) as `model.<member>`."""
+        engine = self.engine
+        health = getattr(engine.strategy, "health", None) if engine is not None else None
+        if engine is None or not callable(health):
+            return
+        for name, entry in health().items():
+            if not isinstance(entry, dict) or "active" not in entry:
+                continue  # the trend member and advisors (they report through member_status)
+            problems = "; ".join(str(p) for p in entry.get("problems", []))
+            message = f"{entry['active'] or 'nothing'} serving (requested {entry['requested']})"
+            engine.set_health(f"model.{name}", Status(str(entry["status"])), (message + ": " + problems)[:500], at)
 
     def _planned_cycles(self) -> int:
         """Bar closes in the requested sessions (0 when the run is open-ended), for progress displays."""
@@ -415,7 +481,11 @@ class LiveOrchestrator:
         return total
 
     def _pick_up_models(self, now: datetime) -> None:
-        """Use a retrained version only if it loaded and passed the registry's health check."""
+        """Use a retrained version only if it loaded and passed the registry's health check.
+
+        When the strategy runs that model, it is rebuilt on the new version for the coming session: calibrated
+        on the bars before the session's first cycle, recorded as a `strategy.rebuilt` event.
+        """
         if self.retrainer is None or self.engine is None:
             return
         update = self.retrainer.take_ready()
@@ -425,8 +495,46 @@ class LiveOrchestrator:
             message = f"{update.family} {update.version or '(no version)'} rejected: {'; '.join(update.problems)}"
             self.engine.set_health(MODELS, Status.DEGRADED, message[:300], now)
             return
+        if update.family in member_names(self.settings):
+            try:
+                self._rebuild({**self._versions, update.family: update.version}, now)
+            except Exception as exc:  # the old board keeps trading; the operator sees why
+                log.exception("rebuilding the strategy on %s %s failed", update.family, update.version)
+                message = f"{update.family} {update.version} not used: {type(exc).__name__}: {exc}"
+                self.engine.set_health(MODELS, Status.DEGRADED, message[:300], now)
+                return
         self.result.models[update.family] = update.version
         self.engine.set_health(MODELS, Status.OK, f"{update.family} {update.version} picked up", now)
+
+    def _rebuild(self, versions: dict[str, str], now: datetime) -> None:
+        """Rebuild the strategy on these model versions; it trades from the next cycle (the session's first)."""
+        engine = self.engine
+        assert engine is not None
+        first = self._next_k
+        previous, self._versions = self._versions, versions
+        try:
+            built = self._build(engine.panel, first)
+        except Exception:
+            self._versions = previous
+            raise
+        window = calibration_window(engine.panel, first, built.manifests, self.settings.board.calibration_bars)
+        payload: dict[str, object] = {
+            "strategy": built.strategy.name,
+            "versions": dict(versions),
+            "members": {m: man.version for m, man in built.manifests.items()},
+            "first_cycle": first,
+            "calibration": None
+            if window is None or built.calibration is None
+            else {
+                "start": engine.panel.close_times[window[0]].isoformat(),
+                "end": engine.panel.close_times[window[1] - 1].isoformat(),
+            },
+        }
+        old = engine.strategy
+        engine.use_strategy(built.strategy, built.features, Event(now, REBUILT, payload))
+        close_strategy(old)
+        log.info("strategy %s rebuilt on %s from cycle %d", built.strategy.name, versions, first)
+        self._report_members(now)
 
     # ---- bar closes ------------------------------------------------------------------------------
 
@@ -463,7 +571,11 @@ class LiveOrchestrator:
             self._judge(expected, valid, batch.failures, quarantined, now)
         if not valid.empty:
             panel = engine.panel.append(valid)
-            engine.extend(panel, compute_technical(panel.prices, feature_spec(self.settings)))
+            assert self._builder is not None
+            started = self._timer()
+            features = self._builder(panel)
+            self.feature_latency.add(self._timer() - started)
+            engine.extend(panel, features)
         self._step_pending("catching up: this bar closed before the latest one")
 
     def _judge(
@@ -510,6 +622,10 @@ class LiveOrchestrator:
             outcome = engine.step(k)
             self._next_k = k + 1
             self._count(outcome, engine.hold is not None)
+            advisors = board_health(engine, None)
+            if advisors is not None:
+                advisors(outcome)
+            self._report_members(outcome.ts)
             if self.on_cycle is not None:
                 self.on_cycle(outcome)
         engine.hold = keep
@@ -608,6 +724,7 @@ class LiveOrchestrator:
         engine = self.engine
         if engine is not None:
             result.latency = engine.latency.percentiles()
+            result.feature_latency = self.feature_latency.percentiles()
             result.health = {n: c.status.value for n, c in engine.health.snapshot().items()}
             result.halted = engine.halted
             close_strategy(engine.strategy)

@@ -24,7 +24,7 @@ board); ARCHITECTURE.md lets signals import only models, domain and core, so it 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,8 +39,11 @@ from papertrader.core.errors import ConfigError
 from papertrader.data.store import Lake
 from papertrader.engine.panel import Panel
 from papertrader.features.inputs import External, FeatureInputs
+from papertrader.features.pipeline import FittedPipeline
+from papertrader.features.spec import PipelineSpec
 from papertrader.features.technical import Array, TechnicalSpec, compute_technical
 from papertrader.models.data import round_trip_cost
+from papertrader.models.loading import ModelHandle
 from papertrader.models.registry import Manifest, Registry
 from papertrader.signals.base import Strategy
 from papertrader.signals.calibration import BoardCalibration, calibration_key, fit_board
@@ -68,6 +71,37 @@ VOLUME = "volume"
 ADVISOR = "advisor"
 
 
+@dataclass(frozen=True)
+class FeatureBuilder:
+    """Every panel a strategy reads, from a price panel: built once, called again as a live panel grows.
+
+    Each feature is causal (row k reads bars up to k), so rebuilding on a longer panel leaves the rows
+    already seen identical; `Engine.extend` checks that. The macro series are the ones captured at build time.
+    """
+
+    spec: TechnicalSpec
+    pipelines: tuple[tuple[str, FittedPipeline], ...] = ()
+    external: External = field(default_factory=External)
+    close: bool = True
+    volume: bool = False
+
+    def __call__(self, panel: Panel) -> dict[str, Array]:
+        """The trend SMAs, each model member's pipeline features (`lstm:`, `ppo:`, weekly `gru:`), close, volume."""
+        features: dict[str, Array] = {CLOSE: panel.prices.close} if self.close else {}
+        features.update(compute_technical(panel.prices, self.spec))
+        inputs = FeatureInputs(panel.symbols, panel.interval, panel.ts, panel.prices, self.external)
+        for name, fitted in self.pipelines:
+            if name == "gru":
+                bars = panel_bars(panel)
+                features.update(coarse_panels(bars, panel.interval, fitted, panel.ts, panel.symbols, self.external))
+                continue
+            for feat, values in fitted.transform(inputs).panels().items():
+                features[panel_name(name, feat)] = values
+        if self.volume:
+            features[VOLUME] = panel.prices.volume
+        return features
+
+
 @dataclass
 class Built:
     """What the engine needs to run a strategy, plus what made it (for reports and the compare command)."""
@@ -77,6 +111,8 @@ class Built:
     manifests: dict[str, Manifest] = field(default_factory=dict)
     calibration: BoardCalibration | None = None
     calibration_path: Path | None = None
+    #: recomputes `features` for a grown panel (the live loop calls it on every new bar)
+    builder: FeatureBuilder | None = None
 
 
 def technical_spec(settings: Settings) -> TechnicalSpec:
@@ -120,10 +156,10 @@ def member_names(settings: Settings) -> tuple[str, ...]:
     return (name,)
 
 
-def manifest_for(registry: Registry, member: str) -> Manifest:
-    """The live manifest of a model member, or a ConfigError that says to train first."""
+def manifest_for(registry: Registry, member: str, version: str | None = None) -> Manifest:
+    """The live (or the pinned `version`'s) manifest of a model member, or a ConfigError that says to train first."""
     try:
-        return registry.manifest(FAMILY[member])
+        return registry.manifest(FAMILY[member], version)
     except ConfigError as exc:
         raise ConfigError(
             f"strategy needs a registered {member} model ({exc}); run `papertrader train all` first"
@@ -162,12 +198,26 @@ def build_members(
     names: Sequence[str],
     external: External,
     registry: Registry,
+    versions: Mapping[str, str] | None = None,
 ) -> tuple[list[Member], dict[str, Array], dict[str, Manifest]]:
     """Members for the names, every panel they read, and the manifests of the models they run."""
+    members, builder, manifests = board_members(settings, panel, names, external, registry, versions)
+    return members, builder(panel), manifests
+
+
+def board_members(
+    settings: Settings,
+    panel: Panel,
+    names: Sequence[str],
+    external: External,
+    registry: Registry,
+    versions: Mapping[str, str] | None = None,
+) -> tuple[list[Member], FeatureBuilder, dict[str, Manifest]]:
+    """Members for the names (each model at its `versions` pin, else the live version), their feature builder
+    and the manifests of the models they run."""
     n = len(panel.symbols)
-    features: dict[str, Array] = {CLOSE: panel.prices.close}
-    features.update(compute_technical(panel.prices, technical_spec(settings)))
-    inputs = FeatureInputs(panel.symbols, panel.interval, panel.ts, panel.prices, external)
+    pins = dict(versions or {})
+    pipelines: list[tuple[str, FittedPipeline]] = []
     members: list[Member] = []
     manifests: dict[str, Manifest] = {}
     for name in names:
@@ -177,7 +227,7 @@ def build_members(
         if name in ADVISOR_NAMES:
             continue  # built by `advisors` (they need a clock and may be absent)
         family = FAMILY[name]
-        manifest = manifest_for(registry, name)
+        manifest = manifest_for(registry, name, pins.get(name))
         manifests[name] = manifest
         source = str(manifest.config.get("source_interval") or manifest.config.get("interval", panel.interval))
         if source != panel.interval:
@@ -185,16 +235,18 @@ def build_members(
                 f"the {name} model was trained on {source} bars, the run uses {panel.interval}; "
                 f"run `papertrader train all --interval {panel.interval}` first"
             )
-        handle, _ = handle_for(registry, family)
+        if name in pins:
+            schema = PipelineSpec.from_dict(manifest.config["features"]).schema_hash()
+            handle = ModelHandle(registry, family, expected_schema=schema, version=pins[name])
+        else:
+            handle, _ = handle_for(registry, family)
         fitted = fitted_pipeline(registry, family, manifest)
+        pipelines.append((name, fitted))
         if name == "gru":
-            features.update(coarse_panels(panel_bars(panel), panel.interval, fitted, panel.ts, panel.symbols, external))
             members.append(
                 CoarseMember(handle, fitted.names, int(manifest.config["lookback"]), version=manifest.version)
             )
             continue
-        for feat, values in fitted.transform(inputs).panels().items():
-            features[panel_name(name, feat)] = values
         if name == "lstm":
             members.append(
                 SequenceMember(handle, fitted.names, int(manifest.config["lookback"]), version=manifest.version)
@@ -202,7 +254,7 @@ def build_members(
         else:
             max_units = int(manifest.config.get("env", {}).get("max_units", 2))
             members.append(AgentMember(handle, fitted.names, ShadowBook(n, max_units), version=manifest.version))
-    return members, features, manifests
+    return members, FeatureBuilder(technical_spec(settings), tuple(pipelines), external), manifests
 
 
 def advisors(settings: Settings, n: int, names: Sequence[str], clock: Clock | None, historical: bool) -> list[Member]:
@@ -336,23 +388,28 @@ def build(
     *,
     clock: Clock | None = None,
     historical: bool = True,
+    versions: Mapping[str, str] | None = None,
 ) -> Built:
     """Feature panels and the strategy the settings name (or a board of `names`), ready for the engine.
 
     `historical` is False only for live paper trading (advisors join history only with in_backtests);
-    `clock` meters the advisors' daily budgets (the wall clock when None). Call `strategy.close()` when done.
+    `clock` meters the advisors' daily budgets (the wall clock when None); `versions` pins model members to
+    registered versions (a live session trading a retrained model), else each runs its family's live version.
+    `first` is the first traded cycle: calibration and drift references use only rows before it.
+    Call `strategy.close()` when done.
     """
     n = len(panel.symbols)
     if names is None and settings.strategy.name == "trend":
-        features = dict(compute_technical(panel.prices, technical_spec(settings)))
-        return Built(features, TrendFollowing(n, settings.strategy.fast, settings.strategy.slow))
+        trend = FeatureBuilder(technical_spec(settings), close=False)
+        return Built(trend(panel), TrendFollowing(n, settings.strategy.fast, settings.strategy.slow), builder=trend)
     chosen = tuple(names) if names is not None else member_names(settings)
     registry = Registry(settings.home)
     external = external_from(lake) if any(m in FAMILY for m in chosen) else External()
-    members, features, manifests = build_members(settings, panel, chosen, external, registry)
+    members, builder, manifests = board_members(settings, panel, chosen, external, registry, versions)
     board_advisors = advisors(settings, n, chosen, clock, historical)
     if board_advisors:
-        features[VOLUME] = panel.prices.volume
+        builder = FeatureBuilder(builder.spec, builder.pipelines, builder.external, volume=True)
+    features = builder(panel)
     members = [*members, *board_advisors]
     if not members:
         raise ConfigError(
@@ -377,4 +434,4 @@ def build(
         drift=drift_monitors(settings, panel, first, members, features, manifests) if with_monitor else (),
         drift_every=settings.monitor.drift_every,
     )
-    return Built(features, strategy, manifests, calibration, path)
+    return Built(features, strategy, manifests, calibration, path, builder)
