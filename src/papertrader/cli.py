@@ -7,7 +7,6 @@ import logging
 import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -20,9 +19,9 @@ from rich.table import Table
 
 from papertrader import cli_board, cli_config, cli_models, cli_trial
 from papertrader.cli_api import ApiAttachment, attach_api, serve
+from papertrader.cli_common import errors, optional_date, symbol_list
 from papertrader.cli_data import backfill, poll, print_key_status, universe_app
 from papertrader.config.settings import Settings, load_settings
-from papertrader.core.errors import PapertraderError
 from papertrader.engine.control import RunControl
 from papertrader.engine.cycle import CycleOutcome
 from papertrader.engine.runner import Mode, RunRequest, RunResult, run
@@ -47,20 +46,6 @@ def _settings() -> Settings:
     return load_settings()
 
 
-def _parse_date(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"{value!r} is not an ISO date like 2010-01-31") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=NEW_YORK)
-
-
-def _symbols(value: str | None) -> tuple[str, ...]:
-    return tuple(s.strip().upper() for s in value.split(",") if s.strip()) if value else ()
-
-
 @app.callback()
 def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="debug logging")] = False) -> None:
     """Configure logging once for every command."""
@@ -82,7 +67,7 @@ def data_import(
 
     settings = _settings()
     lake = Lake(settings.lake_dir)
-    with _errors():
+    with errors():
         if source == "bundled":
             _import_bundled(lake)
         elif source == "csv":
@@ -247,16 +232,6 @@ def print_summary(result: RunResult) -> None:
         )
 
 
-@contextmanager
-def _errors() -> Iterator[None]:
-    """Turn the project's errors into a clear message and exit code 2 instead of a traceback."""
-    try:
-        yield
-    except PapertraderError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
-
-
 def _execute(
     mode: Mode,
     symbols: str | None,
@@ -274,10 +249,10 @@ def _execute(
 ) -> RunResult:
     settings = settings or _settings()
     request = RunRequest(
-        symbols=_symbols(symbols),
+        symbols=symbol_list(symbols),
         interval=interval,
-        start=_parse_date(start),
-        end=_parse_date(end),
+        start=optional_date(start),
+        end=optional_date(end),
         mode=mode,
         speed=speed,
         run_id=run_id,
@@ -286,7 +261,7 @@ def _execute(
     control = RunControl(speed=speed) if serve_api else None
     attach = None
     try:
-        with _errors(), _graceful_stop() as stopping:
+        with errors(), _graceful_stop() as stopping:
             attach = attach_api(settings, control) if serve_api else None  # a busy port fails here, exit 2
             result = _run_with_progress(settings, request, stopping, control, attach)
         print_summary(result)
@@ -294,7 +269,7 @@ def _execute(
             json_file.write_text(json.dumps(result.to_json(), indent=2))
             console.print(f"wrote {json_file}")
         if after is not None:  # before keep_serving, so everything is printed while the dashboard stays up
-            with _errors():
+            with errors():
                 after(result)
         if attach is not None and keep_serving:
             attach.keep_serving()
@@ -344,7 +319,7 @@ def paper(
         console.print("[red]error:[/red] choose one of --live or --replay")
         raise typer.Exit(2)
     if live:
-        _live(_symbols(symbols), interval, run_id, resume, api, days, json_file)
+        _live(symbol_list(symbols), interval, run_id, resume, api, days, json_file)
         return
     _execute(
         "replay",
@@ -381,7 +356,7 @@ def _live(
     attach = None
     try:
         with (
-            _errors(),
+            errors(),
             _graceful_stop() as stopping,
             Progress(TextColumn("[bold]live[/bold]"), TextColumn("{task.fields[info]}"), console=console) as progress,
         ):
@@ -472,7 +447,7 @@ def report(
     html: Annotated[Path, typer.Option("--html", help="output file")] = Path("report.html"),
 ) -> None:
     """Write a self-contained HTML tear sheet: equity vs benchmark, drawdown, monthly returns, trades, risk."""
-    with _errors():
+    with errors():
         out = write_report(run_id, html)
     console.print(f"wrote {out}")
 
@@ -482,7 +457,7 @@ def check(run_id: Annotated[str, typer.Argument(help="run id")]) -> None:
     """Rebuild the ledger from the event log alone and verify it matches the stored state."""
     from papertrader.engine.check import check_run
 
-    with _errors():
+    with errors():
         report = check_run(_repository(), run_id)
     if report.ok:
         console.print(
@@ -516,7 +491,7 @@ def demo(
         raise typer.BadParameter(f"unknown strategy {strategy!r}: use ensemble or trend")
     settings = _settings()
     lake = Lake(settings.lake_dir)
-    with _errors():
+    with errors():
         if not [s for s in lake.symbols("1d") if not s.startswith("^")]:
             _import_bundled(lake)
         _print_status(lake)
@@ -527,7 +502,7 @@ def demo(
 
     def report(result: RunResult) -> None:
         if strategy == "ensemble":
-            start = _parse_date(until)
+            start = optional_date(until)
             assert start is not None
             compared = cli_demo.print_comparison(settings, start, console, reports / f"{result.run_id}-compare.html")
             if compared is not None:

@@ -4,8 +4,10 @@ Mounted into the main CLI with `cli_board.mount(app)`.
 
 `decisions RUN` reads the run's stored "signal" events (each target change, with every member's vote when the
 strategy is the board). `compare` runs the same out-of-sample window as the ensemble, as each member alone
-(a one-member board: same calibration, weighting and Kelly inputs) and as buy-and-hold, all net of costs
-through the engine, and refuses a window that starts before any used model's training window ends.
+(a one-member board: same calibration, weighting and Kelly inputs), as the trend baseline and as buy-and-hold,
+all net of costs through `engine.runner.run` (the path `backtest` takes, so a row equals that backtest), and
+refuses a window that starts before any used model's training window ends. `--persist` stores every row as a
+run (`papertrader report` / `check` / `decisions` then read it).
 """
 
 from __future__ import annotations
@@ -24,9 +26,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from papertrader.cli_common import errors, optional_date, symbol_list
 from papertrader.config.settings import Settings, load_settings
-from papertrader.core.errors import ConfigError, PapertraderError
-from papertrader.domain.sessions import NEW_YORK
+from papertrader.core.errors import ConfigError
 
 console = Console()
 
@@ -35,22 +37,6 @@ def mount(app: typer.Typer) -> None:
     """Register the board commands on the main CLI."""
     app.command("decisions")(decisions)
     app.command("compare")(compare)
-
-
-def _parse_date(value: str | None) -> datetime | None:
-    """ISO date -> aware datetime (New York when no zone is given)."""
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"{value!r} is not an ISO date like 2010-01-31") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=NEW_YORK)
-
-
-def _fail(exc: PapertraderError) -> typer.Exit:
-    console.print(f"[red]error:[/red] {exc}")
-    return typer.Exit(2)
 
 
 # ------------------------------------------------------------------ decisions
@@ -82,10 +68,8 @@ def decisions(
 ) -> None:
     """Show a run's decisions: each target change with every board member's vote, weight and reason."""
     settings = load_settings()
-    try:
+    with errors(console):
         rows = stored_decisions(settings, run_id, symbol.upper() if symbol else None)
-    except PapertraderError as exc:
-        raise _fail(exc) from exc
     table = Table(title=f"decisions of {run_id}" + (f" · {symbol.upper()}" if symbol else ""))
     for col in ("time", "symbol", "target", "conf", "votes (member p_up/p_down weight)", "rationale"):
         table.add_column(col)
@@ -116,14 +100,38 @@ def _pct(value: float | None) -> str:
 
 # ------------------------------------------------------------------ compare
 
+BUY_AND_HOLD = "buy_and_hold"
+TREND_BASELINE = "trend_baseline"
+
 
 @dataclass(frozen=True)
 class Line:
-    """One strategy's result over the comparison window."""
+    """One strategy's result over the comparison window (run_id: the stored run, when compare persisted it)."""
 
     name: str
     equity: np.ndarray[Any, np.dtype[np.float64]]
     metrics: dict[str, Any]
+    run_id: str | None = None
+
+
+def board_settings(settings: Settings, members: Sequence[str]) -> Settings:
+    """The settings `backtest` would run the board of `members` with (one member: that member alone)."""
+    strategy = settings.strategy.model_copy(update={"name": "ensemble"})
+    board = settings.board.model_copy(update={"members": tuple(members)})
+    return settings.model_copy(update={"strategy": strategy, "board": board})
+
+
+def baseline_settings(settings: Settings) -> Settings:
+    """The settings `backtest` would run the moving-average baseline (TrendFollowing) with."""
+    return settings.model_copy(update={"strategy": settings.strategy.model_copy(update={"name": "trend"})})
+
+
+@dataclass
+class _Seen:
+    """What the board's run was built with: its members (advisors only when admitted) and its calibration."""
+
+    members: tuple[str, ...] = ()
+    calibration: Any = None
 
 
 def run_compare(
@@ -133,102 +141,67 @@ def run_compare(
     end: datetime | None,
     members: Sequence[str] | None = None,
     progress: Progress | None = None,
+    persist: bool = False,
 ) -> tuple[pd.DatetimeIndex, list[Line], dict[str, Any]]:
-    """The ensemble, each member alone and buy-and-hold over one out-of-sample window, net of costs."""
-    from papertrader.core.clock import SimClock
-    from papertrader.core.events import EventBus
+    """The ensemble, each member alone, the trend baseline and buy-and-hold over one out-of-sample window.
+
+    Every strategy goes through `engine.runner.run`, the path `backtest` takes, so each row equals the backtest
+    of the same settings and window (a member alone is a one-member board: same calibration, weighting, Kelly).
+    """
     from papertrader.data.store import Lake
-    from papertrader.engine.benchmark import buy_and_hold
-    from papertrader.engine.cycle import Engine
-    from papertrader.engine.runner import RunRequest, load_panel
+    from papertrader.engine.cycle import CycleOutcome, Engine
+    from papertrader.engine.runner import RunRequest, load_panel, run
     from papertrader.models.registry import Registry
-    from papertrader.portfolio.metrics import periods_per_year, summarize
     from papertrader.signals import factory
-    from papertrader.signals.ensemble import Ensemble
-    from papertrader.signals.members import ShadowBook
 
     names = tuple(members or settings.board.members)
-    lake = Lake(settings.lake_dir)
-    panel, first = load_panel(lake, RunRequest(symbols=symbols, start=start, end=end))
+    request = RunRequest(symbols=symbols, start=start, end=end, mode="backtest")
+    panel, first = load_panel(Lake(settings.lake_dir), request)
     registry = Registry(settings.home)
     manifests = {m: factory.manifest_for(registry, m) for m in names if m in factory.FAMILY}
     factory.check_out_of_sample(manifests, panel.ts[first])
-    board_settings = settings.model_copy(update={"strategy": settings.strategy.model_copy(update={"name": "ensemble"})})
-    board_settings = board_settings.model_copy(update={"board": settings.board.model_copy(update={"members": names})})
-    built = factory.build(board_settings, panel, first, lake, names=names, with_monitor=False)
-    assert isinstance(built.strategy, Ensemble)
-    board = built.strategy
-    runs: list[tuple[str, Ensemble]] = [("ensemble", board)]
-    for m in board.members:
-        runs.append(
-            (
-                m.name,
-                Ensemble(
-                    [m],
-                    len(panel.symbols),
-                    settings.board,
-                    calibration=built.calibration,
-                    allow_short=settings.risk.allow_short,
-                    name=f"board_{m.name}",
-                ),
-            )
-        )
-    window = panel.ts[first:]
-    ppy = periods_per_year(int(window.tz_convert("America/New_York").normalize().nunique()), len(window))
-    task = progress.add_task("compare", total=len(runs) * (len(panel) - first)) if progress else None
-    lines: list[Line] = []
-    for label, strategy in runs:
-        for m in strategy.members:
-            book = getattr(m, "book", None)
-            if isinstance(book, ShadowBook):
-                book.reset()
-        monitor = factory._monitor(settings, len(panel.symbols)) if label == "ensemble" else None
-        strategy = replace_monitor(strategy, monitor)
-        engine = Engine(
-            run_id=f"compare-{label}",
-            panel=panel,
-            features=built.features,
-            strategy=strategy,
-            settings=settings,
-            clock=SimClock(panel.open_times[first]),
-            bus=EventBus(),
-        )
-        outcomes = []
-        for k in range(first, len(panel)):
-            outcomes.append(engine.step(k))
+    cycles = len(panel) - first
+    task = progress.add_task("compare: ensemble", total=None) if progress is not None else None
+    seen = _Seen()
+
+    def on_engine(engine: Engine, _total: int) -> None:
+        strategy = engine.strategy
+        seen.members = tuple(m.name for m in getattr(strategy, "members", ()))
+        seen.calibration = getattr(strategy, "calibration", None)
+
+    def one(label: str, run_settings: Settings, capture: bool = False) -> Any:
+        if progress is not None and task is not None:
+            progress.update(task, description=f"compare: {label}")
+
+        def advance(_outcome: CycleOutcome) -> None:
             if progress is not None and task is not None:
                 progress.advance(task)
-        equity = np.array([float(o.valuation.equity) for o in outcomes])
-        gross = np.array([float(o.valuation.gross_exposure) for o in outcomes])
-        fills = [f for o in outcomes for f in o.fills]
-        lines.append(Line(label, equity, summarize(equity, gross, fills, ppy).as_dict()))
-    bench, invested = buy_and_hold(panel, settings.initial_cash, settings.costs, first)
-    lines.append(Line("buy_and_hold", bench, summarize(bench, invested, (), ppy).as_dict()))
+
+        return run(
+            run_settings,
+            request,
+            on_cycle=advance,
+            on_engine=on_engine if capture else None,
+            persist=persist,
+        )
+
+    board = one("ensemble", board_settings(settings, names), capture=True)
+    if progress is not None and task is not None:
+        progress.update(task, total=cycles * (len(seen.members) + 2))
+    lines = [Line("ensemble", board.equity, board.metrics.as_dict(), board.run_id if persist else None)]
+    for member in seen.members:
+        alone = one(member, board_settings(settings, (member,)))
+        lines.append(Line(member, alone.equity, alone.metrics.as_dict(), alone.run_id if persist else None))
+    trend = one(TREND_BASELINE, baseline_settings(settings))
+    lines.append(Line(TREND_BASELINE, trend.equity, trend.metrics.as_dict(), trend.run_id if persist else None))
+    lines.append(Line(BUY_AND_HOLD, board.benchmark_equity, board.benchmark.as_dict()))
+    cal = seen.calibration
     info = {
         "models": {m: {"version": man.version, "training_window": man.training_window} for m, man in manifests.items()},
-        "calibration": None
-        if built.calibration is None
-        else {"start": built.calibration.start, "end": built.calibration.end, "method": built.calibration.method},
-        "calibration_file": str(built.calibration_path) if built.calibration_path else None,
+        "calibration": None if cal is None else {"start": cal.start, "end": cal.end, "method": cal.method},
+        "runs": {line.name: line.run_id for line in lines if line.run_id is not None},
     }
-    return window, lines, info
-
-
-def replace_monitor(strategy: Any, monitor: Any) -> Any:
-    """The same board with a fresh monitor and a fresh hold memory (each compared run starts clean)."""
-    from papertrader.signals.ensemble import Ensemble
-
-    assert isinstance(strategy, Ensemble)
-    return Ensemble(
-        strategy.members,
-        strategy.n_symbols,
-        strategy.board,
-        calibration=strategy.calibration,
-        monitor=monitor,
-        allow_short=strategy.allow_short,
-        max_weight=strategy.max_weight,
-        name=strategy.name,
-    )
+    return board.ts, lines, info
 
 
 def compare_html(ts: pd.DatetimeIndex, lines: Sequence[Line], table: list[dict[str, Any]]) -> str:
@@ -297,19 +270,20 @@ def compare(
     members: Annotated[str | None, typer.Option(help="board members (default: settings.board.members)")] = None,
     json_file: Annotated[Path | None, typer.Option("--json", help="write the table and curves")] = None,
     html_file: Annotated[Path | None, typer.Option("--html", help="write the table and an equity plot")] = None,
+    persist: Annotated[
+        bool, typer.Option(help="store every row as a run (report, check and decisions read it)")
+    ] = False,
 ) -> None:
-    """Run the board, each member alone and buy-and-hold over one out-of-sample window, net of costs."""
+    """Run the board, each member alone, the trend baseline and buy-and-hold over one out-of-sample window."""
     settings = load_settings()
-    wanted = tuple(s.strip().upper() for s in symbols.split(",") if s.strip()) if symbols else ()
+    wanted = symbol_list(symbols)
     chosen = tuple(s.strip().lower() for s in members.split(",") if s.strip()) if members else None
+    start_at, end_at = optional_date(start, "--start"), optional_date(end, "--end")
     progress = Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
     )
-    try:
-        with progress:
-            ts, lines, info = run_compare(settings, wanted, _parse_date(start), _parse_date(end), chosen, progress)
-    except PapertraderError as exc:
-        raise _fail(exc) from exc
+    with errors(console), progress:
+        ts, lines, info = run_compare(settings, wanted, start_at, end_at, chosen, progress, persist=persist)
     table = print_compare(ts, lines)
     if json_file is not None:
         payload = {

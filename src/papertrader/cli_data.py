@@ -12,22 +12,21 @@ import signal
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from papertrader.cli_common import errors, iso_date
 from papertrader.config.settings import Settings, load_settings
 from papertrader.core.clock import Clock, WallClock
-from papertrader.core.errors import ConfigError, PapertraderError
+from papertrader.core.errors import ConfigError
 from papertrader.data.sources import build_sources, key_manager
+from papertrader.domain.sessions import NEW_YORK
 
-NEW_YORK = ZoneInfo("America/New_York")
 SOURCES = ("alphavantage", "yahoo", "questrade")
 console = Console()
 universe_app = typer.Typer(
@@ -36,16 +35,6 @@ universe_app = typer.Typer(
 
 
 # --- helpers ---------------------------------------------------------------------------------------
-
-
-@contextmanager
-def _errors() -> Iterator[None]:
-    """Project errors become a one-line message and exit code 2."""
-    try:
-        yield
-    except PapertraderError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
 
 
 @contextmanager
@@ -65,14 +54,6 @@ def _stop_on_signal() -> Iterator[Callable[[], bool]]:
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
-
-
-def _date(value: str, what: str) -> datetime:
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"{what} {value!r} is not an ISO date like 2020-01-31") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=NEW_YORK)
 
 
 def _symbols(symbols: str | None, universe: str | None, settings: Settings) -> list[str]:
@@ -123,10 +104,10 @@ def backfill(
 
     settings = load_settings()
     clock = WallClock()
-    with _errors():
+    with errors():
         wanted = _symbols(symbols, universe, settings)
-        lo = _date(start, "--start")
-        hi = _date(end, "--end") if end else clock.now()
+        lo = iso_date(start, "--start")
+        hi = iso_date(end, "--end") if end else clock.now()
         router, notes = build_router(settings, clock, source)
         for note in notes:
             console.print(f"[yellow]{note}[/yellow]")
@@ -238,7 +219,7 @@ def poll(
 
     settings = load_settings()
     clock = WallClock()
-    with _errors():
+    with errors():
         wanted = _symbols(symbols, universe, settings)
         sources, notes = build_sources(settings, clock, SOURCES)
         for note in notes:
@@ -285,7 +266,7 @@ def print_key_status(out: Console | None = None) -> None:
     """Each Alpha Vantage key's remaining budget, the key masked (for `papertrader data status`)."""
     out = out or console
     settings = load_settings()
-    with _errors():
+    with errors():
         manager = key_manager(settings, WallClock())
     if manager is None:
         out.print("Alpha Vantage keys: none configured (set PAPERTRADER_AV_KEY_PREMIUM or PAPERTRADER_AV_KEYS)")
@@ -319,7 +300,7 @@ def universe_list(
     from papertrader.data.universe import load_universe, tag_penny
 
     settings = load_settings()
-    with _errors():
+    with errors():
         universe = load_universe(settings.home)
         last = Lake(settings.lake_dir).read_bars_asof(universe.symbols(), "1d", WallClock().now(), adjusted=False)
         closes = dict(zip(last["symbol"], last["close"], strict=True))
@@ -351,7 +332,7 @@ def universe_refresh(
 
     settings = load_settings()
     clock = WallClock()
-    with _errors():
+    with errors():
         current = top200(settings.home)
         candidates = list(current.members)
         if include_lake:

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,6 +22,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from papertrader.cli_common import errors, symbol_list
 from papertrader.config.settings import Settings, load_settings
 from papertrader.core.errors import ConfigError, DataError, PapertraderError
 from papertrader.features.inputs import External
@@ -33,22 +33,8 @@ models_app = typer.Typer(help="List, inspect, promote and roll back registered m
 KINDS = ("lstm", "gru", "ppo")
 
 
-@contextmanager
-def _errors() -> Iterator[None]:
-    """Project errors become a message and exit code 2, not a traceback."""
-    try:
-        yield
-    except PapertraderError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
-
-
 def _settings() -> Settings:
     return load_settings()
-
-
-def _symbols(value: str | None) -> tuple[str, ...]:
-    return tuple(s.strip().upper() for s in value.split(",") if s.strip()) if value else ()
 
 
 def load_training_data(settings: Settings, interval: str, symbols: tuple[str, ...]) -> tuple[pd.DataFrame, External]:
@@ -152,8 +138,8 @@ def train(
         raise typer.BadParameter(f"unknown model {kind!r}: use lstm, gru, ppo or all")
     settings = _settings()
     results: dict[str, Any] = {"interval": interval, "walk_forward": walk_forward, "models": {}}
-    with _errors():
-        bars, external = load_training_data(settings, interval, _symbols(symbols))
+    with errors():
+        bars, external = load_training_data(settings, interval, symbol_list(symbols))
         bars = bars_before(bars, until)
         series = tuple(external.macro)
         for k in kinds:
@@ -243,7 +229,7 @@ def models_list(
     for col in ("family", "version", "live", "created", "trained on", "held-out", "schema"):
         table.add_column(col)
     listing: list[dict[str, Any]] = []
-    with _errors():
+    with errors():
         families = (check_family(family),) if family else FAMILIES
         for fam in families:
             current = registry.current(fam)
@@ -285,7 +271,7 @@ def models_show(
     from papertrader.models.registry import Registry
 
     registry = Registry(_settings().home)
-    with _errors():
+    with errors():
         manifest = registry.manifest(family, version)
         handle = ModelHandle(registry, family, version=version)
         handle.get()
@@ -307,7 +293,7 @@ def models_promote(
     from papertrader.models.registry import Registry
 
     registry = Registry(_settings().home)
-    with _errors():
+    with errors():
         load_version(registry, family, version, None)
         registry.promote(family, version)
     console.print(f"{family} {version} is live")
@@ -319,7 +305,7 @@ def models_rollback(family: Annotated[str, typer.Argument(help="lstm | gru | rl"
     from papertrader.models.registry import Registry
 
     registry = Registry(_settings().home)
-    with _errors():
+    with errors():
         target = registry.rollback(family)
     console.print(f"{family} rolled back to {target}")
 

@@ -15,45 +15,20 @@ confidence}}, beat_buy_and_hold {...}}, html.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from papertrader.cli_common import errors, optional_date, symbol_list
 from papertrader.config.settings import load_settings
 from papertrader.core.clock import WallClock
-from papertrader.core.errors import PapertraderError
 
 console = Console()
-NEW_YORK = ZoneInfo("America/New_York")
 MAX_ROWS = 40  # longer trials print the summary only; the HTML and JSON list every window
-
-
-@contextmanager
-def _errors() -> Iterator[None]:
-    """Project errors become a message and exit code 2, not a traceback."""
-    try:
-        yield
-    except PapertraderError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
-
-
-def _date(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"{value!r} is not an ISO date like 2010-01-31") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=NEW_YORK)
 
 
 def _count(value: str) -> int | None:
@@ -144,10 +119,13 @@ def trial(
     from papertrader.reports.trial import render
 
     settings = load_settings()
-    symbol_list = tuple(s.strip().upper() for s in symbols.split(",") if s.strip()) if symbols else ()
-    with _errors():
+    with errors():
         request = TrialRequest(
-            days=days, windows=_count(windows), symbols=symbol_list, interval=interval, after=_date(after)
+            days=days,
+            windows=_count(windows),
+            symbols=symbol_list(symbols),
+            interval=interval,
+            after=optional_date(after),
         )
         with Progress(
             TextColumn("[bold]trial[/bold]"),

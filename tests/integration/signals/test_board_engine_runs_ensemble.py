@@ -71,7 +71,7 @@ def test_compare_writes_json_and_refuses_a_window_inside_model_training(
     assert done.exit_code == 0, done.output
     data = json.loads(out.read_text())
     names = [row["strategy"] for row in data["table"]]
-    assert names == ["ensemble", "lstm", "gru", "ppo", "trend", "buy_and_hold"]
+    assert names == ["ensemble", "lstm", "gru", "ppo", "trend", "trend_baseline", "buy_and_hold"]
     assert all(len(curve) == len(data["ts"]) for curve in data["equity"].values())
     assert data["calibration"]["end"] < data["start"]
     for model in data["models"].values():

@@ -1,0 +1,50 @@
+"""What every `papertrader` command shares: project errors as one line and exit code 2, ISO dates, symbol lists.
+
+One copy, so that every command fails the same way and reads dates the same way (a naive date is New York).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from papertrader.core.errors import PapertraderError
+from papertrader.domain.sessions import NEW_YORK
+
+console = Console()
+EXIT_ERROR = 2  # a project error: the message says what to fix (input, config) or to retry
+
+
+@contextmanager
+def errors(out: Console | None = None) -> Iterator[None]:
+    """Turn the project's errors into a clear message and exit code 2, so the operator reads what to do, not a trace."""
+    try:
+        yield
+    except PapertraderError as exc:
+        (out or console).print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(EXIT_ERROR) from exc
+
+
+def iso_date(value: str, what: str = "") -> datetime:
+    """An ISO date or timestamp as an aware datetime (New York when naive), or a usage error naming the option."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        prefix = f"{what} " if what else ""
+        raise typer.BadParameter(f"{prefix}{value!r} is not an ISO date like 2010-01-31") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=NEW_YORK)
+
+
+def optional_date(value: str | None, what: str = "") -> datetime | None:
+    """`iso_date` for an option that may be left out (None stays None: the whole history)."""
+    return None if value is None else iso_date(value, what)
+
+
+def symbol_list(value: str | None) -> tuple[str, ...]:
+    """Comma-separated symbols, upper-cased, blanks dropped (empty: every symbol the command defaults to)."""
+    return tuple(s.strip().upper() for s in value.split(",") if s.strip()) if value else ()
