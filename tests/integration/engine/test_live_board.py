@@ -1,0 +1,249 @@
+"""Live paper trading runs the AI board: the same factory, features rebuilt per bar, retrained models picked up.
+
+Real bundled daily bars of AAPL, IBM and MSFT; tiny LSTM, GRU and PPO trained with
+`papertrader train all --small --until 2011-01-01`, so every live window below is out of sample. A SimClock
+drives the day plans and a RecordedFeed serves the bars as they close.
+"""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from papertrader.cli import app
+from papertrader.config.board import BoardSettings
+from papertrader.config.live import LiveSettings
+from papertrader.config.settings import CostSettings, Settings, StrategySettings
+from papertrader.core.clock import SimClock
+from papertrader.data.store import Lake
+from papertrader.domain.sessions import NEW_YORK
+from papertrader.engine.cycle import CycleOutcome
+from papertrader.engine.feed import RecordedFeed
+from papertrader.engine.orchestrator import REBUILT, BackgroundRetrainer, LiveOrchestrator, LiveRequest, ModelUpdate
+from papertrader.engine.runner import RunRequest, run
+from papertrader.models.loading import load_version
+from papertrader.models.registry import Registry
+from papertrader.models.training import TrainOptions, train_and_register
+from papertrader.persistence.db import init_db, make_engine
+from papertrader.persistence.repository import RunRepository
+from papertrader.signals.ensemble import Ensemble
+
+SYMBOLS = ("AAPL", "IBM", "MSFT")
+UNTIL = "2011-01-01"
+#: 2011-06-01 is a Wednesday; the live windows start there, five months after the models' data ends
+LIVE_FROM = date(2011, 6, 1)
+
+
+@pytest.fixture(scope="module")
+def trained_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A home with the bundled lake and tiny models trained on bars before UNTIL (once for the module)."""
+    home = tmp_path_factory.mktemp("live-board")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PAPERTRADER_HOME", str(home))
+        runner = CliRunner()
+        assert runner.invoke(app, ["data", "import", "--source", "bundled"]).exit_code == 0
+        trained = runner.invoke(app, ["train", "all", "--small", "--until", UNTIL, "--symbols", ",".join(SYMBOLS)])
+        assert trained.exit_code == 0, trained.output
+    return home
+
+
+@pytest.fixture
+def home(trained_home: Path, tmp_path: Path) -> Path:
+    """A private copy of the trained home (its registry and database are this test's to change)."""
+    copy = tmp_path / "home"
+    shutil.copytree(trained_home, copy)
+    return copy
+
+
+def _settings(home: Path, **live: Any) -> Settings:
+    """The ensemble, with a history reaching back to the lake's first bar (so live and replay share the panel)."""
+    return Settings(
+        home=home,
+        strategy=StrategySettings(name="ensemble"),
+        board=BoardSettings(calibration_bars=120),
+        live=LiveSettings(**{"retrain_weekdays": (), "history_days": 20_000, **live}),
+    )
+
+
+def _repo(settings: Settings) -> RunRepository:
+    db = make_engine(settings.db_url)
+    init_db(db)
+    return RunRepository(db)
+
+
+def _feed(home: Path) -> RecordedFeed:
+    """The live days' real bars, served only once closed."""
+    bars = Lake(home / "lake").read_bars(list(SYMBOLS), "1d", pd.Timestamp(LIVE_FROM, tz=NEW_YORK), None)
+    return RecordedFeed(bars)
+
+
+def _orchestrator(settings: Settings, days: int, run_id: str = "live", **kwargs: Any) -> LiveOrchestrator:
+    return LiveOrchestrator(
+        settings,
+        LiveRequest(SYMBOLS, "1d", run_id=run_id, days=days),
+        feed=_feed(settings.home),
+        clock=SimClock(datetime.combine(LIVE_FROM, time(6), NEW_YORK)),
+        lake=Lake(settings.lake_dir),
+        repo=_repo(settings),
+        **kwargs,
+    )
+
+
+def _state(repo: RunRepository, run_id: str) -> dict[str, object]:
+    """Orders, fills and equity of a run with the run id taken out of the order ids."""
+    strip = len(run_id)
+    equity = repo.load_equity(run_id, exact=True)
+    return {
+        "orders": [
+            (o.id[strip:], o.symbol, o.side, o.qty, o.status, o.filled_qty, o.avg_fill_price, o.created_at)
+            for o in repo.load_orders(run_id)
+        ],
+        "fills": [
+            (f.order_id[strip:], f.seq, f.symbol, f.side, f.qty, f.price, f.fee, f.ts) for f in repo.load_fills(run_id)
+        ],
+        "cash": list(equity["cash"]),
+        "equity": list(equity["equity"]),
+        "ts": list(equity["ts"]),
+        "cycles": list(equity["cycle"]),
+    }
+
+
+def _member_versions(strategy: object) -> dict[str, str]:
+    assert isinstance(strategy, Ensemble)
+    return {m.name: str(getattr(m, "version", "")) for m in strategy.members}
+
+
+def test_four_live_board_sessions_equal_a_replay_of_the_same_bars_and_never_looks_ahead(home: Path) -> None:
+    settings = _settings(home)
+    seen: list[tuple[int, datetime]] = []
+
+    def on_cycle(outcome: CycleOutcome) -> None:
+        engine = orch.engine
+        assert engine is not None
+        # the decision saw only bars closed by now; every feature the board reads covers exactly that panel
+        assert engine.panel.close_times[-1] <= orch.clock.now()
+        assert all(v.shape[0] == len(engine.panel) for v in engine.features.values())
+        seen.append((outcome.k, outcome.ts))
+
+    orch = _orchestrator(settings, days=4, on_cycle=on_cycle)
+    result = orch.run()
+
+    assert result.status == "finished" and result.strategy == "ensemble"
+    assert result.cycles == 4 == len(seen) and result.held_cycles == 0
+    assert orch.engine is not None and isinstance(orch.engine.strategy, Ensemble)
+    assert set(_member_versions(orch.engine.strategy)) == {"lstm", "gru", "ppo", "trend"}
+    assert result.feature_latency["cycles"] == 4, "the board's features were rebuilt on every new bar"
+    assert {result.health[f"model.{m}"] for m in ("lstm", "gru", "ppo")} == {"ok"}
+
+    last = seen[-1][1].astimezone(NEW_YORK)
+    start = datetime.combine(LIVE_FROM, time(0), NEW_YORK)
+    replay = run(
+        settings, RunRequest(SYMBOLS, "1d", start, datetime.combine(last.date(), time(12), NEW_YORK), "replay")
+    )
+    repo = _repo(settings)
+    live, replayed = _state(repo, "live"), _state(repo, replay.run_id)
+    assert live["fills"], "the board should trade in its first live sessions"
+    assert live == replayed
+
+
+def _session_first_cycles(repo: RunRepository, run_id: str) -> dict[date, int]:
+    """The first cycle of each session of a run."""
+    equity = repo.load_equity(run_id)
+    out: dict[date, int] = {}
+    for cycle, ts in zip(equity["cycle"], equity["ts"], strict=True):
+        out.setdefault(pd.Timestamp(ts).tz_convert(NEW_YORK).date(), int(cycle))
+    return out
+
+
+class _JoinedRetrainer(BackgroundRetrainer):
+    """The real background retrainer, except that the next warm-up waits for the job (sim time never does)."""
+
+    def take_ready(self) -> ModelUpdate | None:
+        self.join(120)
+        return super().take_ready()
+
+
+@pytest.mark.slow
+def test_a_model_retrained_on_friday_is_traded_from_the_next_session_calibrated_before_it(home: Path) -> None:
+    settings = _settings(home, retrain_weekdays=(4,), retrain_family="lstm")
+    registry = Registry(home)
+    before = registry.current("lstm")
+    lake = Lake(settings.lake_dir)
+
+    def train(data_until: datetime) -> str:
+        bars = lake.read_bars(list(SYMBOLS), "1d", None, data_until)
+        assert pd.DatetimeIndex(bars["ts"]).max() <= pd.Timestamp(data_until)
+        options = TrainOptions("lstm", small=True, promote=False, epochs=2)
+        return train_and_register(bars, options, registry, CostSettings()).version
+
+    def check(version: str) -> list[str]:
+        load_version(registry, "lstm", version, None)
+        return []
+
+    used: dict[int, str] = {}
+
+    def on_cycle(outcome: CycleOutcome) -> None:
+        assert orch.engine is not None
+        used[outcome.k] = _member_versions(orch.engine.strategy)["lstm"]
+
+    retrainer = _JoinedRetrainer("lstm", train, check)
+    # Wed 1, Thu 2, Fri 3 (retraining after the close), Mon 6, Tue 7 June 2011
+    orch = _orchestrator(settings, days=5, retrainer=retrainer, on_cycle=on_cycle)
+    result = orch.run()
+
+    assert result.status == "finished" and len(retrainer.started) == 1
+    new = result.models["lstm"]
+    assert new != before and registry.current("lstm") == before, "the retrained version is used, not promoted"
+    repo = _repo(settings)
+    first_of = _session_first_cycles(repo, "live")
+    monday = first_of[date(2011, 6, 6)]
+    assert {k: v for k, v in used.items() if k < monday} == dict.fromkeys(range(min(used), monday), before)
+    assert {k: v for k, v in used.items() if k >= monday} == {monday: new, monday + 1: new}
+
+    rebuilt = repo.load_events("live", [REBUILT])
+    assert len(rebuilt) == 1
+    event = rebuilt[0]
+    assert event.payload["versions"] == {"lstm": new} and event.payload["first_cycle"] == monday
+    assert event.payload["members"]["lstm"] == new
+    calibration = event.payload["calibration"]
+    assert calibration is not None, "the rebuilt board is calibrated"
+    monday_close = datetime.combine(date(2011, 6, 6), time(16), NEW_YORK)
+    assert pd.Timestamp(calibration["end"]) < monday_close, "calibration used only bars before Monday's cycle"
+    assert pd.Timestamp(calibration["end"]).tz_convert(NEW_YORK).date() == date(2011, 6, 3)
+    assert event.ts.astimezone(NEW_YORK).date() == date(2011, 6, 6), "picked up at Monday's warm-up"
+    assert result.health["model.lstm"] == "ok" and result.health["models"] == "ok"
+
+
+@pytest.mark.slow
+def test_a_live_model_that_fails_to_load_falls_back_to_the_previous_version_and_health_shows_it(home: Path) -> None:
+    settings = _settings(home)
+    registry = Registry(home)
+    good = registry.current("lstm")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PAPERTRADER_HOME", str(home))
+        args = ["train", "lstm", "--small", "--until", UNTIL, "--symbols", ",".join(SYMBOLS), "--promote"]
+        assert CliRunner().invoke(app, args).exit_code == 0
+    broken = registry.current("lstm")
+    assert broken is not None and broken != good
+    weights = next(p for p in registry.path("lstm", broken).iterdir() if p.name.startswith("weights"))
+    weights.write_bytes(b"not a model")  # a damaged artifact on disk
+
+    orch = _orchestrator(settings, days=3)
+    result = orch.run()
+
+    assert result.status == "finished" and result.cycles == 3, "the board kept trading"
+    assert result.health["model.lstm"] == "degraded"
+    assert {result.health["model.gru"], result.health["model.ppo"]} == {"ok"}
+    assert orch.engine is not None
+    lstm = orch.engine.strategy.health()["lstm"]  # type: ignore[attr-defined]
+    assert lstm["requested"] == broken and lstm["active"] == good
+    assert any(broken in p for p in lstm["problems"])
+    events = [e.payload for e in _repo(settings).load_events("live", ["health"])]
+    stored = [p for p in events if p["component"] == "model.lstm"]
+    assert stored and stored[0]["status"] == "degraded" and str(good) in str(stored[0]["message"])
