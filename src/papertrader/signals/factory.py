@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +46,7 @@ from papertrader.models.data import round_trip_cost
 from papertrader.models.loading import ModelHandle
 from papertrader.models.registry import Manifest, Registry
 from papertrader.signals.base import Strategy
-from papertrader.signals.calibration import BoardCalibration, calibration_key, fit_board
+from papertrader.signals.calibration import BoardCalibration, Curve, MemberCalibration, calibration_key, fit_board
 from papertrader.signals.drift import DriftMonitor
 from papertrader.signals.ensemble import Ensemble, Monitor
 from papertrader.signals.members import (
@@ -325,6 +325,34 @@ def calibration_window(panel: Panel, first: int, manifests: dict[str, Manifest],
     return (start, first) if first - start >= 20 else None
 
 
+def with_enough_evidence(
+    calibration: BoardCalibration, horizons: Mapping[str, int], min_samples: int
+) -> BoardCalibration:
+    """Members whose labelled rows hold fewer than `min_samples` independent outcomes are left uncalibrated.
+
+    A label spans `horizon` bars, so neighbouring rows share most of their outcome: 232 labelled rows of a
+    20-bar member are about 12 independent outcomes per symbol, not 232. Counted as independent, one bear year
+    (2008) was enough evidence to fit the trend member's curves to that regime's base rate (calibrated P(up)
+    below P(down) at every raw level), and a long-only board of it never traded in the 2009-2013 rally.
+    """
+    kept: dict[str, MemberCalibration] = {}
+    for name, member in calibration.members.items():
+        independent = member.samples // max(1, int(horizons.get(name, 1)))
+        if independent < min_samples and (member.up.method != "identity" or member.down.method != "identity"):
+            log.warning(
+                "calibration: %s has %d labelled rows but only %d independent %d-bar outcomes (< %d); "
+                "left uncalibrated",
+                name,
+                member.samples,
+                independent,
+                horizons.get(name, 1),
+                min_samples,
+            )
+            member = MemberCalibration(name, Curve(), Curve(), member.samples)
+        kept[name] = member
+    return replace(calibration, members=kept)
+
+
 def calibrate(
     settings: Settings,
     panel: Panel,
@@ -354,9 +382,11 @@ def calibrate(
             "method": board.calibration,
             "horizons": {m.name: board.horizon(m.name) for m in members},
             "fast_slow": [settings.strategy.fast, settings.strategy.slow],
+            "evidence": "independent horizons",  # files fitted before this rule counted overlapping labels
         }
     )
     path = settings.home / "board" / f"calibration-{key}.json"
+    horizons = {m.name: board.horizon(m.name) for m in members}
     fitted = fit_board(
         members,
         features,
@@ -364,12 +394,13 @@ def calibrate(
         panel.ts,
         start,
         end,
-        {m.name: board.horizon(m.name) for m in members},
+        horizons,
         round_trip_cost(settings.costs),
         board.calibration,
         board.min_calibration_samples,
         board.payoff_floor,
     )
+    fitted = with_enough_evidence(fitted, horizons, board.min_calibration_samples)
     if path.exists():
         # members were still polled over the window (stateful members warm up the same way); the stored
         # curves win so that a rerun is reproducible even if the model code changed underneath
