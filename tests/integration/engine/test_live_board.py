@@ -247,3 +247,45 @@ def test_a_live_model_that_fails_to_load_falls_back_to_the_previous_version_and_
     events = [e.payload for e in _repo(settings).load_events("live", ["health"])]
     stored = [p for p in events if p["component"] == "model.lstm"]
     assert stored and stored[0]["status"] == "degraded" and str(good) in str(stored[0]["message"])
+
+
+@pytest.mark.slow
+def test_a_live_board_killed_after_a_model_switch_resumes_on_the_same_versions_as_if_never_killed(home: Path) -> None:
+    settings = _settings(home, retrain_weekdays=(4,), retrain_family="lstm")
+    registry = Registry(home)
+    bars = Lake(settings.lake_dir).read_bars(list(SYMBOLS), "1d", None, pd.Timestamp(LIVE_FROM, tz=NEW_YORK))
+    options = TrainOptions("lstm", small=True, promote=False, epochs=2)
+    retrained = train_and_register(bars, options, registry, CostSettings()).version
+
+    def retrainer() -> _JoinedRetrainer:
+        return _JoinedRetrainer("lstm", lambda _until: retrained, lambda _version: [])
+
+    _orchestrator(settings, days=5, run_id="ref", retrainer=retrainer()).run()
+
+    killed_at: list[datetime] = []
+
+    def kill_on_monday(outcome: CycleOutcome) -> None:
+        if outcome.ts.astimezone(NEW_YORK).date() == date(2011, 6, 6):
+            killed_at.append(orch.clock.now())
+            raise KeyboardInterrupt  # the process dies right after Monday's cycle (the first on the new model)
+
+    orch = _orchestrator(settings, days=5, run_id="victim", retrainer=retrainer(), on_cycle=kill_on_monday)
+    with pytest.raises(KeyboardInterrupt):
+        orch.run()
+    resumed = LiveOrchestrator(
+        settings,
+        LiveRequest(SYMBOLS, "1d", run_id="victim", resume=True, days=1),
+        feed=_feed(home),
+        clock=SimClock(killed_at[0]),
+        lake=Lake(settings.lake_dir),
+        repo=_repo(settings),
+    )
+    result = resumed.run()
+
+    assert result.models == {"lstm": retrained} and resumed.engine is not None
+    assert _member_versions(resumed.engine.strategy)["lstm"] == retrained
+    repo = _repo(settings)
+    assert _state(repo, "victim") == _state(repo, "ref")
+    assert [e.payload for e in repo.load_events("victim", ["monitor.records"])] == [
+        e.payload for e in repo.load_events("ref", ["monitor.records"])
+    ], "the board's memory continues as if never killed"
