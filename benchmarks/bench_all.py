@@ -108,9 +108,10 @@ def table(r: dict[str, Any]) -> Table:
             _fmt(pt["bars_per_s"]),
             lib,
             _fmt(a["bars_per_s"]),
-            f"{g['fills']} fills vs {g['fills_papertrader']}: {g['same_bar']} on the same bar at the same price "
-            f"({g['identical_price']}), {g['identical_bar_and_qty']} same qty, {g['same_bar_qty_off_by_one_share']} "
-            f"one share apart (fee rounding); final equity gap {g['equity_gap']:+,.2f} $",
+            f"{g['fills']} fills vs {g['fills_papertrader']}: {g['identical_price']} on the same bar at the same "
+            f"price; sizes equal up to fill {g['first_difference_at_fill']}, then drift (fee rounding moved equity a "
+            f"share, and {g['fills'] - g['same_bar']} gap-up entries: papertrader buys what cash covers, the other "
+            f"buys a bar later); final equity {g['equity_gap_pct']:+.1f}% after the path compounds",
         )
     u = r["2. 200-symbol universe"]
     t.add_row(
