@@ -7,27 +7,16 @@ committed cycle, never later: a live replay's chart must not show bars the engin
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 
 import numpy as np
 from pydantic import Field
 
-from papertrader.api.schemas import ApiModel
-from papertrader.api.service import ApiService, not_found
+from papertrader.api.schemas import ApiModel, DecisionVote
+from papertrader.api.service import ApiService, not_found, vote_view
 from papertrader.persistence.decisions import StoredDecision, load_decisions
 
-
-class DecisionVote(ApiModel):
-    """One member's opinion in a decision; p_up/p_down are null when the member had no view."""
-
-    member: str
-    timeframe: str
-    p_up: float | None
-    p_down: float | None
-    exit: bool = Field(description="the member asked to close the position")
-    weight: float = Field(description="the member's weight in this decision (base x confidence x record)")
-    reason: str
+__all__ = ["DecisionView", "DecisionVote", "DecisionsView", "PricePoint", "PricesView", "decisions", "prices"]
 
 
 class DecisionView(ApiModel):
@@ -71,10 +60,6 @@ class PricesView(ApiModel):
     note: str | None = Field(description="why there are no prices (e.g. the lake lacks the run's bars)")
 
 
-def _finite(value: float | None) -> float | None:
-    return None if value is None or not math.isfinite(value) else value
-
-
 def decision_view(d: StoredDecision) -> DecisionView:
     """A stored decision as the API shows it (non-finite numbers as null)."""
     return DecisionView(
@@ -86,18 +71,7 @@ def decision_view(d: StoredDecision) -> DecisionView:
         target_weight=d.target_weight,
         confidence=d.confidence,
         rationale=d.rationale,
-        votes=[
-            DecisionVote(
-                member=v.member,
-                timeframe=v.timeframe,
-                p_up=_finite(v.p_up),
-                p_down=_finite(v.p_down),
-                exit=v.exit,
-                weight=v.weight,
-                reason=v.reason,
-            )
-            for v in d.votes
-        ],
+        votes=[vote_view(v) for v in d.votes],
     )
 
 

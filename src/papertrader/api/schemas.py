@@ -228,12 +228,16 @@ class DailyPnlView(ApiModel):
 # ---- signals ------------------------------------------------------------------------------------
 
 
-class SignalVote(ApiModel):
-    """One model's vote inside an ensemble decision."""
+class DecisionVote(ApiModel):
+    """One board member's opinion in a decision; p_up/p_down are null when the member had no view."""
 
-    source: str
-    target_weight: float
-    confidence: float
+    member: str
+    timeframe: str
+    p_up: float | None
+    p_down: float | None
+    exit: bool = Field(description="the member asked to close the position")
+    weight: float = Field(description="the member's weight in this decision (base x confidence x record)")
+    reason: str
 
 
 class SignalView(ApiModel):
@@ -246,7 +250,7 @@ class SignalView(ApiModel):
     target_weight: float
     confidence: float
     rationale: str
-    votes: list[SignalVote] = Field(description="the votes an ensemble combined; empty for a single model")
+    votes: list[DecisionVote] = Field(description="every board member's vote; empty for a single strategy")
 
 
 class ModelSummary(ApiModel):

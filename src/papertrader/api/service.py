@@ -7,6 +7,7 @@ and the repository (its own connections; SQLite WAL lets them read while the eng
 from __future__ import annotations
 
 import logging
+import math
 import re
 import threading
 from collections import Counter, OrderedDict
@@ -30,6 +31,7 @@ from papertrader.api.schemas import (
     CycleData,
     DailyPnl,
     DailyPnlView,
+    DecisionVote,
     EquityPoint,
     EquitySeries,
     FillsView,
@@ -53,7 +55,6 @@ from papertrader.api.schemas import (
     Severity,
     SignalsView,
     SignalView,
-    SignalVote,
     SymbolSignals,
     TradesView,
     TradeView,
@@ -68,6 +69,7 @@ from papertrader.engine.control import RunControl
 from papertrader.engine.live import LiveState, Snapshot
 from papertrader.engine.panel import Panel
 from papertrader.engine.runner import RunRequest, load_panel
+from papertrader.persistence.decisions import StoredVote, decision_from_row
 from papertrader.persistence.repository import RunRepository, RunRow
 
 log = logging.getLogger(__name__)
@@ -158,19 +160,29 @@ def _jsonable(payload: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def vote_view(vote: StoredVote) -> DecisionVote:
+    """A board member's stored vote as the API shows it (non-finite numbers as null): one shape for every route."""
+    return DecisionVote(
+        member=vote.member,
+        timeframe=vote.timeframe,
+        p_up=_probability(vote.p_up),
+        p_down=_probability(vote.p_down),
+        exit=vote.exit,
+        weight=_probability(vote.weight) or 0.0,
+        reason=vote.reason,
+    )
+
+
+def _probability(value: float | None) -> float | None:
+    """A stored vote number, None where the member had no view (NaN) or it is missing."""
+    return None if value is None or not math.isfinite(value) else value
+
+
 def signal_view(event: Event) -> SignalView:
     """A stored or streamed signal event as the API shows it."""
     p = event.payload
     source = str(p.get("source", "unknown"))
-    votes = [
-        SignalVote(
-            source=str(v.get("source", "")),
-            target_weight=_float(v.get("target_weight")),
-            confidence=_float(v.get("confidence")),
-        )
-        for v in p.get("votes", ()) or ()
-        if isinstance(v, Mapping)
-    ]
+    votes = [vote_view(v) for v in decision_from_row(0, 0, event.ts, p).votes]
     return SignalView(
         ts=event.ts,
         symbol=str(p.get("symbol", "")),

@@ -755,7 +755,7 @@ export interface components {
         };
         /**
          * DecisionVote
-         * @description One member's opinion in a decision; p_up/p_down are null when the member had no view.
+         * @description One board member's opinion in a decision; p_up/p_down are null when the member had no view.
          */
         DecisionVote: {
             /**
@@ -1475,21 +1475,9 @@ export interface components {
             ts: string;
             /**
              * Votes
-             * @description the votes an ensemble combined; empty for a single model
+             * @description every board member's vote; empty for a single strategy
              */
-            votes: components["schemas"]["SignalVote"][];
-        };
-        /**
-         * SignalVote
-         * @description One model's vote inside an ensemble decision.
-         */
-        SignalVote: {
-            /** Confidence */
-            confidence: number;
-            /** Source */
-            source: string;
-            /** Target Weight */
-            target_weight: number;
+            votes: components["schemas"]["DecisionVote"][];
         };
         /**
          * SignalsView

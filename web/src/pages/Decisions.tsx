@@ -2,8 +2,9 @@
 import { Fragment, useEffect, useMemo, useState } from 'react';
 import { ApiError, type Decision, type Prices } from '../api/client';
 import { TimeChart, type ChartMarker, type ChartPoint } from '../components/TimeChart';
-import { Badge, Empty, Loaded, Panel } from '../components/ui';
-import { fmtMoney, fmtNumber, fmtPct, fmtStamp, toChartTime } from '../format';
+import { Empty, Loaded, Panel } from '../components/ui';
+import { VoteChips, VotesTable } from '../components/Votes';
+import { fmtMoney, fmtPct, fmtStamp, toChartTime } from '../format';
 import { useLive } from '../state/live';
 import { useResource } from '../state/resource';
 import { useSession } from '../state/session';
@@ -40,49 +41,8 @@ export function decisionMarkers(points: ChartPoint[], decisions: Decision[]): Ch
   return out;
 }
 
-function fmtProb(value: number | null): string {
-  return value === null ? '—' : value.toFixed(2);
-}
-
-function VotesTable({ decision }: { decision: Decision }) {
-  if (!decision.votes.length) {
-    return <p className="muted">This strategy decides alone: there are no board votes.</p>;
-  }
-  return (
-    <table className="votes-table" data-testid={`votes-${decision.seq}`}>
-      <thead>
-        <tr>
-          <th>Member</th>
-          <th>Timeframe</th>
-          <th className="num">P(up)</th>
-          <th className="num">P(down)</th>
-          <th className="num">Weight</th>
-          <th>Exit</th>
-          <th>Reason</th>
-        </tr>
-      </thead>
-      <tbody>
-        {decision.votes.map((v) => (
-          <tr key={`${v.member}-${v.timeframe}`}>
-            <td>
-              <code>{v.member}</code>
-            </td>
-            <td>{v.timeframe}</td>
-            <td className="num">{fmtProb(v.p_up)}</td>
-            <td className="num">{fmtProb(v.p_down)}</td>
-            <td className="num">{fmtNumber(v.weight)}</td>
-            <td>{v.exit ? <Badge kind="warn">exit</Badge> : ''}</td>
-            <td className="rationale">{v.reason || (v.p_up === null ? 'no view' : '')}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
-  );
-}
-
 function DecisionRows({ decision }: { decision: Decision }) {
   const [open, setOpen] = useState(false);
-  const voted = decision.votes.filter((v) => v.p_up !== null || v.exit);
   return (
     <Fragment>
       <tr data-testid={`decision-${decision.seq}`}>
@@ -102,14 +62,7 @@ function DecisionRows({ decision }: { decision: Decision }) {
         <td className="num">{fmtPct(decision.target_weight, 1)}</td>
         <td className="num">{fmtPct(decision.confidence, 0)}</td>
         <td>
-          {decision.votes.length
-            ? voted.map((v) => (
-                <span key={`${v.member}-${v.timeframe}`} className="vote-chip">
-                  <code>{v.member}</code> {fmtProb(v.p_up)}/{fmtProb(v.p_down)} w{v.weight.toFixed(2)}
-                  {v.exit ? ' EXIT' : ''}{' '}
-                </span>
-              ))
-            : <span className="muted">{decision.source}</span>}
+          {decision.votes.length ? <VoteChips votes={decision.votes} /> : <span className="muted">{decision.source}</span>}
         </td>
       </tr>
       {open ? (
@@ -117,7 +70,7 @@ function DecisionRows({ decision }: { decision: Decision }) {
           <td />
           <td colSpan={5}>
             <p className="rationale">{decision.rationale}</p>
-            <VotesTable decision={decision} />
+            <VotesTable votes={decision.votes} testId={`votes-${decision.seq}`} />
           </td>
         </tr>
       ) : null}

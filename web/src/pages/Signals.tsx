@@ -1,7 +1,9 @@
 // AI Signals: every model's latest target per symbol, the ensemble's decision with its votes, recent changes.
+// Board votes are the ensemble's own (member, P(up)/P(down), weight, exit, reason), shown as on the Decisions page.
 import { useState } from 'react';
 import type { Signal, Signals as SignalsData } from '../api/client';
 import { Badge, Empty, Loaded, Panel } from '../components/ui';
+import { VoteChips, VotesTable, spoke } from '../components/Votes';
 import { fmtPct, fmtStamp } from '../format';
 import { useLive } from '../state/live';
 import { useResource } from '../state/resource';
@@ -27,13 +29,15 @@ function Vote({ signal }: { signal: Signal }) {
       </div>
       <div className="rationale">{signal.rationale || 'no rationale given'}</div>
       {signal.votes.length ? (
-        <ul className="votes">
-          {signal.votes.map((v) => (
-            <li key={v.source}>
-              <code>{v.source}</code> {fmtPct(v.target_weight, 1)} · conf {fmtPct(v.confidence, 0)}
-            </li>
-          ))}
-        </ul>
+        <div className="votes" data-testid={`votes-${signal.symbol}-${signal.source}`}>
+          <VoteChips votes={signal.votes} />
+          <details>
+            <summary>
+              {spoke(signal.votes).length} of {signal.votes.length} members with a view
+            </summary>
+            <VotesTable votes={signal.votes} />
+          </details>
+        </div>
       ) : null}
       <div className="muted small">since {fmtStamp(signal.ts)}</div>
     </li>

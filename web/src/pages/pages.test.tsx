@@ -105,8 +105,15 @@ describe('AI Signals', () => {
     const card = await screen.findByTestId('signal-card-AAPL');
     expect(card).toHaveTextContent('ensemble');
     expect(card).toHaveTextContent('two of three models long');
-    expect(card).toHaveTextContent('lstm_v1 30.0%');
-    expect(card).toHaveTextContent('gru_v1 0.0%');
+    const votes = within(card).getByTestId('votes-AAPL-ensemble');
+    expect(votes).toHaveTextContent('lstm 0.64/0.21 w0.43');
+    expect(votes).toHaveTextContent('ppo 0.20/0.70 w0.25 EXIT');
+    expect(votes).not.toHaveTextContent('gru —/—'); // no view: no chip, but a row in the table
+    expect(votes).toHaveTextContent('2 of 3 members with a view');
+    const rows = within(votes).getAllByRole('row');
+    expect(rows).toHaveLength(4);
+    expect(rows[2]).toHaveTextContent('gru');
+    expect(rows[2]).toHaveTextContent('gru: no bar');
     expect(card).toHaveTextContent('p(up)=0.64');
     expect(screen.getByTestId('signal-card-MSFT')).toHaveTextContent('No model has emitted a signal for MSFT yet');
   });

@@ -137,8 +137,26 @@ export const signals: Schemas['SignalsView'] = {
         target_weight: 0.2,
         rationale: 'two of three models long',
         votes: [
-          { source: 'lstm_v1', target_weight: 0.3, confidence: 0.7 },
-          { source: 'gru_v1', target_weight: 0, confidence: 0.4 },
+          // the ensemble's stored vote shape (signals.ensemble), synthetic numbers
+          {
+            member: 'lstm',
+            timeframe: 'short',
+            p_up: 0.64,
+            p_down: 0.21,
+            exit: false,
+            weight: 0.43,
+            reason: 'lstm (lstm v0001): raw P(up) 0.61 P(down) 0.24',
+          },
+          { member: 'gru', timeframe: 'trend', p_up: null, p_down: null, exit: false, weight: 0, reason: 'gru: no bar' },
+          {
+            member: 'ppo',
+            timeframe: 'agent',
+            p_up: 0.2,
+            p_down: 0.7,
+            exit: true,
+            weight: 0.25,
+            reason: 'ppo (ppo v0001): raw P(up) 0.20 P(down) 0.70 EXIT',
+          },
         ],
       }),
       models: [signal({ source: 'lstm_v1', model: 'lstm', target_weight: 0.3, rationale: 'p(up)=0.64' })],
