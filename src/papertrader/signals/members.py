@@ -84,23 +84,14 @@ def _window_tensor(view: FeatureView, names: tuple[str, ...], length: int) -> np
     return np.ascontiguousarray(np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0), dtype=np.float32)
 
 
-class SequenceMember:
-    """The LSTM direction model as a member: P(up) and P(down) over its horizon, from its own features."""
+class _ModelMember:
+    """What every model member shares: its predictor, its namespaced feature panels, name, timeframe, version."""
 
     def __init__(
-        self,
-        predictor: BatchPredictor,
-        feature_names: tuple[str, ...],
-        lookback: int,
-        name: str = "lstm",
-        timeframe: Timeframe = "short",
-        version: str = "",
+        self, predictor: BatchPredictor, feature_names: tuple[str, ...], name: str, timeframe: Timeframe, version: str
     ) -> None:
-        if lookback < 1:
-            raise ValueError("lookback must be positive")
         self.predictor = predictor
         self.feature_names = feature_names
-        self.lookback = lookback
         self.name = name
         self.timeframe: Timeframe = timeframe
         self.version = version
@@ -115,24 +106,42 @@ class SequenceMember:
         """The model's namespaced feature panels and the close."""
         return (*self._panels, CLOSE)
 
+    def _direction(self, view: FeatureView, x: npt.NDArray[np.float32], why: str) -> Opinion:
+        """A direction classifier's DOWN/FLAT/UP probabilities for a batch as an opinion (it never asks to exit)."""
+        probs = _predict(self.predictor, x)["probs"]
+        n = probs.shape[0]
+        return _opinion(
+            self.name, self.timeframe, probs[:, UP], probs[:, DOWN], np.zeros(n, dtype=np.bool_), _present(view), why
+        )
+
+
+class SequenceMember(_ModelMember):
+    """The LSTM direction model as a member: P(up) and P(down) over its horizon, from its own features."""
+
+    def __init__(
+        self,
+        predictor: BatchPredictor,
+        feature_names: tuple[str, ...],
+        lookback: int,
+        name: str = "lstm",
+        timeframe: Timeframe = "short",
+        version: str = "",
+    ) -> None:
+        if lookback < 1:
+            raise ValueError("lookback must be positive")
+        super().__init__(predictor, feature_names, name, timeframe, version)
+        self.lookback = lookback
+
     def opine(self, ts: datetime, view: FeatureView) -> Opinion:
         """One batched prediction for the universe; silent while the look-back is not filled."""
         n = view.now(CLOSE).shape[0]
         if view.k + 1 < self.lookback:
             return Opinion.silent(self.name, self.timeframe, n, f"warming up: needs {self.lookback} bars")
-        probs = _predict(self.predictor, _window_tensor(view, self._panels, self.lookback))["probs"]
-        return _opinion(
-            self.name,
-            self.timeframe,
-            probs[:, UP],
-            probs[:, DOWN],
-            np.zeros(n, dtype=np.bool_),
-            _present(view),
-            f"{self.name} {self.version}".strip(),
-        )
+        x = _window_tensor(view, self._panels, self.lookback)
+        return self._direction(view, x, f"{self.name} {self.version}".strip())
 
 
-class CoarseMember:
+class CoarseMember(_ModelMember):
     """The GRU trend model: reads coarse-bar features aligned so that only closed coarse bars are visible."""
 
     def __init__(
@@ -147,20 +156,10 @@ class CoarseMember:
     ) -> None:
         if lookback < 1:
             raise ValueError("lookback must be positive")
-        self.predictor = predictor
-        self.feature_names = feature_names
+        super().__init__(predictor, feature_names, name, timeframe, version)
         self.lookback = lookback
-        self.name = name
-        self.timeframe: Timeframe = timeframe
-        self.version = version
         self.span = lookback * max_fine_per_coarse + max_fine_per_coarse
-        self._panels = tuple(panel_name(name, f) for f in feature_names)
         self._row = panel_name(name, ROW_SUFFIX)
-
-    @property
-    def health(self) -> Health | None:
-        """The model handle's health, when it has one."""
-        return getattr(self.predictor, "health", None)
 
     def required_features(self) -> tuple[str, ...]:
         """Coarse feature panels, the coarse-row index panel and the close."""
@@ -182,16 +181,7 @@ class CoarseMember:
         x = np.ascontiguousarray(
             np.nan_to_num(np.transpose(block, (1, 0, 2)), nan=0.0, posinf=0.0, neginf=0.0), dtype=np.float32
         )
-        probs = _predict(self.predictor, x)["probs"]
-        return _opinion(
-            self.name,
-            self.timeframe,
-            probs[:, UP],
-            probs[:, DOWN],
-            np.zeros(n, dtype=np.bool_),
-            _present(view),
-            f"{self.name} {self.version} weekly".strip(),
-        )
+        return self._direction(view, x, f"{self.name} {self.version} weekly".strip())
 
 
 def coarse_alignment(engine_ts: pd.DatetimeIndex, coarse_ts: pd.DatetimeIndex, interval: str) -> npt.NDArray[np.int64]:
@@ -314,7 +304,7 @@ class ShadowBook:
         self.last_k = k
 
 
-class AgentMember:
+class AgentMember(_ModelMember):
     """The PPO agent: BUY/ADD probability as P(up), SELL/EXIT as P(down); a greedy SELL/EXIT while its book
     holds the symbol raises the exit flag."""
 
@@ -327,22 +317,8 @@ class AgentMember:
         timeframe: Timeframe = "agent",
         version: str = "",
     ) -> None:
-        self.predictor = predictor
-        self.feature_names = feature_names
+        super().__init__(predictor, feature_names, name, timeframe, version)
         self.book = book
-        self.name = name
-        self.timeframe: Timeframe = timeframe
-        self.version = version
-        self._panels = tuple(panel_name(name, f) for f in feature_names)
-
-    @property
-    def health(self) -> Health | None:
-        """The model handle's health, when it has one."""
-        return getattr(self.predictor, "health", None)
-
-    def required_features(self) -> tuple[str, ...]:
-        """The agent's namespaced feature panels and the close."""
-        return (*self._panels, CLOSE)
 
     def opine(self, ts: datetime, view: FeatureView) -> Opinion:
         """Observations (features + the book's account state) -> action probabilities -> an opinion."""
