@@ -11,6 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from papertrader.cli import app
+from papertrader.persistence.db import make_engine
+from papertrader.persistence.repository import RunRepository
 
 SYMBOLS = "AAPL,IBM,MSFT"
 START, END = "2011-06-01", "2012-06-01"
@@ -77,3 +79,21 @@ def test_buy_and_hold_is_the_backtests_benchmark_and_every_row_is_listed(compare
     assert names == ["ensemble", "lstm", "gru", "ppo", "trend", "trend_baseline", "buy_and_hold"]
     assert all(len(curve) == len(compared["ts"]) for curve in compared["equity"].values())
     assert compared["runs"] == {}  # not persisted unless asked
+
+
+@pytest.mark.slow
+def test_persisted_rows_are_stored_runs_that_check_and_report(
+    board_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "persisted.json"
+    window = ("--start", "2012-01-03", "--end", "2012-04-02", "--symbols", SYMBOLS, "--members", "lstm")
+    db = tmp_path / "persisted.db"
+    _invoke(monkeypatch, board_home, db, "compare", *window, "--persist", "--json", str(out))
+    data = json.loads(out.read_text())
+    assert set(data["runs"]) == {"ensemble", "lstm", "trend_baseline"}
+    for run_id in data["runs"].values():
+        _invoke(monkeypatch, board_home, db, "check", run_id)
+    repo = RunRepository(make_engine(f"sqlite:///{db}"))
+    stored = repo.get_run(data["runs"]["ensemble"])
+    assert stored is not None and stored.summary is not None
+    assert stored.summary["total_return"] == data["metrics"]["ensemble"]["total_return"]
