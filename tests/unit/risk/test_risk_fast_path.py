@@ -23,7 +23,7 @@ DAY = date(2020, 1, 2)
 
 prices = st.one_of(st.floats(0.5, 2_000), st.just(math.nan), st.floats(1, 6))
 weights = st.one_of(st.floats(-1, 1), st.sampled_from([0.0, 1.0, -1.0, 0.25]))
-vols = st.one_of(st.none(), st.floats(0.0, 3.0), st.just(math.nan))
+vols = st.one_of(st.none(), st.just(0.0), st.floats(1e-6, 3.0), st.just(math.nan))
 
 
 def _plans(
