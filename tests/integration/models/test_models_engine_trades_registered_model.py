@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import load_shared_daily
 from papertrader.config.settings import CostSettings, RiskSettings, Settings
 from papertrader.core.clock import SimClock
 from papertrader.core.events import EventBus
@@ -20,6 +19,7 @@ from papertrader.features.pipeline import FittedPipeline
 from papertrader.models.registry import Registry
 from papertrader.models.training import TrainOptions, train_and_register
 from papertrader.signals.models import ModelStrategy
+from support import load_shared_daily
 
 
 @pytest.mark.slow

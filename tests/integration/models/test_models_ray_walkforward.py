@@ -16,7 +16,7 @@ from papertrader.models.walkforward import Plan, in_process, summarize, walk_for
 
 @pytest.mark.slow
 def test_ray_local_folds_match_in_process_folds() -> None:
-    from conftest import load_shared_daily
+    from support import load_shared_daily
 
     bars = load_shared_daily("SPY")
     bars = bars[bars["ts"].dt.year.between(2004, 2009)]

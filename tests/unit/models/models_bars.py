@@ -6,9 +6,9 @@ import functools
 
 import pandas as pd
 
-from conftest import load_shared_daily
 from papertrader.config.settings import CostSettings
 from papertrader.models.data import LabelSpec, Market, build_market
+from support import load_shared_daily
 
 
 @functools.cache
