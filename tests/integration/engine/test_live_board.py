@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from live_support import stripped_state
 from typer.testing import CliRunner
 
 from papertrader.cli import app
@@ -95,25 +96,6 @@ def _orchestrator(settings: Settings, days: int, run_id: str = "live", **kwargs:
     )
 
 
-def _state(repo: RunRepository, run_id: str) -> dict[str, object]:
-    """Orders, fills and equity of a run with the run id taken out of the order ids."""
-    strip = len(run_id)
-    equity = repo.load_equity(run_id, exact=True)
-    return {
-        "orders": [
-            (o.id[strip:], o.symbol, o.side, o.qty, o.status, o.filled_qty, o.avg_fill_price, o.created_at)
-            for o in repo.load_orders(run_id)
-        ],
-        "fills": [
-            (f.order_id[strip:], f.seq, f.symbol, f.side, f.qty, f.price, f.fee, f.ts) for f in repo.load_fills(run_id)
-        ],
-        "cash": list(equity["cash"]),
-        "equity": list(equity["equity"]),
-        "ts": list(equity["ts"]),
-        "cycles": list(equity["cycle"]),
-    }
-
-
 def _member_versions(strategy: object) -> dict[str, str]:
     assert isinstance(strategy, Ensemble)
     return {m.name: str(getattr(m, "version", "")) for m in strategy.members}
@@ -147,7 +129,7 @@ def test_four_live_board_sessions_equal_a_replay_of_the_same_bars_and_never_look
         settings, RunRequest(SYMBOLS, "1d", start, datetime.combine(last.date(), time(12), NEW_YORK), "replay")
     )
     repo = _repo(settings)
-    live, replayed = _state(repo, "live"), _state(repo, replay.run_id)
+    live, replayed = stripped_state(repo, "live"), stripped_state(repo, replay.run_id)
     assert live["fills"], "the board should trade in its first live sessions"
     assert live == replayed
 
@@ -285,7 +267,7 @@ def test_a_live_board_killed_after_a_model_switch_resumes_on_the_same_versions_a
     assert result.models == {"lstm": retrained} and resumed.engine is not None
     assert _member_versions(resumed.engine.strategy)["lstm"] == retrained
     repo = _repo(settings)
-    assert _state(repo, "victim") == _state(repo, "ref")
+    assert stripped_state(repo, "victim") == stripped_state(repo, "ref")
     assert [e.payload for e in repo.load_events("victim", ["monitor.records"])] == [
         e.payload for e in repo.load_events("ref", ["monitor.records"])
     ], "the board's memory continues as if never killed"
