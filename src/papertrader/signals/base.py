@@ -37,8 +37,7 @@ class Decision:
         n = self.weights.shape[0]
         if self.confidence.shape != (n,):
             raise ValueError("weights and confidence must have one entry per symbol")
-        finite = np.isfinite(self.weights)
-        if not finite.all() or (np.abs(self.weights) > 1.0).any():
+        if not (np.abs(self.weights) <= 1.0).all():  # NaN compares False, so this also refuses NaN and inf
             raise ValueError("target weights must be finite and within [-1, 1]")
 
 

@@ -20,20 +20,21 @@ class TrendFollowing:
         self.fast = fast
         self.slow = slow
         self.name = f"trend_sma_{fast}_{slow}"
+        self._names = (f"sma_{fast}", f"sma_{slow}")
 
     def required_features(self) -> tuple[str, ...]:
         """The two moving averages."""
-        return (f"sma_{self.fast}", f"sma_{self.slow}")
+        return self._names
 
     def decide(self, ts: datetime, view: FeatureView) -> Decision:
         """Long 1/N where fast > slow; flat where it is not or the averages are not yet defined."""
-        fast = view.now(f"sma_{self.fast}")
-        slow = view.now(f"sma_{self.slow}")
+        fast = view.now(self._names[0])
+        slow = view.now(self._names[1])
         ready = np.isfinite(fast) & np.isfinite(slow)
-        up = ready & (fast > slow)
+        up = fast > slow  # False wherever either is NaN
         weights = np.where(up, 1.0 / self.n_symbols, 0.0)
-        spread = np.where(ready, np.abs(fast / np.where(ready, slow, 1.0) - 1.0), 0.0)
-        confidence = np.clip(spread * 20.0, 0.0, 1.0)
+        confidence = np.minimum(np.abs(fast / slow - 1.0) * 20.0, 1.0)  # NaN propagates without a warning
+        confidence[~ready] = 0.0
 
         def explain(i: int) -> str:
             if not ready[i]:
