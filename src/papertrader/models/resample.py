@@ -60,13 +60,16 @@ def resample_bars(bars: pd.DataFrame, interval: str) -> tuple[pd.DataFrame, str]
     bars = bars.sort_values(["symbol", "ts"], kind="mergesort").reset_index(drop=True)
     ts = pd.DatetimeIndex(bars["ts"]).tz_convert("UTC")
     local = ts.tz_convert(NEW_YORK)
-    session = pd.Series(local.normalize().tz_localize(None), index=bars.index)
+    # naive New York midnight of each bar's session (normalising tz-aware stamps re-localises every row: slow)
+    session = pd.Series(local.tz_localize(None).normalize(), index=bars.index)
     if interval == "1d":
         week = pd.Series(session - pd.to_timedelta(session.dt.weekday, unit="D"), index=bars.index)
         stamp = pd.Series(ts, index=bars.index)  # last session of the week, daily convention kept
         return _aggregate(bars, week, stamp), pipeline_interval
     if label == "1d":
-        stamp = pd.Series(local.normalize().tz_convert("UTC"), index=bars.index)
+        codes, days = pd.factorize(session)
+        midnight = pd.DatetimeIndex(days).tz_localize(NEW_YORK).tz_convert("UTC")
+        stamp = pd.Series(midnight[codes], index=bars.index)
         return _aggregate(bars, session, stamp), pipeline_interval
     bucket = local.floor(_BUCKET[label])
     key = pd.Series(np.asarray(bucket.asi8), index=bars.index)
