@@ -22,8 +22,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
 Mode = Literal["valid", "malformed", "prose", "rate_limit", "error", "slow", "unauthorized"]
-OPENAI_KEY = "xai-TESTKEY-0123456789abcdef"
-ANTHROPIC_KEY = "sk-ant-TESTKEY-fedcba9876543210"
+OPENAI_KEY = "fake-openai-compatible-test-key"
+ANTHROPIC_KEY = "fake-anthropic-test-key"
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+from abc import ABC, abstractmethod
 from typing import Any, Final, Protocol
 
 import httpx
@@ -96,7 +97,7 @@ def _error_type(body: bytes) -> str:
     return "unspecified"
 
 
-class _HttpChat:
+class _HttpChat(ABC):
     """The shared part: one POST with a timeout, classified status codes, the key kept out of errors."""
 
     path: str = ""
@@ -127,8 +128,9 @@ class _HttpChat:
         """Release the connection pool."""
         self._client.close()
 
+    @abstractmethod
     def _headers(self) -> dict[str, str]:
-        raise NotImplementedError
+        """The vendor's authentication and version headers."""
 
     def _post(self, body: dict[str, Any]) -> Any:
         """POST the body; the parsed JSON of a 2xx answer or a classified error (never with the key)."""

@@ -24,7 +24,7 @@ from papertrader.signals.advisors.clients import (
     parse_retry_after,
 )
 
-KEY = SecretStr("sk-unit-test-key-000111222333")
+KEY = SecretStr("fake-unit-test-key")
 Handler = Callable[[httpx.Request], httpx.Response]
 
 

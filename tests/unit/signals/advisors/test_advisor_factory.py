@@ -35,7 +35,7 @@ def test_a_blank_key_counts_as_unset() -> None:
 
 
 def test_on_history_advisors_stay_off_unless_opted_in() -> None:
-    keys = _keys(xai_api_key="xai-abc123456789", anthropic_api_key="sk-ant-abc123456789")
+    keys = _keys(xai_api_key="fake-xai-test-key", anthropic_api_key="fake-anthropic-test-key")
     assert advisor_members(AdvisorsSettings(), 5, CLOCK, historical=True, keys=keys) == []
     assert "IN_BACKTESTS" in advisor_plan(AdvisorsSettings(), keys, historical=True)[0].why
     opted = AdvisorsSettings(claude=ClaudeSettings(in_backtests=True))
@@ -49,23 +49,23 @@ def test_on_history_advisors_stay_off_unless_opted_in() -> None:
 
 
 def test_an_advisor_switched_off_does_not_join_even_with_a_key() -> None:
-    keys = _keys(xai_api_key="xai-abc123456789")
+    keys = _keys(xai_api_key="fake-xai-test-key")
     assert (
         advisor_members(AdvisorsSettings(grok=GrokSettings(enabled=False)), 5, CLOCK, historical=False, keys=keys) == []
     )
 
 
 def test_keys_come_from_the_vendor_variables_and_never_show_in_reprs(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("XAI_API_KEY", "xai-from-env-0123456789")
+    monkeypatch.setenv("XAI_API_KEY", "fake-key-from-env")
     monkeypatch.delenv("MOONSHOT_API_KEY", raising=False)
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     keys = AdvisorKeys(_env_file=None)
     secret = keys.key("grok")
-    assert secret is not None and secret.get_secret_value() == "xai-from-env-0123456789"
+    assert secret is not None and secret.get_secret_value() == "fake-key-from-env"
     assert keys.key("kimi") is None
-    assert "xai-from-env" not in repr(keys) and "xai-from-env" not in str(keys)
+    assert "fake-key-from-env" not in repr(keys) and "fake-key-from-env" not in str(keys)
     settings = Settings(_env_file=None)
-    assert "xai-from-env" not in settings.model_dump_json(), "run settings (stored with every run) hold no key"
+    assert "fake-key-from-env" not in settings.model_dump_json(), "run settings (stored with every run) hold no key"
 
 
 def test_advisor_settings_are_read_from_nested_papertrader_variables(monkeypatch: pytest.MonkeyPatch) -> None:
