@@ -34,6 +34,7 @@ import bench_data
 import numpy as np
 import torch
 from engine_vs_libraries import crossover_settings
+from models_throughput import Agent, Net
 from rich.console import Console
 from rich.progress import track
 from rich.table import Table
@@ -52,34 +53,13 @@ from papertrader.models.inference import BatchInference
 from papertrader.models.lstm import LSTMClassifier, LSTMConfig
 from papertrader.models.rl.agent import PPOAgent, PPOSpec
 from papertrader.models.rl.env import EnvConfig
-from papertrader.models.tasks import DirectionTask, Task, TrendTask
+from papertrader.models.tasks import DirectionTask, TrendTask
 from papertrader.persistence.db import init_db, make_engine
 from papertrader.persistence.repository import RunInfo, RunRepository
 from papertrader.signals.base import Decision
 
 RESULTS = Path(__file__).parent / "results"
 N_SYMBOLS, TRAIN_END, WARM = 200, 120, 60
-
-
-class _Net:
-    """A network behind the registry's predict() contract (softmax probabilities)."""
-
-    def __init__(self, module: torch.nn.Module, task: Task) -> None:
-        self.module, self.task = module.eval(), task
-
-    def predict(self, x: np.ndarray) -> dict[str, np.ndarray]:
-        with torch.inference_mode():
-            out = self.task.outputs(self.module, torch.from_numpy(x))
-        return {k: v.numpy().astype(np.float64) for k, v in out.items()}
-
-
-class _Agent:
-    def __init__(self, agent: PPOAgent) -> None:
-        self.agent = agent
-
-    def predict(self, x: np.ndarray) -> dict[str, np.ndarray]:
-        action, probs = self.agent.predict(x)
-        return {"probs": probs, "action": action.astype(np.float64)}
 
 
 class BoardStrategy:
@@ -170,7 +150,7 @@ def measure(cycles: int, slow_cycles: int, ppo_steps: int) -> dict[str, Any]:
     lstm = LSTMClassifier(LSTMConfig(len(names), 40, 128, 2))
     gru = GRUTrend(GRUConfig(len(names), 24, 64, 2))
     agent = _agent(features, panel, ppo_steps)
-    inference = BatchInference(_Net(lstm, DirectionTask()), _Net(gru, TrendTask()), _Agent(agent), threads=1)
+    inference = BatchInference(Net(lstm, DirectionTask()), Net(gru, TrendTask()), Agent(agent), threads=1)
     settings = crossover_settings()
     settings = settings.model_copy(update={"risk": settings.risk.model_copy(update={"max_position_fraction": 0.05})})
 

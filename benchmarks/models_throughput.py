@@ -109,7 +109,7 @@ def latencies_raw(fn: Callable[[], Any], repeats: int) -> list[float]:
     return out
 
 
-class _Net:
+class Net:
     """A network with the registry's predict() contract (softmax probabilities), eager or traced."""
 
     def __init__(self, module: torch.nn.Module, task: Task) -> None:
@@ -121,7 +121,9 @@ class _Net:
         return {k: v.numpy().astype(np.float64) for k, v in out.items()}
 
 
-class _Agent:
+class Agent:
+    """A PPO agent with the registry's predict() contract."""
+
     def __init__(self, agent: PPOAgent) -> None:
         self.agent = agent
 
@@ -209,23 +211,23 @@ def main() -> None:
     obs = np.concatenate([lstm_x[:, -1], np.zeros((N_SYMBOLS, 4), np.float32)], axis=1)
     lstm = LSTMClassifier(LSTMConfig(n_feat, 40, 128, 2)).eval()
     gru = GRUTrend(GRUConfig(n_feat, 24, 64, 2)).eval()
-    eager = BatchInference(_Net(lstm, DirectionTask()), _Net(gru, TrendTask()), _Agent(agent), threads=1)
+    eager = BatchInference(Net(lstm, DirectionTask()), Net(gru, TrendTask()), Agent(agent), threads=1)
     default_threads_engine = BatchInference(eager.lstm, eager.gru, eager.rl, threads=None)
     with torch.no_grad():
         traced_lstm = torch.jit.freeze(torch.jit.trace(lstm, torch.from_numpy(lstm_x)))  # type: ignore[no-untyped-call]
         traced_gru = torch.jit.freeze(torch.jit.trace(gru, torch.from_numpy(gru_x)))  # type: ignore[no-untyped-call]
-    traced = BatchInference(_Net(traced_lstm, DirectionTask()), _Net(traced_gru, TrendTask()), eager.rl, threads=1)
+    traced = BatchInference(Net(traced_lstm, DirectionTask()), Net(traced_gru, TrendTask()), eager.rl, threads=1)
     variants: dict[str, BatchInference] = {"jit": traced}
     with warnings.catch_warnings():  # the eager quantisation API warns that it is deprecated; it still runs
         warnings.simplefilter("ignore")
         quantize = torch.ao.quantization.quantize_dynamic
         quantized = quantize(lstm, {torch.nn.LSTM, torch.nn.Linear}, dtype=torch.qint8)  # type: ignore[no-untyped-call]
         quantized_gru = quantize(gru, {torch.nn.GRU, torch.nn.Linear}, dtype=torch.qint8)  # type: ignore[no-untyped-call]
-    variants["qint8"] = BatchInference(_Net(quantized, DirectionTask()), _Net(quantized_gru, TrendTask()), eager.rl, 1)
+    variants["qint8"] = BatchInference(Net(quantized, DirectionTask()), Net(quantized_gru, TrendTask()), eager.rl, 1)
     try:
         compiled = BatchInference(
-            _Net(cast(torch.nn.Module, torch.compile(lstm)), DirectionTask()),
-            _Net(cast(torch.nn.Module, torch.compile(gru)), TrendTask()),
+            Net(cast(torch.nn.Module, torch.compile(lstm)), DirectionTask()),
+            Net(cast(torch.nn.Module, torch.compile(gru)), TrendTask()),
             eager.rl,
             threads=1,
         )

@@ -49,13 +49,17 @@ def feature_spec(macro_series: Iterable[str] = (), fundamentals: bool = False, c
     )
 
 
+def _train_config(small: bool, epochs: int | None) -> TrainConfig:
+    """The CI-sized or default training schedule, with an optional epoch override."""
+    train = TrainConfig(epochs=2, batch_size=256, max_batches_per_epoch=4, patience=2) if small else TrainConfig()
+    return train if epochs is None else replace(train, epochs=epochs)
+
+
 def lstm_spec(
     interval: str, features: PipelineSpec, small: bool = False, epochs: int | None = None, horizon: int = 5
 ) -> SequenceSpec:
     """The LSTM direction model: UP/DOWN/FLAT over `horizon` bars."""
-    train = TrainConfig(epochs=2, batch_size=256, max_batches_per_epoch=4, patience=2) if small else TrainConfig()
-    if epochs is not None:
-        train = replace(train, epochs=epochs)
+    train = _train_config(small, epochs)
     return SequenceSpec(
         family="lstm",
         interval=interval,
@@ -72,9 +76,7 @@ def gru_spec(
     interval: str, features: PipelineSpec, small: bool = False, epochs: int | None = None, horizon: int = 4
 ) -> SequenceSpec:
     """The GRU trend model over coarser bars: trend class and reversal over `horizon` coarse bars."""
-    train = TrainConfig(epochs=2, batch_size=256, max_batches_per_epoch=4, patience=2) if small else TrainConfig()
-    if epochs is not None:
-        train = replace(train, epochs=epochs)
+    train = _train_config(small, epochs)
     return SequenceSpec(
         family="gru",
         interval=interval,

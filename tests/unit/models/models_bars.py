@@ -37,7 +37,9 @@ def market(kind: str = "direction", horizon: int = 5, bars: pd.DataFrame | None 
 
 
 @functools.cache
-def tiny_sequence_model(family: str = "lstm", seed: int = 3) -> tuple[object, Market, object]:
+def tiny_sequence_model(
+    family: str = "lstm", seed: int = 3, epochs: int = 1, batches: int = 2
+) -> tuple[object, Market, object]:
     """A trained tiny LSTM or GRU on the default bars: (SequenceModel, Market, FoldData)."""
     from papertrader.features.spec import PipelineSpec
     from papertrader.models.sequence import SequenceModel, SequenceSpec, prepare
@@ -54,7 +56,7 @@ def tiny_sequence_model(family: str = "lstm", seed: int = 3) -> tuple[object, Ma
         layers=2,
         labels=LabelSpec(kind, horizon=5),  # type: ignore[arg-type]
         features=PipelineSpec(),
-        train=TrainConfig(epochs=1, batch_size=64, max_batches_per_epoch=2, seed=seed),
+        train=TrainConfig(epochs=epochs, batch_size=64, max_batches_per_epoch=batches, seed=seed),
     )
     fold = make_folds(len(m), WalkForwardConfig(n_folds=1, test_rows=100, val_rows=60, train_rows=300))[0]
     data = prepare(m, spec, fold.rows("train"), fold.rows("val"), fold.rows("test"))

@@ -5,33 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from models_bars import market
+from models_bars import tiny_sequence_model
 
-from papertrader.features.spec import PipelineSpec
-from papertrader.models.data import LabelSpec
-from papertrader.models.sequence import SequenceModel, SequenceSpec, prepare
-from papertrader.models.trainer import TrainConfig, class_weights
-from papertrader.models.validation import WalkForwardConfig, make_folds
+from papertrader.models.sequence import SequenceModel
+from papertrader.models.trainer import class_weights
 
 
 def _weights(family: str, seed: int) -> dict[str, torch.Tensor]:
-    kind = "direction" if family == "lstm" else "trend"
-    m = market(kind)
-    spec = SequenceSpec(
-        family=family,  # type: ignore[arg-type]
-        interval="1d",
-        lookback=6,
-        hidden=6,
-        layers=2,
-        labels=LabelSpec(kind, horizon=5),  # type: ignore[arg-type]
-        features=PipelineSpec(),
-        train=TrainConfig(epochs=2, batch_size=64, max_batches_per_epoch=3, seed=seed),
-    )
-    fold = make_folds(len(m), WalkForwardConfig(n_folds=1, test_rows=100, val_rows=60, train_rows=300))[0]
-    data = prepare(m, spec, fold.rows("train"), fold.rows("val"))
-    model = SequenceModel(spec)
-    model.fit(data)
-    assert model.network is not None
+    model, _, _ = tiny_sequence_model(family, seed, epochs=2, batches=3)
+    assert isinstance(model, SequenceModel) and model.network is not None
     return {k: v.clone() for k, v in model.network.state_dict().items()}
 
 
