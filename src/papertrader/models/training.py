@@ -172,7 +172,7 @@ def _train_ppo(market: Market, spec: PPOSpec, registry: Registry, options: Train
     fold = make_folds(len(market), specs.holdout(len(market), market.label_spec.horizon))[0]
     train_rows, test_rows = fold.rows("train"), fold.rows("test")
     fitted, tensor = featurize(market, spec.features, (int(train_rows[0]), int(train_rows[-1]) + 1))
-    agent = PPOAgent(spec).fit(tensor, market.opens, market.closes, train_rows, fitted)
+    agent = PPOAgent(spec).fit(tensor, market.opens, market.closes, train_rows, fitted, progress=options.progress)
     run = agent.evaluate(tensor, market.opens, market.closes, test_rows, market.periods_per_year(test_rows))
     metrics = {
         "trading": run.scores.as_dict(),

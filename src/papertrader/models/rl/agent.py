@@ -120,12 +120,15 @@ class PPOAgent:
         closes: FloatArray,
         train_rows: IntArray,
         pipeline: FittedPipeline,
+        progress: bool = False,
     ) -> PPOAgent:
-        """Train on episodes drawn from the training rows only."""
+        """Train on episodes drawn from the training rows only (`progress`: a bar with an ETA on the console)."""
         import time
 
         from stable_baselines3 import PPO
         from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
+
+        from papertrader.models.rl.progress import RichProgress
 
         spec = self.spec
         self.pipeline = pipeline
@@ -154,7 +157,8 @@ class PPOAgent:
                 device="cpu",
                 verbose=0,
             )
-            self.model.learn(total_timesteps=spec.total_timesteps, progress_bar=False)
+            callback = RichProgress(spec.total_timesteps) if progress else None
+            self.model.learn(total_timesteps=spec.total_timesteps, progress_bar=False, callback=callback)
         self.vecnorm.training = False
         self.vecnorm.norm_reward = False
         self.seconds = time.perf_counter() - started
