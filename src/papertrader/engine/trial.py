@@ -4,7 +4,8 @@
 model the configured strategy uses, plus an embargo of that model's label horizon (in the model's own bars;
 a GRU's weekly bars count five sessions each), or after the manifest's ``data_end`` when it is later: the
 validation rows after the training window steered early stopping and temperature calibration, so they are
-not held out either (``papertrader train --until DATE`` bounds them). The trend baseline uses no model: the
+not held out either (``papertrader train --until DATE`` bounds them). That bound is ``models.holdout``'s,
+the one ``compare``, ``backtest`` / ``paper --replay`` and the board's calibration use too. The trend baseline uses no model: the
 span then begins at ``--after`` when given, else one calendar year after the first bar, left to warm indicators up.
 An explicit ``--after`` that would put a window inside a model's training window (embargo included) is
 refused with a ConfigError, never silently moved.
@@ -53,7 +54,8 @@ from papertrader.engine.trial_score import (
     summarize_windows,
     uptime,
 )
-from papertrader.models.registry import Manifest, Registry
+from papertrader.models.holdout import sample_bound
+from papertrader.models.registry import Registry
 from papertrader.persistence.db import init_db, make_engine
 from papertrader.persistence.repository import RunRepository
 
@@ -62,9 +64,6 @@ WARMUP: Final = timedelta(days=365)
 #: registry family of each model-backed member or single-model strategy ("trend" reads no model)
 FAMILY: Final[dict[str, str]] = {"lstm": "lstm", "gru": "gru", "ppo": "rl"}
 STRATEGIES: Final = ("trend", "lstm", "gru", "ppo", "ensemble")
-DEFAULT_EMBARGO_BARS: Final = 5  # the PPO's market labels use the LSTM's 5-bar horizon
-#: trial bars per coarse bar of the GRU (it trains on bars one step coarser than the lake's)
-COARSE_FACTOR: Final[dict[str, int]] = {"1m": 5, "5m": 3, "15m": 4, "30m": 2, "1h": 7, "1d": 5}
 
 
 @dataclass(frozen=True)
@@ -204,42 +203,18 @@ def model_families(settings: Settings) -> tuple[str, ...]:
     return tuple(dict.fromkeys(FAMILY[m] for m in members if m in FAMILY))
 
 
-def embargo_bars(manifest: Manifest, interval: str) -> int:
-    """The model's label horizon in trial bars: the span after training whose labels it may have seen."""
-    labels = manifest.config.get("labels")
-    horizon = int(labels["horizon"]) if isinstance(labels, dict) and "horizon" in labels else DEFAULT_EMBARGO_BARS
-    return horizon * (COARSE_FACTOR.get(interval, 1) if manifest.family == "gru" else 1)
-
-
 def model_exclusions(
     registry: Registry, families: Sequence[str], ts: pd.DatetimeIndex, interval: str
 ) -> tuple[Exclusion, ...]:
-    """The training window (+ embargo) of the live version of each family, on the trial's bar timeline."""
+    """The training window (+ embargo, or data_end when later) of each family's live version (models.holdout)."""
     out: list[Exclusion] = []
     for family in families:
         version = registry.current(family)
         if version is None:
             raise ConfigError(f"the strategy needs a live {family} model; run `papertrader train all` first")
-        manifest = registry.manifest(family, version)
-        window = manifest.training_window
-        if not window.get("start") or not window.get("end"):
-            raise ConfigError(f"{family} {version} records no training window, so no span is provably held out")
-        start, end = _utc(window["start"]), _utc(window["end"])
-        last = int(ts.searchsorted(end, side="right")) - 1 + embargo_bars(manifest, interval)
-        embargo_end = max(end, ts[min(last, len(ts) - 1)] if last >= 0 else end)
-        label = f"{family} {version} training window + {embargo_bars(manifest, interval)}-bar embargo"
-        if window.get("data_end"):  # validation rows (early stopping, calibration) and test rows come after
-            data_end = _utc(window["data_end"])
-            if data_end > embargo_end:
-                embargo_end, label = data_end, f"{family} {version} training data (validation and test rows included)"
-        out.append(Exclusion(label, start.to_pydatetime(), embargo_end.to_pydatetime()))
+        bound = sample_bound(family, registry.manifest(family, version), ts, interval)
+        out.append(Exclusion(bound.label, bound.training_start.to_pydatetime(), bound.last_seen.to_pydatetime()))
     return tuple(out)
-
-
-def _utc(stamp: str) -> pd.Timestamp:
-    """A manifest time stamp as UTC (a naive one is taken to be UTC already)."""
-    ts = pd.Timestamp(stamp)
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
 def held_out_span(ts: pd.DatetimeIndex, exclusions: Sequence[Exclusion], after: datetime | None) -> HeldOut:
