@@ -5,8 +5,9 @@ model the configured strategy uses, plus an embargo of that model's label horizo
 a GRU's weekly bars count five sessions each), or after the manifest's ``data_end`` when it is later: the
 validation rows after the training window steered early stopping and temperature calibration, so they are
 not held out either (``papertrader train --until DATE`` bounds them). That bound is ``models.holdout``'s,
-the one ``compare``, ``backtest`` / ``paper --replay`` and the board's calibration use too. The trend baseline uses no model: the
-span then begins at ``--after`` when given, else one calendar year after the first bar, left to warm indicators up.
+the one ``compare``, ``backtest`` / ``paper --replay`` and the board's calibration use too. The trend
+baseline uses no model: the span then begins at ``--after`` when given, else one calendar year after the
+first bar, left to warm indicators up.
 An explicit ``--after`` that would put a window inside a model's training window (embargo included) is
 refused with a ConfigError, never silently moved.
 

@@ -86,7 +86,9 @@ def sample_bound(member: str, manifest: Manifest, ts: pd.DatetimeIndex, interval
         label = f"{manifest.family} {manifest.version} training data (validation and test rows included)"
     after = ts[ts > last_seen]  # empty when the embargo runs past the timeline's last bar
     earliest = after[0] if len(after) else None
-    return SampleBound(member, manifest.family, manifest.version, start, end, data_end, embargo, last_seen, earliest, label)
+    return SampleBound(
+        member, manifest.family, manifest.version, start, end, data_end, embargo, last_seen, earliest, label
+    )
 
 
 def sample_bounds(manifests: Mapping[str, Manifest], ts: pd.DatetimeIndex, interval: str) -> tuple[SampleBound, ...]:
@@ -116,6 +118,5 @@ def check_out_of_sample(bounds: Sequence[SampleBound], start: pd.Timestamp, what
     )
     detail = "; ".join(b.describe() for b in late)
     raise ConfigError(
-        f"{what} starting {start:%Y-%m-%d} is not out-of-sample: it overlaps model training data ({detail}); "
-        f"{allowed}"
+        f"{what} starting {start:%Y-%m-%d} is not out-of-sample: it overlaps model training data ({detail}); {allowed}"
     )

@@ -35,7 +35,9 @@ FloatArray = npt.NDArray[np.float64]
 
 SHARPE_CI_METHOD: Final = "Mertens (2002) asymptotic standard error (Lo 2002 with skew and kurtosis), normal interval"
 PAIRED_METHOD: Final = "stationary block bootstrap of paired returns (Politis-Romano; Politis-White block length)"
-VOL_MATCH_METHOD: Final = "constant fraction of buy-and-hold, rest cash; fraction from ex-post realised vol, capped at 1"
+VOL_MATCH_METHOD: Final = (
+    "constant fraction of buy-and-hold, rest cash; fraction from ex-post realised vol, capped at 1"
+)
 
 
 def _num(x: float) -> float | None:
@@ -199,9 +201,7 @@ class VolMatched:
         }
 
 
-def vol_matched(
-    source_equity: FloatArray, target_rets: FloatArray, max_fraction: float = 1.0
-) -> VolMatched:
+def vol_matched(source_equity: FloatArray, target_rets: FloatArray, max_fraction: float = 1.0) -> VolMatched:
     """Hold a constant fraction of equity in the source (buy-and-hold) so its vol equals the target's (ex-post)."""
     equity = np.asarray(source_equity, dtype=np.float64)
     target = np.asarray(target_rets, dtype=np.float64)
@@ -212,4 +212,6 @@ def vol_matched(
     fraction = min(wanted, max_fraction)
     start = float(equity[0]) if equity.size else 0.0
     curve = start * np.concatenate([[1.0], np.cumprod(1.0 + fraction * rets)]) if equity.size else equity
-    return VolMatched(np.asarray(curve, dtype=np.float64), float(fraction), target_vol, source_vol, wanted > max_fraction)
+    return VolMatched(
+        np.asarray(curve, dtype=np.float64), float(fraction), target_vol, source_vol, wanted > max_fraction
+    )
