@@ -20,8 +20,11 @@ only on the calendar and the count, so it is fixed before any window runs and ca
 
 **Each window** is one persisted run (mode ``replay``, speed 0: the path of ``paper --replay``) with fresh
 initial cash; bars before the window are loaded only to warm indicators up. Its run id is
-``<trial id>-wNNN``, so ``papertrader report`` and ``papertrader check`` work on it. Uptime, critical
-failures and the criteria are defined in ``engine/trial_score.py``.
+``<trial id>-wNNN``, so ``papertrader report`` and ``papertrader check`` work on it. Beside it, on the same
+dates and symbols: buy-and-hold, buy-and-hold scaled to the window's realised volatility, and the trend
+baseline (a backtest of ``strategy.name = "trend"`` over the window, not persisted). Uptime, critical
+failures, the baselines and the criteria (which sitting in cash cannot pass) are defined in
+``engine/trial_score.py``.
 
 **Default universe**: every tradable symbol in the lake whose history begins at or before the held-out
 start, so one constant universe trades every window (a later listing would change the universe mid-trial).
@@ -29,9 +32,10 @@ start, so one constant universe trades every window (a later listing would chang
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Final
 
@@ -59,7 +63,10 @@ from papertrader.models.holdout import sample_bound
 from papertrader.models.registry import Registry
 from papertrader.persistence.db import init_db, make_engine
 from papertrader.persistence.repository import RunRepository
+from papertrader.portfolio.inference import vol_matched
+from papertrader.portfolio.metrics import max_drawdown, periods_per_year, returns, sharpe
 
+log = logging.getLogger(__name__)
 LAYOUT: Final = "evenly spaced over consecutive non-overlapping slots of the held-out span"
 WARMUP: Final = timedelta(days=365)
 #: registry family of each model-backed member or single-model strategy ("trend" reads no model)
@@ -69,10 +76,10 @@ STRATEGIES: Final = ("trend", "lstm", "gru", "ppo", "ensemble")
 
 @dataclass(frozen=True)
 class TrialRequest:
-    """What to trial: window length in sessions, how many windows (None: all), universe, interval, cutoff."""
+    """What to trial: window length in sessions, how many windows (None, the default: all), universe, interval."""
 
     days: int = 7
-    windows: int | None = 3
+    windows: int | None = None
     symbols: tuple[str, ...] = ()
     interval: str = "1d"
     after: datetime | None = None
@@ -310,7 +317,44 @@ def run_window(
         problems = check_run(repo, run_id).problems
     cycles = [e.ts for e in events if e.kind == "cycle"]
     failures = critical_failures(raised, events, problems)
-    return _score(window, run_id, result, cycles, uptime(window.bars, cycles, events), failures), result
+    score = _score(window, run_id, result, cycles, uptime(window.bars, cycles, events), failures)
+    if result is not None:
+        score = replace(score, **vol_matched_fields(result))
+    if plan.strategy == "trend":
+        score = replace(score, trend_total_return=None, trend_sharpe=None, trend_max_drawdown=None)
+    elif result is not None:
+        score = replace(score, **trend_fields(settings, window, plan))
+    return score, result
+
+
+def trend_settings(settings: Settings) -> Settings:
+    """The same settings with the SMA trend baseline as the strategy (what `backtest` runs for "trend")."""
+    return settings.model_copy(update={"strategy": settings.strategy.model_copy(update={"name": "trend"})})
+
+
+def vol_matched_fields(result: RunResult) -> dict[str, float]:
+    """Buy-and-hold scaled to the window's realised (ex-post) volatility: return, Sharpe, drawdown, fraction."""
+    ts = result.ts
+    ppy = periods_per_year(int(ts.tz_convert(NEW_YORK).normalize().nunique()), len(ts))
+    matched = vol_matched(result.benchmark_equity, returns(result.equity))
+    eq = matched.equity
+    return {
+        "vm_total_return": float(eq[-1] / eq[0] - 1.0) if eq.size and eq[0] > 0 else math.nan,
+        "vm_sharpe": sharpe(returns(eq), ppy),
+        "vm_max_drawdown": max_drawdown(eq),
+        "vm_fraction": matched.fraction,
+    }
+
+
+def trend_fields(settings: Settings, window: Window, plan: TrialPlan) -> dict[str, float]:
+    """The trend baseline over exactly this window (not persisted; NaN if it cannot run)."""
+    request = replace(window.request(plan.symbols, plan.interval, f"{plan.trial_id}-trend"), mode="backtest")
+    try:
+        m = run(trend_settings(settings), request, persist=False).metrics
+    except Exception:  # the baseline failing is not the strategy's failure; NaN fails the criterion honestly
+        log.exception("trend baseline of window %d failed", window.index)
+        return {"trend_total_return": math.nan, "trend_sharpe": math.nan, "trend_max_drawdown": math.nan}
+    return {"trend_total_return": m.total_return, "trend_sharpe": m.sharpe, "trend_max_drawdown": m.max_drawdown}
 
 
 def _score(
