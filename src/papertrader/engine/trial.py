@@ -319,11 +319,11 @@ def run_window(
     failures = critical_failures(raised, events, problems)
     score = _score(window, run_id, result, cycles, uptime(window.bars, cycles, events), failures)
     if result is not None:
-        score = replace(score, **vol_matched_fields(result))
+        score = with_vol_matched(score, result)
     if plan.strategy == "trend":
         score = replace(score, trend_total_return=None, trend_sharpe=None, trend_max_drawdown=None)
     elif result is not None:
-        score = replace(score, **trend_fields(settings, window, plan))
+        score = with_trend(score, settings, window, plan)
     return score, result
 
 
@@ -332,29 +332,30 @@ def trend_settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"strategy": settings.strategy.model_copy(update={"name": "trend"})})
 
 
-def vol_matched_fields(result: RunResult) -> dict[str, float]:
-    """Buy-and-hold scaled to the window's realised (ex-post) volatility: return, Sharpe, drawdown, fraction."""
+def with_vol_matched(score: WindowScore, result: RunResult) -> WindowScore:
+    """The score with buy-and-hold scaled to the window's realised (ex-post) volatility beside it."""
     ts = result.ts
     ppy = periods_per_year(int(ts.tz_convert(NEW_YORK).normalize().nunique()), len(ts))
     matched = vol_matched(result.benchmark_equity, returns(result.equity))
     eq = matched.equity
-    return {
-        "vm_total_return": float(eq[-1] / eq[0] - 1.0) if eq.size and eq[0] > 0 else math.nan,
-        "vm_sharpe": sharpe(returns(eq), ppy),
-        "vm_max_drawdown": max_drawdown(eq),
-        "vm_fraction": matched.fraction,
-    }
+    return replace(
+        score,
+        vm_total_return=float(eq[-1] / eq[0] - 1.0) if eq.size and eq[0] > 0 else math.nan,
+        vm_sharpe=sharpe(returns(eq), ppy),
+        vm_max_drawdown=max_drawdown(eq),
+        vm_fraction=matched.fraction,
+    )
 
 
-def trend_fields(settings: Settings, window: Window, plan: TrialPlan) -> dict[str, float]:
-    """The trend baseline over exactly this window (not persisted; NaN if it cannot run)."""
+def with_trend(score: WindowScore, settings: Settings, window: Window, plan: TrialPlan) -> WindowScore:
+    """The score with the trend baseline over exactly this window beside it (not persisted; NaN if it fails)."""
     request = replace(window.request(plan.symbols, plan.interval, f"{plan.trial_id}-trend"), mode="backtest")
     try:
         m = run(trend_settings(settings), request, persist=False).metrics
     except Exception:  # the baseline failing is not the strategy's failure; NaN fails the criterion honestly
         log.exception("trend baseline of window %d failed", window.index)
-        return {"trend_total_return": math.nan, "trend_sharpe": math.nan, "trend_max_drawdown": math.nan}
-    return {"trend_total_return": m.total_return, "trend_sharpe": m.sharpe, "trend_max_drawdown": m.max_drawdown}
+        return replace(score, trend_total_return=math.nan, trend_sharpe=math.nan, trend_max_drawdown=math.nan)
+    return replace(score, trend_total_return=m.total_return, trend_sharpe=m.sharpe, trend_max_drawdown=m.max_drawdown)
 
 
 def _score(

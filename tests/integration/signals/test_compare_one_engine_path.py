@@ -104,7 +104,9 @@ def test_persisted_rows_are_stored_runs_that_check_and_report(
 
 
 @pytest.mark.slow
-def test_every_row_has_return_sharpe_interval_drawdown_exposure_trades_fees_and_a_note(compared: dict[str, Any]) -> None:
+def test_every_row_has_return_sharpe_interval_drawdown_exposure_trades_fees_and_a_note(
+    compared: dict[str, Any],
+) -> None:
     rows = {row["name"]: row for row in compared["rows"]}
     for name, row in rows.items():
         assert ROW_KEYS | {"note"} <= set(row), name
