@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import numpy as np
 import pandas as pd
@@ -50,6 +50,10 @@ from papertrader.portfolio.inference import (
     vol_matched,
 )
 from papertrader.portfolio.metrics import periods_per_year, returns, summarize
+
+if TYPE_CHECKING:
+    from papertrader.engine.runner import RunResult
+    from papertrader.models.registry import Manifest
 
 console = Console()
 
@@ -182,7 +186,7 @@ def halt_note(extra: dict[str, Any]) -> str | None:
     return f"halted by the kill switch{at} (limit {float(limit):.2%}); flat afterwards" if limit else "halted"
 
 
-def gate_record(manifest: Any) -> dict[str, Any] | None:
+def gate_record(manifest: Manifest) -> dict[str, Any] | None:
     """A model version's quality-gate dict (models.gate), or None for versions trained before the gate."""
     from papertrader.models.gate import gate_of
 
@@ -255,7 +259,7 @@ def run_compare(
         seen.members = tuple(m.name for m in getattr(strategy, "members", ()))
         seen.calibration = getattr(strategy, "calibration", None)
 
-    def one(label: str, run_settings: Settings, capture: bool = False) -> Any:
+    def one(label: str, run_settings: Settings, capture: bool = False) -> RunResult:
         if progress is not None and task is not None:
             progress.update(task, description=f"compare: {label}")
 
@@ -271,7 +275,7 @@ def run_compare(
             persist=persist,
         )
 
-    def line(name: str, result: Any) -> Line:
+    def line(name: str, result: RunResult) -> Line:
         gated = name in factory.FAMILY
         gate = gate_record(manifests.get(name) or factory.manifest_for(registry, name)) if gated else None
         run_id = result.run_id if persist else None
