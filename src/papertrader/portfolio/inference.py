@@ -102,6 +102,13 @@ def sharpe_interval(rets: FloatArray, periods_per_year: float, confidence: float
     return SharpeInterval(sr * scale, se, sr * scale - z * se, sr * scale + z * se, n, confidence)
 
 
+def _row_sharpe(samples: FloatArray) -> FloatArray:
+    """period_sharpe of every row of a (reps, n) matrix of resampled returns (0 where a row never moves)."""
+    sd = samples.std(axis=1, ddof=1)
+    mean = samples.mean(axis=1)
+    return np.divide(mean, sd, out=np.zeros_like(mean), where=sd > 0)
+
+
 @dataclass(frozen=True)
 class SharpeDifference:
     """SR(a) - SR(b) on the same dates, annualised, with a bootstrap interval and a two-sided p-value."""
@@ -169,11 +176,8 @@ def sharpe_difference(
         return SharpeDifference(diff, math.nan, math.nan, math.nan, n, 0, 0, confidence)
     block = block_size if block_size is not None else block_length(a, b)
     boot = StationaryBootstrap(block, a, b, seed=np.random.default_rng(seed))
-
-    def stat(x: FloatArray, y: FloatArray) -> FloatArray:
-        return np.array([(period_sharpe(x) - period_sharpe(y)) * scale])
-
-    draws = boot.apply(stat, reps)[:, 0]
+    idx = np.stack([np.asarray(boot.update_indices(), dtype=np.int64) for _ in range(reps)])
+    draws = (_row_sharpe(a[idx]) - _row_sharpe(b[idx])) * scale
     tail = (1 - confidence) / 2
     low, high = (float(v) for v in np.quantile(draws, [tail, 1 - tail]))
     p = (1 + int(np.sum(np.abs(draws - diff) >= abs(diff)))) / (reps + 1)
