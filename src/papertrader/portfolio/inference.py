@@ -106,7 +106,8 @@ def _row_sharpe(samples: FloatArray) -> FloatArray:
     """period_sharpe of every row of a (reps, n) matrix of resampled returns (0 where a row never moves)."""
     sd = samples.std(axis=1, ddof=1)
     mean = samples.mean(axis=1)
-    return np.divide(mean, sd, out=np.zeros_like(mean), where=sd > 0)
+    out: FloatArray = np.divide(mean, sd, out=np.zeros_like(mean), where=sd > 0)
+    return out
 
 
 @dataclass(frozen=True)
