@@ -4,10 +4,12 @@ Mounted into the main CLI with ``app.command("trial")(cli_trial.trial)``.
 
 JSON keys (stable; NaN is null): trial_id, strategy, interval, symbols, days, initial_cash, layout,
 windows_requested, windows_available, held_out {start, reason, exclusions [{label, start, end}]}, criteria
-{sharpe_above, max_drawdown_below, uptime_above, critical_failures_below}, confidence, windows [{index, run_id,
-start, end, scheduled_cycles, cycles, strategy {total_return, sharpe, max_drawdown, trades, fees_paid},
-buy_and_hold {total_return, sharpe, max_drawdown}, uptime, critical_failures [str], passes {sharpe,
-max_drawdown, uptime, critical_failures, all}, beat_buy_and_hold, equity [..], buy_and_hold_equity [..]}],
+{sharpe_above, max_drawdown_below, uptime_above, critical_failures_below, baselines}, confidence,
+windows [{index, run_id, start, end, scheduled_cycles, cycles, strategy {total_return, sharpe, max_drawdown,
+trades, fees_paid}, buy_and_hold {total_return, sharpe, max_drawdown}, buy_and_hold_vol_matched {total_return, sharpe,
+max_drawdown, fraction}, trend_baseline {total_return, sharpe, max_drawdown} (null when the strategy is the
+trend baseline), uptime, critical_failures [str], passes {sharpe, max_drawdown, uptime, critical_failures,
+baselines, all}, beat_buy_and_hold, beat_baselines, equity [..], buy_and_hold_equity [..]}],
 summary {n_windows, metrics {name: {mean, median}}, pass_rates {criterion: {passed, n, rate, low, high,
 confidence}}, beat_buy_and_hold {...}}, html.
 """
@@ -43,12 +45,13 @@ def _count(value: str) -> int | None:
 def _pct(x: Any, signed: bool = True) -> str:
     if x is None:
         return "-"
-    return f"{x:+.2%}" if signed else f"{x:.1%}"
+    return f"{x:+.2%}" if signed else f"{x:.2%}"
 
 
 def _print_windows(data: dict[str, Any]) -> None:
     table = Table(title=f"trial {data['trial_id']} · {data['strategy']} · windows of {data['days']} sessions")
-    for col in ("#", "first", "last", "return", "B&H", "Sharpe", "max DD", "trades", "fees", "uptime", "crit", "pass"):
+    cols = ("#", "first", "last", "return", "B&H", "B&H vol-m", "trend", "Sharpe", "max DD", "trades", "fees")
+    for col in (*cols, "uptime", "crit", "beats", "pass"):
         table.add_column(col, justify="left" if col in ("first", "last") else "right")
     for w in data["windows"][:MAX_ROWS]:
         s = w["strategy"]
@@ -58,12 +61,15 @@ def _print_windows(data: dict[str, Any]) -> None:
             w["end"][:10],
             _pct(s["total_return"]),
             _pct(w["buy_and_hold"]["total_return"]),
+            _pct(w["buy_and_hold_vol_matched"]["total_return"]),
+            _pct((w["trend_baseline"] or {}).get("total_return")),
             "-" if s["sharpe"] is None else f"{s['sharpe']:.2f}",
             _pct(s["max_drawdown"]),
             str(s["trades"]),
             f"${s['fees_paid'] or 0:,.2f}",
             _pct(w["uptime"], False),
             str(len(w["critical_failures"])),
+            "yes" if w["passes"]["baselines"] else "no",
             "[green]yes[/green]" if w["passes"]["all"] else "no",
         )
     console.print(table)
@@ -78,7 +84,8 @@ def _print_summary(data: dict[str, Any]) -> None:
         "max_drawdown": f"max drawdown < {c['max_drawdown_below']:.0%}",
         "uptime": f"uptime > {c['uptime_above']:.1%}",
         "critical_failures": f"critical failures < {c['critical_failures_below']}",
-        "all": "all four",
+        "baselines": "return above vol-matched B&H and trend baseline",
+        "all": "all five",
     }
     table = Table(title=f"pass rates over {summary['n_windows']} windows ({data['confidence']:.0%} Wilson interval)")
     for col in ("criterion", "passed", "rate", "interval"):
@@ -86,21 +93,23 @@ def _print_summary(data: dict[str, Any]) -> None:
     rows = [(labels[k], summary["pass_rates"][k]) for k in labels]
     rows.append(("beat buy & hold", summary["beat_buy_and_hold"]))
     for label, r in rows:
-        table.add_row(label, f"{r['passed']}/{r['n']}", _pct(r["rate"], False), f"[{r['low']:.1%}, {r['high']:.1%}]")
+        table.add_row(label, f"{r['passed']}/{r['n']}", _pct(r["rate"], False), f"[{r['low']:.2%}, {r['high']:.2%}]")
     console.print(table)
     m = summary["metrics"]
     console.print(
         f"median window return {_pct(m['total_return']['median'])} vs buy & hold "
-        f"{_pct(m['bench_total_return']['median'])} · mean Sharpe {m['sharpe']['mean'] or 0:.2f} vs "
-        f"{m['bench_sharpe']['mean'] or 0:.2f} · all figures net of commission, spread and slippage"
+        f"{_pct(m['bench_total_return']['median'])}, vol-matched buy & hold {_pct(m['vm_total_return']['median'])}, "
+        f"trend baseline {_pct(m['trend_total_return']['median'])} · mean Sharpe {m['sharpe']['mean'] or 0:.2f} vs "
+        f"{m['bench_sharpe']['mean'] or 0:.2f} · all figures net of commission, spread and slippage; vol-matched "
+        "buy & hold uses each window's realised (ex-post) volatility: a reference, not a strategy"
     )
 
 
 def trial(
     days: Annotated[int, typer.Option(help="trading sessions per window")] = 7,
     windows: Annotated[
-        str, typer.Option(help="how many windows, evenly spaced over the held-out span, or 'all'")
-    ] = "3",
+        str, typer.Option(help="how many windows, evenly spaced over the held-out span, or 'all' (default)")
+    ] = "all",
     symbols: Annotated[
         str | None, typer.Option(help="comma-separated symbols (default: every equity listed before the span)")
     ] = None,

@@ -4,8 +4,10 @@
 model the configured strategy uses, plus an embargo of that model's label horizon (in the model's own bars;
 a GRU's weekly bars count five sessions each), or after the manifest's ``data_end`` when it is later: the
 validation rows after the training window steered early stopping and temperature calibration, so they are
-not held out either (``papertrader train --until DATE`` bounds them). The trend baseline uses no model: the
-span then begins at ``--after`` when given, else one calendar year after the first bar, left to warm indicators up.
+not held out either (``papertrader train --until DATE`` bounds them). That bound is ``models.holdout``'s,
+the one ``compare``, ``backtest`` / ``paper --replay`` and the board's calibration use too. The trend
+baseline uses no model: the span then begins at ``--after`` when given, else one calendar year after the
+first bar, left to warm indicators up.
 An explicit ``--after`` that would put a window inside a model's training window (embargo included) is
 refused with a ConfigError, never silently moved.
 
@@ -18,8 +20,11 @@ only on the calendar and the count, so it is fixed before any window runs and ca
 
 **Each window** is one persisted run (mode ``replay``, speed 0: the path of ``paper --replay``) with fresh
 initial cash; bars before the window are loaded only to warm indicators up. Its run id is
-``<trial id>-wNNN``, so ``papertrader report`` and ``papertrader check`` work on it. Uptime, critical
-failures and the criteria are defined in ``engine/trial_score.py``.
+``<trial id>-wNNN``, so ``papertrader report`` and ``papertrader check`` work on it. Beside it, on the same
+dates and symbols: buy-and-hold, buy-and-hold scaled to the window's realised volatility, and the trend
+baseline (a backtest of ``strategy.name = "trend"`` over the window, not persisted). Uptime, critical
+failures, the baselines and the criteria (which sitting in cash cannot pass) are defined in
+``engine/trial_score.py``.
 
 **Default universe**: every tradable symbol in the lake whose history begins at or before the held-out
 start, so one constant universe trades every window (a later listing would change the universe mid-trial).
@@ -27,9 +32,10 @@ start, so one constant universe trades every window (a later listing would chang
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Final
 
@@ -53,26 +59,27 @@ from papertrader.engine.trial_score import (
     summarize_windows,
     uptime,
 )
-from papertrader.models.registry import Manifest, Registry
+from papertrader.models.holdout import sample_bound
+from papertrader.models.registry import Registry
 from papertrader.persistence.db import init_db, make_engine
 from papertrader.persistence.repository import RunRepository
+from papertrader.portfolio.inference import vol_matched
+from papertrader.portfolio.metrics import max_drawdown, periods_per_year, returns, sharpe
 
+log = logging.getLogger(__name__)
 LAYOUT: Final = "evenly spaced over consecutive non-overlapping slots of the held-out span"
 WARMUP: Final = timedelta(days=365)
 #: registry family of each model-backed member or single-model strategy ("trend" reads no model)
 FAMILY: Final[dict[str, str]] = {"lstm": "lstm", "gru": "gru", "ppo": "rl"}
 STRATEGIES: Final = ("trend", "lstm", "gru", "ppo", "ensemble")
-DEFAULT_EMBARGO_BARS: Final = 5  # the PPO's market labels use the LSTM's 5-bar horizon
-#: trial bars per coarse bar of the GRU (it trains on bars one step coarser than the lake's)
-COARSE_FACTOR: Final[dict[str, int]] = {"1m": 5, "5m": 3, "15m": 4, "30m": 2, "1h": 7, "1d": 5}
 
 
 @dataclass(frozen=True)
 class TrialRequest:
-    """What to trial: window length in sessions, how many windows (None: all), universe, interval, cutoff."""
+    """What to trial: window length in sessions, how many windows (None, the default: all), universe, interval."""
 
     days: int = 7
-    windows: int | None = 3
+    windows: int | None = None
     symbols: tuple[str, ...] = ()
     interval: str = "1d"
     after: datetime | None = None
@@ -204,42 +211,18 @@ def model_families(settings: Settings) -> tuple[str, ...]:
     return tuple(dict.fromkeys(FAMILY[m] for m in members if m in FAMILY))
 
 
-def embargo_bars(manifest: Manifest, interval: str) -> int:
-    """The model's label horizon in trial bars: the span after training whose labels it may have seen."""
-    labels = manifest.config.get("labels")
-    horizon = int(labels["horizon"]) if isinstance(labels, dict) and "horizon" in labels else DEFAULT_EMBARGO_BARS
-    return horizon * (COARSE_FACTOR.get(interval, 1) if manifest.family == "gru" else 1)
-
-
 def model_exclusions(
     registry: Registry, families: Sequence[str], ts: pd.DatetimeIndex, interval: str
 ) -> tuple[Exclusion, ...]:
-    """The training window (+ embargo) of the live version of each family, on the trial's bar timeline."""
+    """The training window (+ embargo, or data_end when later) of each family's live version (models.holdout)."""
     out: list[Exclusion] = []
     for family in families:
         version = registry.current(family)
         if version is None:
             raise ConfigError(f"the strategy needs a live {family} model; run `papertrader train all` first")
-        manifest = registry.manifest(family, version)
-        window = manifest.training_window
-        if not window.get("start") or not window.get("end"):
-            raise ConfigError(f"{family} {version} records no training window, so no span is provably held out")
-        start, end = _utc(window["start"]), _utc(window["end"])
-        last = int(ts.searchsorted(end, side="right")) - 1 + embargo_bars(manifest, interval)
-        embargo_end = max(end, ts[min(last, len(ts) - 1)] if last >= 0 else end)
-        label = f"{family} {version} training window + {embargo_bars(manifest, interval)}-bar embargo"
-        if window.get("data_end"):  # validation rows (early stopping, calibration) and test rows come after
-            data_end = _utc(window["data_end"])
-            if data_end > embargo_end:
-                embargo_end, label = data_end, f"{family} {version} training data (validation and test rows included)"
-        out.append(Exclusion(label, start.to_pydatetime(), embargo_end.to_pydatetime()))
+        bound = sample_bound(family, registry.manifest(family, version), ts, interval)
+        out.append(Exclusion(bound.label, bound.training_start.to_pydatetime(), bound.last_seen.to_pydatetime()))
     return tuple(out)
-
-
-def _utc(stamp: str) -> pd.Timestamp:
-    """A manifest time stamp as UTC (a naive one is taken to be UTC already)."""
-    ts = pd.Timestamp(stamp)
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
 def held_out_span(ts: pd.DatetimeIndex, exclusions: Sequence[Exclusion], after: datetime | None) -> HeldOut:
@@ -334,7 +317,45 @@ def run_window(
         problems = check_run(repo, run_id).problems
     cycles = [e.ts for e in events if e.kind == "cycle"]
     failures = critical_failures(raised, events, problems)
-    return _score(window, run_id, result, cycles, uptime(window.bars, cycles, events), failures), result
+    score = _score(window, run_id, result, cycles, uptime(window.bars, cycles, events), failures)
+    if result is not None:
+        score = with_vol_matched(score, result)
+    if plan.strategy == "trend":
+        score = replace(score, trend_total_return=None, trend_sharpe=None, trend_max_drawdown=None)
+    elif result is not None:
+        score = with_trend(score, settings, window, plan)
+    return score, result
+
+
+def trend_settings(settings: Settings) -> Settings:
+    """The same settings with the SMA trend baseline as the strategy (what `backtest` runs for "trend")."""
+    return settings.model_copy(update={"strategy": settings.strategy.model_copy(update={"name": "trend"})})
+
+
+def with_vol_matched(score: WindowScore, result: RunResult) -> WindowScore:
+    """The score with buy-and-hold scaled to the window's realised (ex-post) volatility beside it."""
+    ts = result.ts
+    ppy = periods_per_year(int(ts.tz_convert(NEW_YORK).normalize().nunique()), len(ts))
+    matched = vol_matched(result.benchmark_equity, returns(result.equity))
+    eq = matched.equity
+    return replace(
+        score,
+        vm_total_return=float(eq[-1] / eq[0] - 1.0) if eq.size and eq[0] > 0 else math.nan,
+        vm_sharpe=sharpe(returns(eq), ppy),
+        vm_max_drawdown=max_drawdown(eq),
+        vm_fraction=matched.fraction,
+    )
+
+
+def with_trend(score: WindowScore, settings: Settings, window: Window, plan: TrialPlan) -> WindowScore:
+    """The score with the trend baseline over exactly this window beside it (not persisted; NaN if it fails)."""
+    request = replace(window.request(plan.symbols, plan.interval, f"{plan.trial_id}-trend"), mode="backtest")
+    try:
+        m = run(trend_settings(settings), request, persist=False).metrics
+    except Exception:  # the baseline failing is not the strategy's failure; NaN fails the criterion honestly
+        log.exception("trend baseline of window %d failed", window.index)
+        return replace(score, trend_total_return=math.nan, trend_sharpe=math.nan, trend_max_drawdown=math.nan)
+    return replace(score, trend_total_return=m.total_return, trend_sharpe=m.sharpe, trend_max_drawdown=m.max_drawdown)
 
 
 def _score(

@@ -10,9 +10,17 @@ Definitions (the trial's contract; tests pin them on crafted events):
 * **Critical failure**: each of these counts once per window: the run raised an exception; the drawdown kill
   switch fired (a ``risk.kill_switch`` event, or a ``halt`` event whose reason is the kill switch); the ledger
   rebuilt from the event log disagrees with the stored state (``engine/check.py``).
-* **Criteria** (a window passes each one separately, and "all" when it passes all four): Sharpe > 0.8,
-  max drawdown shallower than 8%, uptime > 99.5%, fewer than 1 critical failure. A metric that could not be
-  measured (NaN, the run raised) fails its criterion.
+* **Baselines** of every window, on the same dates and symbols: equal-weight buy-and-hold (after its entry
+  costs), buy-and-hold scaled to the window's realised volatility (a constant fraction of equity in
+  buy-and-hold, rest cash; the fraction uses the strategy's ex-post volatility, so it is a reference, see
+  ``portfolio/inference.py``), and the SMA trend baseline (``strategy.name = "trend"``) run over the window.
+* **Criteria** (a window passes each one separately, and "all" when it passes all five): Sharpe > 0.8,
+  max drawdown shallower than 8%, uptime > 99.5%, fewer than 1 critical failure, and **baselines**: a net
+  return strictly above vol-matched buy-and-hold's *and* the trend baseline's on the same window (the trend
+  comparison is skipped when the trial's strategy is the trend baseline itself). Sitting in cash passes the
+  drawdown, uptime and failure criteria by doing nothing; it cannot pass this one (its volatility is 0, so
+  its vol-matched buy-and-hold is cash too, and 0 is not above 0), nor the Sharpe one (its Sharpe is 0).
+  A metric that could not be measured (NaN, the run raised) fails its criterion.
 * **Pass rate** = windows that pass / windows run, with a Wilson score interval: the windows are a fixed,
   result-blind layout, never a chosen subset, so the rate is over every window that was laid out.
 """
@@ -31,7 +39,7 @@ import numpy as np
 from papertrader.core.events import Event
 
 DOWN = "down"
-CRITERIA_NAMES: tuple[str, ...] = ("sharpe", "max_drawdown", "uptime", "critical_failures", "all")
+CRITERIA_NAMES: tuple[str, ...] = ("sharpe", "max_drawdown", "uptime", "critical_failures", "baselines", "all")
 
 
 @dataclass(frozen=True)
@@ -50,6 +58,7 @@ class Criteria:
             "max_drawdown_below": self.max_drawdown,
             "uptime_above": self.min_uptime,
             "critical_failures_below": self.max_critical_failures + 1,
+            "baselines": "net return above vol-matched buy-and-hold and the trend baseline (same window)",
         }
 
 
@@ -118,6 +127,15 @@ class WindowScore:
     failures: tuple[str, ...]
     equity: tuple[float, ...] = field(default=(), repr=False)
     bench_equity: tuple[float, ...] = field(default=(), repr=False)
+    #: buy-and-hold scaled to this window's realised volatility (vm_fraction of equity in it, rest cash)
+    vm_total_return: float = math.nan
+    vm_sharpe: float = math.nan
+    vm_max_drawdown: float = math.nan
+    vm_fraction: float = math.nan
+    #: the trend baseline over the same window (None: the trial's strategy is the trend baseline itself)
+    trend_total_return: float | None = math.nan
+    trend_sharpe: float | None = math.nan
+    trend_max_drawdown: float | None = math.nan
 
     def passes(self, criteria: Criteria) -> dict[str, bool]:
         """Which criteria this window meets (NaN fails), and whether it meets all of them."""
@@ -126,9 +144,16 @@ class WindowScore:
             "max_drawdown": bool(abs(self.max_drawdown) < criteria.max_drawdown),
             "uptime": bool(self.uptime > criteria.min_uptime),
             "critical_failures": len(self.failures) <= criteria.max_critical_failures,
+            "baselines": self.beat_baselines,
         }
         out["all"] = all(out.values())
         return out
+
+    @property
+    def beat_baselines(self) -> bool:
+        """Net return strictly above vol-matched buy-and-hold's and the trend baseline's (NaN: no)."""
+        beats_trend = self.trend_total_return is None or bool(self.total_return > self.trend_total_return)
+        return bool(self.total_return > self.vm_total_return) and beats_trend
 
     @property
     def beat_buy_and_hold(self) -> bool:
@@ -156,10 +181,24 @@ class WindowScore:
                 "sharpe": _num(self.bench_sharpe),
                 "max_drawdown": _num(self.bench_max_drawdown),
             },
+            "buy_and_hold_vol_matched": {
+                "total_return": _num(self.vm_total_return),
+                "sharpe": _num(self.vm_sharpe),
+                "max_drawdown": _num(self.vm_max_drawdown),
+                "fraction": _num(self.vm_fraction),
+            },
+            "trend_baseline": None
+            if self.trend_total_return is None
+            else {
+                "total_return": _num(self.trend_total_return),
+                "sharpe": _num(self.trend_sharpe if self.trend_sharpe is not None else math.nan),
+                "max_drawdown": _num(self.trend_max_drawdown if self.trend_max_drawdown is not None else math.nan),
+            },
             "uptime": self.uptime,
             "critical_failures": list(self.failures),
             "passes": self.passes(criteria),
             "beat_buy_and_hold": self.beat_buy_and_hold,
+            "beat_baselines": self.beat_baselines,
             "equity": list(self.equity),
             "buy_and_hold_equity": list(self.bench_equity),
         }
@@ -243,6 +282,10 @@ _STAT_FIELDS: tuple[str, ...] = (
     "bench_total_return",
     "bench_sharpe",
     "bench_max_drawdown",
+    "vm_total_return",
+    "vm_sharpe",
+    "trend_total_return",
+    "trend_sharpe",
 )
 
 
@@ -253,7 +296,8 @@ def summarize_windows(scores: Sequence[WindowScore], criteria: Criteria, confide
         if name == "critical_failures":
             values = np.array([len(s.failures) for s in scores], dtype=np.float64)
         else:
-            values = np.array([float(getattr(s, name)) for s in scores], dtype=np.float64)
+            raw = [getattr(s, name) for s in scores]
+            values = np.array([math.nan if v is None else float(v) for v in raw], dtype=np.float64)
         finite = values[np.isfinite(values)]
         stats[name] = {
             "mean": float(finite.mean()) if finite.size else math.nan,

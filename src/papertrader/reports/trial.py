@@ -18,7 +18,7 @@ from matplotlib.ticker import MaxNLocator
 from papertrader.reports.plots import BENCH, STRATEGY, _png
 
 MAX_STRIPS = 48  # small multiples beyond this become unreadable; the table still lists every window
-CRITERIA = ("sharpe", "max_drawdown", "uptime", "critical_failures", "all")
+CRITERIA = ("sharpe", "max_drawdown", "uptime", "critical_failures", "baselines", "all")
 
 Json = Mapping[str, Any]
 
@@ -106,14 +106,16 @@ def _labels(criteria: Json) -> dict[str, str]:
         "max_drawdown": f"max drawdown < {_f(criteria['max_drawdown_below']):.0%}",
         "uptime": f"uptime > {_f(criteria['uptime_above']):.1%}",
         "critical_failures": f"critical failures < {criteria['critical_failures_below']}",
-        "all": "all four criteria",
+        "baselines": str(criteria.get("baselines", "beats the baselines")),
+        "all": "all five criteria",
     }
 
 
 def _pass_table(trial: Json) -> str:
     labels = _labels(trial["criteria"])
     rates = trial["summary"]["pass_rates"]
-    rows = "".join(f"<tr><td>{html.escape(labels[name])}</td><td>{_rate(rates[name])}</td></tr>" for name in CRITERIA)
+    shown = [name for name in CRITERIA if name in rates]
+    rows = "".join(f"<tr><td>{html.escape(labels[name])}</td><td>{_rate(rates[name])}</td></tr>" for name in shown)
     rows += f"<tr><td>beat buy &amp; hold (return)</td><td>{_rate(trial['summary']['beat_buy_and_hold'])}</td></tr>"
     level = f"{_f(trial['confidence']):.0%}"
     return f"<table><tr><th>criterion</th><th>windows passed = rate [{level} Wilson interval]</th></tr>{rows}</table>"
@@ -154,6 +156,8 @@ def _window_row(w: Json) -> str:
         str(w["end"])[:10],
         _pct(st["total_return"]),
         _pct(bh["total_return"]),
+        _pct((w.get("buy_and_hold_vol_matched") or {}).get("total_return")),
+        _pct((w.get("trend_baseline") or {}).get("total_return")),
         _num(st["sharpe"]),
         _num(bh["sharpe"]),
         _pct(st["max_drawdown"]),
@@ -169,7 +173,8 @@ def _window_row(w: Json) -> str:
 
 def _windows_table(windows: Sequence[Json]) -> str:
     head = (
-        "<tr><th>#</th><th>run id</th><th>first</th><th>last</th><th>return</th><th>B&amp;H</th><th>Sharpe</th>"
+        "<tr><th>#</th><th>run id</th><th>first</th><th>last</th><th>return</th><th>B&amp;H</th>"
+        "<th>vol-matched B&amp;H</th><th>trend baseline</th><th>Sharpe</th>"
         "<th>B&amp;H Sharpe</th><th>max DD</th><th>B&amp;H max DD</th><th>trades</th><th>fees</th><th>uptime</th>"
         "<th>critical failures</th><th>passes all</th></tr>"
     )

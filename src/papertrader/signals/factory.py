@@ -7,8 +7,10 @@ every panel the members read: the trend SMAs, each model's features through its 
 (namespaced `lstm:`, `ppo:`), the GRU's weekly features aligned to closed weeks (`gru:`), and the raw close.
 
 Calibrators are fitted on the `board.calibration_bars` bars right before the first trading cycle, never
-before the end of any used model's training window (those rows are in-sample for the model), and are stored
-under `$PAPERTRADER_HOME/board/` keyed by model versions, window and method, so a rerun loads the same ones.
+on or before any used model's data (models.holdout: training end + label embargo, or data_end with the
+validation and test rows when later), and are stored under `$PAPERTRADER_HOME/board/` keyed by model
+versions, window, method and the cost settings the labels were netted with, so a rerun loads the same ones.
+A window whose first cycle is inside a used model's data is refused (ConfigError) by `build`.
 LLM advisors are never calibrated: that would mean polling them over history (money, and recall).
 
 LLM advisors named in `board.members` join the ensemble when `settings.advisors` admits them (key in the
@@ -43,6 +45,8 @@ from papertrader.features.pipeline import FittedPipeline
 from papertrader.features.spec import PipelineSpec
 from papertrader.features.technical import Array, TechnicalSpec, compute_technical
 from papertrader.models.data import round_trip_cost
+from papertrader.models.holdout import check_out_of_sample as check_bound
+from papertrader.models.holdout import latest_seen, sample_bounds
 from papertrader.models.loading import ModelHandle
 from papertrader.models.registry import Manifest, Registry
 from papertrader.signals.base import Strategy
@@ -171,15 +175,11 @@ def training_end(manifest: Manifest) -> pd.Timestamp:
     return pd.Timestamp(manifest.training_window["end"])
 
 
-def check_out_of_sample(manifests: dict[str, Manifest], start: pd.Timestamp) -> None:
-    """Refuse a window that starts on or before any used model's training window end."""
-    late = {m: training_end(man) for m, man in manifests.items() if training_end(man) >= start}
-    if late:
-        detail = ", ".join(f"{m} {manifests[m].version} trained until {end:%Y-%m-%d}" for m, end in late.items())
-        raise ConfigError(
-            f"the window starting {start:%Y-%m-%d} overlaps model training ({detail}); "
-            "start after the latest training end so the comparison is out-of-sample"
-        )
+def check_out_of_sample(
+    manifests: Mapping[str, Manifest], start: pd.Timestamp, ts: pd.DatetimeIndex, interval: str
+) -> None:
+    """Refuse a window that starts inside any used model's data (models.holdout: the one bound every path uses)."""
+    check_bound(sample_bounds(manifests, ts, interval), start)
 
 
 def _monitor(settings: Settings, n: int) -> Monitor | None:
@@ -317,11 +317,15 @@ def drift_monitors(
 
 
 def calibration_window(panel: Panel, first: int, manifests: dict[str, Manifest], bars: int) -> tuple[int, int] | None:
-    """Rows [start, first) right before trading and after every used model's training end (None if empty)."""
+    """Rows [start, first) right before trading and after every used model's data (None if empty).
+
+    The bound is models.holdout's (training end + label embargo, or data_end when later): validation and test
+    rows are in-sample for the model, so its calibration may not read them either.
+    """
     start = max(0, first - bars)
-    for manifest in manifests.values():
-        after = int(panel.ts.searchsorted(training_end(manifest), side="right"))
-        start = max(start, after)
+    seen = latest_seen(sample_bounds(manifests, panel.ts, panel.interval))
+    if seen is not None:
+        start = max(start, int(panel.ts.searchsorted(seen, side="right")))
     return (start, first) if first - start >= 20 else None
 
 
@@ -383,6 +387,9 @@ def calibrate(
             "horizons": {m.name: board.horizon(m.name) for m in members},
             "fast_slow": [settings.strategy.fast, settings.strategy.slow],
             "evidence": "independent horizons",  # files fitted before this rule counted overlapping labels
+            "costs": settings.costs.model_dump(mode="json"),  # labels are net of these: new costs, new fit
+            "payoff_floor": board.payoff_floor,
+            "min_samples": board.min_calibration_samples,
         }
     )
     path = settings.home / "board" / f"calibration-{key}.json"
@@ -447,11 +454,8 @@ def build(
             f"no board member can run: {', '.join(chosen)} named, and the advisors among them are not admitted "
             "(see `papertrader config` and the advisors' keys)"
         )
-    if first < len(panel):
-        try:
-            check_out_of_sample(manifests, panel.ts[first])
-        except ConfigError as exc:
-            log.warning("%s", exc)
+    if first < len(panel):  # judged (or traded) only on bars no used model saw, embargo included
+        check_out_of_sample(manifests, panel.ts[first], panel.ts, panel.interval)
     calibration, path = calibrate(settings, panel, first, members, features, manifests)
     label = "ensemble" if len(chosen) > 1 else f"board_{chosen[0]}"
     strategy = Ensemble(

@@ -152,7 +152,9 @@ class _JoinedRetrainer(BackgroundRetrainer):
 
 
 @pytest.mark.slow
-def test_a_model_retrained_on_friday_is_traded_from_the_next_session_calibrated_before_it(home: Path) -> None:
+def test_a_model_retrained_on_friday_is_traded_from_the_next_session_never_calibrated_on_its_own_data(
+    home: Path,
+) -> None:
     settings = _settings(home, retrain_weekdays=(4,), retrain_family="lstm")
     registry = Registry(home)
     before = registry.current("lstm")
@@ -193,11 +195,10 @@ def test_a_model_retrained_on_friday_is_traded_from_the_next_session_calibrated_
     event = rebuilt[0]
     assert event.payload["versions"] == {"lstm": new} and event.payload["first_cycle"] == monday
     assert event.payload["members"]["lstm"] == new
-    calibration = event.payload["calibration"]
-    assert calibration is not None, "the rebuilt board is calibrated"
-    monday_close = datetime.combine(date(2011, 6, 6), time(16), NEW_YORK)
-    assert pd.Timestamp(calibration["end"]) < monday_close, "calibration used only bars before Monday's cycle"
-    assert pd.Timestamp(calibration["end"]).tz_convert(NEW_YORK).date() == date(2011, 6, 3)
+    # issue 13 item 7: the retrained model saw every bar through Friday (its validation and test rows included),
+    # so no bar is left between its data and Monday's cycle to calibrate on: the board runs uncalibrated rather
+    # than calibrating on the model's own data (models.holdout's bound)
+    assert event.payload["calibration"] is None, "calibration never reads the retrained model's own data"
     assert event.ts.astimezone(NEW_YORK).date() == date(2011, 6, 6), "picked up at Monday's warm-up"
     assert result.health["model.lstm"] == "ok" and result.health["models"] == "ok"
 

@@ -49,10 +49,13 @@ WINDOW_KEYS = {
     "critical_failures",
     "passes",
     "beat_buy_and_hold",
+    "buy_and_hold_vol_matched",
+    "trend_baseline",
+    "beat_baselines",
     "equity",
     "buy_and_hold_equity",
 }
-CRITERIA = {"sharpe", "max_drawdown", "uptime", "critical_failures", "all"}
+CRITERIA = {"sharpe", "max_drawdown", "uptime", "critical_failures", "baselines", "all"}
 
 
 @pytest.fixture(scope="module")
@@ -103,6 +106,11 @@ def test_trial_json_has_the_documented_keys_and_three_held_out_windows(trial: tu
         assert w["equity"][0] == pytest.approx(100_000, rel=0.01), "fresh cash each window"
         assert w["uptime"] == 1.0 and w["critical_failures"] == []
         assert set(w["passes"]) == CRITERIA
+        assert w["trend_baseline"] is None, "the trend strategy is not compared with itself"
+        matched = w["buy_and_hold_vol_matched"]
+        assert 0 <= matched["fraction"] <= 1 and w["passes"]["baselines"] == (
+            w["strategy"]["total_return"] > matched["total_return"]
+        )
         assert timedelta(days=6) <= datetime.fromisoformat(w["end"]) - datetime.fromisoformat(w["start"])
     summary = data["summary"]
     assert summary["n_windows"] == 3

@@ -21,6 +21,7 @@ from papertrader.persistence.db import make_engine
 from papertrader.persistence.repository import RunRepository
 
 SYMBOLS = ("AAPL", "IBM", "MSFT")
+VOL_MATCHED = "buy_and_hold_vol_matched"
 START, END = "2011-06-01", "2012-06-01"
 
 
@@ -70,15 +71,18 @@ def test_compare_writes_json_and_refuses_a_window_inside_model_training(
     done = CliRunner().invoke(app, args)
     assert done.exit_code == 0, done.output
     data = json.loads(out.read_text())
-    names = [row["strategy"] for row in data["table"]]
-    assert names == ["ensemble", "lstm", "gru", "ppo", "trend", "trend_baseline", "buy_and_hold"]
+    names = [row["name"] for row in data["rows"]]
+    assert names == ["ensemble", "lstm", "gru", "ppo", "trend", "trend_baseline", "buy_and_hold", VOL_MATCHED]
     assert all(len(curve) == len(data["ts"]) for curve in data["equity"].values())
     assert data["calibration"]["end"] < data["start"]
     for model in data["models"].values():
         assert model["training_window"]["end"] < data["start"]
+        assert model["training_window"]["data_end"] < data["calibration"]["start"]  # test rows are not held out
 
     refused = CliRunner().invoke(app, ["compare", "--start", "2008-01-02", "--symbols", "AAPL"])
-    assert refused.exit_code == 2 and "overlaps model training" in refused.output
+    text = " ".join(refused.output.split())  # the console wraps long messages
+    assert refused.exit_code == 2 and "overlaps model training" in text
+    assert "data_end" in text and "earliest allowed start" in text
 
 
 def test_a_model_strategy_without_a_registered_model_says_to_train_first(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -16,6 +17,9 @@ from papertrader.persistence.repository import RunRepository
 
 SYMBOLS = "AAPL,IBM,MSFT"
 START, END = "2011-06-01", "2012-06-01"
+BOARD_ROWS = ("ensemble", "lstm", "gru", "ppo", "trend")
+ROW_KEYS = {"name", "total_return", "sharpe", "sharpe_low", "sharpe_high", "max_drawdown", "exposure", "trades", "fees"}
+GATE_KEYS = {"passed", "prediction_std", "log_loss", "base_log_loss", "accuracy", "majority_accuracy", "p_value"}
 SAME = ("total_return", "sharpe", "max_drawdown", "trades", "round_trips", "fees_paid", "exposure", "turnover")
 
 
@@ -75,8 +79,8 @@ def test_a_member_alone_and_the_trend_baseline_equal_their_own_backtests(
 
 @pytest.mark.slow
 def test_buy_and_hold_is_the_backtests_benchmark_and_every_row_is_listed(compared: dict[str, Any]) -> None:
-    names = [row["strategy"] for row in compared["table"]]
-    assert names == ["ensemble", "lstm", "gru", "ppo", "trend", "trend_baseline", "buy_and_hold"]
+    names = [row["name"] for row in compared["rows"]]
+    assert names == [*BOARD_ROWS, "trend_baseline", "buy_and_hold", "buy_and_hold_vol_matched"]
     assert all(len(curve) == len(compared["ts"]) for curve in compared["equity"].values())
     assert compared["runs"] == {}  # not persisted unless asked
 
@@ -97,3 +101,68 @@ def test_persisted_rows_are_stored_runs_that_check_and_report(
     stored = repo.get_run(data["runs"]["ensemble"])
     assert stored is not None and stored.summary is not None
     assert stored.summary["total_return"] == data["metrics"]["ensemble"]["total_return"]
+
+
+@pytest.mark.slow
+def test_every_row_has_return_sharpe_interval_drawdown_exposure_trades_fees_and_a_note(
+    compared: dict[str, Any],
+) -> None:
+    rows = {row["name"]: row for row in compared["rows"]}
+    for name, row in rows.items():
+        assert ROW_KEYS | {"note"} <= set(row), name
+        assert row["note"] is None or "kill switch" in row["note"]
+        if row["sharpe_low"] is not None:
+            assert row["sharpe_low"] <= row["sharpe"] <= row["sharpe_high"]
+    for member in ("lstm", "gru", "ppo"):  # each model member carries its gate record (null before the gate)
+        assert "gate" in rows[member]
+        gate = rows[member]["gate"]
+        assert gate is None or GATE_KEYS | {"rank_ic", "n", "reason"} <= set(gate)
+    assert all("gate" not in rows[n] for n in ("ensemble", "trend", "trend_baseline", "buy_and_hold"))
+
+
+@pytest.mark.slow
+def test_vol_matched_buy_and_hold_carries_the_boards_realised_volatility(compared: dict[str, Any]) -> None:
+    rows = {row["name"]: row for row in compared["rows"]}
+    board, bh = compared["metrics"]["ensemble"], compared["metrics"]["buy_and_hold"]
+    matched = compared["metrics"]["buy_and_hold_vol_matched"]
+    fraction = compared["vol_matching"]["fraction"]
+    assert 0 < fraction <= 1 and "ex-post" in compared["vol_matching"]["method"]
+    if not compared["vol_matching"]["capped"]:
+        assert matched["volatility"] == pytest.approx(board["volatility"], rel=1e-6)
+    assert rows["buy_and_hold_vol_matched"]["sharpe"] == pytest.approx(rows["buy_and_hold"]["sharpe"], abs=2e-3)
+    assert matched["exposure"] == pytest.approx(fraction * bh["exposure"], rel=1e-3)
+
+
+@pytest.mark.slow
+def test_the_boards_sharpe_difference_to_each_baseline_comes_with_a_paired_test(compared: dict[str, Any]) -> None:
+    tests = {t["b"]: t for t in compared["paired_tests"]}
+    assert set(tests) == {"trend_baseline", "buy_and_hold_vol_matched"}
+    rows = {row["name"]: row for row in compared["rows"]}
+    for other, test in tests.items():
+        assert test["a"] == "ensemble" and 0 < test["p_value"] <= 1 and test["low"] <= test["high"]
+        assert test["difference"] == pytest.approx(rows["ensemble"]["sharpe"] - rows[other]["sharpe"], abs=2e-3)
+        assert rows["ensemble"]["paired_tests"][other]["p_value"] == test["p_value"]
+
+
+@pytest.mark.slow
+def test_compare_and_a_model_backtest_refuse_a_start_inside_the_models_test_rows(
+    compared: dict[str, Any], board_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lstm = compared["out_of_sample"]["lstm"]
+    assert lstm["data_end"] < compared["start"] and lstm["earliest_start"] <= compared["start"]
+    window = compared["models"]["lstm"]["training_window"]
+    inside = (pd.Timestamp(window["end"]) + pd.Timedelta(days=10)).strftime("%Y-%m-%d")  # after training, in test
+    assert inside < window["data_end"]
+    for command in (("compare",), ("backtest",)):
+        with monkeypatch.context() as mp:
+            mp.setenv("PAPERTRADER_HOME", str(board_home))
+            mp.setenv("PAPERTRADER_DATABASE_URL", f"sqlite:///{tmp_path / 'refused.db'}")
+            mp.setenv("PAPERTRADER_STRATEGY__NAME", "lstm")
+            args = [*command, "--start", inside, "--end", END, "--symbols", SYMBOLS]
+            if command == ("compare",):
+                args += ["--members", "lstm"]
+            done = CliRunner().invoke(app, args)
+        assert done.exit_code == 2, done.output
+        text = " ".join(done.output.split())
+        assert "not out-of-sample" in text and "lstm" in text and "data_end" in text, text
+        assert "earliest allowed start" in text

@@ -155,6 +155,10 @@ def test_a_model_without_a_training_window_cannot_prove_anything_held_out(tmp_pa
         model_exclusions(registry, ("rl",), TS, "1d")
 
 
+def test_every_window_of_the_held_out_span_is_the_default() -> None:
+    assert TrialRequest().windows is None
+
+
 def test_bad_requests_are_config_errors() -> None:
     with pytest.raises(ConfigError):
         TrialRequest(days=1)

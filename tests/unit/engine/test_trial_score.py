@@ -68,7 +68,14 @@ def test_a_kill_switch_halt_alone_counts() -> None:
 
 
 def _score(
-    i: int, ret: float, sharpe: float, dd: float, up: float = 1.0, failures: tuple[str, ...] = ()
+    i: int,
+    ret: float,
+    sharpe: float,
+    dd: float,
+    up: float = 1.0,
+    failures: tuple[str, ...] = (),
+    vm: float = -0.001,
+    trend: float | None = -0.001,
 ) -> WindowScore:
     return WindowScore(
         index=i,
@@ -87,6 +94,8 @@ def _score(
         bench_max_drawdown=-0.02,
         uptime=up,
         failures=failures,
+        vm_total_return=vm,
+        trend_total_return=trend,
     )
 
 
@@ -95,7 +104,14 @@ def test_criteria_thresholds_are_strict() -> None:
     at_limit = _score(1, 0.0, 0.8, -0.08, up=0.995).passes(c)
     assert not at_limit["sharpe"] and not at_limit["max_drawdown"] and not at_limit["uptime"]
     inside = _score(2, 0.0, 0.81, -0.0799, up=0.996).passes(c)
-    assert inside == {"sharpe": True, "max_drawdown": True, "uptime": True, "critical_failures": True, "all": True}
+    assert inside == {
+        "sharpe": True,
+        "max_drawdown": True,
+        "uptime": True,
+        "critical_failures": True,
+        "baselines": True,
+        "all": True,
+    }
 
 
 def test_an_unmeasurable_window_fails_its_metric_criteria() -> None:
@@ -128,6 +144,7 @@ def test_pass_rates_count_every_window_and_means_skip_only_nans() -> None:
         "max_drawdown": (2, 4),
         "uptime": (3, 4),
         "critical_failures": (3, 4),
+        "baselines": (2, 4),
         "all": (1, 4),
     }
     assert (s.beat_buy_and_hold.passed, s.beat_buy_and_hold.n) == (1, 4)
@@ -136,3 +153,28 @@ def test_pass_rates_count_every_window_and_means_skip_only_nans() -> None:
     assert s.stats["critical_failures"]["mean"] == 0.25
     data = s.to_json()
     assert data["pass_rates"]["all"]["rate"] == 0.25 and data["n_windows"] == 4
+
+
+def test_sitting_in_cash_passes_drawdown_uptime_and_failures_but_never_a_window() -> None:
+    # all cash: return 0, Sharpe 0 (metrics.sharpe of a flat curve), no drawdown, every cycle up, no failure;
+    # its volatility is 0, so its vol-matched buy-and-hold holds 0% of buy-and-hold: return 0 as well
+    cash = _score(1, 0.0, 0.0, 0.0, vm=0.0, trend=-0.03)  # even in a window where the trend baseline lost
+    passes = cash.passes(Criteria())
+    assert passes["max_drawdown"] and passes["uptime"] and passes["critical_failures"]
+    assert not passes["baselines"] and not passes["sharpe"] and not passes["all"]
+    summary = summarize_windows([cash, _score(2, 0.0, 0.0, 0.0, vm=0.0, trend=0.01)], Criteria())
+    assert summary.pass_rates["all"].passed == 0 and summary.pass_rates["baselines"].passed == 0
+
+
+def test_a_high_sharpe_window_that_trails_a_baseline_does_not_pass() -> None:
+    assert not _score(1, 0.01, 2.0, -0.01, vm=0.02).passes(Criteria())["all"]  # below vol-matched buy-and-hold
+    assert not _score(2, 0.01, 2.0, -0.01, trend=0.015).passes(Criteria())["all"]  # below the trend baseline
+    assert not _score(3, 0.01, 2.0, -0.01, vm=math.nan).passes(Criteria())["baselines"]  # unmeasured fails
+    assert _score(4, 0.01, 2.0, -0.01, vm=0.0, trend=0.0).passes(Criteria())["all"]
+
+
+def test_the_trend_baseline_trial_is_not_compared_with_itself() -> None:
+    own = _score(1, 0.01, 2.0, -0.01, vm=0.0, trend=None)
+    assert own.passes(Criteria())["baselines"]
+    assert own.to_json(Criteria())["trend_baseline"] is None
+    assert own.to_json(Criteria())["buy_and_hold_vol_matched"]["total_return"] == 0.0
