@@ -121,11 +121,14 @@ def technical_spec(settings: Settings) -> TechnicalSpec:
     return TechnicalSpec(sma=tuple(sorted({fast, slow, 20, 50})))
 
 
-def external_from(lake: Lake | None) -> External:
-    """Every macro series in the lake (the models' pipelines read the ones they were trained with)."""
+def external_from(lake: Lake | None, settings: Settings | None = None) -> External:
+    """The lake's macro series, fundamentals and news, stamped as training reads them (each model's pipeline
+    reads the families it was trained with)."""
     if lake is None:
         return External()
-    return External(macro={name: lake.read_series(name) for name in lake.series_names()})
+    from papertrader.features.from_lake import external_from_lake
+
+    return external_from_lake(lake, settings.features if settings is not None else None)
 
 
 def panel_bars(panel: Panel) -> pd.DataFrame:
@@ -435,7 +438,7 @@ def build(
         return Built(trend(panel), TrendFollowing(n, settings.strategy.fast, settings.strategy.slow), builder=trend)
     chosen = tuple(names) if names is not None else member_names(settings)
     registry = Registry(settings.home)
-    external = external_from(lake) if any(m in FAMILY for m in chosen) else External()
+    external = external_from(lake, settings) if any(m in FAMILY for m in chosen) else External()
     members, builder, manifests = board_members(settings, panel, chosen, external, registry, versions)
     board_advisors = advisors(settings, n, chosen, clock, historical)
     if board_advisors:
