@@ -27,7 +27,9 @@ def collect(
     family: Annotated[str, typer.Argument(help="fundamentals | macro | news")],
     symbols: Annotated[str | None, typer.Option(help="comma-separated symbols (fundamentals, news)")] = None,
     universe: Annotated[str | None, typer.Option(help="top200 | all | a category such as etf")] = None,
-    start: Annotated[str | None, typer.Option(help="news: first day (ISO, New York; default 30 days before end)")] = None,
+    start: Annotated[
+        str | None, typer.Option(help="news: first day (ISO, New York; default 30 days before end)")
+    ] = None,
     end: Annotated[str | None, typer.Option(help="news: end (ISO, exclusive; default today's midnight)")] = None,
     refresh: Annotated[bool, typer.Option("--refresh", help="ask again for what was answered before")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="print the plan and its budget, send nothing")] = False,

@@ -200,15 +200,15 @@ class CollectLedger:
     def quarantined(self) -> list[tuple[str, str, str, str, bool]]:
         """(family, function, subject, reason, asked again next run) of every answer that was not data."""
         with self._connect() as conn:
-            rows = conn.execute(
-                "SELECT family, function, subject, reason, retried FROM rejected ORDER BY rowid"
-            )
+            rows = conn.execute("SELECT family, function, subject, reason, retried FROM rejected ORDER BY rowid")
             return [(str(a), str(b), str(c), str(d), bool(e)) for a, b, c, d, e in rows]
 
     def news_covered(self, symbol: str) -> list[tuple[int, int]]:
         """[start, end) UTC-ns windows a symbol's news was already asked for."""
         with self._connect() as conn:
-            rows = conn.execute("SELECT start_ns, end_ns FROM news_covered WHERE symbol = ? ORDER BY start_ns", (symbol,))
+            rows = conn.execute(
+                "SELECT start_ns, end_ns FROM news_covered WHERE symbol = ? ORDER BY start_ns", (symbol,)
+            )
             return [(int(a), int(b)) for a, b in rows]
 
     def cover_news(self, symbol: str, start: pd.Timestamp, end: pd.Timestamp, now: datetime) -> None:
@@ -273,18 +273,14 @@ def plan_items(
     if family == "macro":
         return [Item("macro", m.function, m.name) for m in MACRO_REQUESTS if (m.function, m.name) not in done]
     if family == "fundamentals":
-        return [
-            Item("fundamentals", f, s) for s in symbols for f in FUNDAMENTAL_FUNCTIONS if (f, s) not in done
-        ]
+        return [Item("fundamentals", f, s) for s in symbols for f in FUNDAMENTAL_FUNCTIONS if (f, s) not in done]
     assert start is not None and end is not None
     if end <= start:
         raise DataError(f"empty news window: end {end.isoformat()} is not after start {start.isoformat()}")
     items = []
     for symbol in symbols:
         for lo, hi in uncovered(start, end, ledger.news_covered(symbol)):
-            items.append(
-                Item("news", "NEWS_SENTIMENT", symbol, pd.Timestamp(lo, tz="UTC"), pd.Timestamp(hi, tz="UTC"))
-            )
+            items.append(Item("news", "NEWS_SENTIMENT", symbol, pd.Timestamp(lo, tz="UTC"), pd.Timestamp(hi, tz="UTC")))
     return items
 
 

@@ -118,7 +118,7 @@ def statement(function: str, symbol: str, now: datetime) -> dict[str, Any]:
 def _compact(value: str | None, default: pd.Timestamp) -> pd.Timestamp:
     if not value:
         return default
-    return pd.Timestamp(datetime.strptime(value, "%Y%m%dT%H%M")).tz_localize(NEW_YORK)  # noqa: DTZ007
+    return pd.Timestamp(datetime.strptime(value, "%Y%m%dT%H%M")).tz_localize(NEW_YORK)
 
 
 def news(params: dict[str, str], now: datetime) -> dict[str, Any]:
