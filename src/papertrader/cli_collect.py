@@ -85,8 +85,8 @@ def collect(
             return
         if manager is None:
             raise ConfigError(
-                "no Alpha Vantage key configured: set PAPERTRADER_AV_KEY_PRIMARY (fundamentals), _SECONDARY "
-                "(macro), _SENTIMENT (news) or PAPERTRADER_AV_KEYS"
+                "no Alpha Vantage key configured: set PAPERTRADER_AV_KEY_PRIMARY (fundamentals), "
+                "PAPERTRADER_AV_KEY_SECONDARY (macro), PAPERTRADER_AV_KEY_SENTIMENT (news) or PAPERTRADER_AV_KEYS"
             )
         lake = Lake(settings.lake_dir, clock=clock)
         with AlphaVantageClient(manager, clock=clock) as client, _stop_on_signal() as stop:

@@ -155,7 +155,12 @@ class SideStore:
         for symbol, rows in bad.groupby(keys, sort=True):
             directory = self.lake.root / "side_quarantine" / table / encode_name(str(symbol))
             frame = _stringify_objects(rows.reset_index(drop=True), keep=())
-            _atomic_write(frame, directory / f"{uuid.uuid4().hex}.parquet")
+            stored = [_read_parquet_file(f) for f in sorted(directory.glob("*.parquet"))]
+            if stored:  # a re-fetch of the same bad rows is not stored twice
+                seen = set(_row_keys(pd.concat(stored, ignore_index=True)))
+                frame = frame.loc[~_row_keys(frame).isin(seen).to_numpy()]
+            if len(frame):
+                _atomic_write(frame.reset_index(drop=True), directory / f"{uuid.uuid4().hex}.parquet")
 
     def quarantined(self, table: str) -> pd.DataFrame:
         """Every quarantined row of a side table with its reason."""
@@ -195,6 +200,12 @@ class SideStore:
         if not frames:
             return pd.DataFrame()
         return pd.concat(frames, ignore_index=True)
+
+
+def _row_keys(frame: pd.DataFrame) -> pd.Series:
+    """One string per quarantined row: its values and reason, without when or from where it came."""
+    cols = sorted(c for c in frame.columns if c not in ("detected_at", "source"))
+    return frame[cols].astype(str).agg("|".join, axis=1)
 
 
 def _coerce(table: str, frame: pd.DataFrame) -> pd.DataFrame:
