@@ -65,9 +65,7 @@ def collect(
             else hi - pd.Timedelta(days=NEWS_DEFAULT_DAYS)
         )
         ledger = CollectLedger(settings.home / "collect.sqlite")
-        if refresh and not dry_run:
-            ledger.forget(family)
-        items = plan_items(ledger, family, wanted, start=lo, end=hi)
+        items = plan_items(ledger, family, wanted, start=lo, end=hi, refresh=refresh)
         manager = key_manager(settings, clock)
         purpose = PURPOSES[family]
         seconds = None

@@ -17,7 +17,7 @@ Families and what each asks for (one request per item, on the keys budgeted for 
   request, paged on the last ``time_published`` until a page comes back short.
 
 Re-run free: ``CollectLedger`` (SQLite under PAPERTRADER_HOME) records every item answered (stored or empty);
-a later run plans only what is not recorded (``--refresh`` asks again), and for news only the parts of the
+a later run plans only what is not recorded (``--refresh`` plans everything again), and for news only the parts of the
 window no earlier request covered. A killed run resumes where it stopped: each item is stored, then recorded.
 
 Failures never stop the run. Every answer that is not data is QUARANTINED in the ledger (``rejected``) with
@@ -220,13 +220,6 @@ class CollectLedger:
                 "INSERT INTO news_covered VALUES (?, ?, ?, ?)", (symbol, start.value, end.value, now.isoformat())
             )
 
-    def forget(self, family: str) -> None:
-        """Drop a family's records (``--refresh``): everything is asked again."""
-        with self._connect() as conn:
-            conn.execute("DELETE FROM answered WHERE family = ?", (family,))
-            if family == "news":
-                conn.execute("DELETE FROM news_covered")
-
 
 def uncovered(start: pd.Timestamp, end: pd.Timestamp, covered: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
     """The parts of [start, end) (UTC ns) that no covered window holds, oldest first."""
@@ -263,13 +256,18 @@ def plan_items(
     *,
     start: pd.Timestamp | None = None,
     end: pd.Timestamp | None = None,
+    refresh: bool = False,
 ) -> list[Item]:
-    """The items a run must ask for: everything of the family the ledger has not recorded as answered."""
+    """The items a run must ask for: what the ledger has not recorded as answered (everything with `refresh`).
+
+    A refresh leaves the records in place until each item is answered again, so a refresh that stops half
+    way leaves the rest as it was (stored data stays; the next plain run asks for nothing).
+    """
     if family not in FAMILIES:
         raise ConfigError(f"unknown data family {family!r}: use {', '.join(FAMILIES)}")
     if family in ("fundamentals", "news") and not symbols:
         raise ConfigError(f"collecting {family} needs symbols: --symbols AAPL,MSFT or --universe top200")
-    done = ledger.answered(family)
+    done = {} if refresh else ledger.answered(family)
     if family == "macro":
         return [Item("macro", m.function, m.name) for m in MACRO_REQUESTS if (m.function, m.name) not in done]
     if family == "fundamentals":
@@ -279,7 +277,7 @@ def plan_items(
         raise DataError(f"empty news window: end {end.isoformat()} is not after start {start.isoformat()}")
     items = []
     for symbol in symbols:
-        for lo, hi in uncovered(start, end, ledger.news_covered(symbol)):
+        for lo, hi in uncovered(start, end, [] if refresh else ledger.news_covered(symbol)):
             items.append(Item("news", "NEWS_SENTIMENT", symbol, pd.Timestamp(lo, tz="UTC"), pd.Timestamp(hi, tz="UTC")))
     return items
 

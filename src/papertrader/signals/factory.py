@@ -76,7 +76,8 @@ class FeatureBuilder:
     """Every panel a strategy reads, from a price panel: built once, called again as a live panel grows.
 
     Each feature is causal (row k reads bars up to k), so rebuilding on a longer panel leaves the rows
-    already seen identical; `Engine.extend` checks that. The macro series are the ones captured at build time.
+    already seen identical; `Engine.extend` checks that. The side data (macro series, fundamentals, news) is
+    what the lake held at build time.
     """
 
     spec: TechnicalSpec

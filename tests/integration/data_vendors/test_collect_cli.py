@@ -78,7 +78,10 @@ def test_collect_prints_the_budget_stores_each_family_on_its_key_and_a_rerun_sen
     assert "2 request(s)" in invoke(
         "news", "--symbols", "IBM", "--start", "2020-12-01", "--end", "2021-03-15", "--dry-run"
     )
-    assert "collect macro: 9 request(s)" in invoke("macro", "--refresh")
+    assert "collect macro: 9 request(s)" in invoke("macro", "--refresh", "--dry-run")
+    assert len(fake.log) == sent
+    assert "9 stored" in invoke("macro", "--refresh")
+    assert "0 request(s)" in invoke("macro")
 
 
 def test_collect_without_a_key_says_which_variables_to_set(fake: FakeVendors, monkeypatch: pytest.MonkeyPatch) -> None:

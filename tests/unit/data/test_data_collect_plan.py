@@ -33,7 +33,7 @@ def test_uncovered_returns_the_holes_of_a_window_between_covered_ranges() -> Non
     assert uncovered(ts("2024-01-12"), ts("2024-01-30"), covered) == []
 
 
-def test_a_recorded_item_is_not_planned_again_and_forget_plans_it_again(tmp_path: Path) -> None:
+def test_a_recorded_item_is_not_planned_again_unless_refreshed(tmp_path: Path) -> None:
     ledger = CollectLedger(tmp_path / "collect.sqlite")
     items = plan_items(ledger, "fundamentals", ["IBM"])
     assert [i.function for i in items] == list(FUNDAMENTAL_FUNCTIONS)
@@ -41,8 +41,9 @@ def test_a_recorded_item_is_not_planned_again_and_forget_plans_it_again(tmp_path
     ledger.record(items[1], "quarantined", 0, "DataError: bad call", NOW)
     assert [i.function for i in plan_items(ledger, "fundamentals", ["IBM"])] == list(FUNDAMENTAL_FUNCTIONS[2:])
     assert len(plan_items(ledger, "macro", [])) == len(MACRO_REQUESTS)
-    ledger.forget("fundamentals")
-    assert len(plan_items(ledger, "fundamentals", ["IBM"])) == 4
+    assert len(plan_items(ledger, "fundamentals", ["IBM"], refresh=True)) == 4
+    ledger.cover_news("IBM", ts("2024-01-01"), ts("2024-02-01"), NOW)
+    assert len(plan_items(ledger, "news", ["IBM"], start=ts("2024-01-01"), end=ts("2024-02-01"), refresh=True)) == 1
 
 
 def test_news_plans_only_the_part_of_the_window_not_fetched_before(tmp_path: Path) -> None:
