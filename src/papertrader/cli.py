@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from papertrader import cli_board, cli_config, cli_models, cli_trial
+from papertrader import cli_board, cli_collect, cli_config, cli_models, cli_trial
 from papertrader.cli_api import ApiAttachment, attach_api, serve
 from papertrader.cli_common import errors, optional_date, symbol_list
 from papertrader.cli_data import backfill, poll, print_key_status, universe_app
@@ -32,6 +32,7 @@ app.add_typer(data_app, name="data")
 app.command()(serve)
 data_app.command("backfill")(backfill)
 data_app.command("poll")(poll)
+data_app.command("collect")(cli_collect.collect)
 app.add_typer(universe_app, name="universe")
 app.command("train")(cli_models.train)
 app.add_typer(cli_models.models_app, name="models")

@@ -38,8 +38,9 @@ def _settings() -> Settings:
 
 
 def load_training_data(settings: Settings, interval: str, symbols: tuple[str, ...]) -> tuple[pd.DataFrame, External]:
-    """Bars (every tradable symbol by default) and every macro series from the lake."""
+    """Bars (every tradable symbol by default) and the side data (macro, fundamentals, news) from the lake."""
     from papertrader.data.store import Lake
+    from papertrader.features.from_lake import external_from_lake
 
     lake = Lake(settings.lake_dir)
     wanted = symbols or tuple(s for s in lake.symbols(interval) if not s.startswith("^"))
@@ -49,8 +50,18 @@ def load_training_data(settings: Settings, interval: str, symbols: tuple[str, ..
     missing = sorted(set(wanted) - set(bars["symbol"].unique()))
     if missing:
         raise DataError(f"no {interval} bars for {', '.join(missing)}; import them or drop them")
-    macro = {name: lake.read_series(name) for name in lake.series_names()}
-    return bars, External(macro=macro)
+    return bars, external_from_lake(lake, settings.features, wanted)
+
+
+def training_families(external: External, symbols: tuple[str, ...], skip: str | None) -> tuple[str, ...]:
+    """The families the lake has for the universe, less those `--skip` names (price cannot be skipped)."""
+    from papertrader.features.from_lake import FAMILY_NAMES, available_families
+
+    dropped = {s.strip().lower() for s in (skip or "").split(",") if s.strip()}
+    unknown = dropped - set(FAMILY_NAMES[1:])
+    if unknown:
+        raise typer.BadParameter(f"--skip takes {', '.join(FAMILY_NAMES[1:])}; got {', '.join(sorted(unknown))}")
+    return tuple(f for f in available_families(external, symbols) if f not in dropped)
 
 
 def bars_before(bars: pd.DataFrame, until: str | None) -> pd.DataFrame:
@@ -126,6 +137,9 @@ def train(
     until: Annotated[
         str | None, typer.Option(help="train on bars before this date only (ISO, exclusive): later data stays unseen")
     ] = None,
+    skip: Annotated[
+        str | None, typer.Option(help="data families to leave out even when the lake has them: macro,fundamentals,news")
+    ] = None,
 ) -> None:
     """Train lstm, gru, ppo or all: register versions (default) or print a walk-forward report."""
     from papertrader.models.evaluate import walk_forward_report
@@ -141,7 +155,10 @@ def train(
     with errors():
         bars, external = load_training_data(settings, interval, symbol_list(symbols))
         bars = bars_before(bars, until)
-        series = tuple(external.macro)
+        used = training_families(external, tuple(sorted(bars["symbol"].unique())), skip)
+        console.print(f"data families: {', '.join(used)}")
+        results["families"] = list(used)
+        series = tuple(external.macro) if "macro" in used else ()
         for k in kinds:
             options = TrainOptions(
                 kind=k,  # type: ignore[arg-type]
@@ -152,6 +169,10 @@ def train(
                 timesteps=timesteps,
                 horizon=horizon,
                 macro_series=series,
+                fundamentals="fundamentals" in used,
+                sentiment="news" in used,
+                fundamentals_lag_days=settings.features.fundamentals_lag_days,
+                macro_lag_days=settings.features.macro_lag_days,
                 progress=not walk_forward,
                 promote=promote,
                 trials=trials,

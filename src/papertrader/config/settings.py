@@ -16,6 +16,7 @@ from pydantic_settings import (
 
 from papertrader.config.advisors import AdvisorsSettings
 from papertrader.config.board import BoardSettings
+from papertrader.config.features import FeatureSettings
 from papertrader.config.live import LiveSettings
 from papertrader.config.monitor import MonitorSettings
 
@@ -158,6 +159,7 @@ class Settings(BaseSettings):
     board: BoardSettings = BoardSettings()
     advisors: AdvisorsSettings = AdvisorsSettings()
     monitor: MonitorSettings = MonitorSettings()
+    features: FeatureSettings = FeatureSettings()
 
     @property
     def lake_dir(self) -> Path:

@@ -778,9 +778,27 @@ def registry_retrainer(settings: Settings, symbols: Sequence[str], interval: str
     lake = Lake(settings.lake_dir)
 
     def train(data_until: datetime) -> str:
+        from papertrader.features.from_lake import available_families, external_from_lake
+
         bars = lake.read_bars(list(symbols), interval, None, data_until)
-        options = TrainOptions(kind=family, interval=interval, promote=False)
-        return train_and_register(bars, options, registry, settings.costs).version
+        external = external_from_lake(lake, settings.features, list(symbols))
+        live = registry.current(REGISTRY_FAMILY[family])
+        used = (
+            registry.manifest(REGISTRY_FAMILY[family]).config.get("families")  # keep the live version's families
+            if live is not None
+            else None
+        ) or available_families(external, tuple(symbols))
+        options = TrainOptions(
+            kind=family,
+            interval=interval,
+            promote=False,
+            macro_series=tuple(external.macro) if "macro" in used else (),
+            fundamentals="fundamentals" in used,
+            sentiment="news" in used,
+            fundamentals_lag_days=settings.features.fundamentals_lag_days,
+            macro_lag_days=settings.features.macro_lag_days,
+        )
+        return train_and_register(bars, options, registry, settings.costs, external).version
 
     def check(version: str) -> list[str]:
         try:

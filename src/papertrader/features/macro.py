@@ -25,7 +25,7 @@ must not look current).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final, Literal
 
 import numpy as np
@@ -106,6 +106,7 @@ ALPHAVANTAGE_SERIES: Final = (
     MacroSeries("ust_10y", "TREASURY_YIELD_10YEAR", "D", 0),
     MacroSeries("cpi_yoy", "CPI", "M", 20, "pct", 12),
     MacroSeries("unemployment", "UNEMPLOYMENT", "M", 10),
+    MacroSeries("payrolls_mom", "NONFARM_PAYROLL", "M", 10, "pct", 1),
     MacroSeries("real_gdp_growth", "REAL_GDP", "Q", 30, "pct", 1),
     MacroSeries("wti_daily", "WTI", "D", 0),
     MacroSeries("brent_daily", "BRENT", "D", 0),
@@ -141,10 +142,17 @@ class MacroSpec:
         return tuple(dict.fromkeys(s.series for s in self.series))
 
 
-def macro_spec_for(available: Iterable[str]) -> MacroSpec:
-    """The bundled and Alpha Vantage features whose series exist (fed funds, Treasury slope when present)."""
+def macro_spec_for(available: Iterable[str], extra_lag_days: int = 0) -> MacroSpec:
+    """The bundled and Alpha Vantage features whose series exist (fed funds, Treasury slope when present).
+
+    `extra_lag_days` delays every series beyond its own publication lag (settings features.macro_lag_days).
+    """
     have = set(available)
-    series = tuple(s for s in (*BUNDLED_SERIES, *ALPHAVANTAGE_SERIES) if s.series in have)
+    series = tuple(
+        replace(s, lag_days=s.lag_days + extra_lag_days) if extra_lag_days else s
+        for s in (*BUNDLED_SERIES, *ALPHAVANTAGE_SERIES)
+        if s.series in have
+    )
     aliases = {s.alias for s in series}
     spreads = tuple(s for s in (*BUNDLED_SPREADS, *ALPHAVANTAGE_SPREADS) if s.long in aliases and s.short in aliases)
     return MacroSpec(series, spreads)

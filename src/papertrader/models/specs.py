@@ -23,15 +23,25 @@ from papertrader.models.trainer import TrainConfig
 from papertrader.models.validation import WalkForwardConfig
 
 
-def feature_spec(macro_series: Iterable[str] = (), fundamentals: bool = False, coarse: bool = False) -> PipelineSpec:
-    """Technical, return and calendar features, plus macro (when series exist) and fundamentals.
+def feature_spec(
+    macro_series: Iterable[str] = (),
+    fundamentals: bool = False,
+    coarse: bool = False,
+    *,
+    sentiment: bool = False,
+    fundamentals_lag_days: float = 1.0,
+    macro_lag_days: int = 0,
+) -> PipelineSpec:
+    """Technical, return and calendar features, plus macro (when series exist), fundamentals and news sentiment.
 
-    Coarse bars (the GRU's) use shorter look-backs, so a weekly model is not mostly warm-up.
+    Coarse bars (the GRU's) use shorter look-backs, so a weekly model is not mostly warm-up. The lags are the
+    point-in-time delays of settings `features.*`; they are part of the spec, so inference uses the same ones.
     """
     from papertrader.features.fundamentals import FundamentalsSpec
+    from papertrader.features.sentiment import SentimentSpec
 
     available = tuple(macro_series)
-    macro = macro_spec_for(available) if available else None
+    macro = macro_spec_for(available, macro_lag_days) if available else None
     if macro is not None and not macro.series:
         macro = None
     base = PipelineSpec()
@@ -45,8 +55,21 @@ def feature_spec(macro_series: Iterable[str] = (), fundamentals: bool = False, c
         technical=technical,
         returns=returns,
         macro=macro,
-        fundamentals=FundamentalsSpec() if fundamentals else None,
+        fundamentals=FundamentalsSpec(delay_days=fundamentals_lag_days) if fundamentals else None,
+        sentiment=SentimentSpec() if sentiment else None,
     )
+
+
+def families(features: PipelineSpec) -> list[str]:
+    """The data families a feature spec reads, as manifests name them (price, macro, fundamentals, news)."""
+    out = ["price"]
+    if features.macro is not None:
+        out.append("macro")
+    if features.fundamentals is not None:
+        out.append("fundamentals")
+    if features.sentiment is not None:
+        out.append("news")
+    return out
 
 
 def _train_config(small: bool, epochs: int | None) -> TrainConfig:

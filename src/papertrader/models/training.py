@@ -47,6 +47,9 @@ class TrainOptions:
     horizon: int | None = None
     macro_series: tuple[str, ...] = ()
     fundamentals: bool = False
+    sentiment: bool = False  # news sentiment features (the "news" family)
+    fundamentals_lag_days: float = 1.0  # settings features.fundamentals_lag_days
+    macro_lag_days: int = 0  # settings features.macro_lag_days
     progress: bool = False
     promote: bool | None = None
     trials: int = 0  # hyper-parameter trials (validation rows only) before the final fit
@@ -72,7 +75,14 @@ def market_for(
     interval = options.interval
     if coarse:
         bars, interval = resample_bars(bars, options.interval)
-    features = specs.feature_spec(options.macro_series, options.fundamentals, coarse=coarse)
+    features = specs.feature_spec(
+        options.macro_series,
+        options.fundamentals,
+        coarse=coarse,
+        sentiment=options.sentiment,
+        fundamentals_lag_days=options.fundamentals_lag_days,
+        macro_lag_days=options.macro_lag_days,
+    )
     if options.kind == "lstm":
         label = specs.lstm_spec(interval, features, horizon=options.horizon or 5).labels
     elif options.kind == "gru":
@@ -143,6 +153,7 @@ def _train_sequence(
             "input_shape": [spec.lookback, len(model.pipeline.names)],
             "symbols": list(market.symbols),
             "source_interval": options.interval,
+            "families": specs.families(spec.features),
         },
         schema_hash=model.pipeline.schema_hash,
         training_window={"start": start, "end": end, "data_end": market.inputs.ts[-1].isoformat()},
@@ -186,6 +197,7 @@ def _train_ppo(market: Market, spec: PPOSpec, registry: Registry, options: Train
             "n_features": tensor.shape[2],
             "input_shape": [n_obs],
             "symbols": list(market.symbols),
+            "families": specs.families(spec.features),
         },
         schema_hash=fitted.schema_hash,
         training_window={"start": start, "end": end, "data_end": market.inputs.ts[-1].isoformat()},

@@ -80,7 +80,8 @@ class FeatureBuilder:
     """Every panel a strategy reads, from a price panel: built once, called again as a live panel grows.
 
     Each feature is causal (row k reads bars up to k), so rebuilding on a longer panel leaves the rows
-    already seen identical; `Engine.extend` checks that. The macro series are the ones captured at build time.
+    already seen identical; `Engine.extend` checks that. The side data (macro series, fundamentals, news) is
+    what the lake held at build time.
     """
 
     spec: TechnicalSpec
@@ -125,11 +126,14 @@ def technical_spec(settings: Settings) -> TechnicalSpec:
     return TechnicalSpec(sma=tuple(sorted({fast, slow, 20, 50})))
 
 
-def external_from(lake: Lake | None) -> External:
-    """Every macro series in the lake (the models' pipelines read the ones they were trained with)."""
+def external_from(lake: Lake | None, settings: Settings | None = None) -> External:
+    """The lake's macro series, fundamentals and news, stamped as training reads them (each model's pipeline
+    reads the families it was trained with)."""
     if lake is None:
         return External()
-    return External(macro={name: lake.read_series(name) for name in lake.series_names()})
+    from papertrader.features.from_lake import external_from_lake
+
+    return external_from_lake(lake, settings.features if settings is not None else None)
 
 
 def panel_bars(panel: Panel) -> pd.DataFrame:
@@ -442,7 +446,7 @@ def build(
         return Built(trend(panel), TrendFollowing(n, settings.strategy.fast, settings.strategy.slow), builder=trend)
     chosen = tuple(names) if names is not None else member_names(settings)
     registry = Registry(settings.home)
-    external = external_from(lake) if any(m in FAMILY for m in chosen) else External()
+    external = external_from(lake, settings) if any(m in FAMILY for m in chosen) else External()
     members, builder, manifests = board_members(settings, panel, chosen, external, registry, versions)
     board_advisors = advisors(settings, n, chosen, clock, historical)
     if board_advisors:

@@ -5,6 +5,11 @@ What it serves:
 * RECORDED bodies from ../shared/data/api-recordings where a request matches one: Questrade ``v1/time``,
   ``v1/markets``, ``v1/accounts``; Alpha Vantage GLOBAL_QUOTE for MSFT and OVERVIEW for IBM; a Yahoo chart
   whose symbol, interval and period1/period2 equal a recording's request.
+* HAND-MADE bodies, in the wire formats of market-apis.md and the vendor's documentation, for the Alpha
+  Vantage functions no recording exists for (``side_bodies.py``): EARNINGS, INCOME_STATEMENT, BALANCE_SHEET
+  and NEWS_SENTIMENT for symbols with shared bars, and the macro series (CPI, FEDERAL_FUNDS_RATE,
+  TREASURY_YIELD, UNEMPLOYMENT, NONFARM_PAYROLL, WTI, BRENT). Their numbers are deterministic test values,
+  not market data: they exist to exercise storage, point-in-time joins and training, never to judge a model.
 * GENERATED bodies for every other symbol and range, in the recorded wire formats (the Yahoo ``meta`` block
   is copied from the recorded AAPL chart), filled with REAL unadjusted daily bars from
   ../shared/data/equity-us/1d (Yahoo also 1h bars from equity-us/1h) and the splits and dividends implied
@@ -40,6 +45,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
+import side_bodies
 
 from papertrader.core.clock import Clock
 
@@ -657,6 +663,9 @@ class FakeVendors:
             recorded = RECORDINGS / "alphavantage" / "mock_company_overview.json"
             body = _json(recorded) if symbol == "IBM" and recorded.is_file() else {}
             return 200, self._jsonb(body), j, {}
+        side = side_bodies.answer(function, params, now, known=daily_bars(data) is not None, symbol=symbol)
+        if side is not None:
+            return 200, self._jsonb(side), j, {}
         return 200, self._jsonb({"Error Message": AV_BAD_CALL.format(f=function)}), j, {}
 
     # -- Yahoo --

@@ -44,6 +44,7 @@ from papertrader.data.adapters.alphavantage.fundamentals import (
     parse_earnings,
     parse_insider_transactions,
     parse_overview,
+    parse_statement,
     parse_top_movers,
 )
 from papertrader.data.adapters.alphavantage.indicators import parse_indicator, parse_indicator_csv
@@ -361,6 +362,18 @@ class AlphaVantageClient:
         got = self.query("EARNINGS", {"symbol": symbol}, purpose=Purpose.FUNDAMENTALS)
         return _parsed(lambda: parse_earnings(got.payload, symbol))
 
+    def income_statement(self, symbol: str, *, lag_days: float = 90.0) -> pd.DataFrame:
+        """Quarterly revenue and net income, available `lag_days` after each fiscal period end (no report date)."""
+        symbol = _check_symbol(symbol)
+        got = self.query("INCOME_STATEMENT", {"symbol": symbol}, purpose=Purpose.FUNDAMENTALS)
+        return _parsed(lambda: parse_statement(got.payload, symbol, "INCOME_STATEMENT", lag_days))
+
+    def balance_sheet(self, symbol: str, *, lag_days: float = 90.0) -> pd.DataFrame:
+        """Quarterly assets, liabilities and equity, available `lag_days` after each fiscal period end."""
+        symbol = _check_symbol(symbol)
+        got = self.query("BALANCE_SHEET", {"symbol": symbol}, purpose=Purpose.FUNDAMENTALS)
+        return _parsed(lambda: parse_statement(got.payload, symbol, "BALANCE_SHEET", lag_days))
+
     def insider_transactions(self, symbol: str) -> pd.DataFrame:
         """Insider buys and sells for one symbol."""
         symbol = _check_symbol(symbol)
@@ -443,6 +456,10 @@ class AlphaVantageClient:
     def wti(self, interval: str = "monthly") -> pd.DataFrame:
         """West Texas Intermediate crude oil price."""
         return self.macro("WTI", interval=interval)
+
+    def nonfarm_payroll(self) -> pd.DataFrame:
+        """US total nonfarm payroll (thousands of people), monthly."""
+        return self.macro("NONFARM_PAYROLL")
 
     def brent(self, interval: str = "monthly") -> pd.DataFrame:
         """Brent crude oil price."""

@@ -1,4 +1,5 @@
-"""Company answers (OVERVIEW, EARNINGS, INSIDER_TRANSACTIONS, TOP_GAINERS_LOSERS) into domain frames.
+"""Company answers (OVERVIEW, EARNINGS, INCOME_STATEMENT, BALANCE_SHEET, INSIDER_TRANSACTIONS,
+TOP_GAINERS_LOSERS) into domain frames.
 
 The fundamentals frame (``FundamentalsSource``) has ``symbol, available_at (UTC), fiscal_date_ending
 (midnight UTC of that date), report`` and the metric columns ``FUNDAMENTAL_METRICS`` (NaN where the report
@@ -10,7 +11,10 @@ has no such metric; OVERVIEW has no debt-to-equity, so ``debt_to_equity`` is NaN
   its clock's now), so a backtest never sees today's ratios in the past;
 * EARNINGS uses each quarter's ``reportedDate`` (market-apis.md) refined by ``reportTime``: ``pre-market``
   -> 09:30 New York that day, ``post-market`` -> 20:00 (end of the extended session), unknown -> midnight
-  at the end of that day; annual rows are not returned (the first is the year in progress).
+  at the end of that day; annual rows are not returned (the first is the year in progress);
+* INCOME_STATEMENT and BALANCE_SHEET carry no report date at all: each quarterly report is available
+  ``lag_days`` after its ``fiscalDateEnding`` (the caller's conservative filing lag, midnight New York);
+  annual reports are not returned (the quarters hold the same numbers, earlier).
 
 Percent-like values keep their vendor units (``surprisePercentage`` is in percent).
 """
@@ -61,7 +65,17 @@ OVERVIEW_METRICS: Final = {
     "DebtToEquity": "debt_to_equity",
 }
 EARNINGS_METRICS: Final = ("reported_eps", "estimated_eps", "surprise", "surprise_pct")
-FUNDAMENTAL_METRICS: Final = (*OVERVIEW_METRICS.values(), *EARNINGS_METRICS)
+#: Statement field -> metric column, per statement function.
+STATEMENT_FIELDS: Final[Mapping[str, Mapping[str, str]]] = {
+    "INCOME_STATEMENT": {"totalRevenue": "total_revenue", "netIncome": "net_income"},
+    "BALANCE_SHEET": {
+        "totalAssets": "total_assets",
+        "totalLiabilities": "total_liabilities",
+        "totalShareholderEquity": "total_equity",
+    },
+}
+STATEMENT_METRICS: Final = tuple(c for fields in STATEMENT_FIELDS.values() for c in fields.values())
+FUNDAMENTAL_METRICS: Final = (*OVERVIEW_METRICS.values(), *EARNINGS_METRICS, *STATEMENT_METRICS)
 FUNDAMENTAL_COLUMNS: Final = ("symbol", "available_at", "fiscal_date_ending", "report", *FUNDAMENTAL_METRICS)
 
 #: Hour (New York) an earnings report counts as public, by ``reportTime``; None: the end of the day.
@@ -159,6 +173,50 @@ def parse_earnings(payload: object, symbol: str) -> pd.DataFrame:
             "surprise_pct": num(q.get("surprisePercentage")),
         }
         for i, q in enumerate(quarters)
+    ]
+    out = _fundamentals_frame(rows)
+    return out.sort_values("fiscal_date_ending", kind="stable", na_position="last").reset_index(drop=True)
+
+
+def statement_available_at(fiscal: pd.Series, lag_days: float) -> pd.Series:
+    """When a statement without a report date counts as public: midnight New York, lag_days after the period end."""
+    days = pd.to_datetime(fiscal, utc=True).dt.tz_localize(None).dt.normalize() + pd.to_timedelta(lag_days, unit="D")
+    return localize_utc(days.dt.normalize(), VENDOR_TZ) if len(days) else pd.Series([], dtype=UTC_NS)
+
+
+def parse_statement(payload: object, symbol: str, function: str, lag_days: float) -> pd.DataFrame:
+    """Parse INCOME_STATEMENT or BALANCE_SHEET quarterly reports, available lag_days after each period end."""
+    function = function.upper()
+    if function not in STATEMENT_FIELDS:
+        raise DataError(f"not a statement function: {function!r} (use {', '.join(STATEMENT_FIELDS)})")
+    if lag_days < 0:
+        raise DataError(f"statement lag must be >= 0 days, got {lag_days}")
+    classified = classify_payload(payload)
+    raise_unless_data(classified, f"{function.lower()} {symbol}")
+    if classified.kind is BodyKind.EMPTY:
+        return empty_fundamentals()
+    body = require_object(payload, f"{function.lower()} answer")
+    declared = text(body.get("symbol"))
+    if declared and declared.upper() != symbol.upper():
+        raise DataError(f"Alpha Vantage answered {function} for {declared!r} when {symbol!r} was asked for")
+    reports = [
+        require_object(r, "quarterly report")
+        for r in require_list(body.get("quarterlyReports", []), "quarterlyReports")
+    ]
+    if not reports:
+        return empty_fundamentals()
+    fiscal = _dates_utc([r.get("fiscalDateEnding") for r in reports])
+    available = statement_available_at(fiscal, lag_days)
+    fields = STATEMENT_FIELDS[function]
+    rows = [
+        {
+            "symbol": symbol,
+            "available_at": available.iloc[i],
+            "fiscal_date_ending": fiscal.iloc[i],
+            "report": function.lower(),
+            **{column: num(r.get(field)) for field, column in fields.items()},
+        }
+        for i, r in enumerate(reports)
     ]
     out = _fundamentals_frame(rows)
     return out.sort_values("fiscal_date_ending", kind="stable", na_position="last").reset_index(drop=True)

@@ -1,5 +1,5 @@
-"""Economic and commodity answers (CPI, FEDERAL_FUNDS_RATE, TREASURY_YIELD, UNEMPLOYMENT, REAL_GDP, WTI,
-BRENT) into ``(date, value)`` frames, oldest first.
+"""Economic and commodity answers (CPI, FEDERAL_FUNDS_RATE, TREASURY_YIELD, UNEMPLOYMENT, NONFARM_PAYROLL,
+REAL_GDP, WTI, BRENT) into ``(date, value)`` frames, oldest first.
 
 ``date`` is the observation's REFERENCE date at midnight UTC (the project's series convention), not its
 release date: a monthly CPI dated the 1st is published weeks later, so consumers must lag it by the
@@ -31,6 +31,7 @@ MACRO_FUNCTIONS: Final = {
     "FEDERAL_FUNDS_RATE": ("daily", "weekly", "monthly"),
     "TREASURY_YIELD": ("daily", "weekly", "monthly"),
     "UNEMPLOYMENT": (),
+    "NONFARM_PAYROLL": (),
     "REAL_GDP": ("quarterly", "annual"),
     "WTI": ("daily", "weekly", "monthly"),
     "BRENT": ("daily", "weekly", "monthly"),
