@@ -10,6 +10,16 @@ from support import SHARED, EngineFactory, build_engine, load_shared_daily
 __all__ = ["SHARED", "EngineFactory", "build_engine", "load_shared_daily"]
 
 
+@pytest.fixture(autouse=True)
+def _ephemeral_api_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every API a test starts (and every subprocess it spawns) binds a free port, never the default 8000.
+
+    The suite must pass beside a running papertrader: a replay or demo a test runs without --no-api would
+    otherwise fail on 127.0.0.1:8000. Tests that need a specific port set PAPERTRADER_API_PORT themselves.
+    """
+    monkeypatch.setenv("PAPERTRADER_API_PORT", "0")
+
+
 @pytest.fixture(scope="session")
 def spy_daily() -> pd.DataFrame:
     """SPY daily bars 1998-2021 (real)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -73,7 +74,9 @@ def test_replay_is_the_backtest_loop_and_commits_every_cycle(home: Path, tmp_pat
     bt, rp = tmp_path / "bt.json", tmp_path / "rp.json"
     window = ("--symbols", "IBM,MSFT", "--start", "2005-01-01", "--end", "2008-01-01")
     _invoke(home, "backtest", *window, "--json", str(bt))
-    _invoke(home, "paper", "--replay", "--speed", "0", "--run-id", "replay-1", *window, "--json", str(rp))
+    out = _invoke(home, "paper", "--replay", "--speed", "0", "--run-id", "replay-1", *window, "--json", str(rp))
+    served = re.search(r"dashboard: http://127\.0\.0\.1:(\d+)/", out)
+    assert served and served[1] != "8000", "tests serve on an ephemeral port, so they pass beside a running papertrader"
     a, b = json.loads(bt.read_text()), json.loads(rp.read_text())
     assert b["run_id"] == "replay-1"
     assert a["fills"] == [{**f, "order_id": f["order_id"].replace("replay-1", a["run_id"])} for f in b["fills"]]
