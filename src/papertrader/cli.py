@@ -492,7 +492,7 @@ def demo(
     settings = _settings()
     lake = Lake(settings.lake_dir)
     with errors():
-        if not [s for s in lake.symbols("1d") if not s.startswith("^")]:
+        if not set(cli_demo.DEMO_SYMBOLS) <= set(lake.symbols("1d")):  # its own universe, whatever else is there
             _import_bundled(lake)
         _print_status(lake)
         if strategy == "ensemble":
@@ -519,9 +519,9 @@ def demo(
     if strategy == "ensemble":
         _execute(
             "replay",
-            None,
+            ",".join(cli_demo.DEMO_SYMBOLS),
             until,
-            None,
+            cli_demo.DEMO_END,
             "1d",
             None,
             speed=speed,
@@ -532,7 +532,16 @@ def demo(
         )
     else:
         _execute(
-            "replay", None, None, None, "1d", None, speed=speed, serve_api=api, keep_serving=keep_serving, after=report
+            "replay",
+            ",".join(cli_demo.DEMO_SYMBOLS),
+            None,
+            cli_demo.DEMO_END,
+            "1d",
+            None,
+            speed=speed,
+            serve_api=api,
+            keep_serving=keep_serving,
+            after=report,
         )
 
 
