@@ -123,12 +123,25 @@ def _print_status(lake: Any) -> None:
 
 
 @data_app.command("status")
-def data_status() -> None:
+def data_status(
+    json_file: Annotated[Path | None, typer.Option("--json", help="also write it with stable keys")] = None,
+) -> None:
     """Show what the lake holds (symbols, intervals, ranges, rows, quarantine) and each API key's budget."""
     from papertrader.data.store import Lake
 
-    _print_status(Lake(_settings().lake_dir))
+    lake = Lake(_settings().lake_dir)
+    _print_status(lake)
     print_key_status(console)
+    if json_file is not None:
+        from papertrader.core.clock import WallClock
+        from papertrader.data.sources import key_manager
+        from papertrader.data.status_json import status_json
+
+        with errors():
+            manager = key_manager(_settings(), WallClock())
+        keys = manager.status() if manager is not None else ()
+        json_file.write_text(json.dumps(status_json(lake.root, lake.status(), lake.series_names(), keys), indent=2))
+        console.print(f"wrote {json_file}")
 
 
 @contextmanager
@@ -222,6 +235,8 @@ def print_summary(result: RunResult) -> None:
     for row in rows:
         table.add_row(*row)
     console.print(table)
+    for caveat in result.extra.get("caveats", ()):
+        console.print(f"[bold yellow]warning:[/bold yellow] {caveat}")
     latency = result.extra.get("cycle_latency", {})
     if latency.get("cycles"):
         console.print(f"cycle latency p50 {latency['p50_ms']:.2f} ms · p99 {latency['p99_ms']:.2f} ms")
