@@ -1767,15 +1767,6 @@ export interface operations {
                     "application/json": components["schemas"]["ControlView"];
                 };
             };
-            /** @description the body is not valid JSON */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorView"];
-                };
-            };
             /** @description missing or wrong bearer token */
             401: {
                 headers: {
@@ -1827,15 +1818,6 @@ export interface operations {
                     "application/json": components["schemas"]["ControlView"];
                 };
             };
-            /** @description the body is not valid JSON */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorView"];
-                };
-            };
             /** @description missing or wrong bearer token */
             401: {
                 headers: {
@@ -1881,15 +1863,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ControlView"];
-                };
-            };
-            /** @description the body is not valid JSON */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorView"];
                 };
             };
             /** @description missing or wrong bearer token */
@@ -1939,15 +1912,6 @@ export interface operations {
                     "application/json": components["schemas"]["ControlView"];
                 };
             };
-            /** @description the body is not valid JSON */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorView"];
-                };
-            };
             /** @description missing or wrong bearer token */
             401: {
                 headers: {
@@ -1993,15 +1957,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ControlView"];
-                };
-            };
-            /** @description the body is not valid JSON */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorView"];
                 };
             };
             /** @description missing or wrong bearer token */
@@ -2055,15 +2010,6 @@ export interface operations {
                     "application/json": components["schemas"]["ControlView"];
                 };
             };
-            /** @description the body is not valid JSON */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorView"];
-                };
-            };
             /** @description missing or wrong bearer token */
             401: {
                 headers: {
@@ -2109,15 +2055,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ControlView"];
-                };
-            };
-            /** @description the body is not valid JSON */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorView"];
                 };
             };
             /** @description missing or wrong bearer token */
