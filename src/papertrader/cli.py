@@ -8,23 +8,25 @@ import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from papertrader import cli_board, cli_config, cli_models, cli_trial
-from papertrader.cli_api import ApiAttachment, attach_api, serve
+from papertrader.cli_api import serve
 from papertrader.cli_common import errors, optional_date, symbol_list
 from papertrader.cli_data import backfill, poll, print_key_status, universe_app
 from papertrader.config.settings import Settings, load_settings
 from papertrader.engine.control import RunControl
-from papertrader.engine.cycle import CycleOutcome
-from papertrader.engine.runner import Mode, RunRequest, RunResult, run
+
+if TYPE_CHECKING:  # the engine pulls in torch (seconds): imported where a command runs, so --help stays instant
+    from papertrader.cli_api import ApiAttachment
+    from papertrader.engine.cycle import CycleOutcome
+    from papertrader.engine.runner import Mode, RunRequest, RunResult
 
 app = typer.Typer(help="Local-first AI paper trading: honest, out-of-sample, net of costs.", no_args_is_help=True)
 data_app = typer.Typer(help="Import and inspect market data in the lake.", no_args_is_help=True)
@@ -98,6 +100,8 @@ def _import_bundled(lake: Any) -> None:
 
 def _when(ts: Any, fmt: str) -> str:
     """A lake timestamp in New York time, or '-' for a symbol that only has quarantined rows."""
+    import pandas as pd
+
     return "-" if pd.isna(ts) else str(ts.tz_convert(NEW_YORK).strftime(fmt))
 
 
@@ -191,6 +195,8 @@ def _run_with_progress(
                 info=f"{outcome.ts:%Y-%m-%d} equity ${float(outcome.valuation.equity):,.0f}",
             )
 
+        from papertrader.engine.runner import run
+
         return run(
             settings,
             request,
@@ -262,6 +268,9 @@ def _execute(
     settings: Settings | None = None,
     after: Callable[[RunResult], None] | None = None,
 ) -> RunResult:
+    from papertrader.cli_api import attach_api
+    from papertrader.engine.runner import RunRequest
+
     settings = settings or _settings()
     request = RunRequest(
         symbols=symbol_list(symbols),
@@ -361,6 +370,7 @@ def _live(
     json_file: Path | None,
 ) -> None:
     """Run the live orchestrator on the wall clock with the vendor feed, the API and a progress line."""
+    from papertrader.cli_api import attach_api
     from papertrader.core.clock import WallClock
     from papertrader.data.store import Lake
     from papertrader.engine.orchestrator import LiveOrchestrator, LiveRequest, registry_retrainer, vendor_feed

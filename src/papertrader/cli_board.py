@@ -17,10 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import numpy as np
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -29,6 +27,13 @@ from rich.table import Table
 from papertrader.cli_common import errors, optional_date, symbol_list
 from papertrader.config.settings import Settings, load_settings
 from papertrader.core.errors import ConfigError
+from papertrader.core.lazy import deferred
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+else:  # imported on first use: `papertrader --help` never pays for them
+    np, pd = deferred("numpy"), deferred("pandas")
 
 console = Console()
 
