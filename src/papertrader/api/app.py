@@ -86,6 +86,7 @@ CONFLICT: dict[int | str, dict[str, Any]] = {
     409: {"model": ErrorView, "description": "no live run to steer, or the run has finished"}
 }
 
+BAD_BODY: dict[int | str, dict[str, Any]] = {400: {"model": ErrorView, "description": "the body is not valid JSON"}}
 INVALID: dict[int | str, dict[str, Any]] = {
     422: {
         "description": "invalid or unknown parameters",
@@ -197,7 +198,7 @@ def create_app(
             response_model=model,
             tags=["control"],
             dependencies=protected,
-            responses={**UNAUTHORIZED, **INVALID, **CONFLICT},
+            responses={**UNAUTHORIZED, **BAD_BODY, **INVALID, **CONFLICT},
         )
 
     @app.get(

@@ -1767,6 +1767,15 @@ export interface operations {
                     "application/json": components["schemas"]["ControlView"];
                 };
             };
+            /** @description the body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorView"];
+                };
+            };
             /** @description missing or wrong bearer token */
             401: {
                 headers: {
@@ -1818,6 +1827,15 @@ export interface operations {
                     "application/json": components["schemas"]["ControlView"];
                 };
             };
+            /** @description the body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorView"];
+                };
+            };
             /** @description missing or wrong bearer token */
             401: {
                 headers: {
@@ -1863,6 +1881,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ControlView"];
+                };
+            };
+            /** @description the body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorView"];
                 };
             };
             /** @description missing or wrong bearer token */
@@ -1912,6 +1939,15 @@ export interface operations {
                     "application/json": components["schemas"]["ControlView"];
                 };
             };
+            /** @description the body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorView"];
+                };
+            };
             /** @description missing or wrong bearer token */
             401: {
                 headers: {
@@ -1957,6 +1993,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ControlView"];
+                };
+            };
+            /** @description the body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorView"];
                 };
             };
             /** @description missing or wrong bearer token */
@@ -2010,6 +2055,15 @@ export interface operations {
                     "application/json": components["schemas"]["ControlView"];
                 };
             };
+            /** @description the body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorView"];
+                };
+            };
             /** @description missing or wrong bearer token */
             401: {
                 headers: {
@@ -2055,6 +2109,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ControlView"];
+                };
+            };
+            /** @description the body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorView"];
                 };
             };
             /** @description missing or wrong bearer token */
