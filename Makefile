@@ -21,6 +21,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP) web
+	@echo "==> papertrader demo: bundled data, tiny models, the 2009-2013 replay (about 1 min idle, 3 min on a busy 2-core machine)"
 	$(VENV)/bin/papertrader demo
 
 lint: $(STAMP)
