@@ -8,23 +8,25 @@ import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from papertrader import cli_board, cli_collect, cli_config, cli_models, cli_trial
-from papertrader.cli_api import ApiAttachment, attach_api, serve
+from papertrader.cli_api import serve
 from papertrader.cli_common import errors, optional_date, symbol_list
 from papertrader.cli_data import backfill, poll, print_key_status, universe_app
 from papertrader.config.settings import Settings, load_settings
 from papertrader.engine.control import RunControl
-from papertrader.engine.cycle import CycleOutcome
-from papertrader.engine.runner import Mode, RunRequest, RunResult, run
+
+if TYPE_CHECKING:  # the engine pulls in torch (seconds): imported where a command runs, so --help stays instant
+    from papertrader.cli_api import ApiAttachment
+    from papertrader.engine.cycle import CycleOutcome
+    from papertrader.engine.runner import Mode, RunRequest, RunResult
 
 app = typer.Typer(help="Local-first AI paper trading: honest, out-of-sample, net of costs.", no_args_is_help=True)
 data_app = typer.Typer(help="Import and inspect market data in the lake.", no_args_is_help=True)
@@ -99,6 +101,8 @@ def _import_bundled(lake: Any) -> None:
 
 def _when(ts: Any, fmt: str) -> str:
     """A lake timestamp in New York time, or '-' for a symbol that only has quarantined rows."""
+    import pandas as pd
+
     return "-" if pd.isna(ts) else str(ts.tz_convert(NEW_YORK).strftime(fmt))
 
 
@@ -124,12 +128,25 @@ def _print_status(lake: Any) -> None:
 
 
 @data_app.command("status")
-def data_status() -> None:
+def data_status(
+    json_file: Annotated[Path | None, typer.Option("--json", help="also write it with stable keys")] = None,
+) -> None:
     """Show what the lake holds (symbols, intervals, ranges, rows, quarantine) and each API key's budget."""
     from papertrader.data.store import Lake
 
-    _print_status(Lake(_settings().lake_dir))
+    lake = Lake(_settings().lake_dir)
+    _print_status(lake)
     print_key_status(console)
+    if json_file is not None:
+        from papertrader.core.clock import WallClock
+        from papertrader.data.sources import key_manager
+        from papertrader.data.status_json import status_json
+
+        with errors():
+            manager = key_manager(_settings(), WallClock())
+        keys = manager.status() if manager is not None else ()
+        json_file.write_text(json.dumps(status_json(lake.root, lake.status(), lake.series_names(), keys), indent=2))
+        console.print(f"wrote {json_file}")
 
 
 @contextmanager
@@ -179,6 +196,8 @@ def _run_with_progress(
                 info=f"{outcome.ts:%Y-%m-%d} equity ${float(outcome.valuation.equity):,.0f}",
             )
 
+        from papertrader.engine.runner import run
+
         return run(
             settings,
             request,
@@ -223,6 +242,8 @@ def print_summary(result: RunResult) -> None:
     for row in rows:
         table.add_row(*row)
     console.print(table)
+    for caveat in result.extra.get("caveats", ()):
+        console.print(f"[bold yellow]warning:[/bold yellow] {caveat}")
     latency = result.extra.get("cycle_latency", {})
     if latency.get("cycles"):
         console.print(f"cycle latency p50 {latency['p50_ms']:.2f} ms · p99 {latency['p99_ms']:.2f} ms")
@@ -248,6 +269,9 @@ def _execute(
     settings: Settings | None = None,
     after: Callable[[RunResult], None] | None = None,
 ) -> RunResult:
+    from papertrader.cli_api import attach_api
+    from papertrader.engine.runner import RunRequest
+
     settings = settings or _settings()
     request = RunRequest(
         symbols=symbol_list(symbols),
@@ -347,6 +371,7 @@ def _live(
     json_file: Path | None,
 ) -> None:
     """Run the live orchestrator on the wall clock with the vendor feed, the API and a progress line."""
+    from papertrader.cli_api import attach_api
     from papertrader.core.clock import WallClock
     from papertrader.data.store import Lake
     from papertrader.engine.orchestrator import LiveOrchestrator, LiveRequest, registry_retrainer, vendor_feed
@@ -493,7 +518,7 @@ def demo(
     settings = _settings()
     lake = Lake(settings.lake_dir)
     with errors():
-        if not [s for s in lake.symbols("1d") if not s.startswith("^")]:
+        if not set(cli_demo.DEMO_SYMBOLS) <= set(lake.symbols("1d")):  # its own universe, whatever else is there
             _import_bundled(lake)
         _print_status(lake)
         if strategy == "ensemble":
@@ -520,9 +545,9 @@ def demo(
     if strategy == "ensemble":
         _execute(
             "replay",
-            None,
+            ",".join(cli_demo.DEMO_SYMBOLS),
             until,
-            None,
+            cli_demo.DEMO_END,
             "1d",
             None,
             speed=speed,
@@ -533,7 +558,16 @@ def demo(
         )
     else:
         _execute(
-            "replay", None, None, None, "1d", None, speed=speed, serve_api=api, keep_serving=keep_serving, after=report
+            "replay",
+            ",".join(cli_demo.DEMO_SYMBOLS),
+            None,
+            cli_demo.DEMO_END,
+            "1d",
+            None,
+            speed=speed,
+            serve_api=api,
+            keep_serving=keep_serving,
+            after=report,
         )
 
 

@@ -29,8 +29,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-import numpy as np
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -39,21 +37,20 @@ from rich.table import Table
 from papertrader.cli_common import errors, optional_date, symbol_list
 from papertrader.config.settings import Settings, load_settings
 from papertrader.core.errors import ConfigError
-from papertrader.portfolio.inference import (
-    PAIRED_METHOD,
-    SHARPE_CI_METHOD,
-    VOL_MATCH_METHOD,
-    SharpeDifference,
-    SharpeInterval,
-    sharpe_difference,
-    sharpe_interval,
-    vol_matched,
-)
-from papertrader.portfolio.metrics import periods_per_year, returns, summarize
+from papertrader.core.lazy import deferred
 
 if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
     from papertrader.engine.runner import RunResult
     from papertrader.models.registry import Manifest
+    from papertrader.portfolio import inference
+    from papertrader.portfolio import metrics as pmetrics
+    from papertrader.portfolio.inference import SharpeDifference, SharpeInterval
+else:  # imported on first use: `papertrader --help` never pays for them
+    np, pd = deferred("numpy"), deferred("pandas")
+    inference, pmetrics = deferred("papertrader.portfolio.inference"), deferred("papertrader.portfolio.metrics")
 
 console = Console()
 
@@ -196,27 +193,27 @@ def gate_record(manifest: Manifest) -> dict[str, Any] | None:
 
 def with_statistics(lines: Sequence[Line], ppy: float, confidence: float = 0.95) -> list[Line]:
     """Each row with its Sharpe interval, and the board's row with its paired tests against the baselines."""
-    rets = {line.name: returns(line.equity) for line in lines}
+    rets = {line.name: pmetrics.returns(line.equity) for line in lines}
     out: list[Line] = []
     for line in lines:
         paired: tuple[tuple[str, SharpeDifference], ...] = ()
         if line.name == BOARD:
             paired = tuple(
-                (other, sharpe_difference(rets[BOARD], rets[other], ppy, confidence))
+                (other, inference.sharpe_difference(rets[BOARD], rets[other], ppy, confidence))
                 for other in PAIRED_AGAINST
                 if other in rets and rets[other].shape == rets[BOARD].shape
             )
-        out.append(replace(line, sharpe_ci=sharpe_interval(rets[line.name], ppy, confidence), paired=paired))
+        out.append(replace(line, sharpe_ci=inference.sharpe_interval(rets[line.name], ppy, confidence), paired=paired))
     return out
 
 
 def vol_matched_line(board: Any, invested: np.ndarray[Any, np.dtype[np.float64]], ppy: float) -> Line:
     """Buy-and-hold scaled to the board's realised (ex-post) volatility: a reference row, not a strategy."""
-    matched = vol_matched(board.benchmark_equity, returns(board.equity))
+    matched = inference.vol_matched(board.benchmark_equity, pmetrics.returns(board.equity))
     bench = np.asarray(board.benchmark_equity, dtype=np.float64)
     share = np.divide(invested, bench, out=np.zeros_like(bench), where=bench > 0)
     gross = matched.fraction * share * matched.equity
-    metrics = summarize(matched.equity, gross, (), ppy).as_dict()
+    metrics = pmetrics.summarize(matched.equity, gross, (), ppy).as_dict()
     return Line(VOL_MATCHED, matched.equity, metrics, extra={"vol_matching": matched.to_json()})
 
 
@@ -290,7 +287,7 @@ def run_compare(
     lines.append(line(TREND_BASELINE, one(TREND_BASELINE, baseline_settings(settings))))
     lines.append(Line(BUY_AND_HOLD, board.benchmark_equity, board.benchmark.as_dict()))
     ts = board.ts
-    ppy = periods_per_year(int(ts.tz_convert("America/New_York").normalize().nunique()), len(ts))
+    ppy = pmetrics.periods_per_year(int(ts.tz_convert("America/New_York").normalize().nunique()), len(ts))
     _, invested = buy_and_hold(panel, settings.initial_cash, settings.costs, first)
     lines.append(vol_matched_line(board, np.asarray(invested[: len(ts)], dtype=np.float64), ppy))
     lines = with_statistics(lines, ppy)
@@ -445,9 +442,9 @@ def compare_html(ts: pd.DatetimeIndex, lines: Sequence[Line], table: list[dict[s
         "<style>body{font-family:sans-serif;margin:2em}td,th{padding:4px 10px;text-align:right}</style></head>"
         "<body><h1>Board vs members vs baselines</h1>"
         f"<p>{ts[0]:%Y-%m-%d} to {ts[-1]:%Y-%m-%d}, net of costs, out-of-sample for every model. Sharpe interval: "
-        f"{SHARPE_CI_METHOD}. {VOL_MATCHED}: {VOL_MATCH_METHOD} (a reference, not a strategy).</p>"
+        f"{inference.SHARPE_CI_METHOD}. {VOL_MATCHED}: {inference.VOL_MATCH_METHOD} (a reference, not a strategy).</p>"
         f"{_html_table(display_rows(table))}"
-        f"<h2>Board Sharpe minus baseline Sharpe (paired, same dates)</h2><p>{PAIRED_METHOD}.</p>"
+        f"<h2>Board Sharpe minus baseline Sharpe (paired, same dates)</h2><p>{inference.PAIRED_METHOD}.</p>"
         f"{_html_table(display_paired(paired_tests(lines)))}"
         f"<img src='data:image/png;base64,{img}' alt='equity curves'></body></html>"
     )
@@ -473,7 +470,7 @@ def print_compare(ts: pd.DatetimeIndex, lines: Sequence[Line], out: Console | No
             paired.add_row(*row.values())
         console_out.print(paired)
     console_out.print(
-        f"Sharpe interval: {SHARPE_CI_METHOD}. {VOL_MATCHED}: buy-and-hold scaled to the board's realised "
+        f"Sharpe interval: {inference.SHARPE_CI_METHOD}. {VOL_MATCHED}: buy-and-hold scaled to the board's realised "
         "(ex-post) volatility, a reference, not a tradable strategy."
     )
     return table

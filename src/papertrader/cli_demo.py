@@ -17,11 +17,16 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from papertrader import cli_board, cli_models
+from papertrader.cli_common import iso_date
 from papertrader.config.settings import Settings
 from papertrader.core.errors import ConfigError
+from papertrader.data.adapters.bundled import BOKEH_SYMBOLS
 from papertrader.models.registry import Registry
 
 DEFAULT_CUTOFF = "2009-01-01"
+#: The demo's own universe and window, whatever else the lake holds: an imported CSV never changes `make run`.
+DEMO_SYMBOLS = BOKEH_SYMBOLS
+DEMO_END = "2013-03-02"  # exclusive: the bundled equities end on 2013-03-01
 FAMILIES = ("lstm", "gru", "rl")  # registry families of the `train all` kinds lstm, gru, ppo
 
 
@@ -32,6 +37,11 @@ class ModelCheck:
     reusable: bool
     reasons: tuple[str, ...]
     data_end: pd.Timestamp
+
+
+def demo_end() -> datetime:
+    """The exclusive end of the demo's window, read as the replay's `--end` is."""
+    return iso_date(DEMO_END)
 
 
 def ensemble_settings(settings: Settings) -> Settings:
@@ -47,7 +57,7 @@ def cutoff_time(cutoff: str) -> pd.Timestamp:
 
 def check_models(settings: Settings, cutoff: str) -> ModelCheck:
     """Compare each current manifest's data_end and symbols with what `train all --until cutoff` would use now."""
-    bars, _ = cli_models.load_training_data(settings, "1d", ())
+    bars, _ = cli_models.load_training_data(settings, "1d", DEMO_SYMBOLS)
     before = cli_models.bars_before(bars, cutoff)
     data_end = pd.Timestamp(before["ts"].max())
     symbols = sorted(before["symbol"].unique())
@@ -81,7 +91,7 @@ def ensure_models(settings: Settings, cutoff: str, console: Console, retrain: bo
         return check
     why = "asked to retrain" if retrain else "; ".join(check.reasons)
     console.print(f"training tiny lstm, gru and ppo models on bars before {cutoff} ({why})")
-    cli_models.train("all", small=True, until=cutoff)
+    cli_models.train("all", small=True, until=cutoff, symbols=",".join(DEMO_SYMBOLS))
     after = check_models(settings, cutoff)
     if not after.reusable:  # pragma: no cover - training registers and promotes by default
         raise ConfigError(f"training did not leave usable models: {'; '.join(after.reasons)}")
@@ -94,7 +104,9 @@ def print_comparison(settings: Settings, start: datetime, console: Console, html
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
     )
     with progress:
-        ts, lines, _info = cli_board.run_compare(ensemble_settings(settings), (), start, None, None, progress)
+        ts, lines, _info = cli_board.run_compare(
+            ensemble_settings(settings), DEMO_SYMBOLS, start, demo_end(), None, progress
+        )
     table = cli_board.print_compare(ts, lines, console)
     if html is None:
         return None

@@ -14,9 +14,8 @@ import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -25,7 +24,14 @@ from rich.table import Table
 from papertrader.cli_common import errors, symbol_list
 from papertrader.config.settings import Settings, load_settings
 from papertrader.core.errors import ConfigError, DataError, PapertraderError
-from papertrader.features.inputs import External
+from papertrader.core.lazy import deferred
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from papertrader.features.inputs import External
+else:  # imported on first use: `papertrader --help` never pays for it
+    pd = deferred("pandas")
 
 log = logging.getLogger(__name__)
 console = Console()

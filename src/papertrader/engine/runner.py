@@ -20,6 +20,7 @@ from papertrader.core.ids import new_run_id
 from papertrader.data.store import Lake
 from papertrader.domain.types import Fill
 from papertrader.engine.benchmark import buy_and_hold
+from papertrader.engine.caveats import run_caveats
 from papertrader.engine.control import RunControl
 from papertrader.engine.cycle import RESTORE_EVENTS, CycleOutcome, Engine
 from papertrader.engine.health import Status
@@ -122,6 +123,11 @@ def load_panel(lake: Lake, request: RunRequest) -> tuple[Panel, int]:
 
     Bars before `start` are loaded only to warm up indicators; no trading happens on them.
     """
+    if request.start is not None and request.end is not None and request.start >= request.end:
+        raise ConfigError(
+            f"--start {request.start:%Y-%m-%d} is after --end {request.end:%Y-%m-%d}: the window is empty "
+            "(the end is exclusive)"
+        )
     symbols = request.symbols or default_symbols(lake, request.interval)
     bars = lake.read_bars(list(symbols), request.interval, None, request.end)
     panel = Panel.from_long(bars, request.interval, tuple(symbols))
@@ -248,6 +254,8 @@ def run(
     result.extra["halted"] = engine.halted
     kill = engine.risk.kill_switch
     result.extra["kill_switch"] = {"fired": kill.fired, "drawdown": kill.fired_at_drawdown, "limit": kill.threshold}
+    bars = dict(zip(panel.symbols, np.isfinite(panel.prices.close).sum(axis=0).tolist(), strict=True))
+    result.extra["caveats"] = list(run_caveats(result.ts, bars, settings.strategy.slow))
     if recorder is not None:
         complete = first + len(curve.equity) == len(panel)
         recorder.finish("finished" if complete else "interrupted", _summary(result))

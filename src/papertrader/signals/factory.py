@@ -38,6 +38,7 @@ from papertrader.config.board import BoardSettings
 from papertrader.config.settings import Settings
 from papertrader.core.clock import Clock
 from papertrader.core.errors import ConfigError
+from papertrader.core.logonce import OncePerMessage
 from papertrader.data.store import Lake
 from papertrader.engine.panel import Panel
 from papertrader.features.inputs import External, FeatureInputs
@@ -70,6 +71,7 @@ from papertrader.signals.trend import TrendFollowing
 from papertrader.signals.votes import Member
 
 log = logging.getLogger(__name__)
+log.addFilter(OncePerMessage("uncalibrated"))  # the demo calibrates the same board for each run: warn once
 FAMILY = {"lstm": "lstm", "gru": "gru", "ppo": "rl"}
 VOLUME = "volume"
 ADVISOR = "advisor"

@@ -100,3 +100,32 @@ def test_an_unknown_demo_strategy_is_refused_before_any_work(tmp_path: Path) -> 
     out = _invoke(tmp_path, "demo", "--strategy", "nope", "--no-api", code=2)
     assert "ensemble or trend" in out
     assert not (tmp_path / "lake").exists()
+
+
+def _import_junk(home: Path) -> None:
+    """Three valid 2024 rows of a symbol the demo does not know, imported as a user would."""
+    csv = home / "junk.csv"
+    csv.write_text(
+        "date,open,high,low,close,volume\n"
+        "2024-01-08,10,11,9,10.5,1000\n2024-01-09,10.5,11,10,10.8,1200\n2024-01-10,10.8,11.2,10.1,11,900\n"
+    )
+    _invoke(home, "data", "import", "--source", "csv", "--path", str(csv), "--symbol", "JUNK")
+
+
+def test_an_imported_csv_never_changes_the_trend_demos_universe_or_window(tmp_path: Path) -> None:
+    _import_junk(tmp_path)  # first, on a fresh home: the demo still imports and trades its own bundled data
+    _invoke(tmp_path, "demo", "--strategy", "trend", "--no-api")
+    (run,) = RunRepository(make_engine(f"sqlite:///{tmp_path / 'papertrader.db'}")).list_runs()
+    assert sorted(run.symbols) == ["AAPL", "FB", "GOOG", "IBM", "MSFT"]
+    assert run.end is not None and pd.Timestamp(run.end) <= pd.Timestamp("2013-03-02", tz="America/New_York")
+
+
+@pytest.mark.slow
+def test_an_imported_csv_never_changes_the_board_demo(demo: Demo) -> None:
+    _import_junk(demo.home)
+    out = _invoke(demo.home, "demo", "--no-api", "--until", CUTOFF)
+    assert "reusing the registered lstm, gru and ppo models" in out
+    latest = RunRepository(make_engine(f"sqlite:///{demo.home / 'papertrader.db'}")).list_runs()[0]
+    assert sorted(latest.symbols) == sorted(demo.run.symbols) == ["AAPL", "FB", "GOOG", "IBM", "MSFT"]
+    assert latest.summary is not None and demo.run.summary is not None
+    assert latest.summary["benchmark"] == demo.run.summary["benchmark"], "buy-and-hold of the same five, same window"

@@ -65,7 +65,7 @@ def test_pause_blocks_the_next_cycle_until_resume(spy_daily: pd.DataFrame) -> No
     time.sleep(0.05)
     assert not released.is_set()
     control.resume()
-    thread.join(timeout=2)
+    thread.join(timeout=60)  # a bound on a hang, not a speed requirement
     assert released.is_set()
 
 
@@ -83,5 +83,5 @@ def test_stop_cuts_a_long_replay_wait_short(spy_daily: pd.DataFrame) -> None:
     timer.start()
     started = time.monotonic()
     pace(1)
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 60, "cut short: the wait alone is a whole market day"
     assert control.should_stop()
