@@ -156,6 +156,9 @@ def train(
                 promote=promote,
                 trials=trials,
             )
+            if k == "lgbm" and kind == "all" and bars["symbol"].nunique() < 2:
+                console.print("lgbm: skipped, it ranks symbols against each other and needs at least two")
+                continue
             if walk_forward and k == "lgbm":
                 console.print("lgbm: no walk-forward report; `train lgbm` records rank IC on validation and test")
                 continue

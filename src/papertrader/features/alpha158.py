@@ -170,10 +170,10 @@ def alpha158(prices: PriceArrays, windows: tuple[int, ...] = WINDOWS) -> npt.NDA
             "HIGH0": h / c,
             "LOW0": lo_ / c,
         }
-        packed = [_packed(a, own) for a in (c, h, lo_, v)]
+        pc, ph, pl, pv = (_packed(a, own) for a in (c, h, lo_, v))
         rolled: dict[str, Array] = {}
         for d in windows:
-            rolled.update(_rolling(*packed, d))
+            rolled.update(_rolling(pc, ph, pl, pv, d))
     names = feature_names(windows)
     out = np.full((t, n, len(names)), np.nan, dtype=np.float32)
     for f, name in enumerate(names):

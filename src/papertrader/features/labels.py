@@ -81,7 +81,7 @@ def next_open_returns(open_: Array, horizon: int, log: bool = False) -> Array:
     for j, rows in enumerate(_own_bars(open_)):
         o = open_[rows, j]
         if o.size > horizon + 1:
-            ratio = o[horizon + 1 :] / o[1 : -horizon]
+            ratio = o[horizon + 1 :] / o[1:-horizon]
             out[rows[: -horizon - 1], j] = np.log(ratio) if log else ratio - 1.0
     return out
 

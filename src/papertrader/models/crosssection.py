@@ -229,7 +229,9 @@ class CrossSectionModel:
         """The feature schema the trees were grown on."""
         return self.spec.schema_hash()
 
-    def fit(self, x_train: FloatArray, y_train: FloatArray, x_val: FloatArray, y_val: FloatArray) -> CrossSectionModel:
+    def fit(
+        self, x_train: npt.NDArray[Any], y_train: FloatArray, x_val: npt.NDArray[Any], y_val: FloatArray
+    ) -> CrossSectionModel:
         """Grow trees on the training rows, stopping when the validation rows' squared error stops improving."""
         import lightgbm as lgb
 

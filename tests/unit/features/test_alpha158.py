@@ -48,7 +48,8 @@ def test_factors_match_a_direct_pandas_computation_of_qlibs_expressions_per_symb
             "CORR10": c.rolling(10).corr(np.log(v + 1)),
             "CNTD60": (c > c.shift(1)).astype(float).rolling(60).mean()
             - (c < c.shift(1)).astype(float).rolling(60).mean(),
-            "SUMP5": (c - c.shift(1)).clip(lower=0).rolling(5).sum() / ((c - c.shift(1)).abs().rolling(5).sum() + 1e-12),
+            "SUMP5": (c - c.shift(1)).clip(lower=0).rolling(5).sum()
+            / ((c - c.shift(1)).abs().rolling(5).sum() + 1e-12),
             "VSTD10": v.rolling(10).std() / (v + 1e-12),
             "WVMA5": ((c / c.shift(1) - 1).abs() * v).rolling(5).std()
             / (((c / c.shift(1) - 1).abs() * v).rolling(5).mean() + 1e-12),

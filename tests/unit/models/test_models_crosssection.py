@@ -52,7 +52,9 @@ def test_rank_ic_finds_a_planted_signal_and_nothing_in_a_shuffled_one() -> None:
     assert summary.icir == pytest.approx(summary.mean / summary.std)
     assert summary.t_stat == pytest.approx(summary.icir * math.sqrt(400 / 5))
     assert summary.t_stat > 10 and summary.dates == 400
-    shuffled = summarize_ic(rank_ic_by_row(np.random.default_rng(2).permutation(score.ravel()).reshape(score.shape), realised), 5)
+    shuffled = summarize_ic(
+        rank_ic_by_row(np.random.default_rng(2).permutation(score.ravel()).reshape(score.shape), realised), 5
+    )
     assert abs(shuffled.mean) < 0.02 and abs(shuffled.t_stat) < 3
 
 
