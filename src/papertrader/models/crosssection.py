@@ -10,8 +10,11 @@ scores with what happened, across the symbols of one row), its mean, ICIR and t-
 The board wants a probability, so the score becomes P(outperform) through one documented map: the score's
 cross-sectional z-score on that row, through a logistic whose intercept is the training base rate of
 outperforming and whose single slope (>= 0) is fitted by maximum likelihood on the validation rows (the model
-never trained on them). A score that does not rank gets a slope near zero, so P(up) stays at the base rate and
-the quality gate leaves the member out.
+never trained on them). The quality gate must not judge that slope on the rows it was fitted on (a slope
+fitted to noise always "beats" the base rate in-sample), so the gate scores cross-fitted probabilities: each
+half of the validation window (in time, with the label horizon purged around the split) is mapped with the
+slope fitted on the other half. A score that does not rank gets slopes near zero or slopes that hurt out of
+sample, so P(up) stays at the base rate or loses to it, and the gate leaves the member out.
 """
 
 from __future__ import annotations
@@ -203,6 +206,26 @@ def fit_slope(z: FloatArray, outperformed: IntArray, prior: float, iterations: i
         if abs(step) < 1e-10:
             break
     return max(0.0, float(k))
+
+
+def cross_fitted_probability(
+    z: FloatArray, outperformed: IntArray, rows: IntArray, prior: float, horizon: int
+) -> tuple[FloatArray, tuple[float, float]]:
+    """P(outperform) of each sample with the slope fitted on the other half of the window (split in time).
+
+    Rows within `horizon` of the split are left out of both fits (their labels straddle it). Returns the
+    probabilities and the two slopes (first half's, second half's).
+    """
+    times = np.unique(rows)
+    split = times[times.size // 2] if times.size else 0
+    first = rows < split
+    far = np.abs(rows - split) > horizon
+    slope_first = fit_slope(z[~first & far], outperformed[~first & far], prior)
+    slope_second = fit_slope(z[first & far], outperformed[first & far], prior)
+    p = np.where(
+        first, outperform_probability(z, prior, slope_first), outperform_probability(z, prior, slope_second)
+    )
+    return np.asarray(p, dtype=np.float64), (slope_first, slope_second)
 
 
 # ----------------------------------------------------------------- the model

@@ -25,6 +25,7 @@ from papertrader.models import specs
 from papertrader.models.crosssection import (
     CrossSectionModel,
     CrossSectionSpec,
+    cross_fitted_probability,
     cross_sectional_z,
     fit_slope,
     outperform_probability,
@@ -150,7 +151,7 @@ def fit_cross_section(bars: pd.DataFrame, spec: CrossSectionSpec, costs: CostSet
     val_ic, val_score, val_z = evaluate_window(model, val, shape, spec.horizon)
     val_up = (val.y > 0).astype(np.int64)
     model.slope = fit_slope(val_z, val_up, model.prior)
-    p_val = outperform_probability(val_z, model.prior, model.slope)
+    p_val, halves = cross_fitted_probability(val_z, val_up, val.rows, model.prior, spec.horizon)
     gate = evaluate_gate(
         np.stack([1.0 - p_val, p_val], axis=1),
         val_up,
@@ -163,7 +164,12 @@ def fit_cross_section(bars: pd.DataFrame, spec: CrossSectionSpec, costs: CostSet
     metrics: dict[str, Any] = {
         "validation": val_ic,
         "gate": gate.to_dict(),
-        "probability_map": {"prior": model.prior, "slope": model.slope, "fitted_on": "validation"},
+        "probability_map": {
+            "prior": model.prior,
+            "slope": model.slope,
+            "fitted_on": "validation",
+            "gate_slopes": list(halves),  # cross-fitted: each validation half mapped with the other's slope
+        },
         "fit": {"best_iteration": model.best_iteration, "seconds": fit_seconds},
         "samples": {"train": len(train), "val": len(val), "test": len(test)},
         "label": {

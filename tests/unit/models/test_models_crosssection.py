@@ -141,3 +141,23 @@ def test_a_registered_lgbm_version_loads_health_checked_and_predicts_the_same(tr
     assert handle.health.status == "ok"
     other = ModelHandle(registry, "lgbm", expected_schema="0" * 64)  # a different feature set: never fed
     assert other.get().version == "baseline" and other.predict(x)["probs"].shape == (len(SYMBOLS), 2)
+
+
+def test_the_gate_sees_cross_fitted_probabilities_so_a_noise_ranker_is_refused() -> None:
+    """Synthetic panels (unit test): with the slope judged on the half it was not fitted on, a score that
+    does not rank is refused by the quality gate and a planted one passes."""
+    from papertrader.models.crosssection import cross_fitted_probability
+    from papertrader.models.gate import evaluate_gate
+
+    def gate(strength: float, seed: int) -> bool:
+        score, realised = _planted(seed, t=300, n=8, strength=strength)
+        excess = realised - realised.mean(axis=1, keepdims=True)
+        rows = np.repeat(np.arange(300), 8)
+        z = cross_sectional_z(score).ravel()
+        up = (excess.ravel() > 0).astype(np.int64)
+        p, _ = cross_fitted_probability(z, up, rows, 0.5, horizon=5)
+        probs = np.stack([1 - p, p], axis=1)
+        return evaluate_gate(probs, up, np.array([0.5, 0.5]), 1, score.ravel(), excess.ravel(), rows).passed
+
+    assert gate(0.3, 11)
+    assert not any(gate(0.0, seed) for seed in range(12, 20))
