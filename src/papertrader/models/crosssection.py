@@ -222,9 +222,7 @@ def cross_fitted_probability(
     far = np.abs(rows - split) > horizon
     slope_first = fit_slope(z[~first & far], outperformed[~first & far], prior)
     slope_second = fit_slope(z[first & far], outperformed[first & far], prior)
-    p = np.where(
-        first, outperform_probability(z, prior, slope_first), outperform_probability(z, prior, slope_second)
-    )
+    p = np.where(first, outperform_probability(z, prior, slope_first), outperform_probability(z, prior, slope_second))
     return np.asarray(p, dtype=np.float64), (slope_first, slope_second)
 
 
