@@ -36,7 +36,7 @@ else:  # imported on first use: `papertrader --help` never pays for it
 log = logging.getLogger(__name__)
 console = Console()
 models_app = typer.Typer(help="List, inspect, promote and roll back registered models.", no_args_is_help=True)
-KINDS = ("lstm", "gru", "ppo")
+KINDS = ("lstm", "gru", "ppo", "lgbm")
 
 
 def _settings() -> Settings:
@@ -122,7 +122,7 @@ def _progress() -> Progress:
 
 
 def train(
-    kind: Annotated[str, typer.Argument(help="lstm | gru | ppo | all")] = "all",
+    kind: Annotated[str, typer.Argument(help="lstm | gru | ppo | lgbm | all")] = "all",
     walk_forward: Annotated[bool, typer.Option("--walk-forward", help="walk-forward report, no registration")] = False,
     interval: Annotated[str, typer.Option(help="bar interval in the lake: 1m 5m 15m 30m 1h 1d")] = "1d",
     symbols: Annotated[str | None, typer.Option(help="comma-separated symbols (default: all in the lake)")] = None,
@@ -147,7 +147,7 @@ def train(
         str | None, typer.Option(help="data families to leave out even when the lake has them: macro,fundamentals,news")
     ] = None,
 ) -> None:
-    """Train lstm, gru, ppo or all: register versions (default) or print a walk-forward report."""
+    """Train lstm, gru, ppo, lgbm or all: register versions (default) or print a walk-forward report."""
     from papertrader.models.evaluate import walk_forward_report
     from papertrader.models.registry import Registry
     from papertrader.models.report import render
@@ -155,7 +155,7 @@ def train(
 
     kinds = KINDS if kind == "all" else (kind,)
     if any(k not in KINDS for k in kinds):
-        raise typer.BadParameter(f"unknown model {kind!r}: use lstm, gru, ppo or all")
+        raise typer.BadParameter(f"unknown model {kind!r}: use lstm, gru, ppo, lgbm or all")
     settings = _settings()
     results: dict[str, Any] = {"interval": interval, "walk_forward": walk_forward, "models": {}}
     with errors():
@@ -183,6 +183,12 @@ def train(
                 promote=promote,
                 trials=trials,
             )
+            if k == "lgbm" and kind == "all" and bars["symbol"].nunique() < 2:
+                console.print("lgbm: skipped, it ranks symbols against each other and needs at least two")
+                continue
+            if walk_forward and k == "lgbm":
+                console.print("lgbm: no walk-forward report; `train lgbm` records rank IC on validation and test")
+                continue
             if walk_forward:
                 with _progress() as progress:
                     report = walk_forward_report(

@@ -115,7 +115,7 @@ class RiskSettings(_Frozen):
 class StrategySettings(_Frozen):
     """The trend-following baseline: a fast/slow moving-average crossover, long or flat."""
 
-    name: Literal["trend", "lstm", "gru", "ppo", "ensemble"] = Field(
+    name: Literal["trend", "lstm", "gru", "ppo", "lgbm", "ensemble"] = Field(
         "trend", description="which strategy backtest/paper/trial run (models need `papertrader train all`)"
     )
     fast: int = Field(20, ge=2, description="fast moving-average length in bars; must be shorter than slow")

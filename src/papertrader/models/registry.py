@@ -1,4 +1,4 @@
-"""Versioned, self-describing model artifacts under PAPERTRADER_HOME/models/{lstm,gru,rl}/<version>/.
+"""Versioned, self-describing model artifacts under PAPERTRADER_HOME/models/{lstm,gru,rl,lgbm}/<version>/.
 
 Each version directory holds the model's own files (weights, config, fitted pipeline) and manifest.json:
 family, version, creation time, config, feature schema hash, training window, data fingerprint, metrics,
@@ -26,8 +26,10 @@ from typing import Any, Final, Literal, Protocol
 from papertrader.core.clock import Clock, WallClock
 from papertrader.core.errors import ConfigError, DataError
 
-Family = Literal["lstm", "gru", "rl"]
-FAMILIES: Final[tuple[Family, ...]] = ("lstm", "gru", "rl")
+Family = Literal["lstm", "gru", "rl", "lgbm"]
+FAMILIES: Final[tuple[Family, ...]] = ("lstm", "gru", "rl", "lgbm")
+# what each trainable kind (a strategy or board member name) is registered as
+MEMBER_FAMILY: Final[dict[str, Family]] = {"lstm": "lstm", "gru": "gru", "ppo": "rl", "lgbm": "lgbm"}
 MANIFEST: Final = "manifest.json"
 PROMOTIONS: Final = "promotions.json"
 _LIBRARIES: Final = ("torch", "numpy", "pandas", "scikit-learn", "lightgbm", "stable-baselines3", "gymnasium", "ray")

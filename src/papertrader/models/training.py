@@ -20,7 +20,7 @@ from papertrader.features.spec import PipelineSpec
 from papertrader.models import specs
 from papertrader.models.data import Market, bars_fingerprint, build_market, featurize
 from papertrader.models.metrics import score_classifier
-from papertrader.models.registry import Registration, Registry
+from papertrader.models.registry import MEMBER_FAMILY, Registration, Registry
 from papertrader.models.resample import resample_bars
 from papertrader.models.rl.agent import PPOAgent, PPOSpec
 from papertrader.models.scaleout import run_local
@@ -30,8 +30,8 @@ from papertrader.models.trainer import EpochStats, Trainer
 from papertrader.models.tuning import Trial, apply_params, best, run_trial, sample_params
 from papertrader.models.validation import make_folds
 
-Kind = Literal["lstm", "gru", "ppo"]
-REGISTRY_FAMILY: dict[str, str] = {"lstm": "lstm", "gru": "gru", "ppo": "rl"}
+Kind = Literal["lstm", "gru", "ppo", "lgbm"]
+REGISTRY_FAMILY: dict[str, str] = dict(MEMBER_FAMILY)
 
 
 @dataclass(frozen=True)
@@ -209,6 +209,16 @@ def _train_ppo(market: Market, spec: PPOSpec, registry: Registry, options: Train
     return TrainOutcome("rl", version, metrics, agent.seconds, rate)
 
 
+def _train_lgbm(bars: pd.DataFrame, options: TrainOptions, registry: Registry, costs: CostSettings) -> TrainOutcome:
+    """The cross-sectional LightGBM member (models.crosstrain): Alpha158 factors, excess-return label, rank IC."""
+    from papertrader.models.crosstrain import cross_section_spec, fit_cross_section, register_cross_section
+
+    spec = cross_section_spec(options.interval, options.small, options.horizon)
+    outcome = fit_cross_section(bars, spec, costs)
+    version = register_cross_section(outcome, registry, options.interval, options.promote)
+    return TrainOutcome("lgbm", version, outcome.metrics, outcome.seconds, outcome.samples_per_second)
+
+
 def train_and_register(
     bars: pd.DataFrame,
     options: TrainOptions,
@@ -224,7 +234,9 @@ def train_and_register(
     held-out fold's training and validation rows; the best validation loss picks the final configuration.
     """
     if options.kind not in REGISTRY_FAMILY:
-        raise ConfigError(f"unknown model kind {options.kind!r}: use lstm, gru or ppo")
+        raise ConfigError(f"unknown model kind {options.kind!r}: use lstm, gru, ppo or lgbm")
+    if options.kind == "lgbm":
+        return _train_lgbm(bars, options, registry, costs)
     market, interval, features = market_for(bars, options, costs, external)
     if options.kind == "ppo":
         ppo = specs.ppo_spec(interval, features, costs, options.small, options.timesteps)

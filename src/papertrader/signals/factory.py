@@ -41,6 +41,7 @@ from papertrader.core.errors import ConfigError
 from papertrader.core.logonce import OncePerMessage
 from papertrader.data.store import Lake
 from papertrader.engine.panel import Panel
+from papertrader.features.alpha158 import alpha158, feature_names
 from papertrader.features.inputs import External, FeatureInputs
 from papertrader.features.pipeline import FittedPipeline
 from papertrader.features.spec import PipelineSpec
@@ -49,7 +50,7 @@ from papertrader.models.data import round_trip_cost
 from papertrader.models.holdout import check_out_of_sample as check_bound
 from papertrader.models.holdout import latest_seen, sample_bounds
 from papertrader.models.loading import ModelHandle
-from papertrader.models.registry import Manifest, Registry
+from papertrader.models.registry import MEMBER_FAMILY, Manifest, Registry
 from papertrader.signals.base import Strategy
 from papertrader.signals.calibration import BoardCalibration, Curve, MemberCalibration, calibration_key, fit_board
 from papertrader.signals.drift import DriftMonitor
@@ -59,6 +60,7 @@ from papertrader.signals.members import (
     ROW_SUFFIX,
     AgentMember,
     CoarseMember,
+    CrossSectionMember,
     SequenceMember,
     ShadowBook,
     TrendMember,
@@ -72,7 +74,7 @@ from papertrader.signals.votes import Member
 
 log = logging.getLogger(__name__)
 log.addFilter(OncePerMessage("uncalibrated"))  # the demo calibrates the same board for each run: warn once
-FAMILY = {"lstm": "lstm", "gru": "gru", "ppo": "rl"}
+FAMILY = MEMBER_FAMILY
 VOLUME = "volume"
 ADVISOR = "advisor"
 
@@ -91,6 +93,8 @@ class FeatureBuilder:
     external: External = field(default_factory=External)
     close: bool = True
     volume: bool = False
+    #: (member, factor windows) of cross-sectional members: their Alpha158 panels, namespaced `lgbm:`
+    cross_sections: tuple[tuple[str, tuple[int, ...]], ...] = ()
 
     def __call__(self, panel: Panel) -> dict[str, Array]:
         """The trend SMAs, each model member's pipeline features (`lstm:`, `ppo:`, weekly `gru:`), close, volume."""
@@ -104,6 +108,10 @@ class FeatureBuilder:
                 continue
             for feat, values in fitted.transform(inputs).panels().items():
                 features[panel_name(name, feat)] = values
+        for name, windows in self.cross_sections:
+            factors = alpha158(panel.prices, windows)
+            for f, feat in enumerate(feature_names(windows)):
+                features[panel_name(name, feat)] = np.ascontiguousarray(factors[:, :, f], dtype=np.float64)
         if self.volume:
             features[VOLUME] = panel.prices.volume
         return features
@@ -224,6 +232,7 @@ def board_members(
     n = len(panel.symbols)
     pins = dict(versions or {})
     pipelines: list[tuple[str, FittedPipeline]] = []
+    cross_sections: list[tuple[str, tuple[int, ...]]] = []
     members: list[Member] = []
     manifests: dict[str, Manifest] = {}
     for name in names:
@@ -241,6 +250,10 @@ def board_members(
                 f"the {name} model was trained on {source} bars, the run uses {panel.interval}; "
                 f"run `papertrader train all --interval {panel.interval}` first"
             )
+        if name == "lgbm":
+            members.append(_cross_section_member(registry, manifest, pins.get(name)))
+            cross_sections.append((name, _windows(manifest)))
+            continue
         if name in pins:
             schema = PipelineSpec.from_dict(manifest.config["features"]).schema_hash()
             handle = ModelHandle(registry, family, expected_schema=schema, version=pins[name])
@@ -260,7 +273,21 @@ def board_members(
         else:
             max_units = int(manifest.config.get("env", {}).get("max_units", 2))
             members.append(AgentMember(handle, fitted.names, ShadowBook(n, max_units), version=manifest.version))
-    return members, FeatureBuilder(technical_spec(settings), tuple(pipelines), external), manifests
+    builder = FeatureBuilder(technical_spec(settings), tuple(pipelines), external, cross_sections=tuple(cross_sections))
+    return members, builder, manifests
+
+
+def _windows(manifest: Manifest) -> tuple[int, ...]:
+    """The Alpha158 factor windows a LightGBM version was trained on."""
+    return tuple(int(w) for w in manifest.config["windows"])
+
+
+def _cross_section_member(registry: Registry, manifest: Manifest, pin: str | None) -> CrossSectionMember:
+    """The LightGBM member at its pinned (else live) version; features are its Alpha158 panels."""
+    windows = _windows(manifest)
+    handle = ModelHandle(registry, "lgbm", expected_schema=manifest.schema_hash, version=pin)
+    names = feature_names(windows)
+    return CrossSectionMember(handle, names, max(windows) + 1, version=manifest.version)
 
 
 def advisors(settings: Settings, n: int, names: Sequence[str], clock: Clock | None, historical: bool) -> list[Member]:
