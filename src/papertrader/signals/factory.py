@@ -11,6 +11,11 @@ before the end of any used model's training window (those rows are in-sample for
 under `$PAPERTRADER_HOME/board/` keyed by model versions, window and method, so a rerun loads the same ones.
 LLM advisors are never calibrated: that would mean polling them over history (money, and recall).
 
+A model member whose version did not pass the quality gate (`signals.gating`) is built and polled but left
+out of the vote; calibration, drift references and the out-of-sample calibration window are computed from the
+members that vote, so the board is the same as one built without the left-out members. When no model member
+passes, the board trades what did (the trend member) and says so once, in the log, when it is built.
+
 LLM advisors named in `board.members` join the ensemble when `settings.advisors` admits them (key in the
 environment, enabled, and a live run or `in_backtests`); they read the raw close and volume panels, and their
 horizon on the board is their own `horizon_bars`. Each model member's features get a drift reference fitted on
@@ -49,6 +54,7 @@ from papertrader.signals.base import Strategy
 from papertrader.signals.calibration import BoardCalibration, Curve, MemberCalibration, calibration_key, fit_board
 from papertrader.signals.drift import DriftMonitor
 from papertrader.signals.ensemble import Ensemble, Monitor
+from papertrader.signals.gating import admissions, left_out
 from papertrader.signals.members import (
     CLOSE,
     ROW_SUFFIX,
@@ -113,6 +119,13 @@ class Built:
     calibration_path: Path | None = None
     #: recomputes `features` for a grown panel (the live loop calls it on every new bar)
     builder: FeatureBuilder | None = None
+    #: model member -> why it does not vote (its version did not pass the quality gate); polled with weight 0
+    left_out: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def voting_manifests(self) -> dict[str, Manifest]:
+        """The manifests of the model members that vote (what calibration and drift are fitted for)."""
+        return {m: man for m, man in self.manifests.items() if m not in self.left_out}
 
 
 def technical_spec(settings: Settings) -> TechnicalSpec:
@@ -452,7 +465,17 @@ def build(
             check_out_of_sample(manifests, panel.ts[first])
         except ConfigError as exc:
             log.warning("%s", exc)
-    calibration, path = calibrate(settings, panel, first, members, features, manifests)
+    gated = left_out(admissions(manifests).values())
+    if gated:
+        heard = [m.name for m in members if m.name not in gated]
+        log.warning(
+            "quality gate: %s; the board votes with %s",
+            "; ".join(gated.values()),
+            ", ".join(heard) if heard else "no member (it holds its targets)",
+        )
+    voting = [m for m in members if m.name not in gated]
+    voting_manifests = {m: man for m, man in manifests.items() if m not in gated}
+    calibration, path = calibrate(settings, panel, first, voting, features, voting_manifests)
     label = "ensemble" if len(chosen) > 1 else f"board_{chosen[0]}"
     strategy = Ensemble(
         members,
@@ -462,7 +485,8 @@ def build(
         monitor=_monitor(settings, n) if with_monitor else None,
         allow_short=settings.risk.allow_short,
         name=label,
-        drift=drift_monitors(settings, panel, first, members, features, manifests) if with_monitor else (),
+        drift=drift_monitors(settings, panel, first, voting, features, voting_manifests) if with_monitor else (),
         drift_every=settings.monitor.drift_every,
+        left_out=gated,
     )
-    return Built(features, strategy, manifests, calibration, path, builder)
+    return Built(features, strategy, manifests, calibration, path, builder, gated)
