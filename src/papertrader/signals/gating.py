@@ -11,9 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Final
 
 from papertrader.models.gate import NO_GATE_REASON, gate_of
 from papertrader.models.registry import Manifest
+
+LEFT_OUT: Final = ": left out, "
+"""What every left-out member's note holds after its name (`GateResult.note`), for readers of stored votes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +33,7 @@ def admission(member: str, manifest: Manifest) -> Admission:
     """The member's admission from its version's recorded gate (no record: left out, retrain it)."""
     gate = gate_of(manifest.metrics)
     if gate is None:
-        return Admission(member, False, f"{member}: left out, {NO_GATE_REASON}")
+        return Admission(member, False, f"{member}{LEFT_OUT}{NO_GATE_REASON}")
     return Admission(member, gate.passed, gate.note(member))
 
 
