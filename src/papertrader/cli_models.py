@@ -205,7 +205,7 @@ def _jsonable(value: object) -> object:
 
 
 def gate_cell(gate: GateResult | None) -> str:
-    """The gate verdict in words for tables: passed or failed (coloured) and why; versions from before the gate say so."""
+    """The gate verdict in words (passed/failed, coloured, and why); a version from before the gate says so."""
     if gate is None:
         return f"[yellow]none[/yellow]: {NO_GATE_REASON}"
     verdict = "[green]passed[/green]" if gate.passed else "[red]failed[/red]"

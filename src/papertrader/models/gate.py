@@ -69,6 +69,7 @@ def _log_loss(probs: FloatArray, y: IntArray) -> float:
 def _rank_ic(score: FloatArray, forward: FloatArray, groups: IntArray | None) -> float:
     """Mean cross-sectional Spearman IC per group (time row) when given, else pooled; NaN without evidence."""
     from scipy.stats import spearmanr  # imported here: reading a stored gate (CLI, board, API) needs no scipy
+
     ok = np.isfinite(score) & np.isfinite(forward)
     if groups is None:
         if ok.sum() < 3 or np.ptp(score[ok]) == 0 or np.ptp(forward[ok]) == 0:

@@ -61,7 +61,9 @@ def agent_votes(
     empty = np.zeros(0, dtype=np.int64)
     if len(live) == 0 or rows.size < 3:
         return empty, empty.copy(), np.zeros(0), np.zeros(0)
-    envs = [TradingEnv(tensor, market.opens, market.closes, rows, sleeve, symbol=int(j), random_start=False) for j in live]
+    envs = [
+        TradingEnv(tensor, market.opens, market.closes, rows, sleeve, symbol=int(j), random_start=False) for j in live
+    ]
     obs = np.stack([env.reset(seed=0)[0] for env in envs])
     out_rows: list[IntArray] = []
     out_up: list[FloatArray] = []

@@ -15,10 +15,10 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from gate_support import stamp_passing_gate
 from live_support import stripped_state
 from typer.testing import CliRunner
 
+from gate_support import stamp_passing_gate
 from papertrader.cli import app
 from papertrader.config.board import BoardSettings
 from papertrader.config.live import LiveSettings

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from gate_support import stamp_passing_gate
 from papertrader.cli_models import load_training_data
 from papertrader.config.settings import CostSettings, Settings
 from papertrader.data import Lake
 from papertrader.data.adapters.bundled import import_bundled
 from papertrader.models.registry import Registry
 from papertrader.models.training import TrainOptions, train_and_register
-from gate_support import stamp_passing_gate
 
 BOARD_SYMBOLS = ("AAPL", "IBM", "MSFT")
 
