@@ -466,13 +466,9 @@ def build(
         except ConfigError as exc:
             log.warning("%s", exc)
     gated = left_out(admissions(manifests).values())
-    if gated:
-        heard = [m.name for m in members if m.name not in gated]
-        log.warning(
-            "quality gate: %s; the board votes with %s",
-            "; ".join(gated.values()),
-            ", ".join(heard) if heard else "no member (it holds its targets)",
-        )
+    heard = [m.name for m in members if m.name not in gated]
+    if gated and heard:  # with nobody left to vote, the board itself says so (once, when it is built)
+        log.warning("quality gate: %s; the board votes with %s", "; ".join(gated.values()), ", ".join(heard))
     voting = [m for m in members if m.name not in gated]
     voting_manifests = {m: man for m, man in manifests.items() if m not in gated}
     calibration, path = calibrate(settings, panel, first, voting, features, voting_manifests)
