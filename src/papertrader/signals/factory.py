@@ -469,6 +469,10 @@ def build(
     heard = [m.name for m in members if m.name not in gated]
     if gated and heard:  # with nobody left to vote, the board itself says so (once, when it is built)
         log.warning("quality gate: %s; the board votes with %s", "; ".join(gated.values()), ", ".join(heard))
+    for m in members:
+        load = getattr(getattr(m, "predictor", None), "get", None)
+        if m.name in gated and callable(load):
+            load()  # not polled for calibration, so load it now: its health (fallbacks) is known before cycle one
     voting = [m for m in members if m.name not in gated]
     voting_manifests = {m: man for m, man in manifests.items() if m not in gated}
     calibration, path = calibrate(settings, panel, first, voting, features, voting_manifests)
