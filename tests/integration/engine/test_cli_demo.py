@@ -86,6 +86,7 @@ def test_the_boards_votes_are_served_by_the_decisions_route(demo: Demo) -> None:
         response = client.get(
             f"/api/v1/runs/{demo.run.id}/decisions?limit=50", headers={"Authorization": f"Bearer {TOKEN}"}
         )
+        signals = client.get(f"/api/v1/signals?run={demo.run.id}", headers={"Authorization": f"Bearer {TOKEN}"})
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["total"] > 0 and body["decisions"]
@@ -100,6 +101,9 @@ def test_the_boards_votes_are_served_by_the_decisions_route(demo: Demo) -> None:
         left_out = [v["reason"].startswith(f"{member}: left out, {gate.reason}") for v in votes]
         assert left_out == [not gate.passed] * len(votes), "the route says in words who was left out and why"
         assert gate.passed or all(v["weight"] == 0 for v in votes)
+        latest = [v for row in signals.json()["symbols"] if row["ensemble"] for v in row["ensemble"]["votes"]]
+        said = {v["reason"].startswith(f"{member}: left out, ") for v in latest if v["member"] == member}
+        assert said == {not gate.passed}, "GET /signals says it in the same words"
 
 
 @pytest.mark.slow
