@@ -2,6 +2,8 @@
 
 The held-out window is the last fold of `specs.holdout`: the model never sees it (purged and embargoed),
 so the metrics stored with the version are out-of-sample, beside the majority baseline of the same rows.
+The quality gate (`metrics["gate"]`, see models.gating) is measured on the fold's validation rows, never the
+test rows: it decides whether the version may vote on the board.
 """
 
 from __future__ import annotations
