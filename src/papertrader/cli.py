@@ -523,6 +523,7 @@ def demo(
         _print_status(lake)
         if strategy == "ensemble":
             cli_demo.ensure_models(settings, until, console, retrain=retrain)
+            cli_demo.print_roster(settings, console)
     reports = settings.home / "reports"
     paths: list[Path] = []
 

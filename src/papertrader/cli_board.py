@@ -89,6 +89,8 @@ def decisions(
     last: Annotated[int, typer.Option(help="rows to show in the table (0 = all)")] = 30,
 ) -> None:
     """Show a run's decisions: each target change with every board member's vote, weight and reason."""
+    from papertrader.signals.gating import LEFT_OUT
+
     settings = load_settings()
     with errors(console):
         rows = stored_decisions(settings, run_id, symbol.upper() if symbol else None)
@@ -99,6 +101,7 @@ def decisions(
         votes = " ".join(
             f"{v['member']} {_pct(v.get('p_up'))}/{_pct(v.get('p_down'))} w{v.get('weight', 0):.2f}"
             + (" EXIT" if v.get("exit") else "")
+            + (" left out" if LEFT_OUT in str(v.get("reason", "")) else "")
             for v in row["votes"]
         )
         table.add_row(
@@ -111,9 +114,24 @@ def decisions(
         )
     console.print(table)
     console.print(f"{len(rows)} decisions, {sum(1 for r in rows if r['votes'])} with board votes")
+    for note in left_out_notes(rows):
+        console.print(note)
     if json_file is not None:
         json_file.write_text(json.dumps({"run_id": run_id, "decisions": rows}, indent=2, default=str))
         console.print(f"wrote {json_file}")
+
+
+def left_out_notes(rows: list[dict[str, Any]]) -> list[str]:
+    """The quality gate's sentence for each member that was polled but not allowed to vote, once each."""
+    from papertrader.signals.gating import LEFT_OUT
+
+    notes = {
+        str(v.get("reason", "")).split("; ")[0]: None
+        for r in rows
+        for v in r["votes"]
+        if LEFT_OUT in str(v.get("reason", ""))
+    }
+    return list(notes)
 
 
 def _pct(value: float | None) -> str:

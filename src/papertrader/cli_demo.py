@@ -3,7 +3,8 @@
 The demo is the whole system on a fresh machine: bundled real bars, the LSTM/GRU/PPO trained only on bars
 before the cutoff (reused when the registry's current versions were trained on exactly that data), the
 ensemble replayed after it (out-of-sample) with the dashboard attached, and the comparison against each
-member alone and buy-and-hold on the same window (cli_board's code, not a copy).
+member alone and buy-and-hold on the same window (cli_board's code, not a copy). Before the replay it says
+which members vote and which the quality gate leaves out, and why.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from papertrader.cli_common import iso_date
 from papertrader.config.settings import Settings
 from papertrader.core.errors import ConfigError
 from papertrader.data.adapters.bundled import BOKEH_SYMBOLS
+from papertrader.models.gate import gate_of
 from papertrader.models.registry import Registry
+from papertrader.signals.gating import admission
 
 DEFAULT_CUTOFF = "2009-01-01"
 #: The demo's own universe and window, whatever else the lake holds: an imported CSV never changes `make run`.
@@ -77,6 +80,8 @@ def check_models(settings: Settings, cutoff: str) -> ModelCheck:
         trained_on = manifest.config.get("symbols")
         if trained_on is not None and sorted(trained_on) != symbols:
             reasons.append(f"{family} {manifest.version} was trained on {', '.join(trained_on)}")
+        elif gate_of(manifest.metrics) is None:
+            reasons.append(f"{family} {manifest.version} has no quality-gate record")
     return ModelCheck(not reasons, tuple(reasons), data_end)
 
 
@@ -96,6 +101,32 @@ def ensure_models(settings: Settings, cutoff: str, console: Console, retrain: bo
     if not after.reusable:  # pragma: no cover - training registers and promotes by default
         raise ConfigError(f"training did not leave usable models: {'; '.join(after.reasons)}")
     return after
+
+
+def board_roster(settings: Settings) -> list[str]:
+    """One line per board member: the trend member and each model's quality-gate verdict from its manifest."""
+    from papertrader.signals.factory import FAMILY
+
+    registry = Registry(settings.home)
+    lines: list[str] = []
+    for name in settings.board.members:
+        if name == "trend":
+            lines.append("trend: votes (the moving-average baseline is not gated)")
+        elif name in FAMILY and registry.current(FAMILY[name]) is not None:
+            lines.append(admission(name, registry.manifest(FAMILY[name])).note)
+    return lines
+
+
+def print_roster(settings: Settings, console: Console) -> None:
+    """Which members the board will hear and which the quality gate leaves out, before the replay starts."""
+    lines = board_roster(settings)
+    console.print("[bold]the board[/bold] (quality gate on each model's validation window):")
+    for line in lines:
+        colour = "yellow" if ": left out, " in line else "green"
+        console.print(f"  [{colour}]{line}[/{colour}]")
+    models = [line for line in lines if not line.startswith("trend:")]
+    if models and all(": left out, " in line for line in models):
+        console.print("  no model earned a vote: the board trades the trend member alone")
 
 
 def print_comparison(settings: Settings, start: datetime, console: Console, html: Path | None = None) -> Path | None:

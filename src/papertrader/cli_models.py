@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from papertrader.features.inputs import External
+    from papertrader.models.gate import GateResult
 else:  # imported on first use: `papertrader --help` never pays for it
     pd = deferred("pandas")
 
@@ -236,6 +237,16 @@ def _jsonable(value: object) -> object:
     return str(value)
 
 
+def gate_cell(gate: GateResult | None) -> str:
+    """The gate verdict in words (passed/failed, coloured, and why); a version from before the gate says so."""
+    if gate is None:
+        from papertrader.models.gate import NO_GATE_REASON
+
+        return f"[yellow]none[/yellow]: {NO_GATE_REASON}"
+    verdict = "[green]passed[/green]" if gate.passed else "[red]failed[/red]"
+    return f"{verdict}: {gate.reason}"
+
+
 def _print_outcome(family: str, version: str, metrics: dict[str, Any], seconds: float) -> None:
     table = Table(title=f"{family} {version} registered ({seconds:.1f}s training)")
     table.add_column("held-out metric")
@@ -247,6 +258,7 @@ def _print_outcome(family: str, version: str, metrics: dict[str, Any], seconds: 
         if value is not None:
             table.add_row(f"trading {key}", f"{value:.4g}" if isinstance(value, float) else str(value))
     console.print(table)
+    console.print(f"quality gate (validation rows): {gate_cell(gate_of(metrics))}")
 
 
 @models_app.command("list")
@@ -259,7 +271,7 @@ def models_list(
 
     registry = Registry(_settings().home)
     table = Table(title=f"models: {registry.root}")
-    for col in ("family", "version", "live", "created", "trained on", "held-out", "schema"):
+    for col in ("family", "version", "live", "created", "trained on", "held-out", "gate", "schema"):
         table.add_column(col)
     listing: list[dict[str, Any]] = []
     with errors():
@@ -270,7 +282,7 @@ def models_list(
                 try:
                     m = registry.manifest(fam, version)
                 except PapertraderError as exc:
-                    table.add_row(fam, version, "", "", "", f"[red]{exc}[/red]", "")
+                    table.add_row(fam, version, "", "", "", f"[red]{exc}[/red]", "", "")
                     continue
                 score = m.metrics.get("holdout", {}).get("accuracy")
                 sharpe = m.metrics.get("trading", {}).get("sharpe")
@@ -278,7 +290,10 @@ def models_list(
                 shown += f" sharpe {sharpe:.2f}" if sharpe is not None else ""
                 window = f"{m.training_window.get('start', '')[:10]}..{m.training_window.get('end', '')[:10]}"
                 live = "*" if version == current else ""
-                table.add_row(fam, version, live, m.created_at[:19], window, shown.strip(), m.schema_hash[:12])
+                gate = gate_of(m.metrics)
+                table.add_row(
+                    fam, version, live, m.created_at[:19], window, shown.strip(), gate_cell(gate), m.schema_hash[:12]
+                )
                 listing.append(
                     {
                         "family": fam,
@@ -287,6 +302,7 @@ def models_list(
                         "created_at": m.created_at,
                         "training_window": m.training_window,
                         "metrics": m.metrics,
+                        "gate": None if gate is None else gate.to_dict(),
                     }
                 )
     console.print(table)
@@ -309,6 +325,7 @@ def models_show(
         handle = ModelHandle(registry, family, version=version)
         handle.get()
     console.print_json(json.dumps(manifest.to_dict(), default=_jsonable))
+    console.print(f"quality gate: {gate_cell(gate_of(manifest.metrics))}")
     health = handle.health.as_dict()
     colour = {"ok": "green", "degraded": "yellow", "down": "red"}[health["status"]]
     console.print(f"health: [{colour}]{health['status']}[/{colour}], serving {health['active']}")

@@ -465,6 +465,8 @@ class LiveOrchestrator:
                 continue  # the trend member and advisors (they report through member_status)
             problems = "; ".join(str(p) for p in entry.get("problems", []))
             message = f"{entry['active'] or 'nothing'} serving (requested {entry['requested']})"
+            if entry.get("left_out"):
+                message += f"; {entry['left_out']}"
             engine.set_health(f"model.{name}", Status(str(entry["status"])), (message + ": " + problems)[:500], at)
 
     def _planned_cycles(self) -> int:
@@ -517,7 +519,7 @@ class LiveOrchestrator:
         except Exception:
             self._versions = previous
             raise
-        window = calibration_window(engine.panel, first, built.manifests, self.settings.board.calibration_bars)
+        window = calibration_window(engine.panel, first, built.voting_manifests, self.settings.board.calibration_bars)
         payload: dict[str, object] = {
             "strategy": built.strategy.name,
             "versions": dict(versions),

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-import numpy as np
-import numpy.typing as npt
-from scipy.stats import binomtest, spearmanr
+if TYPE_CHECKING:  # reading a stored gate (CLI, API) needs neither numpy nor scipy
+    import numpy as np
+    import numpy.typing as npt
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
+    FloatArray = npt.NDArray[np.float64]
+    IntArray = npt.NDArray[np.int64]
 
 MIN_PREDICTION_STD: Final = 0.02
 _EPS: Final = 1e-12
@@ -69,6 +69,8 @@ def _log_loss(probs: FloatArray, y: IntArray) -> float:
 
 def _rank_ic(score: FloatArray, forward: FloatArray, groups: IntArray | None) -> float:
     """Mean cross-sectional Spearman IC per group (time row) when given, else pooled; NaN without evidence."""
+    from scipy.stats import spearmanr  # imported here: reading a stored gate (CLI, board, API) needs no scipy
+
     ok = np.isfinite(score) & np.isfinite(forward)
     if groups is None:
         if ok.sum() < 3 or np.ptp(score[ok]) == 0 or np.ptp(forward[ok]) == 0:
@@ -98,6 +100,8 @@ def evaluate_gate(
     base-rate predictor); up_index: the column holding P(up); score/forward: a ranking score and the realised
     forward return for rank IC (groups: the time row of each sample for a cross-sectional IC).
     """
+    from scipy.stats import binomtest
+
     probs = np.asarray(probs, dtype=np.float64)
     y = np.asarray(y, dtype=np.int64)
     prior = np.asarray(prior, dtype=np.float64)

@@ -2,6 +2,8 @@
 
 The held-out window is the last fold of `specs.holdout`: the model never sees it (purged and embargoed),
 so the metrics stored with the version are out-of-sample, beside the majority baseline of the same rows.
+The quality gate (`metrics["gate"]`, see models.gating) is measured on the fold's validation rows, never the
+test rows: it decides whether the version may vote on the board.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from papertrader.features.inputs import External
 from papertrader.features.spec import PipelineSpec
 from papertrader.models import specs
 from papertrader.models.data import Market, bars_fingerprint, build_market, featurize
+from papertrader.models.gating import agent_gate, sequence_gate
 from papertrader.models.metrics import score_classifier
 from papertrader.models.registry import MEMBER_FAMILY, Registration, Registry
 from papertrader.models.resample import resample_bars
@@ -140,6 +143,7 @@ def _train_sequence(
         "samples": {"train": len(data.train), "val": len(data.val), "test": len(test)},
         "temperature": model.temperature,
         "trials": [t.as_dict() for t in tried],
+        "gate": sequence_gate(model, data, market).to_dict(),  # validation rows only: may this version vote?
     }
     fallback: dict[str, Any] = {"class_prior": (counts / max(counts.sum(), 1)).tolist()}
     if spec.family == "gru":
@@ -181,13 +185,14 @@ def _window_fingerprint(market: Market, rows: tuple[int, int]) -> str:
 
 def _train_ppo(market: Market, spec: PPOSpec, registry: Registry, options: TrainOptions) -> TrainOutcome:
     fold = make_folds(len(market), specs.holdout(len(market), market.label_spec.horizon))[0]
-    train_rows, test_rows = fold.rows("train"), fold.rows("test")
+    train_rows, val_rows, test_rows = fold.rows("train"), fold.rows("val"), fold.rows("test")
     fitted, tensor = featurize(market, spec.features, (int(train_rows[0]), int(train_rows[-1]) + 1))
     agent = PPOAgent(spec).fit(tensor, market.opens, market.closes, train_rows, fitted, progress=options.progress)
     run = agent.evaluate(tensor, market.opens, market.closes, test_rows, market.periods_per_year(test_rows))
     metrics = {
         "trading": run.scores.as_dict(),
         "fit": {"seconds": agent.seconds, "timesteps": spec.total_timesteps},
+        "gate": agent_gate(agent, tensor, market, train_rows, val_rows).to_dict(),  # validation rows only
     }
     start, end = market.window(*fold.train)
     n_obs = tensor.shape[2] + 4

@@ -13,6 +13,11 @@ versions, window, method and the cost settings the labels were netted with, so a
 A window whose first cycle is inside a used model's data is refused (ConfigError) by `build`.
 LLM advisors are never calibrated: that would mean polling them over history (money, and recall).
 
+A model member whose version did not pass the quality gate (`signals.gating`) is built and polled but left
+out of the vote; calibration, drift references and the out-of-sample calibration window are computed from the
+members that vote, so the board is the same as one built without the left-out members. When no model member
+passes, the board trades what did (the trend member) and says so once, in the log, when it is built.
+
 LLM advisors named in `board.members` join the ensemble when `settings.advisors` admits them (key in the
 environment, enabled, and a live run or `in_backtests`); they read the raw close and volume panels, and their
 horizon on the board is their own `horizon_bars`. Each model member's features get a drift reference fitted on
@@ -55,6 +60,7 @@ from papertrader.signals.base import Strategy
 from papertrader.signals.calibration import BoardCalibration, Curve, MemberCalibration, calibration_key, fit_board
 from papertrader.signals.drift import DriftMonitor
 from papertrader.signals.ensemble import Ensemble, Monitor
+from papertrader.signals.gating import admissions, left_out
 from papertrader.signals.members import (
     CLOSE,
     ROW_SUFFIX,
@@ -128,6 +134,13 @@ class Built:
     calibration_path: Path | None = None
     #: recomputes `features` for a grown panel (the live loop calls it on every new bar)
     builder: FeatureBuilder | None = None
+    #: model member -> why it does not vote (its version did not pass the quality gate); polled with weight 0
+    left_out: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def voting_manifests(self) -> dict[str, Manifest]:
+        """The manifests of the model members that vote (what calibration and drift are fitted for)."""
+        return {m: man for m, man in self.manifests.items() if m not in self.left_out}
 
 
 def technical_spec(settings: Settings) -> TechnicalSpec:
@@ -489,7 +502,17 @@ def build(
         )
     if first < len(panel):  # judged (or traded) only on bars no used model saw, embargo included
         check_out_of_sample(manifests, panel.ts[first], panel.ts, panel.interval)
-    calibration, path = calibrate(settings, panel, first, members, features, manifests)
+    gated = left_out(admissions(manifests).values())
+    heard = [m.name for m in members if m.name not in gated]
+    if gated and heard:  # with nobody left to vote, the board itself says so (once, when it is built)
+        log.warning("quality gate: %s; the board votes with %s", "; ".join(gated.values()), ", ".join(heard))
+    for m in members:
+        load = getattr(getattr(m, "predictor", None), "get", None)
+        if m.name in gated and callable(load):
+            load()  # not polled for calibration, so load it now: its health (fallbacks) is known before cycle one
+    voting = [m for m in members if m.name not in gated]
+    voting_manifests = {m: man for m, man in manifests.items() if m not in gated}
+    calibration, path = calibrate(settings, panel, first, voting, features, voting_manifests)
     label = "ensemble" if len(chosen) > 1 else f"board_{chosen[0]}"
     strategy = Ensemble(
         members,
@@ -499,7 +522,8 @@ def build(
         monitor=_monitor(settings, n) if with_monitor else None,
         allow_short=settings.risk.allow_short,
         name=label,
-        drift=drift_monitors(settings, panel, first, members, features, manifests) if with_monitor else (),
+        drift=drift_monitors(settings, panel, first, voting, features, voting_manifests) if with_monitor else (),
         drift_every=settings.monitor.drift_every,
+        left_out=gated,
     )
-    return Built(features, strategy, manifests, calibration, path, builder)
+    return Built(features, strategy, manifests, calibration, path, builder, gated)

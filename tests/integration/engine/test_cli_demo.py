@@ -18,6 +18,8 @@ from typer.testing import CliRunner
 from papertrader.api import create_app
 from papertrader.cli import app
 from papertrader.config.settings import Settings
+from papertrader.models.gate import gate_of
+from papertrader.models.registry import Registry
 from papertrader.persistence.db import make_engine
 from papertrader.persistence.repository import RunRepository, RunRow
 
@@ -68,6 +70,9 @@ def test_the_demo_prints_the_summary_the_comparison_and_writes_both_reports(demo
     assert "buy & hold" in out and "out-of-sample" in out
     for name in ("ensemble", "lstm", "gru", "ppo", "trend", "buy_and_hold"):
         assert name in out
+    assert "trend: votes" in out
+    for member in ("lstm", "gru", "ppo"):
+        assert f"{member}: votes, " in out or f"{member}: left out, " in out, "the demo says who votes and why"
     reports = demo.home / "reports"
     assert (reports / f"{demo.run.id}.html").stat().st_size > 10_000
     assert "data:image/png;base64" in (reports / f"{demo.run.id}-compare.html").read_text()
@@ -81,12 +86,24 @@ def test_the_boards_votes_are_served_by_the_decisions_route(demo: Demo) -> None:
         response = client.get(
             f"/api/v1/runs/{demo.run.id}/decisions?limit=50", headers={"Authorization": f"Bearer {TOKEN}"}
         )
+        signals = client.get(f"/api/v1/signals?run={demo.run.id}", headers={"Authorization": f"Bearer {TOKEN}"})
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["total"] > 0 and body["decisions"]
     assert all(d["source"] == "ensemble" for d in body["decisions"])
     members = {v["member"] for d in body["decisions"] for v in d["votes"]}
     assert members == {"lstm", "gru", "ppo", "trend"}
+    registry = Registry(demo.home)
+    for member, family in (("lstm", "lstm"), ("gru", "gru"), ("ppo", "rl")):
+        gate = gate_of(registry.manifest(family).metrics)
+        assert gate is not None, "the demo's models record the quality gate"
+        votes = [v for d in body["decisions"] for v in d["votes"] if v["member"] == member]
+        left_out = [v["reason"].startswith(f"{member}: left out, {gate.reason}") for v in votes]
+        assert left_out == [not gate.passed] * len(votes), "the route says in words who was left out and why"
+        assert gate.passed or all(v["weight"] == 0 for v in votes)
+        latest = [v for row in signals.json()["symbols"] if row["ensemble"] for v in row["ensemble"]["votes"]]
+        said = {v["reason"].startswith(f"{member}: left out, ") for v in latest if v["member"] == member}
+        assert said == {not gate.passed}, "GET /signals says it in the same words"
 
 
 @pytest.mark.slow
