@@ -247,6 +247,12 @@ def _execute(
     settings: Settings | None = None,
     after: Callable[[RunResult], None] | None = None,
 ) -> RunResult:
+    from papertrader.engine.control import check_speed
+
+    try:
+        check_speed(speed)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--speed") from exc
     settings = settings or _settings()
     request = RunRequest(
         symbols=symbol_list(symbols),
