@@ -18,6 +18,7 @@ from papertrader.config.advisors import AdvisorsSettings
 from papertrader.config.board import BoardSettings
 from papertrader.config.live import LiveSettings
 from papertrader.config.monitor import MonitorSettings
+from papertrader.core.private import private_dir
 
 
 class _Frozen(BaseModel):
@@ -189,7 +190,7 @@ class Settings(BaseSettings):
 
 
 def load_settings(**overrides: object) -> Settings:
-    """Build settings, creating the home directory so every component can rely on it."""
+    """Build settings, creating the home directory (owner-only) so every component can rely on it."""
     settings = Settings(**overrides)  # type: ignore[arg-type]
-    settings.home.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.home)
     return settings
