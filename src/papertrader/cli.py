@@ -61,6 +61,9 @@ def data_import(
     symbol: Annotated[str | None, typer.Option(help="symbol, when the file has no symbol column")] = None,
     interval: Annotated[str, typer.Option(help="bar interval: 1m 5m 15m 30m 1h 1d")] = "1d",
     tz: Annotated[str | None, typer.Option(help="timezone of naive timestamps, e.g. America/New_York")] = None,
+    column: Annotated[
+        list[str] | None, typer.Option("--column", help="map a column OURS=THEIRS, e.g. close=Last (repeatable)")
+    ] = None,
 ) -> None:
     """Import real bars into the lake; bad rows are quarantined with a reason, never dropped silently."""
     from papertrader.data.store import Lake
@@ -73,9 +76,10 @@ def data_import(
         elif source == "csv":
             if path is None:
                 raise typer.BadParameter("--path is required with --source csv")
-            from papertrader.data.adapters.csv import import_file
+            from papertrader.data.adapters.csv import import_file, parse_column_options
 
-            report = import_file(lake, path, symbol=symbol, interval=interval, tz=tz)
+            columns = parse_column_options(column or [])
+            report = import_file(lake, path, symbol=symbol, interval=interval, tz=tz, columns=columns)
             console.print(
                 f"imported {report.written} rows for {', '.join(report.symbols)} ({report.quarantined} quarantined)"
             )
