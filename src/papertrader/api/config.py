@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from papertrader.api.hosts import is_loopback
+from papertrader.core.net import is_loopback
 
 #: The Vite dev server (`npm run dev` in web/), allowed as a CORS origin only when dev_server is set.
 VITE_DEV_ORIGINS = ("http://127.0.0.1:5173", "http://localhost:5173")

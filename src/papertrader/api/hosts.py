@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from collections.abc import Iterable
 
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from papertrader.core.net import is_loopback
+
 log = logging.getLogger(__name__)
 
-#: Names that always mean this machine; loopback IP literals (127.0.0.0/8, ::1) are accepted too.
-LOOPBACK_NAMES = frozenset({"localhost"})
 #: WebSocket close code 1008 (policy violation), sent before the handshake is accepted (uvicorn answers 403).
 POLICY_VIOLATION = 1008
 
@@ -29,16 +28,6 @@ def host_name(header: str) -> str | None:
     if ":" in port or (port and not port.isdigit()):
         return None
     return name or None
-
-
-def is_loopback(name: str) -> bool:
-    """Whether a host name certainly means this machine."""
-    if name in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
 
 
 def host_allowed(header: str | None, extra: Iterable[str] = ()) -> bool:
