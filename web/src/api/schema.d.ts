@@ -1518,7 +1518,7 @@ export interface components {
         SpeedRequest: {
             /**
              * Speed
-             * @description market seconds per wall second; 0 = as fast as possible
+             * @description market seconds per wall second: 0 = as fast as possible, else 1 (real time) or more
              */
             speed: number;
         };
