@@ -232,7 +232,9 @@ def create_app(
         run_id: str,
         symbol: Annotated[str | None, Query(max_length=32, description="only this symbol")] = None,
         limit: Annotated[int, Query(ge=1, le=1000, description="most decisions to return, newest first")] = 100,
-        before: Annotated[int | None, Query(ge=1, le=MAX_INT64, description="only decisions with seq below this (paging)")] = None,
+        before: Annotated[
+            int | None, Query(ge=1, le=MAX_INT64, description="only decisions with seq below this (paging)")
+        ] = None,
     ) -> decisions_api.DecisionsView:
         """Each target change with every board member's vote, weight and reason (as `papertrader decisions`)."""
         return decisions_api.decisions(service, run_id, symbol, limit, before)

@@ -42,4 +42,3 @@ def _mask_query(query: str) -> str:
     if not any(secret_name(name) for name, _ in pairs):
         return query
     return urlencode([(name, MASK if secret_name(name) else value) for name, value in pairs], safe="*")
-

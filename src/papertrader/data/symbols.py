@@ -15,7 +15,7 @@ from typing import Final
 from papertrader.core.errors import DataError
 
 MAX_SYMBOL_LENGTH: Final = 15
-_SYMBOL: Final = re.compile(r"[A-Z0-9^][A-Z0-9.\-^=]{0,%d}" % (MAX_SYMBOL_LENGTH - 1))
+_SYMBOL: Final = re.compile(rf"[A-Z0-9^][A-Z0-9.\-^=]{{0,{MAX_SYMBOL_LENGTH - 1}}}")
 RULE: Final = f"upper-case letters, digits and . - ^ =, at most {MAX_SYMBOL_LENGTH} characters (e.g. AAPL, BRK.B)"
 
 

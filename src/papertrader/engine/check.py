@@ -11,7 +11,6 @@ from papertrader.domain.types import Fill, Position, Side
 from papertrader.persistence.repository import RunRepository
 from papertrader.portfolio.ledger import Ledger
 
-
 #: Stored money may be rounded to 10 decimals (NUMERIC(28, 10) outside SQLite); anything larger is a mismatch.
 MONEY_TOLERANCE = Decimal("1e-8")
 
@@ -45,9 +44,7 @@ def _fill_from_event(payload: dict[str, object], ts: datetime) -> Fill:
     )
 
 
-def _position_problems(
-    repo: RunRepository, run_id: str, ledger: Ledger, last: dict[str, Position]
-) -> list[str]:
+def _position_problems(repo: RunRepository, run_id: str, ledger: Ledger, last: dict[str, Position]) -> list[str]:
     """Stored lots and the qty / avg_price / realized_pnl columns SQL readers see, against the rebuilt ledger."""
     problems: list[str] = []
     stored_positions = {p.symbol: p for p in repo.load_positions(run_id) if p.qty != 0}

@@ -50,9 +50,7 @@ def _partitions(lake: Lake) -> list[Path]:
 
 
 @pytest.mark.parametrize("bad", ["X" * 5000, "<none>", "AAPL\u202e", "A/B", "../ETC", "AAPL BRK"])
-def test_a_bad_symbol_refuses_the_whole_file_before_anything_is_written(
-    lake: Lake, tmp_path: Path, bad: str
-) -> None:
+def test_a_bad_symbol_refuses_the_whole_file_before_anything_is_written(lake: Lake, tmp_path: Path, bad: str) -> None:
     header, *rows = _spy_rows(6)
     path = _file(tmp_path, [header, *_as("GOOD", rows[:3]), *_as(bad, rows[3:])])
     with pytest.raises(DataError, match="invalid symbol") as refused:

@@ -1,4 +1,4 @@
-"""Hostile requests get a 4xx and never a 500, never a dead run: speeds, non-finite JSON, huge integers, binary frames."""
+"""Hostile requests get a 4xx, never a 500 or a dead run: speeds, non-finite JSON, huge integers, binary frames."""
 
 from __future__ import annotations
 

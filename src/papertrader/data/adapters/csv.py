@@ -242,7 +242,7 @@ def read_file(
 
     if "symbol" in mapping:
         symbols = raw[mapping["symbol"]].reset_index(drop=True).astype("string").str.strip().str.upper()
-        symbols = symbols.where(symbols != "", pd.NA)  # a blank cell is a missing symbol: quarantined
+        symbols = symbols.mask(symbols == "")  # a blank cell is a missing symbol: quarantined
         frame.insert(0, "symbol", symbols.astype(object).where(symbols.notna(), None))
         if symbol is not None:
             keep = (frame["symbol"] == symbol).to_numpy()
