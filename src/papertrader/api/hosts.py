@@ -12,6 +12,8 @@ from papertrader.core.net import is_loopback
 
 log = logging.getLogger(__name__)
 
+#: Distinct refused Host names logged (one line each); later ones are refused silently.
+MAX_REPORTED = 20
 #: WebSocket close code 1008 (policy violation), sent before the handshake is accepted (uvicorn answers 403).
 POLICY_VIOLATION = 1008
 
@@ -46,6 +48,7 @@ class HostGuard:
     def __init__(self, app: ASGIApp, allowed: Iterable[str] = ()) -> None:
         self.app = app
         self.allowed = tuple(allowed)
+        self._reported: set[str] = set()  # log each refused name once, so a hostile page cannot flood the console
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Check the Host before routing, so no route and no slash redirect ever sees a foreign name."""
@@ -54,7 +57,9 @@ class HostGuard:
             raw = headers.get(b"host")
             header = None if raw is None else raw.decode("latin-1")
             if not host_allowed(header, self.allowed):
-                log.warning("refused a request for host %r (not loopback; see PAPERTRADER_API_ALLOWED_HOSTS)", header)
+                if len(self._reported) < MAX_REPORTED and header not in self._reported:
+                    self._reported.add(str(header))
+                    log.warning("refused host %r (not loopback; see PAPERTRADER_API_ALLOWED_HOSTS)", header)
                 if scope["type"] == "http":
                     response = PlainTextResponse(
                         "host not allowed: use 127.0.0.1 or localhost, or list the name in "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from api_support import LOCAL, TOKEN, auth, make_app, shared_run
 from fastapi.testclient import TestClient
@@ -70,3 +72,10 @@ def test_binding_beyond_loopback_warns_loudly_about_plain_http() -> None:
     assert ApiSettings(host="::1").exposure_warning() is None
     warning = ApiSettings(host="0.0.0.0").exposure_warning()
     assert warning is not None and "WARNING" in warning and "TLS" in warning
+
+
+def test_a_refused_host_is_logged_once_not_per_request(client: TestClient, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="papertrader.api.hosts"):
+        for _ in range(5):
+            assert client.get(f"{PREFIX}/health", headers={"Host": "flood.example"}).status_code == 400
+    assert sum("flood.example" in r.getMessage() for r in caplog.records) == 1
