@@ -24,7 +24,7 @@ class ApiSettings(BaseSettings):
     cors_origins: tuple[str, ...] = Field((), description="further browser origins allowed to call the API")
     allowed_hosts: tuple[str, ...] = Field(
         (),
-        description="Host names besides loopback the server answers (e.g. behind a TLS proxy); others get 400",
+        description='Host names besides loopback the server answers, a JSON list such as ["box.lan"]; others get 400',
     )
     static_dir: Path | None = Field(None, description="built dashboard to serve at / (default: the packaged one)")
 

@@ -39,7 +39,9 @@ class AlphaVantageSettings(BaseSettings):
         frozen=True,
     )
 
-    url: str = Field("https://www.alphavantage.co/query", description="the query endpoint (base URL)")
+    url: str = Field(
+        "https://www.alphavantage.co/query", description="the query endpoint (https; plain http only to loopback)"
+    )
     connect_timeout_s: float = Field(5.0, gt=0, description="seconds to open a connection")
     read_timeout_s: float = Field(30.0, gt=0, description="seconds to wait for the body (full months are big)")
     premium_per_minute: int = Field(75, ge=1, description="requests a premium key may send per rolling minute")
