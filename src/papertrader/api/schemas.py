@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, WithJsonSchema, field_validator
 
 from papertrader.engine.control import MAX_SPEED, MIN_SPEED, check_speed
 
@@ -401,15 +401,26 @@ class ControlView(ApiModel):
     halted: str | None
 
 
+SPEED_DOC = f"market seconds per wall second: 0 = as fast as possible, else {MIN_SPEED:g} (real time) to {MAX_SPEED:g}"
+
+
 class SpeedRequest(ApiModel):
     """New replay speed."""
 
-    speed: float = Field(
-        ge=0,
-        le=MAX_SPEED,
-        allow_inf_nan=False,
-        description=f"market seconds per wall second: 0 = as fast as possible, else {MIN_SPEED:g} (real time) or more",
-    )
+    speed: Annotated[
+        float,
+        Field(allow_inf_nan=False),
+        WithJsonSchema(
+            {
+                "title": "Speed",
+                "description": SPEED_DOC,
+                "anyOf": [
+                    {"type": "number", "const": 0},
+                    {"type": "number", "minimum": MIN_SPEED, "maximum": MAX_SPEED},
+                ],
+            }
+        ),
+    ] = Field(description=SPEED_DOC)
 
     @field_validator("speed")
     @classmethod
