@@ -321,7 +321,11 @@ def create_app(
         if not state.available or control is None:
             audit.record(client, agent, action, f"{detail}; refused: {state.reason}", accepted=False)
             raise HTTPException(status.HTTP_409_CONFLICT, detail=state.reason or "no live run")
-        apply(control)
+        try:
+            apply(control)
+        except ValueError as exc:  # the control refuses what the loop could not honour; the run goes on
+            audit.record(client, agent, action, f"{detail}; refused: {exc}", accepted=False)
+            raise HTTPException(422, detail=str(exc)) from exc
         entry = audit.record(client, agent, action, detail, accepted=True)
         after = service.control_view()
         hub.post_control(entry, after)

@@ -12,8 +12,10 @@ from api_support import TOKEN, auth, etf_bars, make_app, record_run
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
+from papertrader.api import ApiSettings
 from papertrader.api.app import PREFIX
 from papertrader.api.validation import MAX_INT64, json_safe
+from papertrader.cli_api import warn_if_exposed
 from papertrader.engine.control import RunControl
 from papertrader.engine.live import LiveState
 
@@ -102,3 +104,21 @@ def test_json_safe_turns_anything_into_strict_json() -> None:
     out = json_safe({"a": float("nan"), "b": [float("inf"), b"\xff", ValueError("x")], 3: "y" * 500})
     assert out["a"] == "nan" and out["b"][0] == "inf" and out["b"][2] == "x"
     assert len(out["3"]) <= 201
+
+
+def test_a_control_that_refuses_is_a_422_and_an_audited_refusal(live: Live, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(_self: RunControl, _speed: float) -> None:
+        raise ValueError("speed must be 0 (as fast as possible) or between 1 and 1e+09")
+
+    monkeypatch.setattr(RunControl, "set_speed", refuse)
+    assert _speed(live, '{"speed": 5}').status_code == 422
+    entries = live.client.get(f"{PREFIX}/audit", headers=auth()).json()["entries"]
+    assert entries[0]["action"] == "speed" and entries[0]["outcome"] == "refused"
+    assert live.control.speed == 86_400.0
+
+
+def test_serving_beyond_loopback_prints_the_warning_before_the_banner() -> None:
+    printed: list[str] = []
+    warn_if_exposed(ApiSettings(host="0.0.0.0"), printed.append)
+    warn_if_exposed(ApiSettings(), printed.append)
+    assert len(printed) == 1 and printed[0].startswith("WARNING") and "no TLS" in printed[0]
