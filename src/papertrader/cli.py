@@ -507,7 +507,9 @@ def demo(
         _print_status(lake)
         if strategy == "ensemble":
             cli_demo.ensure_models(settings, until, console, retrain=retrain)
-    reports = settings.home / "reports"
+    from papertrader.core.private import private_dir
+
+    reports = private_dir(settings.home / "reports")  # tear sheets show fills and equity: owner-only
     paths: list[Path] = []
 
     def report(result: RunResult) -> None:
