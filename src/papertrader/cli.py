@@ -64,6 +64,9 @@ def data_import(
     symbol: Annotated[str | None, typer.Option(help="symbol, when the file has no symbol column")] = None,
     interval: Annotated[str, typer.Option(help="bar interval: 1m 5m 15m 30m 1h 1d")] = "1d",
     tz: Annotated[str | None, typer.Option(help="timezone of naive timestamps, e.g. America/New_York")] = None,
+    column: Annotated[
+        list[str] | None, typer.Option("--column", help="map a column OURS=THEIRS, e.g. close=Last (repeatable)")
+    ] = None,
 ) -> None:
     """Import real bars into the lake; bad rows are quarantined with a reason, never dropped silently."""
     from papertrader.data.store import Lake
@@ -76,9 +79,10 @@ def data_import(
         elif source == "csv":
             if path is None:
                 raise typer.BadParameter("--path is required with --source csv")
-            from papertrader.data.adapters.csv import import_file
+            from papertrader.data.adapters.csv import import_file, parse_column_options
 
-            report = import_file(lake, path, symbol=symbol, interval=interval, tz=tz)
+            columns = parse_column_options(column or [])
+            report = import_file(lake, path, symbol=symbol, interval=interval, tz=tz, columns=columns)
             console.print(
                 f"imported {report.written} rows for {', '.join(report.symbols)} ({report.quarantined} quarantined)"
             )
@@ -270,7 +274,13 @@ def _execute(
     after: Callable[[RunResult], None] | None = None,
 ) -> RunResult:
     from papertrader.cli_api import attach_api
+    from papertrader.engine.control import check_speed
     from papertrader.engine.runner import RunRequest
+
+    try:
+        check_speed(speed)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--speed") from exc
 
     settings = settings or _settings()
     request = RunRequest(
@@ -524,7 +534,9 @@ def demo(
         if strategy == "ensemble":
             cli_demo.ensure_models(settings, until, console, retrain=retrain)
             cli_demo.print_roster(settings, console)
-    reports = settings.home / "reports"
+    from papertrader.core.private import private_dir
+
+    reports = private_dir(settings.home / "reports")  # tear sheets show fills and equity: owner-only
     paths: list[Path] = []
 
     def report(result: RunResult) -> None:

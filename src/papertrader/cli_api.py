@@ -36,6 +36,13 @@ def banner(url: str, issued: IssuedToken) -> str:
     return f"dashboard: {url}/  (API token: {issued.path})"
 
 
+def warn_if_exposed(api_settings: ApiSettings, echo: Echo) -> None:
+    """Say loudly, before the banner, when the server listens beyond loopback without TLS."""
+    warning = api_settings.exposure_warning()
+    if warning is not None:
+        echo(warning)
+
+
 def _repository(settings: Settings) -> RunRepository:
     from papertrader.persistence.db import init_db, make_engine
     from papertrader.persistence.repository import RunRepository
@@ -91,6 +98,7 @@ class ApiAttachment:
         if self.handle is not None:  # a second run in the same process replaces the first server
             self.handle.stop()
         self.handle = start_in_background(app, self.api_settings.host, self.api_settings.port)
+        warn_if_exposed(self.api_settings, self.echo)
         self.echo(banner(self.handle.url, issued))
 
     def stop(self) -> None:
@@ -148,6 +156,7 @@ def serve(
         issued = ensure_token(settings.home)
         app = create_app(settings, _repository(settings), api_settings=api_settings, token=issued.token)
         handle = start_in_background(app, api_settings.host, api_settings.port)
+        warn_if_exposed(api_settings, echo)
         echo(banner(handle.url, issued))
         echo("serving stored runs; Ctrl-C to stop")
         try:

@@ -25,12 +25,12 @@ from papertrader.cli_common import errors, symbol_list
 from papertrader.config.settings import Settings, load_settings
 from papertrader.core.errors import ConfigError, DataError, PapertraderError
 from papertrader.core.lazy import deferred
+from papertrader.models.gate import NO_GATE_REASON, GateResult, gate_of
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from papertrader.features.inputs import External
-    from papertrader.models.gate import GateResult
 else:  # imported on first use: `papertrader --help` never pays for it
     pd = deferred("pandas")
 
@@ -240,8 +240,6 @@ def _jsonable(value: object) -> object:
 def gate_cell(gate: GateResult | None) -> str:
     """The gate verdict in words (passed/failed, coloured, and why); a version from before the gate says so."""
     if gate is None:
-        from papertrader.models.gate import NO_GATE_REASON
-
         return f"[yellow]none[/yellow]: {NO_GATE_REASON}"
     verdict = "[green]passed[/green]" if gate.passed else "[red]failed[/red]"
     return f"{verdict}: {gate.reason}"

@@ -24,6 +24,7 @@ from papertrader.api import decisions as decisions_api
 from papertrader.api.audit import AUDIT_FILE, AuditTrail
 from papertrader.api.auth import BearerAuth, ensure_token
 from papertrader.api.config import ApiSettings
+from papertrader.api.hosts import HostGuard
 from papertrader.api.schemas import (
     AuditView,
     ConfigView,
@@ -47,6 +48,7 @@ from papertrader.api.schemas import (
 )
 from papertrader.api.service import ApiService
 from papertrader.api.stream import StreamHub, stream_endpoint
+from papertrader.api.validation import MAX_INT64, validation_error_handler
 from papertrader.config.settings import Settings
 from papertrader.engine.control import RunControl
 from papertrader.engine.live import LiveState
@@ -169,6 +171,7 @@ def create_app(
     app.state.service = service
     app.state.hub = hub
     app.state.audit = audit
+    app.add_exception_handler(RequestValidationError, validation_error_handler)
     if origins:
         app.add_middleware(
             CORSMiddleware,
@@ -178,6 +181,7 @@ def create_app(
             allow_credentials=False,
         )
     app.middleware("http")(_security_headers)
+    app.add_middleware(HostGuard, allowed=api_settings.trusted_hosts())  # outermost: before CORS and routing
 
     protected = [Depends(auth), Depends(_strict_query)]
 
@@ -228,7 +232,9 @@ def create_app(
         run_id: str,
         symbol: Annotated[str | None, Query(max_length=32, description="only this symbol")] = None,
         limit: Annotated[int, Query(ge=1, le=1000, description="most decisions to return, newest first")] = 100,
-        before: Annotated[int | None, Query(ge=1, description="only decisions with seq below this (paging)")] = None,
+        before: Annotated[
+            int | None, Query(ge=1, le=MAX_INT64, description="only decisions with seq below this (paging)")
+        ] = None,
     ) -> decisions_api.DecisionsView:
         """Each target change with every board member's vote, weight and reason (as `papertrader decisions`)."""
         return decisions_api.decisions(service, run_id, symbol, limit, before)
@@ -315,7 +321,11 @@ def create_app(
         if not state.available or control is None:
             audit.record(client, agent, action, f"{detail}; refused: {state.reason}", accepted=False)
             raise HTTPException(status.HTTP_409_CONFLICT, detail=state.reason or "no live run")
-        apply(control)
+        try:
+            apply(control)
+        except ValueError as exc:  # the control refuses what the loop could not honour; the run goes on
+            audit.record(client, agent, action, f"{detail}; refused: {exc}", accepted=False)
+            raise HTTPException(422, detail=str(exc)) from exc
         entry = audit.record(client, agent, action, detail, accepted=True)
         after = service.control_view()
         hub.post_control(entry, after)

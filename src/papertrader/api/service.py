@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 import threading
 from collections import Counter, OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
@@ -23,6 +22,7 @@ from fastapi import HTTPException, status
 from pydantic import BaseModel, ValidationError
 
 from papertrader.api.config import ApiSettings
+from papertrader.api.redact import mask_url
 from papertrader.api.schemas import (
     AlertView,
     BucketView,
@@ -88,7 +88,6 @@ ALERT_KINDS = (
 SECRET_WORDS = ("key", "token", "secret", "password")
 MASK = "***"
 BENCHMARK_NAME = "equal-weight buy-and-hold of the same symbols, same window and entry costs"
-_URL_PASSWORD = re.compile(r"^(?P<head>[a-zA-Z][\w+.-]*://[^:/@\s]+:)(?P<pw>[^@\s]+)(?P<tail>@)")
 NO_RUNS = "no runs stored yet: start one with `papertrader demo` or `papertrader paper --replay`"
 
 
@@ -113,7 +112,7 @@ def mask_secrets(value: Any, path: str = "", masked: list[str] | None = None) ->
     if isinstance(value, list | tuple):
         return [mask_secrets(v, f"{path}[{i}]", masked) for i, v in enumerate(value)]
     if isinstance(value, str):
-        hidden = _URL_PASSWORD.sub(lambda m: f"{m['head']}{MASK}{m['tail']}", value)
+        hidden = mask_url(value)
         if hidden != value and masked is not None:
             masked.append(path)
         return hidden

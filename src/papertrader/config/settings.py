@@ -19,6 +19,7 @@ from papertrader.config.board import BoardSettings
 from papertrader.config.features import FeatureSettings
 from papertrader.config.live import LiveSettings
 from papertrader.config.monitor import MonitorSettings
+from papertrader.core.private import private_dir
 
 
 class _Frozen(BaseModel):
@@ -191,7 +192,7 @@ class Settings(BaseSettings):
 
 
 def load_settings(**overrides: object) -> Settings:
-    """Build settings, creating the home directory so every component can rely on it."""
+    """Build settings, creating the home directory (owner-only) so every component can rely on it."""
     settings = Settings(**overrides)  # type: ignore[arg-type]
-    settings.home.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.home)
     return settings

@@ -54,6 +54,7 @@ import pyarrow.parquet as pq
 
 from papertrader.core.clock import Clock, WallClock
 from papertrader.core.errors import DataError
+from papertrader.core.private import private_dir
 from papertrader.data.quality import validate_bars
 from papertrader.data.schema import (
     BAR_COLUMNS,
@@ -263,7 +264,7 @@ class Lake:
     def _write_lock(self) -> Iterator[None]:
         """Serialise writers across threads and processes: read-merge-write must not interleave."""
         with self._thread_lock:
-            self.root.mkdir(parents=True, exist_ok=True)
+            private_dir(self.root)
             with open(self.root / ".lock", "a+b") as fh:
                 if sys.platform != "win32":
                     fcntl.flock(fh.fileno(), fcntl.LOCK_EX)

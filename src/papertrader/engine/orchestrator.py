@@ -43,6 +43,7 @@ from papertrader.core.clock import Clock, SimClock
 from papertrader.core.errors import ConfigError, DataError, PapertraderError
 from papertrader.core.events import Event, EventBus
 from papertrader.core.ids import new_run_id
+from papertrader.core.private import private_dir
 from papertrader.data.quality import validate_bars
 from papertrader.data.schema import BAR_COLUMNS
 from papertrader.data.store import Lake
@@ -659,7 +660,7 @@ class LiveOrchestrator:
             return
         self.recorder.flush()
         out = self.report_dir()
-        out.mkdir(parents=True, exist_ok=True)
+        private_dir(out)
         summary = self._day_summary(plan)
         html_path = out / f"{plan.day.isoformat()}.html"
         try:

@@ -21,7 +21,7 @@ from papertrader.data.store import Lake
 from papertrader.domain.types import Fill
 from papertrader.engine.benchmark import buy_and_hold
 from papertrader.engine.caveats import run_caveats
-from papertrader.engine.control import RunControl
+from papertrader.engine.control import RunControl, bounded_wait
 from papertrader.engine.cycle import RESTORE_EVENTS, CycleOutcome, Engine
 from papertrader.engine.health import Status
 from papertrader.engine.panel import Panel
@@ -365,7 +365,7 @@ def _pacer(panel: Panel, speed: float, sleep: Callable[[float], None] | None) ->
 
     def pace(k: int) -> None:
         gap = (panel.ts[k] - panel.ts[k - 1]).total_seconds()
-        wait(gap / speed)
+        wait(bounded_wait(gap / speed))
 
     return pace
 

@@ -25,6 +25,7 @@ from typing import Any, Final, Literal, Protocol
 
 from papertrader.core.clock import Clock, WallClock
 from papertrader.core.errors import ConfigError, DataError
+from papertrader.core.private import private_dir
 
 Family = Literal["lstm", "gru", "rl", "lgbm"]
 FAMILIES: Final[tuple[Family, ...]] = ("lstm", "gru", "rl", "lgbm")
@@ -162,7 +163,7 @@ class Registry:
         """Save a model as the next version; promote it if asked, or if the family has no live version."""
         fam = check_family(family)
         d = self.family_dir(fam)
-        d.mkdir(parents=True, exist_ok=True)
+        private_dir(d)
         tmp = Path(tempfile.mkdtemp(prefix=".incoming-", dir=d))
         try:
             model.save(tmp)
@@ -236,7 +237,7 @@ class Registry:
 
     def _write_promotions(self, family: str, data: dict[str, Any]) -> None:
         d = self.family_dir(family)
-        d.mkdir(parents=True, exist_ok=True)
+        private_dir(d)
         tmp = d / f".{PROMOTIONS}.tmp"
         tmp.write_text(json.dumps(data, indent=2))
         os.replace(tmp, d / PROMOTIONS)

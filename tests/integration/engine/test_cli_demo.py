@@ -82,7 +82,7 @@ def test_the_demo_prints_the_summary_the_comparison_and_writes_both_reports(demo
 def test_the_boards_votes_are_served_by_the_decisions_route(demo: Demo) -> None:
     settings = Settings(home=demo.home)
     repo = RunRepository(make_engine(settings.db_url))
-    with TestClient(create_app(settings, repo, token=TOKEN)) as client:
+    with TestClient(create_app(settings, repo, token=TOKEN), base_url="http://127.0.0.1") as client:
         response = client.get(
             f"/api/v1/runs/{demo.run.id}/decisions?limit=50", headers={"Authorization": f"Bearer {TOKEN}"}
         )

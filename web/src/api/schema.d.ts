@@ -1518,9 +1518,9 @@ export interface components {
         SpeedRequest: {
             /**
              * Speed
-             * @description market seconds per wall second; 0 = as fast as possible
+             * @description market seconds per wall second: 0 = as fast as possible, else 1 (real time) to 1e+09
              */
-            speed: number;
+            speed: 0 | number;
         };
         StreamMessage: components["schemas"]["SnapshotMessage"] | components["schemas"]["CycleMessage"] | components["schemas"]["FillMessage"] | components["schemas"]["SignalMessage"] | components["schemas"]["RiskMessage"] | components["schemas"]["HealthMessage"] | components["schemas"]["ControlMessage"];
         /**

@@ -13,6 +13,10 @@ Timestamps:
   and stamped at midnight of that date in ``tz``, converted to UTC: the daily convention. Date-only values
   (``1998-01-02``) therefore need no ``tz``.
 
+Symbols (a ``symbol`` column or ``--symbol``) are upper-cased and must follow ``data.symbols``' rule; one
+bad symbol refuses the whole file before anything is written, and a write that fails part-way is undone, so
+a multi-symbol import is all or nothing.
+
 Rows that cannot be parsed (bad numbers, bad dates, DST gaps) become missing values and are quarantined by
 the lake's quality rules, never raised. A file whose rows run newest-first (as some vendors export) is put
 oldest-first per symbol before validation, so the ordering rule does not quarantine the whole file.
@@ -22,8 +26,10 @@ from __future__ import annotations
 
 import logging
 import re
+import zlib
 import zoneinfo
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Final
@@ -34,6 +40,7 @@ import pandas as pd
 from papertrader.core.errors import DataError
 from papertrader.data.schema import BAR_COLUMNS, DAILY_TZ, UTC_NS, daily_stamp, normalize_interval
 from papertrader.data.store import Lake, WriteReport
+from papertrader.data.symbols import check_symbols
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +78,12 @@ def _read_raw(path: Path) -> pd.DataFrame:
             return pd.read_parquet(path)
         sep = "\t" if name.endswith((".tsv", ".tsv.gz", ".tab")) else ","
         return pd.read_csv(path, sep=sep, dtype=str, compression="infer", skipinitialspace=True)
+    except (EOFError, zlib.error) as exc:  # click would print only "Aborted." for an EOFError
+        raise DataError(
+            f"cannot read {path}: the compressed file is truncated or corrupt ({exc}); download or copy it again"
+        ) from exc
+    except pd.errors.EmptyDataError as exc:
+        raise DataError(f"{path} is empty: expected a header line and at least one row of bars") from exc
     except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
         raise DataError(f"cannot read {path}: {exc}; expected a CSV (optionally .gz) or Parquet bars file") from exc
 
@@ -101,8 +114,20 @@ def resolve_columns(found: list[str], columns: Mapping[str, str] | None = None) 
     if missing:
         raise DataError(
             f"cannot find column(s) {', '.join(missing)} in {', '.join(map(str, found))}; "
-            "rename them or pass a columns mapping (e.g. --column close=Last)"
+            "rename them or map them with --column (e.g. --column close=Last, repeatable)"
         )
+    return out
+
+
+def parse_column_options(items: Iterable[str]) -> dict[str, str]:
+    """`--column close=Last` options as a columns mapping {our_name: their_name}."""
+    out: dict[str, str] = {}
+    for item in items:
+        ours, sep, theirs = item.partition("=")
+        ours, theirs = ours.strip().lower(), theirs.strip()
+        if not sep or not ours or not theirs:
+            raise DataError(f"--column {item!r}: write OURS=THEIRS, e.g. --column close=Last")
+        out[ours] = theirs
     return out
 
 
@@ -198,6 +223,11 @@ def read_file(
     interval = normalize_interval(interval)
     raw = _read_raw(path)
     mapping = resolve_columns([str(c) for c in raw.columns], columns)
+    if raw.empty:
+        raise DataError(f"{path.name} has a header but no rows: nothing to import")
+    if symbol is not None:
+        symbol = symbol.strip().upper()
+        check_symbols([symbol], "--symbol")
     ts_values = raw[mapping["ts"]]
     if mapping["ts"].strip().lower() == "date" and "ts" not in (columns or {}):
         time_col = next((c for c in raw.columns if str(c).strip().lower() == "time"), None)
@@ -211,7 +241,8 @@ def read_file(
         frame[col] = pd.to_numeric(values, errors="coerce").astype("float64")
 
     if "symbol" in mapping:
-        symbols = raw[mapping["symbol"]].reset_index(drop=True).astype("string").str.strip()
+        symbols = raw[mapping["symbol"]].reset_index(drop=True).astype("string").str.strip().str.upper()
+        symbols = symbols.mask(symbols == "")  # a blank cell is a missing symbol: quarantined
         frame.insert(0, "symbol", symbols.astype(object).where(symbols.notna(), None))
         if symbol is not None:
             keep = (frame["symbol"] == symbol).to_numpy()
@@ -223,6 +254,7 @@ def read_file(
         raise DataError(f"{path.name} has no symbol column; pass --symbol to say whose bars these are")
     else:
         frame.insert(0, "symbol", symbol)
+    check_symbols([str(s) for s in frame["symbol"].dropna().unique()], path.name)
     frame = frame.loc[:, list(BAR_COLUMNS)]
     frame["volume"] = frame["volume"].astype(np.float64)
     return _oldest_first(frame)
@@ -238,7 +270,31 @@ def import_file(
     columns: Mapping[str, str] | None = None,
     source: str | None = None,
 ) -> WriteReport:
-    """Import a user's bars file into the lake; bad rows are quarantined with a reason, never raised."""
+    """Import a user's bars file into the lake, all symbols or none; bad rows are quarantined with a reason."""
     path = Path(path).expanduser()
     frame = read_file(path, symbol=symbol, interval=interval, tz=tz, columns=columns)
-    return lake.write_bars(frame, interval, source or f"file:{path.name}")
+    symbols = sorted({str(s) for s in frame["symbol"].dropna()})
+    with all_or_nothing(lake, symbols, interval):
+        return lake.write_bars(frame, interval, source or f"file:{path.name}")
+
+
+@contextmanager
+def all_or_nothing(lake: Lake, symbols: Iterable[str], interval: str) -> Iterator[None]:
+    """Undo a partial multi-symbol write: restore each touched partition and drop new quarantine files."""
+    iv = normalize_interval(interval)
+    saved = {p: (p.read_bytes() if p.is_file() else None) for p in (lake.bars_path(s, iv) for s in symbols)}
+    quarantine = lake.quarantine_dir / iv
+    before = set(quarantine.rglob("*.parquet")) if quarantine.is_dir() else set()
+    try:
+        yield
+    except BaseException:
+        for partition, content in saved.items():
+            if content is None:
+                partition.unlink(missing_ok=True)
+            else:
+                partition.write_bytes(content)
+        if quarantine.is_dir():
+            for added in set(quarantine.rglob("*.parquet")) - before:
+                added.unlink(missing_ok=True)
+        log.warning("import failed part-way; restored the %d partition(s) it touched", len(saved))
+        raise
