@@ -33,7 +33,7 @@ from papertrader.models.crosssection import (
     summarize_ic,
 )
 from papertrader.models.data import LabelSpec, Market, bars_fingerprint, build_market
-from papertrader.models.gate import evaluate_gate
+from papertrader.models.gate import evaluate_gate, gate_windows
 from papertrader.models.registry import Registration, Registry
 from papertrader.models.validation import make_folds
 
@@ -188,6 +188,16 @@ def fit_cross_section(bars: pd.DataFrame, spec: CrossSectionSpec, costs: CostSet
             "log_loss": _log_loss(p_test, test_up),
             "base_log_loss": _log_loss(base, test_up),
         }
+        test_gate = evaluate_gate(
+            np.stack([1.0 - p_test, p_test], axis=1),
+            test_up,
+            np.array([1.0 - model.prior, model.prior]),
+            1,
+            score=model.scores(test.x),
+            forward=test.y,
+            groups=test.rows,
+        )
+        metrics["gate"] = gate_windows(gate, test_gate)
     seconds = time.perf_counter() - started
     rate = len(train) * max(1, model.best_iteration) / fit_seconds if fit_seconds > 0 else 0.0
     return CrossSectionOutcome(model, metrics, market, fold.train, seconds, rate)

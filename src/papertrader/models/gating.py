@@ -1,7 +1,8 @@
 """What each family shows the quality gate: its validation predictions, the base rate and the realised moves.
 
 Training calls these after the final fit, on the holdout fold's validation rows (the rows early stopping
-and the temperature already used; never the test rows), and stores the result as `metrics["gate"]`:
+and the temperature already used) and on its test rows, and stores the verdict over both windows
+(models.gate.gate_windows) as `metrics["gate"]`:
 
 * LSTM / GRU: the calibrated DOWN/FLAT/UP probabilities the member votes with (UP is column 2), the training
   windows' class frequencies as the base rate, P(up) - P(down) ranked against the realised forward return per
@@ -28,9 +29,9 @@ IntArray = npt.NDArray[np.int64]
 DOWN, UP = 0, 2  # class indices of features.labels.class_index
 
 
-def sequence_gate(model: SequenceModel, data: FoldData, market: Market) -> GateResult:
-    """The gate of a fitted LSTM/GRU on its fold's validation windows, against the training class frequencies."""
-    val = data.val
+def sequence_gate(model: SequenceModel, data: FoldData, market: Market, window: str = "val") -> GateResult:
+    """The gate of a fitted LSTM/GRU on its fold's validation (or test) windows, against the training class prior."""
+    val = data.test if window == "test" and data.test is not None else data.val
     counts = data.train.class_counts(3).astype(np.float64)
     prior = counts / max(counts.sum(), 1.0)
     probs = model.predict(val)["probs"] if len(val) else np.zeros((0, 3))

@@ -2,8 +2,8 @@
 
 The held-out window is the last fold of `specs.holdout`: the model never sees it (purged and embargoed),
 so the metrics stored with the version are out-of-sample, beside the majority baseline of the same rows.
-The quality gate (`metrics["gate"]`, see models.gating) is measured on the fold's validation rows, never the
-test rows: it decides whether the version may vote on the board.
+The quality gate (`metrics["gate"]`, see models.gating) is measured on the fold's validation rows and then on
+its test rows (models.gate.both_windows): a version votes on the board only if it beats the base rate on both.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from papertrader.features.inputs import External
 from papertrader.features.spec import PipelineSpec
 from papertrader.models import specs
 from papertrader.models.data import Market, bars_fingerprint, build_market, featurize
+from papertrader.models.gate import gate_windows
 from papertrader.models.gating import agent_gate, sequence_gate
 from papertrader.models.metrics import score_classifier
 from papertrader.models.registry import MEMBER_FAMILY, Registration, Registry
@@ -143,7 +144,7 @@ def _train_sequence(
         "samples": {"train": len(data.train), "val": len(data.val), "test": len(test)},
         "temperature": model.temperature,
         "trials": [t.as_dict() for t in tried],
-        "gate": sequence_gate(model, data, market).to_dict(),  # validation rows only: may this version vote?
+        "gate": gate_windows(sequence_gate(model, data, market), sequence_gate(model, data, market, "test")),
     }
     fallback: dict[str, Any] = {"class_prior": (counts / max(counts.sum(), 1)).tolist()}
     if spec.family == "gru":
@@ -192,7 +193,10 @@ def _train_ppo(market: Market, spec: PPOSpec, registry: Registry, options: Train
     metrics = {
         "trading": run.scores.as_dict(),
         "fit": {"seconds": agent.seconds, "timesteps": spec.total_timesteps},
-        "gate": agent_gate(agent, tensor, market, train_rows, val_rows).to_dict(),  # validation rows only
+        "gate": gate_windows(
+            agent_gate(agent, tensor, market, train_rows, val_rows),
+            agent_gate(agent, tensor, market, train_rows, test_rows),
+        ),
     }
     start, end = market.window(*fold.train)
     n_obs = tensor.shape[2] + 4

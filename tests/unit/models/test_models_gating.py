@@ -74,10 +74,14 @@ def test_training_records_the_gate_of_each_family_in_its_manifest(tmp_path: Path
         outcome = train_and_register(daily_bars(), TrainOptions(kind, small=True), registry, CostSettings())  # type: ignore[arg-type]
         gate = gate_of(registry.manifest(family).metrics)
         assert gate is not None and gate.n > 0, family
-        assert gate.to_dict() == outcome.metrics["gate"]
+        stored = dict(outcome.metrics["gate"])
+        windows = stored.pop("windows")
+        assert gate.to_dict() == stored
+        assert set(windows) == {"validation", "test"}, "each window's own record is kept beside the verdict"
         assert "trading" in outcome.metrics, "test-row metrics stay as they were"
         if kind != "ppo":
-            assert gate.n == outcome.metrics["samples"]["val"]
+            assert windows["validation"]["n"] == outcome.metrics["samples"]["val"]
+            assert windows["test"]["n"] == outcome.metrics["samples"]["test"]
             assert "holdout" in outcome.metrics
 
 
