@@ -1,4 +1,7 @@
-"""Rebuild a run's ledger from its event log alone and compare it with the stored state."""
+"""Rebuild a run's ledger from its event log alone and compare it with the stored state.
+
+Fills and corporate actions (split and dividend events) are replayed in publication order.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from decimal import Decimal
 
 from papertrader.core.errors import DataError
 from papertrader.domain.types import Fill, Side
+from papertrader.engine.cycle import ACTION_EVENTS, apply_action_event
 from papertrader.persistence.repository import RunRepository
 from papertrader.portfolio.ledger import Ledger
 
@@ -46,11 +50,16 @@ def check_run(repo: RunRepository, run_id: str) -> CheckReport:
     run = repo.get_run(run_id)
     if run is None:
         raise DataError(f"no run {run_id}")
-    events = repo.load_events(run_id, ["fill"])
-    from_events = [_fill_from_event(dict(e.payload), e.ts) for e in events]
+    events = repo.load_events(run_id, ["fill", *ACTION_EVENTS])
+    from_events: list[Fill] = []
     ledger = Ledger(run.initial_cash)
-    for fill in from_events:
-        ledger.apply(fill)
+    for event in events:  # publication order: a split at a bar's open is booked before that bar's fills
+        if event.kind == "fill":
+            fill = _fill_from_event(dict(event.payload), event.ts)
+            from_events.append(fill)
+            ledger.apply(fill)
+        else:
+            apply_action_event(ledger, event)
     problems: list[str] = []
     stored_fills = repo.load_fills(run_id)
     if stored_fills != from_events:
