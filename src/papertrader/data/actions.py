@@ -136,7 +136,8 @@ def factor_file_actions(symbol: str, factors: pd.DataFrame, bars_ts: pd.Series) 
     """A Lean factor file as (adj_factor of each bar in ``bars_ts``, the splits and dividends it records).
 
     Each row's ``price_factor × split_factor`` applies to bars on or before its date (and after the row
-    before); the action takes effect on the first bar after a row's date.
+    before); the action takes effect on the first bar after a row's date. Actions before the first bar are
+    left out (the raw prints already show them) and so are those after the last bar.
     """
     require_columns(factors, ("date", "price_factor", "split_factor", "reference_price"), what="factor file")
     table = factors.copy()
@@ -152,10 +153,13 @@ def factor_file_actions(symbol: str, factors: pd.DataFrame, bars_ts: pd.Series) 
     factor = np.where(inside, (price * split)[np.clip(row, 0, len(table) - 1)], 1.0)
     rows: list[dict[str, object]] = []
     day_values = days.to_numpy()
+    dates = table["date"].to_numpy()
     for i in range(len(table) - 1):
-        later = np.flatnonzero(day_values > table["date"].to_numpy()[i])
+        later = np.flatnonzero(day_values > dates[i])
         if later.size == 0:
             break
+        if not bool((day_values <= dates[i]).any()):
+            continue  # went ex before the first bar: already in the raw prices
         ratio = split[i + 1] / split[i]
         ratio = (simple_ratio(ratio) or ratio) if abs(ratio - 1.0) > STEP_NOISE else 1.0
         step = price[i + 1] / price[i]
