@@ -6,10 +6,11 @@ earlier bar is divided by ``r``; at a cash dividend ``d`` going ex after a close
 ``1 - d / c`` (the CRSP/Yahoo convention). This module turns either side into the other:
 
 * ``infer_actions``: the splits and dividends behind the steps of a stored factor (sources that ship only a
-  factor or an adjusted close, e.g. the bundled bokeh prices). A step is a split when it is within 2% of a
+  factor or an adjusted close, e.g. the bundled bokeh prices). A step is a split when it is within 0.5% of a
   simple fraction p/q (q <= 10) at least 1.19 (or at most 0.84, a reverse split) AND the raw close moved by
   about the same ratio that day; the rest of the step (or a small step) is a dividend worth
-  ``previous raw close × (1 - 1/step)``, rounded to 1/100 cent. Steps under 1e-5 are float noise.
+  ``previous raw close × (1 - 1/step)``, rounded to 1/100 cent. Steps under 1e-5 are float noise (or
+  under 20x the median step, for a vendor factor that wobbles with the rounding of its adjusted close).
 * ``factor_file_actions``: QuantConnect Lean factor files (``date,price_factor,split_factor,reference_price``,
   each row's factors applying to bars up to its date) into the factor of each bar and the actions.
 
@@ -35,7 +36,7 @@ STEP_NOISE: Final = 1e-5
 #: A step must be at least this far from 1 (either way) to be read as a split.
 SPLIT_MIN: Final = 1.19
 #: Largest relative distance between a step and a simple fraction still read as that split.
-SPLIT_TOLERANCE: Final = 0.02
+SPLIT_TOLERANCE: Final = 0.005
 #: Largest denominator of a split ratio (3:2, 5:4, 7:1, 1:10 ...).
 MAX_DENOMINATOR: Final = 10
 
@@ -90,6 +91,17 @@ def simple_ratio(step: float) -> float | None:
     return best[1]
 
 
+def step_noise(factor: np.ndarray) -> float:
+    """The smallest factor step read as an event: 1e-5, or 20x the median step when the factor wobbles
+    every day (a vendor's adjusted close rounded to 1/100 cent, as Alpha Vantage's, is noisy; real
+    events happen a few times a year, so the median step of a clean factor is exactly 1)."""
+    good = factor[np.isfinite(factor) & (factor > 0)]
+    if good.size < 20:
+        return STEP_NOISE
+    steps = np.abs(good[1:] / good[:-1] - 1.0)
+    return max(STEP_NOISE, 20.0 * float(np.median(steps)))
+
+
 def infer_actions(bars: pd.DataFrame) -> pd.DataFrame:
     """Splits and dividends behind the steps of each symbol's ``adj_factor`` (raw bars, one interval).
 
@@ -102,12 +114,13 @@ def infer_actions(bars: pd.DataFrame) -> pd.DataFrame:
         factor = one["adj_factor"].to_numpy(dtype="float64")
         close = one["close"].to_numpy(dtype="float64")
         ts = pd.DatetimeIndex(one["ts"])
+        noise = step_noise(factor)
         for t in range(1, len(one)):
             before, after = factor[t - 1], factor[t]
             if not (np.isfinite(before) and np.isfinite(after) and before > 0 and after > 0):
                 continue
             step = after / before
-            if abs(step - 1.0) < STEP_NOISE:
+            if abs(step - 1.0) < noise:
                 continue
             ratio = simple_ratio(step)
             jump = close[t - 1] / close[t] if close[t] > 0 else np.nan
@@ -120,9 +133,9 @@ def infer_actions(bars: pd.DataFrame) -> pd.DataFrame:
             split = ratio or 1.0
             rest = step / split
             dividend = 0.0
-            if rest > 1.0 + STEP_NOISE:
+            if rest > 1.0 + noise:
                 dividend = round(float(close[t - 1]) / split * (1.0 - 1.0 / rest), 4)
-            elif rest < 1.0 - STEP_NOISE:
+            elif rest < 1.0 - noise:
                 log.warning("%s %s: factor fell by %.6g, which no split or dividend explains; ignored",
                             symbol, ts[t].date(), rest)
             if split != 1.0 or dividend > 0:
@@ -170,3 +183,37 @@ def factor_file_actions(symbol: str, factors: pd.DataFrame, bars_ts: pd.Series) 
             rows.append({"symbol": symbol, "ts": stamp, "split_ratio": ratio, "dividend": dividend})
     actions = clean_actions(pd.DataFrame(rows)) if rows else empty_actions()
     return pd.Series(factor, index=bars_ts.index, dtype="float64"), actions
+
+
+def factor_from_actions(bars: pd.DataFrame, actions: pd.DataFrame) -> pd.Series:
+    """The ``adj_factor`` of each raw bar that a list of splits and dividends implies (1.0 after the last).
+
+    For an action on ex-date e (first bar k at or after e), every earlier bar's factor is multiplied by
+    ``1/r × (1 - d·r / c)``: r the split ratio, d the dividend per post-split share, c the raw close of the
+    bar before k. Bars of several symbols are handled per symbol; the result is aligned with ``bars``.
+    """
+    require_columns(bars, ("symbol", "ts", "close"))
+    factor = pd.Series(1.0, index=bars.index, dtype="float64")
+    if actions.empty:
+        return factor
+    for symbol, one in bars.groupby("symbol", sort=False):
+        one = one.sort_values("ts", kind="mergesort")
+        stamps = pd.DatetimeIndex(one["ts"]).asi8
+        close = one["close"].to_numpy(dtype="float64")
+        values = np.ones(len(one), dtype="float64")
+        mine = actions.loc[actions["symbol"] == symbol]
+        for row in mine.itertuples(index=False):
+            k = int(np.searchsorted(stamps, pd.Timestamp(row.ts).value, side="left"))
+            if k == 0:  # before the first bar: already in the raw prints
+                continue
+            ratio, dividend = float(row.split_ratio), float(row.dividend)
+            step = 1.0 / ratio
+            if dividend > 0:
+                before = close[k - 1]
+                if not (np.isfinite(before) and before > dividend * ratio):
+                    raise DataError(f"{symbol}: dividend {dividend} on {pd.Timestamp(row.ts).date()} is not below "
+                                    "the close before it")
+                step *= 1.0 - dividend * ratio / before
+            values[:k] *= step
+        factor.loc[one.index] = values
+    return factor

@@ -85,7 +85,13 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
         adjusted[col] = adjusted[col] * adjusted["adj_factor"]
     adjusted["volume"] = adjusted["volume"] / adjusted["adj_factor"]
     legacy = _run(tmp_path_factory.mktemp("legacy"), adjusted.drop(columns="adj_factor"), None)
-    return {"at": at, "plain": (plain, plain_repo), "split": (split, split_repo), "legacy": legacy}
+    return {
+        "at": at,
+        "plain": (plain, plain_repo),
+        "split": (split, split_repo),
+        "legacy": legacy,
+        "inputs": (split_bars, action),
+    }
 
 
 def _a_day_holding(fills: list[Fill], days: pd.DatetimeIndex) -> pd.Timestamp:
@@ -172,3 +178,22 @@ def test_check_rebuilds_the_split_run_from_its_events_to_the_cent(runs: dict[str
     _, split_repo = runs["split"]  # type: ignore[misc]
     report = check_run(split_repo, "r")
     assert report.ok, report.problems
+
+
+def test_a_run_killed_after_the_split_resumes_to_the_same_ledger(
+    runs: dict[str, object], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    at = runs["at"]
+    (whole, _), (bars, action) = runs["split"], runs["inputs"]  # type: ignore[misc]
+    settings = Settings(home=tmp_path_factory.mktemp("resume"), risk={"max_drawdown": 0.5})
+    lake = Lake(settings.lake_dir)
+    lake.write_bars(bars, "1d", "shared:lean")
+    lake.write_actions(action, "test:synthetic")
+    cycles = iter(range(10_000))
+    stop_at = int((whole.ts < at).sum()) + 5  # a few cycles after the split
+    run(settings, RunRequest(SYMBOLS, "1d", START, END, mode="replay", run_id="k"), should_stop=lambda: next(cycles) >= stop_at)
+    resumed = run(settings, RunRequest(run_id="k", resume=True, mode="replay"))
+    repo = RunRepository(make_engine(settings.db_url))
+    assert resumed.final_equity == whole.final_equity
+    assert [(f.ts, f.qty, f.price, f.fee) for f in repo.load_fills("k")] == [(f.ts, f.qty, f.price, f.fee) for f in whole.fills]
+    assert check_run(repo, "k").ok
