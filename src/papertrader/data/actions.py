@@ -49,17 +49,17 @@ def clean_actions(df: pd.DataFrame) -> pd.DataFrame:
     ts = df["ts"]
     if not (pd.api.types.is_datetime64_any_dtype(ts) and getattr(ts.dt, "tz", None)):
         raise DataError(f"corporate action ts must be timezone-aware datetimes (got {ts.dtype})")
-    ratio = (
-        pd.to_numeric(df["split_ratio"], errors="coerce") if "split_ratio" in df else pd.Series(1.0, index=df.index)
-    )
+    ratio = pd.to_numeric(df["split_ratio"], errors="coerce") if "split_ratio" in df else pd.Series(1.0, index=df.index)
     dividend = pd.to_numeric(df["dividend"], errors="coerce") if "dividend" in df else pd.Series(0.0, index=df.index)
     ratio, dividend = ratio.fillna(1.0).astype("float64"), dividend.fillna(0.0).astype("float64")
     bad = ~np.isfinite(ratio) | (ratio <= 0) | ~np.isfinite(dividend) | (dividend < 0) | ts.isna()
     bad |= df["symbol"].isna() | (df["symbol"].astype(str).str.strip() == "")
     if bool(bad.any()):
         first = df.loc[bad].iloc[0].to_dict()
-        raise DataError(f"{int(bad.sum())} invalid corporate action row(s), e.g. {first}: need a positive split ratio, "
-                        "a non-negative dividend, a symbol and an ex-date")
+        raise DataError(
+            f"{int(bad.sum())} invalid corporate action row(s), e.g. {first}: need a positive split ratio, "
+            "a non-negative dividend, a symbol and an ex-date"
+        )
     out = pd.DataFrame(
         {
             "symbol": df["symbol"].astype(str),
@@ -127,7 +127,11 @@ def infer_actions(bars: pd.DataFrame) -> pd.DataFrame:
             if ratio is not None and not (np.isfinite(jump) and ratio / 1.6 < jump < ratio * 1.6):
                 log.warning(
                     "%s %s: factor step %.6g looks like a %g split but the raw close moved %.4g; read as a dividend",
-                    symbol, ts[t].date(), step, ratio, jump,
+                    symbol,
+                    ts[t].date(),
+                    step,
+                    ratio,
+                    jump,
                 )
                 ratio = None
             split = ratio or 1.0
@@ -136,8 +140,12 @@ def infer_actions(bars: pd.DataFrame) -> pd.DataFrame:
             if rest > 1.0 + noise:
                 dividend = round(float(close[t - 1]) / split * (1.0 - 1.0 / rest), 4)
             elif rest < 1.0 - noise:
-                log.warning("%s %s: factor fell by %.6g, which no split or dividend explains; ignored",
-                            symbol, ts[t].date(), rest)
+                log.warning(
+                    "%s %s: factor fell by %.6g, which no split or dividend explains; ignored",
+                    symbol,
+                    ts[t].date(),
+                    rest,
+                )
             if split != 1.0 or dividend > 0:
                 rows.append({"symbol": str(symbol), "ts": ts[t], "split_ratio": split, "dividend": dividend})
     if not rows:
@@ -202,18 +210,20 @@ def factor_from_actions(bars: pd.DataFrame, actions: pd.DataFrame) -> pd.Series:
         close = one["close"].to_numpy(dtype="float64")
         values = np.ones(len(one), dtype="float64")
         mine = actions.loc[actions["symbol"] == symbol]
-        for row in mine.itertuples(index=False):
-            k = int(np.searchsorted(stamps, pd.Timestamp(row.ts).value, side="left"))
+        ex_dates = pd.DatetimeIndex(mine["ts"]).asi8
+        ratios = mine["split_ratio"].to_numpy(dtype="float64")
+        cash = mine["dividend"].to_numpy(dtype="float64")
+        for at, ratio, dividend in zip(ex_dates, ratios, cash, strict=True):
+            k = int(np.searchsorted(stamps, at, side="left"))
             if k == 0:  # before the first bar: already in the raw prints
                 continue
-            ratio, dividend = float(row.split_ratio), float(row.dividend)
-            step = 1.0 / ratio
+            step = 1.0 / float(ratio)
             if dividend > 0:
                 before = close[k - 1]
                 if not (np.isfinite(before) and before > dividend * ratio):
-                    raise DataError(f"{symbol}: dividend {dividend} on {pd.Timestamp(row.ts).date()} is not below "
-                                    "the close before it")
-                step *= 1.0 - dividend * ratio / before
+                    day = pd.Timestamp(int(at), tz="UTC").date()
+                    raise DataError(f"{symbol}: dividend {dividend} on {day} is not below the close before it")
+                step *= 1.0 - float(dividend * ratio / before)
             values[:k] *= step
         factor.loc[one.index] = values
     return factor

@@ -50,11 +50,11 @@ import pandas as pd
 
 from papertrader.core.clock import Clock, WallClock
 from papertrader.core.errors import ConfigError, DataError, PapertraderError, TemporaryError
+from papertrader.data.actions import infer_actions
 from papertrader.data.keys import EASTERN
 from papertrader.data.polling import KeyBudget, format_seconds, time_for_requests
 from papertrader.data.router import Router
 from papertrader.data.schema import DAILY_TZ, UTC_NS, normalize_interval
-from papertrader.data.actions import infer_actions
 from papertrader.data.store import ADJ_FACTOR, BAR_LENGTH, Lake
 
 log = logging.getLogger(__name__)

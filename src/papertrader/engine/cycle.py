@@ -102,7 +102,9 @@ class Engine:
         self._volatility = trailing_volatility(panel.prices.close, settings.risk.vol_window, ppy)
         self.protector: Protector | None = None
         if settings.risk.protective_stops:
-            self.protector = Protector(run_id, panel.symbols, settings.risk, _traded_atr(panel, settings.risk.atr_period))
+            self.protector = Protector(
+                run_id, panel.symbols, settings.risk, _traded_atr(panel, settings.risk.atr_period)
+            )
         self._pending_events: list[Event] = []
         self._last_close = np.full(len(panel.symbols), np.nan)
         self._last_target = np.zeros(len(panel.symbols))

@@ -169,17 +169,19 @@ def _place_actions(
         return splits, dividends
     column = {s: j for j, s in enumerate(symbols)}
     stamps = index.asi8
-    for row in actions.itertuples(index=False):
-        j = column.get(str(row.symbol))
+    ratios = actions["split_ratio"].to_numpy(dtype=np.float64)
+    cash = actions["dividend"].to_numpy(dtype=np.float64)
+    ex_dates = pd.DatetimeIndex(actions["ts"]).asi8
+    for symbol, at, ratio, amount in zip(actions["symbol"].astype(str), ex_dates, ratios, cash, strict=True):
+        j = column.get(symbol)
         if j is None:
             continue
-        at = int(pd.Timestamp(row.ts).value)
         if len(stamps) == 0 or at <= stamps[0]:
             continue
         traded = np.flatnonzero(np.isfinite(close[:, j]) & (stamps >= at))
         if traded.size == 0:
             continue
         k = int(traded[0])
-        splits[k, j] *= float(row.split_ratio)
-        dividends[k, j] += float(row.dividend)
+        splits[k, j] *= float(ratio)
+        dividends[k, j] += float(amount)
     return splits, dividends

@@ -10,13 +10,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from support import SHARED
 
 from papertrader.core.clock import SimClock
 from papertrader.core.errors import DataError
 from papertrader.data import Lake
 from papertrader.data.adapters.bundled import BundledSource, import_bundled
 from papertrader.data.adapters.csv import import_file
+from support import SHARED
 
 AAPL_1D = SHARED / "equity-us" / "1d" / "AAPL.csv.gz"
 
@@ -33,7 +33,12 @@ def test_actions_are_stored_once_and_read_back_sorted(lake: Lake) -> None:
     again = lake.write_actions(actions, "test")
     assert (first.written, again.written, again.unchanged) == (2, 0, 2)
     back = lake.read_actions(["AAPL"])
-    assert back["split_ratio"].tolist() == [7.0, 4.0] and list(back.columns) == ["symbol", "ts", "split_ratio", "dividend"]
+    assert back["split_ratio"].tolist() == [7.0, 4.0] and list(back.columns) == [
+        "symbol",
+        "ts",
+        "split_ratio",
+        "dividend",
+    ]
     assert lake.read_actions(["MSFT"]).empty
     with pytest.raises(DataError, match="positive split ratio"):
         lake.write_actions(actions.assign(split_ratio=-1.0), "test")
@@ -48,7 +53,9 @@ def test_bundled_import_stores_the_raw_prints_their_factor_and_the_splits(lake: 
     assert adjusted.loc[day, "close"] == raw.loc[day, "close"] * raw.loc[day, "adj_factor"]
     actions = lake.read_actions()
     splits = actions[actions["split_ratio"] != 1.0]
-    assert [(s, str(t.tz_convert("America/New_York").date())) for s, t in zip(splits["symbol"], splits["ts"])] == [
+    assert [
+        (s, str(t.tz_convert("America/New_York").date())) for s, t in zip(splits["symbol"], splits["ts"], strict=True)
+    ] == [
         ("AAPL", "2000-06-21"),
         ("MSFT", "2003-02-18"),
         ("AAPL", "2005-02-28"),
@@ -60,7 +67,9 @@ def test_bundled_import_stores_the_raw_prints_their_factor_and_the_splits(lake: 
 
 
 @pytest.mark.skipif(not AAPL_1D.exists(), reason="shared data not available")
-def test_a_csv_with_a_split_column_stores_the_action_and_a_continuous_adjusted_history(lake: Lake, tmp_path: Path) -> None:
+def test_a_csv_with_a_split_column_stores_the_action_and_a_continuous_adjusted_history(
+    lake: Lake, tmp_path: Path
+) -> None:
     with gzip.open(AAPL_1D, "rt") as fh:
         frame = pd.read_csv(fh)
     frame = frame[(frame["timestamp"] >= "2014-05-01") & (frame["timestamp"] < "2014-07-01")].copy()
@@ -80,6 +89,8 @@ def test_a_csv_with_a_split_column_stores_the_action_and_a_continuous_adjusted_h
 
 def test_split_columns_in_an_intraday_file_are_refused(lake: Lake, tmp_path: Path) -> None:
     path = tmp_path / "x.csv"
-    path.write_text("symbol,timestamp,open,high,low,close,volume,split_ratio\nX,2020-01-02T09:30:00-05:00,1,1,1,1,1,1\n")
+    path.write_text(
+        "symbol,timestamp,open,high,low,close,volume,split_ratio\nX,2020-01-02T09:30:00-05:00,1,1,1,1,1,1\n"
+    )
     with pytest.raises(DataError, match="daily file"):
         import_file(lake, path, symbol=None, interval="1h", tz=None)

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from support import load_shared_daily, load_shared_factors
 
 from papertrader.config.settings import Settings
 from papertrader.data.actions import factor_file_actions
@@ -26,6 +25,7 @@ from papertrader.engine.runner import RunRequest, run
 from papertrader.execution.fees import commission
 from papertrader.persistence.db import make_engine
 from papertrader.persistence.repository import RunRepository
+from support import load_shared_daily, load_shared_factors
 
 START, END = datetime(2010, 1, 4, tzinfo=UTC), datetime(2013, 1, 2, tzinfo=UTC)
 SYMBOLS = ("AAPL", "SPY")

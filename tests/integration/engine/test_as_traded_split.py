@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from support import load_shared_daily
 
 from papertrader.config.settings import Settings
 from papertrader.data.store import Lake
@@ -24,6 +23,7 @@ from papertrader.engine.runner import RunRequest, RunResult, run
 from papertrader.execution.fees import commission
 from papertrader.persistence.db import make_engine
 from papertrader.persistence.repository import RunRepository
+from support import load_shared_daily
 
 START, END = datetime(2005, 6, 1, tzinfo=UTC), datetime(2007, 1, 2, tzinfo=UTC)
 SYMBOLS = ("IBM", "SPY")
@@ -191,9 +191,15 @@ def test_a_run_killed_after_the_split_resumes_to_the_same_ledger(
     lake.write_actions(action, "test:synthetic")
     cycles = iter(range(10_000))
     stop_at = int((whole.ts < at).sum()) + 5  # a few cycles after the split
-    run(settings, RunRequest(SYMBOLS, "1d", START, END, mode="replay", run_id="k"), should_stop=lambda: next(cycles) >= stop_at)
+    run(
+        settings,
+        RunRequest(SYMBOLS, "1d", START, END, mode="replay", run_id="k"),
+        should_stop=lambda: next(cycles) >= stop_at,
+    )
     resumed = run(settings, RunRequest(run_id="k", resume=True, mode="replay"))
     repo = RunRepository(make_engine(settings.db_url))
     assert resumed.final_equity == whole.final_equity
-    assert [(f.ts, f.qty, f.price, f.fee) for f in repo.load_fills("k")] == [(f.ts, f.qty, f.price, f.fee) for f in whole.fills]
+    assert [(f.ts, f.qty, f.price, f.fee) for f in repo.load_fills("k")] == [
+        (f.ts, f.qty, f.price, f.fee) for f in whole.fills
+    ]
     assert check_run(repo, "k").ok

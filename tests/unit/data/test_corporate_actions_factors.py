@@ -24,7 +24,9 @@ def _action(bars: pd.DataFrame, k: int, ratio: float = 1.0, dividend: float = 0.
     )
 
 
-@pytest.mark.parametrize(("step", "ratio"), [(2.0, 2.0), (7.0, 7.0), (1.5, 1.5), (1.25, 1.25), (0.1, 0.1), (4.0004, 4.0)])
+@pytest.mark.parametrize(
+    ("step", "ratio"), [(2.0, 2.0), (7.0, 7.0), (1.5, 1.5), (1.25, 1.25), (0.1, 0.1), (4.0004, 4.0)]
+)
 def test_split_ratios_are_read_as_simple_fractions(step: float, ratio: float) -> None:
     assert simple_ratio(step) == ratio
 
