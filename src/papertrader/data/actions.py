@@ -115,13 +115,11 @@ def infer_actions(bars: pd.DataFrame) -> pd.DataFrame:
         close = one["close"].to_numpy(dtype="float64")
         ts = pd.DatetimeIndex(one["ts"])
         noise = step_noise(factor)
-        for t in range(1, len(one)):
-            before, after = factor[t - 1], factor[t]
-            if not (np.isfinite(before) and np.isfinite(after) and before > 0 and after > 0):
-                continue
-            step = after / before
-            if abs(step - 1.0) < noise:
-                continue
+        with np.errstate(divide="ignore", invalid="ignore"):
+            steps = factor[1:] / factor[:-1]
+        usable = np.isfinite(steps) & (factor[1:] > 0) & (factor[:-1] > 0) & (np.abs(steps - 1.0) >= noise)
+        for t in np.flatnonzero(usable) + 1:  # only the bars where the factor moved
+            step = float(steps[t - 1])
             ratio = simple_ratio(step)
             jump = close[t - 1] / close[t] if close[t] > 0 else np.nan
             if ratio is not None and not (np.isfinite(jump) and ratio / 1.6 < jump < ratio * 1.6):

@@ -21,8 +21,8 @@ in-memory DuckDB connection and closes it, so no file stays open and no stale me
 Adjustment convention: a partition stores RAW (as-traded) OHLCV. When a source knows corporate actions it
 also sends ``adj_factor`` (split- and dividend-adjusted price = raw price × adj_factor; adjusted volume =
 raw volume ÷ adj_factor), and the partition gains an ``adj_factor`` column; rows without one hold NaN,
-which reads as 1.0 (prices used as stored: a source without corporate actions, or the bundled source,
-whose prices arrive already adjusted). ``read_bars`` and ``read_bars_asof`` return ADJUSTED bars by
+which reads as 1.0 (prices used as stored: a source without corporate actions, or a lake imported before
+the bundled source stored raw prints with factors). ``read_bars`` and ``read_bars_asof`` return ADJUSTED bars by
 default (``adjusted=False`` gives the raw prints). All factors of a partition share one basis (the
 latest fetch that carried factors); ``rescale_adj_factor`` moves older rows onto a newer basis when a
 later fetch shows a split or dividend happened since (see data/backfill.py).
