@@ -118,7 +118,7 @@ def infer_actions(bars: pd.DataFrame) -> pd.DataFrame:
         with np.errstate(divide="ignore", invalid="ignore"):
             steps = factor[1:] / factor[:-1]
         usable = np.isfinite(steps) & (factor[1:] > 0) & (factor[:-1] > 0) & (np.abs(steps - 1.0) >= noise)
-        for t in np.flatnonzero(usable) + 1:  # only the bars where the factor moved
+        for t in (int(i) + 1 for i in np.flatnonzero(usable)):  # only the bars where the factor moved
             step = float(steps[t - 1])
             ratio = simple_ratio(step)
             jump = close[t - 1] / close[t] if close[t] > 0 else np.nan
