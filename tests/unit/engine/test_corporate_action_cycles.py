@@ -3,10 +3,14 @@ a 3:2 split of an odd position (half a share paid in cash) and a cash dividend t
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal
+from typing import Any
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from papertrader.config.settings import Settings
 from papertrader.core.clock import SimClock
@@ -112,3 +116,65 @@ def test_fills_and_actions_from_the_event_log_rebuild_the_ledger_exactly(
     assert ledger.cash == engine.ledger.cash
     assert dict(ledger.positions) == dict(engine.ledger.positions)
     assert ledger.dividends == engine.ledger.dividends > 0
+
+
+@functools.cache
+def _ibm_2005() -> pd.DataFrame:
+    bars = load_shared_daily("IBM")
+    window = (bars["ts"] >= pd.Timestamp("2005-01-01", tz="UTC")) & (bars["ts"] < pd.Timestamp("2006-07-01", tz="UTC"))
+    return bars[window].reset_index(drop=True)
+
+
+@functools.cache
+def _plain_run() -> tuple[tuple[Any, ...], tuple[Any, ...], tuple[int, ...]]:
+    engine, events = _engine(_ibm_2005(), None)
+    held = []
+    for k in range(len(engine.panel)):
+        engine.step(k)
+        held.append(engine.ledger.qty("IBM"))
+    return _signals(events), _fills(events), tuple(held)
+
+
+def _signals(events: list[Event]) -> tuple[Any, ...]:
+    return tuple((e.ts, e.payload["target_weight"], e.payload["confidence"]) for e in events if e.kind == "signal")
+
+
+def _fills(events: list[Event]) -> tuple[Any, ...]:
+    return tuple(
+        (e.ts, e.payload["side"], e.payload["qty"], e.payload["price"], e.payload["fee"])
+        for e in events
+        if e.kind == "fill"
+    )
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ratio=st.sampled_from([2.0, 4.0, 8.0]), where=st.floats(0.2, 0.95))
+def test_property_a_split_anywhere_changes_no_decision_and_nothing_before_it(ratio: float, where: float) -> None:
+    """Any power-of-two split (exact in binary, so the adjusted history is the same numbers scaled) at any
+    session: the same decisions throughout, the same fills and fees before it, the position times the ratio."""
+    bars = _ibm_2005()
+    k = int(where * (len(bars) - 1))
+    at = bars["ts"].iloc[k]
+    after = bars["ts"] >= at
+    split = bars.assign(adj_factor=1.0)
+    for col in ("open", "high", "low", "close"):
+        split.loc[after, col] = split.loc[after, col] / ratio
+    split.loc[after, "volume"] = split.loc[after, "volume"] * ratio
+    split.loc[~after, "adj_factor"] = 1 / ratio
+    action = pd.DataFrame({"symbol": ["IBM"], "ts": [at], "split_ratio": [ratio], "dividend": [0.0]})
+    engine, events = _engine(split, action)
+    for j in range(k):
+        engine.step(j)
+    signals, fills, held = _plain_run()
+    opened = engine.panel.open_times[k]
+    assert _fills(events) == tuple(f for f in fills if f[0] < opened)
+    engine.step(k)
+    assert [e.payload["qty"] for e in events if e.kind == "split"] == [held[k - 1]]
+    assert sum(
+        e.payload["qty"] if e.payload["side"] == "buy" else -e.payload["qty"]
+        for e in events
+        if e.kind == "fill" and e.ts == opened
+    ) == engine.ledger.qty("IBM") - int(held[k - 1] * ratio)
+    for j in range(k + 1, len(engine.panel)):
+        engine.step(j)
+    assert _signals(events) == signals
