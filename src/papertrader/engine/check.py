@@ -1,4 +1,7 @@
-"""Rebuild a run's ledger from its event log alone and compare it with the stored state."""
+"""Rebuild a run's ledger from its event log alone and compare it with the stored state.
+
+Fills and corporate actions (split and dividend events) are replayed in publication order.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from decimal import Decimal
 
 from papertrader.core.errors import DataError
 from papertrader.domain.types import Fill, Position, Side
+from papertrader.engine.cycle import ACTION_EVENTS, apply_action_event
 from papertrader.persistence.repository import RunRepository
 from papertrader.portfolio.ledger import Ledger
 
@@ -79,12 +83,20 @@ def check_run(repo: RunRepository, run_id: str) -> CheckReport:
     run = repo.get_run(run_id)
     if run is None:
         raise DataError(f"no run {run_id}")
-    events = repo.load_events(run_id, ["fill"])
-    from_events = [_fill_from_event(dict(e.payload), e.ts) for e in events]
+    events = repo.load_events(run_id, ["fill", *ACTION_EVENTS])
+    from_events: list[Fill] = []
     ledger = Ledger(run.initial_cash)
-    last: dict[str, Position] = {}  # each symbol's state after its latest fill, flat ones included
-    for fill in from_events:
-        last[fill.symbol] = ledger.apply(fill)
+    last: dict[str, Position] = {}  # each symbol's state after its latest fill or action, flat ones included
+    for event in events:  # publication order: a split at a bar's open is booked before that bar's fills
+        if event.kind == "fill":
+            fill = _fill_from_event(dict(event.payload), event.ts)
+            from_events.append(fill)
+            last[fill.symbol] = ledger.apply(fill)
+        else:
+            apply_action_event(ledger, event)
+            symbol = str(event.payload["symbol"])
+            if symbol in ledger.positions:
+                last[symbol] = ledger.positions[symbol]
     problems: list[str] = []
     stored_fills = repo.load_fills(run_id)
     if stored_fills != from_events:

@@ -17,6 +17,7 @@ from papertrader.core.clock import SimClock
 from papertrader.core.errors import ConfigError, DataError
 from papertrader.core.events import EventBus
 from papertrader.core.ids import new_run_id
+from papertrader.data.actions import infer_actions
 from papertrader.data.store import Lake
 from papertrader.domain.types import Fill
 from papertrader.engine.benchmark import buy_and_hold
@@ -129,14 +130,30 @@ def load_panel(lake: Lake, request: RunRequest) -> tuple[Panel, int]:
             "(the end is exclusive)"
         )
     symbols = request.symbols or default_symbols(lake, request.interval)
-    bars = lake.read_bars(list(symbols), request.interval, None, request.end)
-    panel = Panel.from_long(bars, request.interval, tuple(symbols))
+    bars = lake.read_bars(list(symbols), request.interval, None, request.end, with_factor=True)
+    panel = Panel.from_long(bars, request.interval, tuple(symbols), corporate_actions(lake, bars, symbols))
     first = 0
     if request.start is not None:
         first = int(panel.ts.searchsorted(pd.Timestamp(request.start)))
         if first >= len(panel) - 1:
             raise DataError(f"no bars after {request.start:%Y-%m-%d} for {', '.join(symbols)}")
     return panel, first
+
+
+def corporate_actions(lake: Lake, bars: pd.DataFrame, symbols: Sequence[str]) -> pd.DataFrame:
+    """The stored splits and dividends of the symbols; a symbol with factor steps but none stored gets
+    them read off its factor (data/actions.py), so its raw prices never jump without its positions."""
+    stored = lake.read_actions(list(symbols))
+    if "adj_factor" not in bars.columns:
+        return stored
+    missing = bars["symbol"].isin(set(symbols) - set(stored["symbol"]))
+    if not bool(missing.any()):
+        return stored
+    inferred = infer_actions(bars.loc[missing])
+    if inferred.empty:
+        return stored
+    log.info("corporate actions read off the stored factor for %s", ", ".join(sorted(set(inferred["symbol"]))))
+    return pd.concat([stored, inferred], ignore_index=True)
 
 
 def feature_spec(settings: Settings) -> TechnicalSpec:

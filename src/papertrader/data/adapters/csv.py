@@ -17,6 +17,13 @@ Symbols (a ``symbol`` column or ``--symbol``) are upper-cased and must follow ``
 bad symbol refuses the whole file before anything is written, and a write that fails part-way is undone, so
 a multi-symbol import is all or nothing.
 
+Corporate actions (daily files only): an optional ``split_ratio`` column (aliases ``split coefficient``,
+``split_coefficient``: new shares per old share on the ex-date row, 1 or empty when none) and/or
+``dividend`` (``dividend amount``, ``dividend_amount``: cash per share going ex that day, in the prices of
+the file, 0 or empty when none) mark the prices as RAW prints: the import stores the actions and an
+``adj_factor`` derived from them (data/actions.py), so signals read a continuous history while the engine
+fills at the prices in the file and splits positions on the ex-dates.
+
 Rows that cannot be parsed (bad numbers, bad dates, DST gaps) become missing values and are quarantined by
 the lake's quality rules, never raised. A file whose rows run newest-first (as some vendors export) is put
 oldest-first per symbol before validation, so the ordering rule does not quarantine the whole file.
@@ -38,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from papertrader.core.errors import DataError
+from papertrader.data.actions import clean_actions, factor_from_actions
 from papertrader.data.schema import BAR_COLUMNS, DAILY_TZ, UTC_NS, daily_stamp, normalize_interval
 from papertrader.data.store import Lake, WriteReport
 from papertrader.data.symbols import check_symbols
@@ -55,6 +63,11 @@ ALIASES: Final[Mapping[str, tuple[str, ...]]] = {
     "volume": ("volume", "vol", "v"),
 }
 _REQUIRED: Final = ("ts", "open", "high", "low", "close", "volume")
+#: Optional corporate-action columns -> accepted header names (lower case).
+ACTION_ALIASES: Final[Mapping[str, tuple[str, ...]]] = {
+    "split_ratio": ("split_ratio", "split ratio", "split_coefficient", "split coefficient"),
+    "dividend": ("dividend", "dividend_amount", "dividend amount"),
+}
 _OFFSET = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$", re.IGNORECASE)
 
 
@@ -240,6 +253,14 @@ def read_file(
             values = values.astype("string").str.strip()
         frame[col] = pd.to_numeric(values, errors="coerce").astype("float64")
 
+    by_lower = {str(c).strip().lower(): c for c in raw.columns}
+    extra = [ours for ours, aliases in ACTION_ALIASES.items() if any(a in by_lower for a in aliases)]
+    if extra and interval != "1d":
+        raise DataError(f"{', '.join(extra)} columns need a daily file (--interval 1d): actions go ex per session")
+    for ours in extra:
+        header = next(by_lower[a] for a in ACTION_ALIASES[ours] if a in by_lower)
+        frame[ours] = pd.to_numeric(raw[header].reset_index(drop=True), errors="coerce").astype("float64")
+
     if "symbol" in mapping:
         symbols = raw[mapping["symbol"]].reset_index(drop=True).astype("string").str.strip().str.upper()
         symbols = symbols.mask(symbols == "")  # a blank cell is a missing symbol: quarantined
@@ -255,7 +276,7 @@ def read_file(
     else:
         frame.insert(0, "symbol", symbol)
     check_symbols([str(s) for s in frame["symbol"].dropna().unique()], path.name)
-    frame = frame.loc[:, list(BAR_COLUMNS)]
+    frame = frame.loc[:, [*BAR_COLUMNS, *extra]]
     frame["volume"] = frame["volume"].astype(np.float64)
     return _oldest_first(frame)
 
@@ -273,9 +294,17 @@ def import_file(
     """Import a user's bars file into the lake, all symbols or none; bad rows are quarantined with a reason."""
     path = Path(path).expanduser()
     frame = read_file(path, symbol=symbol, interval=interval, tz=tz, columns=columns)
+    tag = source or f"file:{path.name}"
     symbols = sorted({str(s) for s in frame["symbol"].dropna()})
     with all_or_nothing(lake, symbols, interval):
-        return lake.write_bars(frame, interval, source or f"file:{path.name}")
+        if "split_ratio" not in frame.columns and "dividend" not in frame.columns:
+            return lake.write_bars(frame, interval, tag)
+        actions = clean_actions(frame.dropna(subset=["symbol", "ts"]))
+        bars = frame.drop(columns=[c for c in ("split_ratio", "dividend") if c in frame.columns])
+        bars["adj_factor"] = factor_from_actions(bars, actions)
+        report = lake.write_bars(bars, interval, tag)
+        lake.write_actions(actions, tag)
+        return report
 
 
 @contextmanager
