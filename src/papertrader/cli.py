@@ -22,6 +22,7 @@ from papertrader.cli_api import ApiAttachment, attach_api, serve
 from papertrader.cli_common import errors, optional_date, symbol_list
 from papertrader.cli_data import backfill, poll, print_key_status, universe_app
 from papertrader.config.settings import Settings, load_settings
+from papertrader.domain.timefmt import exchange_day, exchange_time
 from papertrader.engine.control import RunControl
 from papertrader.engine.cycle import CycleOutcome
 from papertrader.engine.runner import Mode, RunRequest, RunResult, run
@@ -175,7 +176,7 @@ def _run_with_progress(
             progress.update(
                 task,
                 advance=1,
-                info=f"{outcome.ts:%Y-%m-%d} equity ${float(outcome.valuation.equity):,.0f}",
+                info=f"{exchange_day(outcome.ts)} equity ${float(outcome.valuation.equity):,.0f}",
             )
 
         return run(
@@ -379,7 +380,7 @@ def _live(
                 control=control,
                 on_engine=attach,
                 on_cycle=lambda o: progress.update(
-                    task, info=f"{o.ts:%Y-%m-%d %H:%M} equity ${float(o.valuation.equity):,.0f}"
+                    task, info=f"{exchange_time(o.ts)} equity ${float(o.valuation.equity):,.0f}"
                 ),
                 should_stop=stopping,
             )
@@ -423,7 +424,7 @@ def runs() -> None:
             row.status.value,
             row.interval,
             ",".join(row.symbols),
-            "-" if row.last_cycle_ts is None else f"{row.last_cycle_ts:%Y-%m-%d %H:%M}",
+            "-" if row.last_cycle_ts is None else exchange_time(row.last_cycle_ts),
             "-" if equity is None else f"${float(equity):,.2f}",
         )
     console.print(table)

@@ -29,6 +29,7 @@ from rich.table import Table
 from papertrader.cli_common import errors, optional_date, symbol_list
 from papertrader.config.settings import Settings, load_settings
 from papertrader.core.errors import ConfigError
+from papertrader.domain.timefmt import exchange_time
 
 console = Console()
 
@@ -80,7 +81,7 @@ def decisions(
             for v in row["votes"]
         )
         table.add_row(
-            row["ts"][:16],
+            exchange_time(row["ts"]),
             str(row.get("symbol")),
             f"{row.get('target_weight', 0):+.3f}",
             f"{row.get('confidence', 0):.2f}",

@@ -71,6 +71,7 @@ from papertrader.engine.panel import Panel
 from papertrader.engine.runner import RunRequest, load_panel
 from papertrader.persistence.decisions import StoredVote, decision_from_row
 from papertrader.persistence.repository import RunRepository, RunRow
+from papertrader.risk.wording import resize_sentence
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,7 @@ NEW_YORK = ZoneInfo("America/New_York")
 ALERT_KINDS = (
     "order.denied",
     "order.reduced",
+    "order.resized",
     "order.rejected",
     "health",
     "halt",
@@ -204,12 +206,9 @@ def alert_view(event: Event) -> AlertView:
     if event.kind == "order.denied":
         numbers = ", ".join(f"{k}={_float(v):.4g}" for k, v in p.items() if k not in ("symbol", "rule"))
         message = f"{symbol}: order denied by {rule}" + (f" ({numbers})" if numbers else "")
-    elif event.kind == "order.reduced":
+    elif event.kind in ("order.reduced", "order.resized"):
         severity = "info"
-        message = (
-            f"{symbol}: target weight cut from {_float(p.get('requested_weight')):.2%} "
-            f"to {_float(p.get('allowed_weight')):.2%} by {rule}"
-        )
+        message = resize_sentence(event.kind, p)
     elif event.kind == "order.rejected":
         message = f"{symbol}: order {p.get('order_id', '')} rejected: {p.get('reason', '')}"
     elif event.kind == "halt":

@@ -52,6 +52,7 @@ RISK_KINDS = frozenset(
     {
         "order.denied",
         "order.reduced",
+        "order.resized",
         "order.rejected",
         "halt",
         "risk.kill_switch",

@@ -17,7 +17,7 @@ from papertrader.core.events import Event
 from papertrader.engine.cycle import Engine
 
 Listener = Callable[[str, dict[str, Any]], None]
-STREAMED = ("fill", "signal", "order.denied", "order.reduced", "order.rejected", "health", "halt")
+STREAMED = ("fill", "signal", "order.denied", "order.reduced", "order.resized", "order.rejected", "health", "halt")
 
 
 @dataclass(frozen=True)
