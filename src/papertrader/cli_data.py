@@ -252,7 +252,7 @@ def poll(
                     table.add_row(
                         str(row.symbol),
                         f"{row.price:,.4f}",
-                        exchange_time(row.ts),
+                        exchange_time(row.ts),  # type: ignore[arg-type]  # a pandas Timestamp (a datetime)
                         str(row.source),
                         str(row.delayed),
                     )

@@ -109,7 +109,7 @@ export function Risk() {
                     ))}
                   </ul>
                 ) : (
-                  <Empty title="No alerts">Nothing was denied, reduced, rejected or halted.</Empty>
+                  <Empty title="No alerts">Nothing was denied, cut, raised, rejected or halted.</Empty>
                 )}
               </Panel>
             </div>
