@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from papertrader.domain.types import Fill
 from papertrader.portfolio.metrics import Metrics, summarize
 from papertrader.reports import plots
 from papertrader.reports.attribution import attribution_section
-from papertrader.risk.wording import MEANING, resize_sentence
+from papertrader.risk.wording import MEANING, is_rise, resize_sentence
 
 RISK_KINDS = (
     "order.denied",
@@ -96,7 +97,8 @@ def _events_table(events: Sequence[Event], limit: int = 300) -> str:
     shown = f"the last {limit}" if len(risk) > limit else f"all {len(risk)}"
     return (
         f"<p>{len(risk):,} risk events, by kind and rule:</p>"
-        f"<table><tr><th>kind</th><th>rule or status</th><th>events</th><th>what it means</th></tr>"
+        f'<table class="summary"><tr><th>kind</th><th>rule, reason or status (# = a number)</th><th>events</th>'
+        "<th>what it means</th></tr>"
         f"{summary_rows}</table>"
         f"<details><summary>Every event ({shown}, oldest first)</summary>"
         f"<table><tr><th>time (New York)</th><th>kind</th><th>details</th></tr>{rows}</table></details>"
@@ -108,7 +110,10 @@ def _rule(event: Event) -> str:
     p = event.payload
     if event.kind == "health":
         return f"{p.get('component', '?')} {p.get('status', '?')}"
-    return str(p.get("rule") or p.get("reason") or "-")
+    if event.kind in ("order.reduced", "order.resized") and "requested_weight" in p:
+        return f"{p.get('rule', '-')} ({'raised' if is_rise(event.kind, p) else 'cut'})"
+    # order ids, share counts and prices differ per event: group "OCO: <id> filled" as one reason
+    return re.sub(r"\S*\d\S*", "#", str(p.get("rule") or p.get("reason") or "-"))
 
 
 def _event_text(event: Event) -> str:
@@ -153,6 +158,7 @@ body{{font-family:system-ui,sans-serif;margin:0 auto;max-width:1100px;padding:1r
 table{{border-collapse:collapse;font-size:.85rem}}
 td,th{{border:1px solid #d0d7de;padding:.25rem .5rem;text-align:right}}
 td:first-child,th:first-child{{text-align:left}} img{{max-width:100%}} h2{{border-bottom:1px solid #d0d7de}}
+.summary td{{text-align:left}}
 details{{margin:.5rem 0}} summary{{cursor:pointer;color:#0969da}} table{{max-width:100%;overflow-x:auto;display:block}}
 .note{{color:#57606a}}
 </style></head><body>

@@ -41,7 +41,8 @@ def test_risk_events_are_summarised_by_kind_and_rule_and_the_list_is_folded() ->
     events += [Event(START, "order.resized", raised)]
     page = _sheet(events)
     assert "201 risk events, by kind and rule" in page
-    assert "<td>order.reduced</td><td>vol_target</td><td>200</td>" in page
+    assert "<td>order.reduced</td><td>vol_target (cut)</td><td>200</td>" in page
+    assert "<td>order.resized</td><td>vol_target (raised)</td><td>1</td>" in page
     assert "<details><summary>Every event (all 201, oldest first)</summary>" in page
     assert "raised from 0.27% to 0.64%" in page and "cut from 0.27%" not in page
     assert "2020-01-02 16:00 ET" in page  # the exchange's clock, labelled

@@ -118,7 +118,8 @@ export function TimeChart({ series, height = 280, format = 'number', testId, lab
       layout: { background: { type: ColorType.Solid, color: 'transparent' }, textColor: text, fontSize: 11, attributionLogo: false },
       grid: { vertLines: { color: grid }, horzLines: { color: grid } },
       rightPriceScale: { borderVisible: false },
-      timeScale: { borderVisible: false, timeVisible: false },
+      // a whole run (1,000+ daily bars) must fit a phone's width: allow bars narrower than the default half pixel
+      timeScale: { borderVisible: false, timeVisible: false, minBarSpacing: 0.05 },
       localization: (() => {
         const formatter = priceFormatter(format);
         return formatter ? { priceFormatter: formatter } : {};

@@ -71,11 +71,13 @@ export function plainReason(v: Vote): string {
  * shown as vote rows). Other rationales are made readable as they are.
  */
 export function plainRationale(rationale: string): string {
+  const exit = /^EXIT requested by ([^:]+): target ([\d.]+)/.exec(rationale);
+  if (exit) return `${exit[1]} asked to exit, so the board closes the position.`;
   const m = /^board P\(up\) ([\d.]+) P\(down\) ([\d.]+) edge ([+-]?[\d.]+) -> weight ([+-]?[\d.]+)/.exec(rationale);
   if (!m) return plainText(rationale);
   const [up, down, weight] = [Number(m[1]), Number(m[2]), Number(m[4])];
   const lean = leaning(up, down);
-  const target = weight === 0 ? 'so it holds no position' : `so the target is ${(weight * 100).toFixed(1)}% of equity${weight < 0 ? ' short' : ''}`;
+  const target = weight === 0 ? 'so it holds no position' : `so it asks for ${(weight * 100).toFixed(1)}% of equity${weight < 0 ? ' short' : ''}`;
   return `The board ${lean === 'no clear lean' ? 'has no clear lean' : lean}: ${num(m[1]!)} up vs ${num(m[2]!)} down, ${target}.`;
 }
 

@@ -9,9 +9,12 @@ const vote = (over: Partial<Vote>): Vote => ({ member: 'lstm', timeframe: 'short
 describe('vote wording', () => {
   it('turns the board rationale into a sentence and drops the per-member jargon', () => {
     const raw = 'board P(up) 0.55 P(down) 0.44 edge +0.11 -> weight +0.012; lstm[short] up 0.44 down 0.56 w 0.12';
-    expect(plainRationale(raw)).toBe('The board leans up: 55% up vs 44% down, so the target is 1.2% of equity.');
+    expect(plainRationale(raw)).toBe('The board leans up: 55% up vs 44% down, so it asks for 1.2% of equity.');
     expect(plainRationale('board P(up) 0.50 P(down) 0.49 edge +0.01 -> weight +0.000')).toBe(
       'The board has no clear lean: 50% up vs 49% down, so it holds no position.',
+    );
+    expect(plainRationale('EXIT requested by ppo: target 0; lstm[short] up 0.44 down 0.56 w 0.09')).toBe(
+      'ppo asked to exit, so the board closes the position.',
     );
   });
 

@@ -4,7 +4,7 @@ import { ApiError, type Decision, type Prices } from '../api/client';
 import { TimeChart, type ChartMarker, type ChartPoint } from '../components/TimeChart';
 import { Empty, Loaded, Panel } from '../components/ui';
 import { VoteChips, VotesTable, plainRationale } from '../components/Votes';
-import { fmtMoney, fmtPct, fmtStamp, toChartTime } from '../format';
+import { fmtDay, fmtMoney, fmtPct, fmtStamp, toChartTime } from '../format';
 import { useLive } from '../state/live';
 import { useResource } from '../state/resource';
 import { useSession } from '../state/session';
@@ -95,7 +95,7 @@ function PriceChart({ prices, decisions }: { prices: Prices; decisions: Decision
         zoomable
       />
       <p className="muted small">
-        {markers.length} target changes marked · last close {fmtMoney(last.close)} on {fmtStamp(last.ts)} · arrows up where the
+        {markers.length} target changes marked · last close {fmtMoney(last.close)} on {prices.interval === '1d' ? fmtDay(last.ts) : fmtStamp(last.ts)} · arrows up where the
         target rose, down where it fell · labels show the new target where there is room: scroll or pinch to zoom for more
       </p>
     </>

@@ -121,7 +121,7 @@ export function Overview() {
                 <Kpi
                   label="Equity"
                   value={fmtMoney(a.equity)}
-                  sub={`as of ${fmtDay(a.asOf)} (New York session)`}
+                  sub={`as of ${fmtDay(a.asOf)}`}
                   testId="kpi-equity"
                 />
                 <Kpi
@@ -143,7 +143,7 @@ export function Overview() {
                 <Kpi
                   label="Progress"
                   value={a.progress === null ? '—' : fmtPct(a.progress, 0)}
-                  sub={`${fmtNumber(p.cycles_done)} cycles (bars) run so far`}
+                  sub={`${fmtNumber(p.cycles_done)} cycles (bars) run`}
                   testId="kpi-progress"
                 />
               </div>

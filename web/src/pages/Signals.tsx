@@ -22,7 +22,7 @@ function Vote({ signal }: { signal: Signal }) {
     <li className="vote">
       <div className="vote-head">
         <Badge kind={signal.model === 'ensemble' ? 'good' : 'info'}>{signal.model}</Badge>
-        <code>{signal.source}</code>
+        {signal.source !== signal.model ? <code>{signal.source}</code> : null}
         <span className="num">{fmtPct(signal.target_weight, 1)}</span>
         <WeightBar weight={signal.target_weight} />
         <span className="muted">confidence {fmtPct(signal.confidence, 0)}</span>
@@ -141,7 +141,7 @@ export function Signals() {
                         <td>{fmtStamp(s.ts)}</td>
                         <td>{s.symbol}</td>
                         <td>
-                          {s.model} <span className="muted">{s.source}</span>
+                          {s.model} {s.source !== s.model ? <span className="muted">{s.source}</span> : null}
                         </td>
                         <td className="num">{fmtPct(s.target_weight, 1)}</td>
                         <td className="num">{fmtPct(s.confidence, 0)}</td>

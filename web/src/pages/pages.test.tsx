@@ -225,7 +225,7 @@ describe('Trade Log and Risk Monitor', () => {
           settings: { max_drawdown: 0.08, etfs: ['SPY'] },
         },
         buckets: [{ name: 'core', weight: 0, cap: 0.8, symbols: [] }],
-        alert_counts: { 'risk.kill_switch': 1 },
+        alert_counts: { 'risk.kill_switch': 1, 'order.resized': 2 },
         alerts: [
           {
             ts: '2005-03-04T21:00:00Z',
@@ -241,6 +241,7 @@ describe('Trade Log and Risk Monitor', () => {
     });
     expect(await screen.findByTestId('halted-banner')).toHaveTextContent('kill switch');
     expect(screen.getByTestId('alerts')).toHaveTextContent('critical');
+    expect(screen.getByText('targets raised by sizing: 2')).toBeInTheDocument(); // kinds in words, not event names
     expect(screen.getByRole('meter', { name: 'Drawdown vs kill switch' })).toBeInTheDocument();
     expect(screen.getByTestId('buckets')).toHaveTextContent('core');
   });
