@@ -65,7 +65,7 @@ export function Trades() {
                           <td className={`num ${tone(x.realized_pnl)}`}>{x.realized_pnl ? fmtSignedMoney(x.realized_pnl) : '—'}</td>
                           <td className="num">{fmtNumber(x.position_after)}</td>
                           <td className="muted small">
-                            {x.tag} {x.reason}
+                            {x.tag === 'protect' ? 'protective stop' : x.tag} {x.reason}
                           </td>
                         </tr>
                       ))}
