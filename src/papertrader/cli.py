@@ -22,7 +22,7 @@ from papertrader.cli_api import ApiAttachment, attach_api, serve
 from papertrader.cli_common import errors, optional_date, symbol_list
 from papertrader.cli_data import backfill, poll, print_key_status, universe_app
 from papertrader.config.settings import Settings, load_settings
-from papertrader.domain.timefmt import exchange_day, exchange_time
+from papertrader.domain.timefmt import ZONE_LABEL, exchange_day, exchange_time
 from papertrader.engine.control import RunControl
 from papertrader.engine.cycle import CycleOutcome
 from papertrader.engine.runner import Mode, RunRequest, RunResult, run
@@ -108,7 +108,7 @@ def _print_status(lake: Any) -> None:
     for col in ("interval", "symbol", "first", "last", "rows", "quarantined"):
         table.add_column(col, justify="right" if col in ("rows", "quarantined") else "left")
     for row in status.itertuples(index=False):
-        fmt = "%Y-%m-%d" if row.interval == "1d" else "%Y-%m-%d %H:%M"
+        fmt = "%Y-%m-%d" if row.interval == "1d" else f"%Y-%m-%d %H:%M {ZONE_LABEL}"
         table.add_row(
             row.interval,
             row.symbol,
