@@ -117,6 +117,16 @@ describe('Decisions', () => {
     expect(chart).toHaveAttribute('data-points', '4');
   });
 
+  it('names the charted symbol apart from the table filter, and the chart picker changes only the chart', async () => {
+    const api = mount({ ...routes, 'GET /api/v1/runs/run-1/prices': (req: Request) => json({ ...prices, symbol: new URL(req.url).searchParams.get('symbol') }) });
+    expect(await screen.findByRole('heading', { name: 'AAPL price and target changes' })).toBeInTheDocument();
+    expect(screen.getByRole('heading', { name: 'Decisions for all symbols' })).toBeInTheDocument();
+    await userEvent.selectOptions(screen.getByLabelText('chart symbol'), 'MSFT');
+    expect(await screen.findByRole('heading', { name: 'MSFT price and target changes' })).toBeInTheDocument();
+    expect(screen.getByLabelText('decision symbol')).toHaveValue('');
+    expect(api.calls.some((c) => c.path === '/api/v1/runs/run-1/prices')).toBe(true);
+  });
+
   it('says there is no run instead of failing when nothing is stored', async () => {
     mount({ 'GET /api/v1/runs': { live_run_id: null, runs: [] } });
     const empty = await screen.findAllByTestId('empty-state');
