@@ -21,6 +21,7 @@ from papertrader.cli_api import serve
 from papertrader.cli_common import errors, optional_date, symbol_list
 from papertrader.cli_data import backfill, poll, print_key_status, universe_app
 from papertrader.config.settings import Settings, load_settings
+from papertrader.domain.timefmt import ZONE_LABEL, exchange_day, exchange_time
 from papertrader.engine.control import RunControl
 
 if TYPE_CHECKING:  # the engine pulls in torch (seconds): imported where a command runs, so --help stays instant
@@ -116,7 +117,7 @@ def _print_status(lake: Any) -> None:
     for col in ("interval", "symbol", "first", "last", "rows", "quarantined"):
         table.add_column(col, justify="right" if col in ("rows", "quarantined") else "left")
     for row in status.itertuples(index=False):
-        fmt = "%Y-%m-%d" if row.interval == "1d" else "%Y-%m-%d %H:%M"
+        fmt = "%Y-%m-%d" if row.interval == "1d" else f"%Y-%m-%d %H:%M {ZONE_LABEL}"
         table.add_row(
             row.interval,
             row.symbol,
@@ -197,7 +198,7 @@ def _run_with_progress(
             progress.update(
                 task,
                 advance=1,
-                info=f"{outcome.ts:%Y-%m-%d} equity ${float(outcome.valuation.equity):,.0f}",
+                info=f"{exchange_day(outcome.ts)} equity ${float(outcome.valuation.equity):,.0f}",
             )
 
         from papertrader.engine.runner import run
@@ -415,7 +416,7 @@ def _live(
                 control=control,
                 on_engine=attach,
                 on_cycle=lambda o: progress.update(
-                    task, info=f"{o.ts:%Y-%m-%d %H:%M} equity ${float(o.valuation.equity):,.0f}"
+                    task, info=f"{exchange_time(o.ts)} equity ${float(o.valuation.equity):,.0f}"
                 ),
                 should_stop=stopping,
             )
@@ -459,7 +460,7 @@ def runs() -> None:
             row.status.value,
             row.interval,
             ",".join(row.symbols),
-            "-" if row.last_cycle_ts is None else f"{row.last_cycle_ts:%Y-%m-%d %H:%M}",
+            "-" if row.last_cycle_ts is None else exchange_time(row.last_cycle_ts),
             "-" if equity is None else f"${float(equity):,.2f}",
         )
     console.print(table)

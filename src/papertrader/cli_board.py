@@ -38,6 +38,7 @@ from papertrader.cli_common import errors, optional_date, symbol_list
 from papertrader.config.settings import Settings, load_settings
 from papertrader.core.errors import ConfigError
 from papertrader.core.lazy import deferred
+from papertrader.domain.timefmt import exchange_time
 
 if TYPE_CHECKING:
     import numpy as np
@@ -105,7 +106,7 @@ def decisions(
             for v in row["votes"]
         )
         table.add_row(
-            row["ts"][:16],
+            exchange_time(row["ts"]),
             str(row.get("symbol")),
             f"{row.get('target_weight', 0):+.3f}",
             f"{row.get('confidence', 0):.2f}",

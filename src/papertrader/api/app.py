@@ -69,8 +69,9 @@ on first start in `$PAPERTRADER_HOME/api-token` (mode 0600) and printed once.
 newest stored run. 404 means no such run (or none stored yet).
 
 **Controls** (`/api/v1/control/*`) steer the live run between cycles and answer 409 when there is none, when
-it has finished, or (mode) always: a run's mode is fixed when it starts. Each action is logged with the client
-address and appended to `$PAPERTRADER_HOME/api-audit.jsonl`.
+it has finished. `POST /control/mode` switches the live run between `paper` trading and `observe`-only (signals
+and risk run, no orders are sent) from the next cycle; a resumed run keeps the mode. Each action is logged with
+the client address and appended to `$PAPERTRADER_HOME/api-audit.jsonl`.
 
 **Stream.** `GET /api/v1/stream` upgrades to a WebSocket. Authenticate with `?token=<token>` or, to keep the
 token out of URLs, the subprotocols `papertrader.v1` and `bearer.<token>` (the server accepts
@@ -269,9 +270,13 @@ def create_app(
         return service.fills(run, limit)
 
     @get("/trades", TradesView, "portfolio", NOT_FOUND)
-    def trades(run: RunParam = None, limit: Limit = 500) -> TradesView:
-        """The trade log: fills with realised P&L and the position each left."""
-        return service.trades(run, limit)
+    def trades(
+        run: RunParam = None,
+        limit: Limit = 500,
+        offset: Annotated[int, Query(ge=0, le=10_000_000, description="skip this many newer fills (paging)")] = 0,
+    ) -> TradesView:
+        """The trade log: fills with realised P&L and the position each left, newest first, a page at a time."""
+        return service.trades(run, limit, offset)
 
     @get("/equity", EquitySeries, "performance", NOT_FOUND)
     def equity(
@@ -363,14 +368,10 @@ def create_app(
 
     @post("/control/mode", ControlView)
     def mode(request: Request, body: ModeRequest) -> ControlView:
-        """Always 409: a run's mode is fixed when it starts; start another run for another mode."""
-        state = service.control_view()
-        reason = (
-            f"a run's mode is fixed when it starts (this one: {state.mode or 'none'}); "
-            f"start `papertrader paper --replay` or `--live` for {body.mode}"
-        )
-        audit.record(_client(request), request.headers.get("user-agent", ""), "mode", reason, accepted=False)
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=reason)
+        """Paper trading or observe-only (signals and risk run, no orders are sent), from the next cycle."""
+        observe = body.mode == "observe"
+        detail = "observe only: signals and risk, no orders" if observe else "paper trading: decisions become orders"
+        return act(request, "mode", detail, lambda c: c.request_mode(observe))
 
     @app.get(OPENAPI_PATH, include_in_schema=False, dependencies=protected)
     def openapi_json() -> JSONResponse:

@@ -183,6 +183,7 @@ class TradesView(ApiModel):
     realized_pnl_total: float
     fees_total: float
     trades: list[TradeView]
+    offset: int = Field(0, description="how many newer fills this page skipped")
 
 
 # ---- performance --------------------------------------------------------------------------------
@@ -399,6 +400,11 @@ class ControlView(ApiModel):
     flatten_requested: bool
     speed: float | None = Field(description="market seconds per wall second; 0 = as fast as possible")
     halted: str | None
+    trading: Literal["paper", "observe"] | None = Field(
+        None,
+        description="paper: decisions become orders; observe: signals and risk run but no orders are sent "
+        "(a switch asked for shows here at once and applies from the next cycle)",
+    )
 
 
 SPEED_DOC = f"market seconds per wall second: 0 = as fast as possible, else {MIN_SPEED:g} (real time) to {MAX_SPEED:g}"
@@ -429,9 +435,9 @@ class SpeedRequest(ApiModel):
 
 
 class ModeRequest(ApiModel):
-    """A mode change request (always refused with 409: a run's mode is fixed when it starts)."""
+    """Switch the live run between paper trading and observe-only (signals and risk run, no orders are sent)."""
 
-    mode: Literal["backtest", "replay", "live"]
+    mode: Literal["paper", "observe"]
 
 
 class AuditEntry(ApiModel):

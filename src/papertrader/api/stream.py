@@ -55,6 +55,7 @@ RISK_KINDS = frozenset(
     {
         "order.denied",
         "order.reduced",
+        "order.resized",
         "order.rejected",
         "halt",
         "risk.kill_switch",

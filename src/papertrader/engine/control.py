@@ -46,6 +46,7 @@ class RunControl:
         self._stopping = False
         self._flatten = False
         self._reset = False
+        self._mode: bool | None = None  # a pending switch to observe-only (True) or paper trading (False)
         self._speed = speed
         self._wake = threading.Event()
 
@@ -85,6 +86,22 @@ class RunControl:
         with self._lock:
             wanted, self._reset = self._reset, False
             return wanted
+
+    def request_mode(self, observe: bool) -> None:
+        """Switch to observe-only (signals and risk run, no orders are sent) or back to paper trading."""
+        with self._lock:
+            self._mode = observe
+
+    def take_mode(self) -> bool | None:
+        """The pending mode switch, once (True = observe-only); None when nothing was asked."""
+        with self._lock:
+            wanted, self._mode = self._mode, None
+            return wanted
+
+    def pending_mode(self) -> bool | None:
+        """The switch asked for and not yet applied (the API shows it until the next cycle)."""
+        with self._lock:
+            return self._mode
 
     def set_speed(self, speed: float) -> None:
         """Change replay speed (market seconds per wall second; 0 = as fast as possible)."""

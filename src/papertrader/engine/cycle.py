@@ -46,8 +46,11 @@ log = logging.getLogger(__name__)
 
 #: Corporate-action event kinds: they move cash and positions, so the ledger is rebuilt from them too.
 ACTION_EVENTS = ("split", "dividend")
-#: Event kinds a resumed run needs back (Engine.restore): re-entry blocks after stops, halts, resets, actions.
-RESTORE_EVENTS = (*PROTECTION_EVENTS, "halt", *ACTION_EVENTS)
+#: The operator switched between paper trading and observe-only (signals and risk run, no orders are sent).
+TRADING_MODE = "trading.mode"
+
+#: Event kinds a resumed run needs back (Engine.restore): re-entry blocks after stops, halts, resets, actions, the mode.
+RESTORE_EVENTS = (*PROTECTION_EVENTS, "halt", *ACTION_EVENTS, TRADING_MODE)
 
 
 class Recorder(Protocol):
@@ -111,6 +114,7 @@ class Engine:
         self._index = {s: i for i, s in enumerate(panel.symbols)}
         self.health = HealthBoard()
         self.halted: str | None = None
+        self.observing = False  # observe-only: decide and size as usual, but send no new orders
         self.hold: str | None = None  # the live loop's data is missing or stale: no new decisions
         self.latency = LatencyTracker()
         self._timer = timer
@@ -153,6 +157,8 @@ class Engine:
         if self.protector is not None:
             self.protector.restore(open_orders, events)
         self._restore_limits(curve, [e for e in events if e.kind == "halt"])
+        modes = [e for e in events if e.kind == TRADING_MODE]
+        self.observing = bool(modes[-1].payload["observe"]) if modes else False
         self._last_close = self.panel.last_closes(last_cycle)
         if last_cycle >= 0:
             replay = getattr(self.strategy, "replay", None)
@@ -197,6 +203,13 @@ class Engine:
             self.halted = None
             self.risk.kill_switch.reset(float(self.ledger.value(self.marks()).equity))
             self._pending_events.append(Event(self.clock.now(), "halt", {"halted": False, "reason": reason}))
+
+    def set_observing(self, observe: bool, reason: str) -> None:
+        """Switch observe-only on or off from the next decision; recorded with the cycle, so a resume keeps it."""
+        if observe != self.observing:
+            self.observing = observe
+            payload = {"observe": observe, "mode": "observe" if observe else "paper", "reason": reason}
+            self._pending_events.append(Event(self.clock.now(), TRADING_MODE, payload))
 
     def holdings(self) -> Array:
         """Shares held per symbol, in universe order."""
@@ -339,7 +352,9 @@ class Engine:
                     signal["votes"] = decision.votes(int(i))
                 report.events.append(Event(now, "signal", signal))
             self._last_target = decision.weights
-        for seq, intent in enumerate(plan.intents):
+        # observe-only sends nothing new; a halt's flatten still goes out (it only ever reduces risk)
+        intents = plan.intents if not self.observing or self.halted is not None else []
+        for seq, intent in enumerate(intents):
             qty = intent.qty
             if intent.qty != intent.target_qty - held[intent.index]:
                 # earlier orders are still working: replace them rather than stack a second order
@@ -372,7 +387,7 @@ class Engine:
                     "equity": str(valuation.equity),
                     "gross_exposure": str(valuation.gross_exposure),
                     "fills": len(report.fills),
-                    "orders": len(plan.intents),
+                    "orders": len(intents),
                 },
             )
         )

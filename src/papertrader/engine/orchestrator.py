@@ -54,7 +54,7 @@ from papertrader.engine.feed import BarFeed, closed_by
 from papertrader.engine.health import LatencyTracker, Status
 from papertrader.engine.panel import Panel
 from papertrader.engine.recorder import BatchRecorder
-from papertrader.engine.runner import board_health, close_strategy, restore_committed
+from papertrader.engine.runner import apply_mode, board_health, close_strategy, restore_committed
 from papertrader.engine.schedule import DayPlan, EventKind, ScheduledEvent, plans
 from papertrader.persistence.repository import RunInfo, RunRepository
 from papertrader.signals.factory import Built, FeatureBuilder, calibration_window, member_names
@@ -550,6 +550,8 @@ class LiveOrchestrator:
                 engine.halt("flatten requested by the operator")
             if engine is not None and self.control.take_reset():
                 engine.unhalt("trading resumed by the operator")
+            if engine is not None:
+                apply_mode(engine, self.control)
         self._take_new_bars(bar_ts)
 
     def _take_new_bars(self, expected: datetime | None) -> None:

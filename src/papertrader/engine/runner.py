@@ -387,6 +387,13 @@ def _pacer(panel: Panel, speed: float, sleep: Callable[[float], None] | None) ->
     return pace
 
 
+def apply_mode(engine: Engine, control: RunControl) -> None:
+    """Hand a pending paper/observe switch from the operator to the engine (between cycles only)."""
+    observe = control.take_mode()
+    if observe is not None:
+        engine.set_observing(observe, "observe-only: no orders" if observe else "paper trading resumed")
+
+
 def _controlled_pacer(panel: Panel, engine: Engine, control: RunControl, paced: bool) -> Callable[[int], None]:
     """Between cycles: honour pause, flatten and reset requests, then wait per the current speed."""
 
@@ -396,6 +403,7 @@ def _controlled_pacer(panel: Panel, engine: Engine, control: RunControl, paced: 
             engine.halt("flatten requested by the operator")
         if control.take_reset():
             engine.unhalt("trading resumed by the operator")
+        apply_mode(engine, control)
         speed = control.speed
         if paced and speed > 0:
             control.sleep((panel.ts[k] - panel.ts[k - 1]).total_seconds() / speed)
