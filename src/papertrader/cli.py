@@ -513,12 +513,15 @@ def demo(
     api: Annotated[bool, typer.Option(help="serve the API and dashboard during the replay")] = True,
     keep_serving: Annotated[bool, typer.Option(help="keep the dashboard up after the replay until Ctrl-C")] = False,
     strategy: Annotated[
-        str, typer.Option(help="ensemble (train tiny models, replay after the cutoff) | trend (the old full replay)")
+        str,
+        typer.Option(help="ensemble (train, calibrate, replay from the cutoff) | trend (the old full replay)"),
     ] = "ensemble",
     until: Annotated[
-        str, typer.Option(help="models see only bars before this date; the replay starts on it (out-of-sample)")
+        str,
+        typer.Option(help="the replay starts here; models see bars up to a calibration window (~1 year) before it"),
     ] = "2009-01-01",
     retrain: Annotated[bool, typer.Option(help="train fresh models even when current ones fit the cutoff")] = False,
+    small: Annotated[bool, typer.Option("--small", help="tiny CI-sized models (seconds; they learn nothing)")] = False,
 ) -> None:
     """The main job on a fresh machine: bundled real data, tiny models, an out-of-sample replay with the dashboard."""
     from papertrader import cli_demo
@@ -533,7 +536,7 @@ def demo(
             _import_bundled(lake)
         _print_status(lake)
         if strategy == "ensemble":
-            cli_demo.ensure_models(settings, until, console, retrain=retrain)
+            cli_demo.ensure_models(settings, until, console, retrain=retrain, small=small)
             cli_demo.print_roster(settings, console)
     from papertrader.core.private import private_dir
 

@@ -1,10 +1,12 @@
-"""What `papertrader demo` does around the replay: tiny models trained before a cutoff, then the board comparison.
+"""What `papertrader demo` does around the replay: models trained before a cutoff, then the board comparison.
 
-The demo is the whole system on a fresh machine: bundled real bars, the LSTM/GRU/PPO trained only on bars
-before the cutoff (reused when the registry's current versions were trained on exactly that data), the
-ensemble replayed after it (out-of-sample) with the dashboard attached, and the comparison against each
-member alone and buy-and-hold on the same window (cli_board's code, not a copy). Before the replay it says
-which members vote and which the quality gate leaves out, and why.
+The demo is the whole system on a fresh machine: bundled real bars; the LSTM, GRU, PPO and the
+cross-sectional LightGBM trained by the same `train all` a user runs (production sizes, early stopping on
+validation rows) on bars that end one calibration window before the cutoff (reused when the registry's
+current versions were trained on exactly that data); the board calibrated on that window, which no model saw;
+the board replayed from the cutoff (out-of-sample) with the dashboard attached; and the comparison against
+each member alone, the trend baseline and buy-and-hold on the same window (cli_board's code, not a copy).
+Before the replay it says which members vote and which the quality gate leaves out, and why.
 """
 
 from __future__ import annotations
@@ -30,7 +32,12 @@ DEFAULT_CUTOFF = "2009-01-01"
 #: The demo's own universe and window, whatever else the lake holds: an imported CSV never changes `make run`.
 DEMO_SYMBOLS = BOKEH_SYMBOLS
 DEMO_END = "2013-03-02"  # exclusive: the bundled equities end on 2013-03-01
-FAMILIES = ("lstm", "gru", "rl")  # registry families of the `train all` kinds lstm, gru, ppo
+FAMILIES = ("lstm", "gru", "rl", "lgbm")  # registry families of the `train all` kinds lstm, gru, ppo, lgbm
+#: The board the demo replays: every trained family plus the trend member.
+DEMO_MEMBERS = ("lstm", "gru", "ppo", "lgbm", "trend")
+#: Sessions kept between the models' last bar and the cutoff beyond `board.calibration_bars`: the longest label
+#: embargo of a member (the GRU's 4 weekly bars = 20 sessions) plus slack, so the whole window calibrates.
+CALIBRATION_MARGIN = 25
 
 
 @dataclass(frozen=True)
@@ -48,8 +55,25 @@ def demo_end() -> datetime:
 
 
 def ensemble_settings(settings: Settings) -> Settings:
-    """The same settings with the AI board as the strategy (everything else as configured)."""
-    return settings.model_copy(update={"strategy": settings.strategy.model_copy(update={"name": "ensemble"})})
+    """The same settings with the demo's board (every trained family and the trend member) as the strategy."""
+    board = settings.board.model_copy(update={"members": DEMO_MEMBERS})
+    strategy = settings.strategy.model_copy(update={"name": "ensemble"})
+    return settings.model_copy(update={"strategy": strategy, "board": board})
+
+
+def training_until(settings: Settings, cutoff: str) -> str:
+    """The date the models' data ends: `board.calibration_bars` + a margin of sessions before the cutoff.
+
+    The bars in between are seen by no model (not even as validation or test rows), so the board can fit its
+    calibrators there; with models trained up to the cutoff it would trade uncalibrated.
+    """
+    bars, _ = cli_models.load_training_data(settings, "1d", DEMO_SYMBOLS)
+    before = cli_models.bars_before(bars, cutoff)
+    sessions = pd.DatetimeIndex(before["ts"]).tz_convert("America/New_York").normalize().unique().sort_values()
+    keep = settings.board.calibration_bars + CALIBRATION_MARGIN
+    if len(sessions) <= 2 * keep:
+        raise ConfigError(f"too little history before {cutoff} to train the models and calibrate the board")
+    return f"{sessions[-keep]:%Y-%m-%d}"
 
 
 def cutoff_time(cutoff: str) -> pd.Timestamp:
@@ -59,7 +83,10 @@ def cutoff_time(cutoff: str) -> pd.Timestamp:
 
 
 def check_models(settings: Settings, cutoff: str) -> ModelCheck:
-    """Compare each current manifest's data_end and symbols with what `train all --until cutoff` would use now."""
+    """Compare each current manifest's data_end and symbols with what `train all --until cutoff` would use now.
+
+    `cutoff` here is the training cutoff (`training_until`), not the replay's start.
+    """
     bars, _ = cli_models.load_training_data(settings, "1d", DEMO_SYMBOLS)
     before = cli_models.bars_before(bars, cutoff)
     data_end = pd.Timestamp(before["ts"].max())
@@ -85,19 +112,26 @@ def check_models(settings: Settings, cutoff: str) -> ModelCheck:
     return ModelCheck(not reasons, tuple(reasons), data_end)
 
 
-def ensure_models(settings: Settings, cutoff: str, console: Console, retrain: bool = False) -> ModelCheck:
-    """Train the three tiny models on bars before the cutoff unless current versions already were."""
-    check = check_models(settings, cutoff)
+def ensure_models(
+    settings: Settings, cutoff: str, console: Console, retrain: bool = False, small: bool = False
+) -> ModelCheck:
+    """Train the four families on bars ending a calibration window before the cutoff, unless current ones were."""
+    until = training_until(settings, cutoff)
+    check = check_models(settings, until)
     if check.reusable and not retrain:
         console.print(
-            f"[green]reusing the registered lstm, gru and ppo models[/green]: trained on bars before {cutoff} "
+            f"[green]reusing the registered lstm, gru, ppo and lgbm models[/green]: trained on bars before {until} "
             f"(last bar seen {check.data_end:%Y-%m-%d}); `--retrain` trains fresh ones"
         )
         return check
     why = "asked to retrain" if retrain else "; ".join(check.reasons)
-    console.print(f"training tiny lstm, gru and ppo models on bars before {cutoff} ({why})")
-    cli_models.train("all", small=True, until=cutoff, symbols=",".join(DEMO_SYMBOLS))
-    after = check_models(settings, cutoff)
+    size = "tiny CI-sized" if small else "production-size (early stopping; about 3-4 minutes on 2 cores)"
+    console.print(
+        f"training {size} lstm, gru, ppo and lgbm models on bars before {until}; the board calibrates on "
+        f"{until} -> {cutoff}, which no model sees, and trades from {cutoff} ({why})"
+    )
+    cli_models.train("all", small=small, until=until, symbols=",".join(DEMO_SYMBOLS))
+    after = check_models(settings, until)
     if not after.reusable:  # pragma: no cover - training registers and promotes by default
         raise ConfigError(f"training did not leave usable models: {'; '.join(after.reasons)}")
     return after
@@ -109,7 +143,7 @@ def board_roster(settings: Settings) -> list[str]:
 
     registry = Registry(settings.home)
     lines: list[str] = []
-    for name in settings.board.members:
+    for name in ensemble_settings(settings).board.members:
         if name == "trend":
             lines.append("trend: votes (the moving-average baseline is not gated)")
         elif name in FAMILY and registry.current(FAMILY[name]) is not None:
@@ -120,7 +154,7 @@ def board_roster(settings: Settings) -> list[str]:
 def print_roster(settings: Settings, console: Console) -> None:
     """Which members the board will hear and which the quality gate leaves out, before the replay starts."""
     lines = board_roster(settings)
-    console.print("[bold]the board[/bold] (quality gate on each model's validation window):")
+    console.print("[bold]the board[/bold] (quality gate on each model's validation and held-out test windows):")
     for line in lines:
         colour = "yellow" if ": left out, " in line else "green"
         console.print(f"  [{colour}]{line}[/{colour}]")

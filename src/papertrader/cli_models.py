@@ -256,7 +256,7 @@ def _print_outcome(family: str, version: str, metrics: dict[str, Any], seconds: 
         if value is not None:
             table.add_row(f"trading {key}", f"{value:.4g}" if isinstance(value, float) else str(value))
     console.print(table)
-    console.print(f"quality gate (validation rows): {gate_cell(gate_of(metrics))}")
+    console.print(f"quality gate (validation and held-out test rows): {gate_cell(gate_of(metrics))}")
 
 
 @models_app.command("list")

@@ -146,7 +146,7 @@ def both_windows(validation: GateResult, test: GateResult | None) -> GateResult:
     if test is None or not validation.passed:
         return validation
     if not test.passed:
-        return GateResult(**{**asdict(test), "reason": f"held-out test: {test.reason}"})
+        return GateResult(**{**asdict(test), "reason": f"held-out test {test.reason.removeprefix('validation ')}"})
     return GateResult(
         **{
             **asdict(validation),

@@ -1,5 +1,6 @@
-"""`papertrader demo` end to end on the bundled real data: tiny models trained before the cutoff, the board
-replayed after it, the comparison and the tear sheet written, the votes readable through the API.
+"""`papertrader demo` end to end on the bundled real data: models trained a calibration window before the
+cutoff (`--small` sizes here), the board replayed after it, the comparison and the tear sheet written, the votes
+readable through the API.
 
 Slow: it imports the bundled data and trains the LSTM, GRU and PPO once for the module.
 """
@@ -48,18 +49,22 @@ def _invoke(home: Path, *args: str, code: int = 0) -> str:
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
     """One demo on a fresh home (imports, trains, replays, compares)."""
     home = tmp_path_factory.mktemp("demo-home")
-    output = _invoke(home, "demo", "--no-api", "--until", CUTOFF)
+    output = _invoke(home, "demo", "--no-api", "--small", "--until", CUTOFF)
     repo = RunRepository(make_engine(f"sqlite:///{home / 'papertrader.db'}"))
     (run,) = repo.list_runs()
     return Demo(home, output, run)
 
 
 @pytest.mark.slow
-def test_models_see_only_bars_before_the_cutoff_and_the_replay_starts_after_them(demo: Demo) -> None:
+def test_models_see_only_bars_a_calibration_window_before_the_cutoff_and_the_replay_starts_after_them(
+    demo: Demo,
+) -> None:
     cutoff = pd.Timestamp(CUTOFF, tz="America/New_York")
-    for family in ("lstm", "gru", "rl"):
+    for family in ("lstm", "gru", "rl", "lgbm"):
         manifest = json.loads((demo.home / "models" / family / "v0001" / "manifest.json").read_text())
-        assert pd.Timestamp(manifest["training_window"]["data_end"]) < cutoff
+        sessions_left = pd.bdate_range(pd.Timestamp(manifest["training_window"]["data_end"]).date(), cutoff.date())
+        assert len(sessions_left) > Settings().board.calibration_bars, "a whole calibration window no model saw"
+    assert "the board calibrates on" in demo.output
     assert demo.run.start is not None and pd.Timestamp(demo.run.start) >= cutoff
     assert demo.run.config["strategy"]["name"] == "ensemble" and demo.run.status.value == "finished"
 
@@ -68,10 +73,10 @@ def test_models_see_only_bars_before_the_cutoff_and_the_replay_starts_after_them
 def test_the_demo_prints_the_summary_the_comparison_and_writes_both_reports(demo: Demo) -> None:
     out = demo.output
     assert "buy & hold" in out and "out-of-sample" in out
-    for name in ("ensemble", "lstm", "gru", "ppo", "trend", "buy_and_hold"):
+    for name in ("ensemble", "lstm", "gru", "ppo", "lgbm", "trend", "buy_and_hold"):
         assert name in out
     assert "trend: votes" in out
-    for member in ("lstm", "gru", "ppo"):
+    for member in ("lstm", "gru", "ppo", "lgbm"):
         assert f"{member}: votes, " in out or f"{member}: left out, " in out, "the demo says who votes and why"
     reports = demo.home / "reports"
     assert (reports / f"{demo.run.id}.html").stat().st_size > 10_000
@@ -92,9 +97,9 @@ def test_the_boards_votes_are_served_by_the_decisions_route(demo: Demo) -> None:
     assert body["total"] > 0 and body["decisions"]
     assert all(d["source"] == "ensemble" for d in body["decisions"])
     members = {v["member"] for d in body["decisions"] for v in d["votes"]}
-    assert members == {"lstm", "gru", "ppo", "trend"}
+    assert members == {"lstm", "gru", "ppo", "lgbm", "trend"}
     registry = Registry(demo.home)
-    for member, family in (("lstm", "lstm"), ("gru", "gru"), ("ppo", "rl")):
+    for member, family in (("lstm", "lstm"), ("gru", "gru"), ("ppo", "rl"), ("lgbm", "lgbm")):
         gate = gate_of(registry.manifest(family).metrics)
         assert gate is not None, "the demo's models record the quality gate"
         votes = [v for d in body["decisions"] for v in d["votes"] if v["member"] == member]
@@ -108,8 +113,8 @@ def test_the_boards_votes_are_served_by_the_decisions_route(demo: Demo) -> None:
 
 @pytest.mark.slow
 def test_a_second_demo_reuses_the_models_trained_for_the_same_cutoff(demo: Demo) -> None:
-    out = _invoke(demo.home, "demo", "--no-api", "--until", CUTOFF)
-    assert "reusing the registered lstm, gru and ppo models" in out
+    out = _invoke(demo.home, "demo", "--no-api", "--small", "--until", CUTOFF)
+    assert "reusing the registered lstm, gru, ppo and lgbm models" in out
     assert not (demo.home / "models" / "lstm" / "v0002").exists()
 
 
@@ -140,8 +145,8 @@ def test_an_imported_csv_never_changes_the_trend_demos_universe_or_window(tmp_pa
 @pytest.mark.slow
 def test_an_imported_csv_never_changes_the_board_demo(demo: Demo) -> None:
     _import_junk(demo.home)
-    out = _invoke(demo.home, "demo", "--no-api", "--until", CUTOFF)
-    assert "reusing the registered lstm, gru and ppo models" in out
+    out = _invoke(demo.home, "demo", "--no-api", "--small", "--until", CUTOFF)
+    assert "reusing the registered lstm, gru, ppo and lgbm models" in out
     latest = RunRepository(make_engine(f"sqlite:///{demo.home / 'papertrader.db'}")).list_runs()[0]
     assert sorted(latest.symbols) == sorted(demo.run.symbols) == ["AAPL", "FB", "GOOG", "IBM", "MSFT"]
     assert latest.summary is not None and demo.run.summary is not None
