@@ -1,4 +1,4 @@
-"""Which model members may vote: the quality gate their registered version recorded on its validation and held-out test windows.
+"""Which model members may vote: the quality gate their version recorded on its validation and test windows.
 
 A model member votes only when its version's manifest holds a passed gate (`models.gate`). A version whose
 predictions did not move, or did not beat the base-rate predictor, or that was trained before the gate
