@@ -25,6 +25,7 @@ from papertrader.config.settings import Settings
 from papertrader.core.errors import ConfigError
 from papertrader.data.adapters.bundled import BOKEH_SYMBOLS
 from papertrader.models.gate import gate_of
+from papertrader.models.holdout import calibration_holdback
 from papertrader.models.registry import Registry
 from papertrader.signals.gating import admission
 
@@ -35,9 +36,6 @@ DEMO_END = "2013-03-02"  # exclusive: the bundled equities end on 2013-03-01
 FAMILIES = ("lstm", "gru", "rl", "lgbm")  # registry families of the `train all` kinds lstm, gru, ppo, lgbm
 #: The board the demo replays: every trained family plus the trend member.
 DEMO_MEMBERS = ("lstm", "gru", "ppo", "lgbm", "trend")
-#: Sessions kept between the models' last bar and the cutoff beyond `board.calibration_bars`: the longest label
-#: embargo of a member (the GRU's 4 weekly bars = 20 sessions) plus slack, so the whole window calibrates.
-CALIBRATION_MARGIN = 25
 
 
 @dataclass(frozen=True)
@@ -62,24 +60,17 @@ def ensemble_settings(settings: Settings) -> Settings:
 
 
 def training_until(settings: Settings, cutoff: str) -> str:
-    """The date the models' data ends: `board.calibration_bars` + a margin of sessions before the cutoff.
+    """The date the models' data ends: a calibration window (models.holdout.calibration_holdback) before the cutoff.
 
     The bars in between are seen by no model (not even as validation or test rows), so the board can fit its
     calibrators there; with models trained up to the cutoff it would trade uncalibrated.
     """
     bars, _ = cli_models.load_training_data(settings, "1d", DEMO_SYMBOLS)
     before = cli_models.bars_before(bars, cutoff)
-    sessions = pd.DatetimeIndex(before["ts"]).tz_convert("America/New_York").normalize().unique().sort_values()
-    keep = settings.board.calibration_bars + CALIBRATION_MARGIN
-    if len(sessions) <= 2 * keep:
+    until = calibration_holdback(pd.DatetimeIndex(before["ts"]), settings.board.calibration_bars)
+    if until is None:
         raise ConfigError(f"too little history before {cutoff} to train the models and calibrate the board")
-    return f"{sessions[-keep]:%Y-%m-%d}"
-
-
-def cutoff_time(cutoff: str) -> pd.Timestamp:
-    """The cutoff as an aware timestamp (midnight New York when naive), as `train --until` reads it."""
-    stamp = pd.Timestamp(cutoff)
-    return stamp.tz_localize("America/New_York") if stamp.tzinfo is None else stamp
+    return f"{until.tz_convert('America/New_York'):%Y-%m-%d}"
 
 
 def check_models(settings: Settings, cutoff: str) -> ModelCheck:

@@ -770,8 +770,29 @@ def vendor_feed(settings: Settings, clock: Clock) -> tuple[BarFeed, Backfill, li
     return RouterFeed(router), backfill, notes
 
 
+def retraining_bars(
+    lake: Lake, symbols: Sequence[str], interval: str, data_until: datetime, calibration_bars: int
+) -> pd.DataFrame:
+    """The bars a retrained model may see: up to `data_until`, less the last calibration window (+ embargo).
+
+    Those held-back bars are seen by no part of training, so the board rebuilt on the new version at the next
+    warm-up fits its calibrators on them instead of trading uncalibrated (models.holdout.calibration_holdback).
+    """
+    from papertrader.models.holdout import calibration_holdback
+
+    bars = lake.read_bars(list(symbols), interval, None, data_until)
+    holdback = calibration_holdback(pd.DatetimeIndex(bars["ts"]), calibration_bars)
+    if holdback is None:
+        return bars
+    return bars[pd.DatetimeIndex(bars["ts"]) < holdback].reset_index(drop=True)
+
+
 def registry_retrainer(settings: Settings, symbols: Sequence[str], interval: str) -> BackgroundRetrainer | None:
-    """Retraining of `live.retrain_family` on the lake's bars up to the slot's close, checked by the registry."""
+    """Retraining of `live.retrain_family` on the lake's bars up to a calibration window before the slot's close.
+
+    Holding the last `board.calibration_bars` (+ embargo) back means the board rebuilt on the new version at the
+    next warm-up calibrates on bars it never saw instead of trading uncalibrated; checked by the registry.
+    """
     family = settings.live.retrain_family
     if family is None:
         return None
@@ -785,7 +806,7 @@ def registry_retrainer(settings: Settings, symbols: Sequence[str], interval: str
     def train(data_until: datetime) -> str:
         from papertrader.features.from_lake import available_families, external_from_lake
 
-        bars = lake.read_bars(list(symbols), interval, None, data_until)
+        bars = retraining_bars(lake, symbols, interval, data_until, settings.board.calibration_bars)
         external = external_from_lake(lake, settings.features, list(symbols))
         live = registry.current(REGISTRY_FAMILY[family])
         used = (
