@@ -23,6 +23,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
 STATIC_INDEX = ROOT / "src" / "papertrader" / "api" / "static" / "index.html"
+PIP = (sys.executable, "-m", "pip", "--quiet")
 BANNER = re.compile(r"dashboard: (http://127\.0\.0\.1:\d+)/")
 
 pytestmark = pytest.mark.slow
@@ -38,8 +39,7 @@ def _build_wheel(out: Path) -> Path:
     if not STATIC_INDEX.exists() and shutil.which("npm") is None:
         pytest.skip("the dashboard is not built and npm is missing: the build hook cannot make it here")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--no-build-isolation", "--no-index"]
-        + ["--wheel-dir", str(out), "--quiet"],
+        [*PIP, "wheel", str(ROOT), "--no-deps", "--no-build-isolation", "--no-index", "--wheel-dir", str(out)],
         check=True,
         env={**os.environ, "PAPERTRADER_REQUIRE_DASHBOARD": "1"},
     )
@@ -51,8 +51,7 @@ def _fresh_venv(where: Path, wheel: Path) -> Path:
     venv.create(where, with_pip=False, clear=True)
     python = where / "bin" / "python"
     subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-index", "--no-deps", "--quiet"]
-        + [str(wheel)],
+        [*PIP, "--python", str(python), "install", "--no-index", "--no-deps", str(wheel)],
         check=True,
         env=_clean_env(where),  # no PYTHONPATH: a source tree on it would look like papertrader installed already
     )
