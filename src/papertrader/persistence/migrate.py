@@ -92,6 +92,9 @@ def stored_revision(conn: Connection) -> str | None:
 
 def ensure_schema(engine: Engine, *, now: Callable[[], datetime] | None = None) -> SchemaReport:
     """Bring the database to HEAD_REVISION: create+stamp when empty, back up then upgrade when older, else refuse."""
+    with engine.connect() as conn:  # the usual case reads only: `runs` never waits for a running engine's writes
+        if stored_revision(conn) == HEAD_REVISION:
+            return SchemaReport("current", HEAD_REVISION, HEAD_REVISION)
     with _write_transaction(engine) as conn:
         revision = stored_revision(conn)
         if revision == HEAD_REVISION:
@@ -101,14 +104,11 @@ def ensure_schema(engine: Engine, *, now: Callable[[], datetime] | None = None) 
             _stamp(conn, HEAD_REVISION)
             return SchemaReport("created", None, HEAD_REVISION)
         _refuse_unknown(revision, engine.url)
-    backup = backup_sqlite(engine.url, revision, (now or _utc_now)())
-    with _write_transaction(engine) as conn:
-        revision = stored_revision(conn)  # another process may have upgraded it meanwhile
-        if revision != HEAD_REVISION:
-            if revision is not None:
-                _refuse_unknown(revision, engine.url)
-            _upgrade(conn)
-            _check_columns(conn, backup)
+        # Under the write lock: readers still see the committed database, and no other start can upgrade (or back
+        # up) it meanwhile, so exactly one process copies and upgrades it.
+        backup = backup_sqlite(engine.url, revision, (now or _utc_now)())
+        _upgrade(conn)
+        _check_columns(conn, backup)
     log.warning(
         "upgraded the database schema %s -> %s%s",
         revision,

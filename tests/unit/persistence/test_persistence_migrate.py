@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 import stat
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
 
-from papertrader.persistence.db import init_db, make_engine
+from papertrader.persistence.db import SQLITE_BEGIN_OPTION, init_db, make_engine
 from papertrader.persistence.migrate import (
     HEAD_REVISION,
     MIGRATIONS_DIR,
@@ -126,3 +127,22 @@ def test_an_in_memory_database_is_created_and_stamped_without_a_backup() -> None
     engine = make_engine("sqlite://")
     assert ensure_schema(engine).action == "created"
     assert ensure_schema(engine).action == "current"
+
+
+def test_starts_racing_on_a_pre_alembic_ledger_upgrade_and_back_it_up_exactly_once(tmp_path: Path) -> None:
+    Base.metadata.create_all(_engine(tmp_path))
+    engines = [_engine(tmp_path) for _ in range(4)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        reports = list(pool.map(lambda engine: ensure_schema(engine, now=lambda: NOW), engines))
+    assert sorted(r.action for r in reports) == ["current", "current", "current", "upgraded"]
+    assert len(list(tmp_path.glob("*.bak-*"))) == 1
+    assert _revision(engines[0]) == HEAD_REVISION
+
+
+def test_the_usual_start_reads_only_so_it_never_waits_for_a_writer(tmp_path: Path) -> None:
+    engine = _engine(tmp_path)
+    init_db(engine)
+    writer = _engine(tmp_path).connect().execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+    with writer.begin():  # a running engine holding the write lock
+        assert ensure_schema(_engine(tmp_path)).action == "current"
+    writer.close()
