@@ -84,7 +84,7 @@ wheel: $(STAMP)
 BENCH_STAMP := $(VENV)/.bench-installed
 
 $(BENCH_STAMP): $(STAMP) pyproject.toml
-	$(PY) -m pip install -q -c requirements.lock -e '.[$(EXTRAS),bench]'
+	$(PY) -m pip install -q -e '.[dev,bench]'
 	touch $(BENCH_STAMP)
 
 bench: $(BENCH_STAMP)
