@@ -10,7 +10,6 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import StaticPool
 
 from papertrader.core.private import OWNER_DIR, private_file
-from papertrader.persistence.models import Base
 
 #: Execution option naming the SQLite ``BEGIN`` flavour (DEFERRED, IMMEDIATE, EXCLUSIVE) of a transaction.
 #: Writers ask for IMMEDIATE so they take the write lock up front and never deadlock on a lock upgrade.
@@ -81,5 +80,7 @@ def make_engine(url: str | URL, *, echo: bool = False) -> Engine:
 
 
 def init_db(engine: Engine) -> None:
-    """Create every table and index that is missing, so startup can call it unconditionally."""
-    Base.metadata.create_all(engine, checkfirst=True)
+    """Bring the ledger to this release's schema (create, upgrade after a backup, or refuse a newer one) at startup."""
+    from papertrader.persistence.migrate import ensure_schema  # migrate imports this module
+
+    ensure_schema(engine)

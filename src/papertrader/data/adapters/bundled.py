@@ -35,9 +35,11 @@ NaN observations (WTI and VIX holidays) are dropped and counted in the log.
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Final
 
 import numpy as np
@@ -83,6 +85,20 @@ _MACRODATA_COLUMNS: Final = {
 }
 
 
+DEMO_EXTRA: Final = "pip install 'papertrader[demo]'"
+
+
+def demo_module(name: str) -> ModuleType:
+    """Import a bundled-data package, or say which extra installs it (they are not core dependencies)."""
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        raise DataError(
+            f"the bundled demo data needs {name.split('.')[0]}, which is not installed: {DEMO_EXTRA} "
+            "(make run installs it), or import your own bars with `papertrader data import --source csv`"
+        ) from exc
+
+
 def adjust_ohlcv(frame: pd.DataFrame, adj_close: pd.Series) -> pd.DataFrame:
     """Scale OHLC by adj_close/close and volume by its inverse, so splits do not look like crashes."""
     factor = (adj_close / frame["close"]).to_numpy(dtype="float64")
@@ -95,9 +111,7 @@ def adjust_ohlcv(frame: pd.DataFrame, adj_close: pd.Series) -> pd.DataFrame:
 
 def _bokeh_raw() -> pd.DataFrame:
     """The bokeh prints as traded, with ``adj_factor = adj_close / close`` beside them."""
-    from bokeh_sampledata import stocks
-
-    raw = stocks.data.reset_index(drop=True)
+    raw = demo_module("bokeh_sampledata.stocks").data.reset_index(drop=True)
     frame = pd.DataFrame(
         {
             "symbol": raw["ticker"].astype(str),
@@ -165,9 +179,7 @@ def _arch_series() -> Iterator[tuple[str, pd.DataFrame]]:
 
 
 def _statsmodels_series() -> Iterator[tuple[str, pd.DataFrame]]:
-    from statsmodels.datasets import macrodata
-
-    raw = macrodata.load_pandas().data
+    raw = demo_module("statsmodels.datasets.macrodata").load_pandas().data
     quarter_start = pd.to_datetime(
         {"year": raw["year"].astype(int), "month": (raw["quarter"].astype(int) - 1) * 3 + 1, "day": 1}
     )
