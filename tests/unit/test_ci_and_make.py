@@ -21,5 +21,5 @@ def test_every_pytest_line_of_the_makefile_tolerates_no_tests_collected() -> Non
 def test_a_cold_install_says_what_it_installs_instead_of_running_pip_quietly() -> None:
     makefile = (ROOT / "Makefile").read_text()
     install = makefile.split("$(STAMP): pyproject.toml", 1)[1].split("\n\n", 1)[0]
-    assert "-e '.[dev]'" in install and "-q -e" not in install
-    assert "installing papertrader and its dependencies" in install and "minutes" in install
+    assert "-e '.[$(EXTRAS)]'" in install and "-q -e" not in install and "-q -c" not in install
+    assert "==> installing papertrader[$(EXTRAS)]" in install and "minutes" in install
