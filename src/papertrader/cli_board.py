@@ -476,10 +476,13 @@ def print_compare(ts: pd.DatetimeIndex, lines: Sequence[Line], out: Console | No
     rows = display_rows(table)
     for col in rows[0]:
         shown.add_column(col, justify="left" if col in ("strategy", "gate", "note") else "right")
-    for row in rows:
-        shown.add_row(*row.values())
+    for row in rows:  # the console shows the verdict; the sentence follows the table (a column too narrow to read)
+        shown.add_row(*(v.split(":", 1)[0] if k == "gate" else v for k, v in row.items()))
     console_out = out or console
     console_out.print(shown)
+    for row in table:
+        if row.get("gate") is not None:
+            console_out.print(f"  {row['name']} quality gate: {_fmt_gate(row)}")
     tests = display_paired(paired_tests(lines))
     if tests:
         paired = Table(title="board Sharpe minus baseline Sharpe · paired stationary bootstrap on the same dates")
