@@ -36,7 +36,7 @@ def local_webhook(gate: threading.Event | None = None) -> Iterator[Webhook]:
     hook = Webhook(port=0, gate=gate)
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        def do_POST(self) -> None:
             if hook.gate is not None:
                 hook.gate.wait(30)
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))

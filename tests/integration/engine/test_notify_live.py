@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 from live_support import LIVE_FROM, ScriptedFeed, at, live_settings, orchestrator, prepared_home
-from webhook_support import local_webhook
 
 from papertrader.core.clock import SimClock
 from papertrader.engine.feed import RecordedFeed
+from webhook_support import local_webhook
 
 
 def test_a_stale_data_source_is_notified_when_it_degrades_goes_down_and_recovers(

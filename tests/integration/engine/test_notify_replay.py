@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
-from webhook_support import local_webhook
 
 from papertrader.cli import app
 from papertrader.config.settings import Settings
 from papertrader.engine.runner import RunRequest, run
 from papertrader.persistence.db import make_engine
 from papertrader.persistence.repository import RunRepository
+from webhook_support import local_webhook
 
 START, END = datetime(2000, 3, 1, tzinfo=UTC), datetime(2001, 6, 1, tzinfo=UTC)
 

@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 
 import pytest
 from pydantic import SecretStr
-from webhook_support import local_webhook
 
 from papertrader.config.notify import NotifySettings, split_urls
 from papertrader.core.errors import ConfigError
@@ -27,6 +26,7 @@ from papertrader.engine.notifier import (
     no_notifier,
     render,
 )
+from webhook_support import local_webhook
 
 T = datetime(2024, 3, 1, 21, 0, tzinfo=UTC)
 FILL = Event(T, "fill", {"order_id": "r:1", "seq": 1, "symbol": "AAPL", "side": "buy", "qty": 10, "price": "171.5",
