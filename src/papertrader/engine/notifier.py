@@ -148,6 +148,9 @@ class MaskSecrets(logging.Filter):
         """Always emit, but only the masked text."""
         if self._secrets:
             record.msg, record.args = self.mask(record.getMessage()), ()
+            if record.exc_info:  # a traceback may quote the request URL too
+                record.exc_text = self.mask(logging.Formatter().formatException(record.exc_info))
+                record.exc_info = None
         return True
 
 

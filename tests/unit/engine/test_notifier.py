@@ -170,3 +170,13 @@ def test_rate_limiter_window_slides() -> None:
     assert [limiter.allow("a"), limiter.allow("a"), limiter.allow("a"), limiter.allow("b")] == [True, True, False, True]
     clock.now = 10.0
     assert limiter.allow("a")
+
+
+def test_a_traceback_logged_by_apprise_is_masked_too(caplog: pytest.LogCaptureFixture) -> None:
+    AppriseTarget(f"json://127.0.0.1:9/hook/{SECRET}", 1)  # registers the URL's fragments with the mask
+    try:
+        raise ConnectionError(f"POST http://127.0.0.1:9/hook/{SECRET} refused")
+    except ConnectionError:
+        logging.getLogger("apprise").exception("send to %s failed", f"127.0.0.1:9/hook/{SECRET}")
+    text = "\n".join(logging.Formatter().format(r) for r in caplog.records if r.name == "apprise")
+    assert "send to *** failed" in text and "ConnectionError" in text and SECRET not in text
