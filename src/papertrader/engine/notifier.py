@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Protocol
 
+from pydantic import ValidationError
+
 from papertrader.config.notify import NotifySettings
 from papertrader.core.errors import ConfigError
 from papertrader.core.events import Event, EventBus
@@ -305,7 +307,13 @@ def no_notifier() -> None:
 
 def attach_notifier(bus: EventBus, run_id: str, settings: NotifySettings | None = None) -> Callable[[], object]:
     """Notify a run's events when PAPERTRADER_NOTIFY_URLS is set; returns the function that closes it."""
-    settings = settings if settings is not None else NotifySettings()
+    if settings is None:
+        try:
+            settings = NotifySettings()
+        except ValidationError as exc:  # a misspelt kind or a bad number: say which variable, as one line
+            problems = "; ".join(f"PAPERTRADER_NOTIFY_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}"
+                                 for e in exc.errors())  # fmt: skip
+            raise ConfigError(problems) from None
     urls = settings.url_list()
     if not urls:
         return no_notifier

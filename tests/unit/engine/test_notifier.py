@@ -180,3 +180,12 @@ def test_a_traceback_logged_by_apprise_is_masked_too(caplog: pytest.LogCaptureFi
         logging.getLogger("apprise").exception("send to %s failed", f"127.0.0.1:9/hook/{SECRET}")
     text = "\n".join(logging.Formatter().format(r) for r in caplog.records if r.name == "apprise")
     assert "send to *** failed" in text and "ConnectionError" in text and SECRET not in text
+
+
+def test_a_misspelt_kind_in_the_environment_is_a_config_error_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PAPERTRADER_NOTIFY_URLS", "json://127.0.0.1:9/hook")
+    monkeypatch.setenv("PAPERTRADER_NOTIFY_KINDS", "halt,fils")
+    with pytest.raises(ConfigError, match=r"PAPERTRADER_NOTIFY_KINDS: .*unknown notification kind"):
+        attach_notifier(EventBus(), "r")
