@@ -20,6 +20,7 @@ from papertrader import cli_board, cli_collect, cli_config, cli_models, cli_tria
 from papertrader.cli_api import serve
 from papertrader.cli_common import errors, optional_date, symbol_list
 from papertrader.cli_data import backfill, poll, print_key_status, universe_app
+from papertrader.cli_export import export
 from papertrader.config.settings import Settings, load_settings
 from papertrader.domain.timefmt import ZONE_LABEL, exchange_day, exchange_time
 from papertrader.engine.control import RunControl
@@ -42,6 +43,7 @@ app.add_typer(cli_models.models_app, name="models")
 app.command("trial")(cli_trial.trial)
 app.add_typer(cli_config.config_app, name="config")
 cli_board.mount(app)
+app.command()(export)
 console = Console()
 NEW_YORK = ZoneInfo("America/New_York")
 

@@ -57,6 +57,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from filelock import FileLock
 
 from papertrader.core.clock import Clock, WallClock
 from papertrader.core.errors import DataError
@@ -77,9 +78,6 @@ from papertrader.data.schema import (
     require_columns,
     to_utc,
 )
-
-if sys.platform != "win32":
-    import fcntl
 
 log = logging.getLogger(__name__)
 
@@ -282,14 +280,8 @@ class Lake:
         """Serialise writers across threads and processes: read-merge-write must not interleave."""
         with self._thread_lock:
             private_dir(self.root)
-            with open(self.root / ".lock", "a+b") as fh:
-                if sys.platform != "win32":
-                    fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-                try:
-                    yield
-                finally:
-                    if sys.platform != "win32":
-                        fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+            with FileLock(self.root / ".lock"):
+                yield
 
     @staticmethod
     def _query(sql: str, params: Sequence[Any]) -> pd.DataFrame:

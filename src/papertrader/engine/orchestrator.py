@@ -52,6 +52,7 @@ from papertrader.engine.control import RunControl
 from papertrader.engine.cycle import CycleOutcome, Engine
 from papertrader.engine.feed import BarFeed, closed_by
 from papertrader.engine.health import LatencyTracker, Status
+from papertrader.engine.notifier import attach_notifier, no_notifier
 from papertrader.engine.panel import Panel
 from papertrader.engine.recorder import BatchRecorder
 from papertrader.engine.runner import apply_mode, board_health, close_strategy, restore_committed
@@ -259,6 +260,7 @@ class LiveOrchestrator:
         self._versions: dict[str, str] = {}
         self._timer = timer
         self.feature_latency = LatencyTracker()
+        self._stop_notifier: Callable[[], object] = no_notifier
 
     # ---- the loop --------------------------------------------------------------------------------
 
@@ -422,6 +424,7 @@ class LiveOrchestrator:
         if resumed:
             restore_committed(engine, self.repo, self.run_id, last_cycle, first)
         self.engine = engine
+        self._stop_notifier = attach_notifier(engine.bus, self.run_id)  # PAPERTRADER_NOTIFY_URLS, if set
         self._report_members(now)
         self._next_k = last_cycle + 1
         if self.on_engine is not None:
@@ -733,6 +736,7 @@ class LiveOrchestrator:
             result.health = {n: c.status.value for n, c in engine.health.snapshot().items()}
             result.halted = engine.halted
             close_strategy(engine.strategy)
+        self._stop_notifier()
         if self.recorder is not None:
             summary = result.to_json()
             if error:

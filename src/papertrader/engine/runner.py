@@ -25,6 +25,7 @@ from papertrader.engine.caveats import run_caveats
 from papertrader.engine.control import RunControl, bounded_wait
 from papertrader.engine.cycle import RESTORE_EVENTS, CycleOutcome, Engine
 from papertrader.engine.health import Status
+from papertrader.engine.notifier import attach_notifier, no_notifier
 from papertrader.engine.panel import Panel
 from papertrader.engine.recorder import BatchRecorder
 from papertrader.features.technical import Array, TechnicalSpec
@@ -249,7 +250,9 @@ def run(
         should_stop = lambda: control.should_stop() or bool(outer_stop and outer_stop())  # noqa: E731
     elif request.mode == "replay":
         pacer = _pacer(panel, request.speed, pace)
+    stop_notifier: Callable[[], object] = no_notifier
     try:
+        stop_notifier = attach_notifier(engine.bus, run_id)  # PAPERTRADER_NOTIFY_URLS; a no-op without it
         if on_engine is not None:
             on_engine(engine, len(panel) - first)
         if on_start is not None:
@@ -262,6 +265,7 @@ def run(
         raise
     finally:
         close_strategy(strategy)
+        stop_notifier()
     if recorder is not None:
         recorder.flush()
     curve = _stored_curve(repo, run_id) if repo is not None else _outcome_curve(outcomes, first)
