@@ -187,8 +187,15 @@ def factor_file_actions(symbol: str, factors: pd.DataFrame, bars_ts: pd.Series) 
         if ratio != 1.0 or dividend > 0:
             stamp = daily_stamp(pd.Series([days.iloc[int(later[0])]])).iloc[0]
             rows.append({"symbol": symbol, "ts": stamp, "split_ratio": ratio, "dividend": dividend})
-    actions = clean_actions(pd.DataFrame(rows)) if rows else empty_actions()
-    return pd.Series(factor, index=bars_ts.index, dtype="float64"), actions
+    if not rows:
+        return pd.Series(factor, index=bars_ts.index, dtype="float64"), empty_actions()
+    # two factor rows with no bar between them (a gap in the bars) take effect on the same first bar: one action
+    merged = (
+        pd.DataFrame(rows)
+        .groupby(["symbol", "ts"], as_index=False, sort=True)
+        .agg(split_ratio=("split_ratio", "prod"), dividend=("dividend", "sum"))
+    )
+    return pd.Series(factor, index=bars_ts.index, dtype="float64"), clean_actions(merged)
 
 
 def factor_from_actions(bars: pd.DataFrame, actions: pd.DataFrame) -> pd.Series:

@@ -92,3 +92,28 @@ def test_property_actions_survive_the_round_trip(ratio: float, k: int, dividend_
     assert back["ts"].tolist() == actions["ts"].tolist()
     assert back["split_ratio"].tolist() == actions["split_ratio"].tolist()
     np.testing.assert_allclose(back["dividend"], actions["dividend"], atol=1e-4)
+
+
+def test_two_factor_file_rows_with_no_bar_between_them_become_one_action_on_the_next_bar() -> None:
+    """A hand-written Lean factor file (not market data): a 2:1 split and a dividend both dated inside a gap of
+    the bars (no bar on 2020-01-07 or 2020-01-08) take effect together on the first bar after the gap."""
+    from papertrader.data.actions import factor_file_actions
+
+    factors = pd.DataFrame(
+        {
+            "date": [20200106, 20200107, 20200108, 20501231],
+            "price_factor": [0.99, 0.995, 1.0, 1.0],
+            "split_factor": [0.5, 0.5, 1.0, 1.0],
+            "reference_price": [100.0, 100.0, 50.0, 50.0],
+        }
+    )
+    ts = pd.Series(
+        pd.to_datetime(["2020-01-06 16:00", "2020-01-09 16:00", "2020-01-10 16:00"])
+        .tz_localize("America/New_York")
+        .tz_convert("UTC")
+    )
+    factor, actions = factor_file_actions("XYZ", factors, ts)
+    assert len(actions) == 1, "one action per ex-date, whatever the factor file's rows"
+    (row,) = actions.to_dict("records")
+    assert row["split_ratio"] == 2.0 and row["dividend"] > 0
+    assert factor.iloc[0] < 1.0 and factor.iloc[1] == factor.iloc[2] == 1.0
