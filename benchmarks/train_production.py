@@ -32,7 +32,7 @@ KINDS = ("lstm", "gru", "ppo", "lgbm")
 BUDGET_S = 20 * 60
 
 
-def measure(until: str, small: bool, home: Path) -> dict[str, Any]:
+def measure(until: str, small: bool, home: Path, models: Path) -> dict[str, Any]:
     """Train every family once at one size; wall seconds, training samples/s and the gate of each."""
     from papertrader.cli_models import bars_before, load_training_data, training_families
     from papertrader.config.settings import Settings
@@ -44,7 +44,7 @@ def measure(until: str, small: bool, home: Path) -> dict[str, Any]:
     bars, external = load_training_data(settings, "1d", ())
     bars = bars_before(bars, until)
     families = training_families(external, tuple(sorted(bars["symbol"].unique())), None)
-    registry = Registry(home)
+    registry = Registry(models)  # one registry per size, the same lake
     out: dict[str, Any] = {"families_used": list(families), "symbols": sorted(bars["symbol"].unique())}
     runs: dict[str, Any] = {}
     for kind in KINDS:
@@ -91,7 +91,7 @@ def main(argv: list[str]) -> int:
         import_bundled(Lake(Settings(home=home).lake_dir))
         for label, small in (("production", False), ("small", True)):
             console.print(f"training every family at {label} size on bars before {args.until} ...")
-            results[label] = measure(args.until, small, home / label)
+            results[label] = measure(args.until, small, home, home / label)
     table = Table(title=f"papertrader train all: production vs CI-sized models, bundled data before {args.until}")
     for col in ("family", "production wall s", "samples/s", "epochs", "gate", "small wall s"):
         table.add_column(col)
