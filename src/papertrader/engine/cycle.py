@@ -24,6 +24,7 @@ from papertrader.core.events import Event, EventBus
 from papertrader.core.ids import order_id
 from papertrader.domain.sessions import bars_per_year, session_date
 from papertrader.domain.types import Fill, Order, OrderType, Position, Side, TimeInForce
+from papertrader.engine.guard import DrawdownGuard
 from papertrader.engine.health import HealthBoard, LatencyTracker, Status
 from papertrader.engine.panel import Panel
 from papertrader.engine.protection import PROTECTION_EVENTS, Protector, atr_panel
@@ -33,6 +34,7 @@ from papertrader.features.technical import Array
 from papertrader.features.view import FeatureView
 from papertrader.persistence.repository import CycleRecord
 from papertrader.portfolio.ledger import Ledger, Valuation
+from papertrader.risk.drawdown import budget_fraction
 from papertrader.risk.engine import RiskEngine, RiskInputs, RiskPlan
 from papertrader.risk.sizing import trailing_volatility
 from papertrader.signals.base import Decision, Strategy
@@ -95,8 +97,9 @@ class Engine:
         self.recorder = recorder
         self.ledger = Ledger(to_decimal(settings.initial_cash))
         self.broker = PaperBroker(panel.symbols, settings.costs)
-        self.risk = RiskEngine(panel.symbols, settings.risk, settings.strategy.rebalance_band)
         ppy = bars_per_year(panel.interval)
+        self.risk = RiskEngine(panel.symbols, settings.risk, settings.strategy.rebalance_band, ppy)
+        self.guard = DrawdownGuard(run_id, panel.symbols, settings.risk) if settings.risk.drawdown_budget else None
         self._volatility = trailing_volatility(panel.prices.close, settings.risk.vol_window, ppy)
         self.protector: Protector | None = None
         if settings.risk.protective_stops:
@@ -272,11 +275,23 @@ class Engine:
         bar = self.panel.bar(k)
         report = BrokerReport()
         self.clock.advance_to(bar.open_time)
+        guarded = None
+        if self.guard is not None:
+            held, pending = self.holdings(), self.broker.pending_qty()
+            peak = self.risk.kill_switch.peak
+            cash = float(self.ledger.cash)
+            guarded = self.guard.before(bar, peak, cash, held, pending, self._last_close, self.broker, report)
         self.broker.on_bars(bar, self.ledger.cash, report)
         changed: dict[str, Position] = {}
         for fill in report.fills:
             changed[fill.symbol] = self.ledger.apply(fill)
             report.events.append(Event(fill.ts, "fill", _fill_payload(fill)))
+        if self.guard is not None and guarded is not None:
+            booked = len(report.fills)
+            self.guard.after(k, bar, guarded, self.holdings(), self.broker, report)
+            for fill in report.fills[booked:]:
+                changed[fill.symbol] = self.ledger.apply(fill)
+                report.events.append(Event(fill.ts, "fill", _fill_payload(fill)))
         if self.protector is not None:
             self.protector.on_fills(report.fills, report.events)
 
@@ -310,7 +325,10 @@ class Engine:
         plan = RiskPlan()
         held = self.holdings()
         if decision is not None:
-            inputs = RiskInputs(decision.p_win, decision.payoff, self._volatility[k])
+            budget = None
+            if self.settings.risk.drawdown_budget:
+                budget = budget_fraction(equity, self.risk.kill_switch.peak, self.settings.risk.max_drawdown)
+            inputs = RiskInputs(decision.p_win, decision.payoff, self._volatility[k], budget)
             committed = held + self.broker.pending_qty()
             plan = self.risk.plan(now, decision.weights, self._last_close, committed, equity, inputs)
             report.events.extend(plan.events)
