@@ -102,6 +102,9 @@ class RiskSettings(_Frozen):
     gap_allowance: float = Field(
         0.05, gt=0, lt=1, description="adverse open-vs-close gap per position the drawdown budget keeps room for"
     )
+    budget_margin: float = Field(
+        0.005, ge=0, lt=1, description="the budget's floor sits this far inside max_drawdown (fees, rounding, gaps)"
+    )
     exit_cost_bps: float = Field(
         15.0, ge=0, description="cost of a drawdown exit (half spread, slippage, fees) reserved from the budget"
     )

@@ -34,7 +34,7 @@ from papertrader.features.technical import Array
 from papertrader.features.view import FeatureView
 from papertrader.persistence.repository import CycleRecord
 from papertrader.portfolio.ledger import Ledger, Valuation
-from papertrader.risk.drawdown import budget_fraction
+from papertrader.risk.drawdown import budget_fraction, budget_limit
 from papertrader.risk.engine import RiskEngine, RiskInputs, RiskPlan
 from papertrader.risk.sizing import trailing_volatility
 from papertrader.signals.base import Decision, Strategy
@@ -327,7 +327,8 @@ class Engine:
         if decision is not None:
             budget = None
             if self.settings.risk.drawdown_budget:
-                budget = budget_fraction(equity, self.risk.kill_switch.peak, self.settings.risk.max_drawdown)
+                limit = budget_limit(self.settings.risk.max_drawdown, self.settings.risk.budget_margin)
+                budget = budget_fraction(equity, self.risk.kill_switch.peak, limit)
             inputs = RiskInputs(decision.p_win, decision.payoff, self._volatility[k], budget)
             committed = held + self.broker.pending_qty()
             plan = self.risk.plan(now, decision.weights, self._last_close, committed, equity, inputs)

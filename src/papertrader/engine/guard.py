@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
 import numpy as np
 
@@ -32,7 +31,7 @@ from papertrader.domain.types import Order, OrderType, Side, TimeInForce
 from papertrader.engine.protection import is_protective
 from papertrader.execution.broker import BarSlice, BrokerReport, PaperBroker
 from papertrader.features.technical import Array
-from papertrader.risk.drawdown import GuardPlan, crossed, floor_equity, gap_loss, guard_plan, guard_levels
+from papertrader.risk.drawdown import GuardPlan, budget_limit, crossed, floor_equity, gap_loss, guard_levels, guard_plan
 
 GAP_EVENT, EXIT_EVENT = "risk.gap_through", "risk.drawdown_exit"
 GUARD_LEG = "dd"
@@ -100,7 +99,13 @@ class DrawdownGuard:
         marked = np.where(np.isfinite(reference), reference, 0.0)
         equity = cash + float((held * marked).sum())  # the open fills only swap cash for shares (costs aside)
         exposure = float(np.abs(book * marked).sum())
-        plan = guard_plan(equity, exposure, floor_equity(peak, s.max_drawdown), s.gap_allowance, self.exit_cost)
+        plan = guard_plan(
+            equity,
+            exposure,
+            floor_equity(peak, budget_limit(s.max_drawdown, s.budget_margin)),
+            s.gap_allowance,
+            self.exit_cost,
+        )
         levels = guard_levels(reference, book, plan.move)
         hit = crossed(levels, book, bar.low, bar.high) | (plan.keep < 1.0) & (book != 0)
         protective = [o for o in broker.working if is_protective(o.id)]

@@ -1,6 +1,7 @@
 """The drawdown budget: how much the account may still lose before its promised maximum drawdown.
 
-The floor is `peak * (1 - max_drawdown)`; the budget is the equity above it. Two rules spend it:
+The floor is `peak * (1 - (max_drawdown - budget_margin))`; the budget is the equity above it (the
+margin keeps fees, rounding and the asymptotic approach to the floor away from the promised limit). Two rules spend it:
 
 * Sizing (before orders): the estimated one-bar loss of the target portfolio, per position
   `|w| * (z * bar_sigma + gap_allowance + exit_cost)`, summed as if every position moved against the
@@ -28,6 +29,11 @@ from papertrader.risk.sizing import Array
 UNKNOWN_BAR_VOL = 0.04
 
 
+def budget_limit(max_drawdown: float, margin: float) -> float:
+    """The drawdown the budget spends down to: the promised maximum less a margin for fees and rounding."""
+    return max(max_drawdown - margin, 0.0)
+
+
 def floor_equity(peak: float, max_drawdown: float) -> float:
     """Equity at which the drawdown from the peak reaches the limit: the level the account must stay above."""
     return peak * (1.0 - max_drawdown)
@@ -51,7 +57,9 @@ def one_bar_loss(weights: Array, sigma: Array, z: float, gap_allowance: float, e
     return float((np.abs(weights) * (z * sigma + gap_allowance + exit_cost)).sum())
 
 
-def budget_scale(weights: Array, sigma: Array, budget: float, z: float, gap_allowance: float, exit_cost: float) -> float:
+def budget_scale(
+    weights: Array, sigma: Array, budget: float, z: float, gap_allowance: float, exit_cost: float
+) -> float:
     """Multiplier (at most 1) that brings the target portfolio's bad-bar loss inside the budget."""
     if budget <= 0:
         return 0.0
