@@ -60,6 +60,13 @@ class _Terms:
     valid: list[bool]
 
 
+def _budget_cut(gross: float, bad_bar: float, budget: float) -> float:
+    """Gross weight a book must shed for its bad-bar loss to fit the drawdown budget (0 when it fits)."""
+    if bad_bar <= budget:
+        return 0.0
+    return gross if budget <= 0 else gross * (1.0 - budget / bad_bar)
+
+
 def _sign(x: float) -> float:
     """numpy.sign for one float (0.0 for zero)."""
     return 1.0 if x > 0 else -1.0 if x < 0 else 0.0
@@ -298,8 +305,9 @@ class RiskEngine:
         projected = target_qty * (price if valid else 0.0) / equity if trade else current
         if delta != 0 and not trade:
             trade = self._over_limit_one(projected, w, price)
-            if not trade and bad_bar is not None and inputs.budget is not None:
-                trade = abs(projected) > abs(w) + _EPS and abs(projected) * bad_bar > inputs.budget + s.limit_tolerance
+            if not trade and bad_bar is not None and inputs.budget is not None and abs(projected) > abs(w) + _EPS:
+                cut = _budget_cut(abs(projected), abs(projected) * bad_bar, inputs.budget)
+                trade = cut > s.limit_tolerance + _EPS
         return _Terms([w], [rule], [current], [delta], [trade], [closing], [valid])
 
     def _over_limit_one(self, projected: float, allowed: float, price: float) -> bool:
@@ -394,8 +402,9 @@ class RiskEngine:
         above = np.abs(projected) > np.abs(allowed) + _EPS
         if inputs is not None and inputs.budget is not None:
             sigma = self._sigma(inputs)
+            gross = float(np.abs(projected).sum())
             bad_bar = float((np.abs(projected) * (s.budget_z * sigma + s.gap_allowance + self._exit_cost)).sum())
-            if bad_bar > inputs.budget + s.limit_tolerance:
+            if _budget_cut(gross, bad_bar, inputs.budget) > slack:
                 return np.asarray(above, dtype=bool)
         over = above & (np.abs(projected) > s.max_position_fraction + slack)
         gross_cap = min(s.max_gross_exposure, 1.0 - s.cash_reserve) if not s.allow_short else s.max_gross_exposure
