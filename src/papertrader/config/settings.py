@@ -124,6 +124,10 @@ class RiskSettings(_Frozen):
         description="how far price drift may carry a held position or group past its cap before it is trimmed",
     )
     sectors: dict[str, str] = Field(default_factory=dict, description="symbol -> sector; unknown ones are uncapped")
+    sectors_from_universe: bool = Field(
+        True,
+        description="also take sectors from the universe file (top 200 and universe/extra.csv); `sectors` wins",
+    )
 
 
 class StrategySettings(_Frozen):

@@ -22,6 +22,7 @@ from papertrader.core.clock import SimClock
 from papertrader.core.errors import TemporaryError
 from papertrader.core.events import Event, EventBus
 from papertrader.core.ids import order_id
+from papertrader.data.universe import universe_sectors
 from papertrader.domain.sessions import bars_per_year, session_date
 from papertrader.domain.types import Fill, Order, OrderType, Position, Side, TimeInForce
 from papertrader.engine.guard import DrawdownGuard
@@ -36,6 +37,7 @@ from papertrader.persistence.repository import CycleRecord
 from papertrader.portfolio.ledger import Ledger, Valuation
 from papertrader.risk.drawdown import budget_fraction, budget_limit
 from papertrader.risk.engine import RiskEngine, RiskInputs, RiskPlan
+from papertrader.risk.sectors import with_sectors
 from papertrader.risk.sizing import trailing_volatility
 from papertrader.signals.base import Decision, Strategy
 
@@ -98,7 +100,10 @@ class Engine:
         self.ledger = Ledger(to_decimal(settings.initial_cash))
         self.broker = PaperBroker(panel.symbols, settings.costs)
         ppy = bars_per_year(panel.interval)
-        self.risk = RiskEngine(panel.symbols, settings.risk, settings.strategy.rebalance_band, ppy)
+        limits = settings.risk
+        if limits.sectors_from_universe:
+            limits = with_sectors(limits, universe_sectors(settings.home, panel.symbols))
+        self.risk = RiskEngine(panel.symbols, limits, settings.strategy.rebalance_band, ppy)
         self.guard = DrawdownGuard(run_id, panel.symbols, settings.risk) if settings.risk.drawdown_budget else None
         self._volatility = trailing_volatility(panel.prices.close, settings.risk.vol_window, ppy)
         self.protector: Protector | None = None
