@@ -126,7 +126,7 @@ class DrawdownGuard:
             for i in np.flatnonzero(left != 0):
                 if np.isfinite(bar.open[i]):
                     keep = int(np.trunc(left[i] * plan.keep))
-                    self._exit(k, i, int(left[i] - keep), float(bar.open[i]), cause, plan, bar, broker, report)
+                    self._exit(k, int(i), int(left[i] - keep), float(bar.open[i]), cause, plan, bar, broker, report)
                     left[i] = keep
         hit = crossed(terms.levels, left, bar.low, bar.high)
         for i in np.flatnonzero(hit):
@@ -135,7 +135,7 @@ class DrawdownGuard:
                 price = min(float(terms.levels[i]), float(bar.open[i]))
             else:
                 price = max(float(terms.levels[i]), float(bar.open[i]))
-            self._exit(k, i, int(left[i]), price, "intrabar", plan, bar, broker, report)
+            self._exit(k, int(i), int(left[i]), price, "intrabar", plan, bar, broker, report)
 
     def _exit(
         self,
@@ -189,7 +189,8 @@ def _beyond(order: Order, levels: Array, book: Array, index: dict[str, int]) -> 
     i = index[order.symbol]
     if not np.isfinite(levels[i]):
         return False
-    return float(stop) < levels[i] if book[i] > 0 else float(stop) > levels[i]
+    level = float(levels[i])
+    return float(stop) < level if book[i] > 0 else float(stop) > level
 
 
 def _gaps(symbols: Sequence[str], held: Array, last_close: Array, open_: Array) -> dict[str, float]:
@@ -199,5 +200,5 @@ def _gaps(symbols: Sequence[str], held: Array, last_close: Array, open_: Array) 
         if np.isfinite(last_close[i]) and np.isfinite(open_[i]) and last_close[i] > 0:
             move = float(open_[i] / last_close[i] - 1.0)
             if move * np.sign(held[i]) < 0:
-                out[symbols[i]] = move
+                out[symbols[int(i)]] = move
     return out
