@@ -124,6 +124,12 @@ class RiskSettings(_Frozen):
         description="how far price drift may carry a held position or group past its cap before it is trimmed",
     )
     sectors: dict[str, str] = Field(default_factory=dict, description="symbol -> sector; unknown ones are uncapped")
+    construction: Literal["auto", "mean_variance", "none"] = Field(
+        "auto",
+        description="mean_variance: target weights from expected returns and a shrunk covariance under every cap; "
+        "auto: that whenever the decision carries calibrated odds (the board) and PyPortfolioOpt is installed",
+    )
+    construction_window: int = Field(120, ge=20, description="bars of returns behind the construction's covariance")
     sectors_from_universe: bool = Field(
         True,
         description="also take sectors from the universe file (top 200 and universe/extra.csv); `sectors` wins",

@@ -19,7 +19,7 @@ import numpy as np
 
 from papertrader.config.settings import Settings
 from papertrader.core.clock import SimClock
-from papertrader.core.errors import TemporaryError
+from papertrader.core.errors import ConfigError, TemporaryError
 from papertrader.core.events import Event, EventBus
 from papertrader.core.ids import order_id
 from papertrader.data.universe import universe_sectors
@@ -35,6 +35,7 @@ from papertrader.features.technical import Array
 from papertrader.features.view import FeatureView
 from papertrader.persistence.repository import CycleRecord
 from papertrader.portfolio.ledger import Ledger, Valuation
+from papertrader.risk.construction import construct, expected_returns
 from papertrader.risk.drawdown import budget_fraction, budget_limit
 from papertrader.risk.engine import RiskEngine, RiskInputs, RiskPlan
 from papertrader.risk.sectors import with_sectors
@@ -111,6 +112,7 @@ class Engine:
             atr = atr_panel(panel.prices, settings.risk.atr_period)
             self.protector = Protector(run_id, panel.symbols, settings.risk, atr)
         self._pending_events: list[Event] = []
+        self._construction_off = False
         self._last_close = np.full(len(panel.symbols), np.nan)
         self._last_target = np.zeros(len(panel.symbols))
         self._index = {s: i for i, s in enumerate(panel.symbols)}
@@ -327,6 +329,8 @@ class Engine:
             gated = self.protector.gate(decision.weights, now, report.events)
             if gated is not decision.weights:
                 decision = replace(decision, weights=gated)
+        if decision is not None and self.halted is None:
+            decision = self._construct(k, decision)
         plan = RiskPlan()
         held = self.holdings()
         if decision is not None:
@@ -407,6 +411,40 @@ class Engine:
             self.bus.publish(event)
         self.latency.add(self._timer() - started)
         return CycleOutcome(k, now, valuation, tuple(report.fills))
+
+    def _construct(self, k: int, decision: Decision) -> Decision:
+        """The board's odds turned into a book by `risk.construction` (or the decision as it came).
+
+        Only symbols the decision holds (or shorts, where allowed) are sized, so exits and blocks stand.
+        """
+        mode = self.settings.risk.construction
+        if mode == "none" or self._construction_off or decision.p_win is None or decision.payoff is None:
+            return decision
+        s = self.settings.risk
+        mu = expected_returns(decision.p_win, decision.payoff, decision.confidence, self._volatility[k])
+        side = np.sign(decision.weights) if s.allow_short else (decision.weights > 0).astype(float)
+        mu = np.where(mu > 0, side * mu, 0.0)  # an asset's expected return, signed by the side it is held
+        closes = self.panel.prices.close[max(0, k - s.construction_window) : k + 1]
+        try:
+            built = construct(
+                self.panel.symbols,
+                mu,
+                closes,
+                self._last_close,
+                s,
+                self.risk.settings.sectors,
+                self.risk.periods_per_year,
+            )
+        except ConfigError:
+            if mode == "mean_variance":
+                raise
+            log.warning("risk.construction auto: PyPortfolioOpt is not installed; sizing per symbol")
+            self._construction_off = True
+            return decision
+        if built.weights is None:
+            log.debug("construction skipped at cycle %d: %s", k, built.reason)
+            return decision
+        return replace(decision, weights=np.clip(built.weights, -1.0, 1.0), p_win=None, payoff=None)
 
     def _record(self, record: CycleRecord) -> None:
         """Hand the cycle to the recorder; a failing database degrades health but loses nothing."""

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from drawdown_world import load_adjusted_daily, max_drawdown, run_drawdown
+
 from papertrader.config.settings import RiskSettings, Settings
 from papertrader.data import Lake
 from papertrader.data.adapters.bundled import import_bundled
@@ -49,7 +49,7 @@ def _risk(strategy: str, **extra: object) -> RiskSettings:
 def test_no_backtest_over_real_bars_reaches_the_8pct_drawdown(
     data: str, strategy: str, bundled_bars: pd.DataFrame
 ) -> None:
-    engine, events, equity = run_drawdown(_bars(data, bundled_bars), Settings(risk=_risk(strategy)), strategy)
+    _, events, equity = run_drawdown(_bars(data, bundled_bars), Settings(risk=_risk(strategy)), strategy)
     assert max_drawdown(equity) > -0.08
     assert not [e for e in events if e.kind == "risk.kill_switch"], "the last line never had to act"
 

@@ -27,7 +27,9 @@ def test_fills_use_the_next_bar_open_never_a_price_the_decision_saw(
             if is_guard_exit(fill.order_id):  # the drawdown guard: a level set from this bar's own open
                 j = panel.symbols.index(fill.symbol)
                 assert outcome.k == decided_k and fill.ts == panel.bar(outcome.k).open_time
-                assert fill.price <= market_fill_price(panel.prices.open[outcome.k, j], fill.side, engine.settings.costs)
+                assert fill.price <= market_fill_price(
+                    panel.prices.open[outcome.k, j], fill.side, engine.settings.costs
+                )
                 continue
             decision = submitted[fill.order_id]
             assert fill.ts > decision.ts, "a fill must come after the decision"
