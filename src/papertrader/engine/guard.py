@@ -34,13 +34,13 @@ from papertrader.features.technical import Array
 from papertrader.risk.drawdown import GuardPlan, budget_limit, crossed, floor_equity, gap_loss, guard_levels, guard_plan
 
 GAP_EVENT, EXIT_EVENT = "risk.gap_through", "risk.drawdown_exit"
-GUARD_LEG = "dd"
+GUARD_LEG, GUARD_OPEN_LEG = "dd", "ddo"  # an exit at a level inside the bar; a trim or exit at the open
 
 
 def is_guard_exit(order_id: str) -> bool:
-    """True for the ids of the guard's exits (run:cycle:dd:symbol, the cycle being the bar it fills in)."""
+    """True for the ids of the guard's exits (run:cycle:dd[o]:symbol, the cycle being the bar it fills in)."""
     parts = order_id.rsplit(":", 2)
-    return len(parts) == 3 and parts[1] == GUARD_LEG
+    return len(parts) == 3 and parts[1] in (GUARD_LEG, GUARD_OPEN_LEG)
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +153,7 @@ class DrawdownGuard:
             return
         symbol = self.symbols[i]
         order = Order(
-            f"{self.run_id}:{k:08d}:{GUARD_LEG}:{symbol}",
+            f"{self.run_id}:{k:08d}:{GUARD_LEG if cause == 'intrabar' else GUARD_OPEN_LEG}:{symbol}",
             symbol,
             Side.SELL if qty > 0 else Side.BUY,
             abs(qty),

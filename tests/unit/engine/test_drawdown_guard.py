@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from papertrader.config.settings import CostSettings, ExecutionSettings, RiskSettings, Settings
-from papertrader.engine.guard import EXIT_EVENT, GAP_EVENT
+from papertrader.engine.guard import EXIT_EVENT, GAP_EVENT, DrawdownGuard, is_guard_exit
+from papertrader.execution.broker import BarSlice, BrokerReport, PaperBroker
 from papertrader.features.view import FeatureView
 from papertrader.risk.drawdown import budget_limit
 from papertrader.signals.base import Decision
@@ -130,3 +131,29 @@ def test_an_intrabar_slide_exits_at_the_level_not_at_the_next_open() -> None:
     assert all(e.ts == engine.panel.bar(40).open_time for e in exits)
     assert equity.min() / np.maximum.accumulate(equity).max() - 1 > -engine.settings.risk.max_drawdown
     assert not [e for e in events if e.kind == "risk.kill_switch"]
+
+
+def test_a_trim_at_the_open_and_an_exit_inside_the_same_bar_are_distinct_orders() -> None:
+    days = pd.bdate_range("2021-01-04", periods=2, tz="UTC")
+    bar = BarSlice(
+        k=1,
+        open_time=days[1].to_pydatetime(),
+        close_time=(days[1] + pd.Timedelta(hours=7)).to_pydatetime(),
+        open=np.array([100.0]),
+        high=np.array([100.0]),
+        low=np.array([80.0]),
+        close=np.array([85.0]),
+        volume=np.array([1e7]),
+    )
+    guard = DrawdownGuard("run", ("AAA",), RiskSettings())
+    broker = PaperBroker(("AAA",), CostSettings())
+    report = BrokerReport()
+    held = np.array([1000.0])  # 100k in one stock with 96.5k of equity: too big for the room left above the floor
+    terms = guard.before(bar, 100_000.0, -3_500.0, held, np.zeros(1), np.array([100.0]), broker, report)
+    assert terms is not None and 0 < terms.plan.keep < 1
+    guard.after(1, bar, terms, held, broker, report)
+    ids = [f.order_id for f in report.fills]
+    assert len(ids) == 2 and len(set(ids)) == 2 and all(is_guard_exit(i) for i in ids)
+    assert sum(f.qty for f in report.fills) == 1000, "trimmed at the open, the rest out at its level"
+    causes = [e.payload["cause"] for e in report.events if e.kind == EXIT_EVENT]
+    assert causes == ["trim", "intrabar"]
