@@ -78,7 +78,11 @@ def test_a_slow_client_gets_the_newest_state_not_a_backlog_and_reconnects_with_a
                 depths.extend(c.depth() for c in hub.clients)
             engine_seconds = time.perf_counter() - started
             messages = _drain(ws)
-        assert n > 3000 and len(messages) < n / 5, f"{len(messages)} messages for {n} cycles: coalesced"
+        # cycles coalesce; fills, signals and risk events are each delivered (bounded by the outbox). With the
+        # drawdown budget (issue 16) this run keeps trading instead of halting in 2002, so count cycles alone.
+        states = [m for m in messages if m["type"] in ("cycle", "snapshot")]
+        assert n > 3000 and len(states) < n / 5, f"{len(states)} state messages for {n} cycles: coalesced"
+        assert len(messages) < n / 2, f"{len(messages)} messages for {n} cycles"
         assert max(depths) <= hub.client_events + 2, "the outbox stayed bounded while the client did not read"
         assert _final_cycle(messages) == n - 1, "the last thing a slow client sees is the newest state"
         assert {m["type"] for m in messages} <= {"cycle", "fill", "signal", "risk", "health", "snapshot"}
