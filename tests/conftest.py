@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pandas as pd
 import pytest
 
 from support import SHARED, EngineFactory, build_engine, load_shared_daily
 
 __all__ = ["SHARED", "EngineFactory", "build_engine", "load_shared_daily"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _ephemeral_api_port() -> Iterator[None]:
+    """Every API a test starts (and every subprocess it spawns) binds a free port, never the default 8000.
+
+    The suite must pass beside a running papertrader: a replay or demo a test runs without --no-api would
+    otherwise fail on 127.0.0.1:8000. Session-wide, so module fixtures get it too; tests that need a specific
+    port set PAPERTRADER_API_PORT themselves.
+    """
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PAPERTRADER_API_PORT", "0")
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -39,6 +39,14 @@ def load_shared_daily(symbol: str) -> pd.DataFrame:
     )
 
 
+def load_shared_factors(symbol: str) -> pd.DataFrame:
+    """The Lean factor file of a shared symbol (date, price_factor, split_factor, reference_price)."""
+    path = SHARED / "equity-us" / "factor_files" / f"{symbol}.csv"
+    if not path.exists():
+        pytest.skip(f"shared data not available: {path}")
+    return pd.read_csv(path)
+
+
 def build_engine(bars: pd.DataFrame, settings: Settings | None = None) -> tuple[Engine, list[Event]]:
     """An engine over the bars plus the list every published event lands in."""
     settings = settings or Settings()

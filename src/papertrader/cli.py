@@ -8,23 +8,27 @@ import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from papertrader import cli_board, cli_collect, cli_config, cli_models, cli_trial
-from papertrader.cli_api import ApiAttachment, attach_api, serve
+from papertrader.cli_api import serve
 from papertrader.cli_common import errors, optional_date, symbol_list
 from papertrader.cli_data import backfill, poll, print_key_status, universe_app
+from papertrader.cli_export import export
 from papertrader.config.settings import Settings, load_settings
+from papertrader.domain.timefmt import ZONE_LABEL, exchange_day, exchange_time
 from papertrader.engine.control import RunControl
-from papertrader.engine.cycle import CycleOutcome
-from papertrader.engine.runner import Mode, RunRequest, RunResult, run
+
+if TYPE_CHECKING:  # the engine pulls in torch (seconds): imported where a command runs, so --help stays instant
+    from papertrader.cli_api import ApiAttachment
+    from papertrader.engine.cycle import CycleOutcome
+    from papertrader.engine.runner import Mode, RunRequest, RunResult
 
 app = typer.Typer(help="Local-first AI paper trading: honest, out-of-sample, net of costs.", no_args_is_help=True)
 data_app = typer.Typer(help="Import and inspect market data in the lake.", no_args_is_help=True)
@@ -39,6 +43,7 @@ app.add_typer(cli_models.models_app, name="models")
 app.command("trial")(cli_trial.trial)
 app.add_typer(cli_config.config_app, name="config")
 cli_board.mount(app)
+app.command()(export)
 console = Console()
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -62,6 +67,9 @@ def data_import(
     symbol: Annotated[str | None, typer.Option(help="symbol, when the file has no symbol column")] = None,
     interval: Annotated[str, typer.Option(help="bar interval: 1m 5m 15m 30m 1h 1d")] = "1d",
     tz: Annotated[str | None, typer.Option(help="timezone of naive timestamps, e.g. America/New_York")] = None,
+    column: Annotated[
+        list[str] | None, typer.Option("--column", help="map a column OURS=THEIRS, e.g. close=Last (repeatable)")
+    ] = None,
 ) -> None:
     """Import real bars into the lake; bad rows are quarantined with a reason, never dropped silently."""
     from papertrader.data.store import Lake
@@ -74,9 +82,10 @@ def data_import(
         elif source == "csv":
             if path is None:
                 raise typer.BadParameter("--path is required with --source csv")
-            from papertrader.data.adapters.csv import import_file
+            from papertrader.data.adapters.csv import import_file, parse_column_options
 
-            report = import_file(lake, path, symbol=symbol, interval=interval, tz=tz)
+            columns = parse_column_options(column or [])
+            report = import_file(lake, path, symbol=symbol, interval=interval, tz=tz, columns=columns)
             console.print(
                 f"imported {report.written} rows for {', '.join(report.symbols)} ({report.quarantined} quarantined)"
             )
@@ -99,6 +108,8 @@ def _import_bundled(lake: Any) -> None:
 
 def _when(ts: Any, fmt: str) -> str:
     """A lake timestamp in New York time, or '-' for a symbol that only has quarantined rows."""
+    import pandas as pd
+
     return "-" if pd.isna(ts) else str(ts.tz_convert(NEW_YORK).strftime(fmt))
 
 
@@ -108,7 +119,7 @@ def _print_status(lake: Any) -> None:
     for col in ("interval", "symbol", "first", "last", "rows", "quarantined"):
         table.add_column(col, justify="right" if col in ("rows", "quarantined") else "left")
     for row in status.itertuples(index=False):
-        fmt = "%Y-%m-%d" if row.interval == "1d" else "%Y-%m-%d %H:%M"
+        fmt = "%Y-%m-%d" if row.interval == "1d" else f"%Y-%m-%d %H:%M {ZONE_LABEL}"
         table.add_row(
             row.interval,
             row.symbol,
@@ -124,12 +135,25 @@ def _print_status(lake: Any) -> None:
 
 
 @data_app.command("status")
-def data_status() -> None:
+def data_status(
+    json_file: Annotated[Path | None, typer.Option("--json", help="also write it with stable keys")] = None,
+) -> None:
     """Show what the lake holds (symbols, intervals, ranges, rows, quarantine) and each API key's budget."""
     from papertrader.data.store import Lake
 
-    _print_status(Lake(_settings().lake_dir))
+    lake = Lake(_settings().lake_dir)
+    _print_status(lake)
     print_key_status(console)
+    if json_file is not None:
+        from papertrader.core.clock import WallClock
+        from papertrader.data.sources import key_manager
+        from papertrader.data.status_json import status_json
+
+        with errors():
+            manager = key_manager(_settings(), WallClock())
+        keys = manager.status() if manager is not None else ()
+        json_file.write_text(json.dumps(status_json(lake.root, lake.status(), lake.series_names(), keys), indent=2))
+        console.print(f"wrote {json_file}")
 
 
 @contextmanager
@@ -176,8 +200,10 @@ def _run_with_progress(
             progress.update(
                 task,
                 advance=1,
-                info=f"{outcome.ts:%Y-%m-%d} equity ${float(outcome.valuation.equity):,.0f}",
+                info=f"{exchange_day(outcome.ts)} equity ${float(outcome.valuation.equity):,.0f}",
             )
+
+        from papertrader.engine.runner import run
 
         return run(
             settings,
@@ -223,6 +249,8 @@ def print_summary(result: RunResult) -> None:
     for row in rows:
         table.add_row(*row)
     console.print(table)
+    for caveat in result.extra.get("caveats", ()):
+        console.print(f"[bold yellow]warning:[/bold yellow] {caveat}")
     latency = result.extra.get("cycle_latency", {})
     if latency.get("cycles"):
         console.print(f"cycle latency p50 {latency['p50_ms']:.2f} ms · p99 {latency['p99_ms']:.2f} ms")
@@ -248,6 +276,15 @@ def _execute(
     settings: Settings | None = None,
     after: Callable[[RunResult], None] | None = None,
 ) -> RunResult:
+    from papertrader.cli_api import attach_api
+    from papertrader.engine.control import check_speed
+    from papertrader.engine.runner import RunRequest
+
+    try:
+        check_speed(speed)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--speed") from exc
+
     settings = settings or _settings()
     request = RunRequest(
         symbols=symbol_list(symbols),
@@ -347,6 +384,7 @@ def _live(
     json_file: Path | None,
 ) -> None:
     """Run the live orchestrator on the wall clock with the vendor feed, the API and a progress line."""
+    from papertrader.cli_api import attach_api
     from papertrader.core.clock import WallClock
     from papertrader.data.store import Lake
     from papertrader.engine.orchestrator import LiveOrchestrator, LiveRequest, registry_retrainer, vendor_feed
@@ -380,7 +418,7 @@ def _live(
                 control=control,
                 on_engine=attach,
                 on_cycle=lambda o: progress.update(
-                    task, info=f"{o.ts:%Y-%m-%d %H:%M} equity ${float(o.valuation.equity):,.0f}"
+                    task, info=f"{exchange_time(o.ts)} equity ${float(o.valuation.equity):,.0f}"
                 ),
                 should_stop=stopping,
             )
@@ -404,8 +442,9 @@ def _repository() -> Any:
     from papertrader.persistence.db import init_db, make_engine
     from papertrader.persistence.repository import RunRepository
 
-    db = make_engine(_settings().db_url)
-    init_db(db)
+    with errors():  # a ledger from a newer release is refused with a sentence and exit code 2
+        db = make_engine(_settings().db_url)
+        init_db(db)
     return RunRepository(db)
 
 
@@ -424,7 +463,7 @@ def runs() -> None:
             row.status.value,
             row.interval,
             ",".join(row.symbols),
-            "-" if row.last_cycle_ts is None else f"{row.last_cycle_ts:%Y-%m-%d %H:%M}",
+            "-" if row.last_cycle_ts is None else exchange_time(row.last_cycle_ts),
             "-" if equity is None else f"${float(equity):,.2f}",
         )
     console.print(table)
@@ -477,12 +516,15 @@ def demo(
     api: Annotated[bool, typer.Option(help="serve the API and dashboard during the replay")] = True,
     keep_serving: Annotated[bool, typer.Option(help="keep the dashboard up after the replay until Ctrl-C")] = False,
     strategy: Annotated[
-        str, typer.Option(help="ensemble (train tiny models, replay after the cutoff) | trend (the old full replay)")
+        str,
+        typer.Option(help="ensemble (train, calibrate, replay from the cutoff) | trend (the old full replay)"),
     ] = "ensemble",
     until: Annotated[
-        str, typer.Option(help="models see only bars before this date; the replay starts on it (out-of-sample)")
+        str,
+        typer.Option(help="the replay starts here; models see bars up to a calibration window (~1 year) before it"),
     ] = "2009-01-01",
     retrain: Annotated[bool, typer.Option(help="train fresh models even when current ones fit the cutoff")] = False,
+    small: Annotated[bool, typer.Option("--small", help="tiny CI-sized models (seconds; they learn nothing)")] = False,
 ) -> None:
     """The main job on a fresh machine: bundled real data, tiny models, an out-of-sample replay with the dashboard."""
     from papertrader import cli_demo
@@ -493,12 +535,15 @@ def demo(
     settings = _settings()
     lake = Lake(settings.lake_dir)
     with errors():
-        if not [s for s in lake.symbols("1d") if not s.startswith("^")]:
+        if not set(cli_demo.DEMO_SYMBOLS) <= set(lake.symbols("1d")):  # its own universe, whatever else is there
             _import_bundled(lake)
         _print_status(lake)
         if strategy == "ensemble":
-            cli_demo.ensure_models(settings, until, console, retrain=retrain)
-    reports = settings.home / "reports"
+            cli_demo.ensure_models(settings, until, console, retrain=retrain, small=small)
+            cli_demo.print_roster(settings, console)
+    from papertrader.core.private import private_dir
+
+    reports = private_dir(settings.home / "reports")  # tear sheets show fills and equity: owner-only
     paths: list[Path] = []
 
     def report(result: RunResult) -> None:
@@ -520,9 +565,9 @@ def demo(
     if strategy == "ensemble":
         _execute(
             "replay",
-            None,
+            ",".join(cli_demo.DEMO_SYMBOLS),
             until,
-            None,
+            cli_demo.DEMO_END,
             "1d",
             None,
             speed=speed,
@@ -533,7 +578,16 @@ def demo(
         )
     else:
         _execute(
-            "replay", None, None, None, "1d", None, speed=speed, serve_api=api, keep_serving=keep_serving, after=report
+            "replay",
+            ",".join(cli_demo.DEMO_SYMBOLS),
+            None,
+            cli_demo.DEMO_END,
+            "1d",
+            None,
+            speed=speed,
+            serve_api=api,
+            keep_serving=keep_serving,
+            after=report,
         )
 
 

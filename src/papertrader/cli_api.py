@@ -4,23 +4,23 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-from papertrader.api.app import create_app
-from papertrader.api.auth import IssuedToken, ensure_token
 from papertrader.api.config import ApiSettings
-from papertrader.api.server import ServerHandle, check_free, start_in_background
 from papertrader.config.settings import Settings, load_settings
 from papertrader.core.errors import PapertraderError
 from papertrader.engine.control import RunControl
-from papertrader.engine.cycle import Engine
-from papertrader.engine.live import LiveState
-from papertrader.persistence.db import init_db, make_engine
-from papertrader.persistence.repository import RunRepository
+
+if TYPE_CHECKING:  # FastAPI, uvicorn and the engine load when a server starts, not with every command
+    from papertrader.api.auth import IssuedToken
+    from papertrader.api.server import ServerHandle
+    from papertrader.engine.cycle import Engine
+    from papertrader.engine.live import LiveState
+    from papertrader.persistence.repository import RunRepository
 
 Echo = Callable[[str], None]
 
@@ -36,7 +36,17 @@ def banner(url: str, issued: IssuedToken) -> str:
     return f"dashboard: {url}/  (API token: {issued.path})"
 
 
+def warn_if_exposed(api_settings: ApiSettings, echo: Echo) -> None:
+    """Say loudly, before the banner, when the server listens beyond loopback without TLS."""
+    warning = api_settings.exposure_warning()
+    if warning is not None:
+        echo(warning)
+
+
 def _repository(settings: Settings) -> RunRepository:
+    from papertrader.persistence.db import init_db, make_engine
+    from papertrader.persistence.repository import RunRepository
+
     db = make_engine(settings.db_url)
     init_db(db)
     return RunRepository(db)
@@ -63,11 +73,18 @@ class ApiAttachment:
         self.echo = echo or _default_echo()
         self.live: LiveState | None = None
         self.handle: ServerHandle | None = None
+        from papertrader.api.server import check_free
+
         # fail before the run is created (and its row left "running") when the port is taken
         check_free(self.api_settings.host, self.api_settings.port)
 
     def __call__(self, engine: Engine, total_cycles: int) -> None:
         """Called by the runner once the engine exists, before the first cycle."""
+        from papertrader.api.app import create_app
+        from papertrader.api.auth import ensure_token
+        from papertrader.api.server import start_in_background
+        from papertrader.engine.live import LiveState
+
         self.live = LiveState(engine, total_cycles)
         issued = ensure_token(self.settings.home)
         app = create_app(
@@ -81,6 +98,7 @@ class ApiAttachment:
         if self.handle is not None:  # a second run in the same process replaces the first server
             self.handle.stop()
         self.handle = start_in_background(app, self.api_settings.host, self.api_settings.port)
+        warn_if_exposed(self.api_settings, self.echo)
         self.echo(banner(self.handle.url, issued))
 
     def stop(self) -> None:
@@ -120,6 +138,10 @@ def serve(
     dev: Annotated[bool, typer.Option("--dev", help="also allow the Vite dev server origin :5173 (CORS)")] = False,
 ) -> None:
     """Serve the API and dashboard over the stored runs (no engine runs; controls answer 409)."""
+    from papertrader.api.app import create_app
+    from papertrader.api.auth import ensure_token
+    from papertrader.api.server import start_in_background
+
     settings = load_settings()
     overrides: dict[str, object] = {}
     if host is not None:
@@ -134,6 +156,7 @@ def serve(
         issued = ensure_token(settings.home)
         app = create_app(settings, _repository(settings), api_settings=api_settings, token=issued.token)
         handle = start_in_background(app, api_settings.host, api_settings.port)
+        warn_if_exposed(api_settings, echo)
         echo(banner(handle.url, issued))
         echo("serving stored runs; Ctrl-C to stop")
         try:

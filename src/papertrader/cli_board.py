@@ -29,8 +29,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-import numpy as np
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -39,21 +37,21 @@ from rich.table import Table
 from papertrader.cli_common import errors, optional_date, symbol_list
 from papertrader.config.settings import Settings, load_settings
 from papertrader.core.errors import ConfigError
-from papertrader.portfolio.inference import (
-    PAIRED_METHOD,
-    SHARPE_CI_METHOD,
-    VOL_MATCH_METHOD,
-    SharpeDifference,
-    SharpeInterval,
-    sharpe_difference,
-    sharpe_interval,
-    vol_matched,
-)
-from papertrader.portfolio.metrics import periods_per_year, returns, summarize
+from papertrader.core.lazy import deferred
+from papertrader.domain.timefmt import exchange_time
 
 if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
     from papertrader.engine.runner import RunResult
     from papertrader.models.registry import Manifest
+    from papertrader.portfolio import inference
+    from papertrader.portfolio import metrics as pmetrics
+    from papertrader.portfolio.inference import SharpeDifference, SharpeInterval
+else:  # imported on first use: `papertrader --help` never pays for them
+    np, pd = deferred("numpy"), deferred("pandas")
+    inference, pmetrics = deferred("papertrader.portfolio.inference"), deferred("papertrader.portfolio.metrics")
 
 console = Console()
 
@@ -92,6 +90,8 @@ def decisions(
     last: Annotated[int, typer.Option(help="rows to show in the table (0 = all)")] = 30,
 ) -> None:
     """Show a run's decisions: each target change with every board member's vote, weight and reason."""
+    from papertrader.signals.gating import LEFT_OUT
+
     settings = load_settings()
     with errors(console):
         rows = stored_decisions(settings, run_id, symbol.upper() if symbol else None)
@@ -102,10 +102,11 @@ def decisions(
         votes = " ".join(
             f"{v['member']} {_pct(v.get('p_up'))}/{_pct(v.get('p_down'))} w{v.get('weight', 0):.2f}"
             + (" EXIT" if v.get("exit") else "")
+            + (" left out" if LEFT_OUT in str(v.get("reason", "")) else "")
             for v in row["votes"]
         )
         table.add_row(
-            row["ts"][:16],
+            exchange_time(row["ts"]),
             str(row.get("symbol")),
             f"{row.get('target_weight', 0):+.3f}",
             f"{row.get('confidence', 0):.2f}",
@@ -114,9 +115,24 @@ def decisions(
         )
     console.print(table)
     console.print(f"{len(rows)} decisions, {sum(1 for r in rows if r['votes'])} with board votes")
+    for note in left_out_notes(rows):
+        console.print(note)
     if json_file is not None:
         json_file.write_text(json.dumps({"run_id": run_id, "decisions": rows}, indent=2, default=str))
         console.print(f"wrote {json_file}")
+
+
+def left_out_notes(rows: list[dict[str, Any]]) -> list[str]:
+    """The quality gate's sentence for each member that was polled but not allowed to vote, once each."""
+    from papertrader.signals.gating import LEFT_OUT
+
+    notes = {
+        str(v.get("reason", "")).split("; ")[0]: None
+        for r in rows
+        for v in r["votes"]
+        if LEFT_OUT in str(v.get("reason", ""))
+    }
+    return list(notes)
 
 
 def _pct(value: float | None) -> str:
@@ -197,27 +213,27 @@ def gate_record(manifest: Manifest) -> dict[str, Any] | None:
 
 def with_statistics(lines: Sequence[Line], ppy: float, confidence: float = 0.95) -> list[Line]:
     """Each row with its Sharpe interval, and the board's row with its paired tests against the baselines."""
-    rets = {line.name: returns(line.equity) for line in lines}
+    rets = {line.name: pmetrics.returns(line.equity) for line in lines}
     out: list[Line] = []
     for line in lines:
         paired: tuple[tuple[str, SharpeDifference], ...] = ()
         if line.name == BOARD:
             paired = tuple(
-                (other, sharpe_difference(rets[BOARD], rets[other], ppy, confidence))
+                (other, inference.sharpe_difference(rets[BOARD], rets[other], ppy, confidence))
                 for other in PAIRED_AGAINST
                 if other in rets and rets[other].shape == rets[BOARD].shape
             )
-        out.append(replace(line, sharpe_ci=sharpe_interval(rets[line.name], ppy, confidence), paired=paired))
+        out.append(replace(line, sharpe_ci=inference.sharpe_interval(rets[line.name], ppy, confidence), paired=paired))
     return out
 
 
 def vol_matched_line(board: Any, invested: np.ndarray[Any, np.dtype[np.float64]], ppy: float) -> Line:
     """Buy-and-hold scaled to the board's realised (ex-post) volatility: a reference row, not a strategy."""
-    matched = vol_matched(board.benchmark_equity, returns(board.equity))
+    matched = inference.vol_matched(board.benchmark_equity, pmetrics.returns(board.equity))
     bench = np.asarray(board.benchmark_equity, dtype=np.float64)
     share = np.divide(invested, bench, out=np.zeros_like(bench), where=bench > 0)
     gross = matched.fraction * share * matched.equity
-    metrics = summarize(matched.equity, gross, (), ppy).as_dict()
+    metrics = pmetrics.summarize(matched.equity, gross, (), ppy).as_dict()
     return Line(VOL_MATCHED, matched.equity, metrics, extra={"vol_matching": matched.to_json()})
 
 
@@ -294,7 +310,7 @@ def run_compare(
     lines.append(line(TREND_BASELINE, one(TREND_BASELINE, baseline_settings(settings))))
     lines.append(Line(BUY_AND_HOLD, board.benchmark_equity, board.benchmark.as_dict()))
     ts = board.ts
-    ppy = periods_per_year(int(ts.tz_convert("America/New_York").normalize().nunique()), len(ts))
+    ppy = pmetrics.periods_per_year(int(ts.tz_convert("America/New_York").normalize().nunique()), len(ts))
     _, invested = buy_and_hold(panel, settings.initial_cash, settings.costs, first)
     lines.append(vol_matched_line(board, np.asarray(invested[: len(ts)], dtype=np.float64), ppy))
     lines = with_statistics(lines, ppy)
@@ -449,9 +465,9 @@ def compare_html(ts: pd.DatetimeIndex, lines: Sequence[Line], table: list[dict[s
         "<style>body{font-family:sans-serif;margin:2em}td,th{padding:4px 10px;text-align:right}</style></head>"
         "<body><h1>Board vs members vs baselines</h1>"
         f"<p>{ts[0]:%Y-%m-%d} to {ts[-1]:%Y-%m-%d}, net of costs, out-of-sample for every model. Sharpe interval: "
-        f"{SHARPE_CI_METHOD}. {VOL_MATCHED}: {VOL_MATCH_METHOD} (a reference, not a strategy).</p>"
+        f"{inference.SHARPE_CI_METHOD}. {VOL_MATCHED}: {inference.VOL_MATCH_METHOD} (a reference, not a strategy).</p>"
         f"{_html_table(display_rows(table))}"
-        f"<h2>Board Sharpe minus baseline Sharpe (paired, same dates)</h2><p>{PAIRED_METHOD}.</p>"
+        f"<h2>Board Sharpe minus baseline Sharpe (paired, same dates)</h2><p>{inference.PAIRED_METHOD}.</p>"
         f"{_html_table(display_paired(paired_tests(lines)))}"
         f"<img src='data:image/png;base64,{img}' alt='equity curves'></body></html>"
     )
@@ -464,10 +480,13 @@ def print_compare(ts: pd.DatetimeIndex, lines: Sequence[Line], out: Console | No
     rows = display_rows(table)
     for col in rows[0]:
         shown.add_column(col, justify="left" if col in ("strategy", "gate", "note") else "right")
-    for row in rows:
-        shown.add_row(*row.values())
+    for row in rows:  # the console shows the verdict; the sentence follows the table (a column too narrow to read)
+        shown.add_row(*(v.split(":", 1)[0] if k == "gate" else v for k, v in row.items()))
     console_out = out or console
     console_out.print(shown)
+    for row in table:
+        if row.get("gate") is not None:
+            console_out.print(f"  {row['name']} quality gate: {_fmt_gate(row)}")
     tests = display_paired(paired_tests(lines))
     if tests:
         paired = Table(title="board Sharpe minus baseline Sharpe · paired stationary bootstrap on the same dates")
@@ -477,7 +496,7 @@ def print_compare(ts: pd.DatetimeIndex, lines: Sequence[Line], out: Console | No
             paired.add_row(*row.values())
         console_out.print(paired)
     console_out.print(
-        f"Sharpe interval: {SHARPE_CI_METHOD}. {VOL_MATCHED}: buy-and-hold scaled to the board's realised "
+        f"Sharpe interval: {inference.SHARPE_CI_METHOD}. {VOL_MATCHED}: buy-and-hold scaled to the board's realised "
         "(ex-post) volatility, a reference, not a tradable strategy."
     )
     return table

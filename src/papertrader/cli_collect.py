@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -19,6 +18,12 @@ from papertrader.cli_common import errors, iso_date
 from papertrader.config.settings import load_settings
 from papertrader.core.clock import WallClock
 from papertrader.core.errors import ConfigError
+from papertrader.core.lazy import deferred
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # imported on first use: `papertrader --help` never pays for it
+    pd = deferred("pandas")
 
 console = Console()
 

@@ -26,6 +26,7 @@ from papertrader.core.clock import Clock, WallClock
 from papertrader.core.errors import ConfigError
 from papertrader.data.sources import build_sources, key_manager
 from papertrader.domain.sessions import NEW_YORK
+from papertrader.domain.timefmt import exchange_time
 
 SOURCES = ("alphavantage", "yahoo", "questrade")
 console = Console()
@@ -243,14 +244,15 @@ def poll(
         )
         with _stop_on_signal() as stopping:
             for sweep in poller.run(sweeps, should_stop=stopping):
-                table = Table(title=f"sweep at {sweep.finished_at:%H:%M:%S} UTC ({sweep.seconds:.1f} s)")
+                finished = exchange_time(sweep.finished_at, seconds=True)
+                table = Table(title=f"sweep at {finished} ({sweep.seconds:.1f} s)")
                 for col in ("symbol", "price", "as of", "source", "delayed"):
                     table.add_column(col)
                 for row in sweep.quotes.itertuples(index=False):
                     table.add_row(
                         str(row.symbol),
                         f"{row.price:,.4f}",
-                        f"{row.ts:%Y-%m-%d %H:%M}",
+                        exchange_time(row.ts),  # type: ignore[arg-type]  # a pandas Timestamp (a datetime)
                         str(row.source),
                         str(row.delayed),
                     )

@@ -14,9 +14,8 @@ import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -25,12 +24,20 @@ from rich.table import Table
 from papertrader.cli_common import errors, symbol_list
 from papertrader.config.settings import Settings, load_settings
 from papertrader.core.errors import ConfigError, DataError, PapertraderError
-from papertrader.features.inputs import External
+from papertrader.core.lazy import deferred
+from papertrader.models.gate import NO_GATE_REASON, GateResult, gate_of
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from papertrader.features.inputs import External
+else:  # imported on first use: `papertrader --help` never pays for it
+    pd = deferred("pandas")
 
 log = logging.getLogger(__name__)
 console = Console()
 models_app = typer.Typer(help="List, inspect, promote and roll back registered models.", no_args_is_help=True)
-KINDS = ("lstm", "gru", "ppo")
+KINDS = ("lstm", "gru", "ppo", "lgbm")
 
 
 def _settings() -> Settings:
@@ -116,7 +123,7 @@ def _progress() -> Progress:
 
 
 def train(
-    kind: Annotated[str, typer.Argument(help="lstm | gru | ppo | all")] = "all",
+    kind: Annotated[str, typer.Argument(help="lstm | gru | ppo | lgbm | all")] = "all",
     walk_forward: Annotated[bool, typer.Option("--walk-forward", help="walk-forward report, no registration")] = False,
     interval: Annotated[str, typer.Option(help="bar interval in the lake: 1m 5m 15m 30m 1h 1d")] = "1d",
     symbols: Annotated[str | None, typer.Option(help="comma-separated symbols (default: all in the lake)")] = None,
@@ -141,7 +148,7 @@ def train(
         str | None, typer.Option(help="data families to leave out even when the lake has them: macro,fundamentals,news")
     ] = None,
 ) -> None:
-    """Train lstm, gru, ppo or all: register versions (default) or print a walk-forward report."""
+    """Train lstm, gru, ppo, lgbm or all: register versions (default) or print a walk-forward report."""
     from papertrader.models.evaluate import walk_forward_report
     from papertrader.models.registry import Registry
     from papertrader.models.report import render
@@ -149,7 +156,7 @@ def train(
 
     kinds = KINDS if kind == "all" else (kind,)
     if any(k not in KINDS for k in kinds):
-        raise typer.BadParameter(f"unknown model {kind!r}: use lstm, gru, ppo or all")
+        raise typer.BadParameter(f"unknown model {kind!r}: use lstm, gru, ppo, lgbm or all")
     settings = _settings()
     results: dict[str, Any] = {"interval": interval, "walk_forward": walk_forward, "models": {}}
     with errors():
@@ -177,6 +184,12 @@ def train(
                 promote=promote,
                 trials=trials,
             )
+            if k == "lgbm" and kind == "all" and bars["symbol"].nunique() < 2:
+                console.print("lgbm: skipped, it ranks symbols against each other and needs at least two")
+                continue
+            if walk_forward and k == "lgbm":
+                console.print("lgbm: no walk-forward report; `train lgbm` records rank IC on validation and test")
+                continue
             if walk_forward:
                 with _progress() as progress:
                     report = walk_forward_report(
@@ -224,6 +237,14 @@ def _jsonable(value: object) -> object:
     return str(value)
 
 
+def gate_cell(gate: GateResult | None) -> str:
+    """The gate verdict in words (passed/failed, coloured, and why); a version from before the gate says so."""
+    if gate is None:
+        return f"[yellow]none[/yellow]: {NO_GATE_REASON}"
+    verdict = "[green]passed[/green]" if gate.passed else "[red]failed[/red]"
+    return f"{verdict}: {gate.reason}"
+
+
 def _print_outcome(family: str, version: str, metrics: dict[str, Any], seconds: float) -> None:
     table = Table(title=f"{family} {version} registered ({seconds:.1f}s training)")
     table.add_column("held-out metric")
@@ -235,6 +256,7 @@ def _print_outcome(family: str, version: str, metrics: dict[str, Any], seconds: 
         if value is not None:
             table.add_row(f"trading {key}", f"{value:.4g}" if isinstance(value, float) else str(value))
     console.print(table)
+    console.print(f"quality gate (validation and held-out test rows): {gate_cell(gate_of(metrics))}")
 
 
 @models_app.command("list")
@@ -247,7 +269,7 @@ def models_list(
 
     registry = Registry(_settings().home)
     table = Table(title=f"models: {registry.root}")
-    for col in ("family", "version", "live", "created", "trained on", "held-out", "schema"):
+    for col in ("family", "version", "live", "created", "trained on", "held-out", "gate", "schema"):
         table.add_column(col)
     listing: list[dict[str, Any]] = []
     with errors():
@@ -258,7 +280,7 @@ def models_list(
                 try:
                     m = registry.manifest(fam, version)
                 except PapertraderError as exc:
-                    table.add_row(fam, version, "", "", "", f"[red]{exc}[/red]", "")
+                    table.add_row(fam, version, "", "", "", f"[red]{exc}[/red]", "", "")
                     continue
                 score = m.metrics.get("holdout", {}).get("accuracy")
                 sharpe = m.metrics.get("trading", {}).get("sharpe")
@@ -266,7 +288,10 @@ def models_list(
                 shown += f" sharpe {sharpe:.2f}" if sharpe is not None else ""
                 window = f"{m.training_window.get('start', '')[:10]}..{m.training_window.get('end', '')[:10]}"
                 live = "*" if version == current else ""
-                table.add_row(fam, version, live, m.created_at[:19], window, shown.strip(), m.schema_hash[:12])
+                gate = gate_of(m.metrics)
+                table.add_row(
+                    fam, version, live, m.created_at[:19], window, shown.strip(), gate_cell(gate), m.schema_hash[:12]
+                )
                 listing.append(
                     {
                         "family": fam,
@@ -275,6 +300,7 @@ def models_list(
                         "created_at": m.created_at,
                         "training_window": m.training_window,
                         "metrics": m.metrics,
+                        "gate": None if gate is None else gate.to_dict(),
                     }
                 )
     console.print(table)
@@ -297,6 +323,7 @@ def models_show(
         handle = ModelHandle(registry, family, version=version)
         handle.get()
     console.print_json(json.dumps(manifest.to_dict(), default=_jsonable))
+    console.print(f"quality gate: {gate_cell(gate_of(manifest.metrics))}")
     health = handle.health.as_dict()
     colour = {"ok": "green", "degraded": "yellow", "down": "red"}[health["status"]]
     console.print(f"health: [{colour}]{health['status']}[/{colour}], serving {health['active']}")

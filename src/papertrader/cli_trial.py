@@ -28,6 +28,7 @@ from rich.table import Table
 from papertrader.cli_common import errors, optional_date, symbol_list
 from papertrader.config.settings import load_settings
 from papertrader.core.clock import WallClock
+from papertrader.core.private import private_dir
 
 console = Console()
 MAX_ROWS = 40  # longer trials print the summary only; the HTML and JSON list every window
@@ -164,6 +165,8 @@ def trial(
     _print_summary(data)
     with console.status("rendering the trial report"):
         page = render(data)
+    if html_file is None:  # our reports folder: owner-only (a folder the user named is left as it is)
+        private_dir(html_path.parent)
     html_path.parent.mkdir(parents=True, exist_ok=True)
     html_path.write_text(page, encoding="utf-8")
     console.print(f"wrote {html_path}")

@@ -15,6 +15,9 @@ const stamp = new Intl.DateTimeFormat('en-CA', {
 
 export const DASH = '—';
 
+/** Every time on screen is the exchange's clock (America/New_York), labelled as the CLI and reports label it. */
+export const ZONE = 'ET';
+
 export function fmtMoney(value: number | null | undefined, whole = false): string {
   if (value === null || value === undefined || !Number.isFinite(value)) return DASH;
   return (whole ? money0 : money).format(value);
@@ -40,8 +43,9 @@ export function fmtDay(iso: string | null | undefined): string {
   return iso ? day.format(new Date(iso)) : DASH;
 }
 
+/** `2024-01-02 16:00 ET`: a time on the exchange's clock with its zone, the same form the CLI prints. */
 export function fmtStamp(iso: string | null | undefined): string {
-  return iso ? stamp.format(new Date(iso)).replace(',', '') : DASH;
+  return iso ? `${stamp.format(new Date(iso)).replace(',', '')} ${ZONE}` : DASH;
 }
 
 export function fmtMs(value: number | null | undefined): string {

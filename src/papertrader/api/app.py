@@ -24,6 +24,7 @@ from papertrader.api import decisions as decisions_api
 from papertrader.api.audit import AUDIT_FILE, AuditTrail
 from papertrader.api.auth import BearerAuth, ensure_token
 from papertrader.api.config import ApiSettings
+from papertrader.api.hosts import HostGuard
 from papertrader.api.schemas import (
     AuditView,
     ConfigView,
@@ -47,6 +48,7 @@ from papertrader.api.schemas import (
 )
 from papertrader.api.service import ApiService
 from papertrader.api.stream import StreamHub, stream_endpoint
+from papertrader.api.validation import MAX_INT64, validation_error_handler
 from papertrader.config.settings import Settings
 from papertrader.engine.control import RunControl
 from papertrader.engine.live import LiveState
@@ -67,8 +69,9 @@ on first start in `$PAPERTRADER_HOME/api-token` (mode 0600) and printed once.
 newest stored run. 404 means no such run (or none stored yet).
 
 **Controls** (`/api/v1/control/*`) steer the live run between cycles and answer 409 when there is none, when
-it has finished, or (mode) always: a run's mode is fixed when it starts. Each action is logged with the client
-address and appended to `$PAPERTRADER_HOME/api-audit.jsonl`.
+it has finished. `POST /control/mode` switches the live run between `paper` trading and `observe`-only (signals
+and risk run, no orders are sent) from the next cycle; a resumed run keeps the mode. Each action is logged with
+the client address and appended to `$PAPERTRADER_HOME/api-audit.jsonl`.
 
 **Stream.** `GET /api/v1/stream` upgrades to a WebSocket. Authenticate with `?token=<token>` or, to keep the
 token out of URLs, the subprotocols `papertrader.v1` and `bearer.<token>` (the server accepts
@@ -169,6 +172,7 @@ def create_app(
     app.state.service = service
     app.state.hub = hub
     app.state.audit = audit
+    app.add_exception_handler(RequestValidationError, validation_error_handler)
     if origins:
         app.add_middleware(
             CORSMiddleware,
@@ -178,6 +182,7 @@ def create_app(
             allow_credentials=False,
         )
     app.middleware("http")(_security_headers)
+    app.add_middleware(HostGuard, allowed=api_settings.trusted_hosts())  # outermost: before CORS and routing
 
     protected = [Depends(auth), Depends(_strict_query)]
 
@@ -228,7 +233,9 @@ def create_app(
         run_id: str,
         symbol: Annotated[str | None, Query(max_length=32, description="only this symbol")] = None,
         limit: Annotated[int, Query(ge=1, le=1000, description="most decisions to return, newest first")] = 100,
-        before: Annotated[int | None, Query(ge=1, description="only decisions with seq below this (paging)")] = None,
+        before: Annotated[
+            int | None, Query(ge=1, le=MAX_INT64, description="only decisions with seq below this (paging)")
+        ] = None,
     ) -> decisions_api.DecisionsView:
         """Each target change with every board member's vote, weight and reason (as `papertrader decisions`)."""
         return decisions_api.decisions(service, run_id, symbol, limit, before)
@@ -263,9 +270,13 @@ def create_app(
         return service.fills(run, limit)
 
     @get("/trades", TradesView, "portfolio", NOT_FOUND)
-    def trades(run: RunParam = None, limit: Limit = 500) -> TradesView:
-        """The trade log: fills with realised P&L and the position each left."""
-        return service.trades(run, limit)
+    def trades(
+        run: RunParam = None,
+        limit: Limit = 500,
+        offset: Annotated[int, Query(ge=0, le=10_000_000, description="skip this many newer fills (paging)")] = 0,
+    ) -> TradesView:
+        """The trade log: fills with realised P&L and the position each left, newest first, a page at a time."""
+        return service.trades(run, limit, offset)
 
     @get("/equity", EquitySeries, "performance", NOT_FOUND)
     def equity(
@@ -315,7 +326,11 @@ def create_app(
         if not state.available or control is None:
             audit.record(client, agent, action, f"{detail}; refused: {state.reason}", accepted=False)
             raise HTTPException(status.HTTP_409_CONFLICT, detail=state.reason or "no live run")
-        apply(control)
+        try:
+            apply(control)
+        except ValueError as exc:  # the control refuses what the loop could not honour; the run goes on
+            audit.record(client, agent, action, f"{detail}; refused: {exc}", accepted=False)
+            raise HTTPException(422, detail=str(exc)) from exc
         entry = audit.record(client, agent, action, detail, accepted=True)
         after = service.control_view()
         hub.post_control(entry, after)
@@ -353,14 +368,10 @@ def create_app(
 
     @post("/control/mode", ControlView)
     def mode(request: Request, body: ModeRequest) -> ControlView:
-        """Always 409: a run's mode is fixed when it starts; start another run for another mode."""
-        state = service.control_view()
-        reason = (
-            f"a run's mode is fixed when it starts (this one: {state.mode or 'none'}); "
-            f"start `papertrader paper --replay` or `--live` for {body.mode}"
-        )
-        audit.record(_client(request), request.headers.get("user-agent", ""), "mode", reason, accepted=False)
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=reason)
+        """Paper trading or observe-only (signals and risk run, no orders are sent), from the next cycle."""
+        observe = body.mode == "observe"
+        detail = "observe only: signals and risk, no orders" if observe else "paper trading: decisions become orders"
+        return act(request, "mode", detail, lambda c: c.request_mode(observe))
 
     @app.get(OPENAPI_PATH, include_in_schema=False, dependencies=protected)
     def openapi_json() -> JSONResponse:

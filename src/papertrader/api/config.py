@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from papertrader.core.net import is_loopback
+
 #: The Vite dev server (`npm run dev` in web/), allowed as a CORS origin only when dev_server is set.
 VITE_DEV_ORIGINS = ("http://127.0.0.1:5173", "http://localhost:5173")
 
@@ -20,6 +22,10 @@ class ApiSettings(BaseSettings):
     port: int = Field(8000, ge=0, le=65535, description="TCP port; 0 picks a free one")
     dev_server: bool = Field(False, description="also allow the Vite dev server origin http://127.0.0.1:5173")
     cors_origins: tuple[str, ...] = Field((), description="further browser origins allowed to call the API")
+    allowed_hosts: tuple[str, ...] = Field(
+        (),
+        description='Host names besides loopback the server answers, a JSON list such as ["box.lan"]; others get 400',
+    )
     static_dir: Path | None = Field(None, description="built dashboard to serve at / (default: the packaged one)")
 
     def allowed_origins(self) -> list[str]:
@@ -28,3 +34,18 @@ class ApiSettings(BaseSettings):
         if self.dev_server:
             origins.extend(o for o in VITE_DEV_ORIGINS if o not in origins)
         return origins
+
+    def trusted_hosts(self) -> tuple[str, ...]:
+        """Names besides loopback the server answers: the listed ones, and the bound address when it is one."""
+        wildcard = self.host in ("", "0.0.0.0", "::")
+        return self.allowed_hosts if wildcard else (*self.allowed_hosts, self.host)
+
+    def exposure_warning(self) -> str | None:
+        """A loud sentence when the bind address is not loopback: plain HTTP carries the token unencrypted."""
+        if is_loopback(self.host.strip("[]").lower()):
+            return None
+        return (
+            f"WARNING: serving on {self.host}, not loopback: the API speaks plain HTTP (no TLS), so the token and "
+            "every account figure cross the network readable by anyone on it. Bind 127.0.0.1 and put a TLS proxy "
+            "in front; other machines' Host names must be listed in PAPERTRADER_API_ALLOWED_HOSTS."
+        )

@@ -110,7 +110,7 @@ def prices(service: ApiService, run_id: str, symbol: str, max_points: int) -> Pr
     if panel is None or wanted not in panel.symbols:
         return empty(market.note or f"the lake has no {row.interval} bars for {wanted}")
     last = int(panel.ts.searchsorted(row.last_cycle_ts, side="right"))  # bars up to the last committed cycle
-    closes = panel.prices.close[market.first : last, panel.symbols.index(wanted)]
+    closes = panel.traded.close[market.first : last, panel.symbols.index(wanted)]  # as traded, like the fills
     stamps = panel.ts[market.first : last]
     keep = np.flatnonzero(np.isfinite(closes))
     if len(keep) > max_points:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, WithJsonSchema, field_validator
+
+from papertrader.engine.control import MAX_SPEED, MIN_SPEED, check_speed
 
 Source = Literal["live", "stored"]
 ModelKind = Literal["baseline", "lstm", "gru", "rl", "ensemble", "advisor", "other"]
@@ -181,6 +183,7 @@ class TradesView(ApiModel):
     realized_pnl_total: float
     fees_total: float
     trades: list[TradeView]
+    offset: int = Field(0, description="how many newer fills this page skipped")
 
 
 # ---- performance --------------------------------------------------------------------------------
@@ -401,18 +404,44 @@ class ControlView(ApiModel):
     flatten_requested: bool
     speed: float | None = Field(description="market seconds per wall second; 0 = as fast as possible")
     halted: str | None
+    trading: Literal["paper", "observe"] | None = Field(
+        None,
+        description="paper: decisions become orders; observe: signals and risk run but no orders are sent "
+        "(a switch asked for shows here at once and applies from the next cycle)",
+    )
+
+
+SPEED_DOC = f"market seconds per wall second: 0 = as fast as possible, else {MIN_SPEED:g} (real time) to {MAX_SPEED:g}"
 
 
 class SpeedRequest(ApiModel):
     """New replay speed."""
 
-    speed: float = Field(ge=0, le=1e9, description="market seconds per wall second; 0 = as fast as possible")
+    speed: Annotated[
+        float,
+        Field(allow_inf_nan=False),
+        WithJsonSchema(
+            {
+                "title": "Speed",
+                "description": SPEED_DOC,
+                "anyOf": [
+                    {"type": "number", "const": 0},
+                    {"type": "number", "minimum": MIN_SPEED, "maximum": MAX_SPEED},
+                ],
+            }
+        ),
+    ] = Field(description=SPEED_DOC)
+
+    @field_validator("speed")
+    @classmethod
+    def _loop_can_honour(cls, speed: float) -> float:
+        return check_speed(speed)
 
 
 class ModeRequest(ApiModel):
-    """A mode change request (always refused with 409: a run's mode is fixed when it starts)."""
+    """Switch the live run between paper trading and observe-only (signals and risk run, no orders are sent)."""
 
-    mode: Literal["backtest", "replay", "live"]
+    mode: Literal["paper", "observe"]
 
 
 class AuditEntry(ApiModel):

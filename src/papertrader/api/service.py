@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 import threading
 from collections import Counter, OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -24,6 +23,7 @@ from fastapi import HTTPException, status
 from pydantic import BaseModel, ValidationError
 
 from papertrader.api.config import ApiSettings
+from papertrader.api.redact import mask_url
 from papertrader.api.schemas import (
     AlertView,
     BucketView,
@@ -74,6 +74,7 @@ from papertrader.engine.runner import RunRequest, load_panel
 from papertrader.persistence.decisions import StoredVote, decision_from_row
 from papertrader.persistence.repository import RunRepository, RunRow
 from papertrader.risk.sectors import with_sectors
+from papertrader.risk.wording import resize_sentence
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,7 @@ NEW_YORK = ZoneInfo("America/New_York")
 ALERT_KINDS = (
     "order.denied",
     "order.reduced",
+    "order.resized",
     "order.rejected",
     "health",
     "halt",
@@ -93,7 +95,6 @@ ALERT_KINDS = (
 SECRET_WORDS = ("key", "token", "secret", "password")
 MASK = "***"
 BENCHMARK_NAME = "equal-weight buy-and-hold of the same symbols, same window and entry costs"
-_URL_PASSWORD = re.compile(r"^(?P<head>[a-zA-Z][\w+.-]*://[^:/@\s]+:)(?P<pw>[^@\s]+)(?P<tail>@)")
 NO_RUNS = "no runs stored yet: start one with `papertrader demo` or `papertrader paper --replay`"
 
 
@@ -118,7 +119,7 @@ def mask_secrets(value: Any, path: str = "", masked: list[str] | None = None) ->
     if isinstance(value, list | tuple):
         return [mask_secrets(v, f"{path}[{i}]", masked) for i, v in enumerate(value)]
     if isinstance(value, str):
-        hidden = _URL_PASSWORD.sub(lambda m: f"{m['head']}{MASK}{m['tail']}", value)
+        hidden = mask_url(value)
         if hidden != value and masked is not None:
             masked.append(path)
         return hidden
@@ -209,12 +210,9 @@ def alert_view(event: Event) -> AlertView:
     if event.kind == "order.denied":
         numbers = ", ".join(f"{k}={_float(v):.4g}" for k, v in p.items() if k not in ("symbol", "rule"))
         message = f"{symbol}: order denied by {rule}" + (f" ({numbers})" if numbers else "")
-    elif event.kind == "order.reduced":
+    elif event.kind in ("order.reduced", "order.resized"):
         severity = "info"
-        message = (
-            f"{symbol}: target weight cut from {_float(p.get('requested_weight')):.2%} "
-            f"to {_float(p.get('allowed_weight')):.2%} by {rule}"
-        )
+        message = resize_sentence(event.kind, p)
     elif event.kind == "order.rejected":
         message = f"{symbol}: order {p.get('order_id', '')} rejected: {p.get('reason', '')}"
     elif event.kind == "halt":
@@ -653,7 +651,7 @@ class ApiService:
         newest = list(reversed(fills))[:limit]
         return FillsView(run_id=row.id, total=len(fills), fills=[fill_view(f) for f in newest])
 
-    def trades(self, run: str | None, limit: int) -> TradesView:
+    def trades(self, run: str | None, limit: int, offset: int = 0) -> TradesView:
         """The trade log: each fill with its FIFO realised P&L and the position it left."""
         row = self.resolve(run)
         fills = self.repo.load_fills(row.id)
@@ -679,7 +677,8 @@ class ApiService:
             total=len(trades),
             realized_pnl_total=float(sum((t.realized_pnl for t in trades), start=0.0)),
             fees_total=float(sum((t.fee for t in trades), start=0.0)),
-            trades=list(reversed(trades))[:limit],
+            trades=list(reversed(trades))[offset : offset + limit],
+            offset=offset,
         )
 
     # ---- signals and risk ---------------------------------------------------------------------
@@ -743,7 +742,7 @@ class ApiService:
 
     def _decision_source(self, row: RunRow, sources: Sequence[str]) -> str | None:
         orders = self.repo.load_orders(row.id)
-        tags = [o.tag for o in orders if o.tag]
+        tags = [o.tag for o in orders if o.tag in sources]  # not "protect": protective stops follow positions
         if tags:
             return tags[-1]
         return sources[0] if len(sources) == 1 else None
@@ -886,7 +885,16 @@ class ApiService:
             flatten_requested=state.flatten_requested,
             speed=state.speed,
             halted=halted,
+            trading=self._trading(snap),
         )
+
+    def _trading(self, snap: Any) -> Literal["paper", "observe"] | None:
+        """The live run's trading mode: a switch the operator asked for, else the engine's current one."""
+        if snap is None:
+            return None
+        pending = None if self.control is None else self.control.pending_mode()
+        observing = snap.observing if pending is None else pending
+        return "observe" if observing else "paper"
 
     def cycle_data(self) -> CycleData | None:
         """The newest live state for a `cycle` stream message (no database reads, except a cached row)."""

@@ -48,10 +48,14 @@ from papertrader.core.events import Event
 
 log = logging.getLogger(__name__)
 
+#: WebSocket close code 1003: the endpoint received a kind of data it cannot accept (RFC 6455).
+UNSUPPORTED_DATA = 1003
+
 RISK_KINDS = frozenset(
     {
         "order.denied",
         "order.reduced",
+        "order.resized",
         "order.rejected",
         "halt",
         "risk.kill_switch",
@@ -355,7 +359,14 @@ def stream_endpoint(hub: StreamHub, auth: BearerAuth, allowed_origins: list[str]
         sender = asyncio.create_task(_pump(websocket, hub, client))
         try:
             while True:
-                text = await websocket.receive_text()
+                message = await websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+                text = message.get("text")
+                if text is None:  # a binary frame: the protocol is JSON text, say so once and hang up
+                    log.warning("stream: closed a client that sent a binary frame (the stream takes JSON text only)")
+                    await websocket.close(code=UNSUPPORTED_DATA, reason="JSON text frames only")
+                    break
                 if _wants_resync(text):
                     client.request_resync("requested by the client")
         except (WebSocketDisconnect, RuntimeError):

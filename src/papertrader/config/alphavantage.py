@@ -20,8 +20,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from papertrader.core.net import credential_url
 
 #: Functions market-apis.md lists as premium endpoints; requests for them are only sent with a premium key.
 DEFAULT_PREMIUM_FUNCTIONS: frozenset[str] = frozenset({"TIME_SERIES_INTRADAY", "TIME_SERIES_DAILY_ADJUSTED"})
@@ -37,7 +39,9 @@ class AlphaVantageSettings(BaseSettings):
         frozen=True,
     )
 
-    url: str = Field("https://www.alphavantage.co/query", description="the query endpoint (base URL)")
+    url: str = Field(
+        "https://www.alphavantage.co/query", description="the query endpoint (https; plain http only to loopback)"
+    )
     connect_timeout_s: float = Field(5.0, gt=0, description="seconds to open a connection")
     read_timeout_s: float = Field(30.0, gt=0, description="seconds to wait for the body (full months are big)")
     premium_per_minute: int = Field(75, ge=1, description="requests a premium key may send per rolling minute")
@@ -72,6 +76,12 @@ class AlphaVantageSettings(BaseSettings):
         DEFAULT_PREMIUM_FUNCTIONS, description="functions only a premium key may request"
     )
     user_agent: str = Field("papertrader/0.1", description="HTTP User-Agent header")
+
+    @field_validator("url")
+    @classmethod
+    def _no_key_in_clear(cls, value: str) -> str:
+        """Every request carries an API key: https only, plain http only to a loopback fake."""
+        return credential_url(value, "PAPERTRADER_ALPHAVANTAGE_URL")
 
 
 class AlphaVantageKeySettings(BaseSettings):

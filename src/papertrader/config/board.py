@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-MemberName = Literal["lstm", "gru", "ppo", "trend", "grok", "kimi", "claude"]
+MemberName = Literal["lstm", "gru", "ppo", "lgbm", "trend", "grok", "kimi", "claude"]
 #: the LLM advisors (signals.advisors): they sit on the board only when their key is set, they are enabled and
 #: the run is live (or they opted into history with ``in_backtests``); see ``settings.advisors``
 ADVISOR_MEMBERS: tuple[MemberName, ...] = ("grok", "kimi", "claude")
@@ -27,7 +27,7 @@ class BoardSettings(BaseModel):
         description="member -> base weight before confidence and the monitor's record; missing = 1.0",
     )
     horizons: dict[str, int] = Field(
-        default_factory=lambda: {"lstm": 5, "gru": 20, "ppo": 5, "trend": 20},
+        default_factory=lambda: {"lstm": 5, "gru": 20, "ppo": 5, "lgbm": 5, "trend": 20},
         description="member -> bars its P(up)/P(down) refer to (scoring, calibration labels); an advisor's is "
         "always its own advisors.<name>.horizon_bars",
     )

@@ -16,6 +16,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from papertrader.config.settings import default_home
+from papertrader.core.net import credential_url
 
 DEFAULT_QUESTRADE_LOGIN_URL: Final = "https://login.questrade.com"
 #: Questrade returns at most this many candles per call (shared/docs/market-apis.md).
@@ -63,7 +64,5 @@ class QuestradeSettings(BaseSettings):
     @field_validator("login_url")
     @classmethod
     def _http_url_without_slash(cls, value: str) -> str:
-        """Require an http(s) URL without a trailing slash, so '/oauth2/token' joins cleanly."""
-        if not value.startswith(("https://", "http://")):
-            raise ValueError("PAPERTRADER_QUESTRADE_LOGIN_URL must start with https:// (or http:// for a local fake)")
-        return value.rstrip("/")
+        """Require https (http only to a loopback fake: the refresh token rides along), no trailing slash."""
+        return credential_url(value, "PAPERTRADER_QUESTRADE_LOGIN_URL").rstrip("/")

@@ -19,6 +19,7 @@ from papertrader.config.board import BoardSettings
 from papertrader.config.features import FeatureSettings
 from papertrader.config.live import LiveSettings
 from papertrader.config.monitor import MonitorSettings
+from papertrader.core.private import private_dir
 
 
 class _Frozen(BaseModel):
@@ -139,7 +140,7 @@ class RiskSettings(_Frozen):
 class StrategySettings(_Frozen):
     """The trend-following baseline: a fast/slow moving-average crossover, long or flat."""
 
-    name: Literal["trend", "lstm", "gru", "ppo", "ensemble"] = Field(
+    name: Literal["trend", "lstm", "gru", "ppo", "lgbm", "ensemble"] = Field(
         "trend", description="which strategy backtest/paper/trial run (models need `papertrader train all`)"
     )
     fast: int = Field(20, ge=2, description="fast moving-average length in bars; must be shorter than slow")
@@ -215,7 +216,7 @@ class Settings(BaseSettings):
 
 
 def load_settings(**overrides: object) -> Settings:
-    """Build settings, creating the home directory so every component can rely on it."""
+    """Build settings, creating the home directory (owner-only) so every component can rely on it."""
     settings = Settings(**overrides)  # type: ignore[arg-type]
-    settings.home.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.home)
     return settings

@@ -17,7 +17,8 @@ when older bars are stored: the factor of a re-fetched stored bar, new over old,
 and dividends since the last fetch, and every stored factor is rescaled by it (ratios within 1e-4 of 1 are
 vendor rounding). Bars from a source without corporate actions (Questrade, Alpha Vantage daily on free keys)
 take the factor of the next later stored bar (the same basis, assuming no event in between), or 1.0 after
-the last one.
+the last one. After a daily symbol is done, the splits and dividends behind its factor's steps are stored
+as corporate actions (data/actions.py), so the engine can fill at raw prices and move positions.
 
 Checkpoints. ``BackfillLedger`` (SQLite under PAPERTRADER_HOME) records the ranges each (symbol, interval) was
 asked for and each job's per-symbol progress. A killed backfill re-run with the same arguments resumes the
@@ -49,6 +50,7 @@ import pandas as pd
 
 from papertrader.core.clock import Clock, WallClock
 from papertrader.core.errors import ConfigError, DataError, PapertraderError, TemporaryError
+from papertrader.data.actions import infer_actions
 from papertrader.data.keys import EASTERN
 from papertrader.data.polling import KeyBudget, format_seconds, time_for_requests
 from papertrader.data.router import Router
@@ -679,7 +681,20 @@ class Backfiller:
                 return SymbolResult(
                     symbol, status, _joined(sources), written, quarantined, sessions, failed_over, detail
                 )
+        self._store_actions(symbol, iv, sources)
         return SymbolResult(symbol, "done", _joined(sources), written, quarantined, sessions, failed_over)
+
+    def _store_actions(self, symbol: str, interval: str, sources: Sequence[str]) -> None:
+        """Keep the splits and dividends behind a daily partition's factor (data/actions.py), so the engine
+        can fill at the raw prints and move positions on the ex-dates."""
+        if interval != "1d" or not sources:
+            return
+        stored = self.lake.read_partition(symbol, interval)
+        if ADJ_FACTOR not in stored.columns or stored[ADJ_FACTOR].isna().all():
+            return
+        actions = infer_actions(stored.loc[stored[ADJ_FACTOR].notna()])
+        if len(actions):
+            self.lake.write_actions(actions, f"factor:{_joined(sources)}")
 
     @staticmethod
     def _fetch_range(

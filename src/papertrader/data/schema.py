@@ -16,6 +16,8 @@ VALUE_COLUMNS: Final = ("open", "high", "low", "close", "volume")
 PRICE_COLUMNS: Final = ("open", "high", "low", "close")
 #: Extra columns every stored bar carries.
 LAKE_COLUMNS: Final = (*BAR_COLUMNS, "source", "ingested_at")
+#: Columns of a corporate-action table: ex-date (session stamp, UTC), new shares per old, cash per share.
+ACTION_COLUMNS: Final = ("symbol", "ts", "split_ratio", "dividend")
 #: Columns of a stored macro series.
 SERIES_COLUMNS: Final = ("date", "value", "source")
 
@@ -63,6 +65,18 @@ def empty_bars() -> pd.DataFrame:
             "symbol": pd.Series([], dtype=object),
             "ts": pd.Series([], dtype=UTC_NS),
             **{c: pd.Series([], dtype="float64") for c in VALUE_COLUMNS},
+        }
+    )
+
+
+def empty_actions() -> pd.DataFrame:
+    """An empty corporate-actions frame (symbol, ts, split_ratio, dividend) with the right dtypes."""
+    return pd.DataFrame(
+        {
+            "symbol": pd.Series([], dtype=object),
+            "ts": pd.Series([], dtype=UTC_NS),
+            "split_ratio": pd.Series([], dtype="float64"),
+            "dividend": pd.Series([], dtype="float64"),
         }
     )
 

@@ -4,6 +4,7 @@ Layout under ``root``::
 
     bars/interval=<iv>/symbol=<SYM>/data.parquet     one file per (interval, symbol)
     macro/series=<NAME>/data.parquet                 one file per macro series
+    actions/symbol=<SYM>/data.parquet                corporate actions (splits, cash dividends) per symbol
     quarantine/<iv>/<SYM>/<uuid>.parquet             rows the quality rules set aside, with a reason
 
 Directory names are the symbol percent-encoded (``urllib.parse.quote`` keeping ``^``), so ``^GSPC`` and
@@ -20,11 +21,16 @@ in-memory DuckDB connection and closes it, so no file stays open and no stale me
 Adjustment convention: a partition stores RAW (as-traded) OHLCV. When a source knows corporate actions it
 also sends ``adj_factor`` (split- and dividend-adjusted price = raw price × adj_factor; adjusted volume =
 raw volume ÷ adj_factor), and the partition gains an ``adj_factor`` column; rows without one hold NaN,
-which reads as 1.0 (prices used as stored: a source without corporate actions, or the bundled source,
-whose prices arrive already adjusted). ``read_bars`` and ``read_bars_asof`` return ADJUSTED bars by
+which reads as 1.0 (prices used as stored: a source without corporate actions, or a lake imported before
+the bundled source stored raw prints with factors). ``read_bars`` and ``read_bars_asof`` return ADJUSTED bars by
 default (``adjusted=False`` gives the raw prints). All factors of a partition share one basis (the
 latest fetch that carried factors); ``rescale_adj_factor`` moves older rows onto a newer basis when a
 later fetch shows a split or dividend happened since (see data/backfill.py).
+
+Corporate actions (``write_actions``/``read_actions``): one row per (symbol, ex-date) with ``split_ratio``
+(new shares per old share, 1.0 when none) and ``dividend`` (cash per share in the dollars that traded that
+day, 0.0 when none), the facts behind a step of ``adj_factor``. The engine fills at raw prices and applies
+them to positions (see data/actions.py and engine/panel.py).
 
 Provenance: every stored row has ``source`` and ``ingested_at`` (when the lake wrote it); a write given
 ``fetched_at`` (when the vendor answered) stores it too, in a ``fetched_at`` column. Optional columns
@@ -51,16 +57,20 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from filelock import FileLock
 
 from papertrader.core.clock import Clock, WallClock
 from papertrader.core.errors import DataError
+from papertrader.core.private import private_dir
 from papertrader.data.quality import validate_bars
 from papertrader.data.schema import (
+    ACTION_COLUMNS,
     BAR_COLUMNS,
     LAKE_COLUMNS,
     SERIES_COLUMNS,
     UTC_NS,
     VALUE_COLUMNS,
+    empty_actions,
     empty_bars,
     empty_series,
     interval_order,
@@ -68,9 +78,6 @@ from papertrader.data.schema import (
     require_columns,
     to_utc,
 )
-
-if sys.platform != "win32":
-    import fcntl
 
 log = logging.getLogger(__name__)
 
@@ -216,6 +223,15 @@ class Lake:
         return self.root / "macro"
 
     @property
+    def actions_dir(self) -> Path:
+        """Root of the corporate-action tables."""
+        return self.root / "actions"
+
+    def actions_path(self, symbol: str) -> Path:
+        """Where one symbol's corporate actions live."""
+        return self.actions_dir / f"symbol={encode_name(symbol)}" / DATA_FILE
+
+    @property
     def quarantine_dir(self) -> Path:
         """Root of the quarantined rows."""
         return self.root / "quarantine"
@@ -263,15 +279,9 @@ class Lake:
     def _write_lock(self) -> Iterator[None]:
         """Serialise writers across threads and processes: read-merge-write must not interleave."""
         with self._thread_lock:
-            self.root.mkdir(parents=True, exist_ok=True)
-            with open(self.root / ".lock", "a+b") as fh:
-                if sys.platform != "win32":
-                    fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-                try:
-                    yield
-                finally:
-                    if sys.platform != "win32":
-                        fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+            private_dir(self.root)
+            with FileLock(self.root / ".lock"):
+                yield
 
     @staticmethod
     def _query(sql: str, params: Sequence[Any]) -> pd.DataFrame:
@@ -443,10 +453,13 @@ class Lake:
         end: datetime | None = None,
         *,
         adjusted: bool = True,
+        with_factor: bool = False,
     ) -> pd.DataFrame:
         """Bars for the universe in [start, end), sorted by ts then symbol: the engine's one way in.
 
-        Prices are split/dividend-adjusted with the stored ``adj_factor`` unless ``adjusted=False``.
+        Prices are split/dividend-adjusted with the stored ``adj_factor`` unless ``adjusted=False``;
+        ``with_factor=True`` returns the RAW prints plus the ``adj_factor`` column (NaN where unknown)
+        when any partition stores one, so a caller can hold both views (engine/panel.py).
         """
         iv = normalize_interval(interval)
         lo, hi = _utc_bound(start, "start"), _utc_bound(end, "end")
@@ -461,13 +474,23 @@ class Lake:
         if hi is not None:
             where.append("epoch_ns(ts) < ?")
             params.append(hi)
+        columns = self._value_sql(files, adjusted)
+        factor = with_factor and _has_column(files, ADJ_FACTOR)
+        if factor:
+            columns = f"{self._value_sql(files, False)}, {ADJ_FACTOR}"
         sql = (
-            f"SELECT {self._value_sql(files, adjusted)} "
+            f"SELECT {columns} "
             "FROM read_parquet(?, hive_partitioning = false, union_by_name = true) "
             + (f"WHERE {' AND '.join(where)} " if where else "")
             + "ORDER BY ts, symbol"
         )
-        return self._bars_frame(self._query(sql, params))
+        frame = self._query(sql, params)
+        if not factor or frame.empty:
+            return self._bars_frame(frame)
+        adj = frame.pop(ADJ_FACTOR).astype("float64").to_numpy()
+        out = self._bars_frame(frame)
+        out[ADJ_FACTOR] = adj
+        return out
 
     def read_bars_asof(
         self, symbols: Sequence[str] | None, interval: str, at: datetime, *, adjusted: bool = True
@@ -679,3 +702,64 @@ class Lake:
         return sorted(
             decode_name(d.name.split("=", 1)[1]) for d in self.macro_dir.glob("series=*") if (d / DATA_FILE).is_file()
         )
+
+    # ---------------------------------------------------------------- corporate actions
+
+    def write_actions(self, df: pd.DataFrame, source: str) -> WriteReport:
+        """Store splits and cash dividends by (symbol, ex-date), merging like bars: re-imports are no-ops.
+
+        ``df`` has ``symbol, ts`` (ex-date session stamp, aware) and ``split_ratio`` and/or ``dividend``;
+        a row with neither a split (ratio 1) nor a dividend (0) is dropped. Bad rows (unknown date,
+        non-positive ratio, negative dividend) are a DataError: actions move positions, so none is guessed.
+        """
+        from papertrader.data.actions import clean_actions
+
+        frame = clean_actions(df)
+        if frame.empty:
+            return WriteReport(0, 0, ())
+        now = pd.Timestamp(self._clock.now()).tz_convert("UTC")
+        written = unchanged = 0
+        with self._write_lock():
+            for symbol, rows in frame.groupby("symbol", sort=True):
+                path = self.actions_path(str(symbol))
+                new = rows.assign(source=source, ingested_at=now).set_index("ts")
+                new["ingested_at"] = new["ingested_at"].astype(UTC_NS)
+                if path.is_file():
+                    old = _read_parquet_file(path)
+                    old["ts"] = to_utc(old["ts"])
+                    old = old.set_index("ts")
+                    common = new.index.intersection(old.index)
+                    values = ["split_ratio", "dividend"]
+                    same = (old.loc[common, values] == new.loc[common, values]).all(axis=1)
+                    unchanged_ts = common[same.to_numpy()]
+                    changed = new.drop(index=unchanged_ts)
+                    unchanged += len(unchanged_ts)
+                    if changed.empty:
+                        continue
+                    merged = pd.concat([old.drop(index=changed.index, errors="ignore"), changed])
+                else:
+                    changed = merged = new
+                out = merged.sort_index().reset_index().loc[:, [*ACTION_COLUMNS, "source", "ingested_at"]]
+                out = out.astype({"ts": UTC_NS, "ingested_at": UTC_NS, "split_ratio": "float64", "dividend": "float64"})
+                _atomic_write(out, path)
+                written += len(changed)
+        log.info("wrote %d corporate action(s) from %s (%d unchanged)", written, source, unchanged)
+        return WriteReport(written, 0, tuple(sorted({str(s) for s in frame["symbol"]})), unchanged)
+
+    def read_actions(self, symbols: Sequence[str] | None = None) -> pd.DataFrame:
+        """Stored splits and dividends (symbol, ts = ex-date, split_ratio, dividend), sorted by ts then symbol."""
+        if not self.actions_dir.is_dir():
+            return empty_actions()
+        wanted = None if symbols is None else set(symbols)
+        frames = []
+        for sym_dir in sorted(self.actions_dir.glob("symbol=*")):
+            path = sym_dir / DATA_FILE
+            if path.is_file() and (wanted is None or decode_name(sym_dir.name.split("=", 1)[1]) in wanted):
+                frames.append(_read_parquet_file(path).loc[:, list(ACTION_COLUMNS)])
+        if not frames:
+            return empty_actions()
+        out = pd.concat(frames, ignore_index=True)
+        out["ts"] = to_utc(out["ts"])
+        out["symbol"] = out["symbol"].astype(object)
+        out = out.astype({"split_ratio": "float64", "dividend": "float64"})
+        return out.sort_values(["ts", "symbol"], kind="mergesort").reset_index(drop=True)

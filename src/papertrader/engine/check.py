@@ -1,4 +1,7 @@
-"""Rebuild a run's ledger from its event log alone and compare it with the stored state."""
+"""Rebuild a run's ledger from its event log alone and compare it with the stored state.
+
+Fills and corporate actions (split and dividend events) are replayed in publication order.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +10,13 @@ from datetime import datetime
 from decimal import Decimal
 
 from papertrader.core.errors import DataError
-from papertrader.domain.types import Fill, Side
+from papertrader.domain.types import Fill, Position, Side
+from papertrader.engine.cycle import ACTION_EVENTS, apply_action_event
 from papertrader.persistence.repository import RunRepository
 from papertrader.portfolio.ledger import Ledger
+
+#: Stored money may be rounded to 10 decimals (NUMERIC(28, 10) outside SQLite); anything larger is a mismatch.
+MONEY_TOLERANCE = Decimal("1e-8")
 
 
 @dataclass(frozen=True)
@@ -41,16 +48,55 @@ def _fill_from_event(payload: dict[str, object], ts: datetime) -> Fill:
     )
 
 
+def _position_problems(repo: RunRepository, run_id: str, ledger: Ledger, last: dict[str, Position]) -> list[str]:
+    """Stored lots and the qty / avg_price / realized_pnl columns SQL readers see, against the rebuilt ledger."""
+    problems: list[str] = []
+    stored_positions = {p.symbol: p for p in repo.load_positions(run_id) if p.qty != 0}
+    rebuilt = dict(ledger.positions)
+    for symbol in sorted(set(stored_positions) | set(rebuilt)):
+        a, b = stored_positions.get(symbol), rebuilt.get(symbol)
+        if a is None or b is None or a.lots != b.lots:
+            problems.append(f"position {symbol}: stored {a and a.lots}, rebuilt {b and b.lots}")
+    columns = repo.load_position_columns(run_id)
+    for symbol in sorted(set(columns) | set(last)):
+        stored, fact = columns.get(symbol), last.get(symbol, Position(symbol))
+        if stored is None:
+            if fact.qty:
+                problems.append(f"positions table has no row for {symbol}; the event log holds {fact.qty} shares")
+            continue
+        if stored.qty != fact.qty:
+            problems.append(f"positions table: {symbol} qty {stored.qty}, but the event log gives {fact.qty}")
+        if abs(stored.avg_price - fact.avg_price) > MONEY_TOLERANCE:
+            problems.append(
+                f"positions table: {symbol} avg_price {stored.avg_price}, but the event log gives {fact.avg_price}"
+            )
+        if abs(stored.realized_pnl - fact.realized_pnl) > MONEY_TOLERANCE:
+            problems.append(
+                f"positions table: {symbol} realized_pnl {stored.realized_pnl}, "
+                f"but the event log gives {fact.realized_pnl}"
+            )
+    return problems
+
+
 def check_run(repo: RunRepository, run_id: str) -> CheckReport:
     """Replay the fill events into a fresh ledger; compare fills, positions, cash and fees with storage."""
     run = repo.get_run(run_id)
     if run is None:
         raise DataError(f"no run {run_id}")
-    events = repo.load_events(run_id, ["fill"])
-    from_events = [_fill_from_event(dict(e.payload), e.ts) for e in events]
+    events = repo.load_events(run_id, ["fill", *ACTION_EVENTS])
+    from_events: list[Fill] = []
     ledger = Ledger(run.initial_cash)
-    for fill in from_events:
-        ledger.apply(fill)
+    last: dict[str, Position] = {}  # each symbol's state after its latest fill or action, flat ones included
+    for event in events:  # publication order: a split at a bar's open is booked before that bar's fills
+        if event.kind == "fill":
+            fill = _fill_from_event(dict(event.payload), event.ts)
+            from_events.append(fill)
+            last[fill.symbol] = ledger.apply(fill)
+        else:
+            apply_action_event(ledger, event)
+            symbol = str(event.payload["symbol"])
+            if symbol in ledger.positions:
+                last[symbol] = ledger.positions[symbol]
     problems: list[str] = []
     stored_fills = repo.load_fills(run_id)
     if stored_fills != from_events:
@@ -58,12 +104,7 @@ def check_run(repo: RunRepository, run_id: str) -> CheckReport:
     seqs = [f.seq for f in stored_fills]
     if seqs != list(range(1, len(seqs) + 1)):
         problems.append("fill sequence numbers have gaps or duplicates")
-    stored_positions = {p.symbol: p for p in repo.load_positions(run_id) if p.qty != 0}
-    rebuilt = dict(ledger.positions)
-    for symbol in sorted(set(stored_positions) | set(rebuilt)):
-        a, b = stored_positions.get(symbol), rebuilt.get(symbol)
-        if a is None or b is None or a.lots != b.lots:
-            problems.append(f"position {symbol}: stored {a and a.lots}, rebuilt {b and b.lots}")
+    problems.extend(_position_problems(repo, run_id, ledger, last))
     equity = repo.load_equity(run_id, exact=True)
     if not equity.empty:
         stored_cash = equity["cash"].iloc[-1]

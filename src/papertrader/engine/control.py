@@ -2,8 +2,28 @@
 
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import dataclass
+
+#: Replay speeds the loop accepts besides 0 (as fast as possible): from real time (1 market second per wall
+#: second; slower is never useful and a tiny speed would turn one bar gap into centuries of waiting) up to 1e9.
+MIN_SPEED = 1.0
+MAX_SPEED = 1e9
+
+
+def check_speed(speed: float) -> float:
+    """The speed itself when the loop can honour it (0, or MIN_SPEED..MAX_SPEED); ValueError says why not."""
+    if not math.isfinite(speed) or not (speed == 0 or MIN_SPEED <= speed <= MAX_SPEED):
+        raise ValueError(f"speed must be 0 (as fast as possible) or between {MIN_SPEED:g} and {MAX_SPEED:g}")
+    return speed
+
+
+def bounded_wait(seconds: float) -> float:
+    """A timeout threading accepts whatever the arithmetic gave (NaN or negative -> 0, huge -> the maximum)."""
+    if not seconds > 0:
+        return 0.0
+    return min(seconds, threading.TIMEOUT_MAX)
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +46,7 @@ class RunControl:
         self._stopping = False
         self._flatten = False
         self._reset = False
+        self._mode: bool | None = None  # a pending switch to observe-only (True) or paper trading (False)
         self._speed = speed
         self._wake = threading.Event()
 
@@ -66,10 +87,25 @@ class RunControl:
             wanted, self._reset = self._reset, False
             return wanted
 
+    def request_mode(self, observe: bool) -> None:
+        """Switch to observe-only (signals and risk run, no orders are sent) or back to paper trading."""
+        with self._lock:
+            self._mode = observe
+
+    def take_mode(self) -> bool | None:
+        """The pending mode switch, once (True = observe-only); None when nothing was asked."""
+        with self._lock:
+            wanted, self._mode = self._mode, None
+            return wanted
+
+    def pending_mode(self) -> bool | None:
+        """The switch asked for and not yet applied (the API shows it until the next cycle)."""
+        with self._lock:
+            return self._mode
+
     def set_speed(self, speed: float) -> None:
         """Change replay speed (market seconds per wall second; 0 = as fast as possible)."""
-        if speed < 0:
-            raise ValueError("speed must be >= 0")
+        check_speed(speed)
         with self._lock:
             self._speed = speed
         self._wake.set()
@@ -90,9 +126,9 @@ class RunControl:
         return self._running.wait(timeout)
 
     def sleep(self, seconds: float) -> None:
-        """Wait between replay cycles, cut short by stop or a speed change."""
+        """Wait between replay cycles, cut short by stop or a speed change; never raises, whatever `seconds` is."""
         self._wake.clear()
-        self._wake.wait(max(0.0, seconds))
+        self._wake.wait(bounded_wait(seconds))
 
     def state(self) -> ControlState:
         """A consistent snapshot for the API."""

@@ -30,7 +30,7 @@ from papertrader.engine.health import HealthBoard, LatencyTracker, Status
 from papertrader.engine.panel import Panel
 from papertrader.engine.protection import PROTECTION_EVENTS, Protector, atr_panel
 from papertrader.execution.broker import BrokerReport, PaperBroker
-from papertrader.execution.fees import to_decimal
+from papertrader.execution.fees import CENT, to_decimal
 from papertrader.features.technical import Array
 from papertrader.features.view import FeatureView
 from papertrader.persistence.repository import CycleRecord
@@ -49,8 +49,13 @@ class RecorderBacklogError(TemporaryError):
 
 log = logging.getLogger(__name__)
 
-#: Event kinds a resumed run needs back (Engine.restore): re-entry blocks after stops, halts and resets.
-RESTORE_EVENTS = (*PROTECTION_EVENTS, "halt")
+#: Corporate-action event kinds: they move cash and positions, so the ledger is rebuilt from them too.
+ACTION_EVENTS = ("split", "dividend")
+#: The operator switched between paper trading and observe-only (signals and risk run, no orders are sent).
+TRADING_MODE = "trading.mode"
+
+#: Event kinds a resumed run needs back (Engine.restore): re-entry blocks after stops, halts, resets, actions, the mode.
+RESTORE_EVENTS = (*PROTECTION_EVENTS, "halt", *ACTION_EVENTS, TRADING_MODE)
 
 
 class Recorder(Protocol):
@@ -109,8 +114,9 @@ class Engine:
         self._volatility = trailing_volatility(panel.prices.close, settings.risk.vol_window, ppy)
         self.protector: Protector | None = None
         if settings.risk.protective_stops:
-            atr = atr_panel(panel.prices, settings.risk.atr_period)
-            self.protector = Protector(run_id, panel.symbols, settings.risk, atr)
+            self.protector = Protector(
+                run_id, panel.symbols, settings.risk, _traded_atr(panel, settings.risk.atr_period)
+            )
         self._pending_events: list[Event] = []
         self._construction_off = False
         self._last_close = np.full(len(panel.symbols), np.nan)
@@ -118,6 +124,7 @@ class Engine:
         self._index = {s: i for i, s in enumerate(panel.symbols)}
         self.health = HealthBoard()
         self.halted: str | None = None
+        self.observing = False  # observe-only: decide and size as usual, but send no new orders
         self.hold: str | None = None  # the live loop's data is missing or stale: no new decisions
         self.latency = LatencyTracker()
         self._timer = timer
@@ -138,8 +145,15 @@ class Engine:
         A strategy with memory (it has a `replay(cycles)` method, like the ensemble) is handed every committed
         cycle `first..last_cycle` to decide again in order; a stateless one decides `last_cycle` only.
         """
-        for fill in sorted(fills, key=lambda f: f.seq):
-            self.ledger.apply(fill)
+        actions = [e for e in events if e.kind in ACTION_EVENTS]
+        for _, _, item in sorted(
+            [(f.ts, 1, f) for f in fills] + [(e.ts, 0, e) for e in actions],
+            key=lambda x: (x[0], x[1], x[2].seq if isinstance(x[2], Fill) else 0),
+        ):
+            if isinstance(item, Fill):
+                self.ledger.apply(item)
+            else:
+                apply_action_event(self.ledger, item)
         open_orders = [o for o in orders if o.is_open]
         first_sessions = {}
         for order in open_orders:
@@ -153,6 +167,8 @@ class Engine:
         if self.protector is not None:
             self.protector.restore(open_orders, events)
         self._restore_limits(curve, [e for e in events if e.kind == "halt"])
+        modes = [e for e in events if e.kind == TRADING_MODE]
+        self.observing = bool(modes[-1].payload["observe"]) if modes else False
         self._last_close = self.panel.last_closes(last_cycle)
         if last_cycle >= 0:
             replay = getattr(self.strategy, "replay", None)
@@ -198,6 +214,13 @@ class Engine:
             self.risk.kill_switch.reset(float(self.ledger.value(self.marks()).equity))
             self._pending_events.append(Event(self.clock.now(), "halt", {"halted": False, "reason": reason}))
 
+    def set_observing(self, observe: bool, reason: str) -> None:
+        """Switch observe-only on or off from the next decision; recorded with the cycle, so a resume keeps it."""
+        if observe != self.observing:
+            self.observing = observe
+            payload = {"observe": observe, "mode": "observe" if observe else "paper", "reason": reason}
+            self._pending_events.append(Event(self.clock.now(), TRADING_MODE, payload))
+
     def holdings(self) -> Array:
         """Shares held per symbol, in universe order."""
         held = np.zeros(len(self.panel.symbols))
@@ -227,7 +250,7 @@ class Engine:
         vol = trailing_volatility(panel.prices.close, self.settings.risk.vol_window, ppy)
         self._volatility = np.vstack([self._volatility, vol[old:]])
         if self.protector is not None:
-            atr = atr_panel(panel.prices, self.settings.risk.atr_period)
+            atr = _traded_atr(panel, self.settings.risk.atr_period)
             self.protector.atr = np.vstack([self.protector.atr, atr[old:]])
         self.panel, self.features = panel, grown
 
@@ -282,14 +305,16 @@ class Engine:
         bar = self.panel.bar(k)
         report = BrokerReport()
         self.clock.advance_to(bar.open_time)
+        changed: dict[str, Position] = {}
+        if self.panel.as_traded is not None:
+            self._corporate_actions(k, bar.open_time, report, changed)
         guarded = None
-        if self.guard is not None:
+        if self.guard is not None:  # after the splits: quantities and last closes are on this bar's scale
             held, pending = self.holdings(), self.broker.pending_qty()
             peak = self.risk.kill_switch.peak
             cash = float(self.ledger.cash)
             guarded = self.guard.before(bar, peak, cash, held, pending, self._last_close, self.broker, report)
         self.broker.on_bars(bar, self.ledger.cash, report)
-        changed: dict[str, Position] = {}
         for fill in report.fills:
             changed[fill.symbol] = self.ledger.apply(fill)
             report.events.append(Event(fill.ts, "fill", _fill_payload(fill)))
@@ -355,7 +380,9 @@ class Engine:
                     signal["votes"] = decision.votes(int(i))
                 report.events.append(Event(now, "signal", signal))
             self._last_target = decision.weights
-        for seq, intent in enumerate(plan.intents):
+        # observe-only sends nothing new; a halt's flatten still goes out (it only ever reduces risk)
+        intents = plan.intents if not self.observing or self.halted is not None else []
+        for seq, intent in enumerate(intents):
             qty = intent.qty
             if intent.qty != intent.target_qty - held[intent.index]:
                 # earlier orders are still working: replace them rather than stack a second order
@@ -388,7 +415,7 @@ class Engine:
                     "equity": str(valuation.equity),
                     "gross_exposure": str(valuation.gross_exposure),
                     "fills": len(report.fills),
-                    "orders": len(plan.intents),
+                    "orders": len(intents),
                 },
             )
         )
@@ -411,6 +438,39 @@ class Engine:
             self.bus.publish(event)
         self.latency.add(self._timer() - started)
         return CycleOutcome(k, now, valuation, tuple(report.fills))
+
+    def _corporate_actions(self, k: int, at: datetime, report: BrokerReport, changed: dict[str, Position]) -> None:
+        """Apply the splits and cash dividends going ex at bar k's open to positions, orders and marks.
+
+        A split of r: shares x r, lot prices / r, cash unchanged (a fractional share is paid at the last
+        close / r); working orders are amended by the broker. A dividend credits (or charges a short)
+        cash per share held. Each is an event, so `check` and a resume rebuild the ledger exactly.
+        """
+        traded = self.panel.as_traded
+        assert traded is not None
+        for i in np.flatnonzero((traded.splits[k] != 1.0) | (traded.dividends[k] != 0.0)):
+            symbol = self.panel.symbols[i]
+            ratio = float(traded.splits[k, i])
+            if ratio != 1.0:
+                self._last_close[i] /= ratio
+                payload = split_payload(symbol, ratio, self.ledger.qty(symbol), self._last_close[i])
+                cash = apply_action_event(self.ledger, Event(at, "split", payload))
+                payload["cash"] = str(cash)
+                self.broker.apply_split(symbol, Decimal(str(payload["ratio"])), at, report)
+                report.events.append(Event(at, "split", payload))
+                if payload["qty"] != 0:
+                    changed[symbol] = self.ledger.positions.get(symbol, Position(symbol))
+            amount = float(traded.dividends[k, i])
+            if amount != 0.0 and self.ledger.qty(symbol) != 0:
+                dividend: dict[str, str | int] = {
+                    "symbol": symbol,
+                    "amount": str(to_decimal(amount)),
+                    "qty": self.ledger.qty(symbol),
+                }
+                dividend["cash"] = str(apply_action_event(self.ledger, Event(at, "dividend", dividend)))
+                report.events.append(Event(at, "dividend", dividend))
+            if amount != 0.0:
+                self.broker.apply_dividend(symbol, to_decimal(amount), at, report)
 
     def _construct(self, k: int, decision: Decision) -> Decision:
         """The board's odds turned into a book by `risk.construction` (or the decision as it came).
@@ -476,6 +536,29 @@ class Engine:
             if on_cycle is not None:
                 on_cycle(outcome)
         return outcomes
+
+
+def split_payload(symbol: str, ratio: float, qty: int, last_close: float) -> dict[str, str | int]:
+    """The split event's payload: the ratio and the cash-in-lieu price (last close / ratio, to the cent)."""
+    lieu = to_decimal(last_close).quantize(CENT) if np.isfinite(last_close) and last_close > 0 else CENT
+    return {"symbol": symbol, "ratio": str(to_decimal(ratio)), "qty": qty, "cash_in_lieu_price": str(lieu)}
+
+
+def apply_action_event(ledger: Ledger, event: Event) -> Decimal:
+    """Book a split or dividend event into a ledger (the engine, `check` and a resume all use this)."""
+    p = event.payload
+    symbol = str(p["symbol"])
+    if event.kind == "split":
+        return ledger.apply_split(symbol, Decimal(str(p["ratio"])), Decimal(str(p["cash_in_lieu_price"])))
+    if event.kind == "dividend":
+        return ledger.apply_dividend(symbol, Decimal(str(p["amount"])))
+    raise ValueError(f"not a corporate action event: {event.kind}")
+
+
+def _traded_atr(panel: Panel, period: int) -> Array:
+    """ATR from the continuous adjusted series, in the dollars that traded each bar (stop distances)."""
+    atr = atr_panel(panel.prices, period)
+    return atr if panel.as_traded is None else atr / panel.as_traded.factor
 
 
 def _flat(n: int, reason: str, ignored: Decision | None) -> Decision:

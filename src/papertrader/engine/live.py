@@ -17,7 +17,7 @@ from papertrader.core.events import Event
 from papertrader.engine.cycle import Engine
 
 Listener = Callable[[str, dict[str, Any]], None]
-STREAMED = ("fill", "signal", "order.denied", "order.reduced", "order.rejected", "health", "halt")
+STREAMED = ("fill", "signal", "order.denied", "order.reduced", "order.resized", "order.rejected", "health", "halt")
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,7 @@ class Snapshot:
     latency: dict[str, float]
     halted: str | None
     total_cycles: int
+    observing: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -130,6 +131,7 @@ class LiveState:
             latency=engine.latency.percentiles(),
             halted=engine.halted,
             total_cycles=self._total,
+            observing=engine.observing,
         )
 
     def _on_event(self, event: Event) -> None:

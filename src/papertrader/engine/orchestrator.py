@@ -43,6 +43,7 @@ from papertrader.core.clock import Clock, SimClock
 from papertrader.core.errors import ConfigError, DataError, PapertraderError
 from papertrader.core.events import Event, EventBus
 from papertrader.core.ids import new_run_id
+from papertrader.core.private import private_dir
 from papertrader.data.quality import validate_bars
 from papertrader.data.schema import BAR_COLUMNS
 from papertrader.data.store import Lake
@@ -51,9 +52,10 @@ from papertrader.engine.control import RunControl
 from papertrader.engine.cycle import CycleOutcome, Engine
 from papertrader.engine.feed import BarFeed, closed_by
 from papertrader.engine.health import LatencyTracker, Status
+from papertrader.engine.notifier import attach_notifier, no_notifier
 from papertrader.engine.panel import Panel
 from papertrader.engine.recorder import BatchRecorder
-from papertrader.engine.runner import board_health, close_strategy, restore_committed
+from papertrader.engine.runner import apply_mode, board_health, close_strategy, restore_committed
 from papertrader.engine.schedule import DayPlan, EventKind, ScheduledEvent, plans
 from papertrader.persistence.repository import RunInfo, RunRepository
 from papertrader.signals.factory import Built, FeatureBuilder, calibration_window, member_names
@@ -258,6 +260,7 @@ class LiveOrchestrator:
         self._versions: dict[str, str] = {}
         self._timer = timer
         self.feature_latency = LatencyTracker()
+        self._stop_notifier: Callable[[], object] = no_notifier
 
     # ---- the loop --------------------------------------------------------------------------------
 
@@ -421,6 +424,7 @@ class LiveOrchestrator:
         if resumed:
             restore_committed(engine, self.repo, self.run_id, last_cycle, first)
         self.engine = engine
+        self._stop_notifier = attach_notifier(engine.bus, self.run_id)  # PAPERTRADER_NOTIFY_URLS, if set
         self._report_members(now)
         self._next_k = last_cycle + 1
         if self.on_engine is not None:
@@ -465,6 +469,8 @@ class LiveOrchestrator:
                 continue  # the trend member and advisors (they report through member_status)
             problems = "; ".join(str(p) for p in entry.get("problems", []))
             message = f"{entry['active'] or 'nothing'} serving (requested {entry['requested']})"
+            if entry.get("left_out"):
+                message += f"; {entry['left_out']}"
             engine.set_health(f"model.{name}", Status(str(entry["status"])), (message + ": " + problems)[:500], at)
 
     def _planned_cycles(self) -> int:
@@ -517,7 +523,7 @@ class LiveOrchestrator:
         except Exception:
             self._versions = previous
             raise
-        window = calibration_window(engine.panel, first, built.manifests, self.settings.board.calibration_bars)
+        window = calibration_window(engine.panel, first, built.voting_manifests, self.settings.board.calibration_bars)
         payload: dict[str, object] = {
             "strategy": built.strategy.name,
             "versions": dict(versions),
@@ -547,6 +553,8 @@ class LiveOrchestrator:
                 engine.halt("flatten requested by the operator")
             if engine is not None and self.control.take_reset():
                 engine.unhalt("trading resumed by the operator")
+            if engine is not None:
+                apply_mode(engine, self.control)
         self._take_new_bars(bar_ts)
 
     def _take_new_bars(self, expected: datetime | None) -> None:
@@ -657,7 +665,7 @@ class LiveOrchestrator:
             return
         self.recorder.flush()
         out = self.report_dir()
-        out.mkdir(parents=True, exist_ok=True)
+        private_dir(out)
         summary = self._day_summary(plan)
         html_path = out / f"{plan.day.isoformat()}.html"
         try:
@@ -728,6 +736,7 @@ class LiveOrchestrator:
             result.health = {n: c.status.value for n, c in engine.health.snapshot().items()}
             result.halted = engine.halted
             close_strategy(engine.strategy)
+        self._stop_notifier()
         if self.recorder is not None:
             summary = result.to_json()
             if error:
@@ -765,8 +774,29 @@ def vendor_feed(settings: Settings, clock: Clock) -> tuple[BarFeed, Backfill, li
     return RouterFeed(router), backfill, notes
 
 
+def retraining_bars(
+    lake: Lake, symbols: Sequence[str], interval: str, data_until: datetime, calibration_bars: int
+) -> pd.DataFrame:
+    """The bars a retrained model may see: up to `data_until`, less the last calibration window (+ embargo).
+
+    Those held-back bars are seen by no part of training, so the board rebuilt on the new version at the next
+    warm-up fits its calibrators on them instead of trading uncalibrated (models.holdout.calibration_holdback).
+    """
+    from papertrader.models.holdout import calibration_holdback
+
+    bars = lake.read_bars(list(symbols), interval, None, data_until)
+    holdback = calibration_holdback(pd.DatetimeIndex(bars["ts"]), calibration_bars)
+    if holdback is None:
+        return bars
+    return bars[pd.DatetimeIndex(bars["ts"]) < holdback].reset_index(drop=True)
+
+
 def registry_retrainer(settings: Settings, symbols: Sequence[str], interval: str) -> BackgroundRetrainer | None:
-    """Retraining of `live.retrain_family` on the lake's bars up to the slot's close, checked by the registry."""
+    """Retraining of `live.retrain_family` on the lake's bars up to a calibration window before the slot's close.
+
+    Holding the last `board.calibration_bars` (+ embargo) back means the board rebuilt on the new version at the
+    next warm-up calibrates on bars it never saw instead of trading uncalibrated; checked by the registry.
+    """
     family = settings.live.retrain_family
     if family is None:
         return None
@@ -780,7 +810,7 @@ def registry_retrainer(settings: Settings, symbols: Sequence[str], interval: str
     def train(data_until: datetime) -> str:
         from papertrader.features.from_lake import available_families, external_from_lake
 
-        bars = lake.read_bars(list(symbols), interval, None, data_until)
+        bars = retraining_bars(lake, symbols, interval, data_until, settings.board.calibration_bars)
         external = external_from_lake(lake, settings.features, list(symbols))
         live = registry.current(REGISTRY_FAMILY[family])
         used = (

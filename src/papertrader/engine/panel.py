@@ -1,4 +1,12 @@
-"""The universe as (time x symbol) arrays, so a cycle touches every symbol with one slice."""
+"""The universe as (time x symbol) arrays, so a cycle touches every symbol with one slice.
+
+Two price views. ``prices`` are split- and dividend-ADJUSTED (continuous history: what features, models
+and volatility read). When the bars carry an ``adj_factor`` or corporate actions are known, ``as_traded``
+holds the RAW prints, the factor (adjusted = raw x factor) and each bar's splits and cash dividends;
+``bar``, ``last_closes`` and ``traded`` then give the raw prices, so fills, fees, stops, marks and position
+quantities use what traded that day, and the engine applies the actions to positions on their ex-dates.
+Without factors or actions ``as_traded`` is None and both views are the same arrays.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +26,19 @@ _FIELDS = ("open", "high", "low", "close", "volume")
 
 
 @dataclass(frozen=True)
+class AsTraded:
+    """Raw prints, the adjustment factor and the corporate actions of each (bar, symbol)."""
+
+    prices: PriceArrays
+    #: (T, N) adjusted / raw (1 where unknown): divides adjusted price distances (ATR) into traded dollars
+    factor: Array
+    #: (T, N) new shares per old share taking effect at the open of bar t (1 = none)
+    splits: Array
+    #: (T, N) cash per (post-split) share going ex at bar t (0 = none)
+    dividends: Array
+
+
+@dataclass(frozen=True)
 class Panel:
     """Aligned OHLCV arrays over the union of bar times; NaN where a symbol has no bar."""
 
@@ -25,6 +46,7 @@ class Panel:
     symbols: tuple[str, ...]
     ts: pd.DatetimeIndex
     prices: PriceArrays
+    as_traded: AsTraded | None = None
     open_times: tuple[datetime, ...] = field(init=False, repr=False)
     close_times: tuple[datetime, ...] = field(init=False, repr=False)
 
@@ -34,8 +56,19 @@ class Panel:
         object.__setattr__(self, "close_times", tuple(bar_close_time(t, self.interval) for t in stamps))
 
     @classmethod
-    def from_long(cls, bars: pd.DataFrame, interval: str, symbols: tuple[str, ...] | None = None) -> Panel:
-        """Pivot long bars (symbol, ts, open..volume) into aligned arrays."""
+    def from_long(
+        cls,
+        bars: pd.DataFrame,
+        interval: str,
+        symbols: tuple[str, ...] | None = None,
+        actions: pd.DataFrame | None = None,
+    ) -> Panel:
+        """Pivot long bars (symbol, ts, open..volume) into aligned arrays.
+
+        Bars with an ``adj_factor`` column are RAW prints: the panel's ``prices`` become raw x factor (volume
+        / factor), ``as_traded`` keeps the raw ones and places ``actions`` (symbol, ts = ex-date,
+        split_ratio, dividend) on each symbol's first bar at or after the ex-date.
+        """
         present = set(bars["symbol"].unique()) if not bars.empty else set()
         wanted = symbols or tuple(sorted(present))
         if not wanted:
@@ -50,10 +83,33 @@ class Panel:
         for f in _FIELDS:
             block = pd.DataFrame(wide[f]).reindex(columns=list(wanted))
             arrays[f] = np.ascontiguousarray(block.to_numpy(dtype=np.float64))
-        return cls(interval, tuple(wanted), index, PriceArrays(**arrays))
+        raw = PriceArrays(**arrays)
+        has_actions = actions is not None and not actions.empty and bool(actions["symbol"].isin(wanted).any())
+        if "adj_factor" not in bars.columns and not has_actions:
+            return cls(interval, tuple(wanted), index, raw)
+        factor = np.ones_like(raw.close)
+        if "adj_factor" in bars.columns:
+            table = bars.pivot(index="ts", columns="symbol", values="adj_factor").sort_index()
+            known = pd.DataFrame(table).reindex(index=wide.index, columns=list(wanted)).to_numpy(dtype=np.float64)
+            factor = np.ascontiguousarray(np.where(np.isfinite(known) & (known > 0), known, 1.0))
+        splits, dividends = _place_actions(actions, index, tuple(wanted), raw.close)
+        if bool((factor == 1.0).all()) and bool((splits == 1.0).all()) and bool((dividends == 0.0).all()):
+            return cls(interval, tuple(wanted), index, raw)
+        adjusted = PriceArrays(
+            **{f: np.ascontiguousarray(getattr(raw, f) * factor) for f in ("open", "high", "low", "close")},
+            volume=np.ascontiguousarray(raw.volume / factor),
+        )
+        return cls(interval, tuple(wanted), index, adjusted, AsTraded(raw, factor, splits, dividends))
+
+    @property
+    def traded(self) -> PriceArrays:
+        """The prices that traded each bar (raw prints): what fills, fees, marks and quantities use."""
+        return self.as_traded.prices if self.as_traded is not None else self.prices
 
     def append(self, bars: pd.DataFrame) -> Panel:
         """A longer panel with these later bars as new rows, so a live run grows without touching the past."""
+        if self.as_traded is not None:
+            raise DataError("a panel with raw prints and corporate actions cannot grow live yet")
         bars = bars[bars["symbol"].isin(self.symbols)]
         if bars.empty:
             return self
@@ -71,8 +127,8 @@ class Panel:
         return len(self.ts)
 
     def bar(self, k: int) -> BarSlice:
-        """Cycle k's bars with their open and close times."""
-        p = self.prices
+        """Cycle k's bars as traded, with their open and close times (what the broker fills against)."""
+        p = self.traded
         return BarSlice(
             k=k,
             open_time=self.open_times[k],
@@ -89,8 +145,8 @@ class Panel:
         return bisect.bisect_left(self.open_times, ts)
 
     def last_closes(self, upto: int) -> Array:
-        """Each symbol's latest close at or before cycle `upto` (NaN if it has not traded yet)."""
-        closes = pd.DataFrame(self.prices.close[: upto + 1]).ffill()
+        """Each symbol's latest traded close at or before cycle `upto` (NaN if it has not traded yet): a mark."""
+        closes = pd.DataFrame(self.traded.close[: upto + 1]).ffill()
         return (
             np.asarray(closes.iloc[-1].to_numpy(dtype=np.float64)) if upto >= 0 else np.full(len(self.symbols), np.nan)
         )
@@ -98,3 +154,34 @@ class Panel:
     def sessions(self) -> int:
         """Number of distinct New York trading dates covered."""
         return int(self.ts.tz_convert("America/New_York").normalize().nunique())
+
+
+def _place_actions(
+    actions: pd.DataFrame | None, index: pd.DatetimeIndex, symbols: tuple[str, ...], close: Array
+) -> tuple[Array, Array]:
+    """(T, N) split ratios and dividends, each on the symbol's first traded bar at or after its ex-date.
+
+    Actions before the first bar are already in the raw prices; those after the last bar have not happened.
+    """
+    splits = np.ones_like(close)
+    dividends = np.zeros_like(close)
+    if actions is None or actions.empty:
+        return splits, dividends
+    column = {s: j for j, s in enumerate(symbols)}
+    stamps = index.asi8
+    ratios = actions["split_ratio"].to_numpy(dtype=np.float64)
+    cash = actions["dividend"].to_numpy(dtype=np.float64)
+    ex_dates = pd.DatetimeIndex(actions["ts"]).asi8
+    for symbol, at, ratio, amount in zip(actions["symbol"].astype(str), ex_dates, ratios, cash, strict=True):
+        j = column.get(symbol)
+        if j is None:
+            continue
+        if len(stamps) == 0 or at <= stamps[0]:
+            continue
+        traded = np.flatnonzero(np.isfinite(close[:, j]) & (stamps >= at))
+        if traded.size == 0:
+            continue
+        k = int(traded[0])
+        splits[k, j] *= float(ratio)
+        dividends[k, j] += float(amount)
+    return splits, dividends

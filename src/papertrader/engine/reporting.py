@@ -32,7 +32,7 @@ def tearsheet_input(settings: Settings, repo: RunRepository, run_id: str) -> Tea
     index = pd.DatetimeIndex(stored["ts"])
     bench, invested = buy_and_hold(panel, float(run.initial_cash), run_settings.costs, first)
     equity = pd.Series(stored["equity"].to_numpy(), index=index)
-    closes = pd.DataFrame(panel.prices.close[first : first + cycles], index=index, columns=list(panel.symbols))
+    closes = pd.DataFrame(panel.traded.close[first : first + cycles], index=index, columns=list(panel.symbols))
     window = panel.ts[first : first + cycles]
     ppy = periods_per_year(int(window.tz_convert("America/New_York").normalize().nunique()), cycles)
     return TearSheetInput(

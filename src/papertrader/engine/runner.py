@@ -17,12 +17,15 @@ from papertrader.core.clock import SimClock
 from papertrader.core.errors import ConfigError, DataError
 from papertrader.core.events import EventBus
 from papertrader.core.ids import new_run_id
+from papertrader.data.actions import infer_actions
 from papertrader.data.store import Lake
 from papertrader.domain.types import Fill
 from papertrader.engine.benchmark import buy_and_hold
-from papertrader.engine.control import RunControl
+from papertrader.engine.caveats import run_caveats
+from papertrader.engine.control import RunControl, bounded_wait
 from papertrader.engine.cycle import RESTORE_EVENTS, CycleOutcome, Engine
 from papertrader.engine.health import Status
+from papertrader.engine.notifier import attach_notifier, no_notifier
 from papertrader.engine.panel import Panel
 from papertrader.engine.recorder import BatchRecorder
 from papertrader.features.technical import Array, TechnicalSpec
@@ -122,15 +125,36 @@ def load_panel(lake: Lake, request: RunRequest) -> tuple[Panel, int]:
 
     Bars before `start` are loaded only to warm up indicators; no trading happens on them.
     """
+    if request.start is not None and request.end is not None and request.start >= request.end:
+        raise ConfigError(
+            f"--start {request.start:%Y-%m-%d} is after --end {request.end:%Y-%m-%d}: the window is empty "
+            "(the end is exclusive)"
+        )
     symbols = request.symbols or default_symbols(lake, request.interval)
-    bars = lake.read_bars(list(symbols), request.interval, None, request.end)
-    panel = Panel.from_long(bars, request.interval, tuple(symbols))
+    bars = lake.read_bars(list(symbols), request.interval, None, request.end, with_factor=True)
+    panel = Panel.from_long(bars, request.interval, tuple(symbols), corporate_actions(lake, bars, symbols))
     first = 0
     if request.start is not None:
         first = int(panel.ts.searchsorted(pd.Timestamp(request.start)))
         if first >= len(panel) - 1:
             raise DataError(f"no bars after {request.start:%Y-%m-%d} for {', '.join(symbols)}")
     return panel, first
+
+
+def corporate_actions(lake: Lake, bars: pd.DataFrame, symbols: Sequence[str]) -> pd.DataFrame:
+    """The stored splits and dividends of the symbols; a symbol with factor steps but none stored gets
+    them read off its factor (data/actions.py), so its raw prices never jump without its positions."""
+    stored = lake.read_actions(list(symbols))
+    if "adj_factor" not in bars.columns:
+        return stored
+    missing = bars["symbol"].isin(set(symbols) - set(stored["symbol"]))
+    if not bool(missing.any()):
+        return stored
+    inferred = infer_actions(bars.loc[missing])
+    if inferred.empty:
+        return stored
+    log.info("corporate actions read off the stored factor for %s", ", ".join(sorted(set(inferred["symbol"]))))
+    return pd.concat([stored, inferred], ignore_index=True)
 
 
 def feature_spec(settings: Settings) -> TechnicalSpec:
@@ -226,7 +250,9 @@ def run(
         should_stop = lambda: control.should_stop() or bool(outer_stop and outer_stop())  # noqa: E731
     elif request.mode == "replay":
         pacer = _pacer(panel, request.speed, pace)
+    stop_notifier: Callable[[], object] = no_notifier
     try:
+        stop_notifier = attach_notifier(engine.bus, run_id)  # PAPERTRADER_NOTIFY_URLS; a no-op without it
         if on_engine is not None:
             on_engine(engine, len(panel) - first)
         if on_start is not None:
@@ -239,6 +265,7 @@ def run(
         raise
     finally:
         close_strategy(strategy)
+        stop_notifier()
     if recorder is not None:
         recorder.flush()
     curve = _stored_curve(repo, run_id) if repo is not None else _outcome_curve(outcomes, first)
@@ -248,6 +275,8 @@ def run(
     result.extra["halted"] = engine.halted
     kill = engine.risk.kill_switch
     result.extra["kill_switch"] = {"fired": kill.fired, "drawdown": kill.fired_at_drawdown, "limit": kill.threshold}
+    bars = dict(zip(panel.symbols, np.isfinite(panel.prices.close).sum(axis=0).tolist(), strict=True))
+    result.extra["caveats"] = list(run_caveats(result.ts, bars, settings.strategy.slow))
     if recorder is not None:
         complete = first + len(curve.equity) == len(panel)
         recorder.finish("finished" if complete else "interrupted", _summary(result))
@@ -357,9 +386,16 @@ def _pacer(panel: Panel, speed: float, sleep: Callable[[float], None] | None) ->
 
     def pace(k: int) -> None:
         gap = (panel.ts[k] - panel.ts[k - 1]).total_seconds()
-        wait(gap / speed)
+        wait(bounded_wait(gap / speed))
 
     return pace
+
+
+def apply_mode(engine: Engine, control: RunControl) -> None:
+    """Hand a pending paper/observe switch from the operator to the engine (between cycles only)."""
+    observe = control.take_mode()
+    if observe is not None:
+        engine.set_observing(observe, "observe-only: no orders" if observe else "paper trading resumed")
 
 
 def _controlled_pacer(panel: Panel, engine: Engine, control: RunControl, paced: bool) -> Callable[[int], None]:
@@ -371,6 +407,7 @@ def _controlled_pacer(panel: Panel, engine: Engine, control: RunControl, paced: 
             engine.halt("flatten requested by the operator")
         if control.take_reset():
             engine.unhalt("trading resumed by the operator")
+        apply_mode(engine, control)
         speed = control.speed
         if paced and speed > 0:
             control.sleep((panel.ts[k] - panel.ts[k - 1]).total_seconds() / speed)

@@ -60,7 +60,7 @@ from papertrader.engine.trial_score import (
     uptime,
 )
 from papertrader.models.holdout import sample_bound
-from papertrader.models.registry import Registry
+from papertrader.models.registry import MEMBER_FAMILY, Registry
 from papertrader.persistence.db import init_db, make_engine
 from papertrader.persistence.repository import RunRepository
 from papertrader.portfolio.inference import vol_matched
@@ -70,7 +70,7 @@ log = logging.getLogger(__name__)
 LAYOUT: Final = "evenly spaced over consecutive non-overlapping slots of the held-out span"
 WARMUP: Final = timedelta(days=365)
 #: registry family of each model-backed member or single-model strategy ("trend" reads no model)
-FAMILY: Final[dict[str, str]] = {"lstm": "lstm", "gru": "gru", "ppo": "rl"}
+FAMILY: Final[dict[str, str]] = dict(MEMBER_FAMILY)
 STRATEGIES: Final = ("trend", "lstm", "gru", "ppo", "ensemble")
 
 

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from numpy.lib.stride_tricks import sliding_window_view
 
 from papertrader.core.errors import ConfigError
 from papertrader.features.history import BarHistory, Depths
 from papertrader.features.technical import Array, PriceArrays, per_symbol
+from papertrader.features.volatility import rolling_std, std_along
 
 IntArray = npt.NDArray[np.int64]
 
@@ -75,7 +75,7 @@ def _one(
         for w in spec.rvol:
             rv = np.full(n, np.nan)
             if n > w:
-                rv[w:] = np.sqrt(sliding_window_view(r[1:] ** 2, w).mean(axis=-1))
+                rv[w:] = rolling_std(r[1:], w, ddof=0, demean=False)[w - 1 :]
             out[f"rvol_{w}"] = rv
         if spec.gap:
             d = days[rows_of[j]]
@@ -116,7 +116,7 @@ class ReturnState:
             for h in spec.momentum:
                 out[f"mom_{h}"] = np.where(has & (cnt >= h + 1), np.log(c / hist.close[-1 - h]), np.nan)
         for w in spec.rvol:
-            rv = np.sqrt(np.add.reduce(hist.logret[-w:] ** 2, axis=0) / w)
+            rv = std_along(hist.logret[-w:], axis=0, ddof=0, demean=False)
             out[f"rvol_{w}"] = np.where(has & (cnt >= w + 1), rv, np.nan)
         if spec.gap:
             new_session = has & (self._day != session_day)

@@ -25,6 +25,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from papertrader.core.errors import ConfigError
 from papertrader.features.history import BarHistory, BoolArray, Depths, IntArray, push_rows
+from papertrader.features.volatility import std_along
 
 Array = npt.NDArray[np.float64]
 
@@ -200,9 +201,8 @@ def window_mean_std(x: Array, n: int, ddof: int = 0) -> tuple[Array, Array]:
     std = np.full(x.shape, np.nan)
     if x.size >= n:
         w = sliding_window_view(x, n)
-        m = w.mean(axis=-1)
-        mean[n - 1 :] = m
-        std[n - 1 :] = np.sqrt(((w - m[:, None]) ** 2).sum(axis=-1) / (n - ddof))
+        mean[n - 1 :] = w.mean(axis=-1)
+        std[n - 1 :] = std_along(w, axis=-1, ddof=ddof)
     return mean, std
 
 
@@ -425,11 +425,11 @@ class TechnicalState:
         n = spec.bbands
         win = hist.close[-n:]
         mid = _mean(win)
-        std = np.sqrt(np.add.reduce((win - mid) ** 2, axis=0) / n)
+        std = std_along(win, axis=0, ddof=0)
         out.update(_bands(gate(mid, n), gate(std, n), c, spec.bbands_k))
         n = spec.hv
         rw = hist.logret[-n:]
-        std = np.sqrt(np.add.reduce((rw - _mean(rw)) ** 2, axis=0) / (n - 1))
+        std = std_along(rw, axis=0, ddof=1)
         out[f"hv_{n}"] = gate(_hv(std, spec), n + 1)
 
         # Volume: SMA, TA-Lib ROC (0 when the old volume is 0), OBV and its windowed slope

@@ -63,6 +63,8 @@ def _full_probs(raw: FloatArray, seen: IntArray, n_classes: int) -> FloatArray:
     """Spread a model's columns (for the classes it saw in training) over all n_classes."""
     out = np.zeros((raw.shape[0], n_classes), dtype=np.float64)
     out[:, seen] = raw
+    total = out.sum(axis=1, keepdims=True)  # LightGBM's softmax can drift ~1e-7 from 1: a distribution sums to 1
+    np.divide(out, total, out=out, where=total > 0)
     return out
 
 

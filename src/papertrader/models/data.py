@@ -23,7 +23,8 @@ from papertrader.features.inputs import External, FeatureInputs
 from papertrader.features.labels import (
     class_index,
     direction_labels,
-    forward_returns,
+    entry_prices,
+    next_open_returns,
     reversal_labels,
     trend_labels,
 )
@@ -37,13 +38,44 @@ BoolArray = npt.NDArray[np.bool_]
 LabelKind = Literal["direction", "trend"]
 
 
-def round_trip_cost(costs: CostSettings, price: float = 100.0, notional: float = 10_000.0) -> float:
+#: The position size the label cost band assumes (a round-trip's fees are spread over this notional).
+LABEL_NOTIONAL = 10_000.0
+
+
+def round_trip_cost(
+    costs: CostSettings, price: float = 100.0, notional: float = LABEL_NOTIONAL, symbol: str = ""
+) -> float:
     """Fraction of notional lost buying then selling once at market (spread, slippage, commissions)."""
     qty = max(1, int(notional / price))
     buy = market_fill_price(price, Side.BUY, costs)
     sell = market_fill_price(price, Side.SELL, costs)
-    fees = commission(qty, buy, costs) + commission(qty, sell, costs)
+    fees = commission(qty, buy, costs, symbol=symbol) + commission(qty, sell, costs, symbol=symbol)
     return float((buy - sell) * qty + fees) / (price * qty)
+
+
+def _tick(price: FloatArray) -> FloatArray:
+    """Prices on the quoting tick (a cent from $1, 0.0001 below): what an order could actually pay."""
+    return np.where(price >= 1.0, np.round(price, 2), np.round(price, 4))
+
+
+def round_trip_costs(
+    costs: CostSettings, entry: FloatArray, symbols: tuple[str, ...], notional: float = LABEL_NOTIONAL
+) -> FloatArray:
+    """(T, N) round-trip cost of a trade entered at each cell's price (NaN where there is none).
+
+    The fee schedule is applied per cell (per-share commissions, minimums, caps and venue fees make a $5
+    share cost several times a $500 one in percent), evaluated once per distinct tick price.
+    """
+    out = np.full(entry.shape, np.nan)
+    for j, symbol in enumerate(symbols):
+        col = entry[:, j]
+        ok = np.isfinite(col) & (col > 0)
+        if not ok.any():
+            continue
+        prices, inverse = np.unique(_tick(col[ok]), return_inverse=True)
+        values = np.array([round_trip_cost(costs, float(p), notional, symbol) for p in prices])
+        out[np.flatnonzero(ok), j] = values[inverse]
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,12 +87,16 @@ class LabelSpec:
     band: float = 0.0  # 0: exactly the round-trip cost
     band_cost_multiple: float = 1.0
 
-    def resolved_band(self, costs: CostSettings) -> float:
-        """The FLAT band used: the larger of `band` and a multiple of the round-trip cost (never below it)."""
-        cost = round_trip_cost(costs)
+    @property
+    def span(self) -> int:
+        """Rows after the decision row that a label reads: entry at t+1's open, exit at t+1+horizon's."""
+        return self.horizon + 1
+
+    def resolved_band(self, cost: FloatArray) -> FloatArray:
+        """The FLAT band per (row, symbol): the larger of `band` and a multiple of that trade's round-trip cost."""
         if self.band_cost_multiple < 1.0:
             raise ConfigError("band_cost_multiple must be >= 1: a move inside the cost is not tradable")
-        return max(self.band, cost * self.band_cost_multiple)
+        return np.asarray(np.maximum(self.band, cost * self.band_cost_multiple), dtype=np.float64)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict for artifacts."""
@@ -74,12 +110,14 @@ class Market:
     inputs: FeatureInputs
     labels: IntArray  # (T, N) class index 0/1/2, -1 unknown
     aux: npt.NDArray[np.float32] | None  # (T, N) reversal 0/1, NaN unknown (trend models only)
-    forward: FloatArray  # (T, N) simple return over the horizon, for rank IC
+    forward: FloatArray  # (T, N) simple next-open to open-after-horizon return (gross), for rank IC
     present: BoolArray  # (T, N) the symbol has a bar at that row
     decision_ns: IntArray  # (T,) when each row's bar is complete
     label_spec: LabelSpec
-    band: float
+    band: float  # median FLAT band over the labelled cells (a summary for reports)
     fingerprint: str
+    cost: FloatArray  # (T, N) round-trip cost of the trade each label measures (priced at its entry open)
+    bands: FloatArray  # (T, N) FLAT band per cell: max(spec band, cost x band_cost_multiple)
 
     @property
     def symbols(self) -> tuple[str, ...]:
@@ -130,30 +168,37 @@ def build_market(
     external: External | None = None,
     symbols: tuple[str, ...] | None = None,
 ) -> Market:
-    """Align long bars on one time grid and compute the labels (the only forward-looking step)."""
+    """Align long bars on one time grid and compute the labels (the only forward-looking step).
+
+    A label at row t is the trade decided at t's close: entered at the next open, exited `horizon` bars
+    later at the open, classified against a band >= the round-trip cost priced at that entry open.
+    """
     if bars.empty:
         raise DataError(f"no {interval} bars to train on; import data first (papertrader data import)")
     inputs = FeatureInputs.from_long(bars, interval, external, symbols)
-    close = inputs.prices.close
-    band = label_spec.resolved_band(costs)
-    cost = round_trip_cost(costs)
+    close, open_ = inputs.prices.close, inputs.prices.open
+    cost = round_trip_costs(costs, entry_prices(open_), inputs.symbols)
+    band = label_spec.resolved_band(cost)
     h = label_spec.horizon
     aux: npt.NDArray[np.float32] | None = None
     if label_spec.kind == "direction":
-        raw = direction_labels(close, h, band, cost)
+        raw = direction_labels(open_, h, band, cost)
     else:
-        raw = trend_labels(close, h, band, cost)
-        aux = reversal_labels(close, h, band, cost).astype(np.float32)
+        raw = trend_labels(open_, h, band, cost)
+        aux = reversal_labels(close, open_, h, band, cost).astype(np.float32)
+    finite = band[np.isfinite(band)]
     return Market(
         inputs=inputs,
         labels=class_index(raw),
         aux=aux,
-        forward=forward_returns(close, h, log=False),
+        forward=next_open_returns(open_, h),
         present=np.isfinite(close),
         decision_ns=to_ns(inputs.decision_times()),
         label_spec=label_spec,
-        band=band,
+        band=float(np.median(finite)) if finite.size else float("nan"),
         fingerprint=bars_fingerprint(bars),
+        cost=cost,
+        bands=band,
     )
 
 

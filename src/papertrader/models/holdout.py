@@ -120,3 +120,22 @@ def check_out_of_sample(bounds: Sequence[SampleBound], start: pd.Timestamp, what
     raise ConfigError(
         f"{what} starting {start:%Y-%m-%d} is not out-of-sample: it overlaps model training data ({detail}); {allowed}"
     )
+
+
+#: Bars kept between a model's last bar and the board's calibration window beyond `board.calibration_bars`: the
+#: longest member embargo (the GRU's 4 coarse bars x COARSE_FACTOR run bars = 20 to 28) plus slack.
+CALIBRATION_MARGIN_BARS: Final = 30
+
+
+def calibration_holdback(timeline: pd.DatetimeIndex, calibration_bars: int) -> pd.Timestamp | None:
+    """Where models must stop seeing data so the board can calibrate on the last `calibration_bars` bars.
+
+    The returned instant is exclusive (train on bars before it); the bars from it to the end of `timeline`
+    are seen by no model, so a board built at the end of `timeline` fits its calibrators there instead of
+    trading uncalibrated. None when the timeline is too short to hold back that much and still train.
+    """
+    ts = timeline.unique().sort_values()
+    keep = calibration_bars + CALIBRATION_MARGIN_BARS
+    if len(ts) <= 2 * keep:
+        return None
+    return utc(ts[-keep])

@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from papertrader.core.errors import ConfigError
+from papertrader.models.crosssection import CrossSectionModel
 from papertrader.models.registry import Manifest, Registry, check_family
 from papertrader.models.rl.agent import PPOAgent
 from papertrader.models.rl.env import Action
@@ -53,11 +54,13 @@ class LoadedModel:
     family: str
     version: str
     manifest: Manifest
-    model: SequenceModel | PPOAgent
+    model: SequenceModel | PPOAgent | CrossSectionModel
 
     @property
     def input_shape(self) -> tuple[int, ...]:
         """Per-sample input shape: (lookback, features) or (observation size,)."""
+        if isinstance(self.model, CrossSectionModel):
+            return (self.model.n_features,)
         if isinstance(self.model, SequenceModel):
             assert self.model.pipeline is not None
             return (self.model.spec.lookback, len(self.model.pipeline.names))
@@ -65,7 +68,7 @@ class LoadedModel:
 
     def predict(self, x: npt.NDArray[np.float32]) -> dict[str, FloatArray]:
         """Batched outputs."""
-        if isinstance(self.model, SequenceModel):
+        if isinstance(self.model, SequenceModel | CrossSectionModel):
             return self.model.predict_array(x)
         action, probs = self.model.predict(x)
         return {"probs": probs, "action": action.astype(np.float64)}
@@ -99,7 +102,8 @@ def baseline_for(family: str, manifest: Manifest | None, input_shape: tuple[int,
         prior[Action.HOLD] = 1.0
         return BaselinePredictor(family, input_shape, prior)
     stored = (manifest.fallback if manifest else {}).get("class_prior")
-    prior = np.asarray(stored, dtype=np.float64) if stored else np.full(3, 1.0 / 3.0)
+    classes = 2 if family == "lgbm" else 3  # lgbm: P(under), P(outperform)
+    prior = np.asarray(stored, dtype=np.float64) if stored else np.full(classes, 1.0 / classes)
     rate = (manifest.fallback if manifest else {}).get("reversal_rate")
     if family == "gru" and rate is None:
         rate = 0.5
@@ -131,10 +135,16 @@ def load_version(registry: Registry, family: str, version: str, expected_schema:
     if problems:
         raise ConfigError(f"{family} {version}: " + "; ".join(problems))
     directory = registry.path(family, version)
-    model: SequenceModel | PPOAgent = PPOAgent.load(directory) if family == "rl" else SequenceModel.load(directory)
+    model: SequenceModel | PPOAgent | CrossSectionModel
+    if family == "lgbm":
+        model = CrossSectionModel.load(directory)
+    else:
+        model = PPOAgent.load(directory) if family == "rl" else SequenceModel.load(directory)
     pipeline = model.pipeline
     if pipeline is not None and pipeline.schema_hash != manifest.schema_hash:
         problems.append("artifact pipeline schema hash differs from its manifest")
+    if isinstance(model, CrossSectionModel) and model.schema_hash != manifest.schema_hash:
+        problems.append("artifact feature schema hash differs from its manifest")
     if expected_schema is not None and manifest.schema_hash != expected_schema:
         problems.append(
             f"feature schema {manifest.schema_hash[:12]} does not match the running pipeline "

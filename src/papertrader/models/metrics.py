@@ -1,5 +1,8 @@
 """Classification scores of predicted class probabilities, each a pure function of arrays.
 
+The arithmetic is scikit-learn's and SciPy's; this module keeps the project's conventions around them
+(NaN with no samples, a constant ranking scores an IC of 0, probabilities clipped at 1e-12).
+
 Probabilities are (samples, classes) rows summing to 1; labels are integer class codes.
 """
 
@@ -10,6 +13,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import numpy.typing as npt
+import sklearn.metrics as skm
+from scipy import stats
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -19,7 +24,7 @@ _EPS = 1e-12
 
 def accuracy(pred: IntArray, y: IntArray) -> float:
     """Share of samples whose predicted class is the true one (NaN with no samples)."""
-    return float(np.mean(pred == y)) if y.size else math.nan
+    return float(skm.accuracy_score(y, pred)) if y.size else math.nan
 
 
 def balanced_accuracy(pred: IntArray, y: IntArray) -> float:
@@ -27,7 +32,7 @@ def balanced_accuracy(pred: IntArray, y: IntArray) -> float:
     classes = np.unique(y)
     if classes.size == 0:
         return math.nan
-    return float(np.mean([np.mean(pred[y == c] == c) for c in classes]))
+    return float(skm.recall_score(y, pred, labels=classes, average="macro", zero_division=0))
 
 
 def log_loss(probs: FloatArray, y: IntArray) -> float:
@@ -35,7 +40,9 @@ def log_loss(probs: FloatArray, y: IntArray) -> float:
     if y.size == 0:
         return math.nan
     p = np.clip(probs[np.arange(y.size), y], _EPS, 1.0)
-    return float(-np.mean(np.log(p)))
+    # sklearn's log_loss renormalises rows and warns when they do not sum to 1 (float32 model outputs);
+    # the score wanted here is the true-class probability as given, so it is scored as a binary outcome
+    return float(skm.log_loss(np.ones(y.size), p, labels=[0, 1]))
 
 
 def brier(probs: FloatArray, y: IntArray) -> float:
@@ -44,21 +51,12 @@ def brier(probs: FloatArray, y: IntArray) -> float:
         return math.nan
     onehot = np.zeros_like(probs)
     onehot[np.arange(y.size), y] = 1.0
-    return float(np.mean(np.sum((probs - onehot) ** 2, axis=1)))
+    return float(skm.mean_squared_error(onehot, probs, multioutput="raw_values").sum())
 
 
 def binary_brier(prob: FloatArray, y: FloatArray) -> float:
     """Brier score of a single probability against 0/1 outcomes."""
-    return float(np.mean((prob - y) ** 2)) if y.size else math.nan
-
-
-def _log_binom_pmf(k: IntArray, n: int, p: float) -> FloatArray:
-    lg = np.vectorize(math.lgamma, otypes=[np.float64])
-    kf = k.astype(np.float64)
-    return np.asarray(
-        math.lgamma(n + 1) - lg(kf + 1) - lg(n - kf + 1) + kf * math.log(p) + (n - kf) * math.log1p(-p),
-        dtype=np.float64,
-    )
+    return float(skm.brier_score_loss(y, prob, pos_label=1)) if y.size else math.nan
 
 
 def binomial_sf(successes: int, n: int, p: float) -> float:
@@ -71,19 +69,12 @@ def binomial_sf(successes: int, n: int, p: float) -> float:
         return 0.0
     if p >= 1.0:
         return 1.0
-    logs = _log_binom_pmf(np.arange(successes, n + 1, dtype=np.int64), n, p)
-    top = float(np.max(logs))
-    return float(min(1.0, math.exp(top) * float(np.sum(np.exp(logs - top)))))
+    return float(stats.binomtest(successes, n, p, alternative="greater").pvalue)
 
 
 def rank(x: FloatArray) -> FloatArray:
-    """Average ranks (ties share their mean rank), as in Spearman's correlation."""
-    order = np.argsort(x, kind="mergesort")
-    ranks = np.empty(x.size, dtype=np.float64)
-    ranks[order] = np.arange(x.size, dtype=np.float64)
-    _, inverse, counts = np.unique(x, return_inverse=True, return_counts=True)
-    sums = np.bincount(inverse, weights=ranks)
-    return np.asarray(sums[inverse] / counts[inverse], dtype=np.float64)
+    """Average ranks (ties share their mean rank), as in Spearman's correlation (0-based)."""
+    return np.asarray(stats.rankdata(x, method="average") - 1.0, dtype=np.float64)
 
 
 def rank_ic(score: FloatArray, forward_return: FloatArray) -> float:
@@ -91,11 +82,10 @@ def rank_ic(score: FloatArray, forward_return: FloatArray) -> float:
     ok = np.isfinite(score) & np.isfinite(forward_return)
     if ok.sum() < 3:
         return math.nan
-    a, b = rank(score[ok]), rank(forward_return[ok])
-    sa, sb = a.std(), b.std()
-    if sa == 0 or sb == 0:
-        return 0.0
-    return float(np.mean((a - a.mean()) * (b - b.mean())) / (sa * sb))
+    a, b = score[ok], forward_return[ok]
+    if np.ptp(a) == 0 or np.ptp(b) == 0:
+        return 0.0  # a constant side carries no ranking information (scipy would warn and give NaN)
+    return float(stats.spearmanr(a, b).statistic)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""Versioned, self-describing model artifacts under PAPERTRADER_HOME/models/{lstm,gru,rl}/<version>/.
+"""Versioned, self-describing model artifacts under PAPERTRADER_HOME/models/{lstm,gru,rl,lgbm}/<version>/.
 
 Each version directory holds the model's own files (weights, config, fitted pipeline) and manifest.json:
 family, version, creation time, config, feature schema hash, training window, data fingerprint, metrics,
@@ -25,9 +25,12 @@ from typing import Any, Final, Literal, Protocol
 
 from papertrader.core.clock import Clock, WallClock
 from papertrader.core.errors import ConfigError, DataError
+from papertrader.core.private import private_dir
 
-Family = Literal["lstm", "gru", "rl"]
-FAMILIES: Final[tuple[Family, ...]] = ("lstm", "gru", "rl")
+Family = Literal["lstm", "gru", "rl", "lgbm"]
+FAMILIES: Final[tuple[Family, ...]] = ("lstm", "gru", "rl", "lgbm")
+# what each trainable kind (a strategy or board member name) is registered as
+MEMBER_FAMILY: Final[dict[str, Family]] = {"lstm": "lstm", "gru": "gru", "ppo": "rl", "lgbm": "lgbm"}
 MANIFEST: Final = "manifest.json"
 PROMOTIONS: Final = "promotions.json"
 _LIBRARIES: Final = ("torch", "numpy", "pandas", "scikit-learn", "lightgbm", "stable-baselines3", "gymnasium", "ray")
@@ -160,7 +163,7 @@ class Registry:
         """Save a model as the next version; promote it if asked, or if the family has no live version."""
         fam = check_family(family)
         d = self.family_dir(fam)
-        d.mkdir(parents=True, exist_ok=True)
+        private_dir(d)
         tmp = Path(tempfile.mkdtemp(prefix=".incoming-", dir=d))
         try:
             model.save(tmp)
@@ -234,7 +237,7 @@ class Registry:
 
     def _write_promotions(self, family: str, data: dict[str, Any]) -> None:
         d = self.family_dir(family)
-        d.mkdir(parents=True, exist_ok=True)
+        private_dir(d)
         tmp = d / f".{PROMOTIONS}.tmp"
         tmp.write_text(json.dumps(data, indent=2))
         os.replace(tmp, d / PROMOTIONS)

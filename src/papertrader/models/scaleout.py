@@ -35,7 +35,9 @@ def init_ray(address: str | None = None, num_cpus: int | None = None) -> Any:
     try:
         import ray
     except ImportError as exc:
-        raise ConfigError("Ray is not installed; install ray[default] or run without --ray") from exc
+        raise ConfigError(
+            "Ray is not installed: pip install 'papertrader[scale]' (the [scale] extra), or run without --ray"
+        ) from exc
     if not ray.is_initialized():
         kwargs: dict[str, Any] = {"ignore_reinit_error": True, "log_to_driver": False, "include_dashboard": False}
         if address:

@@ -2,6 +2,8 @@
 
 The held-out window is the last fold of `specs.holdout`: the model never sees it (purged and embargoed),
 so the metrics stored with the version are out-of-sample, beside the majority baseline of the same rows.
+The quality gate (`metrics["gate"]`, see models.gating) is measured on the fold's validation rows and then on
+its test rows (models.gate.both_windows): a version votes on the board only if it beats the base rate on both.
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ from papertrader.features.inputs import External
 from papertrader.features.spec import PipelineSpec
 from papertrader.models import specs
 from papertrader.models.data import Market, bars_fingerprint, build_market, featurize
+from papertrader.models.gate import gate_windows
+from papertrader.models.gating import agent_gate, sequence_gate
 from papertrader.models.metrics import score_classifier
-from papertrader.models.registry import Registration, Registry
+from papertrader.models.registry import MEMBER_FAMILY, Registration, Registry
 from papertrader.models.resample import resample_bars
 from papertrader.models.rl.agent import PPOAgent, PPOSpec
 from papertrader.models.scaleout import run_local
@@ -30,8 +34,8 @@ from papertrader.models.trainer import EpochStats, Trainer
 from papertrader.models.tuning import Trial, apply_params, best, run_trial, sample_params
 from papertrader.models.validation import make_folds
 
-Kind = Literal["lstm", "gru", "ppo"]
-REGISTRY_FAMILY: dict[str, str] = {"lstm": "lstm", "gru": "gru", "ppo": "rl"}
+Kind = Literal["lstm", "gru", "ppo", "lgbm"]
+REGISTRY_FAMILY: dict[str, str] = dict(MEMBER_FAMILY)
 
 
 @dataclass(frozen=True)
@@ -140,6 +144,7 @@ def _train_sequence(
         "samples": {"train": len(data.train), "val": len(data.val), "test": len(test)},
         "temperature": model.temperature,
         "trials": [t.as_dict() for t in tried],
+        "gate": gate_windows(sequence_gate(model, data, market), sequence_gate(model, data, market, "test")),
     }
     fallback: dict[str, Any] = {"class_prior": (counts / max(counts.sum(), 1)).tolist()}
     if spec.family == "gru":
@@ -181,13 +186,17 @@ def _window_fingerprint(market: Market, rows: tuple[int, int]) -> str:
 
 def _train_ppo(market: Market, spec: PPOSpec, registry: Registry, options: TrainOptions) -> TrainOutcome:
     fold = make_folds(len(market), specs.holdout(len(market), market.label_spec.horizon))[0]
-    train_rows, test_rows = fold.rows("train"), fold.rows("test")
+    train_rows, val_rows, test_rows = fold.rows("train"), fold.rows("val"), fold.rows("test")
     fitted, tensor = featurize(market, spec.features, (int(train_rows[0]), int(train_rows[-1]) + 1))
     agent = PPOAgent(spec).fit(tensor, market.opens, market.closes, train_rows, fitted, progress=options.progress)
     run = agent.evaluate(tensor, market.opens, market.closes, test_rows, market.periods_per_year(test_rows))
     metrics = {
         "trading": run.scores.as_dict(),
         "fit": {"seconds": agent.seconds, "timesteps": spec.total_timesteps},
+        "gate": gate_windows(
+            agent_gate(agent, tensor, market, train_rows, val_rows),
+            agent_gate(agent, tensor, market, train_rows, test_rows),
+        ),
     }
     start, end = market.window(*fold.train)
     n_obs = tensor.shape[2] + 4
@@ -209,6 +218,16 @@ def _train_ppo(market: Market, spec: PPOSpec, registry: Registry, options: Train
     return TrainOutcome("rl", version, metrics, agent.seconds, rate)
 
 
+def _train_lgbm(bars: pd.DataFrame, options: TrainOptions, registry: Registry, costs: CostSettings) -> TrainOutcome:
+    """The cross-sectional LightGBM member (models.crosstrain): Alpha158 factors, excess-return label, rank IC."""
+    from papertrader.models.crosstrain import cross_section_spec, fit_cross_section, register_cross_section
+
+    spec = cross_section_spec(options.interval, options.small, options.horizon)
+    outcome = fit_cross_section(bars, spec, costs)
+    version = register_cross_section(outcome, registry, options.interval, options.promote)
+    return TrainOutcome("lgbm", version, outcome.metrics, outcome.seconds, outcome.samples_per_second)
+
+
 def train_and_register(
     bars: pd.DataFrame,
     options: TrainOptions,
@@ -224,7 +243,9 @@ def train_and_register(
     held-out fold's training and validation rows; the best validation loss picks the final configuration.
     """
     if options.kind not in REGISTRY_FAMILY:
-        raise ConfigError(f"unknown model kind {options.kind!r}: use lstm, gru or ppo")
+        raise ConfigError(f"unknown model kind {options.kind!r}: use lstm, gru, ppo or lgbm")
+    if options.kind == "lgbm":
+        return _train_lgbm(bars, options, registry, costs)
     market, interval, features = market_for(bars, options, costs, external)
     if options.kind == "ppo":
         ppo = specs.ppo_spec(interval, features, costs, options.small, options.timesteps)

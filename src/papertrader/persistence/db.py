@@ -9,7 +9,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import StaticPool
 
-from papertrader.persistence.models import Base
+from papertrader.core.private import OWNER_DIR, private_file
 
 #: Execution option naming the SQLite ``BEGIN`` flavour (DEFERRED, IMMEDIATE, EXCLUSIVE) of a transaction.
 #: Writers ask for IMMEDIATE so they take the write lock up front and never deadlock on a lock upgrade.
@@ -64,7 +64,9 @@ def make_engine(url: str | URL, *, echo: bool = False) -> Engine:
         kwargs["poolclass"] = StaticPool
         kwargs["connect_args"] = {"check_same_thread": False}
     elif parsed.database and parsed.query.get("uri") not in ("true", "1"):
-        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        path = Path(parsed.database).expanduser()
+        path.parent.mkdir(parents=True, exist_ok=True, mode=OWNER_DIR)
+        private_file(path)  # before SQLite creates it 0644; its -wal and -shm files copy this mode
     engine = create_engine(parsed, echo=echo, **kwargs)
     if memory:
         # One shared DBAPI connection: an explicit BEGIN from a second, overlapping checkout would fail
@@ -78,5 +80,7 @@ def make_engine(url: str | URL, *, echo: bool = False) -> Engine:
 
 
 def init_db(engine: Engine) -> None:
-    """Create every table and index that is missing, so startup can call it unconditionally."""
-    Base.metadata.create_all(engine, checkfirst=True)
+    """Bring the ledger to this release's schema (create, upgrade after a backup, or refuse a newer one) at startup."""
+    from papertrader.persistence.migrate import ensure_schema  # migrate imports this module
+
+    ensure_schema(engine)

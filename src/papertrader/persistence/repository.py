@@ -215,6 +215,15 @@ def _fill(m: Any) -> Fill:
     )
 
 
+@dataclass(frozen=True)
+class PositionColumns:
+    """A positions row's derived columns as stored (SQL readers and dashboards use them, not the lots)."""
+
+    qty: int
+    avg_price: Decimal
+    realized_pnl: Decimal
+
+
 def _position(m: Any) -> Position:
     lots = tuple(Lot(int(lot["qty"]), Decimal(str(lot["price"]))) for lot in m.lots)
     return Position(m.symbol, lots, m.realized_pnl)
@@ -537,6 +546,16 @@ class RunRepository:
                 select(PositionModel).where(PositionModel.run_id == run_id).order_by(PositionModel.symbol)
             )
             return [_position(r) for r in rows]
+
+    def load_position_columns(self, run_id: str) -> dict[str, PositionColumns]:
+        """The derived columns (qty, avg_price, realized_pnl) exactly as stored, for `check` to audit them."""
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                select(
+                    PositionModel.symbol, PositionModel.qty, PositionModel.avg_price, PositionModel.realized_pnl
+                ).where(PositionModel.run_id == run_id)
+            )
+            return {r.symbol: PositionColumns(int(r.qty), r.avg_price, r.realized_pnl) for r in rows}
 
     def load_equity(self, run_id: str, *, exact: bool = False) -> pd.DataFrame:
         """The equity curve by cycle; money as float64 for plots and metrics, or Decimal with exact=True."""

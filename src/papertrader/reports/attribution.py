@@ -18,6 +18,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from papertrader.core.events import Event
+from papertrader.domain.timefmt import exchange_time
 from papertrader.reports.plots import _png
 from papertrader.signals.monitor import DEGRADED, DRIFT, MONITOR_KINDS, PROPOSAL, RECORDS, RECOVERED
 
@@ -190,11 +191,30 @@ def attribution_section(events: Sequence[Event]) -> str:
         parts.append(f'<img alt="rolling hit rate per member" src="data:image/png;base64,{png}">')
     drifts = [e for e in events if e.kind == DRIFT and e.payload.get("features")]
     if drifts:
-        items = "".join(
-            f"<li>{e.ts:%Y-%m-%d %H:%M}: "
-            + html.escape(", ".join(f"{f['name']} PSI {float(f['psi']):.2f}" for f in e.payload["features"]))
-            + "</li>"
-            for e in drifts[-20:]
-        )
-        parts.append(f"<p>Feature drift ({len(drifts)} reports, last 20):</p><ul>{items}</ul>")
+        parts.append(drift_section(drifts))
     return "".join(parts)
+
+
+def drift_section(drifts: Sequence[Event], last: int = 20) -> str:
+    """Feature drift as one sentence (reports, the most shifted features, what PSI means), the scores folded away."""
+    worst: dict[str, float] = {}
+    for event in drifts:
+        for f in event.payload["features"]:
+            worst[str(f["name"])] = max(worst.get(str(f["name"]), 0.0), float(f["psi"]))
+    top = sorted(worst.items(), key=lambda item: -item[1])[:3]
+    large = sum(1 for v in worst.values() if v > 0.25)
+    items = "".join(
+        f"<li>{exchange_time(e.ts)}: "
+        + html.escape(", ".join(f"{f['name']} PSI {float(f['psi']):.2f}" for f in e.payload["features"]))
+        + "</li>"
+        for e in drifts[-last:]
+    )
+    return (
+        f"<p>Feature drift: {len(drifts)} reports on {len(worst)} features; {large} shifted a lot (PSI above 0.25) "
+        f"at some point; most shifted: {html.escape(', '.join(f'{n} {v:.2f}' for n, v in top))}.</p>"
+        '<p class="note">PSI (population stability index) compares a feature\'s recent values with those the '
+        "models were trained on: below 0.1 is stable, 0.1 to 0.25 a moderate shift, above 0.25 a large one (the "
+        "model sees inputs unlike its training data, so its votes deserve less trust).</p>"
+        f"<details><summary>Drift scores of the last {min(last, len(drifts))} reports</summary>"
+        f"<ul>{items}</ul></details>"
+    )

@@ -3,18 +3,30 @@
 from __future__ import annotations
 
 import html
+import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
 
 from papertrader.core.events import Event
+from papertrader.domain.timefmt import exchange_time
 from papertrader.domain.types import Fill
 from papertrader.portfolio.metrics import Metrics, summarize
 from papertrader.reports import plots
 from papertrader.reports.attribution import attribution_section
+from papertrader.risk.wording import MEANING, is_rise, resize_sentence
 
-RISK_KINDS = ("order.denied", "order.reduced", "order.rejected", "order.cancelled", "order.expired", "health")
+RISK_KINDS = (
+    "order.denied",
+    "order.reduced",
+    "order.resized",
+    "order.rejected",
+    "order.cancelled",
+    "order.expired",
+    "health",
+)
 
 
 @dataclass(frozen=True)
@@ -57,25 +69,58 @@ def _img(data: str, alt: str) -> str:
 
 def _fills_table(fills: Sequence[Fill], limit: int = 500) -> str:
     rows = "".join(
-        f"<tr><td>{f.ts:%Y-%m-%d %H:%M}</td><td>{html.escape(f.symbol)}</td><td>{f.side.value}</td>"
+        f"<tr><td>{exchange_time(f.ts)}</td><td>{html.escape(f.symbol)}</td><td>{f.side.value}</td>"
         f"<td>{f.qty:,}</td><td>{f.price:,.4f}</td><td>{f.fee:,.2f}</td></tr>"
         for f in list(fills)[-limit:]
     )
-    note = f"<p>last {limit} of {len(fills)} fills</p>" if len(fills) > limit else ""
-    head = "<tr><th>time (UTC)</th><th>symbol</th><th>side</th><th>qty</th><th>price</th><th>fee</th></tr>"
-    return f"{note}<table>{head}{rows}</table>"
+    shown = f"the last {limit} of {len(fills)} fills" if len(fills) > limit else f"all {len(fills)} fills"
+    buys = sum(1 for f in fills if f.side.value == "buy")
+    head = "<tr><th>time (New York)</th><th>symbol</th><th>side</th><th>qty</th><th>price</th><th>fee</th></tr>"
+    summary = f"{len(fills)} fills: {buys} buys, {len(fills) - buys} sells; open for {shown}"
+    return f"<details><summary>{summary}</summary><table>{head}{rows}</table></details>"
 
 
 def _events_table(events: Sequence[Event], limit: int = 300) -> str:
     risk = [e for e in events if e.kind in RISK_KINDS]
     if not risk:
         return "<p>No risk events: nothing was denied, reduced, rejected, cancelled or expired.</p>"
+    counts = Counter((e.kind, _rule(e)) for e in risk)
+    summary_rows = "".join(
+        f"<tr><td>{html.escape(kind)}</td><td>{html.escape(rule)}</td><td>{n:,}</td>"
+        f"<td>{html.escape(MEANING.get(kind, ''))}</td></tr>"
+        for (kind, rule), n in sorted(counts.items(), key=lambda item: -item[1])
+    )
     rows = "".join(
-        f"<tr><td>{e.ts:%Y-%m-%d %H:%M}</td><td>{html.escape(e.kind)}</td>"
-        f"<td>{html.escape(', '.join(f'{k}={v}' for k, v in e.payload.items()))}</td></tr>"
+        f"<tr><td>{exchange_time(e.ts)}</td><td>{html.escape(e.kind)}</td><td>{html.escape(_event_text(e))}</td></tr>"
         for e in risk[-limit:]
     )
-    return f"<p>{len(risk)} risk events</p><table><tr><th>time</th><th>kind</th><th>details</th></tr>{rows}</table>"
+    shown = f"the last {limit}" if len(risk) > limit else f"all {len(risk)}"
+    return (
+        f"<p>{len(risk):,} risk events, by kind and rule:</p>"
+        f'<table class="summary"><tr><th>kind</th><th>rule, reason or status (# = a number)</th><th>events</th>'
+        "<th>what it means</th></tr>"
+        f"{summary_rows}</table>"
+        f"<details><summary>Every event ({shown}, oldest first)</summary>"
+        f"<table><tr><th>time (New York)</th><th>kind</th><th>details</th></tr>{rows}</table></details>"
+    )
+
+
+def _rule(event: Event) -> str:
+    """What an event is grouped by in the summary: the limit that bound, or the component's new status."""
+    p = event.payload
+    if event.kind == "health":
+        return f"{p.get('component', '?')} {p.get('status', '?')}"
+    if event.kind in ("order.reduced", "order.resized") and "requested_weight" in p:
+        return f"{p.get('rule', '-')} ({'raised' if is_rise(event.kind, p) else 'cut'})"
+    # order ids, share counts and prices differ per event: group "OCO: <id> filled" as one reason
+    return re.sub(r"\S*\d\S*", "#", str(p.get("rule") or p.get("reason") or "-"))
+
+
+def _event_text(event: Event) -> str:
+    """One event as a sentence where there is one (cuts and raises), else its fields."""
+    if event.kind in ("order.reduced", "order.resized"):
+        return resize_sentence(event.kind, event.payload)
+    return ", ".join(f"{k}={v}" for k, v in event.payload.items())
 
 
 def render(data: TearSheetInput) -> str:
@@ -113,6 +158,8 @@ body{{font-family:system-ui,sans-serif;margin:0 auto;max-width:1100px;padding:1r
 table{{border-collapse:collapse;font-size:.85rem}}
 td,th{{border:1px solid #d0d7de;padding:.25rem .5rem;text-align:right}}
 td:first-child,th:first-child{{text-align:left}} img{{max-width:100%}} h2{{border-bottom:1px solid #d0d7de}}
+.summary td{{text-align:left}}
+details{{margin:.5rem 0}} summary{{cursor:pointer;color:#0969da}} table{{max-width:100%;overflow-x:auto;display:block}}
 .note{{color:#57606a}}
 </style></head><body>
 <h1>Run {html.escape(data.run_id)}</h1>

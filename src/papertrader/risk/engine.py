@@ -375,10 +375,12 @@ class RiskEngine:
                 )
                 continue
             if t.rule[i] is not None:
+                # sizing (Kelly) may raise a target before a limit trims it: only a net cut is a reduction
+                raised = abs(float(t.weights[i])) > abs(float(target_weights[i])) + _EPS
                 self._event(
                     plan,
                     at,
-                    "order.reduced",
+                    "order.resized" if raised else "order.reduced",
                     i,
                     str(t.rule[i]),
                     requested_weight=float(target_weights[i]),

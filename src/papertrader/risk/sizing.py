@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from papertrader.features.volatility import rolling_std
+
 Array = npt.NDArray[np.float64]
 
 
@@ -36,10 +38,6 @@ def trailing_volatility(close: Array, window: int, periods_per_year: float) -> A
         if rows.size <= window:
             continue
         rets = np.diff(np.log(close[rows, j]))
-        csum = np.concatenate([[0.0], np.cumsum(rets)])
-        csq = np.concatenate([[0.0], np.cumsum(rets**2)])
-        total = csum[window:] - csum[:-window]
-        total_sq = csq[window:] - csq[:-window]
-        var = np.maximum((total_sq - total**2 / window) / (window - 1), 0.0)
-        out[rows[window:], j] = np.sqrt(var * periods_per_year)
+        sd = rolling_std(rets, window, ddof=1)[window - 1 :]
+        out[rows[window:], j] = sd * np.sqrt(periods_per_year)
     return out

@@ -21,12 +21,14 @@ import numpy as np
 import pandas as pd
 
 from papertrader.core.errors import DataError
+from papertrader.core.logonce import OncePerMessage
 from papertrader.features.labels import forward_returns
 from papertrader.features.technical import Array
 from papertrader.features.view import FeatureView
 from papertrader.signals.votes import Member, Opinion
 
 log = logging.getLogger(__name__)
+log.addFilter(OncePerMessage("uncalibrated"))  # the demo calibrates the same board for each run: warn once
 Method = Literal["isotonic", "platt", "none"]
 _EPS = 1e-6
 

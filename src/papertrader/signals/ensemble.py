@@ -19,6 +19,10 @@ Per symbol i at cycle k:
 6. any member's exit flag sets the target to 0, whatever the rest says; a symbol on which every member is
    silent keeps its previous target (hold: no new risk).
 
+A model member whose version did not pass the quality gate (`left_out`, see `signals.gating`) is still polled
+and its vote recorded, with weight 0 and the gate's sentence as its reason; its exit flags are ignored and the
+monitor neither scores it nor moves weight to it, so the decisions equal those of a board without it.
+
 The performance monitor scores the calibrated opinions as their horizons pass (closes up to k only) and its
 monitor.* events ride out with the decision, as do the feature-drift checks' monitor.drift events (every
 `drift_every` cycles, against references fitted before the first traded bar).
@@ -99,6 +103,12 @@ def bounded(opinion: Opinion, clip: float) -> Opinion:
     return Opinion(opinion.member, opinion.timeframe, up, down, opinion.exit, opinion.reason)
 
 
+def _notes(members: Sequence[Member], left_out: Mapping[str, str] | None) -> list[tuple[Member, str]]:
+    """(member, note) of the members named in `left_out` (names the board does not have are ignored)."""
+    notes = dict(left_out or {})
+    return [(m, notes[m.name]) for m in members if m.name in notes]
+
+
 def _num(x: float) -> float | None:
     """JSON-safe number (NaN -> None)."""
     return float(x) if math.isfinite(x) else None
@@ -119,6 +129,7 @@ class Ensemble:
         name: str = "ensemble",
         drift: Sequence[DriftCheck] = (),
         drift_every: int = 20,
+        left_out: Mapping[str, str] | None = None,
     ) -> None:
         if not members:
             raise ValueError("the board needs at least one member")
@@ -145,8 +156,16 @@ class Ensemble:
         self._cycles = 0
         self._replaying = False
         self.failures: dict[str, str] = {}
+        #: member -> why it does not vote (a version that did not pass the quality gate): polled, weight 0
+        self.left_out: dict[str, str] = {m.name: str(note) for m, note in _notes(self.members, left_out)}
+        if self.left_out and len(self.left_out) == len(self.members):
+            log.warning("no board member may vote (%s): the board holds its targets", "; ".join(self.left_out.values()))
         if monitor is not None:
-            monitor.proposals(self.base_weights)  # the monitor's periodic proposals start from these
+            monitor.proposals(self._voting(self.base_weights))  # the monitor's periodic proposals start from these
+
+    def _voting(self, weights: Mapping[str, float]) -> dict[str, float]:
+        """The base weights of the members that may vote (a left-out member takes no share of the total)."""
+        return {m: w for m, w in weights.items() if m not in self.left_out}
 
     def replay(self, cycles: Iterable[tuple[datetime, FeatureView]]) -> Decision | None:
         """Decide committed cycles again, in order, to rebuild the board's state on resume; the last decision."""
@@ -201,6 +220,8 @@ class Ensemble:
                 entry = {"status": str(h.status), "message": str(h.message)}
             if m.name in self.failures:
                 entry["last_failure"] = self.failures[m.name]
+            if m.name in self.left_out:
+                entry["left_out"] = self.left_out[m.name]
             out[m.name] = entry
         return out
 
@@ -234,7 +255,8 @@ class Ensemble:
             if self.board.follow_record:
                 mults = self.monitor.weight_multipliers()
             if new_cycle:
-                events = self.monitor.observe(view.k, ts, view.now(CLOSE), opinions, self.horizons)
+                voting = [op for op in opinions if op.member not in self.left_out]
+                events = self.monitor.observe(view.k, ts, view.now(CLOSE), voting, self.horizons)
                 self._apply_proposals(events)
         if new_cycle:
             if self.drift and self._cycles % self.drift_every == 0:
@@ -258,7 +280,7 @@ class Ensemble:
                     changed = True
         if changed:
             log.info("board base weights now %s (monitor proposals applied)", self.base_weights)
-            self.monitor.proposals(self.base_weights)
+            self.monitor.proposals(self._voting(self.base_weights))
 
     def _member_weights(self, opinions: Sequence[Opinion], mults: Mapping[str, float]) -> tuple[Array, Array, Array]:
         """(M, N) calibrated P(up), P(down) and vote weights (0 where a member has no view)."""
@@ -274,7 +296,14 @@ class Ensemble:
             [base_of.get(op.member, self.board.base_weight(op.member)) * mults.get(op.member, 1.0) for op in opinions]
         )
         conf = np.where(has, np.abs(np.nan_to_num(up) - np.nan_to_num(down)), 0.0)
-        return up, down, base[:, None] * conf
+        heard = np.array([op.member not in self.left_out for op in opinions], dtype=np.float64)
+        return up, down, (base * heard)[:, None] * conf
+
+    def _reason(self, op: Opinion, i: int) -> str:
+        """The member's own reason, led by the gate's sentence when it may not vote."""
+        own = op.reason(i)
+        note = self.left_out.get(op.member)
+        return own if note is None else f"{note}; {own}"
 
     @staticmethod
     def _pool(up: Array, down: Array, w: Array, rows: Array) -> tuple[Array, Array, Array]:
@@ -333,6 +362,8 @@ class Ensemble:
         exits = np.zeros(n, dtype=bool)
         exit_by: list[list[str]] = [[] for _ in range(n)]
         for op in opinions:
+            if op.member in self.left_out:
+                continue  # a member that may not vote may not force an exit either
             flagged = op.exit
             exits |= flagged
             for i in np.flatnonzero(flagged):
@@ -358,7 +389,7 @@ class Ensemble:
                         "p_down": _num(float(op.p_down[i])),
                         "exit": bool(op.exit[i]),
                         "weight": float(w[j, i]),
-                        "reason": op.reason(i),
+                        "reason": self._reason(op, i),
                     }
                 )
             return out
@@ -386,10 +417,10 @@ class Ensemble:
                 f"{op.member}[{op.timeframe}] up {op.p_up[i]:.2f} down {op.p_down[i]:.2f} w {w[j, i]:.2f}"
                 + (" EXIT" if op.exit[i] else "")
                 for j, op in enumerate(opinions)
-                if np.isfinite(op.p_up[i]) or op.exit[i]
+                if (np.isfinite(op.p_up[i]) or op.exit[i]) and op.member not in self.left_out
             ]
-            absent = [f"{m} absent ({why})" for m, why in failed.items()]
-            return "; ".join([head, *parts, *absent])
+            absent = [f"{m} absent ({why})" for m, why in failed.items() if m not in self.left_out]
+            return "; ".join([head, *parts, *absent, *self.left_out.values()])
 
         return Decision(
             weights=np.asarray(weights, dtype=np.float64),

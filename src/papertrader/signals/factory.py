@@ -13,6 +13,11 @@ versions, window, method and the cost settings the labels were netted with, so a
 A window whose first cycle is inside a used model's data is refused (ConfigError) by `build`.
 LLM advisors are never calibrated: that would mean polling them over history (money, and recall).
 
+A model member whose version did not pass the quality gate (`signals.gating`) is built and polled but left
+out of the vote; calibration, drift references and the out-of-sample calibration window are computed from the
+members that vote, so the board is the same as one built without the left-out members. When no model member
+passes, the board trades what did (the trend member) and says so once, in the log, when it is built.
+
 LLM advisors named in `board.members` join the ensemble when `settings.advisors` admits them (key in the
 environment, enabled, and a live run or `in_backtests`); they read the raw close and volume panels, and their
 horizon on the board is their own `horizon_bars`. Each model member's features get a drift reference fitted on
@@ -38,8 +43,10 @@ from papertrader.config.board import BoardSettings
 from papertrader.config.settings import Settings
 from papertrader.core.clock import Clock
 from papertrader.core.errors import ConfigError
+from papertrader.core.logonce import OncePerMessage
 from papertrader.data.store import Lake
 from papertrader.engine.panel import Panel
+from papertrader.features.alpha158 import alpha158, feature_names
 from papertrader.features.inputs import External, FeatureInputs
 from papertrader.features.pipeline import FittedPipeline
 from papertrader.features.spec import PipelineSpec
@@ -48,16 +55,18 @@ from papertrader.models.data import round_trip_cost
 from papertrader.models.holdout import check_out_of_sample as check_bound
 from papertrader.models.holdout import latest_seen, sample_bounds
 from papertrader.models.loading import ModelHandle
-from papertrader.models.registry import Manifest, Registry
+from papertrader.models.registry import MEMBER_FAMILY, Manifest, Registry
 from papertrader.signals.base import Strategy
 from papertrader.signals.calibration import BoardCalibration, Curve, MemberCalibration, calibration_key, fit_board
 from papertrader.signals.drift import DriftMonitor
 from papertrader.signals.ensemble import Ensemble, Monitor
+from papertrader.signals.gating import admissions, left_out
 from papertrader.signals.members import (
     CLOSE,
     ROW_SUFFIX,
     AgentMember,
     CoarseMember,
+    CrossSectionMember,
     SequenceMember,
     ShadowBook,
     TrendMember,
@@ -70,7 +79,8 @@ from papertrader.signals.trend import TrendFollowing
 from papertrader.signals.votes import Member
 
 log = logging.getLogger(__name__)
-FAMILY = {"lstm": "lstm", "gru": "gru", "ppo": "rl"}
+log.addFilter(OncePerMessage("uncalibrated"))  # the demo calibrates the same board for each run: warn once
+FAMILY = MEMBER_FAMILY
 VOLUME = "volume"
 ADVISOR = "advisor"
 
@@ -89,6 +99,8 @@ class FeatureBuilder:
     external: External = field(default_factory=External)
     close: bool = True
     volume: bool = False
+    #: (member, factor windows) of cross-sectional members: their Alpha158 panels, namespaced `lgbm:`
+    cross_sections: tuple[tuple[str, tuple[int, ...]], ...] = ()
 
     def __call__(self, panel: Panel) -> dict[str, Array]:
         """The trend SMAs, each model member's pipeline features (`lstm:`, `ppo:`, weekly `gru:`), close, volume."""
@@ -102,6 +114,10 @@ class FeatureBuilder:
                 continue
             for feat, values in fitted.transform(inputs).panels().items():
                 features[panel_name(name, feat)] = values
+        for name, windows in self.cross_sections:
+            factors = alpha158(panel.prices, windows)
+            for f, feat in enumerate(feature_names(windows)):
+                features[panel_name(name, feat)] = np.ascontiguousarray(factors[:, :, f], dtype=np.float64)
         if self.volume:
             features[VOLUME] = panel.prices.volume
         return features
@@ -118,6 +134,13 @@ class Built:
     calibration_path: Path | None = None
     #: recomputes `features` for a grown panel (the live loop calls it on every new bar)
     builder: FeatureBuilder | None = None
+    #: model member -> why it does not vote (its version did not pass the quality gate); polled with weight 0
+    left_out: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def voting_manifests(self) -> dict[str, Manifest]:
+        """The manifests of the model members that vote (what calibration and drift are fitted for)."""
+        return {m: man for m, man in self.manifests.items() if m not in self.left_out}
 
 
 def technical_spec(settings: Settings) -> TechnicalSpec:
@@ -222,6 +245,7 @@ def board_members(
     n = len(panel.symbols)
     pins = dict(versions or {})
     pipelines: list[tuple[str, FittedPipeline]] = []
+    cross_sections: list[tuple[str, tuple[int, ...]]] = []
     members: list[Member] = []
     manifests: dict[str, Manifest] = {}
     for name in names:
@@ -239,6 +263,10 @@ def board_members(
                 f"the {name} model was trained on {source} bars, the run uses {panel.interval}; "
                 f"run `papertrader train all --interval {panel.interval}` first"
             )
+        if name == "lgbm":
+            members.append(_cross_section_member(registry, manifest, pins.get(name)))
+            cross_sections.append((name, _windows(manifest)))
+            continue
         if name in pins:
             schema = PipelineSpec.from_dict(manifest.config["features"]).schema_hash()
             handle = ModelHandle(registry, family, expected_schema=schema, version=pins[name])
@@ -258,7 +286,21 @@ def board_members(
         else:
             max_units = int(manifest.config.get("env", {}).get("max_units", 2))
             members.append(AgentMember(handle, fitted.names, ShadowBook(n, max_units), version=manifest.version))
-    return members, FeatureBuilder(technical_spec(settings), tuple(pipelines), external), manifests
+    builder = FeatureBuilder(technical_spec(settings), tuple(pipelines), external, cross_sections=tuple(cross_sections))
+    return members, builder, manifests
+
+
+def _windows(manifest: Manifest) -> tuple[int, ...]:
+    """The Alpha158 factor windows a LightGBM version was trained on."""
+    return tuple(int(w) for w in manifest.config["windows"])
+
+
+def _cross_section_member(registry: Registry, manifest: Manifest, pin: str | None) -> CrossSectionMember:
+    """The LightGBM member at its pinned (else live) version; features are its Alpha158 panels."""
+    windows = _windows(manifest)
+    handle = ModelHandle(registry, "lgbm", expected_schema=manifest.schema_hash, version=pin)
+    names = feature_names(windows)
+    return CrossSectionMember(handle, names, max(windows) + 1, version=manifest.version)
 
 
 def advisors(settings: Settings, n: int, names: Sequence[str], clock: Clock | None, historical: bool) -> list[Member]:
@@ -460,7 +502,17 @@ def build(
         )
     if first < len(panel):  # judged (or traded) only on bars no used model saw, embargo included
         check_out_of_sample(manifests, panel.ts[first], panel.ts, panel.interval)
-    calibration, path = calibrate(settings, panel, first, members, features, manifests)
+    gated = left_out(admissions(manifests).values())
+    heard = [m.name for m in members if m.name not in gated]
+    if gated and heard:  # with nobody left to vote, the board itself says so (once, when it is built)
+        log.warning("quality gate: %s; the board votes with %s", "; ".join(gated.values()), ", ".join(heard))
+    for m in members:
+        load = getattr(getattr(m, "predictor", None), "get", None)
+        if m.name in gated and callable(load):
+            load()  # not polled for calibration, so load it now: its health (fallbacks) is known before cycle one
+    voting = [m for m in members if m.name not in gated]
+    voting_manifests = {m: man for m, man in manifests.items() if m not in gated}
+    calibration, path = calibrate(settings, panel, first, voting, features, voting_manifests)
     label = "ensemble" if len(chosen) > 1 else f"board_{chosen[0]}"
     strategy = Ensemble(
         members,
@@ -470,7 +522,8 @@ def build(
         monitor=_monitor(settings, n) if with_monitor else None,
         allow_short=settings.risk.allow_short,
         name=label,
-        drift=drift_monitors(settings, panel, first, members, features, manifests) if with_monitor else (),
+        drift=drift_monitors(settings, panel, first, voting, features, voting_manifests) if with_monitor else (),
         drift_every=settings.monitor.drift_every,
+        left_out=gated,
     )
-    return Built(features, strategy, manifests, calibration, path, builder)
+    return Built(features, strategy, manifests, calibration, path, builder, gated)

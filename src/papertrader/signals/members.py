@@ -235,6 +235,47 @@ def coarse_panels(
     return out
 
 
+class CrossSectionMember(_ModelMember):
+    """The LightGBM ranker: P(outperform the universe over its horizon) per symbol, from its Alpha158 panels.
+
+    The factors are computed point in time on the engine's panel by the same function training used
+    (features.alpha158), so row k of a panel equals the training feature at that bar. The model needs a
+    cross-section (its probabilities come from the scores' z-score across the symbols with a bar), so it is
+    silent while fewer than two symbols trade or the longest factor window has not filled yet.
+    """
+
+    def __init__(
+        self,
+        predictor: BatchPredictor,
+        feature_names: tuple[str, ...],
+        warmup: int,
+        name: str = "lgbm",
+        timeframe: Timeframe = "short",
+        version: str = "",
+    ) -> None:
+        super().__init__(predictor, feature_names, name, timeframe, version)
+        self.warmup = warmup
+
+    def features_now(self, view: FeatureView) -> Array:
+        """(N, F) factors of every symbol at the view's cycle."""
+        return np.stack([view.now(p) for p in self._panels], axis=1)
+
+    def opine(self, ts: datetime, view: FeatureView) -> Opinion:
+        """One prediction over the symbols with a bar now; P(down) is P(underperform) = 1 - P(up)."""
+        present = _present(view)
+        n = present.shape[0]
+        if view.k + 1 < self.warmup:
+            return Opinion.silent(self.name, self.timeframe, n, f"warming up: needs {self.warmup} bars")
+        if present.sum() < 2:
+            return Opinion.silent(self.name, self.timeframe, n, "needs at least two symbols with a bar to rank")
+        x = np.asarray(self.features_now(view)[present], dtype=np.float32)
+        probs = self.predictor.predict(x)["probs"]
+        p_up = np.full(n, np.nan)
+        p_up[present] = probs[:, 1]
+        why = f"{self.name} {self.version} rank".strip()
+        return _opinion(self.name, self.timeframe, p_up, 1.0 - p_up, np.zeros(n, dtype=np.bool_), present, why)
+
+
 class AccountProvider(Protocol):
     """Position state the agent needs at a cycle: (N, 4) position, unrealised P&L, equity change, drawdown."""
 

@@ -19,8 +19,11 @@ What it serves:
   coefficient. Symbols without shared bars are unknown (each vendor's own "bad symbol" answer).
 
 Faults (``Fault``): per vendor, optionally per symbol, key or n-th request, a number of times: HTTP 429
-(Alpha Vantage, Yahoo, Questrade with X-RateLimit-Reset), 503, an HTML outage page, a sleep past the client
-timeout, and Alpha Vantage's 200-with-notice throttles (burst, daily cap, premium per-minute cap).
+(Alpha Vantage, Yahoo, Questrade with X-RateLimit-Reset), 503, an HTML outage page, a client timeout
+(explicit by default: answered at once with ``X-Fake-Fault: timeout``, which ``FakeVendors.transport()``
+raises as ``httpx.ReadTimeout``, so no test depends on the machine's speed; with ``timeout_sleep_s`` set, a
+real sleep for clients that cannot take a transport), and Alpha Vantage's 200-with-notice throttles (burst,
+daily cap, premium per-minute cap).
 
 Budgets: Alpha Vantage keys given to ``FakeVendors(av_keys=...)`` are metered like the vendor does, on the
 fake's clock (premium: per rolling minute; free: per New York day and one request a second). A request over
@@ -43,6 +46,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 from zoneinfo import ZoneInfo
 
+import httpx
 import numpy as np
 import pandas as pd
 import side_bodies
@@ -412,6 +416,28 @@ class Fault:
         )
 
 
+TIMEOUT_HEADER = "X-Fake-Fault"
+
+
+class SignalledTimeouts(httpx.BaseTransport):
+    """Raises what a client sees when the server never answers, without waiting for a clock to run out."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """Forward the request; turn the fake's timeout marker into the exception a real timeout raises."""
+        response = self.inner.handle_request(request)
+        if response.headers.get(TIMEOUT_HEADER) == "timeout":
+            response.close()
+            raise httpx.ReadTimeout("timed out (fake vendor fault)", request=request)
+        return response
+
+    def close(self) -> None:
+        """Close the wrapped transport's pool."""
+        self.inner.close()
+
+
 @dataclass(frozen=True)
 class Logged:
     """One request as the server saw it."""
@@ -431,7 +457,10 @@ class FakeVendors:
     clock: Clock
     av_keys: dict[str, tuple[str, int]] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
-    timeout_sleep_s: float = 1.0
+    #: None: a timeout fault is signalled to `transport()` (no wall clock); a number: the server really sleeps.
+    timeout_sleep_s: float | None = None
+    #: Seconds every answer waits before it is sent: a loaded machine, made explicit (0: answer at once).
+    latency_s: float = 0.0
     #: First date of history the fake vendors hold (None: all of shared/data, from 1998): keeps bodies small.
     history_start: str | None = "2019-01-01"
     #: Extra symbols served with a shared symbol's real bars (symbol -> shared symbol), for large universes.
@@ -508,6 +537,10 @@ class FakeVendors:
             "PAPERTRADER_QUESTRADE_LOGIN_URL": self.questrade_login_url,
         }
 
+    def transport(self) -> httpx.BaseTransport:
+        """The clients' HTTP transport: real sockets, with a signalled timeout fault raised as httpx.ReadTimeout."""
+        return SignalledTimeouts(httpx.HTTPTransport())
+
     # -- counting --
 
     def requests(self, vendor: str | None = None, symbol: str | None = None) -> list[Logged]:
@@ -560,10 +593,14 @@ class FakeVendors:
                 fault.times -= 1
         with self._lock:  # logged on arrival, so a request still being answered is already counted
             self.log.append(Logged(vendor, path, symbol, key, now, "fault:" + fault.action if fault else "ok"))
-        if fault is not None and fault.action != "timeout":
+        if self.latency_s:
+            time.sleep(self.latency_s)
+        if fault is not None and fault.action == "timeout" and self.timeout_sleep_s is None:
+            status, payload, ctype, headers = 504, b"timeout", "text/plain", {TIMEOUT_HEADER: "timeout"}
+        elif fault is not None and fault.action != "timeout":
             status, payload, ctype, headers = self._fault(vendor, fault.action, now)
         else:
-            if fault is not None:
+            if fault is not None and self.timeout_sleep_s is not None:
                 time.sleep(self.timeout_sleep_s)
             if vendor == "alphavantage":
                 status, payload, ctype, headers = self._av(params, key, now)

@@ -171,6 +171,16 @@ def test_the_router_reports_what_each_source_did(rig: Rig) -> None:
     assert routed.fetched_at == rig.clock.now()
 
 
+def test_a_slow_answer_from_a_loaded_machine_is_not_a_timeout_and_is_asked_once(rig: Rig) -> None:
+    rig.restart(names=("yahoo",))
+    rig.fake.latency_s = 1.5  # slower than the 1 s client timeout these tests once used: they then retried
+    start, end = datetime(2020, 11, 23, 5, tzinfo=UTC), datetime(2020, 11, 25, 5, tzinfo=UTC)
+    plan = rig.backfiller.plan(["SPY"], "60min", start, end, ("yahoo",))
+    report = rig.backfiller.run(plan, job_spec("yahoo", ["SPY"], "60min", start, end))
+    assert report.results[0].status == "done"
+    assert [r.answer for r in rig.fake.log] == ["ok"] * plan.requests("yahoo")
+
+
 def test_an_intraday_backfill_fills_whole_sessions_and_asks_nothing_twice(rig: Rig) -> None:
     rig.restart(names=("yahoo",))
     start, end = datetime(2020, 11, 23, 5, tzinfo=UTC), datetime(2020, 12, 1, 5, tzinfo=UTC)  # Thanksgiving week

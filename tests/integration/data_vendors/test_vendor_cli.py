@@ -52,6 +52,8 @@ def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeVendor
         monkeypatch.setenv("PAPERTRADER_AV_KEY_PREMIUM", PREMIUM)
         monkeypatch.setenv("PAPERTRADER_QUESTRADE_REFRESH_TOKEN", server.questrade_refresh)
         monkeypatch.setenv("COLUMNS", "200")
+        for timeout in ("ALPHAVANTAGE_READ_TIMEOUT_S", "YAHOO_TIMEOUT_S", "QUESTRADE_TIMEOUT_S"):
+            monkeypatch.setenv(f"PAPERTRADER_{timeout}", "60")  # a loaded machine's slow answer is no timeout
         yield server
 
 

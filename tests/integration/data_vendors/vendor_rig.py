@@ -25,7 +25,9 @@ from papertrader.persistence.db import make_engine
 
 PREMIUM = "PREMIUMKEY000001"
 FREE = "FREEFUNDAMENTALS2"
-CLIENT_TIMEOUT_S = 1.0
+#: Generous: a loaded machine must never turn a slow local answer into a retry. Timeout faults are signalled by
+#: the fake (FakeVendors.transport), not waited for.
+CLIENT_TIMEOUT_S = 60.0
 
 needs_shared = pytest.mark.skipif(not (SHARED / "equity-us" / "1d").is_dir(), reason=f"no shared data at {SHARED}")
 
@@ -72,7 +74,6 @@ class Rig:
             self.clock,
             av_keys={PREMIUM: ("premium", premium_per_minute), FREE: ("free", 25)},
             faults=list(faults or []),
-            timeout_sleep_s=CLIENT_TIMEOUT_S * 2.5,
         )
         self.fake.__enter__()
         point_clients_at(self.fake, monkeypatch, premium_per_minute)
@@ -99,17 +100,25 @@ class Rig:
             jitter=lambda: 0.5,
             sleep=self.sleep,
         )
-        client = AlphaVantageClient(self.keys, av_settings, clock=self.clock, sleep=self.sleep)
+        client = AlphaVantageClient(
+            self.keys, av_settings, clock=self.clock, sleep=self.sleep, transport=self.fake.transport()
+        )
         qt_settings = QuestradeSettings(
             _env_file=None, refresh_token=self.fake.questrade_refresh, token_file=self.tmp / "qt-token.json"
         )
         built = {
             "alphavantage": AlphaVantageSource(client, clock=self.clock),
-            "yahoo": YahooSource(settings=YahooSettings(_env_file=None), clock=self.clock, rng=random.Random(1)),
+            "yahoo": YahooSource(
+                settings=YahooSettings(_env_file=None),
+                clock=self.clock,
+                rng=random.Random(1),
+                transport=self.fake.transport(),
+            ),
             "questrade": QuestradeSource(
                 settings=qt_settings,
                 clock=self.clock,
                 rng=random.Random(2),
+                transport=self.fake.transport(),
                 symbols=SymbolCache(self.tmp / "qt-symbols.json"),
             ),
         }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -73,7 +74,9 @@ def test_replay_is_the_backtest_loop_and_commits_every_cycle(home: Path, tmp_pat
     bt, rp = tmp_path / "bt.json", tmp_path / "rp.json"
     window = ("--symbols", "IBM,MSFT", "--start", "2005-01-01", "--end", "2008-01-01")
     _invoke(home, "backtest", *window, "--json", str(bt))
-    _invoke(home, "paper", "--replay", "--speed", "0", "--run-id", "replay-1", *window, "--json", str(rp))
+    out = _invoke(home, "paper", "--replay", "--speed", "0", "--run-id", "replay-1", *window, "--json", str(rp))
+    served = re.search(r"dashboard: http://127\.0\.0\.1:(\d+)/", out)
+    assert served and served[1] != "8000", "tests serve on an ephemeral port, so they pass beside a running papertrader"
     a, b = json.loads(bt.read_text()), json.loads(rp.read_text())
     assert b["run_id"] == "replay-1"
     assert a["fills"] == [{**f, "order_id": f["order_id"].replace("replay-1", a["run_id"])} for f in b["fills"]]
@@ -116,3 +119,45 @@ def test_report_writes_a_self_contained_tearsheet_with_plots(home: Path, tmp_pat
     for heading in ("Equity vs buy-and-hold", "Drawdown", "Monthly returns", "Risk events", "Trades"):
         assert heading in page
     assert "http://" not in page and "https://" not in page, "self-contained: nothing loaded from the network"
+
+
+def test_a_backtest_on_three_bars_warns_instead_of_printing_a_bare_sharpe(home: Path, tmp_path: Path) -> None:
+    csv = tmp_path / "junk.csv"
+    csv.write_text(
+        "date,open,high,low,close,volume\n"
+        "2024-01-08,10,11,9,10.5,1000\n2024-01-09,10.5,11,10,10.8,1200\n2024-01-10,10.8,11.2,10.1,11,900\n"
+    )
+    _invoke(home, "data", "import", "--source", "csv", "--path", str(csv), "--symbol", "JUNK")
+    out_file = tmp_path / "junk.json"
+    out = _invoke(home, "backtest", "--symbols", "JUNK", "--json", str(out_file))
+    assert "too little history to warm up" in out and "too short to annualise" in out
+    caveats = json.loads(out_file.read_text())["caveats"]
+    assert len(caveats) == 2 and "JUNK 3" in caveats[0]
+
+
+def test_a_normal_backtest_has_no_caveats(home: Path, tmp_path: Path) -> None:
+    out_file = tmp_path / "ok.json"
+    out = _invoke(home, "backtest", "--symbols", "IBM", "--start", "2008-01-01", "--json", str(out_file))
+    assert "warning:" not in out
+    assert json.loads(out_file.read_text())["caveats"] == []
+
+
+def test_a_start_after_the_end_says_so(home: Path) -> None:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PAPERTRADER_HOME", str(home))
+        mp.setenv("COLUMNS", "200")
+        result = runner.invoke(app, ["backtest", "--start", "2010-01-01", "--end", "2005-01-01"])
+    assert result.exit_code == 2, result.output
+    assert "--start 2010-01-01 is after --end 2005-01-01" in result.output
+    assert "no bars after" not in result.output
+
+
+def test_data_status_json_has_stable_keys(home: Path, tmp_path: Path) -> None:
+    out_file = tmp_path / "status.json"
+    _invoke(home, "data", "status", "--json", str(out_file))
+    data = json.loads(out_file.read_text())
+    assert set(data) == {"lake", "bars", "series", "keys"}
+    aapl = next(b for b in data["bars"] if b["symbol"] == "AAPL" and b["interval"] == "1d")
+    assert set(aapl) == {"interval", "symbol", "first", "last", "rows", "quarantined", "sources"}
+    assert aapl["first"].startswith("2000-03-01") and aapl["last"].startswith("2013-03-01") and aapl["rows"] > 3000
+    assert "VIX" in data["series"] and data["lake"] == str(home / "lake")

@@ -1,4 +1,4 @@
-"""On the bundled data: train all three families (small), register, load through the registry, predict."""
+"""On the bundled data: train all four families (small), register, load through the registry, predict."""
 
 from __future__ import annotations
 
@@ -29,9 +29,10 @@ def test_train_all_small_registers_versions_that_load_and_predict(home: Path, mo
     result = CliRunner().invoke(app, ["train", "all", "--small", "--json", str(out)])
     assert result.exit_code == 0, result.output
     report = json.loads(out.read_text())
-    assert set(report["models"]) == {"lstm", "gru", "ppo"}
+    # issue 13: `train all` trains the cross-sectional LightGBM family too
+    assert set(report["models"]) == {"lstm", "gru", "ppo", "lgbm"}
     registry = Registry(home)
-    for family in ("lstm", "gru", "rl"):
+    for family in ("lstm", "gru", "rl", "lgbm"):
         assert registry.current(family) == "v0001"
         manifest = registry.manifest(family)
         assert manifest.training_window["start"].startswith("2000-03")  # daily, or the first weekly bar

@@ -49,6 +49,10 @@ def test_an_ensemble_backtest_stores_votes_and_decisions_shows_them(
         assert {v["member"] for v in votes} <= {"lstm", "gru", "ppo", "trend"}
         assert all(set(v) == {"member", "timeframe", "p_up", "p_down", "exit", "weight", "reason"} for v in votes)
     assert any(len(e.payload["votes"]) == 4 for e in signals)
+    models = [v for e in signals for v in e.payload["votes"] if v["member"] != "trend"]
+    assert models, "the tiny models are still polled and their votes recorded"
+    for v in models:  # they learned nothing, so the quality gate leaves them out: weight 0, the reason in words
+        assert v["weight"] == 0.0 and v["reason"].startswith(f"{v['member']}: left out, ")
     assert list((board_home / "board").glob("calibration-*.json")), "the calibration was not stored"
 
     monkeypatch.setenv("PAPERTRADER_HOME", str(board_home))
@@ -56,6 +60,7 @@ def test_an_ensemble_backtest_stores_votes_and_decisions_shows_them(
     shown = CliRunner().invoke(app, ["decisions", result.run_id, "--symbol", "AAPL", "--json", str(out)])
     assert shown.exit_code == 0, shown.output
     assert "lstm" in shown.output and "with board votes" in shown.output
+    assert "lstm: left out, " in shown.output
     rows = json.loads(out.read_text())["decisions"]
     assert rows and all(r["symbol"] == "AAPL" and r["votes"] for r in rows)
 

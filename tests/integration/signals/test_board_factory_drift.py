@@ -1,5 +1,6 @@
 """The factory fits each model member's drift reference before the first traded cycle: rows from the traded
-window never shape it (bundled real bars, the session's tiny registered models)."""
+window never shape it (bundled real bars, the session's tiny registered models, stamped to vote: a left-out
+member has no drift reference)."""
 
 from __future__ import annotations
 
@@ -20,9 +21,9 @@ SYMBOLS = ("AAPL", "IBM", "MSFT")
 
 
 @pytest.mark.slow
-def test_drift_references_are_fitted_on_rows_before_the_first_cycle_only(board_home: Path) -> None:
+def test_drift_references_are_fitted_on_rows_before_the_first_cycle_only(voting_board_home: Path) -> None:
     settings = Settings(
-        home=board_home, strategy=StrategySettings(name="ensemble"), board=BoardSettings(calibration_bars=120)
+        home=voting_board_home, strategy=StrategySettings(name="ensemble"), board=BoardSettings(calibration_bars=120)
     )
     lake = Lake(settings.lake_dir)
     request = RunRequest(SYMBOLS, "1d", datetime(2011, 6, 1, tzinfo=UTC), datetime(2012, 6, 1, tzinfo=UTC))

@@ -2,7 +2,8 @@
 
 The board has memory (the monitor's records and weight multipliers, the PPO member's own book, previous targets
 for symbols without a view, drift state), so a resume must rebuild it: `Engine.restore` hands the committed
-cycles to `Ensemble.replay`. Real bundled bars, tiny registered models (the session's `board_home`).
+cycles to `Ensemble.replay`. Real bundled bars, tiny registered models stamped to vote (`voting_board_home`:
+the tiny models fail the real gate, and a resume must rebuild the model members' state too).
 """
 
 from __future__ import annotations
@@ -28,9 +29,9 @@ def _request(run_id: str, resume: bool = False) -> RunRequest:
 
 
 @pytest.mark.slow
-def test_a_resumed_ensemble_replay_equals_the_uninterrupted_one(board_home: Path) -> None:
+def test_a_resumed_ensemble_replay_equals_the_uninterrupted_one(voting_board_home: Path) -> None:
     settings = Settings(
-        home=board_home, strategy=StrategySettings(name="ensemble"), board=BoardSettings(calibration_bars=120)
+        home=voting_board_home, strategy=StrategySettings(name="ensemble"), board=BoardSettings(calibration_bars=120)
     )
     whole = run(settings, _request("board-whole"))
 

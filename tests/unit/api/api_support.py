@@ -24,6 +24,9 @@ from papertrader.persistence.repository import RunInfo, RunRepository
 from support import build_engine, load_shared_daily
 
 TOKEN = "t" * 43
+#: Starlette's TestClient sends `Host: testserver`, which the app refuses unless listed (DNS-rebinding guard).
+TEST_HOST = "testserver"
+LOCAL = "http://127.0.0.1"
 
 
 @dataclass
@@ -95,7 +98,8 @@ def make_app(
     control: RunControl | None = None,
     api_settings: ApiSettings | None = None,
 ) -> FastAPI:
-    """The app over a stored run with the fixed test token."""
+    """The app over a stored run with the fixed test token, answering the TestClient's host name."""
+    api_settings = api_settings or ApiSettings(allowed_hosts=(TEST_HOST,))
     return create_app(run.settings, run.repo, live, control, api_settings=api_settings, token=TOKEN)
 
 

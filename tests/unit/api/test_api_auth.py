@@ -7,7 +7,7 @@ import stat
 from pathlib import Path
 
 import pytest
-from api_support import TOKEN, auth, make_app, shared_run
+from api_support import LOCAL, TEST_HOST, TOKEN, auth, make_app, shared_run
 from fastapi.routing import APIRoute, APIWebSocketRoute
 from fastapi.testclient import TestClient
 from starlette.testclient import WebSocketDenialResponse
@@ -133,7 +133,7 @@ def test_cors_allows_no_foreign_origin_by_default(client: TestClient) -> None:
 
 
 def test_cors_allows_the_vite_dev_server_only_when_configured() -> None:
-    app = make_app(shared_run(), api_settings=ApiSettings(dev_server=True))
+    app = make_app(shared_run(), api_settings=ApiSettings(dev_server=True, allowed_hosts=(TEST_HOST,)))
     with TestClient(app) as c:
         ok = c.options(
             f"{PREFIX}/portfolio",
@@ -177,6 +177,6 @@ def test_the_app_uses_the_token_from_home_when_none_is_given(tmp_path: Path) -> 
     run = shared_run()
     app = create_app(Settings(home=tmp_path), run.repo)
     token = token_path(tmp_path).read_text().strip()
-    with TestClient(app) as c:
+    with TestClient(app, base_url=LOCAL) as c:
         assert c.get(f"{PREFIX}/runs", headers={"Authorization": f"Bearer {token}"}).status_code == 200
         assert c.get(f"{PREFIX}/runs", headers=auth()).status_code == 401

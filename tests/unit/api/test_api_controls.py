@@ -70,19 +70,25 @@ def test_stop_ends_the_run_and_further_controls_are_409(live: Live) -> None:
     assert not live.control.state().paused
 
 
-def test_mode_is_read_only_and_changing_it_is_a_documented_409(live: Live) -> None:
-    assert live.client.get(f"{PREFIX}/control", headers=auth()).json()["mode"] == "replay"
-    response = live.client.post(f"{PREFIX}/control/mode", headers=auth(), json={"mode": "live"})
-    assert response.status_code == 409 and "fixed when it starts" in response.json()["detail"]
+def test_mode_switches_between_paper_and_observe_only_and_the_loop_takes_it_once(live: Live) -> None:
+    before = live.client.get(f"{PREFIX}/control", headers=auth()).json()
+    assert before["mode"] == "replay" and before["trading"] == "paper"
+    assert _post(live, "mode", {"mode": "observe"}).trading == "observe", "shown at once, applied next cycle"
+    assert live.control.take_mode() is True and live.control.take_mode() is None
+    assert _post(live, "mode", {"mode": "paper"}).trading == "paper"
+    assert live.control.take_mode() is False
+    for bad in ({"mode": "live"}, {"mode": "backtest"}, {}):
+        assert live.client.post(f"{PREFIX}/control/mode", headers=auth(), json=bad).status_code == 422
     schema = live.client.get(f"{PREFIX}/openapi.json", headers=auth()).json()
     assert "409" in schema["paths"][f"{PREFIX}/control/mode"]["post"]["responses"]
 
 
 def test_every_action_is_audited_with_the_client_address_in_memory_and_on_disk(live: Live) -> None:
     _post(live, "pause")
-    live.client.post(f"{PREFIX}/control/mode", headers=auth(), json={"mode": "live"})
+    _post(live, "mode", {"mode": "observe"})
     entries = AuditView.model_validate(live.client.get(f"{PREFIX}/audit", headers=auth()).json()).entries
-    assert [(e.action, e.outcome) for e in entries] == [("mode", "refused"), ("pause", "accepted")]
+    assert [(e.action, e.outcome) for e in entries] == [("mode", "accepted"), ("pause", "accepted")]
+    assert "observe only" in entries[0].detail
     assert all(e.client.startswith("testclient") for e in entries)
     path = live.home / AUDIT_FILE
     assert stat.S_IMODE(path.stat().st_mode) == 0o600

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from api_support import auth, etf_bars, make_app, open_repo, record_run, shared_run
+from api_support import LOCAL, auth, etf_bars, make_app, open_repo, record_run, shared_run
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
@@ -192,7 +192,7 @@ def test_an_unknown_run_is_404_with_a_sentence(client: TestClient) -> None:
 
 def test_with_no_runs_data_routes_say_so_and_health_is_idle(tmp_path: Path) -> None:
     settings = Settings(home=tmp_path)
-    with TestClient(create_app(settings, open_repo(settings), token="t" * 43)) as c:
+    with TestClient(create_app(settings, open_repo(settings), token="t" * 43), base_url=LOCAL) as c:
         response = c.get(f"{PREFIX}/portfolio", headers=auth())
         assert response.status_code == 404 and "papertrader demo" in response.json()["detail"]
         assert c.get(f"{PREFIX}/runs", headers=auth()).json() == {"live_run_id": None, "runs": []}

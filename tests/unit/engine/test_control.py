@@ -6,9 +6,10 @@ import threading
 import time
 
 import pandas as pd
+import pytest
 
 from papertrader.config.settings import RiskSettings, Settings
-from papertrader.engine.control import RunControl
+from papertrader.engine.control import RunControl, bounded_wait
 from papertrader.engine.live import LiveState
 from papertrader.engine.panel import Panel
 from papertrader.engine.runner import _controlled_pacer
@@ -65,7 +66,7 @@ def test_pause_blocks_the_next_cycle_until_resume(spy_daily: pd.DataFrame) -> No
     time.sleep(0.05)
     assert not released.is_set()
     control.resume()
-    thread.join(timeout=2)
+    thread.join(timeout=60)  # a bound on a hang, not a speed requirement
     assert released.is_set()
 
 
@@ -83,5 +84,25 @@ def test_stop_cuts_a_long_replay_wait_short(spy_daily: pd.DataFrame) -> None:
     timer.start()
     started = time.monotonic()
     pace(1)
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 60, "cut short: the wait alone is a whole market day"
     assert control.should_stop()
+
+
+@pytest.mark.parametrize("speed", [1e-6, 0.5, -1.0, float("nan"), float("inf"), 2e9])
+def test_a_speed_the_loop_cannot_wait_for_is_refused_and_the_old_one_kept(speed: float) -> None:
+    control = RunControl(speed=86_400.0)
+    with pytest.raises(ValueError, match="speed must be 0"):
+        control.set_speed(speed)
+    assert control.speed == 86_400.0
+
+
+def test_no_wait_length_can_make_the_replay_sleep_raise() -> None:
+    control = RunControl(speed=1.0)
+    control.stop()  # sets the wake event; each sleep below clears it, so use a timer for the long one
+    for seconds in (float("nan"), -5.0, 0.0, float("-inf")):
+        control.sleep(seconds)
+    assert bounded_wait(86_400 / 1e-6) == threading.TIMEOUT_MAX
+    timer = threading.Timer(0.05, control.stop)
+    timer.start()
+    control.sleep(float("inf"))  # 8.64e10 s overflowed threading's wait before; now it waits until stopped
+    timer.join()

@@ -70,3 +70,34 @@ def test_the_cross_sectional_rank_ic_averages_per_time_row() -> None:
     probs = np.column_stack([np.full(groups.size, 0.5), np.full(groups.size, 0.5)])
     gate = evaluate_gate(probs, np.zeros(groups.size, dtype=np.int64), np.array([0.5, 0.5]), 1, score, forward, groups)
     assert gate.rank_ic > 0.7  # per-row IC ignores the common market move that a pooled IC would mix in
+
+
+def _gate(passed: bool, loss: float, base: float, reason: str) -> GateResult:
+    return GateResult(passed, 0.1, loss, base, 0.5, 0.5, 0.5, 0.0, 100, reason)
+
+
+def test_a_version_that_passes_validation_but_loses_on_the_held_out_test_rows_is_refused() -> None:
+    from papertrader.models.gate import both_windows, gate_windows
+
+    val = _gate(True, 0.798, 0.805, "validation log loss 0.798 < base rate 0.805, P(up) std 0.096")
+    test = _gate(False, 0.897, 0.785, "validation log loss 0.897 >= base rate 0.785")
+    verdict = both_windows(val, test)
+    assert not verdict.passed
+    assert verdict.reason == "held-out test log loss 0.897 >= base rate 0.785"
+    assert verdict.log_loss == 0.897  # the numbers of the window that decided
+    stored = gate_windows(val, test)
+    assert stored["passed"] is False
+    assert stored["windows"]["validation"]["passed"] is True and stored["windows"]["test"]["passed"] is False
+    assert gate_of({"gate": stored}) == verdict
+
+
+def test_passing_both_windows_votes_and_a_validation_failure_decides_alone() -> None:
+    from papertrader.models.gate import both_windows
+
+    good_val = _gate(True, 0.70, 0.72, "validation ok")
+    good_test = _gate(True, 0.69, 0.71, "test ok")
+    assert both_windows(good_val, good_test).passed
+    assert "held-out test log loss 0.690 < 0.710" in both_windows(good_val, good_test).reason
+    bad_val = _gate(False, 0.80, 0.72, "validation log loss 0.800 >= base rate 0.720")
+    assert both_windows(bad_val, good_test) == bad_val
+    assert both_windows(good_val, None) == good_val

@@ -65,3 +65,24 @@ def test_planned_positions_never_exceed_position_or_gross_limits(
     assert (after >= 0).all()
     assert (exposure <= 0.3 + 1e-9).all()
     assert exposure.sum() <= 0.9 + 1e-9
+
+
+def test_a_target_that_sizing_raised_is_logged_as_resized_not_reduced() -> None:
+    # Kelly sizes a 0.27% target up to 10%, then vol_target trims it to 5%: a net increase is not a cut
+    from papertrader.risk.engine import RiskInputs
+
+    risk = RiskEngine(SYMBOLS[:1], RiskSettings(vol_target=0.1), rebalance_band=0.0)
+    inputs = RiskInputs(p_win=np.array([0.7]), payoff=np.array([1.0]), volatility=np.array([0.2]))
+    plan = risk.plan(T0, np.array([0.0027]), np.array([100.0]), np.array([0.0]), 100_000, inputs)
+    event = next(e for e in plan.events if e.payload.get("rule") == "vol_target")
+    assert event.kind == "order.resized"
+    assert event.payload["allowed_weight"] > event.payload["requested_weight"]
+
+
+def test_a_net_cut_by_a_limit_stays_order_reduced() -> None:
+    from papertrader.risk.engine import RiskInputs
+
+    risk = RiskEngine(SYMBOLS[:1], RiskSettings(vol_target=0.1), rebalance_band=0.0)
+    inputs = RiskInputs(volatility=np.array([0.4]))
+    plan = risk.plan(T0, np.array([0.2]), np.array([100.0]), np.array([0.0]), 100_000, inputs)
+    assert [e.kind for e in plan.events if e.payload.get("rule") == "vol_target"] == ["order.reduced"]

@@ -9,10 +9,12 @@ the trend member stays uncalibrated and its board trades the 2009 rally; a 5-bar
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from papertrader.config.board import BoardSettings
 from papertrader.config.settings import Settings, StrategySettings
@@ -78,3 +80,16 @@ def test_a_short_horizon_member_with_the_same_rows_keeps_its_curves() -> None:
     assert kept.members["fast"] == cal.members["fast"]  # 185 independent outcomes
     assert kept.members["slow"].up.method == "identity" and kept.members["slow"].samples == 928  # 46
     assert kept.payoff == cal.payoff and kept.start == cal.start
+
+
+def test_the_left_uncalibrated_warning_is_printed_once_however_many_runs_calibrate_the_board(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    curve = Curve("isotonic", (0.0, 1.0), (0.4, 0.6))
+    member = MemberCalibration("once-slow", curve, curve, 929)
+    cal = BoardCalibration("isotonic", "2008-01-02", "2008-12-31", {"once-slow": member}, (1.0,))
+    with caplog.at_level(logging.WARNING, logger="papertrader.signals.factory"):
+        for _ in range(5):  # the demo: the replay, then the board and each member alone in the comparison
+            kept = with_enough_evidence(cal, {"once-slow": 20}, 60)
+            assert kept.members["once-slow"].up.method == "identity"
+    assert sum("left uncalibrated" in r.getMessage() for r in caplog.records) == 1

@@ -104,8 +104,8 @@ export function endpoints(client: RawClient) {
     positions: (run: RunId) => unwrap(client.GET('/api/v1/positions', { params: { query: q(run) } })),
     orders: (run: RunId, openOnly: boolean, limit = 200) =>
       unwrap(client.GET('/api/v1/orders', { params: { query: { ...q(run), open_only: openOnly, limit } } })),
-    trades: (run: RunId, limit = 500) =>
-      unwrap(client.GET('/api/v1/trades', { params: { query: { ...q(run), limit } } })),
+    trades: (run: RunId, limit = 500, offset = 0) =>
+      unwrap(client.GET('/api/v1/trades', { params: { query: { ...q(run), limit, offset } } })),
     equity: (run: RunId, maxPoints = 3000) =>
       unwrap(client.GET('/api/v1/equity', { params: { query: { ...q(run), max_points: maxPoints } } })),
     dailyPnl: (run: RunId) => unwrap(client.GET('/api/v1/pnl/daily', { params: { query: q(run) } })),
@@ -136,6 +136,7 @@ export function endpoints(client: RawClient) {
     flatten: () => unwrap(client.POST('/api/v1/control/flatten')),
     reset: () => unwrap(client.POST('/api/v1/control/reset')),
     speed: (speed: number) => unwrap(client.POST('/api/v1/control/speed', { body: { speed } })),
+    mode: (mode: 'paper' | 'observe') => unwrap(client.POST('/api/v1/control/mode', { body: { mode } })),
   };
 }
 

@@ -95,7 +95,7 @@ export interface paths {
         put?: never;
         /**
          * Mode
-         * @description Always 409: a run's mode is fixed when it starts; start another run for another mode.
+         * @description Paper trading or observe-only (signals and risk run, no orders are sent), from the next cycle.
          */
         post: operations["mode_api_v1_control_mode_post"];
         delete?: never;
@@ -473,7 +473,7 @@ export interface paths {
         };
         /**
          * Trades
-         * @description The trade log: fills with realised P&L and the position each left.
+         * @description The trade log: fills with realised P&L and the position each left, newest first, a page at a time.
          */
         get: operations["trades_api_v1_trades_get"];
         put?: never;
@@ -640,6 +640,11 @@ export interface components {
             speed: number | null;
             /** Stopping */
             stopping: boolean;
+            /**
+             * Trading
+             * @description paper: decisions become orders; observe: signals and risk run but no orders are sent (a switch asked for shows here at once and applies from the next cycle)
+             */
+            trading: ("paper" | "observe") | null;
         };
         /**
          * CycleData
@@ -1023,14 +1028,14 @@ export interface components {
         };
         /**
          * ModeRequest
-         * @description A mode change request (always refused with 409: a run's mode is fixed when it starts).
+         * @description Switch the live run between paper trading and observe-only (signals and risk run, no orders are sent).
          */
         ModeRequest: {
             /**
              * Mode
              * @enum {string}
              */
-            mode: "backtest" | "replay" | "live";
+            mode: "paper" | "observe";
         };
         /**
          * ModelSummary
@@ -1523,9 +1528,9 @@ export interface components {
         SpeedRequest: {
             /**
              * Speed
-             * @description market seconds per wall second; 0 = as fast as possible
+             * @description market seconds per wall second: 0 = as fast as possible, else 1 (real time) to 1e+09
              */
-            speed: number;
+            speed: 0 | number;
         };
         StreamMessage: components["schemas"]["SnapshotMessage"] | components["schemas"]["CycleMessage"] | components["schemas"]["FillMessage"] | components["schemas"]["SignalMessage"] | components["schemas"]["RiskMessage"] | components["schemas"]["HealthMessage"] | components["schemas"]["ControlMessage"];
         /**
@@ -1597,6 +1602,12 @@ export interface components {
         TradesView: {
             /** Fees Total */
             fees_total: number;
+            /**
+             * Offset
+             * @description how many newer fills this page skipped
+             * @default 0
+             */
+            offset: number;
             /** Realized Pnl Total */
             realized_pnl_total: number;
             /** Run Id */
@@ -2800,6 +2811,8 @@ export interface operations {
                 run?: string | null;
                 /** @description most items to return, newest first */
                 limit?: number;
+                /** @description skip this many newer fills (paging) */
+                offset?: number;
             };
             header?: never;
             path?: never;

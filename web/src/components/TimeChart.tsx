@@ -54,6 +54,28 @@ export interface TimeChartProps {
   label: string;
   /** Markers drawn on the first series (sorted by time here; lightweight-charts needs that). */
   markers?: ChartMarker[];
+  /** Let the reader zoom (wheel, pinch) and pan; marker labels thin out or come back as the zoom changes. */
+  zoomable?: boolean;
+}
+
+/** Fewest pixels between two labelled markers: closer ones keep their arrow but drop their text. */
+export const LABEL_GAP_PX = 36;
+
+/**
+ * Which markers keep their text at the current zoom: walking in time, a label is kept only when it sits at least
+ * `gap` pixels right of the last kept one, so 100+ labels never pile up (zooming in brings them back).
+ * `x` maps a marker's time to its pixel (null when off screen: those keep no label).
+ */
+export function thinLabels(markers: ChartMarker[], x: (time: number) => number | null, gap = LABEL_GAP_PX): ChartMarker[] {
+  let last = -Infinity;
+  return [...markers]
+    .sort((a, b) => a.time - b.time)
+    .map((m) => {
+      const at = x(m.time);
+      if (!m.text || at === null || at - last < gap) return { ...m, text: '' };
+      last = at;
+      return m;
+    });
 }
 
 const compact = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', notation: 'compact', maximumFractionDigits: 2 });
@@ -77,7 +99,7 @@ function toData(points: ChartPoint[]) {
   return points.map((p) => ({ time: p.time as UTCTimestamp, value: p.value, ...(p.color ? { color: p.color } : {}) }));
 }
 
-export function TimeChart({ series, height = 280, format = 'number', testId, label, markers }: TimeChartProps) {
+export function TimeChart({ series, height = 280, format = 'number', testId, label, markers, zoomable = false }: TimeChartProps) {
   const box = useRef<HTMLDivElement>(null);
   const chart = useRef<IChartApi | null>(null);
   const drawn = useRef(new Map<string, Drawn>());
@@ -92,16 +114,18 @@ export function TimeChart({ series, height = 280, format = 'number', testId, lab
     const api = createChart(box.current, {
       autoSize: true,
       height,
-      layout: { background: { type: ColorType.Solid, color: 'transparent' }, textColor: text, fontSize: 11 },
+      // the logo sat over the newest data; the licence's link to TradingView is in the legend below instead
+      layout: { background: { type: ColorType.Solid, color: 'transparent' }, textColor: text, fontSize: 11, attributionLogo: false },
       grid: { vertLines: { color: grid }, horzLines: { color: grid } },
       rightPriceScale: { borderVisible: false },
-      timeScale: { borderVisible: false, timeVisible: false },
+      // a whole run (1,000+ daily bars) must fit a phone's width: allow bars narrower than the default half pixel
+      timeScale: { borderVisible: false, timeVisible: false, minBarSpacing: 0.05 },
       localization: (() => {
         const formatter = priceFormatter(format);
         return formatter ? { priceFormatter: formatter } : {};
       })(),
-      handleScroll: false,
-      handleScale: false,
+      handleScroll: zoomable,
+      handleScale: zoomable,
     });
     chart.current = api;
     const current = drawn.current;
@@ -116,7 +140,7 @@ export function TimeChart({ series, height = 280, format = 'number', testId, lab
       chart.current = null;
       api.remove();
     };
-  }, [height, format]);
+  }, [height, format, zoomable]);
 
   useEffect(() => {
     const api = chart.current;
@@ -154,13 +178,22 @@ export function TimeChart({ series, height = 280, format = 'number', testId, lab
     const data = [...(markers ?? [])]
       .sort((a, b) => a.time - b.time)
       .map((m) => ({ time: m.time as UTCTimestamp, position: m.position, shape: m.shape, color: m.color, text: m.text ?? '' }));
-    if (marks.current && marksOn.current === first.api) {
-      marks.current.setMarkers(data);
-      return;
+    if (!(marks.current && marksOn.current === first.api)) {
+      marks.current?.detach();
+      marks.current = createSeriesMarkers(first.api, data);
+      marksOn.current = first.api;
     }
-    marks.current?.detach();
-    marks.current = createSeriesMarkers(first.api, data);
-    marksOn.current = first.api;
+    const scale = chart.current?.timeScale();
+    const plugin = marks.current;
+    const relabel = () => {
+      const shown = scale?.timeToCoordinate ? thinLabels(markers ?? [], (t) => scale.timeToCoordinate(t as UTCTimestamp)) : markers ?? [];
+      plugin.setMarkers(shown.map((m) => ({ time: m.time as UTCTimestamp, position: m.position, shape: m.shape, color: m.color, text: m.text ?? '' })));
+      if (box.current) box.current.dataset.labels = String(shown.filter((m) => m.text).length);
+    };
+    relabel();
+    // thin again whenever the visible range changes (zoom, pan, resize, new points)
+    scale?.subscribeVisibleLogicalRangeChange?.(relabel);
+    return () => scale?.unsubscribeVisibleLogicalRangeChange?.(relabel);
   }, [series, markers]);
 
   const main = series[0]?.points ?? [];
@@ -181,6 +214,9 @@ export function TimeChart({ series, height = 280, format = 'number', testId, lab
             <i style={{ background: s.color }} /> {s.label}
           </span>
         ))}
+        <a className="legend-credit" href="https://www.tradingview.com/" target="_blank" rel="noreferrer">
+          chart by TradingView Lightweight Charts™
+        </a>
       </figcaption>
     </figure>
   );

@@ -1,4 +1,5 @@
-// System Controls: steer the live run (pause, resume, stop, flatten, kill-switch reset, speed), health and audit.
+// System Controls: steer the live run (pause, resume, stop, flatten, kill-switch reset, paper/observe, speed),
+// health and audit.
 import { useState } from 'react';
 import { ApiError, type Control } from '../api/client';
 import { Badge, Empty, ErrorBox, Kpi, Loaded, Panel } from '../components/ui';
@@ -94,8 +95,10 @@ export function Controls() {
             <div className="run-line">
               {control.run_id ? (
                 <span>
-                  run <code>{control.run_id}</code> · mode <strong data-testid="control-mode">{control.mode ?? '—'}</strong>{' '}
-                  <span className="muted">(fixed when a run starts)</span>
+                  run <code>{control.run_id}</code> · <span data-testid="control-mode">{control.mode ?? '—'}</span> run ·{' '}
+                  <strong data-testid="control-trading">
+                    {control.trading === 'observe' ? 'observe only' : control.trading === 'paper' ? 'paper trading' : '—'}
+                  </strong>
                 </span>
               ) : (
                 <span>No run is executing in this process.</span>
@@ -124,6 +127,34 @@ export function Controls() {
               <button type="button" className="danger" onClick={act('stop', true)} disabled={disabled} data-testid="btn-stop">
                 {confirm === 'stop' ? 'Confirm: stop the run' : 'Stop run'}
               </button>
+            </div>
+            <div className="speed" data-testid="trading-mode">
+              <span>
+                Orders:{' '}
+                <span className="muted">
+                  paper trading turns decisions into paper orders; observe only keeps signals and risk running and sends
+                  no new orders (a halt still flattens). Applies from the next cycle; a resumed run keeps it.
+                </span>
+              </span>
+              <div className="buttons">
+                <button
+                  type="button"
+                  disabled={disabled || control.trading === 'paper'}
+                  onClick={() => void run('mode', () => api.mode('paper'))}
+                  data-testid="btn-paper"
+                >
+                  Paper trading
+                </button>
+                <button
+                  type="button"
+                  className="warn"
+                  disabled={disabled || control.trading === 'observe'}
+                  onClick={() => void run('mode', () => api.mode('observe'))}
+                  data-testid="btn-observe"
+                >
+                  Observe only
+                </button>
+              </div>
             </div>
             <div className="speed">
               <span>
@@ -207,7 +238,9 @@ export function Controls() {
                   ))}
                 </ul>
               ) : (
-                <Empty title="No control actions yet">Every pause, stop, flatten or reset is recorded here with who asked.</Empty>
+                <Empty title="No control actions yet">
+                  Every pause, stop, flatten, reset, mode or speed change is recorded here with who asked.
+                </Empty>
               )
             }
           </Loaded>

@@ -3,8 +3,8 @@ import { Fragment, useEffect, useMemo, useState } from 'react';
 import { ApiError, type Decision, type Prices } from '../api/client';
 import { TimeChart, type ChartMarker, type ChartPoint } from '../components/TimeChart';
 import { Empty, Loaded, Panel } from '../components/ui';
-import { VoteChips, VotesTable } from '../components/Votes';
-import { fmtMoney, fmtPct, fmtStamp, toChartTime } from '../format';
+import { VoteChips, VotesTable, plainRationale } from '../components/Votes';
+import { fmtDay, fmtMoney, fmtPct, fmtStamp, toChartTime } from '../format';
 import { useLive } from '../state/live';
 import { useResource } from '../state/resource';
 import { useSession } from '../state/session';
@@ -69,7 +69,7 @@ function DecisionRows({ decision }: { decision: Decision }) {
         <tr className="votes-row">
           <td />
           <td colSpan={5}>
-            <p className="rationale">{decision.rationale}</p>
+            <p className="rationale">{plainRationale(decision.rationale)}</p>
             <VotesTable votes={decision.votes} testId={`votes-${decision.seq}`} />
           </td>
         </tr>
@@ -92,10 +92,11 @@ function PriceChart({ prices, decisions }: { prices: Prices; decisions: Decision
         height={260}
         series={[{ id: `close-${prices.symbol}`, label: `${prices.symbol} close`, kind: 'line', color: '#4f9dff', points }]}
         markers={markers}
+        zoomable
       />
       <p className="muted small">
-        {markers.length} target changes marked · last close {fmtMoney(last.close)} on {fmtStamp(last.ts)} · arrows up where the
-        target rose, down where it fell
+        {markers.length} target changes marked · last close {fmtMoney(last.close)} on {prices.interval === '1d' ? fmtDay(last.ts) : fmtStamp(last.ts)} · arrows up where the
+        target rose, down where it fell · labels show the new target where there is room: scroll or pinch to zoom for more
       </p>
     </>
   );
@@ -108,9 +109,10 @@ export function Decisions() {
   const runId = run ?? runs.data?.live_run_id ?? runs.data?.runs[0]?.id ?? null;
   const symbols = runs.data?.runs.find((r) => r.id === runId)?.symbols ?? [];
   const [symbol, setSymbol] = useState<string | null>(null);
+  const [chartPick, setChartPick] = useState<string | null>(null); // the chart shows one symbol even when the table shows all
   const [cursors, setCursors] = useState<number[]>([]); // `before` of each page shown so far; empty = newest
   const before = cursors.length ? cursors[cursors.length - 1]! : null;
-  const chartSymbol = symbol ?? symbols[0] ?? null;
+  const chartSymbol = symbol ?? (chartPick && symbols.includes(chartPick) ? chartPick : null) ?? symbols[0] ?? null;
 
   useEffect(() => setCursors([]), [runId, symbol]);
   const noRun = () => Promise.reject(new ApiError(404, runs.error?.message ?? NO_RUN));
@@ -129,9 +131,28 @@ export function Decisions() {
 
   const picker = (
     <label className="inline">
-      Symbol{' '}
+      Decisions of{' '}
       <select value={symbol ?? ''} onChange={(e) => setSymbol(e.target.value || null)} aria-label="decision symbol">
-        <option value="">all</option>
+        <option value="">all symbols</option>
+        {symbols.map((s) => (
+          <option key={s} value={s}>
+            {s}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+  const chartPicker = (
+    <label className="inline">
+      Chart{' '}
+      <select
+        value={chartSymbol ?? ''}
+        onChange={(e) => {
+          setChartPick(e.target.value);
+          if (symbol) setSymbol(e.target.value);
+        }}
+        aria-label="chart symbol"
+      >
         {symbols.map((s) => (
           <option key={s} value={s}>
             {s}
@@ -143,12 +164,12 @@ export function Decisions() {
 
   return (
     <div className="page" data-testid="page-decisions">
-      <Panel title={chartSymbol ? `${chartSymbol} price and target changes` : 'Price and target changes'} actions={picker}>
+      <Panel title={chartSymbol ? `${chartSymbol} price and target changes` : 'Price and target changes'} actions={chartPicker}>
         <Loaded resource={prices} what="prices">
           {(p) => <PriceChart prices={p} decisions={marked.data?.decisions ?? []} />}
         </Loaded>
       </Panel>
-      <Panel title="Decisions">
+      <Panel title={symbol ? `Decisions for ${symbol}` : 'Decisions for all symbols'} actions={picker}>
         <Loaded resource={page} what="decisions">
           {(data) =>
             data.decisions.length ? (
@@ -166,7 +187,7 @@ export function Decisions() {
                         <th>Symbol</th>
                         <th className="num">Target</th>
                         <th className="num">Confidence</th>
-                        <th>Votes (member P(up)/P(down) weight)</th>
+                        <th>Members with a view (P(up))</th>
                       </tr>
                     </thead>
                     <tbody>

@@ -121,7 +121,7 @@ export function Overview() {
                 <Kpi
                   label="Equity"
                   value={fmtMoney(a.equity)}
-                  sub={`as of ${fmtDay(a.asOf)}${a.cycle === null ? '' : ` · cycle ${a.cycle}`}`}
+                  sub={`as of ${fmtDay(a.asOf)}`}
                   testId="kpi-equity"
                 />
                 <Kpi
@@ -143,7 +143,7 @@ export function Overview() {
                 <Kpi
                   label="Progress"
                   value={a.progress === null ? '—' : fmtPct(a.progress, 0)}
-                  sub={`${p.cycles_done} cycles stored`}
+                  sub={`${fmtNumber(p.cycles_done)} cycles (bars) run`}
                   testId="kpi-progress"
                 />
               </div>
@@ -160,7 +160,12 @@ export function Overview() {
                 format="money"
                 testId="equity-chart"
                 height={260}
-                series={[{ id: 'equity', label: 'Strategy equity', kind: 'area', color: '#4f9dff', points: curve.equity }]}
+                series={[
+                  { id: 'equity', label: 'Strategy equity', kind: 'area', color: '#4f9dff', points: curve.equity },
+                  ...(curve.benchmark.length
+                    ? [{ id: 'benchmark', label: 'Buy & hold (same symbols, same costs)', kind: 'line' as const, color: '#c9a227', points: curve.benchmark }]
+                    : []),
+                ]}
               />
             ) : (
               <Empty title="No cycles yet">The curve appears once the run has processed its first cycle.</Empty>

@@ -8,6 +8,19 @@ import { useSession } from '../state/session';
 
 const SEVERITY = { info: 'info', warning: 'warn', critical: 'bad' } as const;
 
+/** Alert kinds in words (the event names stay in the API). */
+export const KIND_WORDS: Record<string, string> = {
+  'order.denied': 'orders denied',
+  'order.reduced': 'targets cut by a limit',
+  'order.resized': 'targets raised by sizing',
+  'order.rejected': 'orders rejected',
+  health: 'health changes',
+  halt: 'halts and resets',
+  'risk.kill_switch': 'kill switch',
+  'risk.daily_loss_limit': 'daily loss limit',
+  'risk.flatten': 'flatten',
+};
+
 function settingText(value: unknown): string {
   if (value === null || value === undefined) return 'off';
   if (Array.isArray(value)) return value.length ? value.join(', ') : 'none';
@@ -125,7 +138,7 @@ export function Risk() {
                 <div className="chips">
                   {Object.entries(r.alert_counts).map(([kind, n]) => (
                     <Badge key={kind}>
-                      {kind}: {n}
+                      {KIND_WORDS[kind] ?? kind}: {n}
                     </Badge>
                   ))}
                 </div>
@@ -140,7 +153,7 @@ export function Risk() {
                     ))}
                   </ul>
                 ) : (
-                  <Empty title="No alerts">Nothing was denied, reduced, rejected or halted.</Empty>
+                  <Empty title="No alerts">Nothing was denied, cut, raised, rejected or halted.</Empty>
                 )}
               </Panel>
             </div>

@@ -3,7 +3,7 @@
 import { useState } from 'react';
 import type { Signal, Signals as SignalsData } from '../api/client';
 import { Badge, Empty, Loaded, Panel } from '../components/ui';
-import { VoteChips, VotesTable, spoke } from '../components/Votes';
+import { VotesTable, plainRationale, spoke } from '../components/Votes';
 import { fmtPct, fmtStamp } from '../format';
 import { useLive } from '../state/live';
 import { useResource } from '../state/resource';
@@ -22,21 +22,18 @@ function Vote({ signal }: { signal: Signal }) {
     <li className="vote">
       <div className="vote-head">
         <Badge kind={signal.model === 'ensemble' ? 'good' : 'info'}>{signal.model}</Badge>
-        <code>{signal.source}</code>
+        {signal.source !== signal.model ? <code>{signal.source}</code> : null}
         <span className="num">{fmtPct(signal.target_weight, 1)}</span>
         <WeightBar weight={signal.target_weight} />
-        <span className="muted">conf {fmtPct(signal.confidence, 0)}</span>
+        <span className="muted">confidence {fmtPct(signal.confidence, 0)}</span>
       </div>
-      <div className="rationale">{signal.rationale || 'no rationale given'}</div>
+      <div className="rationale">{signal.rationale ? plainRationale(signal.rationale) : 'no rationale given'}</div>
       {signal.votes.length ? (
         <div className="votes" data-testid={`votes-${signal.symbol}-${signal.source}`}>
-          <VoteChips votes={signal.votes} />
-          <details>
-            <summary>
-              {spoke(signal.votes).length} of {signal.votes.length} members with a view
-            </summary>
-            <VotesTable votes={signal.votes} />
-          </details>
+          <div className="muted small">
+            {spoke(signal.votes).length} of {signal.votes.length} members with a view:
+          </div>
+          <VotesTable votes={signal.votes} />
         </div>
       ) : null}
       <div className="muted small">since {fmtStamp(signal.ts)}</div>
@@ -44,22 +41,24 @@ function Vote({ signal }: { signal: Signal }) {
   );
 }
 
+/** Who decides this run's orders, in words ("the board", a single model) instead of source names. */
+export function sourceSentence(data: SignalsData): string {
+  const src = data.decision_source;
+  if (!src) return 'No decision source has produced a target yet.';
+  if (src === data.ensemble_source || src === 'ensemble') {
+    return 'Orders follow the board: every member votes and the weighted vote sets each target.';
+  }
+  return `Orders follow one strategy, ${src}, alone.`;
+}
+
 function Board({ data }: { data: SignalsData }) {
   return (
     <>
       <div className="run-line">
-        <span>
-          Orders follow <code>{data.decision_source ?? 'no source yet'}</code>
-          {data.ensemble_source ? (
-            <>
-              {' '}
-              · ensemble <code>{data.ensemble_source}</code>
-            </>
-          ) : null}
-        </span>
+        <span data-testid="signals-source">{sourceSentence(data)}</span>
         {data.models.map((m) => (
           <Badge key={m.source} kind={m.drives_orders ? 'good' : 'neutral'}>
-            {m.model}: {m.source} ({m.signals})
+            {m.source === m.model ? m.model : `${m.model} ${m.source}`}: {m.signals} target changes
           </Badge>
         ))}
       </div>
@@ -142,11 +141,11 @@ export function Signals() {
                         <td>{fmtStamp(s.ts)}</td>
                         <td>{s.symbol}</td>
                         <td>
-                          {s.model} <span className="muted">{s.source}</span>
+                          {s.model} {s.source !== s.model ? <span className="muted">{s.source}</span> : null}
                         </td>
                         <td className="num">{fmtPct(s.target_weight, 1)}</td>
                         <td className="num">{fmtPct(s.confidence, 0)}</td>
-                        <td className="rationale">{s.rationale}</td>
+                        <td className="rationale">{plainRationale(s.rationale)}</td>
                       </tr>
                     ))}
                   </tbody>

@@ -1,14 +1,24 @@
-// Trade Log: every fill with its realised P&L and the position it left, plus the orders still working.
+// Trade Log: every fill with its realised P&L and the position it left, a page at a time, plus working orders.
+import { useEffect, useState } from 'react';
 import { Empty, Kpi, Loaded, Panel } from '../components/ui';
 import { fmtMoney, fmtNumber, fmtSignedMoney, fmtStamp, tone } from '../format';
 import { useLive } from '../state/live';
 import { useResource } from '../state/resource';
 import { useSession } from '../state/session';
 
+/** Fills per page: the log used to render every fill at once (8,000+ px tall). */
+export const TRADES_PAGE = 50;
+
 export function Trades() {
   const { api, run } = useSession();
   const live = useLive();
-  const trades = useResource(() => api.trades(run, 500), [run, live.syncKey, live.version]);
+  const [offset, setOffset] = useState(0);
+  useEffect(() => setOffset(0), [run]);
+  // the newest page follows the live run; older pages stay put while new fills arrive
+  const trades = useResource(
+    () => api.trades(run, TRADES_PAGE, offset),
+    [run, offset, live.syncKey, offset === 0 ? live.version : 0],
+  );
   const orders = useResource(() => api.orders(run, true), [run, live.syncKey, live.version]);
   return (
     <div className="page" data-testid="page-trades">
@@ -20,7 +30,13 @@ export function Trades() {
               <Kpi label="Realised P&L" value={fmtSignedMoney(t.realized_pnl_total)} tone={tone(t.realized_pnl_total)} />
               <Kpi label="Fees" value={fmtMoney(t.fees_total)} />
             </div>
-            <Panel title={t.total > t.trades.length ? `Latest ${t.trades.length} of ${t.total} fills` : 'Fills'}>
+            <Panel
+              title={
+                t.total > t.trades.length
+                  ? `Fills ${fmtNumber(t.offset + 1)}–${fmtNumber(t.offset + t.trades.length)} of ${fmtNumber(t.total)}, newest first`
+                  : 'Fills, newest first'
+              }
+            >
               {t.trades.length ? (
                 <div className="table-wrap">
                   <table data-testid="trades-table">
@@ -49,7 +65,7 @@ export function Trades() {
                           <td className={`num ${tone(x.realized_pnl)}`}>{x.realized_pnl ? fmtSignedMoney(x.realized_pnl) : '—'}</td>
                           <td className="num">{fmtNumber(x.position_after)}</td>
                           <td className="muted small">
-                            {x.tag} {x.reason}
+                            {x.tag === 'protect' ? 'protective stop' : x.tag} {x.reason}
                           </td>
                         </tr>
                       ))}
@@ -59,6 +75,23 @@ export function Trades() {
               ) : (
                 <Empty title="No fills yet">Trades appear here as orders fill.</Empty>
               )}
+              {t.total > TRADES_PAGE ? (
+                <div className="pager" data-testid="trades-pager">
+                  <button type="button" disabled={offset === 0} onClick={() => setOffset(0)}>
+                    Newest
+                  </button>
+                  <button type="button" disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - TRADES_PAGE))}>
+                    Newer
+                  </button>
+                  <button
+                    type="button"
+                    disabled={offset + TRADES_PAGE >= t.total}
+                    onClick={() => setOffset(offset + TRADES_PAGE)}
+                  >
+                    Older
+                  </button>
+                </div>
+              ) : null}
             </Panel>
           </>
         )}

@@ -78,8 +78,8 @@ describe('Decisions', () => {
     expect(rows[0]).toHaveTextContent('AAPL');
     expect(rows[0]).toHaveTextContent('30.0%');
     expect(rows[0]).toHaveTextContent('40%');
-    expect(rows[0]).toHaveTextContent('lstm 0.62/0.21 w0.80');
-    expect(rows[0]).toHaveTextContent('ppo 0.50/0.50 w0.30 EXIT');
+    expect(rows[0]).toHaveTextContent('lstm 62% up');
+    expect(rows[0]).toHaveTextContent('ppo 50% up · exit');
     expect(rows[0]).not.toHaveTextContent('gru');
     expect(screen.getByTestId('decisions-count')).toHaveTextContent('3 decisions in run run-1');
   });
@@ -90,11 +90,11 @@ describe('Decisions', () => {
     expect(screen.queryByTestId('votes-3')).toBeNull();
     await userEvent.click(toggle!);
     const votes = screen.getByTestId('votes-3');
-    expect(within(votes).getAllByRole('row')).toHaveLength(4);
+    expect(within(votes).getAllByRole('listitem')).toHaveLength(3);
     expect(votes).toHaveTextContent('lstm v0001 daily');
     expect(votes).toHaveTextContent('no view');
     expect(votes).toHaveTextContent('exit');
-    expect(screen.getByText('board P(up) 0.6 -> weight 0.30000000000000004')).toBeInTheDocument();
+    expect(screen.getByText('board 60% up → weight 0.30000000000000004')).toBeInTheDocument();
     expect(toggle).toHaveAttribute('aria-expanded', 'true');
   });
 
@@ -115,6 +115,16 @@ describe('Decisions', () => {
     const chart = await screen.findByTestId('decisions-chart');
     await waitFor(() => expect(chart).toHaveAttribute('data-markers', '3'));
     expect(chart).toHaveAttribute('data-points', '4');
+  });
+
+  it('names the charted symbol apart from the table filter, and the chart picker changes only the chart', async () => {
+    const api = mount({ ...routes, 'GET /api/v1/runs/run-1/prices': (req: Request) => json({ ...prices, symbol: new URL(req.url).searchParams.get('symbol') }) });
+    expect(await screen.findByRole('heading', { name: 'AAPL price and target changes' })).toBeInTheDocument();
+    expect(screen.getByRole('heading', { name: 'Decisions for all symbols' })).toBeInTheDocument();
+    await userEvent.selectOptions(screen.getByLabelText('chart symbol'), 'MSFT');
+    expect(await screen.findByRole('heading', { name: 'MSFT price and target changes' })).toBeInTheDocument();
+    expect(screen.getByLabelText('decision symbol')).toHaveValue('');
+    expect(api.calls.some((c) => c.path === '/api/v1/runs/run-1/prices')).toBe(true);
   });
 
   it('says there is no run instead of failing when nothing is stored', async () => {

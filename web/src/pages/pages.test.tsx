@@ -41,6 +41,7 @@ const controlRoutes = {
   'POST /api/v1/control/pause': { ...fx.control, paused: true },
   'POST /api/v1/control/stop': { ...fx.control, stopping: true, available: false, reason: 'the run is stopping' },
   'POST /api/v1/control/speed': (req: Request) => req.json().then((b: { speed: number }) => json({ ...fx.control, speed: b.speed })),
+  'POST /api/v1/control/mode': (req: Request) => req.json().then((b: { mode: string }) => json({ ...fx.control, trading: b.mode })),
 };
 
 describe('System Controls', () => {
@@ -52,6 +53,18 @@ describe('System Controls', () => {
     await waitFor(() => expect(screen.getByTestId('control-state')).toHaveTextContent('paused'));
     expect(api.calls.some((c) => c.method === 'POST' && c.path === '/api/v1/control/pause')).toBe(true);
     expect(screen.getByTestId('btn-resume')).toBeEnabled();
+  });
+
+  it('switches the run to observe only and back, and says which is in force', async () => {
+    const { api } = mount(<Controls />, controlRoutes);
+    expect(await screen.findByTestId('control-trading')).toHaveTextContent('paper trading');
+    expect(screen.getByTestId('btn-paper')).toBeDisabled();
+    await userEvent.click(screen.getByTestId('btn-observe'));
+    await waitFor(() => expect(screen.getByTestId('control-trading')).toHaveTextContent('observe only'));
+    expect(api.calls.some((c) => c.method === 'POST' && c.path === '/api/v1/control/mode')).toBe(true);
+    expect(screen.getByTestId('btn-observe')).toBeDisabled();
+    await userEvent.click(screen.getByTestId('btn-paper'));
+    await waitFor(() => expect(screen.getByTestId('control-trading')).toHaveTextContent('paper trading'));
   });
 
   it('asks for confirmation before stopping', async () => {
@@ -78,7 +91,7 @@ describe('System Controls', () => {
       'GET /api/v1/control': { ...fx.control, available: false, reason: 'no live run: this server shows stored runs' },
     });
     expect(await screen.findByTestId('controls-unavailable')).toHaveTextContent('no live run');
-    for (const id of ['btn-pause', 'btn-resume', 'btn-flatten', 'btn-reset', 'btn-stop']) {
+    for (const id of ['btn-pause', 'btn-resume', 'btn-flatten', 'btn-reset', 'btn-stop', 'btn-paper', 'btn-observe']) {
       expect(screen.getByTestId(id)).toBeDisabled();
     }
   });
@@ -106,16 +119,47 @@ describe('AI Signals', () => {
     expect(card).toHaveTextContent('ensemble');
     expect(card).toHaveTextContent('two of three models long');
     const votes = within(card).getByTestId('votes-AAPL-ensemble');
-    expect(votes).toHaveTextContent('lstm 0.64/0.21 w0.43');
-    expect(votes).toHaveTextContent('ppo 0.20/0.70 w0.25 EXIT');
-    expect(votes).not.toHaveTextContent('gru —/—'); // no view: no chip, but a row in the table
+    // one readable row per member: probabilities in %, weight in %, the reason in words (issue 14)
     expect(votes).toHaveTextContent('2 of 3 members with a view');
-    const rows = within(votes).getAllByRole('row');
-    expect(rows).toHaveLength(4);
-    expect(rows[2]).toHaveTextContent('gru');
-    expect(rows[2]).toHaveTextContent('gru: no bar');
+    const rows = within(votes).getAllByRole('listitem');
+    expect(rows).toHaveLength(3);
+    expect(rows[0]).toHaveTextContent('lstm short64% up · 21% downweight 43.0%');
+    expect(rows[0]).toHaveTextContent('Leans up; before calibration 61% up, 24% down (lstm v0001).');
+    expect(rows[1]).toHaveTextContent('no view');
+    expect(rows[1]).toHaveTextContent('gru: no bar');
+    expect(rows[2]).toHaveTextContent('20% up · 70% down');
+    expect(rows[2]).toHaveTextContent('exit');
+    expect(votes).not.toHaveTextContent('P(up)');
     expect(card).toHaveTextContent('p(up)=0.64');
     expect(screen.getByTestId('signal-card-MSFT')).toHaveTextContent('No model has emitted a signal for MSFT yet');
+  });
+
+  it('greys out a member the quality gate left out and does not count it as a view', async () => {
+    const [first] = fx.signals.symbols;
+    const ensemble = first!.ensemble!;
+    const gated = {
+      member: 'gru',
+      timeframe: 'trend',
+      p_up: 0.5,
+      p_down: 0.5,
+      exit: false,
+      weight: 0,
+      reason: 'gru: left out, validation log loss 0.694 >= base rate 0.692',
+    };
+    const votes = [ensemble.votes[0]!, gated];
+    const signals = { ...fx.signals, symbols: [{ ...first!, ensemble: { ...ensemble, votes } }] };
+    mount(<Signals />, { 'GET /api/v1/signals': signals });
+    const row = await screen.findByTestId('vote-gru');
+    expect(row).toHaveClass('vote-row-out');
+    expect(row).toHaveTextContent('left out');
+    expect(row).toHaveTextContent('Left out by the quality gate: validation log loss 0.694 >= base rate 0.692');
+    expect(row).not.toHaveTextContent('50% up');
+    expect(screen.getByTestId('votes-AAPL-ensemble')).toHaveTextContent('1 of 2 members with a view');
+  });
+
+  it('says in words who drives the orders', async () => {
+    mount(<Signals />, { 'GET /api/v1/signals': fx.signals });
+    expect(await screen.findByTestId('signals-source')).toHaveTextContent('Orders follow the board');
   });
 
   it('says when no ensemble exists instead of inventing votes', async () => {
@@ -133,6 +177,30 @@ describe('Trade Log and Risk Monitor', () => {
     expect(within(table).getByText('AAPL')).toBeInTheDocument();
     expect(screen.getByTestId('kpi-fills-value')).toHaveTextContent('1');
     expect(await screen.findByText('No working orders')).toBeInTheDocument();
+    expect(within(table).getByText(/ ET$/)).toBeInTheDocument(); // every time carries its zone
+    expect(screen.queryByTestId('trades-pager')).toBeNull();
+  });
+
+  it('pages a long trade log instead of rendering every fill', async () => {
+    const many = (offset: number) => ({
+      ...fx.trades,
+      total: 120,
+      offset,
+      trades: Array.from({ length: Math.min(50, 120 - offset) }, (_, i) => ({ ...fx.trades.trades[0]!, seq: 120 - offset - i })),
+    });
+    const { api } = mount(<Trades />, {
+      'GET /api/v1/trades': (req: Request) => json(many(Number(new URL(req.url).searchParams.get('offset') ?? 0))),
+      'GET /api/v1/orders': { run_id: fx.RUN, total: 0, orders: [] },
+    });
+    const table = await screen.findByTestId('trades-table');
+    expect(within(table).getAllByRole('row')).toHaveLength(51);
+    expect(screen.getByText('Fills 1–50 of 120, newest first')).toBeInTheDocument();
+    await userEvent.click(screen.getByRole('button', { name: 'Older' }));
+    expect(await screen.findByText('Fills 51–100 of 120, newest first')).toBeInTheDocument();
+    await userEvent.click(screen.getByRole('button', { name: 'Older' }));
+    expect(await screen.findByText('Fills 101–120 of 120, newest first')).toBeInTheDocument();
+    expect(screen.getByRole('button', { name: 'Older' })).toBeDisabled();
+    expect(api.calls.filter((c) => c.path === '/api/v1/trades').length).toBeGreaterThanOrEqual(3);
   });
 
   it('shows a halted run, limits and alerts with severities', async () => {
@@ -157,7 +225,7 @@ describe('Trade Log and Risk Monitor', () => {
           settings: { max_drawdown: 0.08, etfs: ['SPY'] },
         },
         buckets: [{ name: 'core', weight: 0, cap: 0.8, symbols: [] }],
-        alert_counts: { 'risk.kill_switch': 1 },
+        alert_counts: { 'risk.kill_switch': 1, 'order.resized': 2 },
         alerts: [
           {
             ts: '2005-03-04T21:00:00Z',
@@ -173,6 +241,7 @@ describe('Trade Log and Risk Monitor', () => {
     });
     expect(await screen.findByTestId('halted-banner')).toHaveTextContent('kill switch');
     expect(screen.getByTestId('alerts')).toHaveTextContent('critical');
+    expect(screen.getByText('targets raised by sizing: 2')).toBeInTheDocument(); // kinds in words, not event names
     expect(screen.getByRole('meter', { name: 'Drawdown vs kill switch' })).toBeInTheDocument();
     expect(screen.getByTestId('buckets')).toHaveTextContent('core');
   });

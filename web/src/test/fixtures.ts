@@ -72,6 +72,7 @@ export const control: Schemas['ControlView'] = {
   flatten_requested: false,
   speed: 864000,
   halted: null,
+  trading: 'paper',
 };
 
 export const health: Schemas['HealthView'] = {
@@ -172,6 +173,7 @@ export const trades: Schemas['TradesView'] = {
   total: 1,
   realized_pnl_total: 0,
   fees_total: 5,
+  offset: 0,
   trades: [
     {
       seq: 1,

@@ -8,10 +8,16 @@ Bars (interval ``1d``, stamped at midnight America/New_York of the session date,
   GOOG from 2004-08-19) to 2013-03-01. The vendor's open/high/low/close are UNADJUSTED prints (AAPL's 2:1
   splits of 2000-06-21 and 2005-02-28 and MSFT's of 2003-02-18 show up as fake -50% days), while
   ``adj_close`` is split- and dividend-adjusted to a much later date (AAPL's factor is about 1/30, as it
-  includes the 2014 7:1 and 2020 4:1 splits). We therefore scale OHLC by ``factor = adj_close / close`` and
-  volume by ``1 / factor``, so returns are continuous across splits and dividends and dollar volume
-  (price * volume) is preserved. Adjusted prices are not the historical quotes: use them for returns and
-  signals, not to read off what a share cost on a given day.
+  includes the 2014 7:1 split and later dividends: its last bar's factor is 0.128, and 0.128 x 2 x 2 x 7 =
+  3.6 for 2000, not 28, so the package was made between 2014 and the 2020 4:1 split). The lake stores the
+  RAW prints with ``adj_factor = adj_close / close`` (adjusted = raw x factor, volume / factor: returns
+  continuous across splits and dividends, dollar volume preserved) and the splits and cash dividends
+  inside the window, read off the factor's steps (data/actions.py): AAPL 2:1 on 2000-06-21 and
+  2005-02-28, MSFT 2:1 on 2003-02-18 (exact 2.0 steps, confirmed by the raw close), and the dividends,
+  whose amounts are derived from the step and the previous close (the vendor's convention; within about
+  1% of the declared amounts, e.g. AAPL 2012-08-09 reads $2.635 for the declared $2.65). Splits after
+  2013-03-01 are in the factor but have no bar, so they never reach the engine, which fills, charges and
+  sizes at the raw prints. ``bars()``/``bar_sources()`` still yield the adjusted series (signal inputs).
 * ``arch.data.sp500`` and ``arch.data.nasdaq``: S&P 500 (``^GSPC``) and Nasdaq Composite (``^IXIC``) index
   OHLCV, 1999-01-04 to 2018-12-31 (Adj Close equals Close, so the factor is 1).
 
@@ -29,16 +35,19 @@ NaN observations (WTI and VIX holidays) are dropped and counted in the log.
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Final
 
 import numpy as np
 import pandas as pd
 
 from papertrader.core.errors import DataError
-from papertrader.data.schema import BAR_COLUMNS, daily_stamp
+from papertrader.data.actions import infer_actions
+from papertrader.data.schema import BAR_COLUMNS, daily_stamp, empty_actions
 from papertrader.data.store import Lake
 
 log = logging.getLogger(__name__)
@@ -76,6 +85,20 @@ _MACRODATA_COLUMNS: Final = {
 }
 
 
+DEMO_EXTRA: Final = "pip install 'papertrader[demo]'"
+
+
+def demo_module(name: str) -> ModuleType:
+    """Import a bundled-data package, or say which extra installs it (they are not core dependencies)."""
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        raise DataError(
+            f"the bundled demo data needs {name.split('.')[0]}, which is not installed: {DEMO_EXTRA} "
+            "(make run installs it), or import your own bars with `papertrader data import --source csv`"
+        ) from exc
+
+
 def adjust_ohlcv(frame: pd.DataFrame, adj_close: pd.Series) -> pd.DataFrame:
     """Scale OHLC by adj_close/close and volume by its inverse, so splits do not look like crashes."""
     factor = (adj_close / frame["close"]).to_numpy(dtype="float64")
@@ -86,10 +109,9 @@ def adjust_ohlcv(frame: pd.DataFrame, adj_close: pd.Series) -> pd.DataFrame:
     return out
 
 
-def _bokeh_bars() -> pd.DataFrame:
-    from bokeh_sampledata import stocks
-
-    raw = stocks.data.reset_index(drop=True)
+def _bokeh_raw() -> pd.DataFrame:
+    """The bokeh prints as traded, with ``adj_factor = adj_close / close`` beside them."""
+    raw = demo_module("bokeh_sampledata.stocks").data.reset_index(drop=True)
     frame = pd.DataFrame(
         {
             "symbol": raw["ticker"].astype(str),
@@ -97,8 +119,18 @@ def _bokeh_bars() -> pd.DataFrame:
             **{col: raw[col].astype("float64") for col in ("open", "high", "low", "close", "volume")},
         }
     )
-    adjusted = adjust_ohlcv(frame, raw["adj_close"].astype("float64"))
-    return adjusted.sort_values(["symbol", "ts"], kind="mergesort").reset_index(drop=True)
+    frame["adj_factor"] = (raw["adj_close"].astype("float64") / frame["close"]).to_numpy(dtype="float64")
+    return frame.sort_values(["symbol", "ts"], kind="mergesort").reset_index(drop=True)
+
+
+def _bokeh_bars() -> pd.DataFrame:
+    raw = _bokeh_raw()
+    factor = raw["adj_factor"].to_numpy(dtype="float64")
+    out = raw.drop(columns="adj_factor")
+    for col in ("open", "high", "low", "close"):
+        out[col] = out[col].to_numpy(dtype="float64") * factor
+    out["volume"] = out["volume"].to_numpy(dtype="float64") / factor
+    return out
 
 
 def _index_bars(symbol: str, raw: pd.DataFrame) -> pd.DataFrame:
@@ -147,9 +179,7 @@ def _arch_series() -> Iterator[tuple[str, pd.DataFrame]]:
 
 
 def _statsmodels_series() -> Iterator[tuple[str, pd.DataFrame]]:
-    from statsmodels.datasets import macrodata
-
-    raw = macrodata.load_pandas().data
+    raw = demo_module("statsmodels.datasets.macrodata").load_pandas().data
     quarter_start = pd.to_datetime(
         {"year": raw["year"].astype(int), "month": (raw["quarter"].astype(int) - 1) * 3 + 1, "day": 1}
     )
@@ -183,6 +213,25 @@ class BundledSource:
             for symbol, module in (("^GSPC", sp500), ("^IXIC", nasdaq)):
                 if symbol in wanted:
                     yield INTERVAL, SOURCE_ARCH, _index_bars(symbol, module.load()).loc[:, list(BAR_COLUMNS)]
+
+    def raw_bar_sources(self) -> Iterator[tuple[str, str, pd.DataFrame]]:
+        """Yield (interval, provenance tag, raw bars with adj_factor) per package: what the lake stores."""
+        wanted = set(self.symbols)
+        if wanted & set(BOKEH_SYMBOLS):
+            frame = _bokeh_raw()
+            frame = frame.loc[frame["symbol"].isin(wanted), [*BAR_COLUMNS, "adj_factor"]].reset_index(drop=True)
+            yield INTERVAL, SOURCE_BOKEH, frame
+        for interval, tag, frame in self.bar_sources():
+            if tag == SOURCE_ARCH:  # index levels: Adj Close equals Close, nothing to adjust
+                yield interval, tag, frame
+
+    def actions(self) -> pd.DataFrame:
+        """Splits and cash dividends inside the bundled window, read off the factor's steps."""
+        wanted = set(self.symbols) & set(BOKEH_SYMBOLS)
+        if not wanted:
+            return empty_actions()
+        raw = _bokeh_raw()
+        return infer_actions(raw.loc[raw["symbol"].isin(wanted)])
 
     def bars(self) -> Iterator[tuple[str, pd.DataFrame]]:
         """Yield (interval, long bars frame): the port every bar source offers."""
@@ -227,12 +276,13 @@ def import_bundled(lake: Lake, source: BundledSource | None = None) -> ImportRep
     written: dict[str, int] = {}
     quarantined: dict[str, int] = {}
     unchanged: dict[str, int] = {}
-    for interval, tag, frame in src.bar_sources():
+    for interval, tag, frame in src.raw_bar_sources():
         for symbol, rows in frame.groupby("symbol", sort=True):
             report = lake.write_bars(rows, interval, tag)
             written[str(symbol)] = report.written
             quarantined[str(symbol)] = report.quarantined
             unchanged[str(symbol)] = report.unchanged
+    lake.write_actions(src.actions(), SOURCE_BOKEH)
     series: dict[str, int] = {}
     for name, tag, frame in src.series_sources():
         lake.write_series(name, frame, tag)

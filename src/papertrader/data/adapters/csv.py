@@ -13,6 +13,17 @@ Timestamps:
   and stamped at midnight of that date in ``tz``, converted to UTC: the daily convention. Date-only values
   (``1998-01-02``) therefore need no ``tz``.
 
+Symbols (a ``symbol`` column or ``--symbol``) are upper-cased and must follow ``data.symbols``' rule; one
+bad symbol refuses the whole file before anything is written, and a write that fails part-way is undone, so
+a multi-symbol import is all or nothing.
+
+Corporate actions (daily files only): an optional ``split_ratio`` column (aliases ``split coefficient``,
+``split_coefficient``: new shares per old share on the ex-date row, 1 or empty when none) and/or
+``dividend`` (``dividend amount``, ``dividend_amount``: cash per share going ex that day, in the prices of
+the file, 0 or empty when none) mark the prices as RAW prints: the import stores the actions and an
+``adj_factor`` derived from them (data/actions.py), so signals read a continuous history while the engine
+fills at the prices in the file and splits positions on the ex-dates.
+
 Rows that cannot be parsed (bad numbers, bad dates, DST gaps) become missing values and are quarantined by
 the lake's quality rules, never raised. A file whose rows run newest-first (as some vendors export) is put
 oldest-first per symbol before validation, so the ordering rule does not quarantine the whole file.
@@ -22,8 +33,10 @@ from __future__ import annotations
 
 import logging
 import re
+import zlib
 import zoneinfo
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Final
@@ -32,8 +45,10 @@ import numpy as np
 import pandas as pd
 
 from papertrader.core.errors import DataError
+from papertrader.data.actions import clean_actions, factor_from_actions
 from papertrader.data.schema import BAR_COLUMNS, DAILY_TZ, UTC_NS, daily_stamp, normalize_interval
 from papertrader.data.store import Lake, WriteReport
+from papertrader.data.symbols import check_symbols
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +63,11 @@ ALIASES: Final[Mapping[str, tuple[str, ...]]] = {
     "volume": ("volume", "vol", "v"),
 }
 _REQUIRED: Final = ("ts", "open", "high", "low", "close", "volume")
+#: Optional corporate-action columns -> accepted header names (lower case).
+ACTION_ALIASES: Final[Mapping[str, tuple[str, ...]]] = {
+    "split_ratio": ("split_ratio", "split ratio", "split_coefficient", "split coefficient"),
+    "dividend": ("dividend", "dividend_amount", "dividend amount"),
+}
 _OFFSET = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$", re.IGNORECASE)
 
 
@@ -71,6 +91,12 @@ def _read_raw(path: Path) -> pd.DataFrame:
             return pd.read_parquet(path)
         sep = "\t" if name.endswith((".tsv", ".tsv.gz", ".tab")) else ","
         return pd.read_csv(path, sep=sep, dtype=str, compression="infer", skipinitialspace=True)
+    except (EOFError, zlib.error) as exc:  # click would print only "Aborted." for an EOFError
+        raise DataError(
+            f"cannot read {path}: the compressed file is truncated or corrupt ({exc}); download or copy it again"
+        ) from exc
+    except pd.errors.EmptyDataError as exc:
+        raise DataError(f"{path} is empty: expected a header line and at least one row of bars") from exc
     except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
         raise DataError(f"cannot read {path}: {exc}; expected a CSV (optionally .gz) or Parquet bars file") from exc
 
@@ -101,8 +127,20 @@ def resolve_columns(found: list[str], columns: Mapping[str, str] | None = None) 
     if missing:
         raise DataError(
             f"cannot find column(s) {', '.join(missing)} in {', '.join(map(str, found))}; "
-            "rename them or pass a columns mapping (e.g. --column close=Last)"
+            "rename them or map them with --column (e.g. --column close=Last, repeatable)"
         )
+    return out
+
+
+def parse_column_options(items: Iterable[str]) -> dict[str, str]:
+    """`--column close=Last` options as a columns mapping {our_name: their_name}."""
+    out: dict[str, str] = {}
+    for item in items:
+        ours, sep, theirs = item.partition("=")
+        ours, theirs = ours.strip().lower(), theirs.strip()
+        if not sep or not ours or not theirs:
+            raise DataError(f"--column {item!r}: write OURS=THEIRS, e.g. --column close=Last")
+        out[ours] = theirs
     return out
 
 
@@ -198,6 +236,11 @@ def read_file(
     interval = normalize_interval(interval)
     raw = _read_raw(path)
     mapping = resolve_columns([str(c) for c in raw.columns], columns)
+    if raw.empty:
+        raise DataError(f"{path.name} has a header but no rows: nothing to import")
+    if symbol is not None:
+        symbol = symbol.strip().upper()
+        check_symbols([symbol], "--symbol")
     ts_values = raw[mapping["ts"]]
     if mapping["ts"].strip().lower() == "date" and "ts" not in (columns or {}):
         time_col = next((c for c in raw.columns if str(c).strip().lower() == "time"), None)
@@ -210,8 +253,17 @@ def read_file(
             values = values.astype("string").str.strip()
         frame[col] = pd.to_numeric(values, errors="coerce").astype("float64")
 
+    by_lower = {str(c).strip().lower(): c for c in raw.columns}
+    extra = [ours for ours, aliases in ACTION_ALIASES.items() if any(a in by_lower for a in aliases)]
+    if extra and interval != "1d":
+        raise DataError(f"{', '.join(extra)} columns need a daily file (--interval 1d): actions go ex per session")
+    for ours in extra:
+        header = next(by_lower[a] for a in ACTION_ALIASES[ours] if a in by_lower)
+        frame[ours] = pd.to_numeric(raw[header].reset_index(drop=True), errors="coerce").astype("float64")
+
     if "symbol" in mapping:
-        symbols = raw[mapping["symbol"]].reset_index(drop=True).astype("string").str.strip()
+        symbols = raw[mapping["symbol"]].reset_index(drop=True).astype("string").str.strip().str.upper()
+        symbols = symbols.mask(symbols == "")  # a blank cell is a missing symbol: quarantined
         frame.insert(0, "symbol", symbols.astype(object).where(symbols.notna(), None))
         if symbol is not None:
             keep = (frame["symbol"] == symbol).to_numpy()
@@ -223,7 +275,8 @@ def read_file(
         raise DataError(f"{path.name} has no symbol column; pass --symbol to say whose bars these are")
     else:
         frame.insert(0, "symbol", symbol)
-    frame = frame.loc[:, list(BAR_COLUMNS)]
+    check_symbols([str(s) for s in frame["symbol"].dropna().unique()], path.name)
+    frame = frame.loc[:, [*BAR_COLUMNS, *extra]]
     frame["volume"] = frame["volume"].astype(np.float64)
     return _oldest_first(frame)
 
@@ -238,7 +291,39 @@ def import_file(
     columns: Mapping[str, str] | None = None,
     source: str | None = None,
 ) -> WriteReport:
-    """Import a user's bars file into the lake; bad rows are quarantined with a reason, never raised."""
+    """Import a user's bars file into the lake, all symbols or none; bad rows are quarantined with a reason."""
     path = Path(path).expanduser()
     frame = read_file(path, symbol=symbol, interval=interval, tz=tz, columns=columns)
-    return lake.write_bars(frame, interval, source or f"file:{path.name}")
+    tag = source or f"file:{path.name}"
+    symbols = sorted({str(s) for s in frame["symbol"].dropna()})
+    with all_or_nothing(lake, symbols, interval):
+        if "split_ratio" not in frame.columns and "dividend" not in frame.columns:
+            return lake.write_bars(frame, interval, tag)
+        actions = clean_actions(frame.dropna(subset=["symbol", "ts"]))
+        bars = frame.drop(columns=[c for c in ("split_ratio", "dividend") if c in frame.columns])
+        bars["adj_factor"] = factor_from_actions(bars, actions)
+        report = lake.write_bars(bars, interval, tag)
+        lake.write_actions(actions, tag)
+        return report
+
+
+@contextmanager
+def all_or_nothing(lake: Lake, symbols: Iterable[str], interval: str) -> Iterator[None]:
+    """Undo a partial multi-symbol write: restore each touched partition and drop new quarantine files."""
+    iv = normalize_interval(interval)
+    saved = {p: (p.read_bytes() if p.is_file() else None) for p in (lake.bars_path(s, iv) for s in symbols)}
+    quarantine = lake.quarantine_dir / iv
+    before = set(quarantine.rglob("*.parquet")) if quarantine.is_dir() else set()
+    try:
+        yield
+    except BaseException:
+        for partition, content in saved.items():
+            if content is None:
+                partition.unlink(missing_ok=True)
+            else:
+                partition.write_bytes(content)
+        if quarantine.is_dir():
+            for added in set(quarantine.rglob("*.parquet")) - before:
+                added.unlink(missing_ok=True)
+        log.warning("import failed part-way; restored the %d partition(s) it touched", len(saved))
+        raise

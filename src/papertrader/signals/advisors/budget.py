@@ -2,13 +2,13 @@
 
 Spending is real money, so the day is the UTC day of the injected clock (a WallClock outside tests). A slot
 is taken before the request is sent and never given back, so a crash between reserving and sending can only
-under-spend. With a `path`, usage is kept in a small JSON file guarded by an exclusive ``flock`` (and a
-thread lock), so restarts and parallel processes on one machine share the same count.
+under-spend. With a `path`, usage is kept in a small JSON file guarded by an exclusive file lock (filelock:
+flock on POSIX, msvcrt on Windows) and a thread lock, so restarts and parallel processes on one machine
+share the same count.
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import threading
@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from filelock import FileLock
 
 from papertrader.core.clock import Clock
 
@@ -57,13 +59,9 @@ class DailyBudget:
                 yield
                 return
             self._path.parent.mkdir(parents=True, exist_ok=True)
-            with open(self._path.with_suffix(".lock"), "a") as guard:
-                fcntl.flock(guard, fcntl.LOCK_EX)
-                try:
-                    self._read()
-                    yield
-                finally:
-                    fcntl.flock(guard, fcntl.LOCK_UN)
+            with FileLock(self._path.with_suffix(".lock")):
+                self._read()
+                yield
 
     def _read(self) -> None:
         assert self._path is not None

@@ -25,11 +25,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from filelock import FileLock
+
 from papertrader.core.errors import ConfigError
 from papertrader.data.adapters.questrade.secret import Secret
-
-if sys.platform != "win32":
-    import fcntl
 
 log = logging.getLogger(__name__)
 
@@ -111,23 +110,19 @@ class TokenStore:
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
-        """Hold the refresh lock (threads and, on POSIX, processes) around read-refresh-save."""
+        """Hold the refresh lock (threads and processes, on every platform) around read-refresh-save."""
         with self._thread_lock:
-            if sys.platform == "win32":  # pragma: no cover - no fcntl there; threads are still serialised
-                yield
-                return
             lock_path = self.path.with_name(self.path.name + ".lock")
             try:
                 lock_path.parent.mkdir(parents=True, exist_ok=True, mode=_DIR_MODE)
-                fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, _FILE_MODE)
+                lock = FileLock(lock_path, mode=_FILE_MODE)
+                lock.acquire()
             except OSError as exc:
                 raise ConfigError(f"cannot create the Questrade token lock {lock_path}: {exc.strerror}") from None
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
                 yield
             finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-                os.close(fd)
+                lock.release()
 
     def _tighten_mode(self) -> None:
         """If someone loosened the file's permissions, put them back to owner-only and say so."""

@@ -1,0 +1,186 @@
+"""Alpha158 price/volume factors (Qlib's `Alpha158` handler), point in time, on a (T, N) bar panel.
+
+The definitions follow Qlib's `qlib/contrib/data/loader.py` (Alpha158DL.get_feature_config with the
+Alpha158 handler's defaults): nine candle shapes (KMID, KLEN, KMID2, KUP, KUP2, KLOW, KLOW2, KSFT, KSFT2),
+today's open/high/low over the close (OPEN0, HIGH0, LOW0; Qlib's VWAP0 needs a VWAP the lake does not
+keep), and 29 rolling operators over 5, 10, 20, 30 and 60 bars, each normalised by the current close or
+volume exactly as Qlib's expressions divide them (157 factors in all).
+
+Two deliberate differences from Qlib's operators: a rolling window is computed only once it is full
+(Qlib's `min_periods=1` gives a 60-bar mean after 2 bars), and +-inf from a zero volume becomes NaN.
+Every factor at row t reads the symbol's own bars up to t and nothing later: each symbol's bars are packed
+to the top of its column (so a symbol's gaps never enter a window), rolled with pandas (vectorised over all
+symbols at once), and scattered back to the rows they came from.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from numpy.lib.stride_tricks import sliding_window_view
+
+from papertrader.features.technical import Array, PriceArrays
+
+WINDOWS: Final[tuple[int, ...]] = (5, 10, 20, 30, 60)
+KBAR: Final = ("KMID", "KLEN", "KMID2", "KUP", "KUP2", "KLOW", "KLOW2", "KSFT", "KSFT2")
+PRICE: Final = ("OPEN0", "HIGH0", "LOW0")
+ROLLING: Final = (
+    "ROC", "MA", "STD", "BETA", "RSQR", "RESI", "MAX", "MIN", "QTLU", "QTLD", "RANK", "RSV", "IMAX", "IMIN",
+    "IMXD", "CORR", "CORD", "CNTP", "CNTN", "CNTD", "SUMP", "SUMN", "SUMD", "VMA", "VSTD", "WVMA", "VSUMP",
+    "VSUMN", "VSUMD",
+)  # fmt: skip
+EPS: Final = 1e-12
+_ARG_CHUNK: Final = 64  # symbols per block of the rolling arg-max (bounds the temporary to T x 64 x window)
+
+
+def feature_names(windows: tuple[int, ...] = WINDOWS) -> tuple[str, ...]:
+    """Column order of `alpha158`: candles, prices, then each rolling operator over every window."""
+    return (*KBAR, *PRICE, *(f"{op}{d}" for op in ROLLING for d in windows))
+
+
+def _packed(values: Array, own: list[npt.NDArray[np.intp]]) -> pd.DataFrame:
+    """Each symbol's own bars moved to the top of its column (NaN below), so windows never span a gap."""
+    out = np.full(values.shape, np.nan)
+    for j, rows in enumerate(own):
+        out[: rows.size, j] = values[rows, j]
+    return pd.DataFrame(out)
+
+
+def _finite(x: pd.DataFrame | Array) -> Array:
+    a = np.asarray(x, dtype=np.float64)
+    return np.where(np.isfinite(a), a, np.nan)
+
+
+def _arg_extreme(x: pd.DataFrame, d: int, largest: bool) -> Array:
+    """Qlib's IdxMax/IdxMin: 1-based position of the window's first max (min), oldest bar = 1; NaN until full."""
+    a = x.to_numpy()
+    t, n = a.shape
+    out = np.full((t, n), np.nan)
+    if t < d:
+        return out
+    for lo in range(0, n, _ARG_CHUNK):
+        block = sliding_window_view(a[:, lo : lo + _ARG_CHUNK], d, axis=0)  # (t - d + 1, chunk, d)
+        filled = np.where(np.isnan(block), -np.inf if largest else np.inf, block)
+        idx = (np.argmax(filled, axis=-1) if largest else np.argmin(filled, axis=-1)) + 1.0
+        idx[np.isnan(block).any(axis=-1)] = np.nan
+        out[d - 1 :, lo : lo + _ARG_CHUNK] = idx
+    return out
+
+
+def _rolling(
+    close: pd.DataFrame, high: pd.DataFrame, low: pd.DataFrame, volume: pd.DataFrame, d: int
+) -> dict[str, Array]:
+    """The 29 rolling operators over one window, on packed columns."""
+    c = close.to_numpy()
+    v = volume.to_numpy()
+    prev = close.shift(1)
+    diff = close - prev
+    vdiff = volume - volume.shift(1)
+    roll = close.rolling(d, min_periods=d)
+    mean = roll.mean()
+    x = pd.DataFrame(np.broadcast_to(np.arange(len(close), dtype=np.float64)[:, None], close.shape).copy())
+    x = x.where(close.notna())
+    slope = roll.cov(x) / x.rolling(d, min_periods=d).var()
+    corr_x = roll.corr(x)
+    hi = high.rolling(d, min_periods=d).max().to_numpy()
+    lo = low.rolling(d, min_periods=d).min().to_numpy()
+    up = diff.clip(lower=0).rolling(d, min_periods=d).sum()
+    down = (-diff).clip(lower=0).rolling(d, min_periods=d).sum()
+    moved = diff.abs().rolling(d, min_periods=d).sum() + EPS
+    vup = vdiff.clip(lower=0).rolling(d, min_periods=d).sum()
+    vdown = (-vdiff).clip(lower=0).rolling(d, min_periods=d).sum()
+    vmoved = vdiff.abs().rolling(d, min_periods=d).sum() + EPS
+    rising = (close > prev).astype(np.float64).where(prev.notna() & close.notna())
+    falling = (close < prev).astype(np.float64).where(prev.notna() & close.notna())
+    cntp = rising.rolling(d, min_periods=d).mean().to_numpy()
+    cntn = falling.rolling(d, min_periods=d).mean().to_numpy()
+    imax = _arg_extreme(high, d, largest=True)
+    imin = _arg_extreme(low, d, largest=False)
+    log_volume = pd.DataFrame(_finite(np.log(v + 1.0)))
+    volume_change = pd.DataFrame(_finite(np.log(v / volume.shift(1).to_numpy() + 1.0)))
+    weighted = (close / prev - 1.0).abs() * volume
+    wroll = weighted.rolling(d, min_periods=d)
+    vroll = volume.rolling(d, min_periods=d)
+    return {
+        f"ROC{d}": prev.shift(d - 1).to_numpy() / c,
+        f"MA{d}": mean.to_numpy() / c,
+        f"STD{d}": roll.std().to_numpy() / c,
+        f"BETA{d}": slope.to_numpy() / c,
+        f"RSQR{d}": (corr_x**2).to_numpy(),
+        f"RESI{d}": (c - (mean.to_numpy() + slope.to_numpy() * (d - 1) / 2.0)) / c,
+        f"MAX{d}": hi / c,
+        f"MIN{d}": lo / c,
+        f"QTLU{d}": roll.quantile(0.8).to_numpy() / c,
+        f"QTLD{d}": roll.quantile(0.2).to_numpy() / c,
+        f"RANK{d}": roll.rank(pct=True).to_numpy(),
+        f"RSV{d}": (c - lo) / (hi - lo + EPS),
+        f"IMAX{d}": imax / d,
+        f"IMIN{d}": imin / d,
+        f"IMXD{d}": (imax - imin) / d,
+        f"CORR{d}": _corr(close, log_volume, d),
+        f"CORD{d}": _corr(close / prev, volume_change, d),
+        f"CNTP{d}": cntp,
+        f"CNTN{d}": cntn,
+        f"CNTD{d}": cntp - cntn,
+        f"SUMP{d}": (up / moved).to_numpy(),
+        f"SUMN{d}": (down / moved).to_numpy(),
+        f"SUMD{d}": ((up - down) / moved).to_numpy(),
+        f"VMA{d}": vroll.mean().to_numpy() / (v + EPS),
+        f"VSTD{d}": vroll.std().to_numpy() / (v + EPS),
+        f"WVMA{d}": wroll.std().to_numpy() / (wroll.mean().to_numpy() + EPS),
+        f"VSUMP{d}": (vup / vmoved).to_numpy(),
+        f"VSUMN{d}": (vdown / vmoved).to_numpy(),
+        f"VSUMD{d}": ((vup - vdown) / vmoved).to_numpy(),
+    }
+
+
+def _corr(a: pd.DataFrame, b: pd.DataFrame, d: int) -> Array:
+    """Rolling Pearson correlation per column; NaN where either side does not vary (as Qlib's Corr)."""
+    a = a.where(b.notna())
+    b = b.where(a.notna())
+    out = a.rolling(d, min_periods=d).corr(b).to_numpy()
+    flat = np.isclose(a.rolling(d, min_periods=d).std().to_numpy(), 0) | np.isclose(
+        b.rolling(d, min_periods=d).std().to_numpy(), 0
+    )
+    return np.where(flat, np.nan, out)
+
+
+def alpha158(prices: PriceArrays, windows: tuple[int, ...] = WINDOWS) -> npt.NDArray[np.float32]:
+    """(T, N, F) float32 Alpha158 factors in `feature_names(windows)` order; row t reads bars <= t only."""
+    o, h, lo_, c, v = prices.open, prices.high, prices.low, prices.close, prices.volume
+    t, n = c.shape
+    own = [np.flatnonzero(np.isfinite(c[:, j])) for j in range(n)]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        top, bottom = np.maximum(o, c), np.minimum(o, c)
+        span = h - lo_ + EPS
+        cols: dict[str, Array] = {
+            "KMID": (c - o) / o,
+            "KLEN": (h - lo_) / o,
+            "KMID2": (c - o) / span,
+            "KUP": (h - top) / o,
+            "KUP2": (h - top) / span,
+            "KLOW": (bottom - lo_) / o,
+            "KLOW2": (bottom - lo_) / span,
+            "KSFT": (2 * c - h - lo_) / o,
+            "KSFT2": (2 * c - h - lo_) / span,
+            "OPEN0": o / c,
+            "HIGH0": h / c,
+            "LOW0": lo_ / c,
+        }
+        pc, ph, pl, pv = (_packed(a, own) for a in (c, h, lo_, v))
+        rolled: dict[str, Array] = {}
+        for d in windows:
+            rolled.update(_rolling(pc, ph, pl, pv, d))
+    names = feature_names(windows)
+    out = np.full((t, n, len(names)), np.nan, dtype=np.float32)
+    for f, name in enumerate(names):
+        if name in cols:
+            out[:, :, f] = _finite(cols[name])
+            continue
+        values = _finite(rolled[name])
+        for j, rows in enumerate(own):
+            out[rows, j, f] = values[: rows.size, j]
+    return out

@@ -1,0 +1,33 @@
+"""The one standard-deviation routine behind every volatility in the project (features, risk sizing).
+
+Two passes (the mean first, then the squared deviations from it) rather than E[x^2] - E[x]^2: the
+one-pass form subtracts two nearly equal large numbers, so its error grows with the mean and with the
+length of a running sum, while the two-pass form agrees with numpy's `std` to rounding on any series.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+from numpy.lib.stride_tricks import sliding_window_view
+
+Array = npt.NDArray[np.float64]
+
+
+def std_along(block: Array, axis: int = 0, ddof: int = 1, demean: bool = True) -> Array:
+    """Std along one axis by two passes, so a large mean never cancels the variance away.
+
+    demean=False gives the root mean square (realised volatility of returns taken about 0).
+    """
+    n = block.shape[axis]
+    dev = block - np.add.reduce(block, axis=axis, keepdims=True) / n if demean else block
+    out: Array = np.sqrt(np.add.reduce(dev * dev, axis=axis) / (n - ddof))
+    return out
+
+
+def rolling_std(x: Array, window: int, ddof: int = 1, demean: bool = True) -> Array:
+    """Std of the trailing `window` values of a 1-D series (row t uses rows <= t), NaN before that."""
+    out: Array = np.full(x.shape, np.nan)
+    if x.size >= window:
+        out[window - 1 :] = std_along(sliding_window_view(x, window), axis=-1, ddof=ddof, demean=demean)
+    return out
