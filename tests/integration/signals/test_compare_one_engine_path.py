@@ -3,6 +3,7 @@ same settings and window, to the cent and the fill (real bundled bars, tiny regi
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 from typing import Any
@@ -85,7 +86,8 @@ def test_the_per_symbol_row_is_the_board_backtest_without_construction(
     backtest = _backtest(monkeypatch, board_home, tmp_path, "per-symbol", **env)
     row = compared["metrics"]["ensemble_per_symbol"]
     assert {k: row[k] for k in SAME} == {k: backtest[k] for k in SAME}
-    assert compared["equity"]["ensemble_per_symbol"] != compared["equity"]["ensemble"], "construction changes the book"
+    if importlib.util.find_spec("pypfopt") is not None:  # without it `auto` sizes per symbol: the rows agree
+        assert compared["equity"]["ensemble_per_symbol"] != compared["equity"]["ensemble"], "construction acts"
 
 
 @pytest.mark.slow
