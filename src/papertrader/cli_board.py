@@ -145,6 +145,7 @@ BUY_AND_HOLD = "buy_and_hold"
 VOL_MATCHED = "buy_and_hold_vol_matched"
 TREND_BASELINE = "trend_baseline"
 BOARD = "ensemble"
+BOARD_PER_SYMBOL = "ensemble_per_symbol"  # the same board sized symbol by symbol (risk.construction = none)
 #: the baselines the board's Sharpe is tested against (paired, same dates)
 PAIRED_AGAINST: tuple[str, ...] = (TREND_BASELINE, VOL_MATCHED)
 #: row keys shown as percentages (all with the same two decimals, console and HTML alike)
@@ -299,8 +300,11 @@ def run_compare(
 
     board = one(BOARD, board_settings(settings, names), capture=True)
     if progress is not None and task is not None:
-        progress.update(task, total=cycles * (len(seen.members) + 2))
+        progress.update(task, total=cycles * (len(seen.members) + 2 + (settings.risk.construction != "none")))
     lines = [line(BOARD, board)]
+    if settings.risk.construction != "none":  # what portfolio construction adds over per-symbol sizing
+        per_symbol = settings.model_copy(update={"risk": settings.risk.model_copy(update={"construction": "none"})})
+        lines.append(line(BOARD_PER_SYMBOL, one(BOARD_PER_SYMBOL, board_settings(per_symbol, names))))
     for member in seen.members:
         lines.append(line(member, one(member, board_settings(settings, (member,)))))
     lines.append(line(TREND_BASELINE, one(TREND_BASELINE, baseline_settings(settings))))

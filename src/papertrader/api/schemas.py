@@ -343,6 +343,10 @@ class RiskView(ApiModel):
     halted: str | None
     limits: RiskLimits
     buckets: list[BucketView] = Field(description="empty when the run's settings define no buckets")
+    sectors: list[BucketView] = Field(
+        default_factory=list,
+        description="gross weight per sector held (risk.sectors over the universe file's) against max_sector_fraction",
+    )
     alert_counts: dict[str, int]
     alerts: list[AlertView]
 

@@ -13,6 +13,7 @@ from collections import Counter, OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -63,6 +64,7 @@ from papertrader.config.settings import RiskSettings, Settings
 from papertrader.core.errors import DataError
 from papertrader.core.events import Event
 from papertrader.data.store import Lake
+from papertrader.data.universe import universe_sectors
 from papertrader.domain.types import Fill, Order, Position
 from papertrader.engine.benchmark import buy_and_hold
 from papertrader.engine.control import RunControl
@@ -71,6 +73,7 @@ from papertrader.engine.panel import Panel
 from papertrader.engine.runner import RunRequest, load_panel
 from papertrader.persistence.decisions import StoredVote, decision_from_row
 from papertrader.persistence.repository import RunRepository, RunRow
+from papertrader.risk.sectors import with_sectors
 from papertrader.risk.wording import resize_sentence
 
 log = logging.getLogger(__name__)
@@ -86,6 +89,8 @@ ALERT_KINDS = (
     "risk.kill_switch",
     "risk.daily_loss_limit",
     "risk.flatten",
+    "risk.drawdown_exit",
+    "risk.gap_through",
 )
 SECRET_WORDS = ("key", "token", "secret", "password")
 MASK = "***"
@@ -224,6 +229,19 @@ def alert_view(event: Event) -> AlertView:
         message = (
             f"daily loss limit hit: {_float(p.get('loss')):.2%} past {_float(p.get('limit')):.2%}; "
             "no new entries this session"
+        )
+    elif event.kind == "risk.drawdown_exit":
+        message = (
+            f"{symbol}: drawdown guard exit ({p.get('cause', '')}) of {p.get('qty', '')} at {p.get('price', '')}, "
+            f"keeping equity above the floor {_float(p.get('floor')):,.2f}"
+        )
+    elif event.kind == "risk.gap_through":
+        severity = "critical"
+        moves = p.get("symbols")
+        named = ", ".join(f"{s} {_float(m):+.1%}" for s, m in moves.items()) if isinstance(moves, dict) else ""
+        message = (
+            f"gap beyond the allowance: {_float(p.get('gap')):.1%} against the book "
+            f"(allowance {_float(p.get('allowance')):.0%}; {named})"
         )
     elif event.kind == "risk.flatten":
         severity = "critical"
@@ -764,6 +782,7 @@ class ApiService:
                 settings=_json_safe(limits.model_dump(mode="json")),
             ),
             buckets=_buckets(limits, positions),
+            sectors=_sectors(limits, positions, self.settings.home),
             alert_counts=dict(Counter(e.kind for e in events)),
             alerts=[alert_view(e) for e in reversed(events[-limit:])],
         )
@@ -915,6 +934,30 @@ def _optional_float(settings: BaseModel, name: str) -> float | None:
     """A risk setting that only some versions of RiskSettings define."""
     value = getattr(settings, name, None)
     return None if value is None else _float(value)
+
+
+def _sectors(limits: RiskSettings, positions: Sequence[PositionView], home: Path) -> list[BucketView]:
+    """Gross weight per sector of the held symbols, against the sector cap, as the risk engine groups them."""
+    cap = getattr(limits, "max_sector_fraction", None)
+    if cap is None:
+        return []
+    held = [p.symbol for p in positions]
+    sectors = dict(getattr(limits, "sectors", {}) or {})
+    if getattr(limits, "sectors_from_universe", False):
+        sectors = with_sectors(limits, universe_sectors(home, held)).sectors
+    members: dict[str, list[PositionView]] = {}
+    for p in positions:
+        if p.symbol in sectors:
+            members.setdefault(sectors[p.symbol], []).append(p)
+    return [
+        BucketView(
+            name=name,
+            weight=float(sum(abs(p.weight or 0.0) for p in group)),
+            cap=_float(cap),
+            symbols=sorted(p.symbol for p in group),
+        )
+        for name, group in sorted(members.items())
+    ]
 
 
 def _buckets(limits: RiskSettings, positions: Sequence[PositionView]) -> list[BucketView]:

@@ -95,6 +95,20 @@ class RiskSettings(_Frozen):
     daily_loss_limit: float = Field(0.025, gt=0, le=1, description="session loss that blocks new entries")
     flatten_on_daily_limit: bool = Field(False, description="also close everything when the daily limit hits")
     max_drawdown: float = Field(0.08, gt=0, le=1, description="drawdown from peak that fires the kill switch")
+    drawdown_budget: bool = Field(
+        True,
+        description="size exposure so a bad bar fits the room left above max_drawdown, and exit intrabar at it",
+    )
+    budget_z: float = Field(2.33, ge=0, description="one-bar loss quantile of the budget, in bar volatilities")
+    gap_allowance: float = Field(
+        0.05, gt=0, lt=1, description="adverse open-vs-close gap per position the drawdown budget keeps room for"
+    )
+    budget_margin: float = Field(
+        0.005, ge=0, lt=1, description="the budget's floor sits this far inside max_drawdown (fees, rounding, gaps)"
+    )
+    exit_cost_bps: float = Field(
+        15.0, ge=0, description="cost of a drawdown exit (half spread, slippage, fees) reserved from the budget"
+    )
     core_cap: float = Field(0.80, gt=0, le=4, description="gross weight cap of core equities")
     etf_cap: float = Field(0.60, gt=0, le=4, description="gross weight cap of ETFs")
     speculative_cap: float = Field(0.10, ge=0, le=4, description="gross weight cap of penny/speculative names")
@@ -111,6 +125,16 @@ class RiskSettings(_Frozen):
         description="how far price drift may carry a held position or group past its cap before it is trimmed",
     )
     sectors: dict[str, str] = Field(default_factory=dict, description="symbol -> sector; unknown ones are uncapped")
+    construction: Literal["auto", "mean_variance", "none"] = Field(
+        "auto",
+        description="mean_variance: target weights from expected returns and a shrunk covariance under every cap; "
+        "auto: that whenever the decision carries calibrated odds (the board) and PyPortfolioOpt is installed",
+    )
+    construction_window: int = Field(120, ge=20, description="bars of returns behind the construction's covariance")
+    sectors_from_universe: bool = Field(
+        True,
+        description="also take sectors from the universe file (top 200 and universe/extra.csv); `sectors` wins",
+    )
 
 
 class StrategySettings(_Frozen):

@@ -227,6 +227,19 @@ def load_universe(home: Path | None = None) -> Universe:
     return universe
 
 
+def universe_sectors(home: Path | None = None, symbols: Iterable[str] | None = None) -> dict[str, str]:
+    """Symbol -> sector of every stock in the universe (shipped or refreshed top 200 and the user's extra file).
+
+    ETFs are left out: each is a diversified basket, capped by its own bucket rather than a sector.
+    """
+    wanted = None if symbols is None else set(symbols)
+    return {
+        m.symbol: m.sector
+        for m in load_universe(home).members
+        if m.sector and m.category is not Category.ETF and (wanted is None or m.symbol in wanted)
+    }
+
+
 def resolve(name: str, home: Path | None = None) -> list[str]:
     """Symbols of a named universe: ``top200``, ``all``, or a category (``etf``, ``canadian_tsx``, ...)."""
     key = name.strip().lower()

@@ -19,11 +19,13 @@ import numpy as np
 
 from papertrader.config.settings import Settings
 from papertrader.core.clock import SimClock
-from papertrader.core.errors import TemporaryError
+from papertrader.core.errors import ConfigError, TemporaryError
 from papertrader.core.events import Event, EventBus
 from papertrader.core.ids import order_id
+from papertrader.data.universe import universe_sectors
 from papertrader.domain.sessions import bars_per_year, session_date
 from papertrader.domain.types import Fill, Order, OrderType, Position, Side, TimeInForce
+from papertrader.engine.guard import DrawdownGuard
 from papertrader.engine.health import HealthBoard, LatencyTracker, Status
 from papertrader.engine.panel import Panel
 from papertrader.engine.protection import PROTECTION_EVENTS, Protector, atr_panel
@@ -33,7 +35,10 @@ from papertrader.features.technical import Array
 from papertrader.features.view import FeatureView
 from papertrader.persistence.repository import CycleRecord
 from papertrader.portfolio.ledger import Ledger, Valuation
+from papertrader.risk.construction import construct, expected_returns
+from papertrader.risk.drawdown import budget_fraction, budget_limit
 from papertrader.risk.engine import RiskEngine, RiskInputs, RiskPlan
+from papertrader.risk.sectors import with_sectors
 from papertrader.risk.sizing import trailing_volatility
 from papertrader.signals.base import Decision, Strategy
 
@@ -100,8 +105,12 @@ class Engine:
         self.recorder = recorder
         self.ledger = Ledger(to_decimal(settings.initial_cash))
         self.broker = PaperBroker(panel.symbols, settings.costs)
-        self.risk = RiskEngine(panel.symbols, settings.risk, settings.strategy.rebalance_band)
         ppy = bars_per_year(panel.interval)
+        limits = settings.risk
+        if limits.sectors_from_universe:
+            limits = with_sectors(limits, universe_sectors(settings.home, panel.symbols))
+        self.risk = RiskEngine(panel.symbols, limits, settings.strategy.rebalance_band, ppy)
+        self.guard = DrawdownGuard(run_id, panel.symbols, settings.risk) if settings.risk.drawdown_budget else None
         self._volatility = trailing_volatility(panel.prices.close, settings.risk.vol_window, ppy)
         self.protector: Protector | None = None
         if settings.risk.protective_stops:
@@ -109,6 +118,7 @@ class Engine:
                 run_id, panel.symbols, settings.risk, _traded_atr(panel, settings.risk.atr_period)
             )
         self._pending_events: list[Event] = []
+        self._construction_off = False
         self._last_close = np.full(len(panel.symbols), np.nan)
         self._last_target = np.zeros(len(panel.symbols))
         self._index = {s: i for i, s in enumerate(panel.symbols)}
@@ -298,10 +308,22 @@ class Engine:
         changed: dict[str, Position] = {}
         if self.panel.as_traded is not None:
             self._corporate_actions(k, bar.open_time, report, changed)
+        guarded = None
+        if self.guard is not None:  # after the splits: quantities and last closes are on this bar's scale
+            held, pending = self.holdings(), self.broker.pending_qty()
+            peak = self.risk.kill_switch.peak
+            cash = float(self.ledger.cash)
+            guarded = self.guard.before(bar, peak, cash, held, pending, self._last_close, self.broker, report)
         self.broker.on_bars(bar, self.ledger.cash, report)
         for fill in report.fills:
             changed[fill.symbol] = self.ledger.apply(fill)
             report.events.append(Event(fill.ts, "fill", _fill_payload(fill)))
+        if self.guard is not None and guarded is not None:
+            booked = len(report.fills)
+            self.guard.after(k, bar, guarded, self.holdings(), self.broker, report)
+            for fill in report.fills[booked:]:
+                changed[fill.symbol] = self.ledger.apply(fill)
+                report.events.append(Event(fill.ts, "fill", _fill_payload(fill)))
         if self.protector is not None:
             self.protector.on_fills(report.fills, report.events)
 
@@ -332,10 +354,16 @@ class Engine:
             gated = self.protector.gate(decision.weights, now, report.events)
             if gated is not decision.weights:
                 decision = replace(decision, weights=gated)
+        if decision is not None and self.halted is None:
+            decision = self._construct(k, decision)
         plan = RiskPlan()
         held = self.holdings()
         if decision is not None:
-            inputs = RiskInputs(decision.p_win, decision.payoff, self._volatility[k])
+            budget = None
+            if self.settings.risk.drawdown_budget:
+                limit = budget_limit(self.settings.risk.max_drawdown, self.settings.risk.budget_margin)
+                budget = budget_fraction(equity, self.risk.kill_switch.peak, limit)
+            inputs = RiskInputs(decision.p_win, decision.payoff, self._volatility[k], budget)
             committed = held + self.broker.pending_qty()
             plan = self.risk.plan(now, decision.weights, self._last_close, committed, equity, inputs)
             report.events.extend(plan.events)
@@ -443,6 +471,40 @@ class Engine:
                 report.events.append(Event(at, "dividend", dividend))
             if amount != 0.0:
                 self.broker.apply_dividend(symbol, to_decimal(amount), at, report)
+
+    def _construct(self, k: int, decision: Decision) -> Decision:
+        """The board's odds turned into a book by `risk.construction` (or the decision as it came).
+
+        Only symbols the decision holds (or shorts, where allowed) are sized, so exits and blocks stand.
+        """
+        mode = self.settings.risk.construction
+        if mode == "none" or self._construction_off or decision.p_win is None or decision.payoff is None:
+            return decision
+        s = self.settings.risk
+        mu = expected_returns(decision.p_win, decision.payoff, decision.confidence, self._volatility[k])
+        side = np.sign(decision.weights) if s.allow_short else (decision.weights > 0).astype(float)
+        mu = np.where(mu > 0, side * mu, 0.0)  # an asset's expected return, signed by the side it is held
+        closes = self.panel.prices.close[max(0, k - s.construction_window) : k + 1]
+        try:
+            built = construct(
+                self.panel.symbols,
+                mu,
+                closes,
+                self._last_close,
+                s,
+                self.risk.settings.sectors,
+                self.risk.periods_per_year,
+            )
+        except ConfigError:
+            if mode == "mean_variance":
+                raise
+            log.warning("risk.construction auto: PyPortfolioOpt is not installed; sizing per symbol")
+            self._construction_off = True
+            return decision
+        if built.weights is None:
+            log.debug("construction skipped at cycle %d: %s", k, built.reason)
+            return decision
+        return replace(decision, weights=np.clip(built.weights, -1.0, 1.0), p_win=None, payoff=None)
 
     def _record(self, record: CycleRecord) -> None:
         """Hand the cycle to the recorder; a failing database degrades health but loses nothing."""

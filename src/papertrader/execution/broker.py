@@ -386,6 +386,23 @@ class PaperBroker:
         self.observe(bars)
         self._market = None
 
+    def fill_now(self, order: Order, reference: float, at: datetime, report: BrokerReport) -> Fill:
+        """Execute a whole order at once at `reference` plus the market-order costs (the drawdown guard's exits).
+
+        The caller has already decided that the bar traded at `reference`; the order never rests in the book.
+        """
+        price = cost_price(
+            to_decimal(reference), order.side, to_decimal(self._costs.slippage_bps) + self._half_spread_bps(0, None)
+        )
+        accepted = order.accept(at)
+        report.order_event(accepted, at)
+        fee = fill_fee(accepted, order.qty, price, self._costs, removes_liquidity=True)
+        self._fill_seq += 1
+        fill = Fill(order.id, order.symbol, order.side, order.qty, price, fee, at, self._fill_seq)
+        report.fills.append(fill)
+        report.order_event(accepted.fill(order.qty, price, at), at)
+        return fill
+
     def _market_inputs(self) -> MarketInputs | None:
         """The caller's inputs for this bar, else the trailing window's (computed once, only if needed)."""
         if not self._market_known:

@@ -2,7 +2,9 @@
 
 Order of rules, each applied to target weights before they become shares: Kelly sizing (when the
 decision carries calibrated probabilities), volatility targeting, no-short, per-position cap, capital
-buckets and cash reserve, sector caps, gross exposure; then the daily loss limit blocks new entries,
+buckets and cash reserve, sector caps, gross exposure, and the drawdown budget (when the caller passes
+the budget: the target's bad-bar loss must fit the room left above the drawdown floor, see
+`papertrader.risk.drawdown`); then the daily loss limit blocks new entries,
 the per-order cap trims size, and tiny orders are dropped. Exits are never blocked.
 """
 
@@ -19,6 +21,7 @@ import numpy.typing as npt
 from papertrader.config.settings import RiskSettings
 from papertrader.core.events import Event
 from papertrader.risk.buckets import Bucket, cap_groups
+from papertrader.risk.drawdown import UNKNOWN_BAR_VOL, bar_sigma, budget_scale
 from papertrader.risk.limits import DailyLossLimit, DrawdownKillSwitch
 from papertrader.risk.sizing import Array, kelly_weights, vol_target_scale
 
@@ -57,6 +60,13 @@ class _Terms:
     valid: list[bool]
 
 
+def _budget_cut(gross: float, bad_bar: float, budget: float) -> float:
+    """Gross weight a book must shed for its bad-bar loss to fit the drawdown budget (0 when it fits)."""
+    if bad_bar <= budget:
+        return 0.0
+    return gross if budget <= 0 else gross * (1.0 - budget / bad_bar)
+
+
 def _sign(x: float) -> float:
     """numpy.sign for one float (0.0 for zero)."""
     return 1.0 if x > 0 else -1.0 if x < 0 else 0.0
@@ -64,20 +74,29 @@ def _sign(x: float) -> float:
 
 @dataclass(frozen=True, slots=True)
 class RiskInputs:
-    """Optional evidence for sizing: calibrated win probability and payoff ratio, volatility, per symbol."""
+    """Optional evidence for sizing: calibrated win probability and payoff ratio, volatility, per symbol.
+
+    budget: equity above the drawdown floor as a fraction of equity (`drawdown.budget_fraction`); None
+    leaves the drawdown budget out of sizing.
+    """
 
     p_win: Array | None = None
     payoff: Array | None = None
     volatility: Array | None = None
+    budget: float | None = None
 
 
 class RiskEngine:
     """Stateful across cycles only for the loss limits; sizing itself is a pure function of its inputs."""
 
-    def __init__(self, symbols: Sequence[str], settings: RiskSettings, rebalance_band: float) -> None:
+    def __init__(
+        self, symbols: Sequence[str], settings: RiskSettings, rebalance_band: float, periods_per_year: float = 252.0
+    ) -> None:
         self.symbols = tuple(symbols)
         self.settings = settings
         self.rebalance_band = rebalance_band
+        self.periods_per_year = periods_per_year
+        self._exit_cost = settings.exit_cost_bps / 1e4
         self.shortcuts = True  # the fast paths of `plan`; False forces the array path (tests compare the two)
         self.kill_switch = DrawdownKillSwitch(settings.max_drawdown)
         self.daily = DailyLossLimit(settings.daily_loss_limit)
@@ -154,7 +173,18 @@ class RiskEngine:
             w = bind(
                 w * (gross_cap / gross), "max_gross_exposure" if gross_cap < 1 - s.cash_reserve else "cash_reserve"
             )
+        if inputs.budget is not None:
+            sigma = self._sigma(inputs)
+            scale = budget_scale(w, sigma, inputs.budget, s.budget_z, s.gap_allowance, self._exit_cost)
+            if scale < 1.0:
+                w = bind(w * scale, "drawdown_budget")
         return w, rule
+
+    def _sigma(self, inputs: RiskInputs) -> Array:
+        """One-bar volatility per symbol for the drawdown budget (UNKNOWN_BAR_VOL without an estimate)."""
+        if inputs.volatility is None:
+            return np.full(len(self.symbols), UNKNOWN_BAR_VOL)
+        return bar_sigma(inputs.volatility, self.periods_per_year)
 
     def plan(
         self,
@@ -204,7 +234,7 @@ class RiskEngine:
         trade = (delta != 0) & (opening | closing | drifted)
         # a position left alone (inside the band) must not, with the new trades, break a cap
         projected = np.where(trade, target_qty * np.where(valid, prices, 0.0) / equity, current)
-        trade |= (delta != 0) & self._over_limits(projected, weights, prices)
+        trade |= (delta != 0) & self._over_limits(projected, weights, prices, inputs)
         return _Terms(
             weights.tolist(), rule, current.tolist(), delta.tolist(), trade.tolist(), closing.tolist(), valid.tolist()
         )
@@ -250,6 +280,13 @@ class RiskEngine:
             w = bind(
                 w * (gross_cap / gross), "max_gross_exposure" if gross_cap < 1 - s.cash_reserve else "cash_reserve"
             )
+        bad_bar = None
+        if inputs.budget is not None:
+            bad_bar = float(self._sigma(inputs)[0]) * s.budget_z + s.gap_allowance + self._exit_cost
+            loss = abs(w) * bad_bar
+            if inputs.budget <= 0 or loss > inputs.budget:
+                scale = 0.0 if inputs.budget <= 0 else inputs.budget / loss
+                w = bind(w * scale, "drawdown_budget")
         current = held * (price if valid else 0.0) / equity
         if self.daily.hit:
             if s.flatten_on_daily_limit:
@@ -268,6 +305,9 @@ class RiskEngine:
         projected = target_qty * (price if valid else 0.0) / equity if trade else current
         if delta != 0 and not trade:
             trade = self._over_limit_one(projected, w, price)
+            if not trade and bad_bar is not None and inputs.budget is not None and abs(projected) > abs(w) + _EPS:
+                cut = _budget_cut(abs(projected), abs(projected) * bad_bar, inputs.budget)
+                trade = cut > s.limit_tolerance + _EPS
         return _Terms([w], [rule], [current], [delta], [trade], [closing], [valid])
 
     def _over_limit_one(self, projected: float, allowed: float, price: float) -> bool:
@@ -352,11 +392,22 @@ class RiskEngine:
             if blocked and abs(float(target_weights[j]) - float(t.current[j])) > self.rebalance_band:
                 self._event(plan, at, "order.denied", j, str(t.rule[j]), requested_weight=float(target_weights[j]))
 
-    def _over_limits(self, projected: Array, allowed: Array, prices: Array) -> npt.NDArray[np.bool_]:
-        """Symbols whose drift carried them (or their group) past a cap by more than the tolerance: trim them."""
+    def _over_limits(
+        self, projected: Array, allowed: Array, prices: Array, inputs: RiskInputs | None = None
+    ) -> npt.NDArray[np.bool_]:
+        """Symbols whose drift carried them (or their group) past a cap by more than the tolerance: trim them.
+
+        A book whose bad-bar loss outgrew the drawdown budget (by more than the tolerance) is trimmed too.
+        """
         s = self.settings
         slack = s.limit_tolerance + _EPS
         above = np.abs(projected) > np.abs(allowed) + _EPS
+        if inputs is not None and inputs.budget is not None:
+            sigma = self._sigma(inputs)
+            gross = float(np.abs(projected).sum())
+            bad_bar = float((np.abs(projected) * (s.budget_z * sigma + s.gap_allowance + self._exit_cost)).sum())
+            if _budget_cut(gross, bad_bar, inputs.budget) > slack:
+                return np.asarray(above, dtype=bool)
         over = above & (np.abs(projected) > s.max_position_fraction + slack)
         gross_cap = min(s.max_gross_exposure, 1.0 - s.cash_reserve) if not s.allow_short else s.max_gross_exposure
         if float(np.abs(projected).sum()) > gross_cap + slack:

@@ -90,9 +90,13 @@ def test_a_slow_client_gets_the_newest_state_not_a_backlog_and_reconnects_with_a
                 depths.extend(c.depth() for c in hub.clients)
             engine_seconds = time.perf_counter() - started
             messages = _drain(ws, n - 1)
-        # coalesced: at most max_rate cycle messages a second of engine time (a loaded machine is slower, not wrong)
+        # coalesced: at most max_rate cycle messages a second of engine time (a loaded machine is slower, not wrong);
+        # fills, signals and risk events are each delivered (bounded by the outbox). With the drawdown budget
+        # (issue 16) this run keeps trading instead of halting in 2002, so the cycles are counted alone.
         rate_bound = engine_seconds / hub.min_interval + 10
-        assert n > 3000 and len(messages) < min(n / 2, max(n / 5, rate_bound)), f"{len(messages)} for {n} cycles"
+        states = [m for m in messages if m["type"] in ("cycle", "snapshot")]
+        assert n > 3000 and len(states) < min(n / 2, max(n / 5, rate_bound)), f"{len(states)} for {n} cycles"
+        assert len(messages) < n / 2, f"{len(messages)} messages for {n} cycles"
         assert max(depths) <= hub.client_events + 2, "the outbox stayed bounded while the client did not read"
         assert _final_cycle(messages) == n - 1, "the last thing a slow client sees is the newest state"
         assert {m["type"] for m in messages} <= {"cycle", "fill", "signal", "risk", "health", "snapshot"}

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from papertrader.cli import app
-from papertrader.config.settings import Settings
+from papertrader.config.settings import RiskSettings, Settings
 from papertrader.engine.runner import RunRequest, run
 from papertrader.persistence.db import make_engine
 from papertrader.persistence.repository import RunRepository
@@ -36,7 +36,9 @@ def test_a_replay_notifies_its_halt_and_rate_limited_fills(home: Path, monkeypat
         monkeypatch.setenv("PAPERTRADER_NOTIFY_URLS", hook.url())
         monkeypatch.setenv("PAPERTRADER_NOTIFY_RATE_LIMIT", "3")
         monkeypatch.setenv("PAPERTRADER_NOTIFY_RATE_WINDOW_S", "86400")  # one window for the whole replay
-        result = run(Settings(home=home), RunRequest(("AAPL", "MSFT"), "1d", START, END, mode="replay", run_id="n"))
+        # the kill switch alone (no drawdown budget, issue 16), so this replay halts in 2000 as the test needs
+        settings = Settings(home=home, risk=RiskSettings(drawdown_budget=False))
+        result = run(settings, RunRequest(("AAPL", "MSFT"), "1d", START, END, mode="replay", run_id="n"))
     assert result.extra["halted"]
     messages = hook.messages()
     halts = [m for m in messages if m.startswith("HALTED: kill switch")]

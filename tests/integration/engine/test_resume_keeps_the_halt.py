@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from papertrader.cli import app
-from papertrader.config.settings import Settings
+from papertrader.config.settings import RiskSettings, Settings
 from papertrader.engine.runner import RunRequest, run
 from papertrader.persistence.db import make_engine
 from papertrader.persistence.repository import RunRepository
@@ -31,7 +31,8 @@ def _request(run_id: str, resume: bool = False) -> RunRequest:
 
 
 def test_a_resumed_run_stays_halted_after_its_kill_switch_fired(home: Path) -> None:
-    settings = Settings(home=home)
+    # without the drawdown budget and its intrabar guard (which keep these bars above the floor)
+    settings = Settings(home=home, risk=RiskSettings(drawdown_budget=False))
     reference = run(settings, _request("whole"))
     assert reference.extra["halted"], "the 8% kill switch fires on AAPL+MSFT in 2000"
 

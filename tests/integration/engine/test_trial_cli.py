@@ -176,6 +176,7 @@ def test_a_kill_switch_halt_counts_as_a_critical_failure(home: Path, tmp_path: P
     out = tmp_path / "t.json"
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("PAPERTRADER_RISK__MAX_DRAWDOWN", "0.002")
+        mp.setenv("PAPERTRADER_RISK__DRAWDOWN_BUDGET", "false")  # the guard would keep it above the floor
         _invoke(home, "trial", "--days", "7", "--windows", "5", "--json", str(out))
     windows = json.loads(out.read_text())["windows"]
     halted = [w for w in windows if any("kill switch" in f for f in w["critical_failures"])]

@@ -77,7 +77,8 @@ def test_compare_writes_json_and_refuses_a_window_inside_model_training(
     assert done.exit_code == 0, done.output
     data = json.loads(out.read_text())
     names = [row["name"] for row in data["rows"]]
-    assert names == ["ensemble", "lstm", "gru", "ppo", "trend", "trend_baseline", "buy_and_hold", VOL_MATCHED]
+    board = ["ensemble", "ensemble_per_symbol", "lstm", "gru", "ppo", "trend"]  # per-symbol: issue 16
+    assert names == [*board, "trend_baseline", "buy_and_hold", VOL_MATCHED]
     assert all(len(curve) == len(data["ts"]) for curve in data["equity"].values())
     assert data["calibration"]["end"] < data["start"]
     for model in data["models"].values():

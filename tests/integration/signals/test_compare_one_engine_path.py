@@ -3,6 +3,7 @@ same settings and window, to the cent and the fill (real bundled bars, tiny regi
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 from typing import Any
@@ -78,9 +79,23 @@ def test_a_member_alone_and_the_trend_baseline_equal_their_own_backtests(
 
 
 @pytest.mark.slow
+def test_the_per_symbol_row_is_the_board_backtest_without_construction(
+    compared: dict[str, Any], board_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = {"PAPERTRADER_STRATEGY__NAME": "ensemble", "PAPERTRADER_RISK__CONSTRUCTION": "none"}
+    backtest = _backtest(monkeypatch, board_home, tmp_path, "per-symbol", **env)
+    row = compared["metrics"]["ensemble_per_symbol"]
+    assert {k: row[k] for k in SAME} == {k: backtest[k] for k in SAME}
+    if importlib.util.find_spec("pypfopt") is not None:  # without it `auto` sizes per symbol: the rows agree
+        assert compared["equity"]["ensemble_per_symbol"] != compared["equity"]["ensemble"], "construction acts"
+
+
+@pytest.mark.slow
 def test_buy_and_hold_is_the_backtests_benchmark_and_every_row_is_listed(compared: dict[str, Any]) -> None:
     names = [row["name"] for row in compared["rows"]]
-    assert names == [*BOARD_ROWS, "trend_baseline", "buy_and_hold", "buy_and_hold_vol_matched"]
+    # "ensemble_per_symbol": the board without portfolio construction, right after the board (issue 16)
+    rows = [BOARD_ROWS[0], "ensemble_per_symbol", *BOARD_ROWS[1:]]
+    assert names == [*rows, "trend_baseline", "buy_and_hold", "buy_and_hold_vol_matched"]
     assert all(len(curve) == len(compared["ts"]) for curve in compared["equity"].values())
     assert compared["runs"] == {}  # not persisted unless asked
 
@@ -94,7 +109,7 @@ def test_persisted_rows_are_stored_runs_that_check_and_report(
     db = tmp_path / "persisted.db"
     _invoke(monkeypatch, board_home, db, "compare", *window, "--persist", "--json", str(out))
     data = json.loads(out.read_text())
-    assert set(data["runs"]) == {"ensemble", "lstm", "trend_baseline"}
+    assert set(data["runs"]) == {"ensemble", "ensemble_per_symbol", "lstm", "trend_baseline"}
     for run_id in data["runs"].values():
         _invoke(monkeypatch, board_home, db, "check", run_id)
     repo = RunRepository(make_engine(f"sqlite:///{db}"))

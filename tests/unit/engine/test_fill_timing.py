@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from papertrader.engine.guard import is_guard_exit
 from papertrader.engine.protection import is_protective
 from papertrader.execution.fees import market_fill_price
 from support import EngineFactory
@@ -22,6 +23,13 @@ def test_fills_use_the_next_bar_open_never_a_price_the_decision_saw(
             decided_k = int(fill.order_id.split(":")[1])
             if is_protective(fill.order_id):  # a stop or take-profit placed at bar decided_k's close
                 assert outcome.k > decided_k, "a protective exit works only from the bar after it was placed"
+                continue
+            if is_guard_exit(fill.order_id):  # the drawdown guard: a level set from this bar's own open
+                j = panel.symbols.index(fill.symbol)
+                assert outcome.k == decided_k and fill.ts == panel.bar(outcome.k).open_time
+                assert fill.price <= market_fill_price(
+                    panel.prices.open[outcome.k, j], fill.side, engine.settings.costs
+                )
                 continue
             decision = submitted[fill.order_id]
             assert fill.ts > decision.ts, "a fill must come after the decision"

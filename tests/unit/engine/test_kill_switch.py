@@ -1,17 +1,23 @@
-"""The drawdown kill switch on real bars: fires on the first cycle past 8%, flattens, then nothing trades."""
+"""The drawdown kill switch on real bars: fires on the first cycle past 8%, flattens, then nothing trades.
+
+The drawdown budget and its intrabar guard keep these bars from ever reaching 8%, so the last line is
+tested with them switched off (as a gap larger than the allowance would leave it to act).
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
+from papertrader.config.settings import RiskSettings, Settings
 from support import EngineFactory
 
 
 def test_kill_switch_fires_first_cycle_past_threshold_flattens_and_stops_trading(
     etf_daily: pd.DataFrame, engine_factory: EngineFactory
 ) -> None:
-    engine, events = engine_factory(etf_daily[etf_daily["ts"] < pd.Timestamp("2004-01-01", tz="UTC")])
+    settings = Settings(risk=RiskSettings(drawdown_budget=False))
+    engine, events = engine_factory(etf_daily[etf_daily["ts"] < pd.Timestamp("2004-01-01", tz="UTC")], settings)
     outcomes = engine.run()
     equity = np.array([float(o.valuation.equity) for o in outcomes])
     drawdown = equity / np.maximum.accumulate(equity) - 1

@@ -36,6 +36,7 @@ def _plans(
     equity: float,
     vol: float | None,
     daily_drop: float,
+    budget: float | None = None,
 ) -> tuple[RiskPlan, RiskPlan]:
     one = RiskEngine((symbol,), risk, band)
     two = RiskEngine((symbol, "ZZZZ"), risk, band)
@@ -48,7 +49,7 @@ def _plans(
         np.array([p]),
         np.array([held]),
         equity,
-        RiskInputs(volatility=None if vol is None else np.array([vol])),
+        RiskInputs(volatility=None if vol is None else np.array([vol]), budget=budget),
     )
     pair = two.plan(
         T0,
@@ -56,7 +57,7 @@ def _plans(
         np.array([p, math.nan]),
         np.array([held, 0.0]),
         equity,
-        RiskInputs(volatility=None if vol is None else np.array([vol, math.nan])),
+        RiskInputs(volatility=None if vol is None else np.array([vol, math.nan]), budget=budget),
     )
     return single, pair
 
@@ -76,6 +77,7 @@ def _plans(
     sector=st.booleans(),
     daily_drop=st.sampled_from([0.0, 0.05]),
     flatten=st.booleans(),
+    budget=st.one_of(st.none(), st.just(0.0), st.floats(-0.01, 0.1)),
 )
 def test_one_symbol_float_path_equals_array_path_on_intents_and_events(
     w: float,
@@ -91,6 +93,7 @@ def test_one_symbol_float_path_equals_array_path_on_intents_and_events(
     sector: bool,
     daily_drop: float,
     flatten: bool,
+    budget: float | None,
 ) -> None:
     risk = RiskSettings(
         allow_short=allow_short,
@@ -100,7 +103,7 @@ def test_one_symbol_float_path_equals_array_path_on_intents_and_events(
         max_sector_fraction=0.3,
         flatten_on_daily_limit=flatten,
     )
-    single, pair = _plans(symbol, risk, band, w, p, held, equity, vol, daily_drop)
+    single, pair = _plans(symbol, risk, band, w, p, held, equity, vol, daily_drop, budget)
     assert single.intents == pair.intents
     assert single.events == pair.events
 

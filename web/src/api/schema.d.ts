@@ -1328,6 +1328,11 @@ export interface components {
             /** Run Id */
             run_id: string;
             /**
+             * Sectors
+             * @description gross weight per sector held (risk.sectors over the universe file's) against max_sector_fraction
+             */
+            sectors: components["schemas"]["BucketView"][];
+            /**
              * Source
              * @enum {string}
              */

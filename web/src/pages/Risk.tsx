@@ -49,6 +49,36 @@ function Limits({ risk }: { risk: RiskData }) {
   );
 }
 
+// Gross weight per sector held, against the sector cap (risk.sectors over the universe file's sectors).
+function Sectors({ risk }: { risk: RiskData }) {
+  const sectors = risk.sectors ?? [];
+  if (!sectors.length) return null;
+  return (
+    <div className="table-wrap">
+      <table data-testid="sectors">
+        <thead>
+          <tr>
+            <th>Sector</th>
+            <th className="num">Weight</th>
+            <th className="num">Cap</th>
+            <th>Symbols</th>
+          </tr>
+        </thead>
+        <tbody>
+          {sectors.map((s) => (
+            <tr key={s.name} className={s.weight > s.cap + 1e-9 ? 'over-cap' : undefined}>
+              <td>{s.name}</td>
+              <td className="num">{fmtPct(s.weight, 1)}</td>
+              <td className="num">{fmtPct(s.cap, 0)}</td>
+              <td>{s.symbols.join(', ') || '—'}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
 export function Risk() {
   const { api, run } = useSession();
   const live = useLive();
@@ -102,6 +132,7 @@ export function Risk() {
                     </table>
                   </div>
                 ) : null}
+                <Sectors risk={r} />
               </Panel>
               <Panel title={`Alerts (${r.alerts.length})`}>
                 <div className="chips">

@@ -1,0 +1,204 @@
+"""The intrabar drawdown guard: positions exit inside a bar at the level that keeps the drawdown promise.
+
+Without it the kill switch sees equity only at a bar's close and flattens at the next open, so the loss
+it promised to stop has already happened. The guard works in two steps around the broker's bar:
+
+* `before` (at the bar's open, before any fill): marks the book the account will hold once the orders
+  decided at the last close fill (held + pending) at the open, checks the overnight gap of the positions
+  carried in, and asks `risk.drawdown.guard_plan` for the terms: keep everything (the usual case), trim
+  at the open, or exit everything at the open when the gap already took the account to the floor. Each
+  position's exit level is `move` from the open. A protective stop that sits beyond a level the bar
+  reaches is withdrawn first, so the guard's better exit is the one that happens.
+* `after` (once the broker's fills are booked): trims at the open price, then exits every position whose
+  bar traded through its level, at the level (conservative: the level is taken as reached before any
+  recovery within the bar), or at the open when the bar opened beyond it.
+
+A gap against the carried positions larger than `gap_allowance` of their value is reported as
+`risk.gap_through`: it is the one way the account can end a bar past its floor. Exits are
+`risk.drawdown_exit` events with their cause (gap, trim or intrabar).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from papertrader.config.settings import RiskSettings
+from papertrader.core.events import Event
+from papertrader.domain.types import Order, OrderType, Side, TimeInForce
+from papertrader.engine.protection import is_protective
+from papertrader.execution.broker import BarSlice, BrokerReport, PaperBroker
+from papertrader.features.technical import Array
+from papertrader.risk.drawdown import GuardPlan, budget_limit, crossed, floor_equity, gap_loss, guard_levels, guard_plan
+
+GAP_EVENT, EXIT_EVENT = "risk.gap_through", "risk.drawdown_exit"
+GUARD_LEG, GUARD_OPEN_LEG = "dd", "ddo"  # an exit at a level inside the bar; a trim or exit at the open
+
+
+def is_guard_exit(order_id: str) -> bool:
+    """True for the ids of the guard's exits (run:cycle:dd[o]:symbol, the cycle being the bar it fills in)."""
+    parts = order_id.rsplit(":", 2)
+    return len(parts) == 3 and parts[1] in (GUARD_LEG, GUARD_OPEN_LEG)
+
+
+@dataclass(frozen=True, slots=True)
+class GuardBar:
+    """What `before` decided for one bar: the plan, each symbol's exit level, and the gap cause if any."""
+
+    plan: GuardPlan
+    levels: Array
+    gap: bool
+
+
+class DrawdownGuard:
+    """Applies the drawdown floor inside bars for one run (stateless between bars)."""
+
+    def __init__(self, run_id: str, symbols: Sequence[str], settings: RiskSettings) -> None:
+        self.run_id = run_id
+        self.symbols = tuple(symbols)
+        self.settings = settings
+        self.exit_cost = settings.exit_cost_bps / 1e4
+        self._index = {symbol: i for i, symbol in enumerate(self.symbols)}
+
+    def before(
+        self,
+        bar: BarSlice,
+        peak: float,
+        cash: float,
+        held: Array,
+        pending: Array,
+        last_close: Array,
+        broker: PaperBroker,
+        report: BrokerReport,
+    ) -> GuardBar | None:
+        """Terms for this bar from the open; withdraws protective stops the guard will beat. None: nothing held."""
+        s = self.settings
+        book = held + pending
+        if peak <= 0 or not book.any():
+            return None
+        at = bar.open_time
+        loss, carried = gap_loss(held, last_close, bar.open)
+        gap = carried > 0 and loss > s.gap_allowance * carried * (1 + 1e-9)
+        if gap:
+            report.events.append(
+                Event(
+                    at,
+                    GAP_EVENT,
+                    {
+                        "loss": loss,
+                        "exposure": carried,
+                        "gap": loss / carried,
+                        "allowance": s.gap_allowance,
+                        "symbols": _gaps(self.symbols, held, last_close, bar.open),
+                    },
+                )
+            )
+        reference = np.where(np.isfinite(bar.open), bar.open, last_close)
+        marked = np.where(np.isfinite(reference), reference, 0.0)
+        equity = cash + float((held * marked).sum())  # the open fills only swap cash for shares (costs aside)
+        exposure = float(np.abs(book * marked).sum())
+        plan = guard_plan(
+            equity,
+            exposure,
+            floor_equity(peak, budget_limit(s.max_drawdown, s.budget_margin)),
+            s.gap_allowance,
+            self.exit_cost,
+        )
+        levels = guard_levels(reference, book, plan.move)
+        hit = crossed(levels, book, bar.low, bar.high) | (plan.keep < 1.0) & (book != 0)
+        protective = [o for o in broker.working if is_protective(o.id)]
+        first = {o.symbol for o in protective if hit[self._index[o.symbol]] and _beyond(o, levels, book, self._index)}
+        for order in protective:
+            if order.symbol in first:  # the whole OCO pair goes: the guard exits the position before its stop
+                broker.cancel(order.id, at, "drawdown guard exits first", report)
+        return GuardBar(plan, levels, gap)
+
+    def after(
+        self, k: int, bar: BarSlice, terms: GuardBar, held: Array, broker: PaperBroker, report: BrokerReport
+    ) -> None:
+        """Trim at the open and exit at the levels the bar traded through; fills land in `report`."""
+        plan = terms.plan
+        left = held.copy()
+        cause = "gap" if terms.gap else "trim"
+        if plan.keep < 1.0:
+            for i in np.flatnonzero(left != 0):
+                if np.isfinite(bar.open[i]):
+                    keep = int(np.trunc(left[i] * plan.keep))
+                    self._exit(k, int(i), int(left[i] - keep), float(bar.open[i]), cause, plan, bar, broker, report)
+                    left[i] = keep
+        hit = crossed(terms.levels, left, bar.low, bar.high)
+        for i in np.flatnonzero(hit):
+            # a bar that opened beyond the level fills at the open, never better than the market gave
+            if left[i] > 0:
+                price = min(float(terms.levels[i]), float(bar.open[i]))
+            else:
+                price = max(float(terms.levels[i]), float(bar.open[i]))
+            self._exit(k, int(i), int(left[i]), price, "intrabar", plan, bar, broker, report)
+
+    def _exit(
+        self,
+        k: int,
+        i: int,
+        qty: int,
+        price: float,
+        cause: str,
+        plan: GuardPlan,
+        bar: BarSlice,
+        broker: PaperBroker,
+        report: BrokerReport,
+    ) -> None:
+        if qty == 0:
+            return
+        symbol = self.symbols[i]
+        order = Order(
+            f"{self.run_id}:{k:08d}:{GUARD_LEG if cause == 'intrabar' else GUARD_OPEN_LEG}:{symbol}",
+            symbol,
+            Side.SELL if qty > 0 else Side.BUY,
+            abs(qty),
+            OrderType.MARKET,
+            bar.open_time,
+            tif=TimeInForce.DAY,
+            tag="drawdown",
+        )
+        fill = broker.fill_now(order, price, bar.open_time, report)
+        report.events.append(
+            Event(
+                bar.open_time,
+                EXIT_EVENT,
+                {
+                    "symbol": symbol,
+                    "cause": cause,
+                    "qty": qty,
+                    "level": price,
+                    "price": str(fill.price),
+                    "floor": plan.floor,
+                    "budget": plan.budget,
+                    "move": plan.move,
+                },
+            )
+        )
+
+
+def _beyond(order: Order, levels: Array, book: Array, index: dict[str, int]) -> bool:
+    """A protective stop that would fill only after the guard's level was crossed (worse than the level)."""
+    stop = order.stop_price
+    if order.type is not OrderType.STOP or stop is None:
+        return False
+    i = index[order.symbol]
+    if not np.isfinite(levels[i]):
+        return False
+    level = float(levels[i])
+    return float(stop) < level if book[i] > 0 else float(stop) > level
+
+
+def _gaps(symbols: Sequence[str], held: Array, last_close: Array, open_: Array) -> dict[str, float]:
+    """Open-vs-close move of each carried position that moved against it."""
+    out: dict[str, float] = {}
+    for i in np.flatnonzero(held != 0):
+        if np.isfinite(last_close[i]) and np.isfinite(open_[i]) and last_close[i] > 0:
+            move = float(open_[i] / last_close[i] - 1.0)
+            if move * np.sign(held[i]) < 0:
+                out[symbols[int(i)]] = move
+    return out

@@ -1,0 +1,108 @@
+"""Portfolio construction: expected returns and a shrunk covariance into weights that respect every cap."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from papertrader.config.settings import RiskSettings, Settings
+from papertrader.features.view import FeatureView
+from papertrader.risk.construction import construct, expected_returns
+from papertrader.signals.base import Decision
+from support import build_engine, load_shared_daily
+
+pypfopt = pytest.importorskip("pypfopt")
+
+ETFS = ("SPY", "QQQ", "IWM", "EEM")
+
+
+@pytest.fixture(scope="module")
+def closes() -> np.ndarray:
+    bars = pd.concat([load_shared_daily(s) for s in ETFS], ignore_index=True)
+    wide = bars.pivot(index="ts", columns="symbol", values="close")[list(ETFS)].dropna()
+    return wide.to_numpy()[-600:-479]  # 121 real closes from 2018-2019
+
+
+def _vol(weights: np.ndarray, window: np.ndarray) -> float:
+    cov = pypfopt.risk_models.CovarianceShrinkage(pd.DataFrame(window), frequency=252).ledoit_wolf().to_numpy()
+    return float(np.sqrt(weights @ cov @ weights))
+
+
+def test_expected_return_is_the_edge_scaled_by_volatility_and_confidence() -> None:
+    mu = expected_returns(
+        np.array([0.6, 0.5, 0.4, np.nan]),
+        np.array([1.0, 1.0, 1.0, 1.0]),
+        np.array([1.0, 1.0, 0.5, 1.0]),
+        np.full(4, 0.2),
+    )
+    assert mu[0] > 0 and mu[1] == 0 and mu[2] < 0 and mu[3] == 0
+    half = expected_returns(np.array([0.6]), np.array([1.0]), np.array([0.5]), np.array([0.2]))
+    assert np.isclose(half[0], mu[0] / 2), "confidence shrinks the expected return"
+
+
+def test_weights_respect_position_bucket_sector_gross_caps_and_the_volatility_target(closes: np.ndarray) -> None:
+    mu = np.array([0.05, 0.04, 0.03, 0.06])
+    limits = RiskSettings(vol_target=0.12, max_sector_fraction=0.3)
+    sectors = {"SPY": "US", "QQQ": "US"}
+    built = construct(ETFS, mu, closes, closes[-1], limits, sectors, 252.0)
+    w = built.weights
+    assert w is not None, built.reason
+    assert (w >= -1e-9).all() and (w <= limits.max_position_fraction + 1e-6).all()
+    assert w.sum() <= limits.etf_cap + 1e-6, "every symbol here is an ETF: the bucket cap binds"
+    assert w[0] + w[1] <= 0.3 + 1e-6, "the sector cap binds"
+    assert _vol(w, closes) <= 0.12 + 1e-4
+    assert w.sum() > 0.2, "the budget the caps allow is used"
+
+
+def test_no_positive_expected_return_means_no_position(closes: np.ndarray) -> None:
+    built = construct(ETFS, np.zeros(4), closes, closes[-1], RiskSettings(), {}, 252.0)
+    assert built.weights is not None and not built.weights.any()
+
+
+def test_an_unreachable_target_leaves_the_decision_to_per_symbol_sizing(closes: np.ndarray) -> None:
+    assert construct(ETFS, np.full(4, 0.05), closes[:2], closes[-1], RiskSettings(), {}, 252.0).weights is None
+    assert (
+        construct(ETFS, np.full(4, 0.05), closes, closes[-1], RiskSettings(vol_target=None), {}, 252.0).weights is None
+    )
+
+
+class Odds:
+    """A board stand-in that says long everything with fixed calibrated odds (for the engine wiring)."""
+
+    name = "odds"
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def required_features(self) -> tuple[str, ...]:
+        return ()
+
+    def decide(self, ts: datetime, view: FeatureView) -> Decision:
+        n = self.n
+        return Decision(
+            np.full(n, 0.1), np.ones(n), lambda _i: "odds", p_win=np.linspace(0.52, 0.58, n), payoff=np.ones(n)
+        )
+
+
+def test_the_engine_builds_the_book_from_rows_up_to_the_decision_only() -> None:
+    bars = pd.concat([load_shared_daily(s) for s in ETFS], ignore_index=True)
+    bars = bars[
+        (bars["ts"] >= pd.Timestamp("2010-01-01", tz="UTC")) & (bars["ts"] < pd.Timestamp("2010-12-31", tz="UTC"))
+    ]
+    cut = sorted(bars["ts"].unique())[200]
+    settings = Settings(risk=RiskSettings(construction="mean_variance"))
+    full, _ = build_engine(bars, settings)
+    past, _ = build_engine(bars[bars["ts"] <= cut], settings)
+    for engine in (full, past):
+        engine.strategy = Odds(len(engine.panel.symbols))
+        for k in range(len(past.panel)):
+            engine.step(k)
+    k = len(past.panel) - 1
+    decision = Odds(len(past.panel.symbols)).decide(past.panel.close_times[k], FeatureView(past.features, k))
+    built_full, built_past = full._construct(k, decision), past._construct(k, decision)
+    assert np.array_equal(built_full.weights, built_past.weights), "later bars changed the book"
+    assert built_full.p_win is None, "Kelly does not size over the constructed book"
+    assert not np.allclose(built_full.weights, decision.weights)
