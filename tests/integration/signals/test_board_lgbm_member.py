@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from papertrader.cli_models import load_training_data
+from gate_support import stamp_passing_gate
+from papertrader.cli_models import bars_before, load_training_data
 from papertrader.config.board import BoardSettings
 from papertrader.config.settings import CostSettings, Settings, StrategySettings
 from papertrader.data import Lake
@@ -34,12 +35,17 @@ SYMBOLS = ("AAPL", "GOOG", "IBM", "MSFT")
 
 @pytest.fixture(scope="module")
 def lgbm_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A home with the bundled lake and a tiny registered lgbm version."""
+    """A home with the bundled lake and a tiny lgbm version trained on bars before 2011-06-01.
+
+    Its data ends before the engine run's calibration window (models.holdout), and its manifest carries a
+    stamped passing gate (`gate_support`): the engine test is about the board hearing and calibrating it.
+    """
     home = tmp_path_factory.mktemp("lgbm-home")
     import_bundled(Lake(home / "lake"))
     bars, _ = load_training_data(Settings(home=home), "1d", SYMBOLS)
     registry = Registry(home, revision=lambda: None)
-    train_and_register(bars, TrainOptions("lgbm", small=True), registry, CostSettings())
+    train_and_register(bars_before(bars, "2011-06-01"), TrainOptions("lgbm", small=True), registry, CostSettings())
+    stamp_passing_gate(home, ("lgbm",))
     return home
 
 
