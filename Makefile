@@ -91,4 +91,5 @@ bench: $(BENCH_STAMP)
 	$(PY) benchmarks/bench_all.py
 	$(PY) benchmarks/engine_throughput.py
 	$(PY) benchmarks/fill_calibration.py
+	$(PY) benchmarks/train_production.py
 	@if [ -f benchmarks/data_budget.py ]; then $(PY) benchmarks/data_budget.py || exit 1; fi
