@@ -36,10 +36,7 @@ import hashlib
 import json
 import logging
 import math
-import sqlite3
-import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -49,9 +46,10 @@ import numpy as np
 import pandas as pd
 
 from papertrader.core.clock import Clock, WallClock
-from papertrader.core.errors import ConfigError, DataError, PapertraderError, TemporaryError
+from papertrader.core.errors import ConfigError, DataError, PapertraderError
 from papertrader.data.actions import infer_actions
 from papertrader.data.keys import EASTERN
+from papertrader.data.ledgerdb import SqliteLedger
 from papertrader.data.polling import KeyBudget, format_seconds, time_for_requests
 from papertrader.data.router import Router
 from papertrader.data.schema import DAILY_TZ, UTC_NS, normalize_interval
@@ -300,38 +298,13 @@ def job_id_for(spec: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-class BackfillLedger:
+class BackfillLedger(SqliteLedger):
     """Checkpoints in SQLite: ranges already asked for per (symbol, interval), and each job's progress."""
 
+    what = "backfill ledger"
+
     def __init__(self, path: Path | str) -> None:
-        self.path = Path(path).expanduser()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        try:
-            self._conn = sqlite3.connect(self.path, timeout=30.0, check_same_thread=False)
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")  # survives a killed process; the lake is the truth
-        except sqlite3.Error as exc:
-            raise ConfigError(f"cannot open the backfill ledger {self.path}: {exc}") from None
-        with self._connect() as conn:
-            conn.executescript(_SCHEMA)
-
-    def __repr__(self) -> str:
-        return f"BackfillLedger({str(self.path)!r})"
-
-    def close(self) -> None:
-        """Close the database connection."""
-        self._conn.close()
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        """One short transaction (committed on success), serialised within the process."""
-        with self._lock:
-            try:
-                with self._conn:
-                    yield self._conn
-            except sqlite3.Error as exc:
-                raise TemporaryError(f"backfill ledger {self.path} unavailable ({exc}); retry shortly") from None
+        super().__init__(path, _SCHEMA)
 
     def checked(self, symbol: str, interval: str) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
         """Ranges this (symbol, interval) was already fetched for, oldest first."""

@@ -29,10 +29,7 @@ by the next run. When every key of the family's purpose is spent, the remaining 
 from __future__ import annotations
 
 import logging
-import sqlite3
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -43,6 +40,7 @@ import pandas as pd
 from papertrader.core.clock import Clock, WallClock
 from papertrader.core.errors import ConfigError, DataError, PapertraderError, QuotaExhaustedError, TemporaryError
 from papertrader.data.keys import EASTERN, Purpose
+from papertrader.data.ledgerdb import SqliteLedger
 from papertrader.data.sidestore import SideStore
 from papertrader.data.store import Lake
 
@@ -144,36 +142,13 @@ CREATE TABLE IF NOT EXISTS rejected (
 """
 
 
-class CollectLedger:
+class CollectLedger(SqliteLedger):
     """What was already answered (or quarantined), and which news windows each symbol was asked for."""
 
+    what = "collect ledger"
+
     def __init__(self, path: Path | str) -> None:
-        self.path = Path(path).expanduser()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        try:
-            self._conn = sqlite3.connect(self.path, timeout=30.0, check_same_thread=False)
-            self._conn.execute("PRAGMA journal_mode=WAL")
-        except sqlite3.Error as exc:
-            raise ConfigError(f"cannot open the collect ledger {self.path}: {exc}") from None
-        with self._connect() as conn:
-            conn.executescript(_SCHEMA)
-
-    def __repr__(self) -> str:
-        return f"CollectLedger({str(self.path)!r})"
-
-    def close(self) -> None:
-        """Close the database connection."""
-        self._conn.close()
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            try:
-                with self._conn:
-                    yield self._conn
-            except sqlite3.Error as exc:
-                raise TemporaryError(f"collect ledger {self.path} unavailable ({exc}); retry shortly") from None
+        super().__init__(path, _SCHEMA)
 
     def answered(self, family: str) -> dict[tuple[str, str], str]:
         """(function, subject) -> status of every item of a family answered before."""

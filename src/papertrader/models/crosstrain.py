@@ -32,7 +32,7 @@ from papertrader.models.crosssection import (
     rank_ic_by_row,
     summarize_ic,
 )
-from papertrader.models.data import LabelSpec, Market, bars_fingerprint, build_market
+from papertrader.models.data import LabelSpec, Market, build_market, window_fingerprint
 from papertrader.models.gate import evaluate_gate, gate_windows
 from papertrader.models.registry import Registration, Registry
 from papertrader.models.validation import make_folds
@@ -203,20 +203,6 @@ def fit_cross_section(bars: pd.DataFrame, spec: CrossSectionSpec, costs: CostSet
     return CrossSectionOutcome(model, metrics, market, fold.train, seconds, rate)
 
 
-def _window_fingerprint(market: Market, rows: tuple[int, int]) -> str:
-    """Fingerprint of the bars inside the training window only."""
-    p = market.inputs.prices
-    start, stop = rows
-    frame = pd.DataFrame(
-        {
-            "symbol": np.repeat(np.array(market.symbols, dtype=object)[None, :], stop - start, axis=0).ravel(),
-            "ts": np.repeat(market.inputs.ts[start:stop], len(market.symbols)),
-            **{name: getattr(p, name)[start:stop].ravel() for name in ("open", "high", "low", "close", "volume")},
-        }
-    ).dropna(subset=["close"])
-    return bars_fingerprint(frame)
-
-
 def register_cross_section(
     outcome: CrossSectionOutcome, registry: Registry, source_interval: str, promote: bool | None = None
 ) -> str:
@@ -234,7 +220,7 @@ def register_cross_section(
         },
         schema_hash=model.schema_hash,
         training_window={"start": start, "end": end, "data_end": market.inputs.ts[-1].isoformat()},
-        data_fingerprint=_window_fingerprint(market, outcome.fold_train),
+        data_fingerprint=window_fingerprint(market, outcome.fold_train),
         metrics=outcome.metrics,
         fallback={"class_prior": [1.0 - model.prior, model.prior]},
     )

@@ -160,6 +160,20 @@ def bars_fingerprint(bars: pd.DataFrame) -> str:
     return h.hexdigest()
 
 
+def window_fingerprint(market: Market, rows: tuple[int, int]) -> str:
+    """Fingerprint of the bars inside a training window only (what a version's manifest says it learned from)."""
+    p = market.inputs.prices
+    start, stop = rows
+    frame = pd.DataFrame(
+        {
+            "symbol": np.repeat(np.array(market.symbols, dtype=object)[None, :], stop - start, axis=0).ravel(),
+            "ts": np.repeat(market.inputs.ts[start:stop], len(market.symbols)),
+            **{name: getattr(p, name)[start:stop].ravel() for name in ("open", "high", "low", "close", "volume")},
+        }
+    ).dropna(subset=["close"])
+    return bars_fingerprint(frame)
+
+
 def build_market(
     bars: pd.DataFrame,
     interval: str,

@@ -20,7 +20,7 @@ from papertrader.core.errors import ConfigError
 from papertrader.features.inputs import External
 from papertrader.features.spec import PipelineSpec
 from papertrader.models import specs
-from papertrader.models.data import Market, bars_fingerprint, build_market, featurize
+from papertrader.models.data import Market, build_market, featurize, window_fingerprint
 from papertrader.models.gate import gate_windows
 from papertrader.models.gating import agent_gate, sequence_gate
 from papertrader.models.metrics import score_classifier
@@ -162,26 +162,12 @@ def _train_sequence(
         },
         schema_hash=model.pipeline.schema_hash,
         training_window={"start": start, "end": end, "data_end": market.inputs.ts[-1].isoformat()},
-        data_fingerprint=_window_fingerprint(market, fold.train),
+        data_fingerprint=window_fingerprint(market, fold.train),
         metrics=metrics,
         fallback=fallback,
     )
     version = registry.register(REGISTRY_FAMILY[spec.family], model, info, promote=options.promote)
     return TrainOutcome(spec.family, version, metrics, fit.seconds, fit.samples_per_second)
-
-
-def _window_fingerprint(market: Market, rows: tuple[int, int]) -> str:
-    """Fingerprint of the bars inside the training window only."""
-    p = market.inputs.prices
-    start, stop = rows
-    frame = pd.DataFrame(
-        {
-            "symbol": np.repeat(np.array(market.symbols, dtype=object)[None, :], stop - start, axis=0).ravel(),
-            "ts": np.repeat(market.inputs.ts[start:stop], len(market.symbols)),
-            **{name: getattr(p, name)[start:stop].ravel() for name in ("open", "high", "low", "close", "volume")},
-        }
-    ).dropna(subset=["close"])
-    return bars_fingerprint(frame)
 
 
 def _train_ppo(market: Market, spec: PPOSpec, registry: Registry, options: TrainOptions) -> TrainOutcome:
@@ -210,7 +196,7 @@ def _train_ppo(market: Market, spec: PPOSpec, registry: Registry, options: Train
         },
         schema_hash=fitted.schema_hash,
         training_window={"start": start, "end": end, "data_end": market.inputs.ts[-1].isoformat()},
-        data_fingerprint=_window_fingerprint(market, fold.train),
+        data_fingerprint=window_fingerprint(market, fold.train),
         metrics=metrics,
     )
     version = registry.register("rl", agent, info, promote=options.promote)
