@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml requirements.lock
 install: $(STAMP)
 
 run: $(STAMP) web
-	@echo "==> papertrader demo: bundled data, tiny models, the 2009-2013 replay (about 1 min idle, 3 min on a busy 2-core machine)"
+	@echo "==> papertrader demo: bundled data, trains the four model families, the 2009-2013 replay (about 2 min on 2 cores)"
 	$(VENV)/bin/papertrader demo
 
 lint: $(STAMP)
