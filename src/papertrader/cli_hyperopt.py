@@ -21,7 +21,7 @@ console = Console()
 
 
 def hyperopt(
-    symbols: Annotated[str | None, typer.Option(help="comma-separated symbols (default: every equity in the lake)")] = None,
+    symbols: Annotated[str | None, typer.Option(help="comma-separated symbols (default: every equity)")] = None,
     start: Annotated[str | None, typer.Option(help="first day of the window (ISO date)")] = None,
     end: Annotated[str | None, typer.Option(help="end of the window, exclusive (ISO date)")] = None,
     trials: Annotated[int, typer.Option(help="trials to add to the study in this call")] = 50,
@@ -29,7 +29,7 @@ def hyperopt(
     test_fraction: Annotated[
         float, typer.Option(help="share of the window at its end held out: never searched, only --final-test runs it")
     ] = 0.2,
-    study: Annotated[str | None, typer.Option(help="study name; re-running it adds trials (default: from the setup)")] = None,
+    study: Annotated[str | None, typer.Option(help="study name; re-running it adds trials")] = None,
     seed: Annotated[int, typer.Option(help="sampler seed: the same command gives the same trials")] = 0,
     top: Annotated[int, typer.Option(help="best trials to show")] = 5,
     final_test: Annotated[
@@ -100,7 +100,9 @@ def print_outcome(outcome: Outcome) -> None:
     base = ", ".join(f"{s:+.2f}" for s in outcome.baseline_sharpe)
     table.add_row("defaults", _num(0.0), *(_num(0.0) for _ in folds), "0.00", _num(0.0), f"baseline Sharpe: {base}")
     for row in outcome.best:
-        params = " ".join(f"{SHORT.get(k, k)}={v:.3g}" for k, v in sorted(row.params.items()))
+        order = list(SHORT)
+        ranked = sorted(row.params.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order))
+        params = " ".join(f"{SHORT.get(k, k)}={v:.3g}" for k, v in ranked)
         table.add_row(
             str(row.number), _num(row.score), *map(_num, row.fold_excess), f"{row.spread:.2f}", _num(row.worst), params
         )

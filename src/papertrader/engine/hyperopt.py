@@ -10,6 +10,7 @@ Studies live in SQLite under the home folder, so re-running the same study adds 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 import statistics
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from papertrader.config.settings import Settings
 from papertrader.core.errors import ConfigError
+from papertrader.core.private import private_dir, private_file
 from papertrader.data.store import Lake
 from papertrader.engine.runner import RunRequest, RunResult, load_panel, run
 
@@ -136,7 +138,7 @@ def plan_folds(
     def at(i: int) -> datetime:
         return ts[i].to_pydatetime() if i < len(ts) else after_last
 
-    windows = tuple(Window(at(a), at(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True))
+    windows = tuple(Window(at(a), at(b)) for a, b in itertools.pairwise(bounds))
     test = Window(at(n_valid), end if end is not None else after_last) if n_test > 0 else None
     return Plan(windows, test)
 
@@ -213,6 +215,7 @@ def open_study(settings: Settings, name: str, setup: Setup, seed: int) -> optuna
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    private_file(private_dir(settings.home) / "hyperopt.db")  # owner-only like the ledger: it holds the settings
     storage = optuna.storages.RDBStorage(storage_url(settings))
     try:
         existing = optuna.load_study(study_name=name, storage=storage)
@@ -375,8 +378,6 @@ def search(
     on_trial: Callable[[int], None] | None = None,
 ) -> Outcome:
     """Run `trials` more trials of the study (sequentially) and report its best, with an optional final test."""
-    import optuna
-
     if trials < 0:
         raise ConfigError("--trials must be at least 0")
     if settings.strategy.name != "trend":

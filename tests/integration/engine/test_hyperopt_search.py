@@ -107,7 +107,7 @@ def test_cli_writes_the_json_report_with_fold_spread_and_caveat(home: Path, tmp_
     assert set(report["best"][0]) == {"number", "params", "score", "fold_excess_sharpe", "fold_sharpe", "std", "min"}
     assert len(report["best"][0]["fold_excess_sharpe"]) == len(report["folds"]) == 2
     assert report["final_test"] is None
-    assert (home / "hyperopt.db").exists()
+    assert (home / "hyperopt.db").stat().st_mode & 0o077 == 0  # owner-only, like the run ledger
 
 
 def test_cli_refuses_too_many_folds_for_the_window_with_a_clear_error(home: Path) -> None:
