@@ -85,6 +85,8 @@ def _num(x: float) -> str:
 def print_outcome(outcome: Outcome) -> None:
     """The best trials with their fold-by-fold excess Sharpe and spread, beside the default parameters."""
     folds = outcome.plan.folds
+    if outcome.interrupted:
+        console.print("[yellow]interrupted: the finished trials are stored; re-run the study to add more[/yellow]")
     console.print(
         f"study [bold]{escape(outcome.study)}[/bold]: {outcome.trials_total} trials "
         f"({outcome.trials_added} added now), stored in {escape(outcome.storage)}"

@@ -310,6 +310,7 @@ class Outcome:
     baseline_sharpe: tuple[float, ...]
     best: tuple[TrialRow, ...]
     final_test: dict[str, Any] | None
+    interrupted: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """Stable keys for --json files and scripts."""
@@ -325,6 +326,7 @@ class Outcome:
             "baseline": {"fold_sharpe": list(self.baseline_sharpe)},
             "best": [row.to_json() for row in self.best],
             "final_test": self.final_test,
+            "interrupted": self.interrupted,
             "caveat": caveat(self.trials_total),
         }
 
@@ -399,10 +401,14 @@ def search(
     objective = Objective(settings, symbols, plan, runner)
     callbacks = [lambda _s, t: on_trial(t.number)] if on_trial is not None else []
     before = len(study.trials)
-    study.optimize(objective, n_trials=trials, callbacks=callbacks, catch=(ConfigError,))
+    interrupted = False
+    try:
+        study.optimize(objective, n_trials=trials, callbacks=callbacks, catch=(ConfigError,))
+    except KeyboardInterrupt:  # Ctrl-C ends the search; finished trials are stored and reported
+        interrupted = True
     rows = best_trials(study, top)
     tested = None
-    if with_test and rows:
+    if with_test and rows and not interrupted:
         best_params = next(t.params for t in study.trials if t.number == rows[0].number)
         tested = final_test(study, objective, rows[0], best_params, runner)
     return Outcome(
@@ -415,6 +421,7 @@ def search(
         baseline_sharpe=tuple(objective.baseline()),
         best=tuple(rows),
         final_test=tested,
+        interrupted=interrupted,
     )
 
 

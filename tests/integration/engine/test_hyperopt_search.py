@@ -79,6 +79,22 @@ def test_the_search_never_backtests_the_held_out_test_window(home: Path) -> None
     assert looked.final_test["trial"] == looked.best[0].number
 
 
+def test_ctrl_c_ends_the_search_and_keeps_the_finished_trials(home: Path) -> None:
+    calls: list[RunRequest] = []
+
+    def interrupted_on_the_fifth_backtest(settings: Settings, request: RunRequest, **kw: Any) -> RunResult:
+        calls.append(request)
+        if len(calls) == 5:  # trial 0 (2 folds) and the baseline (2 folds) finished; trial 1 is cut
+            raise KeyboardInterrupt
+        return run(settings, request, **kw)
+
+    outcome = _search(home, "ctrl-c", trials=3, runner=interrupted_on_the_fifth_backtest, with_test=True)
+    assert outcome.interrupted
+    assert [row.number for row in outcome.best] == [0]
+    assert outcome.final_test is None  # no look at the test after an interrupted search
+    assert _search(home, "ctrl-c", trials=1).trials_total == 3  # the study is still there to continue
+
+
 def test_cli_writes_the_json_report_with_fold_spread_and_caveat(home: Path, tmp_path: Path) -> None:
     out = tmp_path / "h.json"
     args = ["hyperopt", "--symbols", "AAPL,MSFT", "--start", "2010-01-01", "--end", "2012-01-01"]
@@ -102,6 +118,7 @@ def test_cli_writes_the_json_report_with_fold_spread_and_caveat(home: Path, tmp_
         "baseline",
         "best",
         "final_test",
+        "interrupted",
         "caveat",
     }
     assert set(report["best"][0]) == {"number", "params", "score", "fold_excess_sharpe", "fold_sharpe", "std", "min"}
