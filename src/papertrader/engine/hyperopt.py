@@ -24,11 +24,13 @@ from papertrader.core.errors import ConfigError
 from papertrader.core.private import private_dir, private_file
 from papertrader.data.store import Lake
 from papertrader.engine.runner import RunRequest, RunResult, load_panel, run
+from papertrader.models.scaleout import run_local
 
 if TYPE_CHECKING:
     import optuna
 
 Runner = Callable[..., RunResult]
+Mapper = Callable[..., list[Any]]  # models.scaleout.mapper's shape: map_fn(fn, shared, params, items)
 MIN_FOLD_BARS = 20  # a Sharpe over fewer bars is noise
 
 
@@ -196,13 +198,61 @@ class Objective:
     def __call__(self, trial: optuna.Trial) -> float:
         """Score one trial and record its fold-by-fold numbers on it."""
         params = sample(trial, self.space)
-        sharpes = self.fold_sharpes(settings_for(self.settings, params))
+        return self.record(trial, self.fold_sharpes(settings_for(self.settings, params)))
+
+    def record(self, trial: optuna.Trial, sharpes: list[float]) -> float:
+        """The trial's score from its fold Sharpes, with the per-fold numbers stored on it."""
         base = self.baseline()
         excess = [s - b for s, b in zip(sharpes, base, strict=True)]
         trial.set_user_attr("fold_sharpe", sharpes)
         trial.set_user_attr("fold_excess", excess)
         trial.set_user_attr("baseline_sharpe", base)
         return statistics.fmean(excess)
+
+
+def fold_sharpes_of(
+    shared: tuple[Settings, tuple[str, ...], Plan, Runner], _: None, params: dict[str, Any]
+) -> list[float]:
+    """One trial's fold Sharpes as a unit of work for models.scaleout (here or as a Ray task)."""
+    settings, symbols, plan, runner = shared
+    return Objective(settings, symbols, plan, runner).fold_sharpes(settings_for(settings, params))
+
+
+def run_trials(
+    study: optuna.Study,
+    objective: Objective,
+    trials: int,
+    batch: int,
+    map_fn: Mapper,
+    on_trial: Callable[[int], None] | None = None,
+) -> bool:
+    """Ask `batch` trials at a time, score them through `map_fn`, tell the study; True when Ctrl-C ended it.
+
+    A fixed batch keeps the trials deterministic: the sampler sees the same finished history at every ask.
+    """
+    import optuna
+
+    added = 0
+    pending: list[optuna.Trial] = []
+    shared = (objective.settings, objective.symbols, objective.plan, objective.runner)
+    try:
+        while added < trials:
+            pending = [study.ask() for _ in range(min(batch, trials - added))]
+            params = [sample(t, objective.space) for t in pending]
+            results = map_fn(fold_sharpes_of, shared, None, params)
+            for trial, sharpes in zip(list(pending), results, strict=True):
+                study.tell(trial, objective.record(trial, sharpes))
+                pending.remove(trial)
+                added += 1
+                if on_trial is not None:
+                    on_trial(trial.number)
+    except BaseException as exc:
+        for trial in pending:  # never leave a trial RUNNING in the stored study
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        if isinstance(exc, KeyboardInterrupt):  # Ctrl-C ends the search; finished trials are stored and reported
+            return True
+        raise
+    return False
 
 
 def storage_url(settings: Settings) -> str:
@@ -378,10 +428,14 @@ def search(
     with_test: bool = False,
     runner: Runner = run,
     on_trial: Callable[[int], None] | None = None,
+    batch: int = 1,
+    map_fn: Mapper | None = None,
 ) -> Outcome:
-    """Run `trials` more trials of the study (sequentially) and report its best, with an optional final test."""
+    """Add `trials` trials to the study (`batch` at a time through `map_fn`: here, or Ray) and report its best."""
     if trials < 0:
         raise ConfigError("--trials must be at least 0")
+    if batch < 1:
+        raise ConfigError("--workers must be at least 1")
     if settings.strategy.name != "trend":
         raise ConfigError(
             f"hyperopt searches the trend strategy's and the risk parameters; strategy.name is "
@@ -399,13 +453,8 @@ def search(
     name = study_name or setup.default_name()
     study = open_study(settings, name, setup, seed)
     objective = Objective(settings, symbols, plan, runner)
-    callbacks = [lambda _s, t: on_trial(t.number)] if on_trial is not None else []
     before = len(study.trials)
-    interrupted = False
-    try:
-        study.optimize(objective, n_trials=trials, callbacks=callbacks, catch=(ConfigError,))
-    except KeyboardInterrupt:  # Ctrl-C ends the search; finished trials are stored and reported
-        interrupted = True
+    interrupted = run_trials(study, objective, trials, batch, map_fn or run_local, on_trial)
     rows = best_trials(study, top)
     tested = None
     if with_test and rows and not interrupted:
