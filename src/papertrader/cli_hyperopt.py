@@ -35,33 +35,47 @@ def hyperopt(
     final_test: Annotated[
         bool, typer.Option(help="backtest the best trial once on the held-out test (each look is counted)")
     ] = False,
+    workers: Annotated[int, typer.Option(help="trials scored at once (above 1 needs --ray)")] = 1,
+    ray: Annotated[bool, typer.Option("--ray", help="score each batch of --workers trials as Ray tasks")] = False,
+    ray_address: Annotated[str | None, typer.Option(help="join this Ray cluster (implies --ray)")] = None,
     json_file: Annotated[Path | None, typer.Option("--json", help="write the report as JSON")] = None,
 ) -> None:
     """Optuna over trend and risk parameters, scored out-of-sample on walk-forward folds against the trend baseline."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+    from papertrader.core.errors import ConfigError
     from papertrader.engine.hyperopt import search
+    from papertrader.models.scaleout import mapper, shutdown
 
+    use_ray = ray or ray_address is not None
     with errors(console):
+        if workers > 1 and not use_ray:
+            raise ConfigError("--workers above 1 runs trials on Ray: add --ray (in-process trials run one at a time)")
         settings = load_settings()
-        with Progress(
-            TextColumn("hyperopt"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=console
-        ) as progress:
-            task = progress.add_task("trials", total=trials)
-            outcome = search(
-                settings,
-                symbol_list(symbols),
-                optional_date(start, "--start"),
-                optional_date(end, "--end"),
-                trials=trials,
-                folds=folds,
-                test_fraction=test_fraction,
-                study_name=study,
-                seed=seed,
-                top=top,
-                with_test=final_test,
-                on_trial=lambda _n: progress.advance(task),
-            )
+        try:
+            with Progress(
+                TextColumn("hyperopt"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=console
+            ) as progress:
+                task = progress.add_task("trials", total=trials)
+                outcome = search(
+                    settings,
+                    symbol_list(symbols),
+                    optional_date(start, "--start"),
+                    optional_date(end, "--end"),
+                    trials=trials,
+                    folds=folds,
+                    test_fraction=test_fraction,
+                    study_name=study,
+                    seed=seed,
+                    top=top,
+                    with_test=final_test,
+                    on_trial=lambda _n: progress.advance(task),
+                    batch=workers,
+                    map_fn=mapper(ray_address, use_ray=use_ray),
+                )
+        finally:
+            if use_ray:
+                shutdown()
         print_outcome(outcome)
         if json_file is not None:
             json_file.write_text(json.dumps(outcome.to_json(), indent=2))

@@ -17,6 +17,7 @@ from papertrader.data.adapters.bundled import import_bundled
 from papertrader.data.store import Lake
 from papertrader.engine.hyperopt import search
 from papertrader.engine.runner import RunRequest, RunResult, run
+from papertrader.models.scaleout import mapper, shutdown
 
 SYMBOLS = ("AAPL", "MSFT")
 START = datetime(2010, 1, 1, tzinfo=UTC)
@@ -134,3 +135,22 @@ def test_cli_refuses_too_many_folds_for_the_window_with_a_clear_error(home: Path
         result = cli.invoke(app, args)
     assert result.exit_code == 2
     assert "each fold needs at least" in result.output
+
+
+def test_cli_refuses_parallel_workers_without_ray(home: Path) -> None:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PAPERTRADER_HOME", str(home))
+        result = cli.invoke(app, ["hyperopt", "--symbols", "AAPL", "--workers", "2"])
+    assert result.exit_code == 2
+    assert "--ray" in result.output
+
+
+@pytest.mark.slow
+def test_trials_on_a_local_ray_score_the_same_as_in_process(home: Path) -> None:
+    local = _search(home, "batch-local", trials=4, batch=2)
+    try:
+        on_ray = _search(home, "batch-ray", trials=4, batch=2, map_fn=mapper(None, use_ray=True, num_cpus=2))
+    finally:
+        shutdown()
+    assert [r.to_json() for r in on_ray.best] == [r.to_json() for r in local.best]
+    assert on_ray.trials_total == 4
