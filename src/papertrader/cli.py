@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from papertrader import cli_board, cli_collect, cli_config, cli_models, cli_trial
+from papertrader import cli_board, cli_collect, cli_config, cli_hyperopt, cli_models, cli_trial
 from papertrader.cli_api import serve
 from papertrader.cli_common import errors, optional_date, symbol_list
 from papertrader.cli_data import backfill, poll, print_key_status, universe_app
@@ -43,6 +43,7 @@ app.add_typer(cli_models.models_app, name="models")
 app.command("trial")(cli_trial.trial)
 app.add_typer(cli_config.config_app, name="config")
 cli_board.mount(app)
+app.command("hyperopt")(cli_hyperopt.hyperopt)
 app.command()(export)
 console = Console()
 NEW_YORK = ZoneInfo("America/New_York")
