@@ -31,7 +31,7 @@ from papertrader.models.scaleout import run_local
 from papertrader.models.sequence import SequenceModel, SequenceSpec, prepare
 from papertrader.models.trading import backtest_rule, positions_from_probs
 from papertrader.models.trainer import EpochStats, Trainer
-from papertrader.models.tuning import Trial, apply_params, best, run_trial, sample_params
+from papertrader.models.tuning import Trial, apply_params, best, run_trial, search
 from papertrader.models.validation import make_folds
 
 Kind = Literal["lstm", "gru", "ppo", "lgbm"]
@@ -119,8 +119,14 @@ def _train_sequence(
     fold = make_folds(len(market), specs.holdout(len(market), spec.labels.horizon))[0]
     tried: list[Trial] = []
     if options.trials > 0:
-        candidates = sample_params(spec.family, options.trials, spec.train.seed)
-        tried = mapper(run_trial, market, (spec, fold), candidates)
+        base = spec
+
+        def evaluate(batch: list[dict[str, Any]]) -> list[Trial]:
+            """One batch of configurations trained and scored on the fold's validation rows (here or on Ray)."""
+            return mapper(run_trial, market, (base, fold), batch)
+
+        parallel = 1 if mapper is run_local else 4  # Ray runs a batch at once; in-process, TPE learns from each
+        tried = search(spec.family, options.trials, spec.train.seed, evaluate, parallel)
         spec = apply_params(spec, best(tried).params)
     data = prepare(market, spec, fold.rows("train"), fold.rows("val"), fold.rows("test"))
     assert data.test is not None

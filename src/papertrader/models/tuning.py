@@ -1,14 +1,16 @@
 """Hyper-parameter trials for the sequence models, judged on the validation rows only, runnable on Ray.
 
-Random search over the design's ranges (LSTM: 2-3 layers, 128-256 units, 30-60 bars; GRU: 2 layers,
-64-128 units, 20-40 bars; learning rate and dropout for both). Each trial trains on a fold's training rows
-and reports its best validation loss; the test rows are never looked at, so choosing the best trial does
-not leak the test window into the model.
+Optuna's TPE sampler (seeded: the same data and seed give the same trials) over the design's ranges (LSTM:
+2-3 layers, 128-256 units, 30-60 bars; GRU: 2 layers, 64-128 units, 20-40 bars; learning rate and dropout for
+both), asked in batches so a batch can run as Ray tasks. Each trial trains on a fold's training rows and
+reports its best validation loss; the test rows are never looked at, so choosing the best trial does not
+leak the test window into the model.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -39,19 +41,34 @@ class Trial:
         return asdict(self)
 
 
-def sample_params(family: str, n: int, seed: int) -> list[dict[str, Any]]:
-    """n distinct random configurations from the family's ranges (fewer if the space is smaller)."""
-    rng = np.random.default_rng(seed)
+def search(
+    family: str,
+    n: int,
+    seed: int,
+    evaluate: Callable[[list[dict[str, Any]]], list[Trial]],
+    batch: int = 1,
+) -> list[Trial]:
+    """n trials chosen by Optuna's TPE from the family's ranges, `batch` at a time through `evaluate`.
+
+    `evaluate` trains and scores a list of configurations (in-process or as Ray tasks) on validation rows;
+    each result is told back to the study so the next batch is sampled where validation loss was low.
+    """
+    import optuna
+    from optuna.trial import TrialState
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction="minimize", sampler=optuna.samplers.TPESampler(seed=seed))
     space = {**_SPACE[family], **_COMMON}
-    seen: list[dict[str, Any]] = []
-    for _ in range(n * 20):
-        params = {k: v[int(rng.integers(len(v)))] for k, v in space.items()}
-        params = {k: v.item() if hasattr(v, "item") else v for k, v in params.items()}
-        if params not in seen:
-            seen.append(params)
-        if len(seen) == n:
-            break
-    return seen
+    done: list[Trial] = []
+    while len(done) < n:
+        asked = [study.ask() for _ in range(min(max(1, batch), n - len(done)))]
+        params = [{k: t.suggest_categorical(k, list(v)) for k, v in space.items()} for t in asked]
+        results = evaluate(params)
+        for trial, result in zip(asked, results, strict=True):
+            finite = np.isfinite(result.val_loss)
+            study.tell(trial, result.val_loss if finite else None, state=None if finite else TrialState.FAIL)
+        done.extend(results)
+    return done
 
 
 def apply_params(spec: SequenceSpec, params: dict[str, Any]) -> SequenceSpec:

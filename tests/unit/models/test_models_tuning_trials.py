@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 from models_bars import market
@@ -12,16 +13,36 @@ from papertrader.models.data import LabelSpec
 from papertrader.models.scaleout import run_local
 from papertrader.models.sequence import SequenceSpec
 from papertrader.models.trainer import TrainConfig
-from papertrader.models.tuning import best, run_trial, sample_params
+from papertrader.models.tuning import Trial, best, run_trial, search
 from papertrader.models.validation import WalkForwardConfig, make_folds
 
 
-def test_sampled_trials_are_distinct_and_inside_the_design_ranges() -> None:
-    lstm = sample_params("lstm", 6, seed=1)
-    gru = sample_params("gru", 6, seed=1)
-    assert len({tuple(sorted(p.items())) for p in lstm}) == 6
-    assert all(128 <= p["hidden"] <= 256 and p["layers"] in (2, 3) and 30 <= p["lookback"] <= 60 for p in lstm)
-    assert all(64 <= p["hidden"] <= 128 and p["layers"] == 2 and 20 <= p["lookback"] <= 40 for p in gru)
+def _scored(params: list[dict[str, Any]]) -> list[Trial]:
+    """A stand-in for training (a pure function of the parameters): lower loss at more units and lower lr."""
+    return [Trial(p, 1.0 / p["hidden"] + p["lr"], 0.5, 0.0) for p in params]
+
+
+def test_optuna_trials_stay_inside_the_design_ranges_and_repeat_with_the_seed() -> None:
+    lstm = search("lstm", 6, 1, _scored)
+    gru = search("gru", 6, 1, _scored, batch=3)
+    assert len(lstm) == 6 and len(gru) == 6
+    assert all(128 <= t.params["hidden"] <= 256 and t.params["layers"] in (2, 3) for t in lstm)
+    assert all(30 <= t.params["lookback"] <= 60 for t in lstm)
+    assert all(
+        64 <= t.params["hidden"] <= 128 and t.params["layers"] == 2 and 20 <= t.params["lookback"] <= 40 for t in gru
+    )
+    assert [t.params for t in search("lstm", 6, 1, _scored)] == [t.params for t in lstm], "seeded: same trials"
+
+
+def test_the_search_asks_in_batches_so_a_batch_can_run_as_parallel_tasks() -> None:
+    sizes: list[int] = []
+
+    def evaluate(params: list[dict[str, Any]]) -> list[Trial]:
+        sizes.append(len(params))
+        return _scored(params)
+
+    search("gru", 7, 3, evaluate, batch=3)
+    assert sizes == [3, 3, 1]
 
 
 def test_trials_never_read_the_test_window() -> None:
