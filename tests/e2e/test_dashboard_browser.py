@@ -1,7 +1,7 @@
 """The dashboard in Debian's Chromium during a replay: it loads, updates live, pauses and resumes, every page renders.
 
-Starts `papertrader paper --replay` with the API (or, until cli.py wires attach_api in, the same call through
-tests/e2e/replay_with_api.py) on a free port against a fresh PAPERTRADER_HOME with the bundled data imported,
+Starts `papertrader paper --replay` with the API on an ephemeral port (port 0: the banner says which one the
+server got, so no port is picked and then raced for) against a fresh PAPERTRADER_HOME with the bundled data imported,
 then runs web/e2e/dashboard.e2e.mjs (playwright-core driving /usr/bin/chromium). Screenshots of every page, at
 desktop and phone widths, are saved under artifacts/screenshots/.
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -22,7 +22,6 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-import papertrader.cli
 from papertrader.cli import app as cli_app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,18 +49,12 @@ def _missing() -> str | None:
 pytestmark = pytest.mark.skipif(_missing() is not None, reason=_missing() or "")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+BANNER = re.compile(r"dashboard: (http://127\.0\.0\.1:\d+)/#token=")
 
 
 def _replay_command() -> list[str]:
-    """The real CLI once it attaches the API; the equivalent runner call until then."""
-    args = ["--speed", SPEED, "--start", "2005-01-01"]
-    if "attach_api" in Path(papertrader.cli.__file__).read_text(encoding="utf-8"):
-        return [sys.executable, "-m", "papertrader.cli", "paper", "--replay", *args]
-    return [sys.executable, str(Path(__file__).with_name("replay_with_api.py")), *args]
+    """The real CLI: a paced replay that serves the API and the dashboard while it runs."""
+    return [sys.executable, "-m", "papertrader.cli", "paper", "--replay", "--speed", SPEED, "--start", "2005-01-01"]
 
 
 @pytest.fixture
@@ -73,16 +66,20 @@ def replay(tmp_path: Path) -> Iterator[tuple[str, str]]:
         mp.setenv("PAPERTRADER_HOME", str(home))
         imported = CliRunner().invoke(cli_app, ["data", "import", "--source", "bundled"])
     assert imported.exit_code == 0, imported.output
-    port = _free_port()
-    env = {**os.environ, "PAPERTRADER_HOME": str(home), "PAPERTRADER_API_PORT": str(port), "COLUMNS": "120"}
+    env = {**os.environ, "PAPERTRADER_HOME": str(home), "PAPERTRADER_API_PORT": "0", "COLUMNS": "200"}
     log = (tmp_path / "replay.log").open("w")
     proc = subprocess.Popen(_replay_command(), env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
-    base = f"http://127.0.0.1:{port}"
+    base = ""
     token = ""
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             assert proc.poll() is None, (tmp_path / "replay.log").read_text()
+            found = BANNER.search((tmp_path / "replay.log").read_text())
+            if found is None:
+                time.sleep(0.5)
+                continue
+            base = found.group(1)
             try:
                 health = httpx.get(f"{base}/api/v1/health", timeout=2).json()
                 if health["live"] and health["as_of"]:
@@ -97,7 +94,7 @@ def replay(tmp_path: Path) -> Iterator[tuple[str, str]]:
         assert f"#token={token}" in printed, "the first start prints the dashboard URL with the new token"
         yield base, token
     finally:
-        if token:
+        if token and base:
             try:
                 httpx.post(f"{base}/api/v1/control/stop", headers={"Authorization": f"Bearer {token}"}, timeout=5)
                 proc.wait(30)
