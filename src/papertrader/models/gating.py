@@ -20,7 +20,7 @@ import numpy.typing as npt
 from papertrader.models.data import Market
 from papertrader.models.gate import GateResult, evaluate_gate
 from papertrader.models.rl.agent import PPOAgent
-from papertrader.models.rl.env import Action, EnvConfig, TradingEnv
+from papertrader.models.rl.env import Action, TradingEnv
 from papertrader.models.sequence import FoldData, SequenceModel
 from papertrader.models.trading import live_symbols
 
@@ -50,15 +50,7 @@ def agent_votes(
     """
     live = live_symbols(market.opens, rows)
     cfg = agent.spec.env
-    sleeve = EnvConfig(
-        capital=cfg.capital,
-        max_units=cfg.max_units,
-        allow_short=cfg.allow_short,
-        episode_length=None,
-        costs=cfg.costs,
-        reward=cfg.reward,
-        ruin_fraction=0.0,
-    )
+    sleeve = cfg.sleeve(cfg.capital)
     empty = np.zeros(0, dtype=np.int64)
     if len(live) == 0 or rows.size < 3:
         return empty, empty.copy(), np.zeros(0), np.zeros(0)

@@ -197,15 +197,7 @@ class PPOAgent:
         """Trade every symbol over `rows` in lockstep with the greedy policy; score the pooled equity."""
         live = live_symbols(opens, rows)
         cfg = self.spec.env
-        sleeve = EnvConfig(
-            capital=cfg.capital / max(len(live), 1),
-            max_units=cfg.max_units,
-            allow_short=cfg.allow_short,
-            episode_length=None,
-            costs=cfg.costs,
-            reward=cfg.reward,
-            ruin_fraction=0.0,
-        )
+        sleeve = cfg.sleeve(cfg.capital / max(len(live), 1))
         envs = [TradingEnv(tensor, opens, closes, rows, sleeve, symbol=j, random_start=False) for j in live]
         obs = np.stack([env.reset(seed=0)[0] for env in envs]) if envs else np.zeros((0, 1), np.float32)
         steps = envs[0].rows.size - 1 if envs else 0

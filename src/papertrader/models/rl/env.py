@@ -17,7 +17,7 @@ A unit is 1 / max_units of current equity, in whole shares.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import IntEnum
 from typing import Any
 
@@ -61,6 +61,10 @@ class EnvConfig:
     costs: CostSettings = field(default_factory=CostSettings)
     reward: RewardWeights = field(default_factory=RewardWeights)
     ruin_fraction: float = 0.5  # an episode ends when equity falls below this share of the start
+
+    def sleeve(self, capital: float) -> EnvConfig:
+        """The same account rules for trading one symbol through a whole window: no episode cut, no ruin stop."""
+        return replace(self, capital=capital, episode_length=None, ruin_fraction=0.0)
 
 
 def next_units(action: int, units: int, max_units: int, allow_short: bool) -> int:
