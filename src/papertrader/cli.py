@@ -563,33 +563,20 @@ def demo(
             "watch one live: `papertrader demo --speed 2000000 --keep-serving`"
         )
 
-    if strategy == "ensemble":
-        _execute(
-            "replay",
-            ",".join(cli_demo.DEMO_SYMBOLS),
-            until,
-            cli_demo.DEMO_END,
-            "1d",
-            None,
-            speed=speed,
-            serve_api=api,
-            keep_serving=keep_serving,
-            settings=cli_demo.ensemble_settings(settings),
-            after=report,
-        )
-    else:
-        _execute(
-            "replay",
-            ",".join(cli_demo.DEMO_SYMBOLS),
-            None,
-            cli_demo.DEMO_END,
-            "1d",
-            None,
-            speed=speed,
-            serve_api=api,
-            keep_serving=keep_serving,
-            after=report,
-        )
+    board = strategy == "ensemble"
+    _execute(
+        "replay",
+        ",".join(cli_demo.DEMO_SYMBOLS),
+        until if board else None,  # the board replays from the cutoff; trend replays the whole history
+        cli_demo.DEMO_END,
+        "1d",
+        None,
+        speed=speed,
+        serve_api=api,
+        keep_serving=keep_serving,
+        settings=cli_demo.ensemble_settings(settings) if board else None,
+        after=report,
+    )
 
 
 if __name__ == "__main__":
