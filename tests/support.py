@@ -9,11 +9,14 @@ import pandas as pd
 import pytest
 
 from papertrader.config.settings import Settings
-from papertrader.core.clock import SimClock
+from papertrader.core.clock import SimClock, WallClock
 from papertrader.core.events import Event, EventBus
 from papertrader.engine.cycle import Engine
 from papertrader.engine.panel import Panel
+from papertrader.engine.recorder import BatchRecorder
 from papertrader.features.technical import TechnicalSpec, compute_technical
+from papertrader.persistence.db import init_db, make_engine
+from papertrader.persistence.repository import RunInfo, RunRepository
 from papertrader.signals.trend import TrendFollowing
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -66,6 +69,40 @@ def build_engine(bars: pd.DataFrame, settings: Settings | None = None) -> tuple[
         bus=bus,
     )
     return engine, events
+
+
+def record_run(
+    settings: Settings, bars: pd.DataFrame, cycles: int, run_id: str = "run-a", finish: bool = True, every: int = 1
+) -> tuple[RunRepository, Engine]:
+    """Run the real trend engine for `cycles` cycles into the settings' database, committing every `every`
+    cycles as a replay does, and mark the run finished unless asked not to."""
+    db = make_engine(settings.db_url)
+    init_db(db)
+    repo = RunRepository(db)
+    engine, _ = build_engine(bars, settings)
+    engine.run_id = run_id
+    panel = engine.panel
+    repo.create_run(
+        RunInfo(
+            id=run_id,
+            mode="replay",
+            interval="1d",
+            symbols=panel.symbols,
+            start=panel.ts[0].to_pydatetime(),
+            end=panel.ts[-1].to_pydatetime(),
+            initial_cash=engine.ledger.initial_cash,
+            config=settings.model_dump(mode="json", exclude={"home", "database_url"}),
+            created_at=WallClock().now(),
+        )
+    )
+    recorder = BatchRecorder(repo, run_id, every=every)
+    engine.recorder = recorder
+    for k in range(min(cycles, len(panel))):
+        engine.step(k)
+    recorder.flush()
+    if finish:
+        recorder.finish("finished", {"final_equity": float(engine.ledger.value(engine.marks()).equity)})
+    return repo, engine
 
 
 EngineFactory = Callable[..., tuple[Engine, list[Event]]]

@@ -12,12 +12,10 @@ from typer.testing import CliRunner
 
 from papertrader.cli import app
 from papertrader.config.settings import RiskSettings, Settings
-from papertrader.core.clock import WallClock
 from papertrader.engine.check import check_run
-from papertrader.engine.recorder import BatchRecorder
-from papertrader.persistence.db import init_db, make_engine
-from papertrader.persistence.repository import RunInfo, RunRepository
-from support import build_engine, load_shared_daily
+from papertrader.persistence.db import make_engine
+from papertrader.persistence.repository import RunRepository
+from support import load_shared_daily, record_run
 
 RUN = "audited"
 
@@ -29,30 +27,7 @@ def stored(tmp_path: Path) -> tuple[Settings, RunRepository]:
     bars = bars[bars["ts"] < pd.Timestamp("2000-01-01", tz="UTC")].reset_index(drop=True)
     # sized as before the drawdown budget (issue 16), whose path ends this window flat: the audit needs open positions
     settings = Settings(home=tmp_path, risk=RiskSettings(drawdown_budget=False))
-    db = make_engine(settings.db_url)
-    init_db(db)
-    repo = RunRepository(db)
-    engine, _ = build_engine(bars, settings)
-    engine.run_id = RUN
-    panel = engine.panel
-    repo.create_run(
-        RunInfo(
-            id=RUN,
-            mode="replay",
-            interval="1d",
-            symbols=panel.symbols,
-            start=panel.ts[0].to_pydatetime(),
-            end=panel.ts[-1].to_pydatetime(),
-            initial_cash=engine.ledger.initial_cash,
-            config={},
-            created_at=WallClock().now(),
-        )
-    )
-    recorder = BatchRecorder(repo, RUN, every=50)
-    engine.recorder = recorder
-    for k in range(min(400, len(panel))):
-        engine.step(k)
-    recorder.flush()
+    repo, _ = record_run(settings, bars, 400, RUN, finish=False, every=50)
     return settings, repo
 
 

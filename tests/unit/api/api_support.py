@@ -12,16 +12,15 @@ from pathlib import Path
 import pandas as pd
 from fastapi import FastAPI
 
+import support
 from papertrader.api import ApiSettings, create_app
 from papertrader.config.settings import Settings
-from papertrader.core.clock import WallClock
 from papertrader.engine.control import RunControl
 from papertrader.engine.cycle import Engine
 from papertrader.engine.live import LiveState
-from papertrader.engine.recorder import BatchRecorder
 from papertrader.persistence.db import init_db, make_engine
-from papertrader.persistence.repository import RunInfo, RunRepository
-from support import build_engine, load_shared_daily
+from papertrader.persistence.repository import RunRepository
+from support import load_shared_daily
 
 TOKEN = "t" * 43
 #: Starlette's TestClient sends `Host: testserver`, which the app refuses unless listed (DNS-rebinding guard).
@@ -51,30 +50,7 @@ def record_run(
 ) -> StoredRun:
     """Run the real engine for `cycles` cycles, committing every `every`, and optionally mark the run finished."""
     settings = Settings(home=home)
-    repo = open_repo(settings)
-    engine, _ = build_engine(bars, settings)
-    engine.run_id = run_id
-    panel = engine.panel
-    repo.create_run(
-        RunInfo(
-            id=run_id,
-            mode="replay",
-            interval="1d",
-            symbols=panel.symbols,
-            start=panel.ts[0].to_pydatetime(),
-            end=panel.ts[-1].to_pydatetime(),
-            initial_cash=engine.ledger.initial_cash,
-            config=settings.model_dump(mode="json", exclude={"home", "database_url"}),
-            created_at=WallClock().now(),
-        )
-    )
-    recorder = BatchRecorder(repo, run_id, every=every)
-    engine.recorder = recorder
-    for k in range(cycles):
-        engine.step(k)
-    recorder.flush()
-    if finish:
-        recorder.finish("finished", {"final_equity": float(engine.ledger.value(engine.marks()).equity)})
+    repo, engine = support.record_run(settings, bars, cycles, run_id, finish, every)
     return StoredRun(settings, repo, engine, run_id)
 
 
