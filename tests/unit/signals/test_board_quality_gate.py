@@ -7,11 +7,11 @@ built with the real `evaluate_gate` on synthetic validation arrays.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 import pytest
+from fixed_members import TS, Fixed, N
 
 from papertrader.config.board import BoardSettings
 from papertrader.config.monitor import MonitorSettings
@@ -22,28 +22,6 @@ from papertrader.signals.base import Decision
 from papertrader.signals.ensemble import Ensemble
 from papertrader.signals.gating import admission, admissions, left_out
 from papertrader.signals.monitor import PerformanceMonitor
-from papertrader.signals.votes import Opinion, Timeframe
-
-TS = datetime(2012, 1, 3, 21, tzinfo=UTC)
-N = 3
-
-
-class Fixed:
-    """A fake member that always says the same thing (synthetic)."""
-
-    def __init__(
-        self, name: str, timeframe: Timeframe, up: list[float], down: list[float], exit_: list[bool] | None = None
-    ) -> None:
-        self.name = name
-        self.timeframe: Timeframe = timeframe
-        self.up, self.down = np.array(up), np.array(down)
-        self.exit = np.array(exit_ or [False] * len(up), dtype=bool)
-
-    def required_features(self) -> tuple[str, ...]:
-        return ()
-
-    def opine(self, ts: datetime, view: FeatureView) -> Opinion:
-        return Opinion(self.name, self.timeframe, self.up, self.down, self.exit, lambda i: f"{self.name} says so")
 
 
 def _constant_gate_note() -> str:
