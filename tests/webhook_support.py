@@ -21,7 +21,7 @@ class Webhook:
     gate: threading.Event | None = None
     arrived: threading.Semaphore = field(default_factory=lambda: threading.Semaphore(0))
 
-    def url(self, secret: str = "s3cr3t-token-0042") -> str:
+    def url(self, secret: str = "not-a-real-token-0042") -> str:
         """An apprise json:// URL to this server whose path carries a secret (as a real webhook's does)."""
         return f"json://127.0.0.1:{self.port}/hook/{secret}"
 

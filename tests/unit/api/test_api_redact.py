@@ -13,19 +13,19 @@ from papertrader.api.app import PREFIX
 from papertrader.api.redact import mask_url
 from papertrader.config.settings import Settings
 
-SECRET = "Hunter2Secret"
+SECRET = "not-a-real-password"
 
 FORMS = {
-    "postgresql://bob:Hunter2Secret@db/pt": "postgresql://bob:***@db/pt",
-    "postgresql://:Hunter2Secret@h/x": "postgresql://:***@h/x",
-    "postgresql://bob:Hunter2Secret@with@at@db:5432/pt": "postgresql://bob:***@db:5432/pt",
-    "postgresql://bob:Hunter2Secret/with:slash@db/pt": "postgresql://bob:***@db/pt",
-    "postgresql://db/pt?user=bob&password=Hunter2Secret": "postgresql://db/pt?user=bob&password=***",
-    "postgresql://bob@db/pt?sslmode=require&sslpassword=Hunter2Secret#x": (
+    "postgresql://bob:not-a-real-password@db/pt": "postgresql://bob:***@db/pt",
+    "postgresql://:not-a-real-password@h/x": "postgresql://:***@h/x",
+    "postgresql://bob:not-a-real-password@with@at@db:5432/pt": "postgresql://bob:***@db:5432/pt",
+    "postgresql://bob:not-a-real-password/with:slash@db/pt": "postgresql://bob:***@db/pt",
+    "postgresql://db/pt?user=bob&password=not-a-real-password": "postgresql://db/pt?user=bob&password=***",
+    "postgresql://bob@db/pt?sslmode=require&sslpassword=not-a-real-password#x": (
         "postgresql://bob@db/pt?sslmode=require&sslpassword=***#x"
     ),
-    "https://vendor.example/q?function=X&apikey=Hunter2Secret": "https://vendor.example/q?function=X&apikey=***",
-    "mysql+pymysql://u:Hunter2Secret@h/d?charset=utf8": "mysql+pymysql://u:***@h/d?charset=utf8",
+    "https://vendor.example/q?function=X&apikey=not-a-real-password": "https://vendor.example/q?function=X&apikey=***",
+    "mysql+pymysql://u:not-a-real-password@h/d?charset=utf8": "mysql+pymysql://u:***@h/d?charset=utf8",
 }
 
 

@@ -34,7 +34,7 @@ FILL = Event(T, "fill", {"order_id": "r:1", "seq": 1, "symbol": "AAPL", "side": 
 HALT = Event(T, "halt", {"halted": True, "reason": "kill switch: drawdown 8.10% past 8%"})
 RESET = Event(T, "halt", {"halted": False, "reason": "operator reset"})
 DATA_DOWN = Event(T, "health", {"component": "data", "status": "degraded", "message": "yahoo: HTTP 503"})
-SECRET = "s3cr3t-token-0042"
+SECRET = "not-a-real-token-0042"
 
 
 def _settings(url: str, **kw: object) -> NotifySettings:
