@@ -11,18 +11,18 @@ import threading
 
 
 class OncePerMessage(logging.Filter):
-    """Pass a record whose text contains `marker` only the first time that exact text is seen; others always pass."""
+    """Pass a record whose text contains one of `markers` only the first time that exact text is seen; others pass."""
 
-    def __init__(self, marker: str) -> None:
+    def __init__(self, *markers: str) -> None:
         super().__init__()
-        self.marker = marker
+        self.markers = markers
         self._seen: set[str] = set()
         self._lock = threading.Lock()
 
     def filter(self, record: logging.LogRecord) -> bool:
         """True to emit: any record without the marker, and the first of each distinct marked text."""
         text = record.getMessage()
-        if self.marker not in text:
+        if not any(marker in text for marker in self.markers):
             return True
         with self._lock:
             if text in self._seen:

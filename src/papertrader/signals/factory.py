@@ -79,7 +79,8 @@ from papertrader.signals.trend import TrendFollowing
 from papertrader.signals.votes import Member
 
 log = logging.getLogger(__name__)
-log.addFilter(OncePerMessage("uncalibrated"))  # the demo calibrates the same board for each run: warn once
+# the demo builds the same board for the replay and each comparison row: each verdict is news once
+log.addFilter(OncePerMessage("uncalibrated", "quality gate: "))
 FAMILY = MEMBER_FAMILY
 VOLUME = "volume"
 ADVISOR = "advisor"
