@@ -11,14 +11,13 @@ import pytest
 
 from papertrader.core.clock import SimClock
 from papertrader.core.errors import DataError
-from papertrader.data.polling import (
+from papertrader.data.adapters.alphavantage.polling import (
     KeyBudget,
-    LatestBarQuotes,
-    LivePoller,
     achievable_cadence,
     hypothetical_budgets,
     time_for_requests,
 )
+from papertrader.data.polling import LatestBarQuotes, LivePoller
 from papertrader.data.router import Router
 from papertrader.data.store import Lake
 
