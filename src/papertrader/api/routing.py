@@ -50,7 +50,7 @@ def adopt(app: FastAPI, router: APIRouter) -> None:
 
 
 def get(router: APIRouter, path: str, model: Any, tag: str, responses: Responses | None = None) -> Decorator:
-    """A GET route that documents 401 and 422 besides its own errors (the token is checked at inclusion)."""
+    """A GET route that documents 401 and 422 besides its own errors (the router's guards check the token)."""
     return router.get(
         path, response_model=model, tags=[tag], responses={**UNAUTHORIZED, **INVALID, **(responses or {})}
     )
