@@ -36,15 +36,10 @@ from fake_vendors import SHARED, FakeVendors, shared_symbols  # noqa: E402
 from papertrader.config.alphavantage import AlphaVantageSettings  # noqa: E402
 from papertrader.core.clock import SimClock  # noqa: E402
 from papertrader.data.adapters.alphavantage import AlphaVantageClient, AlphaVantageSource  # noqa: E402
+from papertrader.data.adapters.alphavantage.keys import ApiKey, KeyManager, Purpose, Tier, make_key  # noqa: E402
+from papertrader.data.adapters.alphavantage.polling import AlphaVantageQuotes, achievable_cadence, key_budgets  # noqa: E402
 from papertrader.data.backfill import Backfiller, BackfillLedger, job_spec  # noqa: E402
-from papertrader.data.keys import ApiKey, KeyManager, Purpose, Tier, make_key  # noqa: E402
-from papertrader.data.polling import (  # noqa: E402
-    AlphaVantageQuotes,
-    LivePoller,
-    achievable_cadence,
-    format_seconds,
-    key_budgets,
-)
+from papertrader.data.polling import LivePoller, format_seconds  # noqa: E402
 from papertrader.data.router import Router  # noqa: E402
 from papertrader.data.store import Lake  # noqa: E402
 from papertrader.data.universe import shipped_top200  # noqa: E402

@@ -43,6 +43,7 @@ def collect(
     """Store Alpha Vantage fundamentals, macro series or news in the lake: budgeted, resumable, re-run free."""
     from papertrader.cli_data import _stop_on_signal, _symbols
     from papertrader.data.adapters.alphavantage import AlphaVantageClient
+    from papertrader.data.adapters.alphavantage.polling import key_budgets, time_for_requests
     from papertrader.data.collect import (
         FAMILIES,
         NEWS_DEFAULT_DAYS,
@@ -52,7 +53,6 @@ def collect(
         default_news_end,
         plan_items,
     )
-    from papertrader.data.polling import key_budgets, time_for_requests
     from papertrader.data.sources import key_manager
     from papertrader.data.store import Lake
 

@@ -98,8 +98,8 @@ def backfill(
     json_file: Annotated[Path | None, typer.Option("--json", help="write the outcome with stable keys")] = None,
 ) -> None:
     """Fill the lake's missing sessions from vendors: budgeted, resumable, validated, with provenance."""
+    from papertrader.data.adapters.alphavantage.polling import key_budgets
     from papertrader.data.backfill import Backfiller, BackfillLedger, estimate, job_spec
-    from papertrader.data.polling import key_budgets
     from papertrader.data.router import bars_kind
     from papertrader.data.store import Lake
 
@@ -207,14 +207,8 @@ def poll(
     sweeps: Annotated[int, typer.Option(help="sweeps to run (0: only print the cadence)")] = 1,
 ) -> None:
     """Poll the freshest quote or bar per symbol at the cadence the key budgets allow (printed first)."""
-    from papertrader.data.polling import (
-        AlphaVantageQuotes,
-        LatestBarQuotes,
-        LivePoller,
-        achievable_cadence,
-        fixed_rate_cadence,
-        key_budgets,
-    )
+    from papertrader.data.adapters.alphavantage.polling import AlphaVantageQuotes, achievable_cadence, key_budgets
+    from papertrader.data.polling import LatestBarQuotes, LivePoller, fixed_rate_cadence
     from papertrader.data.router import Router
     from papertrader.data.store import Lake
 
@@ -328,7 +322,8 @@ def universe_refresh(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="print the budget only")] = False,
 ) -> None:
     """Re-rank the top-n US stocks by vendor market cap (Alpha Vantage OVERVIEW); keeps the list if it cannot."""
-    from papertrader.data.polling import format_seconds, key_budgets, time_for_requests
+    from papertrader.data.adapters.alphavantage.polling import key_budgets, time_for_requests
+    from papertrader.data.polling import format_seconds
     from papertrader.data.store import Lake
     from papertrader.data.universe import AlphaVantageMarketCaps, Category, Member, refresh_top, save_top200, top200
 

@@ -28,6 +28,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from papertrader.api.auth import SUBPROTOCOL, BearerAuth, offered_subprotocols
+from papertrader.api.context import NO_RUNS, ApiContext
 from papertrader.api.schemas import (
     AuditEntry,
     ControlEvent,
@@ -43,7 +44,12 @@ from papertrader.api.schemas import (
     SnapshotMessage,
     StreamSnapshot,
 )
-from papertrader.api.service import NO_RUNS, ApiService, alert_view, signal_view
+from papertrader.api.views.alerts import alert_view
+from papertrader.api.views.control import control_view
+from papertrader.api.views.health import health_view
+from papertrader.api.views.live import cycle_data
+from papertrader.api.views.portfolio import portfolio_view
+from papertrader.api.views.signals import signal_view
 from papertrader.core.events import Event
 
 log = logging.getLogger(__name__)
@@ -146,9 +152,9 @@ class StreamHub:
     """Fans engine events out to connected clients; safe to feed from any thread."""
 
     def __init__(
-        self, service: ApiService, max_pending: int = 2048, client_events: int = 256, max_rate: float = 20.0
+        self, context: ApiContext, max_pending: int = 2048, client_events: int = 256, max_rate: float = 20.0
     ) -> None:
-        self.service = service
+        self.context = context
         self.client_events = client_events
         self.min_interval = 1.0 / max_rate if max_rate > 0 else 0.0
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -259,7 +265,7 @@ class StreamHub:
                 client.put_cycle(cycle_text)
 
     def _cycle_text(self) -> str | None:
-        data = self.service.cycle_data()
+        data = cycle_data(self.context)
         return None if data is None else CycleMessage(data=data).model_dump_json()
 
     def _event_text(self, kind: str, payload: dict[str, Any]) -> str | None:
@@ -301,18 +307,18 @@ class StreamHub:
 
     def snapshot_text(self, reason: str) -> str:
         """A full snapshot message (reads the database: call it in a worker thread)."""
-        service = self.service
+        context = self.context
         note = None
         try:
-            portfolio = service.portfolio(None)
+            portfolio = portfolio_view(context, None)
         except Exception as exc:  # a 404 when nothing is stored yet
             portfolio = None
             note = getattr(exc, "detail", None) or NO_RUNS
         snapshot = StreamSnapshot(
             reason=reason,
             portfolio=portfolio,
-            control=service.control_view(),
-            health=service.health(),
+            control=control_view(context),
+            health=health_view(context),
             note=note,
         )
         return SnapshotMessage(data=snapshot).model_dump_json()

@@ -1,4 +1,7 @@
-"""422 answers that always serialise: a client's NaN, Infinity or odd object must never turn into a 500."""
+"""422 answers that always serialise: a client's NaN, Infinity or odd object must never turn into a 500.
+
+Unknown query parameters count as invalid input too (`strict_query`), so a typo is not silently ignored.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +18,28 @@ MAX_INPUT_CHARS = 200
 
 #: SQLite stores signed 64-bit integers; a larger query integer would overflow inside the driver (a 500).
 MAX_INT64 = 2**63 - 1
+
+
+def _query_names(dependant: Any) -> set[str]:
+    names = {field.alias for field in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
+def strict_query(request: Request) -> None:
+    """Refuse unknown query parameters (422 like any invalid input), so `?runs=x` is not silently ignored."""
+    dependant = getattr(request.scope.get("route"), "dependant", None)
+    if dependant is None:
+        return
+    unknown = sorted(set(request.query_params) - _query_names(dependant))
+    if unknown:
+        raise RequestValidationError(
+            [
+                {"type": "extra_forbidden", "loc": ("query", name), "msg": "unknown query parameter", "input": None}
+                for name in unknown
+            ]
+        )
 
 
 def json_safe(value: Any) -> Any:

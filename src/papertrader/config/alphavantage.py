@@ -9,7 +9,7 @@ Two settings objects, both frozen and read from the environment and an ignored `
   ``repr()`` and logs never show them. ``PAPERTRADER_AV_KEY_PREMIUM`` (premium, market data),
   ``PAPERTRADER_AV_KEY_PRIMARY`` (free, fundamentals), ``PAPERTRADER_AV_KEY_SECONDARY`` (free, macro),
   ``PAPERTRADER_AV_KEY_SENTIMENT`` (free, news sentiment), and/or the list ``PAPERTRADER_AV_KEYS`` whose
-  format is documented in ``papertrader.data.keys``.
+  format is documented in ``papertrader.data.adapters.alphavantage.keys``.
 
 Defaults follow ``shared/docs/market-apis.md``: a free key allows 25 requests a day and about one a second
 (we keep 2.5 s between requests to stay clear of the burst throttle); the lowest premium tier is metered at

@@ -26,7 +26,7 @@ same job: finished symbols have no gaps left (their bars are in the lake, writte
 cost no request; the rest continue.
 
 Estimates. Before anything is sent, ``estimate`` turns the plan into requests per source (mirroring how each
-adapter splits a range) and into time with the key budgets (``data.polling.time_for_requests``).
+adapter splits a range) and into time with the key budgets (``data.adapters.alphavantage.polling.time_for_requests``).
 """
 
 from __future__ import annotations
@@ -48,9 +48,10 @@ import pandas as pd
 from papertrader.core.clock import Clock, WallClock
 from papertrader.core.errors import ConfigError, DataError, PapertraderError
 from papertrader.data.actions import infer_actions
-from papertrader.data.keys import EASTERN
+from papertrader.data.adapters.alphavantage.keys import EASTERN
+from papertrader.data.adapters.alphavantage.polling import KeyBudget, time_for_requests
 from papertrader.data.ledgerdb import SqliteLedger
-from papertrader.data.polling import KeyBudget, format_seconds, time_for_requests
+from papertrader.data.polling import format_seconds
 from papertrader.data.router import Router
 from papertrader.data.schema import DAILY_TZ, UTC_NS, normalize_interval
 from papertrader.data.store import ADJ_FACTOR, BAR_LENGTH, Lake

@@ -1,7 +1,7 @@
 """`data collect`: Alpha Vantage fundamentals, macro series and news into the lake, budgeted and re-run free.
 
 Families and what each asks for (one request per item, on the keys budgeted for the family's purpose,
-``data/keys.py``):
+``data/adapters/alphavantage/keys.py``):
 
 * ``fundamentals`` (purpose ``fundamentals``): per symbol OVERVIEW, INCOME_STATEMENT, BALANCE_SHEET and
   EARNINGS, stored by data/sidestore.py with ``fiscal_date_ending`` and ``available_at``: EARNINGS carries
@@ -39,7 +39,7 @@ import pandas as pd
 
 from papertrader.core.clock import Clock, WallClock
 from papertrader.core.errors import ConfigError, DataError, PapertraderError, QuotaExhaustedError, TemporaryError
-from papertrader.data.keys import EASTERN, Purpose
+from papertrader.data.adapters.alphavantage.keys import EASTERN, Purpose
 from papertrader.data.ledgerdb import SqliteLedger
 from papertrader.data.sidestore import SideStore
 from papertrader.data.store import Lake

@@ -12,7 +12,7 @@ from papertrader.core.errors import ConfigError
 
 def key_manager(settings: Settings, clock: Clock) -> Any | None:
     """The Alpha Vantage key manager from the environment, or None when no key is configured."""
-    from papertrader.data.keys import KeyManager
+    from papertrader.data.adapters.alphavantage.keys import KeyManager
 
     manager = KeyManager.from_env(clock=clock, db_url=settings.db_url)
     return manager if manager.keys else None

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from papertrader.data.keys import KeyStatus
+from papertrader.data.adapters.alphavantage.keys import KeyStatus
 
 
 def _iso(ts: Any) -> str | None:

@@ -16,7 +16,7 @@ from papertrader.config.alphavantage import AlphaVantageSettings
 from papertrader.core.clock import SimClock
 from papertrader.core.errors import AuthError, DataError, QuotaExhaustedError, TemporaryError
 from papertrader.data.adapters.alphavantage import AlphaVantageClient, AlphaVantageSource, PremiumEndpointError
-from papertrader.data.keys import ApiKey, KeyManager, KeyTierError, Purpose, Tier, make_key
+from papertrader.data.adapters.alphavantage.keys import ApiKey, KeyManager, KeyTierError, Purpose, Tier, make_key
 from papertrader.data.ports import BarSource, FundamentalsSource, MacroSource, NewsSource
 from papertrader.data.store import Lake
 

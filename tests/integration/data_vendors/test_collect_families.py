@@ -20,8 +20,8 @@ from papertrader.config.alphavantage import AlphaVantageSettings
 from papertrader.core.clock import SimClock
 from papertrader.data import collect as collect_mod
 from papertrader.data.adapters.alphavantage import AlphaVantageClient
+from papertrader.data.adapters.alphavantage.keys import KeyManager, Purpose, Tier, make_key
 from papertrader.data.collect import CollectLedger, Collector, plan_items
-from papertrader.data.keys import KeyManager, Purpose, Tier, make_key
 from papertrader.data.sidestore import SideStore
 from papertrader.data.store import Lake
 from papertrader.persistence.db import make_engine

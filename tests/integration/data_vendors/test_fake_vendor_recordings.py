@@ -18,9 +18,9 @@ from papertrader.config.questrade import QuestradeSettings
 from papertrader.config.yahoo import YahooSettings
 from papertrader.core.clock import SimClock
 from papertrader.data.adapters.alphavantage import AlphaVantageClient
+from papertrader.data.adapters.alphavantage.keys import KeyManager, Purpose, Tier, make_key
 from papertrader.data.adapters.questrade import QuestradeClient
 from papertrader.data.adapters.yahoo import YahooChartClient
-from papertrader.data.keys import KeyManager, Purpose, Tier, make_key
 from papertrader.persistence.db import make_engine
 
 pytestmark = needs_shared

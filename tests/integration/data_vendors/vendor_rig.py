@@ -14,11 +14,11 @@ from papertrader.config.questrade import QuestradeSettings
 from papertrader.config.yahoo import YahooSettings
 from papertrader.core.clock import SimClock
 from papertrader.data.adapters.alphavantage import AlphaVantageClient, AlphaVantageSource
+from papertrader.data.adapters.alphavantage.keys import KeyManager, Purpose, Tier, make_key
 from papertrader.data.adapters.questrade import QuestradeSource
 from papertrader.data.adapters.questrade.symbols import SymbolCache
 from papertrader.data.adapters.yahoo import YahooSource
 from papertrader.data.backfill import Backfiller, BackfillLedger
-from papertrader.data.keys import KeyManager, Purpose, Tier, make_key
 from papertrader.data.router import Router
 from papertrader.data.store import Lake
 from papertrader.persistence.db import make_engine

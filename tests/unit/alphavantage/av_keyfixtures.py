@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 
 from papertrader.config.alphavantage import AlphaVantageSettings
 from papertrader.core.clock import SimClock
-from papertrader.data.keys import ApiKey, KeyManager, Purpose, Tier, make_key
+from papertrader.data.adapters.alphavantage.keys import ApiKey, KeyManager, Purpose, Tier, make_key
 from papertrader.persistence.db import make_engine
 
 PREMIUM_SECRET = "PREMIUMKEY000001"

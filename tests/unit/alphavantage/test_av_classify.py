@@ -39,7 +39,7 @@ from papertrader.data.adapters.alphavantage.classify import (
     classify_response,
     error_for,
 )
-from papertrader.data.keys import KeyOutcome, KeyTierError
+from papertrader.data.adapters.alphavantage.keys import KeyOutcome, KeyTierError
 
 
 def _json(body: Any) -> bytes:

@@ -22,7 +22,7 @@ from pydantic import SecretStr
 
 from papertrader.config.alphavantage import AlphaVantageKeySettings
 from papertrader.core.errors import ConfigError, QuotaExhaustedError
-from papertrader.data.keys import (
+from papertrader.data.adapters.alphavantage.keys import (
     EASTERN,
     ApiKey,
     KeyBudgetExhaustedError,

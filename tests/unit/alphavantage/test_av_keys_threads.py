@@ -8,7 +8,7 @@ from pathlib import Path
 from av_keyfixtures import FUND_SECRET, PREMIUM_SECRET, av_settings, db_engine, manager, sim_clock
 from sqlalchemy import func, select
 
-from papertrader.data.keys import (
+from papertrader.data.adapters.alphavantage.keys import (
     KeyBudgetExhaustedError,
     KeyManager,
     Lease,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from papertrader.api.service import ALERT_KINDS, alert_view
+from papertrader.api.views.alerts import ALERT_KINDS, alert_view
 from papertrader.core.events import Event
 
 T0 = datetime(2020, 1, 2, 21, tzinfo=UTC)
@@ -30,9 +30,9 @@ def test_a_reduction_still_reads_cut() -> None:
 def test_orders_follow_the_strategy_not_the_protective_stops_it_placed_last() -> None:
     from types import SimpleNamespace
 
-    from papertrader.api.service import ApiService
+    from papertrader.api.views.signals import decision_source
 
     orders = [SimpleNamespace(tag="ensemble"), SimpleNamespace(tag="protect")]
     service = SimpleNamespace(repo=SimpleNamespace(load_orders=lambda _run: orders))
     row = SimpleNamespace(id="run")
-    assert ApiService._decision_source(service, row, ["ensemble", "lstm"]) == "ensemble"  # type: ignore[arg-type]
+    assert decision_source(service.repo, row, ["ensemble", "lstm"]) == "ensemble"  # type: ignore[arg-type]

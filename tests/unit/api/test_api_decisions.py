@@ -18,7 +18,7 @@ from api_support import StoredRun, auth, etf_bars, make_app, record_run
 from fastapi.testclient import TestClient
 
 from papertrader.api.app import PREFIX
-from papertrader.api.decisions import DecisionsView, PricesView
+from papertrader.api.views.decisions import DecisionsView, PricesView
 from papertrader.cli_board import stored_decisions
 from papertrader.core.events import Event
 from papertrader.data.store import Lake

@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from papertrader.api.schemas import PositionView
-from papertrader.api.service import _sectors, alert_view
+from papertrader.api.views.alerts import alert_view
+from papertrader.api.views.risk import sector_buckets
 from papertrader.config.settings import RiskSettings
 from papertrader.core.events import Event
 
@@ -26,15 +27,15 @@ def _position(symbol: str, weight: float) -> PositionView:
     )
 
 
-def test_sector_exposure_groups_held_symbols_by_the_universe_and_explicit_sectors(tmp_path: Path) -> None:
+def test_sector_exposure_groups_held_symbols_by_the_universe_and_explicitsector_buckets(tmp_path: Path) -> None:
     held = [_position("AAPL", 0.25), _position("MSFT", 0.2), _position("BAC", -0.1), _position("SPY", 0.3)]
     limits = RiskSettings(sectors={"BAC": "Banks"})
-    rows = {r.name: r for r in _sectors(limits, held, tmp_path)}
+    rows = {r.name: r for r in sector_buckets(limits, held, tmp_path)}
     assert set(rows) == {"Information Technology", "Banks"}, "ETFs have no sector; explicit sectors win"
     assert rows["Information Technology"].symbols == ["AAPL", "MSFT"]
     assert abs(rows["Information Technology"].weight - 0.45) < 1e-12 and rows["Banks"].weight == 0.1
     assert all(r.cap == limits.max_sector_fraction for r in rows.values())
-    only_explicit = _sectors(RiskSettings(sectors={"BAC": "Banks"}, sectors_from_universe=False), held, tmp_path)
+    only_explicit = sector_buckets(RiskSettings(sectors={"BAC": "Banks"}, sectors_from_universe=False), held, tmp_path)
     assert [r.name for r in only_explicit] == ["Banks"]
 
 

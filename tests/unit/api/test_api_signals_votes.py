@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 
 from papertrader.api.app import PREFIX
 from papertrader.api.schemas import SignalsView
-from papertrader.api.service import signal_view
+from papertrader.api.views.signals import signal_view
 from papertrader.core.events import Event
 from papertrader.persistence.repository import CycleRecord
 

@@ -27,7 +27,8 @@ from papertrader.api.schemas import (
     SignalsView,
     TradesView,
 )
-from papertrader.api.service import mask_secrets, model_kind
+from papertrader.api.views.config import mask_secrets
+from papertrader.api.views.signals import model_kind
 from papertrader.config.settings import Settings
 
 ROUTES: dict[str, type[BaseModel]] = {

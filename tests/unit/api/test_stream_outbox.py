@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from api_support import etf_bars, record_run
 
+from papertrader.api.context import ApiContext
 from papertrader.api.schemas import CycleMessage, SnapshotMessage
-from papertrader.api.service import ApiService
 from papertrader.api.stream import ClientQueue, Resync, StreamHub
 from papertrader.engine.live import LiveState
 
@@ -69,7 +69,7 @@ def test_the_engine_thread_hands_off_without_waiting_and_clients_get_the_final_s
     run = record_run(tmp_path, etf_bars("2011-01-01"), 0, run_id="hub", finish=False)
     run.engine.recorder = None  # measure the hand-off, not SQLite
     live = LiveState(run.engine, len(run.engine.panel))
-    hub = StreamHub(ApiService(run.settings, run.repo, live), client_events=64, max_rate=50)
+    hub = StreamHub(ApiContext(run.settings, run.repo, live), client_events=64, max_rate=50)
     n = min(2_500, len(run.engine.panel))
 
     async def scenario() -> tuple[ClientQueue, float, int]:
@@ -113,7 +113,7 @@ def test_the_engine_thread_hands_off_without_waiting_and_clients_get_the_final_s
 
 def test_without_clients_the_hub_drops_everything_at_once(tmp_path: Path) -> None:
     run = record_run(tmp_path, etf_bars("2000-06-01"), 0, run_id="idle", finish=False)
-    hub = StreamHub(ApiService(run.settings, run.repo, None))
+    hub = StreamHub(ApiContext(run.settings, run.repo, None))
     hub.on_engine("cycle", {"cycle": 1})
     hub.on_engine("fill", {"ts": "2000-01-03T00:00:00+00:00"})
     assert hub.flushes == 0
@@ -122,7 +122,7 @@ def test_without_clients_the_hub_drops_everything_at_once(tmp_path: Path) -> Non
 @pytest.mark.parametrize("kind", ["order.submitted", "order.accepted", "mystery"])
 def test_chatty_order_events_are_not_streamed(tmp_path: Path, kind: str) -> None:
     run = record_run(tmp_path, etf_bars("2000-06-01"), 0, run_id="quiet", finish=False)
-    hub = StreamHub(ApiService(run.settings, run.repo, None))
+    hub = StreamHub(ApiContext(run.settings, run.repo, None))
 
     async def scenario() -> int:
         hub.bind(asyncio.get_running_loop())

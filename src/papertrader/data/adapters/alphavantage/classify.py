@@ -55,7 +55,7 @@ from papertrader.core.errors import (
     RateLimitedError,
     TemporaryError,
 )
-from papertrader.data.keys import KeyOutcome, KeyTierError
+from papertrader.data.adapters.alphavantage.keys import KeyOutcome, KeyTierError
 
 
 class PremiumEndpointError(KeyTierError):

@@ -48,6 +48,15 @@ from papertrader.data.adapters.alphavantage.fundamentals import (
     parse_top_movers,
 )
 from papertrader.data.adapters.alphavantage.indicators import parse_indicator, parse_indicator_csv
+from papertrader.data.adapters.alphavantage.keys import (
+    EASTERN,
+    ApiKey,
+    KeyBudgetExhaustedError,
+    KeyManager,
+    KeyOutcome,
+    Purpose,
+    Tier,
+)
 from papertrader.data.adapters.alphavantage.macro import (
     MACRO_FUNCTIONS,
     TREASURY_MATURITIES,
@@ -57,15 +66,6 @@ from papertrader.data.adapters.alphavantage.macro import (
 from papertrader.data.adapters.alphavantage.news import parse_news
 from papertrader.data.adapters.alphavantage.quote import parse_global_quote
 from papertrader.data.adapters.alphavantage.transport import HttpFetcher
-from papertrader.data.keys import (
-    EASTERN,
-    ApiKey,
-    KeyBudgetExhaustedError,
-    KeyManager,
-    KeyOutcome,
-    Purpose,
-    Tier,
-)
 
 log = logging.getLogger(__name__)
 

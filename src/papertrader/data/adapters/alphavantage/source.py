@@ -31,9 +31,9 @@ from papertrader.core.errors import DataError
 from papertrader.data.adapters.alphavantage.bars import TO_AV_INTERVAL, bars_only
 from papertrader.data.adapters.alphavantage.client import AlphaVantageClient, OutputSize
 from papertrader.data.adapters.alphavantage.fundamentals import empty_fundamentals
+from papertrader.data.adapters.alphavantage.keys import EASTERN, KeyManager, Tier
 from papertrader.data.adapters.alphavantage.macro import MACRO_FUNCTIONS, TREASURY_MATURITIES
 from papertrader.data.adapters.alphavantage.news import empty_news
-from papertrader.data.keys import EASTERN, KeyManager, Tier
 from papertrader.data.schema import BAR_COLUMNS, empty_bars, normalize_interval
 
 log = logging.getLogger(__name__)

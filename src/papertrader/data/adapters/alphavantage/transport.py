@@ -18,7 +18,7 @@ import httpx
 from papertrader.config.alphavantage import AlphaVantageSettings
 from papertrader.core.errors import PapertraderError, TemporaryError
 from papertrader.data.adapters.alphavantage.classify import Classified, EndpointConfigError, classify_response
-from papertrader.data.keys import ApiKey, mask
+from papertrader.data.adapters.alphavantage.keys import ApiKey, mask
 
 _APIKEY_QUERY: Final = re.compile(r"(apikey=)[^&\s\"'#]*", re.IGNORECASE)
 

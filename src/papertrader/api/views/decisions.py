@@ -8,15 +8,29 @@ committed cycle, never later: a live replay's chart must not show bars the engin
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 import numpy as np
+from fastapi import APIRouter, Query
 from pydantic import Field
 
+from papertrader.api.context import ApiContext, no_such_run, not_found
+from papertrader.api.routing import NOT_FOUND, Guards, get, resource_router
 from papertrader.api.schemas import ApiModel, DecisionVote
-from papertrader.api.service import ApiService, not_found, vote_view
+from papertrader.api.validation import MAX_INT64
+from papertrader.api.views.signals import vote_view
 from papertrader.persistence.decisions import StoredDecision, load_decisions
 
-__all__ = ["DecisionView", "DecisionVote", "DecisionsView", "PricePoint", "PricesView", "decisions", "prices"]
+__all__ = [
+    "DecisionView",
+    "DecisionVote",
+    "DecisionsView",
+    "PricePoint",
+    "PricesView",
+    "decisions_view",
+    "prices_view",
+    "router",
+]
 
 
 class DecisionView(ApiModel):
@@ -75,13 +89,13 @@ def decision_view(d: StoredDecision) -> DecisionView:
     )
 
 
-def decisions(service: ApiService, run_id: str, symbol: str | None, limit: int, before: int | None) -> DecisionsView:
+def decisions_view(ctx: ApiContext, run_id: str, symbol: str | None, limit: int, before: int | None) -> DecisionsView:
     """A page of the run's decisions (404 for an unknown run; an unknown symbol is an empty page)."""
-    row = service.repo.get_run(run_id)
+    row = ctx.repo.get_run(run_id)
     if row is None:
-        raise not_found(f"no run {run_id!r}: GET /api/v1/runs lists the stored runs")
+        raise no_such_run(run_id)
     wanted = symbol.upper() if symbol else None
-    page = load_decisions(service.repo.engine, row.id, symbol=wanted, limit=limit, before=before)
+    page = load_decisions(ctx.repo.engine, row.id, symbol=wanted, limit=limit, before=before)
     return DecisionsView(
         run_id=row.id,
         symbol=wanted,
@@ -91,11 +105,11 @@ def decisions(service: ApiService, run_id: str, symbol: str | None, limit: int, 
     )
 
 
-def prices(service: ApiService, run_id: str, symbol: str, max_points: int) -> PricesView:
+def prices_view(ctx: ApiContext, run_id: str, symbol: str, max_points: int) -> PricesView:
     """One symbol's closes from the run's first trading bar to its last committed cycle, thinned evenly."""
-    row = service.repo.get_run(run_id)
+    row = ctx.repo.get_run(run_id)
     if row is None:
-        raise not_found(f"no run {run_id!r}: GET /api/v1/runs lists the stored runs")
+        raise no_such_run(run_id)
     wanted = symbol.upper()
     if wanted not in row.symbols:
         raise not_found(f"run {row.id} does not trade {wanted!r}; it trades {', '.join(row.symbols)}")
@@ -105,7 +119,7 @@ def prices(service: ApiService, run_id: str, symbol: str, max_points: int) -> Pr
 
     if row.last_cycle_ts is None:
         return empty("no cycles committed yet")
-    market = service._market_data(row)  # cached per run; the same bars the positions are marked with
+    market = ctx.market_data(row)  # cached per run; the same bars the positions are marked with
     panel = market.panel
     if panel is None or wanted not in panel.symbols:
         return empty(market.note or f"the lake has no {row.interval} bars for {wanted}")
@@ -123,3 +137,31 @@ def prices(service: ApiService, run_id: str, symbol: str, max_points: int) -> Pr
         points=points,
         note=None if points else f"no {wanted} bars in the run's window yet",
     )
+
+
+def router(ctx: ApiContext, guards: Guards) -> APIRouter:
+    """GET /runs/{run_id}/decisions and /runs/{run_id}/prices."""
+    api = resource_router(guards)
+
+    @get(api, "/runs/{run_id}/decisions", DecisionsView, "signals", NOT_FOUND)
+    def run_decisions(
+        run_id: str,
+        symbol: Annotated[str | None, Query(max_length=32, description="only this symbol")] = None,
+        limit: Annotated[int, Query(ge=1, le=1000, description="most decisions to return, newest first")] = 100,
+        before: Annotated[
+            int | None, Query(ge=1, le=MAX_INT64, description="only decisions with seq below this (paging)")
+        ] = None,
+    ) -> DecisionsView:
+        """Each target change with every board member's vote, weight and reason (as `papertrader decisions`)."""
+        return decisions_view(ctx, run_id, symbol, limit, before)
+
+    @get(api, "/runs/{run_id}/prices", PricesView, "signals", NOT_FOUND)
+    def run_prices(
+        run_id: str,
+        symbol: Annotated[str, Query(min_length=1, max_length=32, description="a symbol the run trades")],
+        max_points: Annotated[int, Query(ge=2, le=100_000, description="thin the series to this many points")] = 5000,
+    ) -> PricesView:
+        """One symbol's closes over the run's window, up to its last committed cycle."""
+        return prices_view(ctx, run_id, symbol, max_points)
+
+    return api
