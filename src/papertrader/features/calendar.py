@@ -27,8 +27,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from papertrader.core.arrays import Array
 from papertrader.core.errors import ConfigError, DataError
-from papertrader.features.technical import Array
 from papertrader.features.times import NS_PER_DAY, NS_PER_MINUTE, IntArray, decision_times, ny_days, to_ns
 
 _NAMES: Final = (

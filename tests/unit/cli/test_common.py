@@ -9,7 +9,7 @@ import pytest
 import typer
 from rich.console import Console
 
-from papertrader.cli_common import errors, iso_date, optional_date, symbol_list
+from papertrader.cli.common import errors, iso_date, optional_date, symbol_list
 from papertrader.core.errors import ConfigError, DataError
 
 
