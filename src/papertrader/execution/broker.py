@@ -40,9 +40,9 @@ import numpy as np
 from papertrader.config.settings import CostSettings
 from papertrader.core.arrays import Array
 from papertrader.core.events import Event
+from papertrader.domain.calendars import exchange_for, in_extended_hours, in_regular_session, live_session
 from papertrader.domain.sessions import session_date
 from papertrader.domain.types import Fill, Order, OrderStatus, OrderType, Side, TimeInForce
-from papertrader.execution.calendars import exchange_for, in_extended_hours, in_regular_session, live_session
 from papertrader.execution.fees import CENT, affordable_qty, fill_fee, to_decimal
 from papertrader.execution.fills import (
     Match,
