@@ -26,10 +26,10 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from papertrader.core.arrays import Array
+from papertrader.core.arrays import Array, IntArray
 from papertrader.core.errors import ConfigError, DataError
 from papertrader.domain.calendars import calendar, calendar_names
-from papertrader.features.times import NS_PER_DAY, NS_PER_MINUTE, IntArray, decision_times, ny_days, to_ns
+from papertrader.features.times import NS_PER_DAY, NS_PER_MINUTE, decision_times, ny_days, to_ns
 
 _NAMES: Final = (
     "cal_dow",

@@ -22,9 +22,9 @@ import numpy as np
 import talib
 from numpy.lib.stride_tricks import sliding_window_view
 
-from papertrader.core.arrays import Array
+from papertrader.core.arrays import Array, BoolArray, IntArray
 from papertrader.core.errors import ConfigError
-from papertrader.features.history import BarHistory, BoolArray, Depths, IntArray, push_rows
+from papertrader.features.history import BarHistory, Depths, push_rows
 from papertrader.features.volatility import std_along
 
 #: a window std below this fraction of the window mean counts as a flat window (std 0)
