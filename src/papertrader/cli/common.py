@@ -1,14 +1,12 @@
 """What every `papertrader` command shares: project errors as one line and exit code 2, ISO dates, symbol lists,
-the graceful stop on a signal, the run repository and the percent format.
+the run repository and the percent format (progress bars and Ctrl-C: cli/progress.py).
 
-One copy, so that every command fails the same way, reads dates the same way (a naive date is New York) and
-stops the same way on Ctrl-C.
+One copy, so that every command fails the same way and reads dates the same way (a naive date is New York).
 """
 
 from __future__ import annotations
 
-import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -16,7 +14,6 @@ from typing import TYPE_CHECKING
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from papertrader.core.errors import PapertraderError
 from papertrader.domain.sessions import NEW_YORK
@@ -71,25 +68,6 @@ def wanted_symbols(symbols: str | None, universe: str | None, settings: Settings
     return list(dict.fromkeys(picked))
 
 
-@contextmanager
-def stop_on_signal(message: str) -> Iterator[Callable[[], bool]]:
-    """SIGINT/SIGTERM ask the command to stop at its next safe point (`message` says which); a second aborts at once."""
-    requested: list[int] = []
-
-    def handler(signum: int, _frame: object) -> None:
-        if requested:  # a second signal means now
-            raise KeyboardInterrupt
-        requested.append(signum)
-        console.print(f"[yellow]{message}[/yellow]")
-
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield lambda: bool(requested)
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
-
-
 def open_repository(settings: Settings) -> RunRepository:
     """The run ledger at `settings.db_url`, migrated to this release (a newer ledger raises a project error)."""
     from papertrader.persistence.db import init_db, make_engine
@@ -105,17 +83,3 @@ def pct(value: float | None, signed: bool = True) -> str:
     if value is None:
         return "-"
     return f"{value:+.2%}" if signed else f"{value:.2%}"
-
-
-@contextmanager
-def counted_progress(label: str, total: int) -> Iterator[tuple[Progress, TaskID]]:
-    """A progress bar over `total` items with a free-text `info` field (the item just done), for long loops."""
-    with Progress(
-        TextColumn(f"[bold]{label}[/bold]"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[info]}"),
-        TimeElapsedColumn(),
-        console=console,
-    ) as progress:
-        yield progress, progress.add_task(label, total=total, info="")

@@ -20,14 +20,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from papertrader.cli.common import (
-    console,
-    counted_progress,
-    errors,
-    iso_date,
-    stop_on_signal,
-    wanted_symbols,
-)
+from papertrader.cli.common import console, errors, iso_date, wanted_symbols
+from papertrader.cli.progress import counted_progress, stop_on_signal
 from papertrader.config.settings import Settings, load_settings
 from papertrader.core.clock import Clock, WallClock
 from papertrader.core.errors import ConfigError

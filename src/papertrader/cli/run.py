@@ -12,7 +12,8 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from papertrader.cli.common import console, errors, open_repository, optional_date, pct, stop_on_signal, symbol_list
+from papertrader.cli.common import console, errors, open_repository, optional_date, pct, symbol_list
+from papertrader.cli.progress import stop_on_signal
 from papertrader.config.settings import Settings, load_settings
 from papertrader.domain.sessions import NEW_YORK
 from papertrader.domain.timefmt import exchange_day, exchange_time

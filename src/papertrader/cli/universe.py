@@ -10,7 +10,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from papertrader.cli.common import console, counted_progress, errors
+from papertrader.cli.common import console, errors
+from papertrader.cli.progress import counted_progress
 from papertrader.config.settings import load_settings
 from papertrader.core.clock import WallClock
 from papertrader.core.errors import ConfigError

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
-import signal
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -17,7 +15,6 @@ from papertrader.cli.common import (
     iso_date,
     optional_date,
     pct,
-    stop_on_signal,
     symbol_list,
     wanted_symbols,
 )
@@ -69,17 +66,6 @@ def test_symbols_and_a_universe_are_joined_once_each_in_order(tmp_path: Path) ->
     assert picked[:2] == ["MSFT", "AAPL"] and len(picked) == len(set(picked)) > 2
     with pytest.raises(typer.BadParameter, match="name the symbols"):
         wanted_symbols(None, None, settings)
-
-
-def test_a_first_signal_asks_to_stop_a_second_aborts_and_the_handlers_come_back() -> None:
-    before = signal.getsignal(signal.SIGTERM)
-    with stop_on_signal("stopping after this one") as stopping:
-        assert not stopping()
-        os.kill(os.getpid(), signal.SIGTERM)
-        assert stopping()
-        with pytest.raises(KeyboardInterrupt):
-            os.kill(os.getpid(), signal.SIGTERM)
-    assert signal.getsignal(signal.SIGTERM) is before
 
 
 def test_percentages_have_two_decimals_a_sign_by_default_and_a_dash_for_none() -> None:
