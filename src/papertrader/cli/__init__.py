@@ -1,11 +1,11 @@
 """The `papertrader` command line: the contract users and tests rely on.
 
-One module per command group, each exposing `app` (a `typer.Typer`), all mounted here the same way
-(common.py and progress.py hold what the commands share):
+One module per command group, each exposing `app` (a `typer.Typer`), all mounted here the same way:
 `add_typer(module.app)`. A module whose `app` carries a name (`data`, `universe`, `config`) is a command group;
 the others add top-level commands (`train` also brings the `models` group). `data collect` lives in its own
-module and is mounted into the `data` group. The modules only parse options and print: the work is done by the
-packages below (engine, models, data, ...), imported inside each command so `papertrader --help` stays instant.
+module and is mounted into the `data` group. common.py and progress.py hold what the commands share. The
+modules parse options and print; the work is done by the packages below (engine, models, data, ...), imported
+inside each command so `papertrader --help` stays instant.
 """
 
 from __future__ import annotations
