@@ -28,10 +28,12 @@ run: $(STAMP) web
 	@echo "==> papertrader demo: bundled data, trains the four model families, the 2009-2013 replay (about 2 min on 2 cores)"
 	$(VENV)/bin/papertrader demo
 
+# lint-imports: the package layers ([tool.importlinter] in pyproject.toml: cli > api > engine > ... > core), 0 violations.
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/ruff format --check src tests benchmarks
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 # pytest's exit code 5 means "no tests collected" (e.g. every test of a marker deselected): not a failure.
 test: lint web

@@ -34,9 +34,10 @@ BUDGET_S = 20 * 60
 
 def measure(until: str, small: bool, home: Path, models: Path) -> dict[str, Any]:
     """Train every family once at one size; wall seconds, training samples/s and the gate of each."""
-    from papertrader.cli_models import bars_before, load_training_data, training_families
+    from papertrader.cli.models import training_families
     from papertrader.config.settings import Settings
     from papertrader.models.gate import gate_of
+    from papertrader.models.lake import bars_before, load_training_data
     from papertrader.models.registry import Registry
     from papertrader.models.training import TrainOptions, train_and_register
 

@@ -1,6 +1,6 @@
 """Incremental backfill: fetch only the sessions the lake lacks, through the router, and remember what was asked.
 
-Gaps. The expected sessions come from the exchange calendar (``exchange_calendars``: XNYS for US symbols,
+Gaps. The expected sessions come from the exchange calendar (domain/calendars.py: XNYS for US symbols,
 XTSE for ``.TO``/``.V`` listings), so weekends and holidays are never "missing". A session is expected once it
 is over (daily: 30 minutes after the close, as Alpha Vantage settles daily bars). A daily session is present
 when the lake holds its bar (stamped at midnight New York); an intraday session when its stored bars reach
@@ -55,13 +55,10 @@ from papertrader.data.polling import format_seconds
 from papertrader.data.router import Router
 from papertrader.data.schema import DAILY_TZ, UTC_NS, normalize_interval
 from papertrader.data.store import ADJ_FACTOR, BAR_LENGTH, Lake
+from papertrader.domain.calendars import calendar, exchange_for
 
 log = logging.getLogger(__name__)
 
-NYSE: Final = "XNYS"
-TSX: Final = "XTSE"
-#: Ticker suffixes of Canadian listings (TSX, TSX Venture, CSE, NEO), which follow the TSX calendar.
-CANADIAN_SUFFIXES: Final = (".TO", ".V", ".VN", ".CN", ".NE")
 #: How long after the close a daily bar counts as final.
 DAILY_SETTLE: Final = pd.Timedelta(minutes=30)
 #: How far back a daily fetch reaches before its span to re-read one stored bar for factor rebasing.
@@ -70,7 +67,6 @@ REBASE_LOOKBACK: Final = pd.Timedelta(days=7)
 REBASE_TOLERANCE: Final = 1e-4
 #: Intraday gaps closer than this are fetched together.
 INTRADAY_JOIN: Final = pd.Timedelta(days=7)
-_CALENDAR_START: Final = "1990-01-01"
 #: Requests a second assumed for sources without a published budget (Yahoo), for time estimates only.
 YAHOO_PACE_PER_S: Final = 2.0
 #: Questrade's market-data limit (requests a second).
@@ -81,19 +77,6 @@ _QUESTRADE_PAGE: Final = 2000
 
 
 # --- calendars and gaps ----------------------------------------------------------------------------
-
-
-def exchange_for(symbol: str) -> str:
-    """The calendar a symbol trades on: XTSE for Canadian suffixes, XNYS otherwise."""
-    return TSX if symbol.strip().upper().endswith(CANADIAN_SUFFIXES) else NYSE
-
-
-@functools.lru_cache(maxsize=4)
-def calendar(code: str) -> Any:
-    """An exchange calendar from 1990 (built once per process: construction takes most of a second)."""
-    import exchange_calendars as xc
-
-    return xc.get_calendar(code, start=_CALENDAR_START)
 
 
 def _ts(value: datetime | pd.Timestamp, what: str) -> pd.Timestamp:

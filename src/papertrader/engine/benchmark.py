@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 
 from papertrader.config.settings import CostSettings
+from papertrader.core.arrays import Array
 from papertrader.domain.types import Side
 from papertrader.engine.panel import Panel
 from papertrader.execution.fees import affordable_qty, commission, market_fill_price
-from papertrader.features.technical import Array
 
 
 def buy_and_hold(panel: Panel, initial_cash: float, costs: CostSettings, first: int) -> tuple[Array, Array]:

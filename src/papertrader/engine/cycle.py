@@ -18,6 +18,7 @@ from typing import Protocol
 import numpy as np
 
 from papertrader.config.settings import Settings
+from papertrader.core.arrays import Array
 from papertrader.core.clock import SimClock
 from papertrader.core.errors import ConfigError, TemporaryError
 from papertrader.core.events import Event, EventBus
@@ -31,7 +32,6 @@ from papertrader.engine.panel import Panel
 from papertrader.engine.protection import PROTECTION_EVENTS, Protector, atr_panel
 from papertrader.execution.broker import BrokerReport, PaperBroker
 from papertrader.execution.fees import CENT, to_decimal
-from papertrader.features.technical import Array
 from papertrader.features.view import FeatureView
 from papertrader.persistence.repository import CycleRecord
 from papertrader.portfolio.ledger import Ledger, Valuation

@@ -26,11 +26,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from papertrader.config.settings import RiskSettings
+from papertrader.core.arrays import Array
 from papertrader.core.events import Event
 from papertrader.domain.types import Order, OrderType, Side, TimeInForce
 from papertrader.engine.protection import is_protective
 from papertrader.execution.broker import BarSlice, BrokerReport, PaperBroker
-from papertrader.features.technical import Array
 from papertrader.risk.drawdown import GuardPlan, budget_limit, crossed, floor_equity, gap_loss, guard_levels, guard_plan
 
 GAP_EVENT, EXIT_EVENT = "risk.gap_through", "risk.drawdown_exit"

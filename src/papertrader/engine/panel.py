@@ -17,10 +17,11 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
+from papertrader.core.arrays import Array
 from papertrader.core.errors import DataError
 from papertrader.domain.sessions import bar_close_time, bar_open_time
 from papertrader.execution.broker import BarSlice
-from papertrader.features.technical import Array, PriceArrays
+from papertrader.features.technical import PriceArrays
 
 _FIELDS = ("open", "high", "low", "close", "volume")
 

@@ -20,11 +20,12 @@ from decimal import Decimal
 import talib
 
 from papertrader.config.settings import RiskSettings
+from papertrader.core.arrays import Array
 from papertrader.core.events import Event
 from papertrader.domain.types import Fill, Order, OrderType, Side, TimeInForce
 from papertrader.execution.broker import BrokerReport, PaperBroker
 from papertrader.execution.fees import to_decimal
-from papertrader.features.technical import Array, PriceArrays, per_symbol
+from papertrader.features.technical import PriceArrays, per_symbol
 from papertrader.portfolio.ledger import Ledger
 from papertrader.risk.stops import stop_levels
 

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from papertrader.config.settings import Settings
+from papertrader.core.arrays import Array
 from papertrader.core.clock import SimClock
 from papertrader.core.errors import ConfigError, DataError
 from papertrader.core.events import EventBus
@@ -28,7 +29,7 @@ from papertrader.engine.health import Status
 from papertrader.engine.notifier import attach_notifier, no_notifier
 from papertrader.engine.panel import Panel
 from papertrader.engine.recorder import BatchRecorder
-from papertrader.features.technical import Array, TechnicalSpec
+from papertrader.features.technical import TechnicalSpec
 from papertrader.persistence.db import init_db, make_engine
 from papertrader.persistence.repository import RunInfo, RunRepository
 from papertrader.portfolio.metrics import Metrics, periods_per_year, summarize

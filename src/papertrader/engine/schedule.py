@@ -15,8 +15,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 
 from papertrader.config.live import LiveSettings
+from papertrader.domain.calendars import session_bounds
 from papertrader.domain.sessions import NEW_YORK, REGULAR_CLOSE, interval_minutes
-from papertrader.execution.calendars import session_bounds
 
 #: how far ahead next_session looks before giving up (the longest market closure since 1990 is 4 days)
 _MAX_GAP_DAYS = 30

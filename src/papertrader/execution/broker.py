@@ -38,10 +38,11 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 import numpy as np
 
 from papertrader.config.settings import CostSettings
+from papertrader.core.arrays import Array
 from papertrader.core.events import Event
+from papertrader.domain.calendars import exchange_for, in_extended_hours, in_regular_session, live_session
 from papertrader.domain.sessions import session_date
 from papertrader.domain.types import Fill, Order, OrderStatus, OrderType, Side, TimeInForce
-from papertrader.execution.calendars import exchange_for, in_extended_hours, in_regular_session, live_session
 from papertrader.execution.fees import CENT, affordable_qty, fill_fee, to_decimal
 from papertrader.execution.fills import (
     Match,
@@ -52,7 +53,6 @@ from papertrader.execution.fills import (
     volume_capacity,
 )
 from papertrader.execution.market import MarketInputs, QuoteSlice, TrailingWindow
-from papertrader.features.technical import Array
 
 ZERO = Decimal(0)
 

@@ -29,13 +29,13 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from papertrader.config.settings import CostSettings
+from papertrader.domain.calendars import is_canadian
 from papertrader.domain.types import Order, Side
 
 CENT = Decimal("0.01")
 PRICE_TICK = Decimal("0.0001")
 ZERO = Decimal(0)
 _BPS = Decimal(10_000)
-_CANADIAN_SUFFIXES = (".TO", ".V", ".CN", ".NE")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,11 +58,6 @@ QUESTRADE = {"questrade_classic": QUESTRADE_CLASSIC, "questrade_zero": QUESTRADE
 def to_decimal(value: float) -> Decimal:
     """Float to Decimal through its shortest repr, so 97.31 becomes Decimal('97.31'), not its binary tail."""
     return Decimal(repr(float(value)))
-
-
-def is_canadian(symbol: str) -> bool:
-    """Whether a symbol is a Canadian listing (TSX or TSX Venture suffix), which changes calendar and fees."""
-    return symbol.upper().endswith(_CANADIAN_SUFFIXES)
 
 
 def order_commission(qty: int, notional: Decimal, costs: CostSettings) -> Decimal:

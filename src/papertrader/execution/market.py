@@ -15,7 +15,8 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from papertrader.execution.spreads import Array, estimate_spread
+from papertrader.core.arrays import Array
+from papertrader.execution.spreads import estimate_spread
 
 
 @dataclass(frozen=True, slots=True)

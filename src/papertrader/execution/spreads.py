@@ -22,7 +22,8 @@ import warnings
 import numpy as np
 import numpy.typing as npt
 
-Array = npt.NDArray[np.float64]
+from papertrader.core.arrays import Array
+
 _K = 3.0 - 2.0 * np.sqrt(2.0)
 
 

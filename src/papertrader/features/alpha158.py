@@ -22,7 +22,8 @@ import numpy.typing as npt
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
-from papertrader.features.technical import Array, PriceArrays
+from papertrader.core.arrays import Array
+from papertrader.features.technical import PriceArrays
 
 WINDOWS: Final[tuple[int, ...]] = (5, 10, 20, 30, 60)
 KBAR: Final = ("KMID", "KLEN", "KMID2", "KUP", "KUP2", "KLOW", "KLOW2", "KSFT", "KSFT2")

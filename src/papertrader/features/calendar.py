@@ -22,14 +22,14 @@ import functools
 from dataclasses import dataclass
 from typing import Final
 
-import exchange_calendars as xcals
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from papertrader.core.arrays import Array, IntArray
 from papertrader.core.errors import ConfigError, DataError
-from papertrader.features.technical import Array
-from papertrader.features.times import NS_PER_DAY, NS_PER_MINUTE, IntArray, decision_times, ny_days, to_ns
+from papertrader.domain.calendars import calendar, calendar_names
+from papertrader.features.times import NS_PER_DAY, NS_PER_MINUTE, decision_times, ny_days, to_ns
 
 _NAMES: Final = (
     "cal_dow",
@@ -54,7 +54,7 @@ class CalendarSpec:
     earnings: bool = False
 
     def __post_init__(self) -> None:
-        known = set(xcals.get_calendar_names())
+        known = calendar_names()
         for ex in (self.default_exchange, *(e for _, e in self.suffix_exchanges)):
             if ex not in known:
                 raise ConfigError(f"calendar: unknown exchange {ex!r}")
@@ -85,7 +85,7 @@ class Sessions:
 @functools.lru_cache(maxsize=16)
 def sessions(exchange: str, first_year: int, last_year: int) -> Sessions:
     """Session table of an exchange over whole years (cached: building a calendar takes about a second)."""
-    cal = xcals.get_calendar(exchange, start=f"{first_year}-01-01", end=f"{last_year}-12-31")
+    cal = calendar(exchange, f"{first_year}-01-01", f"{last_year}-12-31")
     sched = cal.schedule
     day = np.asarray(pd.DatetimeIndex(sched.index).asi8 // NS_PER_DAY, dtype=np.int64)
     early = np.isin(day, np.asarray(pd.DatetimeIndex(cal.early_closes).asi8 // NS_PER_DAY))

@@ -20,9 +20,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from papertrader.core.arrays import Array, IntArray
 from papertrader.core.errors import ConfigError, DataError
-from papertrader.features.technical import Array
-from papertrader.features.times import NS_PER_DAY, IntArray
+from papertrader.features.times import NS_PER_DAY
 
 #: the per-report values kept for the as-of join (price-dependent ratios are formed per bar)
 _SNAPSHOT: Final = ("eps_ttm", "eps_growth_yoy", "roe", "liab_to_equity", "liab_to_assets", "eps_surprise")

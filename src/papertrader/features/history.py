@@ -5,11 +5,8 @@ from __future__ import annotations
 from dataclasses import astuple, dataclass
 
 import numpy as np
-import numpy.typing as npt
 
-Array = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-BoolArray = npt.NDArray[np.bool_]
+from papertrader.core.arrays import Array, BoolArray, IntArray
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,8 +18,8 @@ import numpy as np
 import numpy.typing as npt
 from numpy.lib.stride_tricks import sliding_window_view
 
+from papertrader.core.arrays import Array
 from papertrader.core.errors import ConfigError
-from papertrader.features.technical import Array
 
 #: A band or a cost: one number for every cell, or a (T, N) array aligned with the prices.
 Band = float | Array

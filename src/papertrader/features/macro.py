@@ -31,9 +31,9 @@ from typing import Final, Literal
 import numpy as np
 import pandas as pd
 
+from papertrader.core.arrays import Array, IntArray
 from papertrader.core.errors import ConfigError, DataError
-from papertrader.features.technical import Array
-from papertrader.features.times import NS_PER_DAY, IntArray, ny_midnight_ns
+from papertrader.features.times import NS_PER_DAY, ny_midnight_ns
 
 Frequency = Literal["D", "M", "Q"]
 Transform = Literal["level", "diff", "pct", "log_diff"]

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from papertrader.core.arrays import Array
 from papertrader.core.errors import ConfigError
-from papertrader.features.technical import Array
 
 
 @dataclass(frozen=True, slots=True)

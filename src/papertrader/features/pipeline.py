@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from papertrader.core.arrays import Array
 from papertrader.core.errors import ConfigError, DataError
 from papertrader.features.calendar import CalendarState, EarningsDates, compute_calendar, prepare_earnings
 from papertrader.features.fundamentals import (
@@ -35,7 +36,7 @@ from papertrader.features.returns import ReturnState, compute_returns
 from papertrader.features.scaling import FittedScaler, fit_scaler, identity_scaler
 from papertrader.features.sentiment import SentimentState, compute_sentiment, prepare_news
 from papertrader.features.spec import PipelineSpec
-from papertrader.features.technical import Array, TechnicalState, compute_technical
+from papertrader.features.technical import TechnicalState, compute_technical
 from papertrader.features.times import decision_ns_of, ny_day_of, ny_days, to_ns
 
 

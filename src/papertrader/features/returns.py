@@ -12,12 +12,11 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from papertrader.core.arrays import Array, IntArray
 from papertrader.core.errors import ConfigError
 from papertrader.features.history import BarHistory, Depths
-from papertrader.features.technical import Array, PriceArrays, per_symbol
+from papertrader.features.technical import PriceArrays, per_symbol
 from papertrader.features.volatility import rolling_std, std_along
-
-IntArray = npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,8 +12,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from papertrader.core.arrays import Array
 from papertrader.core.errors import ConfigError, DataError
-from papertrader.features.technical import Array
 
 
 @dataclass(frozen=True, slots=True)

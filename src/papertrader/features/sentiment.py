@@ -21,9 +21,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from papertrader.core.arrays import Array, IntArray
 from papertrader.core.errors import ConfigError, DataError
-from papertrader.features.technical import Array
-from papertrader.features.times import NS_PER_HOUR, IntArray
+from papertrader.features.times import NS_PER_HOUR
 
 
 @dataclass(frozen=True, slots=True)

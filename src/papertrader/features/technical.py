@@ -19,15 +19,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 import talib
 from numpy.lib.stride_tricks import sliding_window_view
 
+from papertrader.core.arrays import Array, BoolArray, IntArray
 from papertrader.core.errors import ConfigError
-from papertrader.features.history import BarHistory, BoolArray, Depths, IntArray, push_rows
+from papertrader.features.history import BarHistory, Depths, push_rows
 from papertrader.features.volatility import std_along
-
-Array = npt.NDArray[np.float64]
 
 #: a window std below this fraction of the window mean counts as a flat window (std 0)
 FLAT_STD = 1e-9

@@ -6,13 +6,11 @@ from datetime import date, datetime, timedelta
 from typing import Final
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
+from papertrader.core.arrays import IntArray
 from papertrader.core.errors import DataError
 from papertrader.domain.sessions import NEW_YORK, REGULAR_CLOSE, interval_minutes
-
-IntArray = npt.NDArray[np.int64]
 
 NS_PER_DAY: Final = 86_400_000_000_000
 NS_PER_MINUTE: Final = 60_000_000_000

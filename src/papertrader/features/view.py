@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from papertrader.features.technical import Array
+from papertrader.core.arrays import Array
 
 
 class FeatureView:

@@ -8,10 +8,9 @@ length of a running sum, while the two-pass form agrees with numpy's `std` to ro
 from __future__ import annotations
 
 import numpy as np
-import numpy.typing as npt
 from numpy.lib.stride_tricks import sliding_window_view
 
-Array = npt.NDArray[np.float64]
+from papertrader.core.arrays import Array
 
 
 def std_along(block: Array, axis: int = 0, ddof: int = 1, demean: bool = True) -> Array:

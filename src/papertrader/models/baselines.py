@@ -13,10 +13,8 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from papertrader.core.arrays import FloatArray, IntArray
 from papertrader.core.errors import DataError
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 
 class Classifier(Protocol):

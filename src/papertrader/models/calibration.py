@@ -8,10 +8,9 @@ applies to models that only expose probabilities. The predicted class never chan
 from __future__ import annotations
 
 import numpy as np
-import numpy.typing as npt
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
+from papertrader.core.arrays import FloatArray, IntArray
+
 _EPS = 1e-12
 
 

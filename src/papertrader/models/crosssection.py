@@ -30,11 +30,10 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from papertrader.core.arrays import FloatArray, IntArray
 from papertrader.core.errors import ConfigError, DataError
 from papertrader.features.alpha158 import WINDOWS, feature_names
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 MODEL_FILE: Final = "model.txt"
 CONFIG_FILE: Final = "config.json"
 MIN_SYMBOLS_IC: Final = 3  # a Spearman correlation over fewer symbols is +-1 or noise

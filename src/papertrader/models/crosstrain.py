@@ -18,6 +18,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from papertrader.config.settings import CostSettings
+from papertrader.core.arrays import FloatArray, IntArray
 from papertrader.core.errors import ConfigError, DataError
 from papertrader.features.alpha158 import alpha158
 from papertrader.features.labels import excess_over_universe
@@ -36,9 +37,6 @@ from papertrader.models.data import LabelSpec, Market, build_market, window_fing
 from papertrader.models.gate import evaluate_gate, gate_windows
 from papertrader.models.registry import Registration, Registry
 from papertrader.models.validation import make_folds
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 
 def cross_section_spec(interval: str, small: bool = False, horizon: int | None = None) -> CrossSectionSpec:

@@ -16,6 +16,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from papertrader.config.settings import CostSettings
+from papertrader.core.arrays import BoolArray, FloatArray, IntArray
 from papertrader.core.errors import ConfigError, DataError
 from papertrader.domain.types import Side
 from papertrader.execution.fees import commission, market_fill_price
@@ -32,9 +33,6 @@ from papertrader.features.pipeline import FeaturePipeline, FittedPipeline
 from papertrader.features.spec import PipelineSpec
 from papertrader.features.times import ny_days, to_ns
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-BoolArray = npt.NDArray[np.bool_]
 LabelKind = Literal["direction", "trend"]
 
 

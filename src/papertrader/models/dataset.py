@@ -12,11 +12,10 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from papertrader.core.arrays import BoolArray, IntArray
 from papertrader.core.errors import DataError
 
 FloatArray = npt.NDArray[np.float32]
-IntArray = npt.NDArray[np.int64]
-BoolArray = npt.NDArray[np.bool_]
 
 #: Label value of a sample with no label (the last `horizon` rows, gaps).
 MISSING = -1

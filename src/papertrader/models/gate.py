@@ -16,11 +16,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:  # reading a stored gate (CLI, API) needs neither numpy nor scipy
-    import numpy as np
-    import numpy.typing as npt
-
-    FloatArray = npt.NDArray[np.float64]
-    IntArray = npt.NDArray[np.int64]
+    from papertrader.core.arrays import FloatArray, IntArray
 
 MIN_PREDICTION_STD: Final = 0.02
 _EPS: Final = 1e-12

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from papertrader.core.arrays import FloatArray, IntArray
 from papertrader.models.data import Market
 from papertrader.models.gate import GateResult, evaluate_gate
 from papertrader.models.rl.agent import PPOAgent
@@ -24,8 +25,6 @@ from papertrader.models.rl.env import Action, TradingEnv
 from papertrader.models.sequence import FoldData, SequenceModel
 from papertrader.models.trading import live_symbols
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 DOWN, UP = 0, 2  # class indices of features.labels.class_index
 
 

@@ -19,9 +19,8 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
+from papertrader.core.arrays import FloatArray
 from papertrader.models.trainer import pinned_threads
-
-FloatArray = npt.NDArray[np.float64]
 
 
 class BatchPredictor(Protocol):

@@ -16,6 +16,7 @@ from typing import Any, Literal, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from papertrader.core.arrays import FloatArray
 from papertrader.core.errors import ConfigError
 from papertrader.models.crosssection import CrossSectionModel
 from papertrader.models.registry import Manifest, Registry, check_family
@@ -24,7 +25,6 @@ from papertrader.models.rl.env import Action
 from papertrader.models.sequence import SequenceModel
 
 log = logging.getLogger(__name__)
-FloatArray = npt.NDArray[np.float64]
 Status = Literal["ok", "degraded", "down"]
 BASELINE = "baseline"
 

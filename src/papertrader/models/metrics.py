@@ -12,12 +12,10 @@ import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
-import numpy.typing as npt
 import sklearn.metrics as skm
 from scipy import stats
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
+from papertrader.core.arrays import FloatArray, IntArray
 
 _EPS = 1e-12
 

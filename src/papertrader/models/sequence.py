@@ -16,6 +16,7 @@ import numpy.typing as npt
 import torch
 from torch import nn
 
+from papertrader.core.arrays import FloatArray
 from papertrader.core.errors import ConfigError, DataError
 from papertrader.features.pipeline import FittedPipeline
 from papertrader.features.spec import PipelineSpec
@@ -28,7 +29,6 @@ from papertrader.models.tasks import DirectionTask, Task, TrendTask
 from papertrader.models.trainer import FitResult, TrainConfig, Trainer, predict
 
 Family = Literal["lstm", "gru"]
-FloatArray = npt.NDArray[np.float64]
 WEIGHTS_FILE = "weights.pt"
 CONFIG_FILE = "config.json"
 PIPELINE_FILE = "pipeline.json"

@@ -12,14 +12,11 @@ import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
-import numpy.typing as npt
 
 from papertrader.config.settings import CostSettings
+from papertrader.core.arrays import FloatArray, IntArray
 from papertrader.domain.types import Side
 from papertrader.execution.fees import commission, market_fill_price
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True, slots=True)

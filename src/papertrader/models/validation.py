@@ -17,11 +17,10 @@ from dataclasses import asdict, dataclass
 from typing import Literal
 
 import numpy as np
-import numpy.typing as npt
 
+from papertrader.core.arrays import IntArray
 from papertrader.core.errors import ConfigError
 
-IntArray = npt.NDArray[np.int64]
 Scheme = Literal["rolling", "expanding"]
 
 

@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from papertrader.config.settings import CostSettings
+from papertrader.core.arrays import FloatArray, IntArray
 from papertrader.models.baselines import tabular_baselines
 from papertrader.models.data import Market, featurize
 from papertrader.models.dataset import Windows
@@ -32,8 +33,6 @@ from papertrader.models.trading import (
 )
 from papertrader.models.validation import Fold, WalkForwardConfig, make_folds
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 Perturbation = Literal["none", "shuffle_labels", "future_shift"]
 UP, DOWN = 2, 0
 

@@ -29,9 +29,8 @@ from statistics import NormalDist
 from typing import Any, Final
 
 import numpy as np
-import numpy.typing as npt
 
-FloatArray = npt.NDArray[np.float64]
+from papertrader.core.arrays import FloatArray
 
 SHARPE_CI_METHOD: Final = "Mertens (2002) asymptotic standard error (Lo 2002 with skew and kurtosis), normal interval"
 PAIRED_METHOD: Final = "stationary block bootstrap of paired returns (Politis-Romano; Politis-White block length)"

@@ -8,11 +8,10 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 
 import numpy as np
-import numpy.typing as npt
 
+from papertrader.core.arrays import FloatArray
 from papertrader.domain.types import Fill, Position
 
-FloatArray = npt.NDArray[np.float64]
 TRADING_DAYS = 252
 
 

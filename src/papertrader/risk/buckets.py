@@ -8,7 +8,7 @@ from enum import IntEnum
 import numpy as np
 import numpy.typing as npt
 
-Array = npt.NDArray[np.float64]
+from papertrader.core.arrays import Array
 
 
 class Bucket(IntEnum):

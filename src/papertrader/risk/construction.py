@@ -29,9 +29,9 @@ import numpy as np
 import pandas as pd
 
 from papertrader.config.settings import RiskSettings
+from papertrader.core.arrays import Array
 from papertrader.core.errors import ConfigError
 from papertrader.risk.buckets import Bucket, classify
-from papertrader.risk.sizing import Array
 
 CASH = "__cash__"
 _AVG_ABS = math.sqrt(2.0 / math.pi)  # mean |x| of a standard normal

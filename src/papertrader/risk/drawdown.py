@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from papertrader.risk.sizing import Array
+from papertrader.core.arrays import Array
 
 #: bar volatility assumed for a symbol without enough history for an estimate (4% a bar: a wild stock)
 UNKNOWN_BAR_VOL = 0.04

@@ -19,11 +19,12 @@ import numpy as np
 import numpy.typing as npt
 
 from papertrader.config.settings import RiskSettings
+from papertrader.core.arrays import Array
 from papertrader.core.events import Event
 from papertrader.risk.buckets import Bucket, cap_groups
 from papertrader.risk.drawdown import UNKNOWN_BAR_VOL, bar_sigma, budget_scale
 from papertrader.risk.limits import DailyLossLimit, DrawdownKillSwitch
-from papertrader.risk.sizing import Array, kelly_weights, vol_target_scale
+from papertrader.risk.sizing import kelly_weights, vol_target_scale
 
 _EPS = 1e-9
 

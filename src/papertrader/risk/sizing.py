@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-import numpy.typing as npt
 
+from papertrader.core.arrays import Array
 from papertrader.features.volatility import rolling_std
-
-Array = npt.NDArray[np.float64]
 
 
 def kelly_weights(p_win: Array, payoff: Array, direction: Array, fraction: float, cap: float) -> Array:

@@ -9,8 +9,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from papertrader.core.arrays import Array
 from papertrader.core.events import Event
-from papertrader.features.technical import Array
 from papertrader.features.view import FeatureView
 
 

@@ -20,10 +20,10 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from papertrader.core.arrays import Array
 from papertrader.core.errors import DataError
 from papertrader.core.logonce import OncePerMessage
 from papertrader.features.labels import forward_returns
-from papertrader.features.technical import Array
 from papertrader.features.view import FeatureView
 from papertrader.signals.votes import Member, Opinion
 

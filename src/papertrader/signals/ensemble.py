@@ -45,8 +45,8 @@ from typing import Any, Protocol
 import numpy as np
 
 from papertrader.config.board import BoardSettings
+from papertrader.core.arrays import Array
 from papertrader.core.events import Event
-from papertrader.features.technical import Array
 from papertrader.features.view import FeatureView
 from papertrader.signals.base import Decision
 from papertrader.signals.calibration import BoardCalibration

@@ -41,6 +41,7 @@ import pandas as pd
 from papertrader.config.advisors import ADVISOR_NAMES
 from papertrader.config.board import BoardSettings
 from papertrader.config.settings import Settings
+from papertrader.core.arrays import Array
 from papertrader.core.clock import Clock
 from papertrader.core.errors import ConfigError
 from papertrader.core.logonce import OncePerMessage
@@ -50,7 +51,7 @@ from papertrader.features.alpha158 import alpha158, feature_names
 from papertrader.features.inputs import External, FeatureInputs
 from papertrader.features.pipeline import FittedPipeline
 from papertrader.features.spec import PipelineSpec
-from papertrader.features.technical import Array, TechnicalSpec, compute_technical
+from papertrader.features.technical import TechnicalSpec, compute_technical
 from papertrader.models.data import round_trip_cost
 from papertrader.models.holdout import check_out_of_sample as check_bound
 from papertrader.models.holdout import latest_seen, sample_bounds

@@ -20,12 +20,12 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from papertrader.core.arrays import Array, BoolArray
 from papertrader.core.errors import ConfigError
 from papertrader.domain.sessions import bar_close_time
 from papertrader.features.inputs import External, FeatureInputs
 from papertrader.features.pipeline import FittedPipeline
 from papertrader.features.spec import PipelineSpec
-from papertrader.features.technical import Array
 from papertrader.features.view import FeatureView
 from papertrader.models.inference import BatchPredictor
 from papertrader.models.loading import Health, ModelHandle
@@ -34,7 +34,6 @@ from papertrader.models.resample import resample_bars
 from papertrader.models.rl.env import OBS_LIMIT, Action, next_units
 from papertrader.signals.votes import Opinion, Timeframe
 
-BoolArray = npt.NDArray[np.bool_]
 DOWN, FLAT, UP = 0, 1, 2
 CLOSE: Final = "close"
 ROW_SUFFIX: Final = "_coarse_row"

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from papertrader.core.arrays import FloatArray
 from papertrader.features.spec import PipelineSpec
 from papertrader.features.view import FeatureView
 from papertrader.models.inference import BatchPredictor
@@ -22,7 +23,6 @@ from papertrader.models.loading import ModelHandle
 from papertrader.models.registry import Registry
 from papertrader.signals.base import Decision
 
-FloatArray = npt.NDArray[np.float64]
 DOWN, FLAT, UP = 0, 1, 2
 
 

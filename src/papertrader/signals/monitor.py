@@ -54,8 +54,8 @@ import numpy as np
 import numpy.typing as npt
 
 from papertrader.config.monitor import MonitorSettings
+from papertrader.core.arrays import Array
 from papertrader.core.events import Event
-from papertrader.features.technical import Array
 from papertrader.signals.votes import Opinion
 
 DEGRADED = "monitor.degraded"

@@ -16,7 +16,7 @@ from typing import Literal, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from papertrader.features.technical import Array
+from papertrader.core.arrays import Array
 from papertrader.features.view import FeatureView
 
 Timeframe = Literal["short", "trend", "agent", "advisor", "baseline"]

@@ -26,7 +26,7 @@ from papertrader.api import ApiSettings
 from papertrader.api.auth import SUBPROTOCOL, token_path
 from papertrader.api.server import start_in_background
 from papertrader.cli import app as cli_app
-from papertrader.cli_api import attach_api
+from papertrader.cli.serve import attach_api
 from papertrader.config.settings import Settings
 from papertrader.engine.control import RunControl
 from papertrader.engine.cycle import CycleOutcome
@@ -202,7 +202,7 @@ def test_serve_prints_the_url_once_with_the_token_and_serves_stored_runs(tmp_pat
     home = tmp_path / "serve-home"
     home.mkdir()
     env = {**os.environ, "PAPERTRADER_HOME": str(home), "PAPERTRADER_API_PORT": "0"}
-    code = "from papertrader.cli_api import serve; import typer; typer.run(serve)"
+    code = "from papertrader.cli.serve import serve; import typer; typer.run(serve)"
     for attempt in range(2):
         proc = subprocess.Popen(
             [sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True

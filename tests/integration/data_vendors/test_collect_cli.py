@@ -12,7 +12,7 @@ from fake_vendors import FakeVendors
 from typer.testing import CliRunner
 from vendor_rig import needs_shared
 
-from papertrader.cli_collect import collect
+from papertrader.cli.collect import collect
 from papertrader.core.clock import WallClock
 from papertrader.data.sidestore import SideStore
 from papertrader.data.store import Lake
@@ -22,7 +22,7 @@ KEYS = {"fundamentals": "PREMIUMFUNDAM001", "macro": "PREMIUMMACRO0002", "sentim
 
 
 def cli() -> typer.Typer:
-    """The command wired the way cli.py mounts it."""
+    """The command wired the way cli/__init__.py mounts it (into the `data` group)."""
     app = typer.Typer()
     data_app = typer.Typer()
     app.add_typer(data_app, name="data")

@@ -16,7 +16,7 @@ import pytest
 from test_collect_families import Side
 from typer.testing import CliRunner
 
-from papertrader import cli_models
+from papertrader.cli import models as cli_models
 from papertrader.config.features import FeatureSettings
 from papertrader.config.settings import load_settings
 from papertrader.data import collect as collect_mod

@@ -18,7 +18,8 @@ from fake_vendors import FakeVendors, Fault
 from typer.testing import CliRunner
 from vendor_rig import PREMIUM, needs_shared
 
-from papertrader.cli_data import backfill, poll, print_key_status, universe_app
+from papertrader.cli.data import backfill, poll, print_key_status
+from papertrader.cli.universe import app as universe_app
 from papertrader.core.clock import WallClock
 from papertrader.data.store import Lake
 
@@ -28,7 +29,7 @@ ARGS = ["--start", "2020-06-01", "--end", "2021-01-01", "--source", "alphavantag
 
 
 def cli() -> typer.Typer:
-    """The commands wired into a Typer app with the same lines cli.py gets (see the integration report)."""
+    """The commands wired into a Typer app the way cli/__init__.py mounts them (see the integration report)."""
     app = typer.Typer()
     data_app = typer.Typer()
     app.add_typer(data_app, name="data")
@@ -111,7 +112,7 @@ def test_a_killed_backfill_resumes_its_job_and_skips_what_was_stored(fake: FakeV
     fake.faults.append(Fault("alphavantage", "timeout", symbol="IBM", times=None))
     fake.timeout_sleep_s = 60.0
     env = {**os.environ, "PAPERTRADER_ALPHAVANTAGE_READ_TIMEOUT_S": "120"}
-    code = "import typer; from papertrader.cli_data import backfill; typer.run(backfill)"
+    code = "import typer; from papertrader.cli.data import backfill; typer.run(backfill)"
     args = ["--symbols", "SPY,AAPL,IBM", *ARGS]
     proc = subprocess.Popen(
         [sys.executable, "-c", code, *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE

@@ -75,7 +75,7 @@ def test_replay_json_is_byte_identical_to_the_pinned_file(
 def test_resumed_replay_json_is_byte_identical_to_the_pinned_file(
     home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from papertrader.cli_common import optional_date
+    from papertrader.cli.common import optional_date
     from papertrader.config.settings import Settings
     from papertrader.engine.runner import RunRequest, run
 

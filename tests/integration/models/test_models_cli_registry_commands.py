@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from papertrader.cli_models import app
+from papertrader.cli.models import app
 from papertrader.data import Lake
 from papertrader.data.adapters.bundled import import_bundled
 from papertrader.models.registry import Registry

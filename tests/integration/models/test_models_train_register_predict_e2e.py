@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from papertrader.cli_models import app
+from papertrader.cli.models import app
 from papertrader.data import Lake
 from papertrader.data.adapters.bundled import import_bundled
 from papertrader.models.loading import ModelHandle

@@ -11,10 +11,10 @@ from fake_llm import ANTHROPIC_KEY, OPENAI_KEY, FakeLLM
 from pydantic import SecretStr
 
 from papertrader.config.advisors import AdvisorKeys, AdvisorsSettings, ClaudeSettings, GrokSettings, KimiSettings
+from papertrader.core.arrays import Array
 from papertrader.core.clock import Clock
 from papertrader.data.adapters.bundled import BundledSource
 from papertrader.engine.panel import Panel
-from papertrader.features.technical import Array
 from papertrader.features.view import FeatureView
 from papertrader.signals.advisors import AdvisorMember, advisor_members
 

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 from gate_support import stamp_passing_gate
-from papertrader.cli_models import bars_before, load_training_data
 from papertrader.config.settings import CostSettings, Settings
 from papertrader.data import Lake
 from papertrader.data.adapters.bundled import import_bundled
+from papertrader.models.lake import bars_before, load_training_data
 from papertrader.models.registry import Registry
 from papertrader.models.training import TrainOptions, train_and_register
 

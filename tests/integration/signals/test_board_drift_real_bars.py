@@ -12,9 +12,10 @@ import pandas as pd
 
 from papertrader.config.board import BoardSettings
 from papertrader.config.monitor import MonitorSettings
+from papertrader.core.arrays import Array
 from papertrader.data.adapters.bundled import BundledSource
 from papertrader.engine.panel import Panel
-from papertrader.features.technical import Array, TechnicalSpec, compute_technical
+from papertrader.features.technical import TechnicalSpec, compute_technical
 from papertrader.features.view import FeatureView
 from papertrader.signals.drift import DriftMonitor
 from papertrader.signals.ensemble import Ensemble

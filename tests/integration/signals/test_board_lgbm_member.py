@@ -11,7 +11,6 @@ import pandas as pd
 import pytest
 
 from gate_support import stamp_passing_gate
-from papertrader.cli_models import bars_before, load_training_data
 from papertrader.config.board import BoardSettings
 from papertrader.config.settings import CostSettings, Settings, StrategySettings
 from papertrader.data import Lake
@@ -23,6 +22,7 @@ from papertrader.features.inputs import External
 from papertrader.features.view import FeatureView
 from papertrader.models.crosssection import CrossSectionSpec
 from papertrader.models.crosstrain import cross_section_market, features_of
+from papertrader.models.lake import bars_before, load_training_data
 from papertrader.models.registry import Registry
 from papertrader.models.training import TrainOptions, train_and_register
 from papertrader.persistence.db import make_engine

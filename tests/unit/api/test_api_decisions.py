@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 
 from papertrader.api.app import PREFIX
 from papertrader.api.views.decisions import DecisionsView, PricesView
-from papertrader.cli_board import stored_decisions
+from papertrader.cli.board import stored_decisions
 from papertrader.core.events import Event
 from papertrader.data.store import Lake
 from papertrader.persistence.repository import CycleRecord

@@ -15,7 +15,7 @@ from starlette.websockets import WebSocketDisconnect
 from papertrader.api import ApiSettings
 from papertrader.api.app import PREFIX
 from papertrader.api.validation import MAX_INT64, json_safe
-from papertrader.cli_api import warn_if_exposed
+from papertrader.cli.serve import warn_if_exposed
 from papertrader.engine.control import RunControl
 from papertrader.engine.live import LiveState
 

@@ -8,10 +8,7 @@ import pandas as pd
 import pytest
 
 from papertrader.data.backfill import (
-    NYSE,
-    TSX,
     Gap,
-    exchange_for,
     fetch_spans,
     find_gaps,
     in_gaps,
@@ -19,6 +16,7 @@ from papertrader.data.backfill import (
     span_requests,
 )
 from papertrader.data.schema import daily_stamp
+from papertrader.domain.calendars import NYSE, TSX, exchange_for
 
 NOW = datetime(2025, 3, 1, tzinfo=UTC)
 

@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
+from papertrader.core.arrays import Array
 from papertrader.core.events import Event
-from papertrader.features.technical import Array
 from papertrader.signals.monitor import PerformanceMonitor
 from papertrader.signals.votes import Opinion, Timeframe
 

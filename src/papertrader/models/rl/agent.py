@@ -16,6 +16,7 @@ import numpy.typing as npt
 import torch
 
 from papertrader.config.settings import CostSettings
+from papertrader.core.arrays import FloatArray, IntArray
 from papertrader.core.errors import ConfigError
 from papertrader.features.pipeline import FittedPipeline
 from papertrader.features.spec import PipelineSpec
@@ -24,8 +25,6 @@ from papertrader.models.rl.rewards import RewardWeights
 from papertrader.models.trading import TradingRun, TradingScores, live_symbols, max_drawdown, sharpe_ratio
 from papertrader.models.trainer import pinned_threads, seed_everything
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 POLICY_FILE = "policy.zip"
 VECNORM_FILE = "vecnormalize.pkl"
 CONFIG_FILE = "config.json"

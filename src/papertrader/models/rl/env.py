@@ -27,13 +27,11 @@ import numpy.typing as npt
 from gymnasium import spaces
 
 from papertrader.config.settings import CostSettings
+from papertrader.core.arrays import FloatArray, IntArray
 from papertrader.core.errors import DataError
 from papertrader.domain.types import Side
 from papertrader.execution.fees import commission, market_fill_price
 from papertrader.models.rl.rewards import RewardWeights, SharpeState, step_reward
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 #: Extra observation entries after the features: position, unrealised P&L, equity change, drawdown.
 ACCOUNT_FEATURES = ("position", "unrealized_pnl", "equity_change", "drawdown")

@@ -23,7 +23,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from papertrader.features.technical import Array
+from papertrader.core.arrays import Array
 from papertrader.features.view import FeatureView
 
 SYSTEM_PROMPT: Final = (

@@ -8,9 +8,9 @@ from functools import cache
 import numpy as np
 import pytest
 
+from papertrader.core.arrays import Array
 from papertrader.data.adapters.bundled import BundledSource
 from papertrader.engine.panel import Panel
-from papertrader.features.technical import Array
 from papertrader.features.view import FeatureView
 from papertrader.signals.advisors.prompt import SYSTEM_PROMPT, PromptSpec, render, summarize
 

@@ -31,8 +31,9 @@ from typing import Final, Literal
 import numpy as np
 import pandas as pd
 
+from papertrader.core.arrays import FloatArray, IntArray
 from papertrader.core.errors import DataError
-from papertrader.data.adapters.yahoo.parse import ChartPayload, Dividend, FloatArray, IntArray, Split
+from papertrader.data.adapters.yahoo.parse import ChartPayload, Dividend, Split
 from papertrader.data.schema import UTC_NS, daily_stamp
 
 log = logging.getLogger(__name__)

@@ -16,12 +16,9 @@ from dataclasses import dataclass, field
 from typing import Final
 
 import numpy as np
-import numpy.typing as npt
 
+from papertrader.core.arrays import FloatArray, IntArray
 from papertrader.core.errors import DataError, TemporaryError
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 #: Epoch seconds outside this range cannot be stored as nanosecond timestamps.
 _TS_LIMIT: Final = 2**33

@@ -1,6 +1,6 @@
 """`papertrader data collect fundamentals|macro|news`: side data from Alpha Vantage into the lake (data/collect.py).
 
-Mounted into the main CLI with ``data_app.command("collect")(cli_collect.collect)``. Prints how many requests
+Mounted into the `data` group (cli/__init__.py). Prints how many requests
 the run needs and how long the keys of the family's purpose take to send them, then a line per item.
 """
 
@@ -11,10 +11,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from papertrader.cli_common import errors, iso_date
+from papertrader.cli.common import console, errors, iso_date, wanted_symbols
 from papertrader.config.settings import load_settings
 from papertrader.core.clock import WallClock
 from papertrader.core.errors import ConfigError
@@ -25,9 +24,10 @@ if TYPE_CHECKING:
 else:  # imported on first use: `papertrader --help` never pays for it
     pd = deferred("pandas")
 
-console = Console()
+app = typer.Typer()
 
 
+@app.command("collect")
 def collect(
     family: Annotated[str, typer.Argument(help="fundamentals | macro | news")],
     symbols: Annotated[str | None, typer.Option(help="comma-separated symbols (fundamentals, news)")] = None,
@@ -41,7 +41,7 @@ def collect(
     json_file: Annotated[Path | None, typer.Option("--json", help="write the outcome with stable keys")] = None,
 ) -> None:
     """Store Alpha Vantage fundamentals, macro series or news in the lake: budgeted, resumable, re-run free."""
-    from papertrader.cli_data import _stop_on_signal, _symbols
+    from papertrader.cli.data import stop_after_symbol
     from papertrader.data.adapters.alphavantage import AlphaVantageClient
     from papertrader.data.adapters.alphavantage.polling import key_budgets, time_for_requests
     from papertrader.data.collect import (
@@ -62,7 +62,7 @@ def collect(
     settings = load_settings()
     clock = WallClock()
     with errors():
-        wanted = _symbols(symbols, universe, settings) if family != "macro" else []
+        wanted = wanted_symbols(symbols, universe, settings) if family != "macro" else []
         hi = pd.Timestamp(iso_date(end, "--end")).tz_convert("UTC") if end else default_news_end(clock.now())
         lo = (
             pd.Timestamp(iso_date(start, "--start")).tz_convert("UTC")
@@ -92,7 +92,7 @@ def collect(
                 "PAPERTRADER_AV_KEY_SECONDARY (macro), PAPERTRADER_AV_KEY_SENTIMENT (news) or PAPERTRADER_AV_KEYS"
             )
         lake = Lake(settings.lake_dir, clock=clock)
-        with AlphaVantageClient(manager, clock=clock) as client, _stop_on_signal() as stop:
+        with AlphaVantageClient(manager, clock=clock) as client, stop_after_symbol() as stop:
             collector = Collector(
                 lake, client, ledger, clock=clock, statement_lag_days=settings.features.statement_lag_days
             )

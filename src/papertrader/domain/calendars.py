@@ -1,4 +1,8 @@
-"""Exchange sessions from exchange_calendars: XNYS for US symbols, XTSE for .TO / .V listings.
+"""Exchange calendars, once: which exchange a symbol trades on, the one cache of exchange_calendars objects,
+and each exchange's regular session. XNYS for US symbols, XTSE for Canadian listings (.TO, .V, ...).
+
+The broker (fills), the live schedule (engine/schedule.py), the backfill's expected sessions (data/backfill.py)
+and the calendar features (features/calendar.py) all read calendars from here.
 
 A bar may fill a regular-session order only if its interval [open, close) overlaps the exchange's
 regular session that day (so a 1-minute bar stamped 09:29 or 16:00 New York time does not, and an hourly
@@ -10,35 +14,58 @@ from __future__ import annotations
 
 import functools
 from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Final
 from zoneinfo import ZoneInfo
 
-import exchange_calendars as xcals
-import pandas as pd
+from papertrader.domain.sessions import NEW_YORK
 
-from papertrader.execution.fees import is_canadian
+if TYPE_CHECKING:
+    import exchange_calendars as xcals
 
-NEW_YORK = ZoneInfo("America/New_York")
-_CALENDAR_START = "1990-01-01"
+NYSE: Final = "XNYS"
+TSX: Final = "XTSE"
+#: Ticker suffixes of Canadian listings (TSX, TSX Venture, CSE, NEO), which follow the TSX calendar.
+CANADIAN_SUFFIXES: Final = (".TO", ".V", ".VN", ".CN", ".NE")
+CALENDAR_START: Final = "1990-01-01"
 _EXTENDED_OPEN = time(4, 0)
 _EXTENDED_CLOSE = time(20, 0)
 
 Session = tuple[datetime, datetime] | None
 
 
+def is_canadian(symbol: str) -> bool:
+    """Whether a symbol is a Canadian listing (by ticker suffix), which changes calendar, currency and fees."""
+    return symbol.strip().upper().endswith(CANADIAN_SUFFIXES)
+
+
 def exchange_for(symbol: str) -> str:
     """The exchange calendar that governs a symbol: XTSE for Canadian listings, XNYS otherwise."""
-    return "XTSE" if is_canadian(symbol) else "XNYS"
+    return TSX if is_canadian(symbol) else NYSE
 
 
-@functools.lru_cache(maxsize=4)
-def _calendar(exchange: str) -> xcals.ExchangeCalendar:
-    return xcals.get_calendar(exchange, start=_CALENDAR_START)
+def calendar_names() -> frozenset[str]:
+    """Every exchange code exchange_calendars knows (to validate a configured exchange before a run)."""
+    import exchange_calendars as xcals
+
+    return frozenset(xcals.get_calendar_names())
+
+
+@functools.lru_cache(maxsize=16)
+def calendar(exchange: str, start: str = CALENDAR_START, end: str | None = None) -> xcals.ExchangeCalendar:
+    """An exchange calendar (built once per process and range: construction takes most of a second)."""
+    import exchange_calendars as xcals
+
+    if end is None:
+        return xcals.get_calendar(exchange, start=start)
+    return xcals.get_calendar(exchange, start=start, end=end)
 
 
 @functools.lru_cache(maxsize=65_536)
 def session_bounds(exchange: str, day: date) -> Session:
     """The regular session's (open, close) in UTC on a local date, or None when the exchange is shut."""
-    cal = _calendar(exchange)
+    import pandas as pd
+
+    cal = calendar(exchange)
     stamp = pd.Timestamp(day)
     if cal.first_session <= stamp <= cal.last_session:
         if not cal.is_session(stamp):

@@ -7,19 +7,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from papertrader.cli_common import errors, optional_date, symbol_list
+from papertrader.cli.common import console, errors, optional_date, symbol_list
 from papertrader.config.settings import load_settings
 
 if TYPE_CHECKING:  # optuna, pandas and the engine load when the command runs, so --help stays instant
     from papertrader.engine.hyperopt import Outcome
 
-console = Console()
+app = typer.Typer()
 
 
+@app.command("hyperopt")
 def hyperopt(
     symbols: Annotated[str | None, typer.Option(help="comma-separated symbols (default: every equity)")] = None,
     start: Annotated[str | None, typer.Option(help="first day of the window (ISO date)")] = None,

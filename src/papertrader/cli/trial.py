@@ -1,7 +1,5 @@
 """`papertrader trial`: the seven-day paper trial replayed over held-out windows, with JSON and an HTML report.
 
-Mounted into the main CLI with ``app.command("trial")(cli_trial.trial)``.
-
 JSON keys (stable; NaN is null): trial_id, strategy, interval, symbols, days, initial_cash, layout,
 windows_requested, windows_available, held_out {start, reason, exclusions [{label, start, end}]}, criteria
 {sharpe_above, max_drawdown_below, uptime_above, critical_failures_below, baselines}, confidence,
@@ -21,16 +19,15 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from papertrader.cli_common import errors, optional_date, symbol_list
+from papertrader.cli.common import console, errors, optional_date, pct, symbol_list
 from papertrader.config.settings import load_settings
 from papertrader.core.clock import WallClock
 from papertrader.core.private import private_dir
 
-console = Console()
+app = typer.Typer()
 MAX_ROWS = 40  # longer trials print the summary only; the HTML and JSON list every window
 
 
@@ -41,12 +38,6 @@ def _count(value: str) -> int | None:
         return int(value)
     except ValueError:
         raise typer.BadParameter(f"--windows takes a number or 'all', not {value!r}") from None
-
-
-def _pct(x: Any, signed: bool = True) -> str:
-    if x is None:
-        return "-"
-    return f"{x:+.2%}" if signed else f"{x:.2%}"
 
 
 def _print_windows(data: dict[str, Any]) -> None:
@@ -60,15 +51,15 @@ def _print_windows(data: dict[str, Any]) -> None:
             str(w["index"]),
             w["start"][:10],
             w["end"][:10],
-            _pct(s["total_return"]),
-            _pct(w["buy_and_hold"]["total_return"]),
-            _pct(w["buy_and_hold_vol_matched"]["total_return"]),
-            _pct((w["trend_baseline"] or {}).get("total_return")),
+            pct(s["total_return"]),
+            pct(w["buy_and_hold"]["total_return"]),
+            pct(w["buy_and_hold_vol_matched"]["total_return"]),
+            pct((w["trend_baseline"] or {}).get("total_return")),
             "-" if s["sharpe"] is None else f"{s['sharpe']:.2f}",
-            _pct(s["max_drawdown"]),
+            pct(s["max_drawdown"]),
             str(s["trades"]),
             f"${s['fees_paid'] or 0:,.2f}",
-            _pct(w["uptime"], False),
+            pct(w["uptime"], False),
             str(len(w["critical_failures"])),
             "yes" if w["passes"]["baselines"] else "no",
             "[green]yes[/green]" if w["passes"]["all"] else "no",
@@ -94,18 +85,19 @@ def _print_summary(data: dict[str, Any]) -> None:
     rows = [(labels[k], summary["pass_rates"][k]) for k in labels]
     rows.append(("beat buy & hold", summary["beat_buy_and_hold"]))
     for label, r in rows:
-        table.add_row(label, f"{r['passed']}/{r['n']}", _pct(r["rate"], False), f"[{r['low']:.2%}, {r['high']:.2%}]")
+        table.add_row(label, f"{r['passed']}/{r['n']}", pct(r["rate"], False), f"[{r['low']:.2%}, {r['high']:.2%}]")
     console.print(table)
     m = summary["metrics"]
     console.print(
-        f"median window return {_pct(m['total_return']['median'])} vs buy & hold "
-        f"{_pct(m['bench_total_return']['median'])}, vol-matched buy & hold {_pct(m['vm_total_return']['median'])}, "
-        f"trend baseline {_pct(m['trend_total_return']['median'])} · mean Sharpe {m['sharpe']['mean'] or 0:.2f} vs "
+        f"median window return {pct(m['total_return']['median'])} vs buy & hold "
+        f"{pct(m['bench_total_return']['median'])}, vol-matched buy & hold {pct(m['vm_total_return']['median'])}, "
+        f"trend baseline {pct(m['trend_total_return']['median'])} · mean Sharpe {m['sharpe']['mean'] or 0:.2f} vs "
         f"{m['bench_sharpe']['mean'] or 0:.2f} · all figures net of commission, spread and slippage; vol-matched "
         "buy & hold uses each window's realised (ex-post) volatility: a reference, not a strategy"
     )
 
 
+@app.command("trial")
 def trial(
     days: Annotated[int, typer.Option(help="trading sessions per window")] = 7,
     windows: Annotated[

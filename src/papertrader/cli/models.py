@@ -1,11 +1,6 @@
 """`papertrader train` and `papertrader models`: train, validate, register and manage the model families.
 
-Mounted into the main CLI with
-
-    app.command("train")(cli_models.train)
-    app.add_typer(cli_models.models_app, name="models")
-
-and usable on its own as `python -m papertrader.cli_models`.
+`app` holds `train` and the `models` group; the training data comes from models/lake.py.
 """
 
 from __future__ import annotations
@@ -17,13 +12,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from papertrader.cli_common import errors, symbol_list
-from papertrader.config.settings import Settings, load_settings
-from papertrader.core.errors import ConfigError, DataError, PapertraderError
+from papertrader.cli.common import console, errors, symbol_list
+from papertrader.config.settings import load_settings
+from papertrader.core.errors import PapertraderError
 from papertrader.core.lazy import deferred
 from papertrader.models.gate import NO_GATE_REASON, GateResult, gate_of
 
@@ -35,29 +29,10 @@ else:  # imported on first use: `papertrader --help` never pays for it
     pd = deferred("pandas")
 
 log = logging.getLogger(__name__)
-console = Console()
+app = typer.Typer()
 models_app = typer.Typer(help="List, inspect, promote and roll back registered models.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
 KINDS = ("lstm", "gru", "ppo", "lgbm")
-
-
-def _settings() -> Settings:
-    return load_settings()
-
-
-def load_training_data(settings: Settings, interval: str, symbols: tuple[str, ...]) -> tuple[pd.DataFrame, External]:
-    """Bars (every tradable symbol by default) and the side data (macro, fundamentals, news) from the lake."""
-    from papertrader.data.store import Lake
-    from papertrader.features.from_lake import external_from_lake
-
-    lake = Lake(settings.lake_dir)
-    wanted = symbols or tuple(s for s in lake.symbols(interval) if not s.startswith("^"))
-    if not wanted:
-        raise DataError(f"the lake has no {interval} bars; run `papertrader data import --source bundled` first")
-    bars = lake.read_bars(list(wanted), interval)
-    missing = sorted(set(wanted) - set(bars["symbol"].unique()))
-    if missing:
-        raise DataError(f"no {interval} bars for {', '.join(missing)}; import them or drop them")
-    return bars, external_from_lake(lake, settings.features, wanted)
 
 
 def training_families(external: External, symbols: tuple[str, ...], skip: str | None) -> tuple[str, ...]:
@@ -71,19 +46,14 @@ def training_families(external: External, symbols: tuple[str, ...], skip: str | 
     return tuple(f for f in available_families(external, symbols) if f not in dropped)
 
 
-def bars_before(bars: pd.DataFrame, until: str | None) -> pd.DataFrame:
-    """Only the bars stamped before `until` (New York date when naive), so a trial can hold later data out."""
+def _check_until(until: str | None) -> None:
+    """A usage error for an `--until` that is not a date, before any data is read."""
     if until is None:
-        return bars
+        return
     try:
-        cutoff = pd.Timestamp(until)
+        pd.Timestamp(until)
     except ValueError:
         raise typer.BadParameter(f"--until {until!r} is not an ISO date like 2008-01-01") from None
-    cutoff = cutoff.tz_localize("America/New_York") if cutoff.tzinfo is None else cutoff
-    kept = bars[pd.DatetimeIndex(bars["ts"]) < cutoff].reset_index(drop=True)
-    if kept.empty:
-        raise DataError(f"no bars before --until {until}")
-    return kept
 
 
 def _fold_mapper(ray_address: str | None, use_ray: bool, progress: Progress | None) -> Any:
@@ -122,6 +92,7 @@ def _progress() -> Progress:
     )
 
 
+@app.command("train")
 def train(
     kind: Annotated[str, typer.Argument(help="lstm | gru | ppo | lgbm | all")] = "all",
     walk_forward: Annotated[bool, typer.Option("--walk-forward", help="walk-forward report, no registration")] = False,
@@ -150,6 +121,7 @@ def train(
 ) -> None:
     """Train lstm, gru, ppo, lgbm or all: register versions (default) or print a walk-forward report."""
     from papertrader.models.evaluate import walk_forward_report
+    from papertrader.models.lake import bars_before, load_training_data
     from papertrader.models.registry import Registry
     from papertrader.models.report import render
     from papertrader.models.training import TrainOptions, train_and_register
@@ -157,7 +129,8 @@ def train(
     kinds = KINDS if kind == "all" else (kind,)
     if any(k not in KINDS for k in kinds):
         raise typer.BadParameter(f"unknown model {kind!r}: use lstm, gru, ppo, lgbm or all")
-    settings = _settings()
+    _check_until(until)
+    settings = load_settings()
     results: dict[str, Any] = {"interval": interval, "walk_forward": walk_forward, "models": {}}
     with errors():
         bars, external = load_training_data(settings, interval, symbol_list(symbols))
@@ -267,7 +240,7 @@ def models_list(
     """Every registered version with its training window, held-out score and which one is live."""
     from papertrader.models.registry import FAMILIES, Registry, check_family
 
-    registry = Registry(_settings().home)
+    registry = Registry(load_settings().home)
     table = Table(title=f"models: {registry.root}")
     for col in ("family", "version", "live", "created", "trained on", "held-out", "gate", "schema"):
         table.add_column(col)
@@ -317,7 +290,7 @@ def models_show(
     from papertrader.models.loading import ModelHandle
     from papertrader.models.registry import Registry
 
-    registry = Registry(_settings().home)
+    registry = Registry(load_settings().home)
     with errors():
         manifest = registry.manifest(family, version)
         handle = ModelHandle(registry, family, version=version)
@@ -340,7 +313,7 @@ def models_promote(
     from papertrader.models.loading import load_version
     from papertrader.models.registry import Registry
 
-    registry = Registry(_settings().home)
+    registry = Registry(load_settings().home)
     with errors():
         load_version(registry, family, version, None)
         registry.promote(family, version)
@@ -352,20 +325,7 @@ def models_rollback(family: Annotated[str, typer.Argument(help="lstm | gru | rl"
     """Return to the version that was live before the current one."""
     from papertrader.models.registry import Registry
 
-    registry = Registry(_settings().home)
+    registry = Registry(load_settings().home)
     with errors():
         target = registry.rollback(family)
     console.print(f"{family} rolled back to {target}")
-
-
-app = typer.Typer(help="Model training and registry commands.", no_args_is_help=True)
-app.command("train")(train)
-app.add_typer(models_app, name="models")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    try:
-        app()
-    except ConfigError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise SystemExit(2) from exc

@@ -1,4 +1,6 @@
-"""CLI glue for vendor data: `data backfill`, `data poll`, key budgets for `data status`, and `universe`.
+"""`papertrader data import | status | backfill | poll`: bars into the lake, what it holds, vendor keys' budgets.
+
+`data collect` (side data from Alpha Vantage) is in cli/collect.py, mounted into the same group.
 
 Sources are built from the environment (keys, tokens and URL settings); one that cannot be built (no Alpha
 Vantage key, no Questrade token) is left out with a note rather than failing the command.
@@ -8,64 +10,35 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from papertrader.cli_common import errors, iso_date
+from papertrader.cli.common import console, errors, iso_date, wanted_symbols
+from papertrader.cli.progress import counted_progress, stop_on_signal
 from papertrader.config.settings import Settings, load_settings
 from papertrader.core.clock import Clock, WallClock
 from papertrader.core.errors import ConfigError
 from papertrader.data.sources import build_sources, key_manager
 from papertrader.domain.sessions import NEW_YORK
-from papertrader.domain.timefmt import exchange_time
+from papertrader.domain.timefmt import ZONE_LABEL, exchange_time
 
 SOURCES = ("alphavantage", "yahoo", "questrade")
-console = Console()
-universe_app = typer.Typer(
-    help="The trading universe: top 200 US stocks, ETFs, Canadian listings.", no_args_is_help=True
-)
+app = typer.Typer(name="data", help="Import and inspect market data in the lake.", no_args_is_help=True)
 
 
 # --- helpers ---------------------------------------------------------------------------------------
 
 
-@contextmanager
-def _stop_on_signal() -> Iterator[Callable[[], bool]]:
+def stop_after_symbol() -> AbstractContextManager[Callable[[], bool]]:
     """SIGINT/SIGTERM finish the current symbol and stop; a second signal aborts at once."""
-    requested: list[int] = []
-
-    def handler(signum: int, _frame: object) -> None:
-        if requested:
-            raise KeyboardInterrupt
-        requested.append(signum)
-        console.print("[yellow]stopping after the current symbol; re-run the same command to resume[/yellow]")
-
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield lambda: bool(requested)
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
-
-
-def _symbols(symbols: str | None, universe: str | None, settings: Settings) -> list[str]:
-    from papertrader.data.universe import resolve
-
-    picked = [s.strip().upper() for s in (symbols or "").split(",") if s.strip()]
-    if universe:
-        picked += resolve(universe, settings.home)
-    if not picked:
-        raise typer.BadParameter("name the symbols: --symbols AAPL,MSFT or --universe top200")
-    return list(dict.fromkeys(picked))
+    return stop_on_signal("stopping after the current symbol; re-run the same command to resume")
 
 
 def build_router(settings: Settings, clock: Clock, source: str) -> tuple[Any, list[str]]:
@@ -84,9 +57,109 @@ def build_router(settings: Settings, clock: Clock, source: str) -> tuple[Any, li
     return Router(sources, routes=routes, clock=clock), notes
 
 
+# --- data import, data status ----------------------------------------------------------------------
+
+
+@app.command("import")
+def data_import(
+    source: Annotated[str, typer.Option(help="bundled | csv")] = "bundled",
+    path: Annotated[Path | None, typer.Option(help="CSV or Parquet file (csv source)")] = None,
+    symbol: Annotated[str | None, typer.Option(help="symbol, when the file has no symbol column")] = None,
+    interval: Annotated[str, typer.Option(help="bar interval: 1m 5m 15m 30m 1h 1d")] = "1d",
+    tz: Annotated[str | None, typer.Option(help="timezone of naive timestamps, e.g. America/New_York")] = None,
+    column: Annotated[
+        list[str] | None, typer.Option("--column", help="map a column OURS=THEIRS, e.g. close=Last (repeatable)")
+    ] = None,
+) -> None:
+    """Import real bars into the lake; bad rows are quarantined with a reason, never dropped silently."""
+    from papertrader.data.store import Lake
+
+    settings = load_settings()
+    lake = Lake(settings.lake_dir)
+    with errors():
+        if source == "bundled":
+            import_bundled(lake)
+        elif source == "csv":
+            if path is None:
+                raise typer.BadParameter("--path is required with --source csv")
+            from papertrader.data.adapters.csv import import_file, parse_column_options
+
+            columns = parse_column_options(column or [])
+            report = import_file(lake, path, symbol=symbol, interval=interval, tz=tz, columns=columns)
+            console.print(
+                f"imported {report.written} rows for {', '.join(report.symbols)} ({report.quarantined} quarantined)"
+            )
+        else:
+            raise typer.BadParameter(f"unknown source {source!r}: use bundled or csv")
+    print_status(lake)
+
+
+def import_bundled(lake: Any) -> None:
+    """Import the bundled real data (the demo's too) and say how much came in."""
+    from papertrader.data.adapters.bundled import import_bundled
+
+    with console.status("importing bundled real market data (bokeh-sampledata, arch, statsmodels)"):
+        report = import_bundled(lake)
+    bars = sum(report.written.values()) + sum(report.unchanged.values())
+    console.print(
+        f"[green]bundled real data imported[/green]: {len(report.written)} symbols, {bars:,} bars, "
+        f"{sum(report.quarantined.values())} quarantined, {len(report.series)} macro series"
+    )
+
+
+def _when(ts: Any, fmt: str) -> str:
+    """A lake timestamp in New York time, or '-' for a symbol that only has quarantined rows."""
+    import pandas as pd
+
+    return "-" if pd.isna(ts) else str(ts.tz_convert(NEW_YORK).strftime(fmt))
+
+
+def print_status(lake: Any) -> None:
+    """What the lake holds, one row per interval and symbol, then its macro series."""
+    status = lake.status()
+    table = Table(title=f"lake: {lake.root}")
+    for col in ("interval", "symbol", "first", "last", "rows", "quarantined"):
+        table.add_column(col, justify="right" if col in ("rows", "quarantined") else "left")
+    for row in status.itertuples(index=False):
+        fmt = "%Y-%m-%d" if row.interval == "1d" else f"%Y-%m-%d %H:%M {ZONE_LABEL}"
+        table.add_row(
+            row.interval,
+            row.symbol,
+            _when(row.first_ts, fmt),
+            _when(row.last_ts, fmt),
+            f"{row.rows:,}",
+            f"{row.quarantined:,}",
+        )
+    console.print(table)
+    series = lake.series_names()
+    if series:
+        console.print(f"macro series: {', '.join(series)}")
+
+
+@app.command("status")
+def data_status(
+    json_file: Annotated[Path | None, typer.Option("--json", help="also write it with stable keys")] = None,
+) -> None:
+    """Show what the lake holds (symbols, intervals, ranges, rows, quarantine) and each API key's budget."""
+    from papertrader.data.store import Lake
+
+    lake = Lake(load_settings().lake_dir)
+    print_status(lake)
+    print_key_status(console)
+    if json_file is not None:
+        from papertrader.data.status_json import status_json
+
+        with errors():
+            manager = key_manager(load_settings(), WallClock())
+        keys = manager.status() if manager is not None else ()
+        json_file.write_text(json.dumps(status_json(lake.root, lake.status(), lake.series_names(), keys), indent=2))
+        console.print(f"wrote {json_file}")
+
+
 # --- data backfill ---------------------------------------------------------------------------------
 
 
+@app.command("backfill")
 def backfill(
     start: Annotated[str, typer.Option(help="first session (ISO date, New York)")],
     source: Annotated[str, typer.Option(help="alphavantage | yahoo | questrade | auto (failover)")] = "auto",
@@ -106,7 +179,7 @@ def backfill(
     settings = load_settings()
     clock = WallClock()
     with errors():
-        wanted = _symbols(symbols, universe, settings)
+        wanted = wanted_symbols(symbols, universe, settings)
         lo = iso_date(start, "--start")
         hi = iso_date(end, "--end") if end else clock.now()
         router, notes = build_router(settings, clock, source)
@@ -122,7 +195,7 @@ def backfill(
         if dry_run:
             return
         spec = job_spec(source, wanted, interval, lo, hi if end else None)
-        with _stop_on_signal() as stopping, _progress(len(plan.symbols)) as (progress, task):
+        with stop_after_symbol() as stopping, counted_progress("backfill", len(plan.symbols)) as (progress, task):
 
             def on_symbol(result: Any) -> None:
                 progress.update(task, advance=1, info=f"{result.symbol} {result.status} {result.source or ''}")
@@ -142,19 +215,6 @@ def backfill(
         console.print(f"wrote {json_file}")
     if report.failed:
         raise typer.Exit(1)
-
-
-@contextmanager
-def _progress(total: int) -> Iterator[tuple[Progress, Any]]:
-    with Progress(
-        TextColumn("[bold]backfill[/bold]"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[info]}"),
-        TimeElapsedColumn(),
-        console=console,
-    ) as progress:
-        yield progress, progress.add_task("backfill", total=total, info="")
 
 
 def _print_plan(plan: Any, lines: Sequence[Any]) -> None:
@@ -199,6 +259,7 @@ def _print_report(report: Any) -> None:
 # --- data poll -------------------------------------------------------------------------------------
 
 
+@app.command("poll")
 def poll(
     symbols: Annotated[str | None, typer.Option(help="comma-separated symbols")] = None,
     universe: Annotated[str | None, typer.Option(help="top200 | all | a category")] = None,
@@ -215,7 +276,7 @@ def poll(
     settings = load_settings()
     clock = WallClock()
     with errors():
-        wanted = _symbols(symbols, universe, settings)
+        wanted = wanted_symbols(symbols, universe, settings)
         sources, notes = build_sources(settings, clock, SOURCES)
         for note in notes:
             console.print(f"[yellow]{note}[/yellow]")
@@ -236,7 +297,7 @@ def poll(
         poller = LivePoller(
             router, wanted, cadence, clock=clock, mode="bar" if mode == "bar" else "quote", interval=interval, lake=lake
         )
-        with _stop_on_signal() as stopping:
+        with stop_after_symbol() as stopping:
             for sweep in poller.run(sweeps, should_stop=stopping):
                 finished = exchange_time(sweep.finished_at, seconds=True)
                 table = Table(title=f"sweep at {finished} ({sweep.seconds:.1f} s)")
@@ -279,87 +340,3 @@ def print_key_status(out: Console | None = None) -> None:
             state = "ok"
         table.add_row(s.key, s.tier, s.purpose, f"{s.used}/{s.budget}", str(s.remaining), f"per {s.window}", state)
     out.print(table)
-
-
-# --- universe --------------------------------------------------------------------------------------
-
-
-@universe_app.command("list")
-def universe_list(
-    category: Annotated[
-        str | None, typer.Option(help="core_large_cap | etf | penny | canadian_tsx | canadian_tsxv")
-    ] = None,
-    json_file: Annotated[Path | None, typer.Option("--json", help="write the members with stable keys")] = None,
-) -> None:
-    """List the members with category and sector; stocks whose last stored close is under penny_below are penny."""
-    from papertrader.data.store import Lake
-    from papertrader.data.universe import load_universe, tag_penny
-
-    settings = load_settings()
-    with errors():
-        universe = load_universe(settings.home)
-        last = Lake(settings.lake_dir).read_bars_asof(universe.symbols(), "1d", WallClock().now(), adjusted=False)
-        closes = dict(zip(last["symbol"], last["close"], strict=True))
-        universe = tag_penny(universe, closes, settings.risk.penny_below)
-        members = [m for m in universe.members if category is None or m.category.value == category]
-    table = Table(title=f"universe: {len(members)} member(s) · top 200 as of {universe.as_of} ({universe.origin})")
-    for col in ("rank", "symbol", "name", "category", "sector"):
-        table.add_column(col)
-    for m in members:
-        table.add_row("" if m.rank is None else str(m.rank), m.symbol, m.name, m.category.value, m.sector)
-    console.print(table)
-    if json_file is not None:
-        rows = [{**asdict(m), "category": m.category.value} for m in members]
-        json_file.write_text(
-            json.dumps({"as_of": universe.as_of, "origin": universe.origin, "members": rows}, indent=2)
-        )
-
-
-@universe_app.command("refresh")
-def universe_refresh(
-    n: Annotated[int, typer.Option(help="how many to keep")] = 200,
-    include_lake: Annotated[bool, typer.Option(help="also rank the lake's daily symbols")] = True,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="print the budget only")] = False,
-) -> None:
-    """Re-rank the top-n US stocks by vendor market cap (Alpha Vantage OVERVIEW); keeps the list if it cannot."""
-    from papertrader.data.adapters.alphavantage.polling import key_budgets, time_for_requests
-    from papertrader.data.polling import format_seconds
-    from papertrader.data.store import Lake
-    from papertrader.data.universe import AlphaVantageMarketCaps, Category, Member, refresh_top, save_top200, top200
-
-    settings = load_settings()
-    clock = WallClock()
-    with errors():
-        current = top200(settings.home)
-        candidates = list(current.members)
-        if include_lake:
-            known = {m.symbol for m in candidates}
-            lake_symbols = Lake(settings.lake_dir).symbols("1d")
-            candidates += [
-                Member(s, "", Category.CORE)
-                for s in lake_symbols
-                if s not in known and not s.startswith("^") and "." not in s
-            ]
-        sources, notes = build_sources(settings, clock, ["alphavantage"])
-        if not sources:
-            raise ConfigError(
-                f"refresh needs Alpha Vantage keys; the list as of {current.as_of} stays in use ({notes[0]})"
-            )
-        client = sources["alphavantage"].client
-        seconds = time_for_requests(len(candidates), key_budgets(client.keys), clock.now())
-        took = "cannot be served" if seconds is None else f"~{format_seconds(seconds)}"
-        console.print(f"refresh: {len(candidates)} OVERVIEW request(s), {took} with the configured key budgets")
-        if dry_run:
-            return
-        with _progress(len(candidates)) as (progress, task):
-            result = refresh_top(
-                AlphaVantageMarketCaps(client),
-                candidates,
-                as_of=clock.now(),
-                n=n,
-                on_symbol=lambda s, cap: progress.update(task, advance=1, info=s),
-            )
-        path = save_top200(result.universe, settings.home)
-    console.print(
-        f"wrote {path}: top {len(result.universe)} of {result.priced} priced ({len(result.missing)} without a cap)"
-    )

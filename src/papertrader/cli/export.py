@@ -6,13 +6,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from papertrader.cli_common import EXIT_ERROR, errors
+from papertrader.cli.common import EXIT_ERROR, console, errors
 
-console = Console()
+app = typer.Typer()
 
 
+@app.command("export")
 def export(
     run_id: Annotated[str, typer.Argument(help="run id (see `papertrader runs`)")],
     out_dir: Annotated[Path, typer.Argument(help="folder to write the files into (created if missing)")],

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from papertrader.cli_board import (
+from papertrader.cli.board import (
     BOARD,
     TREND_BASELINE,
     VOL_MATCHED,
@@ -90,7 +90,7 @@ def test_a_kill_switch_halt_becomes_a_note() -> None:
 def test_the_html_page_shows_the_same_rows_columns_and_paired_tests() -> None:
     import pandas as pd
 
-    from papertrader.cli_board import compare_html
+    from papertrader.cli.board import compare_html
 
     lines = _lines()
     ts = pd.date_range("2011-06-01", periods=253, freq="B", tz="UTC")

@@ -1,179 +1,36 @@
-"""The `papertrader` command line: the contract users and tests rely on."""
+"""`papertrader backtest | paper | runs | report | check`: start a run, then read the stored runs back."""
 
 from __future__ import annotations
 
 import json
-import logging
-import signal
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from papertrader import cli_board, cli_collect, cli_config, cli_hyperopt, cli_models, cli_trial
-from papertrader.cli_api import serve
-from papertrader.cli_common import errors, optional_date, symbol_list
-from papertrader.cli_data import backfill, poll, print_key_status, universe_app
-from papertrader.cli_export import export
+from papertrader.cli.common import console, errors, open_repository, optional_date, pct, symbol_list
+from papertrader.cli.progress import stop_on_signal
 from papertrader.config.settings import Settings, load_settings
-from papertrader.domain.timefmt import ZONE_LABEL, exchange_day, exchange_time
+from papertrader.domain.sessions import NEW_YORK
+from papertrader.domain.timefmt import exchange_day, exchange_time
 from papertrader.engine.control import RunControl
 
 if TYPE_CHECKING:  # the engine pulls in torch (seconds): imported where a command runs, so --help stays instant
-    from papertrader.cli_api import ApiAttachment
+    from papertrader.cli.serve import ApiAttachment
     from papertrader.engine.cycle import CycleOutcome
     from papertrader.engine.runner import Mode, RunRequest, RunResult
+    from papertrader.persistence.repository import RunRepository
 
-app = typer.Typer(help="Local-first AI paper trading: honest, out-of-sample, net of costs.", no_args_is_help=True)
-data_app = typer.Typer(help="Import and inspect market data in the lake.", no_args_is_help=True)
-app.add_typer(data_app, name="data")
-app.command()(serve)
-data_app.command("backfill")(backfill)
-data_app.command("poll")(poll)
-data_app.command("collect")(cli_collect.collect)
-app.add_typer(universe_app, name="universe")
-app.command("train")(cli_models.train)
-app.add_typer(cli_models.models_app, name="models")
-app.command("trial")(cli_trial.trial)
-app.add_typer(cli_config.config_app, name="config")
-cli_board.mount(app)
-app.command("hyperopt")(cli_hyperopt.hyperopt)
-app.command()(export)
-console = Console()
-NEW_YORK = ZoneInfo("America/New_York")
+app = typer.Typer()
 
 
-def _settings() -> Settings:
-    return load_settings()
-
-
-@app.callback()
-def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="debug logging")] = False) -> None:
-    """Configure logging once for every command."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
-    )
-
-
-@data_app.command("import")
-def data_import(
-    source: Annotated[str, typer.Option(help="bundled | csv")] = "bundled",
-    path: Annotated[Path | None, typer.Option(help="CSV or Parquet file (csv source)")] = None,
-    symbol: Annotated[str | None, typer.Option(help="symbol, when the file has no symbol column")] = None,
-    interval: Annotated[str, typer.Option(help="bar interval: 1m 5m 15m 30m 1h 1d")] = "1d",
-    tz: Annotated[str | None, typer.Option(help="timezone of naive timestamps, e.g. America/New_York")] = None,
-    column: Annotated[
-        list[str] | None, typer.Option("--column", help="map a column OURS=THEIRS, e.g. close=Last (repeatable)")
-    ] = None,
-) -> None:
-    """Import real bars into the lake; bad rows are quarantined with a reason, never dropped silently."""
-    from papertrader.data.store import Lake
-
-    settings = _settings()
-    lake = Lake(settings.lake_dir)
-    with errors():
-        if source == "bundled":
-            _import_bundled(lake)
-        elif source == "csv":
-            if path is None:
-                raise typer.BadParameter("--path is required with --source csv")
-            from papertrader.data.adapters.csv import import_file, parse_column_options
-
-            columns = parse_column_options(column or [])
-            report = import_file(lake, path, symbol=symbol, interval=interval, tz=tz, columns=columns)
-            console.print(
-                f"imported {report.written} rows for {', '.join(report.symbols)} ({report.quarantined} quarantined)"
-            )
-        else:
-            raise typer.BadParameter(f"unknown source {source!r}: use bundled or csv")
-    _print_status(lake)
-
-
-def _import_bundled(lake: Any) -> None:
-    from papertrader.data.adapters.bundled import import_bundled
-
-    with console.status("importing bundled real market data (bokeh-sampledata, arch, statsmodels)"):
-        report = import_bundled(lake)
-    bars = sum(report.written.values()) + sum(report.unchanged.values())
-    console.print(
-        f"[green]bundled real data imported[/green]: {len(report.written)} symbols, {bars:,} bars, "
-        f"{sum(report.quarantined.values())} quarantined, {len(report.series)} macro series"
-    )
-
-
-def _when(ts: Any, fmt: str) -> str:
-    """A lake timestamp in New York time, or '-' for a symbol that only has quarantined rows."""
-    import pandas as pd
-
-    return "-" if pd.isna(ts) else str(ts.tz_convert(NEW_YORK).strftime(fmt))
-
-
-def _print_status(lake: Any) -> None:
-    status = lake.status()
-    table = Table(title=f"lake: {lake.root}")
-    for col in ("interval", "symbol", "first", "last", "rows", "quarantined"):
-        table.add_column(col, justify="right" if col in ("rows", "quarantined") else "left")
-    for row in status.itertuples(index=False):
-        fmt = "%Y-%m-%d" if row.interval == "1d" else f"%Y-%m-%d %H:%M {ZONE_LABEL}"
-        table.add_row(
-            row.interval,
-            row.symbol,
-            _when(row.first_ts, fmt),
-            _when(row.last_ts, fmt),
-            f"{row.rows:,}",
-            f"{row.quarantined:,}",
-        )
-    console.print(table)
-    series = lake.series_names()
-    if series:
-        console.print(f"macro series: {', '.join(series)}")
-
-
-@data_app.command("status")
-def data_status(
-    json_file: Annotated[Path | None, typer.Option("--json", help="also write it with stable keys")] = None,
-) -> None:
-    """Show what the lake holds (symbols, intervals, ranges, rows, quarantine) and each API key's budget."""
-    from papertrader.data.store import Lake
-
-    lake = Lake(_settings().lake_dir)
-    _print_status(lake)
-    print_key_status(console)
-    if json_file is not None:
-        from papertrader.core.clock import WallClock
-        from papertrader.data.sources import key_manager
-        from papertrader.data.status_json import status_json
-
-        with errors():
-            manager = key_manager(_settings(), WallClock())
-        keys = manager.status() if manager is not None else ()
-        json_file.write_text(json.dumps(status_json(lake.root, lake.status(), lake.series_names(), keys), indent=2))
-        console.print(f"wrote {json_file}")
-
-
-@contextmanager
-def _graceful_stop() -> Iterator[Callable[[], bool]]:
+def _graceful_stop() -> AbstractContextManager[Callable[[], bool]]:
     """SIGINT/SIGTERM finish the current cycle, commit it and stop; the run can then be resumed."""
-    requested: list[int] = []
-
-    def handler(signum: int, _frame: object) -> None:
-        if requested:  # a second signal means now
-            raise KeyboardInterrupt
-        requested.append(signum)
-        console.print("[yellow]stopping after the current cycle (signal again to abort)[/yellow]")
-
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield lambda: bool(requested)
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
+    return stop_on_signal("stopping after the current cycle (signal again to abort)")
 
 
 def _run_with_progress(
@@ -217,10 +74,6 @@ def _run_with_progress(
         )
 
 
-def _pct(x: float) -> str:
-    return f"{x:+.2%}"
-
-
 def print_summary(result: RunResult) -> None:
     """The result beside buy-and-hold, so a number is never read without its benchmark."""
     m, b = result.metrics, result.benchmark
@@ -235,12 +88,12 @@ def print_summary(result: RunResult) -> None:
     table.add_column("buy & hold", justify="right")
     rows = [
         ("final equity", f"${float(result.final_equity):,.2f}", f"${result.benchmark_equity[-1]:,.2f}"),
-        ("total return", _pct(m.total_return), _pct(b.total_return)),
-        ("CAGR", _pct(m.cagr), _pct(b.cagr)),
+        ("total return", pct(m.total_return), pct(b.total_return)),
+        ("CAGR", pct(m.cagr), pct(b.cagr)),
         ("volatility (ann.)", f"{m.volatility:.2%}", f"{b.volatility:.2%}"),
         ("Sharpe", f"{m.sharpe:.2f}", f"{b.sharpe:.2f}"),
         ("Sortino", f"{m.sortino:.2f}", f"{b.sortino:.2f}"),
-        ("max drawdown", _pct(m.max_drawdown), _pct(b.max_drawdown)),
+        ("max drawdown", pct(m.max_drawdown), pct(b.max_drawdown)),
         ("exposure", f"{m.exposure:.1%}", f"{b.exposure:.1%}"),
         ("fills / round trips", f"{m.trades} / {m.round_trips}", "-"),
         ("hit rate", f"{m.hit_rate:.1%}", "-"),
@@ -262,7 +115,7 @@ def print_summary(result: RunResult) -> None:
         )
 
 
-def _execute(
+def execute(
     mode: Mode,
     symbols: str | None,
     start: str | None,
@@ -277,7 +130,8 @@ def _execute(
     settings: Settings | None = None,
     after: Callable[[RunResult], None] | None = None,
 ) -> RunResult:
-    from papertrader.cli_api import attach_api
+    """Run a backtest or replay with a progress bar, print the summary and write the JSON (`demo` uses it too)."""
+    from papertrader.cli.serve import attach_api
     from papertrader.engine.control import check_speed
     from papertrader.engine.runner import RunRequest
 
@@ -286,7 +140,7 @@ def _execute(
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--speed") from exc
 
-    settings = settings or _settings()
+    settings = settings or load_settings()
     request = RunRequest(
         symbols=symbol_list(symbols),
         interval=interval,
@@ -334,7 +188,7 @@ def backtest(
     json_file: JsonOpt = None,
 ) -> None:
     """Run the strategy over history through the same loop paper trading uses."""
-    _execute("backtest", symbols, start, end, interval, json_file)
+    execute("backtest", symbols, start, end, interval, json_file)
 
 
 @app.command()
@@ -360,7 +214,7 @@ def paper(
     if live:
         _live(symbol_list(symbols), interval, run_id, resume, api, days, json_file)
         return
-    _execute(
+    execute(
         "replay",
         symbols,
         start,
@@ -385,12 +239,12 @@ def _live(
     json_file: Path | None,
 ) -> None:
     """Run the live orchestrator on the wall clock with the vendor feed, the API and a progress line."""
-    from papertrader.cli_api import attach_api
+    from papertrader.cli.serve import attach_api
     from papertrader.core.clock import WallClock
     from papertrader.data.store import Lake
     from papertrader.engine.orchestrator import LiveOrchestrator, LiveRequest, registry_retrainer, vendor_feed
 
-    settings = _settings()
+    settings = load_settings()
     clock = WallClock()
     control = RunControl() if serve_api else None
     attach = None
@@ -439,14 +293,9 @@ def _live(
             attach.stop()
 
 
-def _repository() -> Any:
-    from papertrader.persistence.db import init_db, make_engine
-    from papertrader.persistence.repository import RunRepository
-
+def _repository() -> RunRepository:
     with errors():  # a ledger from a newer release is refused with a sentence and exit code 2
-        db = make_engine(_settings().db_url)
-        init_db(db)
-    return RunRepository(db)
+        return open_repository(load_settings())
 
 
 @app.command()
@@ -476,7 +325,7 @@ def write_report(run_id: str, path: Path) -> Path:
     from papertrader.reports.tearsheet import render
 
     with console.status(f"rendering the report of {run_id}"):
-        html = render(tearsheet_input(_settings(), _repository(), run_id))
+        html = render(tearsheet_input(load_settings(), _repository(), run_id))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(html, encoding="utf-8")
     return path
@@ -509,75 +358,3 @@ def check(run_id: Annotated[str, typer.Argument(help="run id")]) -> None:
     for problem in report.problems:
         console.print(f"[red]mismatch[/red] {problem}")
     raise typer.Exit(1)
-
-
-@app.command()
-def demo(
-    speed: Annotated[float, typer.Option(help="replay speed (market seconds per wall second; 0 = max)")] = 0.0,
-    api: Annotated[bool, typer.Option(help="serve the API and dashboard during the replay")] = True,
-    keep_serving: Annotated[bool, typer.Option(help="keep the dashboard up after the replay until Ctrl-C")] = False,
-    strategy: Annotated[
-        str,
-        typer.Option(help="ensemble (train, calibrate, replay from the cutoff) | trend (the old full replay)"),
-    ] = "ensemble",
-    until: Annotated[
-        str,
-        typer.Option(help="the replay starts here; models see bars up to a calibration window (~1 year) before it"),
-    ] = "2009-01-01",
-    retrain: Annotated[bool, typer.Option(help="train fresh models even when current ones fit the cutoff")] = False,
-    small: Annotated[bool, typer.Option("--small", help="tiny CI-sized models (seconds; they learn nothing)")] = False,
-) -> None:
-    """The main job on a fresh machine: bundled real data, tiny models, an out-of-sample replay with the dashboard."""
-    from papertrader import cli_demo
-    from papertrader.data.store import Lake
-
-    if strategy not in ("ensemble", "trend"):
-        raise typer.BadParameter(f"unknown strategy {strategy!r}: use ensemble or trend")
-    settings = _settings()
-    lake = Lake(settings.lake_dir)
-    with errors():
-        if not set(cli_demo.DEMO_SYMBOLS) <= set(lake.symbols("1d")):  # its own universe, whatever else is there
-            _import_bundled(lake)
-        _print_status(lake)
-        if strategy == "ensemble":
-            cli_demo.ensure_models(settings, until, console, retrain=retrain, small=small)
-            cli_demo.print_roster(settings, console)
-    from papertrader.core.private import private_dir
-
-    reports = private_dir(settings.home / "reports")  # tear sheets show fills and equity: owner-only
-    paths: list[Path] = []
-
-    def report(result: RunResult) -> None:
-        if strategy == "ensemble":
-            start = optional_date(until)
-            assert start is not None
-            compared = cli_demo.print_comparison(settings, start, console, reports / f"{result.run_id}-compare.html")
-            if compared is not None:
-                paths.append(compared)
-        paths.insert(0, write_report(result.run_id, reports / f"{result.run_id}.html"))
-        console.print(
-            f"report: {paths[0]}" + (f" · comparison: {paths[1]}" if len(paths) > 1 else "") + "\n"
-            f"state: {settings.db_url} · lake: {settings.lake_dir}\n"
-            f"the board's votes: `papertrader decisions {result.run_id}` or the dashboard's Decisions page; "
-            "browse every stored run: `papertrader serve`; "
-            "watch one live: `papertrader demo --speed 2000000 --keep-serving`"
-        )
-
-    board = strategy == "ensemble"
-    _execute(
-        "replay",
-        ",".join(cli_demo.DEMO_SYMBOLS),
-        until if board else None,  # the board replays from the cutoff; trend replays the whole history
-        cli_demo.DEMO_END,
-        "1d",
-        None,
-        speed=speed,
-        serve_api=api,
-        keep_serving=keep_serving,
-        settings=cli_demo.ensemble_settings(settings) if board else None,
-        after=report,
-    )
-
-
-if __name__ == "__main__":
-    app()

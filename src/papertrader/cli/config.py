@@ -6,14 +6,15 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-config_app = typer.Typer(
-    help="Inspect the configuration: every setting, its variable and default.", no_args_is_help=True
+from papertrader.cli.common import console
+
+app = typer.Typer(
+    name="config", help="Inspect the configuration: every setting, its variable and default.", no_args_is_help=True
 )
 
 
-@config_app.command("reference")
+@app.command("reference")
 def reference(
     write: Annotated[
         Path | None, typer.Option("--write", help="write the Markdown page here (e.g. docs/configuration.md)")
@@ -25,4 +26,4 @@ def reference(
     if write is None:
         typer.echo(render_reference(), nl=False)
         return
-    Console().print(f"wrote {write_reference(write)}")
+    console.print(f"wrote {write_reference(write)}")

@@ -1,4 +1,4 @@
-"""CLI glue for the API: `papertrader serve`, and `attach_api` to serve a replay's live state while it runs."""
+"""`papertrader serve`, and `attach_api` to serve a replay's live state while it runs (backtest, paper, demo)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from papertrader.api.config import ApiSettings
+from papertrader.cli.common import EXIT_ERROR, open_repository
 from papertrader.config.settings import Settings, load_settings
 from papertrader.core.errors import PapertraderError
 from papertrader.engine.control import RunControl
@@ -20,9 +21,9 @@ if TYPE_CHECKING:  # FastAPI, uvicorn and the engine load when a server starts, 
     from papertrader.api.server import ServerHandle
     from papertrader.engine.cycle import Engine
     from papertrader.engine.live import LiveState
-    from papertrader.persistence.repository import RunRepository
 
 Echo = Callable[[str], None]
+app = typer.Typer()
 
 
 def banner(url: str, issued: IssuedToken) -> str:
@@ -41,15 +42,6 @@ def warn_if_exposed(api_settings: ApiSettings, echo: Echo) -> None:
     warning = api_settings.exposure_warning()
     if warning is not None:
         echo(warning)
-
-
-def _repository(settings: Settings) -> RunRepository:
-    from papertrader.persistence.db import init_db, make_engine
-    from papertrader.persistence.repository import RunRepository
-
-    db = make_engine(settings.db_url)
-    init_db(db)
-    return RunRepository(db)
 
 
 def _default_echo() -> Echo:
@@ -87,9 +79,9 @@ class ApiAttachment:
 
         self.live = LiveState(engine, total_cycles)
         issued = ensure_token(self.settings.home)
-        app = create_app(
+        asgi = create_app(
             self.settings,
-            _repository(self.settings),
+            open_repository(self.settings),
             self.live,
             self.control,
             api_settings=self.api_settings,
@@ -97,7 +89,7 @@ class ApiAttachment:
         )
         if self.handle is not None:  # a second run in the same process replaces the first server
             self.handle.stop()
-        self.handle = start_in_background(app, self.api_settings.host, self.api_settings.port)
+        self.handle = start_in_background(asgi, self.api_settings.host, self.api_settings.port)
         warn_if_exposed(self.api_settings, self.echo)
         self.echo(banner(self.handle.url, issued))
 
@@ -132,6 +124,7 @@ def attach_api(
     return ApiAttachment(settings, control, api_settings, echo)
 
 
+@app.command("serve")
 def serve(
     host: Annotated[str | None, typer.Option(help="interface (default 127.0.0.1, PAPERTRADER_API_HOST)")] = None,
     port: Annotated[int | None, typer.Option(help="port (default 8000, PAPERTRADER_API_PORT; 0 = any free)")] = None,
@@ -154,8 +147,8 @@ def serve(
     echo = _default_echo()
     try:
         issued = ensure_token(settings.home)
-        app = create_app(settings, _repository(settings), api_settings=api_settings, token=issued.token)
-        handle = start_in_background(app, api_settings.host, api_settings.port)
+        asgi = create_app(settings, open_repository(settings), api_settings=api_settings, token=issued.token)
+        handle = start_in_background(asgi, api_settings.host, api_settings.port)
         warn_if_exposed(api_settings, echo)
         echo(banner(handle.url, issued))
         echo("serving stored runs; Ctrl-C to stop")
@@ -166,4 +159,4 @@ def serve(
             handle.stop()
     except PapertraderError as exc:
         Console(stderr=True).print(f"[red]error:[/red] {escape(str(exc))}")
-        raise typer.Exit(2) from exc
+        raise typer.Exit(EXIT_ERROR) from exc

@@ -1,7 +1,5 @@
 """`papertrader decisions` and `papertrader compare`: what the board voted, and whether the board beats its members.
 
-Mounted into the main CLI with `cli_board.mount(app)`.
-
 `decisions RUN` reads the run's stored "signal" events (each target change, with every member's vote when the
 strategy is the board). `compare` runs the same out-of-sample window as the ensemble, as each member alone
 (a one-member board: same calibration, weighting and Kelly inputs) and as the trend baseline, all net of costs
@@ -34,7 +32,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from papertrader.cli_common import errors, optional_date, symbol_list
+from papertrader.cli.common import console, errors, open_repository, optional_date, pct, symbol_list
 from papertrader.config.settings import Settings, load_settings
 from papertrader.core.errors import ConfigError
 from papertrader.core.lazy import deferred
@@ -53,13 +51,7 @@ else:  # imported on first use: `papertrader --help` never pays for them
     np, pd = deferred("numpy"), deferred("pandas")
     inference, pmetrics = deferred("papertrader.portfolio.inference"), deferred("papertrader.portfolio.metrics")
 
-console = Console()
-
-
-def mount(app: typer.Typer) -> None:
-    """Register the board commands on the main CLI."""
-    app.command("decisions")(decisions)
-    app.command("compare")(compare)
+app = typer.Typer()
 
 
 # ------------------------------------------------------------------ decisions
@@ -70,19 +62,16 @@ def stored_decisions(settings: Settings, run_id: str, symbol: str | None = None)
 
     The same query as `GET /api/v1/runs/{id}/decisions` (persistence.decisions), so both always agree.
     """
-    from papertrader.persistence.db import init_db, make_engine
     from papertrader.persistence.decisions import load_decisions
-    from papertrader.persistence.repository import RunRepository
 
-    db = make_engine(settings.db_url)
-    init_db(db)
-    repo = RunRepository(db)
+    repo = open_repository(settings)
     if repo.get_run(run_id) is None:
         raise ConfigError(f"no run {run_id}; `papertrader runs` lists them")
-    page = load_decisions(db, run_id, symbol=symbol, newest_first=False)
+    page = load_decisions(repo.engine, run_id, symbol=symbol, newest_first=False)
     return [d.to_json() for d in page.decisions]
 
 
+@app.command("decisions")
 def decisions(
     run_id: Annotated[str, typer.Argument(help="run id (see `papertrader runs`)")],
     symbol: Annotated[str | None, typer.Option(help="only this symbol")] = None,
@@ -100,7 +89,7 @@ def decisions(
         table.add_column(col)
     for row in rows[-last:] if last > 0 else rows:
         votes = " ".join(
-            f"{v['member']} {_pct(v.get('p_up'))}/{_pct(v.get('p_down'))} w{v.get('weight', 0):.2f}"
+            f"{v['member']} {_prob(v.get('p_up'))}/{_prob(v.get('p_down'))} w{v.get('weight', 0):.2f}"
             + (" EXIT" if v.get("exit") else "")
             + (" left out" if LEFT_OUT in str(v.get("reason", "")) else "")
             for v in row["votes"]
@@ -135,7 +124,7 @@ def left_out_notes(rows: list[dict[str, Any]]) -> list[str]:
     return list(notes)
 
 
-def _pct(value: float | None) -> str:
+def _prob(value: float | None) -> str:
     return "--" if value is None else f"{value:.2f}"
 
 
@@ -372,12 +361,6 @@ def compare_table(lines: Sequence[Line]) -> list[dict[str, Any]]:
     return rows
 
 
-def _fmt_pct(value: float | None, signed: bool = True) -> str:
-    if value is None:
-        return "-"
-    return f"{value:+.2%}" if signed else f"{value:.2%}"
-
-
 def _fmt_num(value: float | None, fmt: str = "+.2f") -> str:
     return "-" if value is None else format(value, fmt)
 
@@ -403,11 +386,11 @@ def display_rows(table: Sequence[dict[str, Any]]) -> list[dict[str, str]]:
         out.append(
             {
                 "strategy": row["name"],
-                "return": _fmt_pct(row["total_return"]),
+                "return": pct(row["total_return"]),
                 "Sharpe": _fmt_num(row["sharpe"]),
                 "Sharpe 95% CI": interval,
-                "max DD": _fmt_pct(row["max_drawdown"]),
-                "exposure": _fmt_pct(row["exposure"], signed=False),
+                "max DD": pct(row["max_drawdown"]),
+                "exposure": pct(row["exposure"], signed=False),
                 "trades": str(row["trades"]),
                 "fees": "-" if row["fees"] is None else f"${row['fees']:,.2f}",
                 "gate": _fmt_gate(row),
@@ -502,6 +485,7 @@ def print_compare(ts: pd.DatetimeIndex, lines: Sequence[Line], out: Console | No
     return table
 
 
+@app.command("compare")
 def compare(
     start: Annotated[str | None, typer.Option(help="first trading date (ISO); must be after model training")] = None,
     end: Annotated[str | None, typer.Option(help="end date (ISO, exclusive)")] = None,

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import io
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 import typer
 from rich.console import Console
 
-from papertrader.cli_common import errors, iso_date, optional_date, symbol_list
+from papertrader.cli.common import (
+    errors,
+    iso_date,
+    optional_date,
+    pct,
+    symbol_list,
+    wanted_symbols,
+)
+from papertrader.config.settings import Settings
 from papertrader.core.errors import ConfigError, DataError
 
 
@@ -49,3 +58,16 @@ def test_config_errors_share_the_exit_code() -> None:
     with pytest.raises(typer.Exit) as raised, errors(Console(file=io.StringIO())):
         raise ConfigError("set PAPERTRADER_X")
     assert raised.value.exit_code == 2
+
+
+def test_symbols_and_a_universe_are_joined_once_each_in_order(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path)
+    picked = wanted_symbols("msft,aapl", "etf", settings)
+    assert picked[:2] == ["MSFT", "AAPL"] and len(picked) == len(set(picked)) > 2
+    with pytest.raises(typer.BadParameter, match="name the symbols"):
+        wanted_symbols(None, None, settings)
+
+
+def test_percentages_have_two_decimals_a_sign_by_default_and_a_dash_for_none() -> None:
+    assert pct(0.12345) == "+12.35%" and pct(-0.5) == "-50.00%"
+    assert pct(0.25, signed=False) == "25.00%" and pct(None) == "-"

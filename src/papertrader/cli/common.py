@@ -1,4 +1,5 @@
-"""What every `papertrader` command shares: project errors as one line and exit code 2, ISO dates, symbol lists.
+"""What every `papertrader` command shares: project errors as one line and exit code 2, ISO dates, symbol lists,
+the run repository and the percent format (progress bars and Ctrl-C: cli/progress.py).
 
 One copy, so that every command fails the same way and reads dates the same way (a naive date is New York).
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -15,6 +17,10 @@ from rich.markup import escape
 
 from papertrader.core.errors import PapertraderError
 from papertrader.domain.sessions import NEW_YORK
+
+if TYPE_CHECKING:  # SQLAlchemy loads when a command opens the ledger, not with `--help`
+    from papertrader.config.settings import Settings
+    from papertrader.persistence.repository import RunRepository
 
 console = Console()
 EXIT_ERROR = 2  # a project error: the message says what to fix (input, config) or to retry
@@ -48,3 +54,32 @@ def optional_date(value: str | None, what: str = "") -> datetime | None:
 def symbol_list(value: str | None) -> tuple[str, ...]:
     """Comma-separated symbols, upper-cased, blanks dropped (empty: every symbol the command defaults to)."""
     return tuple(s.strip().upper() for s in value.split(",") if s.strip()) if value else ()
+
+
+def wanted_symbols(symbols: str | None, universe: str | None, settings: Settings) -> list[str]:
+    """`--symbols` plus the members of `--universe`, in order and once each; a usage error when both are empty."""
+    from papertrader.data.universe import resolve
+
+    picked = list(symbol_list(symbols))
+    if universe:
+        picked += resolve(universe, settings.home)
+    if not picked:
+        raise typer.BadParameter("name the symbols: --symbols AAPL,MSFT or --universe top200")
+    return list(dict.fromkeys(picked))
+
+
+def open_repository(settings: Settings) -> RunRepository:
+    """The run ledger at `settings.db_url`, migrated to this release (a newer ledger raises a project error)."""
+    from papertrader.persistence.db import init_db, make_engine
+    from papertrader.persistence.repository import RunRepository
+
+    db = make_engine(settings.db_url)
+    init_db(db)
+    return RunRepository(db)
+
+
+def pct(value: float | None, signed: bool = True) -> str:
+    """A fraction as a percentage with two decimals (signed by default), '-' when there is no value."""
+    if value is None:
+        return "-"
+    return f"{value:+.2%}" if signed else f"{value:.2%}"
