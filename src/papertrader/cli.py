@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from papertrader import cli_board, cli_collect, cli_config, cli_hyperopt, cli_models, cli_trial
+from papertrader import cli_board, cli_collect, cli_config, cli_hyperopt, cli_models, cli_plugins, cli_trial
 from papertrader.cli_api import serve
 from papertrader.cli_common import errors, optional_date, symbol_list
 from papertrader.cli_data import backfill, poll, print_key_status, universe_app
@@ -43,6 +43,7 @@ app.add_typer(cli_models.models_app, name="models")
 app.command("trial")(cli_trial.trial)
 app.add_typer(cli_config.config_app, name="config")
 cli_board.mount(app)
+cli_plugins.mount(app)
 app.command("hyperopt")(cli_hyperopt.hyperopt)
 app.command()(export)
 console = Console()
@@ -332,9 +333,10 @@ def backtest(
     end: EndOpt = None,
     interval: IntervalOpt = "1d",
     json_file: JsonOpt = None,
+    strategy: cli_plugins.StrategyOpt = None,
 ) -> None:
     """Run the strategy over history through the same loop paper trading uses."""
-    _execute("backtest", symbols, start, end, interval, json_file)
+    _execute("backtest", symbols, start, end, interval, json_file, settings=cli_plugins.strategy_settings(strategy))
 
 
 @app.command()
@@ -352,13 +354,14 @@ def paper(
     end: EndOpt = None,
     interval: IntervalOpt = "1d",
     json_file: JsonOpt = None,
+    strategy: cli_plugins.StrategyOpt = None,
 ) -> None:
     """Paper trade live on the exchange calendar, or replay recorded bars at a chosen speed; every cycle commits."""
     if live == replay:
         console.print("[red]error:[/red] choose one of --live or --replay")
         raise typer.Exit(2)
     if live:
-        _live(symbol_list(symbols), interval, run_id, resume, api, days, json_file)
+        _live(symbol_list(symbols), interval, run_id, resume, api, days, json_file, strategy)
         return
     _execute(
         "replay",
@@ -372,6 +375,7 @@ def paper(
         resume=resume,
         serve_api=api,
         keep_serving=keep_serving,
+        settings=cli_plugins.strategy_settings(strategy),
     )
 
 
@@ -383,6 +387,7 @@ def _live(
     serve_api: bool,
     days: int | None,
     json_file: Path | None,
+    strategy: str | None = None,
 ) -> None:
     """Run the live orchestrator on the wall clock with the vendor feed, the API and a progress line."""
     from papertrader.cli_api import attach_api
@@ -390,7 +395,7 @@ def _live(
     from papertrader.data.store import Lake
     from papertrader.engine.orchestrator import LiveOrchestrator, LiveRequest, registry_retrainer, vendor_feed
 
-    settings = _settings()
+    settings = cli_plugins.strategy_settings(strategy) or _settings()
     clock = WallClock()
     control = RunControl() if serve_api else None
     attach = None

@@ -25,6 +25,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from papertrader import cli_plugins
 from papertrader.cli_common import errors, optional_date, symbol_list
 from papertrader.config.settings import load_settings
 from papertrader.core.clock import WallClock
@@ -122,13 +123,14 @@ def trial(
     html_file: Annotated[
         Path | None, typer.Option("--html", help="HTML report (default: PAPERTRADER_HOME/reports/<trial id>.html)")
     ] = None,
+    strategy: cli_plugins.StrategyOpt = None,
 ) -> None:
     """The seven-day paper trial, replayed through the whole system over windows no model trained on."""
     from papertrader.engine.trial import TrialPlan, TrialRequest, run_trial
     from papertrader.engine.trial_score import WindowScore
     from papertrader.reports.trial import render
 
-    settings = load_settings()
+    settings = cli_plugins.with_strategy(load_settings(), strategy)
     with errors():
         request = TrialRequest(
             days=days,
