@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
-from typing import Any, Final, get_args
+from typing import Any, Final, cast, get_args
 
 import numpy as np
 
@@ -98,8 +98,8 @@ def defined_at(obj: object) -> str | None:
     """Where a class or function is defined (file:line), when Python can tell."""
     try:
         target = obj if inspect.isclass(obj) or inspect.isroutine(obj) else type(obj)
-        filename = inspect.getsourcefile(target)  # type: ignore[arg-type]
-        _, line = inspect.getsourcelines(target)  # type: ignore[arg-type]
+        filename = inspect.getsourcefile(target)
+        _, line = inspect.getsourcelines(target)
     except (TypeError, OSError):
         return None
     return _shown(filename, line) if filename else None
@@ -402,7 +402,7 @@ class PluginMember:
         self.spec = spec
         #: the board knows a member by the name its config gives (base_weights, horizons, the monitor)
         self.name = spec
-        self.timeframe: Timeframe = timeframe
+        self.timeframe: Timeframe = cast(Timeframe, timeframe)
         self.n_symbols = n_symbols
         self._features = _required_features(inner, loaded, self.kind)
         self.extras = user_features(inner, spec, self.kind)

@@ -93,3 +93,20 @@ def test_user_code_that_fails_to_construct_is_one_line_with_its_file_and_line_an
     assert "KeyError" in text and "crashes.py:3" in text and "Traceback" not in text
     unknown = CliRunner().invoke(app, ["backtest", "--strategy", "no_such_thing", *WINDOW])
     assert unknown.exit_code == 2 and "MODULE:CLASS" in unknown.output
+
+
+@pytest.mark.slow
+def test_compare_adds_the_plugin_strategy_as_a_row_and_polls_a_plugin_member(
+    in_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(EXAMPLES)
+    out = tmp_path / "compare.json"
+    args = ["compare", "--members", "trend,rsi_member:RsiMember", "--strategy", "momentum:Momentum", *WINDOW[:-2]]
+    result = CliRunner().invoke(app, [*args, "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = {row["name"]: row for row in json.loads(out.read_text())["rows"]}
+    assert {"ensemble", "rsi_member:RsiMember", "momentum:Momentum", "trend_baseline", "buy_and_hold"} <= set(rows)
+    backtest = tmp_path / "backtest.json"
+    alone = CliRunner().invoke(app, ["backtest", "--strategy", "momentum:Momentum", *WINDOW, "--json", str(backtest)])
+    assert alone.exit_code == 0, alone.output
+    assert rows["momentum:Momentum"]["total_return"] == round(json.loads(backtest.read_text())["total_return"], 4)

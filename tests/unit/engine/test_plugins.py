@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import sys
 from collections.abc import Iterator
+from datetime import datetime
 from importlib.metadata import EntryPoint
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from papertrader.signals.base import Closable, HealthReporter, MemberStatusRepor
 from papertrader.signals.ensemble import Ensemble
 from papertrader.signals.factory import build
 from papertrader.signals.trend import TrendFollowing
+from papertrader.signals.votes import Opinion, Timeframe
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "strategies"
 _ids = itertools.count()
@@ -316,7 +318,7 @@ def test_an_unknown_member_is_a_config_error_listing_the_builtin_members(tmp_pat
 def test_optional_hooks_are_typed_protocols_the_board_has_and_the_trend_baseline_lacks(
     user_module: str, tmp_path: Path, panel: Panel
 ) -> None:
-    board = Ensemble([TrendFollowingMember()], 4)
+    board = Ensemble([QuietMember()], 4)
     assert all(isinstance(board, p) for p in (Replayable, Closable, MemberStatusReporter, HealthReporter))
     trend = TrendFollowing(4)
     assert not any(isinstance(trend, p) for p in (Replayable, Closable, MemberStatusReporter, HealthReporter))
@@ -333,16 +335,14 @@ def plugin_features(strategy: PluginStrategy, panel: Panel) -> dict[str, np.ndar
     return {"sma_20": np.zeros_like(panel.prices.close), **strategy.extras(panel.prices)}
 
 
-class TrendFollowingMember:
+class QuietMember:
     """The smallest member: no view on anything (synthetic)."""
 
     name = "quiet"
-    timeframe = "trend"
+    timeframe: Timeframe = "trend"
 
     def required_features(self) -> tuple[str, ...]:
         return ()
 
-    def opine(self, ts: object, view: FeatureView) -> object:
-        from papertrader.signals.votes import Opinion
-
+    def opine(self, ts: datetime, view: FeatureView) -> Opinion:
         return Opinion.silent(self.name, "trend", 4, "quiet")
