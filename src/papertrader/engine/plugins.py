@@ -34,6 +34,7 @@ from typing import Any, Final, cast, get_args
 
 import numpy as np
 
+from papertrader.config.board import MemberName
 from papertrader.config.settings import Settings
 from papertrader.core.errors import ConfigError
 from papertrader.features.technical import Array, PriceArrays
@@ -48,7 +49,7 @@ MEMBER_GROUP: Final = "papertrader.members"
 #: built by the factory (signals/factory.py): the trend baseline, one model as a one-member board, the board
 BUILTIN_STRATEGIES: Final = ("trend", "lstm", "gru", "ppo", "lgbm", "ensemble")
 #: the board's own members: the model families, the trend baseline and the LLM advisors
-BUILTIN_MEMBERS: Final = ("lstm", "gru", "ppo", "lgbm", "trend", "grok", "kimi", "claude")
+BUILTIN_MEMBERS: Final[tuple[str, ...]] = get_args(MemberName)
 TIMEFRAMES: Final = get_args(Timeframe)
 _PACKAGE = Path(__file__).resolve().parents[1]
 _LIBRARY = tuple(

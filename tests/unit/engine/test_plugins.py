@@ -346,3 +346,11 @@ class QuietMember:
 
     def opine(self, ts: datetime, view: FeatureView) -> Opinion:
         return Opinion.silent(self.name, "trend", 4, "quiet")
+
+
+def test_every_name_the_factory_builds_itself_is_a_built_in_never_looked_up_as_a_plugin() -> None:
+    from papertrader.config.advisors import ADVISOR_NAMES
+    from papertrader.models.registry import MEMBER_FAMILY
+
+    assert {*MEMBER_FAMILY, *ADVISOR_NAMES, "trend"} == set(plugins.BUILTIN_MEMBERS)
+    assert {*MEMBER_FAMILY, "trend", "ensemble"} == set(plugins.BUILTIN_STRATEGIES)
