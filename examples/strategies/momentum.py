@@ -56,6 +56,7 @@ class Momentum:
             if not ready[i]:
                 return f"warming up: momentum needs {self.lookback} bars"
             side = "long" if long[i] else "flat"
-            return f"{side}: {self.lookback}-bar return {mom[i]:+.1%}, close {close[i]:.2f} vs {self.trend} {trend[i]:.2f}"
+            vs = f"close {close[i]:.2f} vs {self.trend} {trend[i]:.2f}"
+            return f"{side}: {self.lookback}-bar return {mom[i]:+.1%}, {vs}"
 
         return Decision(weights=weights, confidence=confidence, explain=explain)

@@ -86,7 +86,8 @@ TEMPLATE = '''"""{module}: a mean-reversion strategy for papertrader, written by
 Run it from this folder (or with this folder on PYTHONPATH):
 
     papertrader backtest --strategy {module}:{cls}
-    PAPERTRADER_STRATEGY__PARAMS='{{"window": 10, "entry": 1.5}}' papertrader backtest --strategy {module}:{cls}
+    export PAPERTRADER_STRATEGY__PARAMS='{{"window": 10, "entry": 1.5}}'   # its parameters
+    papertrader backtest --strategy {module}:{cls}
 
 or set it once in $PAPERTRADER_HOME/config.toml:
 
