@@ -24,6 +24,7 @@ from papertrader.cli import (
     export,
     hyperopt,
     models,
+    plugins,
     run,
     serve,
     trial,
@@ -42,7 +43,7 @@ def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="debug lo
 
 
 data.app.add_typer(collect.app)  # `data collect`: side data from Alpha Vantage
-for group in (serve, models, trial, board, hyperopt, export, run, demo, data, universe, config):
+for group in (serve, models, trial, board, plugins, hyperopt, export, run, demo, data, universe, config):
     app.add_typer(group.app)
 
 __all__ = ["app", "main"]

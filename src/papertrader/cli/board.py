@@ -32,6 +32,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from papertrader.cli import plugins as cli_plugins
 from papertrader.cli.common import console, errors, open_repository, optional_date, pct, symbol_list
 from papertrader.config.settings import Settings, load_settings
 from papertrader.core.errors import ConfigError
@@ -496,17 +497,21 @@ def compare(
     persist: Annotated[
         bool, typer.Option(help="store every row as a run (report, check and decisions read it)")
     ] = False,
+    strategy: cli_plugins.StrategyOpt = None,
 ) -> None:
     """Run the board, each member alone, the trend baseline and (vol-matched) buy-and-hold out-of-sample."""
     settings = load_settings()
     wanted = symbol_list(symbols)
-    chosen = tuple(s.strip().lower() for s in members.split(",") if s.strip()) if members else None
+    chosen = tuple(cli_plugins.member_name(s) for s in members.split(",") if s.strip()) if members else None
     start_at, end_at = optional_date(start, "--start"), optional_date(end, "--end")
     progress = Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
     )
     with errors(console), progress:
         ts, lines, info = run_compare(settings, wanted, start_at, end_at, chosen, progress, persist=persist)
+        if strategy is not None:  # the plug-in (or built-in) strategy as one more row (engine.plugins)
+            ppy = info["periods_per_year"]
+            lines = cli_plugins.with_strategy_row(lines, settings, strategy, (wanted, start_at, end_at), ppy, persist)
     table = print_compare(ts, lines)
     if json_file is not None:
         payload = {

@@ -12,6 +12,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from papertrader.cli import plugins as cli_plugins
 from papertrader.cli.common import console, errors, open_repository, optional_date, pct, symbol_list
 from papertrader.cli.progress import stop_on_signal
 from papertrader.config.settings import Settings, load_settings
@@ -186,9 +187,10 @@ def backtest(
     end: EndOpt = None,
     interval: IntervalOpt = "1d",
     json_file: JsonOpt = None,
+    strategy: cli_plugins.StrategyOpt = None,
 ) -> None:
     """Run the strategy over history through the same loop paper trading uses."""
-    execute("backtest", symbols, start, end, interval, json_file)
+    execute("backtest", symbols, start, end, interval, json_file, settings=cli_plugins.strategy_settings(strategy))
 
 
 @app.command()
@@ -206,13 +208,14 @@ def paper(
     end: EndOpt = None,
     interval: IntervalOpt = "1d",
     json_file: JsonOpt = None,
+    strategy: cli_plugins.StrategyOpt = None,
 ) -> None:
     """Paper trade live on the exchange calendar, or replay recorded bars at a chosen speed; every cycle commits."""
     if live == replay:
         console.print("[red]error:[/red] choose one of --live or --replay")
         raise typer.Exit(2)
     if live:
-        _live(symbol_list(symbols), interval, run_id, resume, api, days, json_file)
+        _live(symbol_list(symbols), interval, run_id, resume, api, days, json_file, strategy)
         return
     execute(
         "replay",
@@ -226,6 +229,7 @@ def paper(
         resume=resume,
         serve_api=api,
         keep_serving=keep_serving,
+        settings=cli_plugins.strategy_settings(strategy),
     )
 
 
@@ -237,6 +241,7 @@ def _live(
     serve_api: bool,
     days: int | None,
     json_file: Path | None,
+    strategy: str | None = None,
 ) -> None:
     """Run the live orchestrator on the wall clock with the vendor feed, the API and a progress line."""
     from papertrader.cli.serve import attach_api
@@ -244,7 +249,7 @@ def _live(
     from papertrader.data.store import Lake
     from papertrader.engine.orchestrator import LiveOrchestrator, LiveRequest, registry_retrainer, vendor_feed
 
-    settings = load_settings()
+    settings = cli_plugins.strategy_settings(strategy) or load_settings()
     clock = WallClock()
     control = RunControl() if serve_api else None
     attach = None

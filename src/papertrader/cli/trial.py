@@ -22,6 +22,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from papertrader.cli import plugins as cli_plugins
 from papertrader.cli.common import console, errors, optional_date, pct, symbol_list
 from papertrader.config.settings import load_settings
 from papertrader.core.clock import WallClock
@@ -114,13 +115,14 @@ def trial(
     html_file: Annotated[
         Path | None, typer.Option("--html", help="HTML report (default: PAPERTRADER_HOME/reports/<trial id>.html)")
     ] = None,
+    strategy: cli_plugins.StrategyOpt = None,
 ) -> None:
     """The seven-day paper trial, replayed through the whole system over windows no model trained on."""
     from papertrader.engine.trial import TrialPlan, TrialRequest, run_trial
     from papertrader.engine.trial_score import WindowScore
     from papertrader.reports.trial import render
 
-    settings = load_settings()
+    settings = cli_plugins.with_strategy(load_settings(), strategy)
     with errors():
         request = TrialRequest(
             days=days,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -19,8 +19,15 @@ class BoardSettings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    members: tuple[MemberName, ...] = Field(
-        ALL_MEMBERS, description="members polled every cycle (an advisor only when settings.advisors admits it)"
+    members: tuple[str, ...] = Field(
+        ALL_MEMBERS,
+        description="members polled every cycle (an advisor only when settings.advisors admits it): built-ins "
+        "(lstm, gru, ppo, lgbm, trend, grok, kimi, claude), a plug-in member class MODULE:CLASS, or a name "
+        "registered under the entry-point group papertrader.members; checked when the board is built",
+    )
+    params: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="plug-in member -> keyword arguments for its class: Class(symbols, **params[member])",
     )
     base_weights: dict[str, float] = Field(
         default_factory=lambda: {"lstm": 1.0, "gru": 1.0, "ppo": 0.5, "trend": 1.0},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import (
@@ -140,8 +140,16 @@ class RiskSettings(_Frozen):
 class StrategySettings(_Frozen):
     """The trend-following baseline: a fast/slow moving-average crossover, long or flat."""
 
-    name: Literal["trend", "lstm", "gru", "ppo", "lgbm", "ensemble"] = Field(
-        "trend", description="which strategy backtest/paper/trial run (models need `papertrader train all`)"
+    name: str = Field(
+        "trend",
+        min_length=1,
+        description="which strategy backtest/paper/trial run: a built-in (trend, lstm, gru, ppo, lgbm, ensemble; "
+        "models need `papertrader train all`), a plug-in class MODULE:CLASS, or a name registered under the "
+        "entry-point group papertrader.strategies (docs/strategies.md); checked when the run loads it",
+    )
+    params: dict[str, Any] = Field(
+        default_factory=dict,
+        description="keyword arguments for a plug-in strategy's class: Class(symbols, **params)",
     )
     fast: int = Field(20, ge=2, description="fast moving-average length in bars; must be shorter than slow")
     slow: int = Field(50, ge=3, description="slow moving-average length in bars")

@@ -40,7 +40,7 @@ from papertrader.risk.drawdown import budget_fraction, budget_limit
 from papertrader.risk.engine import RiskEngine, RiskInputs, RiskPlan
 from papertrader.risk.sectors import with_sectors
 from papertrader.risk.sizing import trailing_volatility
-from papertrader.signals.base import Decision, Strategy
+from papertrader.signals.base import Decision, Replayable, Strategy
 
 
 class RecorderBacklogError(TemporaryError):
@@ -171,11 +171,11 @@ class Engine:
         self.observing = bool(modes[-1].payload["observe"]) if modes else False
         self._last_close = self.panel.last_closes(last_cycle)
         if last_cycle >= 0:
-            replay = getattr(self.strategy, "replay", None)
             decision: Decision | None
-            if callable(replay) and first is not None and 0 <= first <= last_cycle:
+            if isinstance(self.strategy, Replayable) and first is not None and 0 <= first <= last_cycle:
                 times = self.panel.close_times
-                decision = replay((times[k], FeatureView(self.features, k)) for k in range(first, last_cycle + 1))
+                cycles = ((times[k], FeatureView(self.features, k)) for k in range(first, last_cycle + 1))
+                decision = self.strategy.replay(cycles)
             else:
                 view = FeatureView(self.features, last_cycle)
                 decision = self.strategy.decide(self.panel.close_times[last_cycle], view)

@@ -58,6 +58,7 @@ from papertrader.engine.recorder import BatchRecorder
 from papertrader.engine.runner import apply_mode, board_health, close_strategy, restore_committed
 from papertrader.engine.schedule import DayPlan, EventKind, ScheduledEvent, plans
 from papertrader.persistence.repository import RunInfo, RunRepository
+from papertrader.signals.base import HealthReporter
 from papertrader.signals.factory import Built, FeatureBuilder, calibration_window, member_names
 from papertrader.signals.factory import build as build_strategy
 
@@ -461,10 +462,9 @@ class LiveOrchestrator:
     def _report_members(self, at: datetime) -> None:
         """Show each model member's loading health (version in use, fallbacks) as `model.<member>`."""
         engine = self.engine
-        health = getattr(engine.strategy, "health", None) if engine is not None else None
-        if engine is None or not callable(health):
+        if engine is None or not isinstance(engine.strategy, HealthReporter):
             return
-        for name, entry in health().items():
+        for name, entry in engine.strategy.health().items():
             if not isinstance(entry, dict) or "active" not in entry:
                 continue  # the trend member and advisors (they report through member_status)
             problems = "; ".join(str(p) for p in entry.get("problems", []))

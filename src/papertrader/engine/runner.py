@@ -33,6 +33,7 @@ from papertrader.features.technical import TechnicalSpec
 from papertrader.persistence.db import init_db, make_engine
 from papertrader.persistence.repository import RunInfo, RunRepository
 from papertrader.portfolio.metrics import Metrics, periods_per_year, summarize
+from papertrader.signals.base import Closable, MemberStatusReporter
 from papertrader.signals.factory import build as build_strategy
 
 log = logging.getLogger(__name__)
@@ -305,10 +306,9 @@ def restore_committed(
 
 def close_strategy(strategy: object) -> None:
     """Release what a strategy holds (the board's advisor threads and HTTP clients) when its run ends."""
-    close = getattr(strategy, "close", None)
-    if callable(close):
+    if isinstance(strategy, Closable):
         try:
-            close()
+            strategy.close()
         except Exception:  # closing must never hide the run's own outcome
             log.exception("strategy did not close cleanly")
 
@@ -317,9 +317,9 @@ def board_health(
     engine: Engine, on_cycle: Callable[[CycleOutcome], None] | None
 ) -> Callable[[CycleOutcome], None] | None:
     """Wrap on_cycle so that board members reporting their own health (advisors) show on the health board."""
-    status_of = getattr(engine.strategy, "member_status", None)
-    if not callable(status_of):
+    if not isinstance(engine.strategy, MemberStatusReporter):
         return on_cycle
+    status_of = engine.strategy.member_status
 
     def after(outcome: CycleOutcome) -> None:
         for name, (status, message) in status_of().items():

@@ -50,6 +50,7 @@ from papertrader.data.store import Lake
 from papertrader.domain.sessions import NEW_YORK
 from papertrader.engine.check import check_run
 from papertrader.engine.cycle import CycleOutcome, Engine
+from papertrader.engine.plugins import is_builtin_strategy
 from papertrader.engine.runner import RunRequest, RunResult, default_symbols, run
 from papertrader.engine.trial_score import (
     Criteria,
@@ -205,7 +206,7 @@ def strategy_name(settings: Settings) -> str:
 def model_families(settings: Settings) -> tuple[str, ...]:
     """Registry families the configured strategy reads: its model, or every model member of the board."""
     name = strategy_name(settings)
-    if name not in STRATEGIES:
+    if name not in STRATEGIES and is_builtin_strategy(name):  # a plug-in reads no registered model
         raise ConfigError(f"unknown strategy {name!r}: the trial knows {', '.join(STRATEGIES)}")
     members = tuple(getattr(getattr(settings, "board", None), "members", FAMILY)) if name == "ensemble" else (name,)
     return tuple(dict.fromkeys(FAMILY[m] for m in members if m in FAMILY))

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -52,4 +52,43 @@ class Strategy(Protocol):
 
     def decide(self, ts: datetime, view: FeatureView) -> Decision:
         """Target weights for every symbol, given only data up to the current cycle."""
+        ...
+
+
+# Optional hooks: a strategy may implement any of them; the engine asks with isinstance, never by name.
+
+
+@runtime_checkable
+class Replayable(Protocol):
+    """A strategy with memory: on resume it decides every committed cycle again, in order (the board does)."""
+
+    def replay(self, cycles: Iterable[tuple[datetime, FeatureView]]) -> Decision | None:
+        """Decide the cycles again to rebuild internal state; the last decision (None when there were none)."""
+        ...
+
+
+@runtime_checkable
+class Closable(Protocol):
+    """A strategy (or member) that holds resources (threads, HTTP clients) to release when its run ends."""
+
+    def close(self) -> None:
+        """Release what it holds; called once, when the run ends, whatever its outcome."""
+        ...
+
+
+@runtime_checkable
+class MemberStatusReporter(Protocol):
+    """A strategy whose members report their own health (the board's advisors), shown on the health board."""
+
+    def member_status(self) -> dict[str, tuple[str, str]]:
+        """Member name -> (status, message), status one of the health board's values (ok, degraded, down)."""
+        ...
+
+
+@runtime_checkable
+class HealthReporter(Protocol):
+    """A strategy that reports per-member health (which model version serves, fallbacks, last failure)."""
+
+    def health(self) -> dict[str, Any]:
+        """Member name -> health entry (a dict; model members carry "active", "requested", "status")."""
         ...

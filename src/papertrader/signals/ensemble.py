@@ -48,7 +48,7 @@ from papertrader.config.board import BoardSettings
 from papertrader.core.arrays import Array
 from papertrader.core.events import Event
 from papertrader.features.view import FeatureView
-from papertrader.signals.base import Decision
+from papertrader.signals.base import Closable, Decision
 from papertrader.signals.calibration import BoardCalibration
 from papertrader.signals.members import CLOSE
 from papertrader.signals.monitor import PROPOSAL
@@ -181,10 +181,9 @@ class Ensemble:
     def close(self) -> None:
         """Release what members hold (advisor thread pools and HTTP clients); called when the run ends."""
         for m in self.members:
-            closer = getattr(m, "close", None)
-            if callable(closer):
+            if isinstance(m, Closable):
                 try:
-                    closer()
+                    m.close()
                 except Exception:  # closing must not hide the run's own outcome
                     log.exception("board member %s did not close cleanly", m.name)
 

@@ -46,7 +46,9 @@ from papertrader.core.clock import Clock
 from papertrader.core.errors import ConfigError
 from papertrader.core.logonce import OncePerMessage
 from papertrader.data.store import Lake
+from papertrader.engine import plugins
 from papertrader.engine.panel import Panel
+from papertrader.engine.plugins import UserFeatures
 from papertrader.features.alpha158 import alpha158, feature_names
 from papertrader.features.inputs import External, FeatureInputs
 from papertrader.features.pipeline import FittedPipeline
@@ -103,6 +105,8 @@ class FeatureBuilder:
     volume: bool = False
     #: (member, factor windows) of cross-sectional members: their Alpha158 panels, namespaced `lgbm:`
     cross_sections: tuple[tuple[str, tuple[int, ...]], ...] = ()
+    #: plug-ins' own features(prices) (engine.plugins.UserFeatures): checked shapes, no built-in name replaced
+    extras: tuple[UserFeatures, ...] = ()
 
     def __call__(self, panel: Panel) -> dict[str, Array]:
         """The trend SMAs, each model member's pipeline features (`lstm:`, `ppo:`, weekly `gru:`), close, volume."""
@@ -122,6 +126,8 @@ class FeatureBuilder:
                 features[panel_name(name, feat)] = np.ascontiguousarray(factors[:, :, f], dtype=np.float64)
         if self.volume:
             features[VOLUME] = panel.prices.volume
+        for extra in self.extras:
+            features.update(extra(panel.prices, features))
         return features
 
 
@@ -250,7 +256,13 @@ def board_members(
     cross_sections: list[tuple[str, tuple[int, ...]]] = []
     members: list[Member] = []
     manifests: dict[str, Manifest] = {}
+    extras: list[UserFeatures] = []
     for name in names:
+        if not plugins.is_builtin_member(name):  # a plug-in member class (engine.plugins)
+            members.append(plugin := plugins.member(settings, panel.symbols, name))
+            if plugin.extras is not None:
+                extras.append(plugin.extras)
+            continue
         if name == "trend":
             members.append(TrendMember(settings.strategy.fast, settings.strategy.slow))
             continue
@@ -288,7 +300,9 @@ def board_members(
         else:
             max_units = int(manifest.config.get("env", {}).get("max_units", 2))
             members.append(AgentMember(handle, fitted.names, ShadowBook(n, max_units), version=manifest.version))
-    builder = FeatureBuilder(technical_spec(settings), tuple(pipelines), external, cross_sections=tuple(cross_sections))
+    builder = FeatureBuilder(
+        technical_spec(settings), tuple(pipelines), external, cross_sections=tuple(cross_sections), extras=tuple(extras)
+    )
     return members, builder, manifests
 
 
@@ -485,6 +499,13 @@ def build(
     Call `strategy.close()` when done.
     """
     n = len(panel.symbols)
+    if names is None and not plugins.is_builtin_strategy(settings.strategy.name):  # a plug-in (engine.plugins)
+        user = plugins.strategy(settings, panel.symbols)
+        extras = (user.extras,) if user.extras is not None else ()
+        plugin_builder = FeatureBuilder(technical_spec(settings), volume=True, extras=extras)
+        plugin_features = plugin_builder(panel)
+        plugins.check_features([user], plugin_features)
+        return Built(plugin_features, user, builder=plugin_builder)
     if names is None and settings.strategy.name == "trend":
         trend = FeatureBuilder(technical_spec(settings), close=False)
         return Built(trend(panel), TrendFollowing(n, settings.strategy.fast, settings.strategy.slow), builder=trend)
@@ -494,8 +515,9 @@ def build(
     members, builder, manifests = board_members(settings, panel, chosen, external, registry, versions)
     board_advisors = advisors(settings, n, chosen, clock, historical)
     if board_advisors:
-        builder = FeatureBuilder(builder.spec, builder.pipelines, builder.external, volume=True)
+        builder = FeatureBuilder(builder.spec, builder.pipelines, builder.external, volume=True, extras=builder.extras)
     features = builder(panel)
+    plugins.check_features(members, features)
     members = [*members, *board_advisors]
     if not members:
         raise ConfigError(
