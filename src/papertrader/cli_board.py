@@ -258,7 +258,7 @@ def run_compare(
     from papertrader.engine.runner import RunRequest, load_panel, run
     from papertrader.models.holdout import sample_bounds
     from papertrader.models.registry import Registry
-    from papertrader.signals import factory
+    from papertrader.engine import strategies as factory
 
     names = tuple(members or settings.board.members)
     request = RunRequest(symbols=symbols, start=start, end=end, mode="backtest")

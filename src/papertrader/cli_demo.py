@@ -130,7 +130,7 @@ def ensure_models(
 
 def board_roster(settings: Settings) -> list[str]:
     """One line per board member: the trend member and each model's quality-gate verdict from its manifest."""
-    from papertrader.signals.factory import FAMILY
+    from papertrader.engine.strategies import FAMILY
 
     registry = Registry(settings.home)
     lines: list[str] = []

@@ -29,7 +29,7 @@ from papertrader.features.sentiment import SentimentSpec
 from papertrader.features.spec import PipelineSpec
 from papertrader.features.view import FeatureView
 from papertrader.models.registry import Registry
-from papertrader.signals.factory import build_members, external_from
+from papertrader.engine.strategies import build_members, external_from
 from support import load_shared_daily
 
 SYMBOLS = ("AAPL", "IBM")

@@ -27,7 +27,7 @@ from papertrader.models.registry import Registry
 from papertrader.models.training import TrainOptions, train_and_register
 from papertrader.persistence.db import make_engine
 from papertrader.persistence.repository import RunRepository
-from papertrader.signals.factory import board_members
+from papertrader.engine.strategies import board_members
 from papertrader.signals.members import CrossSectionMember
 
 SYMBOLS = ("AAPL", "GOOG", "IBM", "MSFT")

@@ -14,7 +14,7 @@ from papertrader.config.settings import CostSettings, Settings, StrategySettings
 from papertrader.data.adapters.bundled import BundledSource
 from papertrader.engine.panel import Panel
 from papertrader.models.registry import Manifest
-from papertrader.signals.factory import build, calibration_window
+from papertrader.engine.strategies import build, calibration_window
 
 SYMBOLS = ("AAPL", "IBM", "MSFT")
 
