@@ -48,11 +48,12 @@ from papertrader.data.quality import validate_bars
 from papertrader.data.schema import BAR_COLUMNS
 from papertrader.data.store import Lake
 from papertrader.domain.sessions import NEW_YORK, session_date
+from papertrader.engine import kernel
 from papertrader.engine.control import RunControl
 from papertrader.engine.cycle import CycleOutcome, Engine
 from papertrader.engine.feed import BarFeed, closed_by
 from papertrader.engine.health import LatencyTracker, Status
-from papertrader.engine.kernel import RunSpec, assemble, build_strategy, stored_settings
+from papertrader.engine.kernel import RunSpec, build_strategy, stored_settings
 from papertrader.engine.notifier import attach_notifier, no_notifier
 from papertrader.engine.panel import Panel
 from papertrader.engine.recorder import BatchRecorder
@@ -402,7 +403,7 @@ class LiveOrchestrator:
                 HISTORY_START_KEY: stored.config[HISTORY_START_KEY] if stored is not None else panel.ts[0].isoformat()
             },
         )
-        assembly = assemble(
+        assembly = kernel.assemble(
             settings, spec, panel, lake=self.lake, repo=self.repo, clock=self.clock, created_at=self._wall_now()
         )
         self._use(assembly.built)
@@ -740,15 +741,11 @@ class LiveOrchestrator:
 def vendor_feed(settings: Settings, clock: Clock) -> tuple[BarFeed, Backfill, list[str]]:
     """The live feed and warm-up backfill over the vendor sources in `live.feed_sources` order, with notes."""
     from papertrader.data.backfill import Backfiller, BackfillLedger, job_spec
-    from papertrader.data.router import DataKind, Router, bars_kind
-    from papertrader.data.sources import build_sources
+    from papertrader.data.router import bars_kind
+    from papertrader.data.sources import build_router
     from papertrader.engine.feed import RouterFeed
 
-    names = list(settings.live.feed_sources)
-    sources, notes = build_sources(settings, clock, names)
-    if not sources:
-        raise ConfigError("no live data source is available: " + "; ".join(notes))
-    router = Router(sources, routes={kind: tuple(names) for kind in DataKind}, clock=clock)
+    router, notes = build_router(settings, clock, list(settings.live.feed_sources), purpose="live data")
     lake = Lake(settings.lake_dir, clock=clock)
     filler = Backfiller(lake, router, BackfillLedger(settings.home / "backfill.sqlite"), clock=clock)
 

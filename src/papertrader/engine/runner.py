@@ -18,12 +18,13 @@ from papertrader.core.ids import new_run_id
 from papertrader.data.actions import infer_actions
 from papertrader.data.store import Lake
 from papertrader.domain.types import Fill
+from papertrader.engine import kernel
 from papertrader.engine.benchmark import buy_and_hold
 from papertrader.engine.caveats import run_caveats
 from papertrader.engine.control import RunControl, bounded_wait
 from papertrader.engine.cycle import CycleOutcome, Engine
 from papertrader.engine.health import Status
-from papertrader.engine.kernel import RunSpec, assemble, stored_settings
+from papertrader.engine.kernel import RunSpec, stored_settings
 from papertrader.engine.kernel import restore_committed as restore_committed  # its old home, for callers
 from papertrader.engine.notifier import attach_notifier, no_notifier
 from papertrader.engine.panel import Panel
@@ -208,7 +209,7 @@ def run(
     panel, first = load_panel(lake, request)
     run_id = request.run_id or new_run_id(panel.open_times[first] if request.mode == "backtest" else _wall_now())
     spec = RunSpec(run_id, request.mode, first, resume=request.resume)
-    assembly = assemble(settings, spec, panel, lake=lake, repo=repo)
+    assembly = kernel.assemble(settings, spec, panel, lake=lake, repo=repo)
     engine, recorder, last_cycle = assembly.engine, assembly.recorder, assembly.last_cycle
     strategy = engine.strategy
     on_cycle = board_health(engine, on_cycle)
