@@ -1,4 +1,5 @@
-"""Builds a run from settings and the lake, drives the loop, and turns it into an honest result."""
+"""Loads a backtest or replay window from the lake, has engine/kernel.py assemble the run, drives the loop, and
+turns it into an honest result."""
 
 from __future__ import annotations
 
