@@ -20,10 +20,10 @@ from papertrader.config.board import BoardSettings
 from papertrader.config.settings import Settings, StrategySettings
 from papertrader.data.adapters.bundled import BundledSource
 from papertrader.engine.panel import Panel
+from papertrader.engine.strategies import build, with_enough_evidence
 from papertrader.features.technical import TechnicalSpec, compute_technical
 from papertrader.features.view import FeatureView
 from papertrader.signals.calibration import BoardCalibration, Curve, MemberCalibration, fit_board
-from papertrader.engine.strategies import build, with_enough_evidence
 from papertrader.signals.members import TrendMember
 
 SYMBOLS = ("AAPL", "GOOG", "IBM", "MSFT")
