@@ -25,6 +25,7 @@ from papertrader.core.errors import DataError
 from papertrader.data.store import Lake
 from papertrader.engine.benchmark import buy_and_hold
 from papertrader.engine.control import RunControl
+from papertrader.engine.kernel import stored_settings
 from papertrader.engine.live import LiveState, Snapshot
 from papertrader.engine.panel import Panel
 from papertrader.engine.runner import RunRequest, load_panel
@@ -133,7 +134,7 @@ class ApiContext:
     def run_settings(self, row: RunRow) -> Settings:
         """The settings the run was started with (its stored config), falling back to the current ones."""
         try:
-            return Settings(**{**row.config, "home": self.settings.home, "database_url": self.settings.database_url})
+            return stored_settings(row.config, self.settings)
         except (ValidationError, TypeError):
             log.warning("run %s has a config this version cannot read; showing current settings", row.id)
             return self.settings

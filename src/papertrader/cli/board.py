@@ -1,14 +1,11 @@
 """`papertrader decisions` and `papertrader compare`: what the board voted, and whether the board beats its members.
 
 `decisions RUN` reads the run's stored "signal" events (each target change, with every member's vote when the
-strategy is the board). `compare` runs the same out-of-sample window as the ensemble, as each member alone
-(a one-member board: same calibration, weighting and Kelly inputs) and as the trend baseline, all net of costs
-through `engine.runner.run` (the path `backtest` takes, so a row equals that backtest), beside buy-and-hold and
-buy-and-hold scaled to the board's realised volatility (portfolio.inference). It refuses a window that starts
-inside any used model's data (models.holdout: training end + label embargo, or data_end when later). Every
-row has a Sharpe interval; model members carry their quality-gate record; the board's Sharpe difference to the
-trend baseline and to vol-matched buy-and-hold comes with a paired bootstrap test. `--persist` stores every
-row that is a run (`papertrader report` / `check` / `decisions` then read it).
+strategy is the board). `compare` shows what engine/compare.py computes: the same out-of-sample window as the
+ensemble, as each member alone and as the trend baseline, all net of costs through the path `backtest` takes,
+beside buy-and-hold and vol-matched buy-and-hold, each row with its Sharpe interval (and the board's paired
+tests). This module only prints the rows and writes the JSON and HTML. `--persist` stores every row that is a
+run (`papertrader report` / `check` / `decisions` then read it).
 
 JSON keys (`compare --json`; NaN is null): start, end, symbols, rows [{name, total_return, sharpe, sharpe_low,
 sharpe_high, max_drawdown, exposure, trades, fees, note, gate (model members only), paired_tests (board
@@ -20,10 +17,7 @@ training_end, embargo_bars, last_seen, earliest_start}}, calibration, runs, peri
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -38,19 +32,23 @@ from papertrader.config.settings import Settings, load_settings
 from papertrader.core.errors import ConfigError
 from papertrader.core.lazy import deferred
 from papertrader.domain.timefmt import exchange_time
+from papertrader.engine.compare import (
+    BOARD,
+    VOL_MATCHED,
+    Line,
+    compare_table,
+    paired_tests,
+    run_compare,
+    with_strategy_row,
+)
 
 if TYPE_CHECKING:
-    import numpy as np
     import pandas as pd
+    from rich.progress import TaskID
 
-    from papertrader.engine.runner import RunResult
-    from papertrader.models.registry import Manifest
     from papertrader.portfolio import inference
-    from papertrader.portfolio import metrics as pmetrics
-    from papertrader.portfolio.inference import SharpeDifference, SharpeInterval
 else:  # imported on first use: `papertrader --help` never pays for them
-    np, pd = deferred("numpy"), deferred("pandas")
-    inference, pmetrics = deferred("papertrader.portfolio.inference"), deferred("papertrader.portfolio.metrics")
+    inference = deferred("papertrader.portfolio.inference")
 
 app = typer.Typer()
 
@@ -131,235 +129,28 @@ def _prob(value: float | None) -> str:
 
 # ------------------------------------------------------------------ compare
 
-BUY_AND_HOLD = "buy_and_hold"
-VOL_MATCHED = "buy_and_hold_vol_matched"
-TREND_BASELINE = "trend_baseline"
-BOARD = "ensemble"
-BOARD_PER_SYMBOL = "ensemble_per_symbol"  # the same board sized symbol by symbol (risk.construction = none)
-#: the baselines the board's Sharpe is tested against (paired, same dates)
-PAIRED_AGAINST: tuple[str, ...] = (TREND_BASELINE, VOL_MATCHED)
 #: row keys shown as percentages (all with the same two decimals, console and HTML alike)
 PERCENT_KEYS: tuple[str, ...] = ("total_return", "max_drawdown", "exposure")
 
 
-@dataclass(frozen=True)
-class Line:
-    """One strategy's result over the comparison window (run_id: the stored run, when compare persisted it).
+class ProgressBar:
+    """compare's progress (engine.compare.CompareProgress) drawn as one rich progress bar."""
 
-    `sharpe_ci` is the row's Sharpe with its interval; `note` says when the kill switch halted the run; `gate`
-    is a model member's quality-gate record (None for versions without one; absent for other rows, `has_gate`
-    False); `paired` holds the board's Sharpe difference to each baseline in PAIRED_AGAINST.
-    """
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.task: TaskID = progress.add_task("compare: ensemble", total=None)
 
-    name: str
-    equity: np.ndarray[Any, np.dtype[np.float64]]
-    metrics: dict[str, Any]
-    run_id: str | None = None
-    sharpe_ci: SharpeInterval | None = None
-    note: str | None = None
-    has_gate: bool = False
-    gate: dict[str, Any] | None = None
-    paired: tuple[tuple[str, SharpeDifference], ...] = ()
-    extra: dict[str, Any] = field(default_factory=dict)
+    def row(self, label: str) -> None:
+        """Name the row that runs now."""
+        self.progress.update(self.task, description=f"compare: {label}")
 
+    def total(self, cycles: int) -> None:
+        """Size the bar once every row's cycles are known."""
+        self.progress.update(self.task, total=cycles)
 
-def board_settings(settings: Settings, members: Sequence[str]) -> Settings:
-    """The settings `backtest` would run the board of `members` with (one member: that member alone)."""
-    strategy = settings.strategy.model_copy(update={"name": "ensemble"})
-    board = settings.board.model_copy(update={"members": tuple(members)})
-    return settings.model_copy(update={"strategy": strategy, "board": board})
-
-
-def baseline_settings(settings: Settings) -> Settings:
-    """The settings `backtest` would run the moving-average baseline (TrendFollowing) with."""
-    return settings.model_copy(update={"strategy": settings.strategy.model_copy(update={"name": "trend"})})
-
-
-@dataclass
-class _Seen:
-    """What the board's run was built with: its members (advisors only when admitted) and its calibration."""
-
-    members: tuple[str, ...] = ()
-    calibration: Any = None
-
-
-def halt_note(extra: dict[str, Any]) -> str | None:
-    """A sentence when the kill switch halted a run (from RunResult.extra), else None."""
-    kill = extra.get("kill_switch") or {}
-    if not kill.get("fired"):
-        return None
-    drawdown, limit = kill.get("drawdown"), kill.get("limit")
-    at = f" at drawdown {float(drawdown):.2%}" if drawdown is not None else ""
-    return f"halted by the kill switch{at} (limit {float(limit):.2%}); flat afterwards" if limit else "halted"
-
-
-def gate_record(manifest: Manifest) -> dict[str, Any] | None:
-    """A model version's quality-gate dict (models.gate), or None for versions trained before the gate."""
-    from papertrader.models.gate import gate_of
-
-    gate = gate_of(dict(manifest.metrics or {}))
-    return None if gate is None else gate.to_dict()
-
-
-def with_statistics(lines: Sequence[Line], ppy: float, confidence: float = 0.95) -> list[Line]:
-    """Each row with its Sharpe interval, and the board's row with its paired tests against the baselines."""
-    rets = {line.name: pmetrics.returns(line.equity) for line in lines}
-    out: list[Line] = []
-    for line in lines:
-        paired: tuple[tuple[str, SharpeDifference], ...] = ()
-        if line.name == BOARD:
-            paired = tuple(
-                (other, inference.sharpe_difference(rets[BOARD], rets[other], ppy, confidence))
-                for other in PAIRED_AGAINST
-                if other in rets and rets[other].shape == rets[BOARD].shape
-            )
-        out.append(replace(line, sharpe_ci=inference.sharpe_interval(rets[line.name], ppy, confidence), paired=paired))
-    return out
-
-
-def vol_matched_line(board: Any, invested: np.ndarray[Any, np.dtype[np.float64]], ppy: float) -> Line:
-    """Buy-and-hold scaled to the board's realised (ex-post) volatility: a reference row, not a strategy."""
-    matched = inference.vol_matched(board.benchmark_equity, pmetrics.returns(board.equity))
-    bench = np.asarray(board.benchmark_equity, dtype=np.float64)
-    share = np.divide(invested, bench, out=np.zeros_like(bench), where=bench > 0)
-    gross = matched.fraction * share * matched.equity
-    metrics = pmetrics.summarize(matched.equity, gross, (), ppy).as_dict()
-    return Line(VOL_MATCHED, matched.equity, metrics, extra={"vol_matching": matched.to_json()})
-
-
-def run_compare(
-    settings: Settings,
-    symbols: tuple[str, ...],
-    start: datetime | None,
-    end: datetime | None,
-    members: Sequence[str] | None = None,
-    progress: Progress | None = None,
-    persist: bool = False,
-) -> tuple[pd.DatetimeIndex, list[Line], dict[str, Any]]:
-    """The ensemble, each member alone, the trend baseline, buy-and-hold and vol-matched buy-and-hold.
-
-    Every strategy goes through `engine.runner.run`, the path `backtest` takes, so each row equals the backtest
-    of the same settings and window (a member alone is a one-member board: same calibration, weighting, Kelly).
-    A window that starts inside any used model's data (models.holdout) is refused before anything runs.
-    """
-    from papertrader.data.store import Lake
-    from papertrader.engine.benchmark import buy_and_hold
-    from papertrader.engine.cycle import CycleOutcome, Engine
-    from papertrader.engine.runner import RunRequest, load_panel, run
-    from papertrader.models.holdout import sample_bounds
-    from papertrader.models.registry import Registry
-    from papertrader.signals import factory
-
-    names = tuple(members or settings.board.members)
-    request = RunRequest(symbols=symbols, start=start, end=end, mode="backtest")
-    panel, first = load_panel(Lake(settings.lake_dir), request)
-    registry = Registry(settings.home)
-    manifests = {m: factory.manifest_for(registry, m) for m in names if m in factory.FAMILY}
-    factory.check_out_of_sample(manifests, panel.ts[first], panel.ts, panel.interval)
-    bounds = sample_bounds(manifests, panel.ts, panel.interval)
-    cycles = len(panel) - first
-    task = progress.add_task("compare: ensemble", total=None) if progress is not None else None
-    seen = _Seen()
-
-    def on_engine(engine: Engine, _total: int) -> None:
-        strategy = engine.strategy
-        seen.members = tuple(m.name for m in getattr(strategy, "members", ()))
-        seen.calibration = getattr(strategy, "calibration", None)
-
-    def one(label: str, run_settings: Settings, capture: bool = False) -> RunResult:
-        if progress is not None and task is not None:
-            progress.update(task, description=f"compare: {label}")
-
-        def advance(_outcome: CycleOutcome) -> None:
-            if progress is not None and task is not None:
-                progress.advance(task)
-
-        return run(
-            run_settings,
-            request,
-            on_cycle=advance,
-            on_engine=on_engine if capture else None,
-            persist=persist,
-        )
-
-    def line(name: str, result: RunResult) -> Line:
-        gated = name in factory.FAMILY
-        gate = gate_record(manifests.get(name) or factory.manifest_for(registry, name)) if gated else None
-        run_id = result.run_id if persist else None
-        return Line(name, result.equity, result.metrics.as_dict(), run_id, None, halt_note(result.extra), gated, gate)
-
-    board = one(BOARD, board_settings(settings, names), capture=True)
-    if progress is not None and task is not None:
-        progress.update(task, total=cycles * (len(seen.members) + 2 + (settings.risk.construction != "none")))
-    lines = [line(BOARD, board)]
-    if settings.risk.construction != "none":  # what portfolio construction adds over per-symbol sizing
-        per_symbol = settings.model_copy(update={"risk": settings.risk.model_copy(update={"construction": "none"})})
-        lines.append(line(BOARD_PER_SYMBOL, one(BOARD_PER_SYMBOL, board_settings(per_symbol, names))))
-    for member in seen.members:
-        lines.append(line(member, one(member, board_settings(settings, (member,)))))
-    lines.append(line(TREND_BASELINE, one(TREND_BASELINE, baseline_settings(settings))))
-    lines.append(Line(BUY_AND_HOLD, board.benchmark_equity, board.benchmark.as_dict()))
-    ts = board.ts
-    ppy = pmetrics.periods_per_year(int(ts.tz_convert("America/New_York").normalize().nunique()), len(ts))
-    _, invested = buy_and_hold(panel, settings.initial_cash, settings.costs, first)
-    lines.append(vol_matched_line(board, np.asarray(invested[: len(ts)], dtype=np.float64), ppy))
-    lines = with_statistics(lines, ppy)
-    cal = seen.calibration
-    info = {
-        "models": {m: {"version": man.version, "training_window": man.training_window} for m, man in manifests.items()},
-        "out_of_sample": {
-            b.member: {
-                "version": b.version,
-                "data_end": None if b.data_end is None else b.data_end.isoformat(),
-                "training_end": b.training_end.isoformat(),
-                "embargo_bars": b.embargo,
-                "last_seen": b.last_seen.isoformat(),
-                "earliest_start": None if b.earliest is None else b.earliest.isoformat(),
-            }
-            for b in bounds
-        },
-        "calibration": None if cal is None else {"start": cal.start, "end": cal.end, "method": cal.method},
-        "runs": {line.name: line.run_id for line in lines if line.run_id is not None},
-        "periods_per_year": ppy,
-        "vol_matching": next(x.extra["vol_matching"] for x in lines if x.name == VOL_MATCHED),
-        "paired_tests": paired_tests(lines),
-    }
-    return ts, lines, info
-
-
-def paired_tests(lines: Sequence[Line]) -> list[dict[str, Any]]:
-    """The board's Sharpe minus each baseline's, with interval and p-value (stable keys for JSON)."""
-    return [{"a": line.name, "b": other, **diff.to_json()} for line in lines for other, diff in line.paired]
-
-
-def _r(x: Any, digits: int) -> float | None:
-    value = float(x)
-    return round(value, digits) if math.isfinite(value) else None
-
-
-def compare_table(lines: Sequence[Line]) -> list[dict[str, Any]]:
-    """One row per strategy with the numbers a comparison is read by (stable keys for JSON; NaN is null)."""
-    rows: list[dict[str, Any]] = []
-    for line in lines:
-        ci = line.sharpe_ci
-        row: dict[str, Any] = {
-            "name": line.name,
-            "total_return": _r(line.metrics["total_return"], 4),
-            "sharpe": _r(line.metrics["sharpe"], 3),
-            "sharpe_low": None if ci is None else _r(ci.low, 3),
-            "sharpe_high": None if ci is None else _r(ci.high, 3),
-            "max_drawdown": _r(line.metrics["max_drawdown"], 4),
-            "exposure": _r(line.metrics["exposure"], 4),
-            "trades": int(line.metrics["trades"]),
-            "fees": _r(line.metrics["fees_paid"], 2),
-            "note": line.note,
-        }
-        if line.has_gate:
-            row["gate"] = line.gate
-        if line.paired:
-            row["paired_tests"] = {other: diff.to_json() for other, diff in line.paired}
-        rows.append(row)
-    return rows
+    def advance(self) -> None:
+        """One cycle ran."""
+        self.progress.advance(self.task)
 
 
 def _fmt_num(value: float | None, fmt: str = "+.2f") -> str:
@@ -508,10 +299,12 @@ def compare(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
     )
     with errors(console), progress:
-        ts, lines, info = run_compare(settings, wanted, start_at, end_at, chosen, progress, persist=persist)
+        ts, lines, info = run_compare(
+            settings, wanted, start_at, end_at, chosen, ProgressBar(progress), persist=persist
+        )
         if strategy is not None:  # the plug-in (or built-in) strategy as one more row (engine.plugins)
             ppy = info["periods_per_year"]
-            lines = cli_plugins.with_strategy_row(lines, settings, strategy, (wanted, start_at, end_at), ppy, persist)
+            lines = with_strategy_row(lines, settings, strategy, (wanted, start_at, end_at), ppy, persist)
     table = print_compare(ts, lines)
     if json_file is not None:
         payload = {

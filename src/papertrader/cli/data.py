@@ -9,7 +9,6 @@ Vantage key, no Questrade token) is left out with a note rather than failing the
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import asdict
@@ -43,18 +42,11 @@ def stop_after_symbol() -> AbstractContextManager[Callable[[], bool]]:
 
 def build_router(settings: Settings, clock: Clock, source: str) -> tuple[Any, list[str]]:
     """A router over one named source, or over every available one (``auto``, routes from PAPERTRADER_DATA_ROUTES)."""
-    from papertrader.data.router import DataKind, Router, parse_routes
+    from papertrader.data.sources import build_router as router_over
+    from papertrader.data.sources import source_routes
 
-    if source == "auto":
-        routes = parse_routes(os.environ.get("PAPERTRADER_DATA_ROUTES", ""))
-        names = list(dict.fromkeys(n for order in routes.values() for n in order if n in SOURCES))
-    else:
-        routes = {kind: (source,) for kind in DataKind}
-        names = [source]
-    sources, notes = build_sources(settings, clock, names)
-    if not sources:
-        raise ConfigError("no data source is available: " + "; ".join(notes))
-    return Router(sources, routes=routes, clock=clock), notes
+    names, routes = source_routes(source)
+    return router_over(settings, clock, names, routes)
 
 
 # --- data import, data status ----------------------------------------------------------------------

@@ -5,7 +5,7 @@ cross-sectional LightGBM trained by the same `train all` a user runs (production
 validation rows) on bars that end one calibration window before the cutoff (reused when the registry's
 current versions were trained on exactly that data); the board calibrated on that window, which no model saw;
 the board replayed from the cutoff (out-of-sample) with the dashboard attached; and the comparison against
-each member alone, the trend baseline and buy-and-hold on the same window (`compare`'s code, not a copy).
+each member alone, the trend baseline and buy-and-hold on the same window (engine/compare.py, not a copy).
 Before the replay it says which members vote and which the quality gate leaves out, and why.
 """
 
@@ -151,8 +151,8 @@ def ensure_models(
 
 def board_roster(settings: Settings) -> list[str]:
     """One line per board member: the trend member and each model's quality-gate verdict from its manifest."""
+    from papertrader.engine.strategies import FAMILY
     from papertrader.models.registry import Registry
-    from papertrader.signals.factory import FAMILY
     from papertrader.signals.gating import admission
 
     registry = Registry(settings.home)
@@ -178,13 +178,15 @@ def print_roster(settings: Settings, console: Console) -> None:
 
 
 def print_comparison(settings: Settings, start: datetime, console: Console, html: Path | None = None) -> Path | None:
-    """The board vs each member alone vs buy-and-hold on the demo's out-of-sample window (`compare`'s code)."""
+    """The board vs each member alone vs buy-and-hold on the demo's out-of-sample window (compare's code)."""
+    from papertrader.engine.compare import run_compare
+
     progress = Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
     )
     with progress:
-        ts, lines, _info = board.run_compare(
-            ensemble_settings(settings), demo_symbols(), start, demo_end(), None, progress
+        ts, lines, _info = run_compare(
+            ensemble_settings(settings), demo_symbols(), start, demo_end(), None, board.ProgressBar(progress)
         )
     table = board.print_compare(ts, lines, console)
     if html is None:

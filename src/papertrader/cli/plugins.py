@@ -8,18 +8,14 @@ from __future__ import annotations
 
 import keyword
 import sys
-from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
 from papertrader.cli.common import EXIT_ERROR
 from papertrader.config.settings import Settings, load_settings
-
-if TYPE_CHECKING:
-    from papertrader.cli.board import Line
 
 console = Console()
 
@@ -33,13 +29,6 @@ StrategyOpt = Annotated[
 ]
 
 
-def with_strategy(settings: Settings, spec: str | None) -> Settings:
-    """The settings with `strategy.name` set to the --strategy value (unchanged without one)."""
-    if spec is None:
-        return settings
-    return settings.model_copy(update={"strategy": settings.strategy.model_copy(update={"name": spec.strip()})})
-
-
 def member_name(text: str) -> str:
     """A board member as typed on the command line: built-in names lower-cased, import paths kept as written."""
     name = text.strip()
@@ -48,30 +37,11 @@ def member_name(text: str) -> str:
 
 def strategy_settings(spec: str | None) -> Settings | None:
     """The loaded settings with --strategy applied, or None (the command loads its own) without one."""
-    return None if spec is None else with_strategy(load_settings(), spec)
+    if spec is None:
+        return None
+    from papertrader.engine.plugins import with_strategy
 
-
-def with_strategy_row(
-    lines: list[Line],
-    settings: Settings,
-    spec: str,
-    request_args: tuple[tuple[str, ...], datetime | None, datetime | None],
-    ppy: float,
-    persist: bool,
-) -> list[Line]:
-    """The comparison rows with the plug-in strategy's backtest over the same window, before the trend baseline."""
-    from papertrader.cli.board import TREND_BASELINE, halt_note, with_statistics
-    from papertrader.cli.board import Line as Row
-    from papertrader.engine.runner import RunRequest, run
-
-    symbols, start, end = request_args
-    request = RunRequest(symbols=symbols, start=start, end=end, mode="backtest")
-    result = run(with_strategy(settings, spec), request, persist=persist)
-    run_id = result.run_id if persist else None
-    row = Row(spec, result.equity, result.metrics.as_dict(), run_id, None, halt_note(result.extra))
-    [row] = with_statistics([row], ppy)
-    at = next((i for i, line in enumerate(lines) if line.name == TREND_BASELINE), len(lines))
-    return [*lines[:at], row, *lines[at:]]
+    return with_strategy(load_settings(), spec)
 
 
 # ------------------------------------------------------------------ new-strategy

@@ -122,7 +122,7 @@ def trial(
     from papertrader.engine.trial_score import WindowScore
     from papertrader.reports.trial import render
 
-    settings = cli_plugins.with_strategy(load_settings(), strategy)
+    settings = cli_plugins.strategy_settings(strategy) or load_settings()
     with errors():
         request = TrialRequest(
             days=days,

@@ -1,13 +1,24 @@
-"""The live vendor sources the environment allows (keys and tokens present), built for the router."""
+"""The live vendor sources the environment allows (keys and tokens present), and the one router built over them.
+
+`build_router` is the only place a vendor router is put together: `papertrader data backfill|poll` and the live
+feed (engine/orchestrator.py `vendor_feed`) both call it.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+import os
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Final
 
 from papertrader.config.settings import Settings
 from papertrader.core.clock import Clock
 from papertrader.core.errors import ConfigError
+
+if TYPE_CHECKING:  # the router imports pandas: loaded when a router is built, not with the CLI
+    from papertrader.data.router import DataKind, Router
+
+#: the vendor sources `build_sources` knows, in the order `auto` considers them
+SOURCE_NAMES: Final = ("alphavantage", "yahoo", "questrade")
 
 
 def key_manager(settings: Settings, clock: Clock) -> Any | None:
@@ -49,3 +60,34 @@ def build_sources(settings: Settings, clock: Clock, names: Sequence[str]) -> tup
         else:
             raise ConfigError(f"unknown source {name!r}: use alphavantage, yahoo, questrade or auto")
     return sources, notes
+
+
+def source_routes(source: str) -> tuple[list[str], dict[DataKind, tuple[str, ...]]]:
+    """The sources and routes `--source` names: one source for every kind, or `auto` (PAPERTRADER_DATA_ROUTES)."""
+    from papertrader.data.router import DataKind, parse_routes
+
+    if source == "auto":
+        routes = parse_routes(os.environ.get("PAPERTRADER_DATA_ROUTES", ""))
+        return list(dict.fromkeys(n for order in routes.values() for n in order if n in SOURCE_NAMES)), routes
+    return [source], {kind: (source,) for kind in DataKind}
+
+
+def build_router(
+    settings: Settings,
+    clock: Clock,
+    names: Sequence[str],
+    routes: Mapping[DataKind, tuple[str, ...]] | None = None,
+    *,
+    purpose: str = "data",
+) -> tuple[Router, list[str]]:
+    """A router over the named sources the environment allows (default routes: every kind in `names` order).
+
+    Returns the notes on sources left out; raises ConfigError naming them when none is left.
+    """
+    from papertrader.data.router import DataKind, Router
+
+    sources, notes = build_sources(settings, clock, names)
+    if not sources:
+        raise ConfigError(f"no {purpose} source is available: " + "; ".join(notes))
+    chosen = routes if routes is not None else {kind: tuple(names) for kind in DataKind}
+    return Router(sources, routes=chosen, clock=clock), notes

@@ -7,7 +7,7 @@ the panel and runs `Engine.step` on the new row: the very engine a replay runs, 
 replay of the same bars give the same orders, fills and equity.
 
 The strategy is whatever `settings.strategy.name` says, built by the same factory as a backtest or replay
-(signals/factory.py): the trend baseline, one model as a one-member board, or the whole AI board. On every
+(engine/strategies.py): the trend baseline, one model as a one-member board, or the whole AI board. On every
 new bar its feature panels (each model's fitted-pipeline features, the GRU's weekly features, the SMAs) are
 rebuilt from the grown panel by the factory's FeatureBuilder, and `Engine.extend` refuses a rebuild that
 changed a row already seen. The board is calibrated on bars before the run's first traded cycle. A retrained
@@ -41,26 +41,27 @@ import pandas as pd
 from papertrader.config.settings import Settings
 from papertrader.core.clock import Clock, SimClock
 from papertrader.core.errors import ConfigError, DataError, PapertraderError
-from papertrader.core.events import Event, EventBus
+from papertrader.core.events import Event
 from papertrader.core.ids import new_run_id
 from papertrader.core.private import private_dir
 from papertrader.data.quality import validate_bars
 from papertrader.data.schema import BAR_COLUMNS
 from papertrader.data.store import Lake
 from papertrader.domain.sessions import NEW_YORK, session_date
+from papertrader.engine import kernel
 from papertrader.engine.control import RunControl
 from papertrader.engine.cycle import CycleOutcome, Engine
 from papertrader.engine.feed import BarFeed, closed_by
 from papertrader.engine.health import LatencyTracker, Status
+from papertrader.engine.kernel import RunSpec, build_strategy, stored_settings
 from papertrader.engine.notifier import attach_notifier, no_notifier
 from papertrader.engine.panel import Panel
 from papertrader.engine.recorder import BatchRecorder
-from papertrader.engine.runner import apply_mode, board_health, close_strategy, restore_committed
+from papertrader.engine.runner import apply_mode, board_health, close_strategy
 from papertrader.engine.schedule import DayPlan, EventKind, ScheduledEvent, plans
-from papertrader.persistence.repository import RunInfo, RunRepository
+from papertrader.engine.strategies import Built, FeatureBuilder, calibration_window, member_names
+from papertrader.persistence.repository import RunRepository
 from papertrader.signals.base import HealthReporter
-from papertrader.signals.factory import Built, FeatureBuilder, calibration_window, member_names
-from papertrader.signals.factory import build as build_strategy
 
 log = logging.getLogger(__name__)
 
@@ -368,9 +369,7 @@ class LiveOrchestrator:
         if stored is not None:
             if stored.mode.value != "live" or HISTORY_START_KEY not in stored.config:
                 raise ConfigError(f"run {self.run_id} is a {stored.mode.value} run; resume it with its own command")
-            settings = Settings(
-                **{**stored.config, "home": self.settings.home, "database_url": self.settings.database_url}
-            )
+            settings = stored_settings(stored.config, self.settings)
             self.settings = settings
             history_start = pd.Timestamp(stored.config[HISTORY_START_KEY]).to_pydatetime()
         else:
@@ -389,42 +388,29 @@ class LiveOrchestrator:
             )
         panel = Panel.from_long(bars, request.interval, request.symbols)
         first_day = datetime.combine(plan.day, time(0, 0), NEW_YORK).astimezone(UTC)
-        config = settings.model_dump(mode="json", exclude={"home", "database_url"})
-        config[HISTORY_START_KEY] = stored.config[HISTORY_START_KEY] if stored is not None else panel.ts[0].isoformat()
-        row = self.repo.create_run(
-            RunInfo(
-                id=self.run_id,
-                mode="live",
-                interval=request.interval,
-                symbols=request.symbols,
-                start=stored.start if stored is not None and stored.start is not None else first_day,
-                end=stored.end if stored is not None else first_day + timedelta(days=3650),
-                initial_cash=Decimal(repr(settings.initial_cash)),
-                config=config,
-                created_at=self._wall_now(),
-            ),
+        resumed = stored is not None and stored.last_cycle >= 0
+        if stored is not None and stored.last_cycle >= len(panel):
+            raise DataError(f"run {self.run_id} committed cycle {stored.last_cycle} but the lake has {len(panel)} bars")
+        first = self._strategy_start(stored.last_cycle) if stored is not None and resumed else len(panel)
+        spec = RunSpec(  # the model versions pinned by the last rebuild (_strategy_start read them) included
+            self.run_id,
+            "live",
+            first=first,
+            start=stored.start if stored is not None and stored.start is not None else first_day,
+            end=stored.end if stored is not None else first_day + timedelta(days=3650),
             resume=request.resume,
+            versions=dict(self._versions),
+            extra_config={
+                HISTORY_START_KEY: stored.config[HISTORY_START_KEY] if stored is not None else panel.ts[0].isoformat()
+            },
         )
-        resumed = stored is not None and row.last_cycle >= 0
-        last_cycle = row.last_cycle if resumed else len(panel) - 1
-        if last_cycle >= len(panel):
-            raise DataError(f"run {self.run_id} committed cycle {last_cycle} but the lake has {len(panel)} bars")
-        first = self._strategy_start(last_cycle) if resumed else len(panel)
-        self.recorder = BatchRecorder(self.repo, self.run_id, every=1)
-        built = self._build(panel, first)
-        engine = Engine(
-            run_id=self.run_id,
-            panel=panel,
-            features=built.features,
-            strategy=built.strategy,
-            settings=settings,
-            clock=SimClock(panel.open_times[last_cycle]),
-            bus=EventBus(),
-            recorder=self.recorder,
+        assembly = kernel.assemble(
+            settings, spec, panel, lake=self.lake, repo=self.repo, clock=self.clock, created_at=self._wall_now()
         )
-        if resumed:
-            restore_committed(engine, self.repo, self.run_id, last_cycle, first)
-        self.engine = engine
+        self._use(assembly.built)
+        self.recorder = assembly.recorder
+        engine = self.engine = assembly.engine
+        last_cycle = assembly.last_cycle
         self._stop_notifier = attach_notifier(engine.bus, self.run_id)  # PAPERTRADER_NOTIFY_URLS, if set
         self._report_members(now)
         self._next_k = last_cycle + 1
@@ -449,10 +435,12 @@ class LiveOrchestrator:
         return int(cycles.min()) if len(cycles) else last_cycle + 1
 
     def _build(self, panel: Panel, first: int) -> Built:
-        """The configured strategy through the factory a replay uses, calibrated on rows before `first`."""
-        built = build_strategy(
-            self.settings, panel, first, self.lake, clock=self.clock, historical=False, versions=self._versions
-        )
+        """The configured strategy through the kernel a replay uses, calibrated on rows before `first`."""
+        spec = RunSpec(self.run_id, "live", first, versions=dict(self._versions))
+        return self._use(build_strategy(self.settings, panel, spec, self.lake, self.clock))
+
+    def _use(self, built: Built) -> Built:
+        """Keep the strategy's feature builder (called on every new bar) and its name for the result."""
         if built.builder is None:  # pragma: no cover - the factory always says how to rebuild its features
             raise ConfigError(f"strategy {self.settings.strategy.name} cannot rebuild its features live")
         self._builder = built.builder
@@ -753,15 +741,11 @@ class LiveOrchestrator:
 def vendor_feed(settings: Settings, clock: Clock) -> tuple[BarFeed, Backfill, list[str]]:
     """The live feed and warm-up backfill over the vendor sources in `live.feed_sources` order, with notes."""
     from papertrader.data.backfill import Backfiller, BackfillLedger, job_spec
-    from papertrader.data.router import DataKind, Router, bars_kind
-    from papertrader.data.sources import build_sources
+    from papertrader.data.router import bars_kind
+    from papertrader.data.sources import build_router
     from papertrader.engine.feed import RouterFeed
 
-    names = list(settings.live.feed_sources)
-    sources, notes = build_sources(settings, clock, names)
-    if not sources:
-        raise ConfigError("no live data source is available: " + "; ".join(notes))
-    router = Router(sources, routes={kind: tuple(names) for kind in DataKind}, clock=clock)
+    router, notes = build_router(settings, clock, list(settings.live.feed_sources), purpose="live data")
     lake = Lake(settings.lake_dir, clock=clock)
     filler = Backfiller(lake, router, BackfillLedger(settings.home / "backfill.sqlite"), clock=clock)
 

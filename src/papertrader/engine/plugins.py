@@ -439,3 +439,10 @@ def member(settings: Settings, symbols: Sequence[str], name: str) -> PluginMembe
     inner = construct(loaded, symbols, settings.board.params.get(name, {}), "board member")
     _require(inner, loaded, "board member", ("required_features", "opine"))
     return PluginMember(inner, name.strip(), len(symbols), loaded)
+
+
+def with_strategy(settings: Settings, spec: str | None) -> Settings:
+    """The settings with `strategy.name` set to the --strategy value (unchanged without one)."""
+    if spec is None:
+        return settings
+    return settings.model_copy(update={"strategy": settings.strategy.model_copy(update={"name": spec.strip()})})

@@ -10,6 +10,7 @@ from papertrader.config.settings import Settings
 from papertrader.core.errors import DataError
 from papertrader.data.store import Lake
 from papertrader.engine.benchmark import buy_and_hold
+from papertrader.engine.kernel import stored_settings
 from papertrader.engine.runner import RunRequest, load_panel
 from papertrader.persistence.repository import RunRepository
 from papertrader.portfolio.metrics import periods_per_year
@@ -25,7 +26,7 @@ def tearsheet_input(settings: Settings, repo: RunRepository, run_id: str) -> Tea
     stored = repo.load_equity(run_id)
     if stored.empty or run.start is None or run.end is None:
         raise DataError(f"run {run_id} has no committed cycles to report")
-    run_settings = Settings(**{**run.config, "home": settings.home, "database_url": settings.database_url})
+    run_settings = stored_settings(run.config, settings)
     request = RunRequest(tuple(run.symbols), run.interval, run.start, run.end + timedelta(microseconds=1))
     panel, first = load_panel(Lake(settings.lake_dir), request)
     cycles = len(stored)

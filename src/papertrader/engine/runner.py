@@ -1,4 +1,5 @@
-"""Builds a run from settings and the lake, drives the loop, and turns it into an honest result."""
+"""Loads a backtest or replay window from the lake, has engine/kernel.py assemble the run, drives the loop, and
+turns it into an honest result."""
 
 from __future__ import annotations
 
@@ -14,27 +15,26 @@ import pandas as pd
 
 from papertrader.config.settings import Settings
 from papertrader.core.arrays import Array
-from papertrader.core.clock import SimClock
 from papertrader.core.errors import ConfigError, DataError
-from papertrader.core.events import EventBus
 from papertrader.core.ids import new_run_id
 from papertrader.data.actions import infer_actions
 from papertrader.data.store import Lake
 from papertrader.domain.types import Fill
+from papertrader.engine import kernel
 from papertrader.engine.benchmark import buy_and_hold
 from papertrader.engine.caveats import run_caveats
 from papertrader.engine.control import RunControl, bounded_wait
-from papertrader.engine.cycle import RESTORE_EVENTS, CycleOutcome, Engine
+from papertrader.engine.cycle import CycleOutcome, Engine
 from papertrader.engine.health import Status
+from papertrader.engine.kernel import RunSpec, stored_settings
+from papertrader.engine.kernel import restore_committed as restore_committed  # its old home, for callers
 from papertrader.engine.notifier import attach_notifier, no_notifier
 from papertrader.engine.panel import Panel
-from papertrader.engine.recorder import BatchRecorder
 from papertrader.features.technical import TechnicalSpec
 from papertrader.persistence.db import init_db, make_engine
-from papertrader.persistence.repository import RunInfo, RunRepository
+from papertrader.persistence.repository import RunRepository
 from papertrader.portfolio.metrics import Metrics, periods_per_year, summarize
 from papertrader.signals.base import Closable, MemberStatusReporter
-from papertrader.signals.factory import build as build_strategy
 
 log = logging.getLogger(__name__)
 
@@ -180,7 +180,7 @@ def _resume_request(settings: Settings, request: RunRequest, repo: RunRepository
         raise ConfigError(f"no run {request.run_id} to resume; `papertrader runs` lists them")
     if stored.end is None or stored.start is None:
         raise DataError(f"run {request.run_id} has no stored window; it cannot be resumed")
-    resumed_settings = Settings(**{**stored.config, "home": settings.home, "database_url": settings.database_url})
+    resumed_settings = stored_settings(stored.config, settings)
     resumed = replace(
         request,
         symbols=tuple(stored.symbols),
@@ -210,40 +210,11 @@ def run(
         settings, request = _resume_request(settings, request, repo)
     lake = Lake(settings.lake_dir)
     panel, first = load_panel(lake, request)
-    built = build_strategy(settings, panel, first, lake)
-    features, strategy = built.features, built.strategy
     run_id = request.run_id or new_run_id(panel.open_times[first] if request.mode == "backtest" else _wall_now())
-    recorder: BatchRecorder | None = None
-    last_cycle = first - 1
-    if repo is not None:
-        row = repo.create_run(
-            RunInfo(
-                id=run_id,
-                mode=request.mode,
-                interval=request.interval,
-                symbols=panel.symbols,
-                start=panel.ts[first].to_pydatetime(),
-                end=panel.ts[-1].to_pydatetime(),
-                initial_cash=Decimal(repr(settings.initial_cash)),
-                config=settings.model_dump(mode="json", exclude={"home", "database_url"}),
-                created_at=_wall_now(),
-            ),
-            resume=request.resume,
-        )
-        last_cycle = max(last_cycle, row.last_cycle)
-        recorder = BatchRecorder(repo, run_id, every=1 if request.mode == "replay" else 500)
-    engine = Engine(
-        run_id=run_id,
-        panel=panel,
-        features=features,
-        strategy=strategy,
-        settings=settings,
-        clock=SimClock(panel.open_times[last_cycle + 1 if last_cycle + 1 < len(panel) else last_cycle]),
-        bus=EventBus(),
-        recorder=recorder,
-    )
-    if repo is not None and last_cycle >= first:
-        restore_committed(engine, repo, run_id, last_cycle, first)
+    spec = RunSpec(run_id, request.mode, first, resume=request.resume)
+    assembly = kernel.assemble(settings, spec, panel, lake=lake, repo=repo)
+    engine, recorder, last_cycle = assembly.engine, assembly.recorder, assembly.last_cycle
+    strategy = engine.strategy
     on_cycle = board_health(engine, on_cycle)
     pacer: Callable[[int], None] | None = None
     if control is not None:
@@ -283,25 +254,6 @@ def run(
         complete = first + len(curve.equity) == len(panel)
         recorder.finish("finished" if complete else "interrupted", _summary(result))
     return result
-
-
-def restore_committed(
-    engine: Engine, repo: RunRepository, run_id: str, last_cycle: int, first: int | None = None
-) -> None:
-    """Give a fresh engine everything the run committed up to `last_cycle`, so a resume continues exactly.
-
-    `first` is the run's first cycle: a strategy with memory (the ensemble) decides first..last_cycle again.
-    """
-    stored = repo.load_equity(run_id, exact=True)
-    curve = [(ts.to_pydatetime(), float(eq)) for ts, eq in zip(stored["ts"], stored["equity"], strict=True)]
-    engine.restore(
-        repo.load_fills(run_id),
-        repo.load_orders(run_id),
-        last_cycle,
-        repo.load_events(run_id, RESTORE_EVENTS),
-        curve,
-        first=first,
-    )
 
 
 def close_strategy(strategy: object) -> None:

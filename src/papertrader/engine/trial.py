@@ -18,12 +18,12 @@ Even spacing rather than the first N consecutive slots, because a handful of con
 in one market regime and the pass rate would describe a month, not the held-out span; the slot grid depends
 only on the calendar and the count, so it is fixed before any window runs and cannot favour good results.
 
-**Each window** is one persisted run (mode ``replay``, speed 0: the path of ``paper --replay``) with fresh
-initial cash; bars before the window are loaded only to warm indicators up. Its run id is
-``<trial id>-wNNN``, so ``papertrader report`` and ``papertrader check`` work on it. Beside it, on the same
-dates and symbols: buy-and-hold, buy-and-hold scaled to the window's realised volatility, and the trend
-baseline (a backtest of ``strategy.name = "trend"`` over the window, not persisted). Uptime, critical
-failures, the baselines and the criteria (which sitting in cash cannot pass) are defined in
+**Each window** is one persisted run (mode ``replay``, speed 0: the path of ``paper --replay``, assembled by
+``engine/kernel.py`` like every run) with fresh initial cash; bars before the window are loaded only to warm
+indicators up. Its run id is ``<trial id>-wNNN``, so ``papertrader report`` and ``papertrader check`` work on
+it. Beside it, on the same dates and symbols: buy-and-hold, buy-and-hold scaled to the window's realised
+volatility, and the trend baseline (a backtest of ``strategy.name = "trend"`` over the window, not persisted).
+Uptime, critical failures, the baselines and the criteria (which sitting in cash cannot pass) are defined in
 ``engine/trial_score.py``.
 
 **Default universe**: every tradable symbol in the lake whose history begins at or before the held-out

@@ -21,6 +21,7 @@ from papertrader.config.features import FeatureSettings
 from papertrader.config.settings import load_settings
 from papertrader.data import collect as collect_mod
 from papertrader.engine.panel import Panel
+from papertrader.engine.strategies import build_members, external_from
 from papertrader.features.from_lake import available_families, external_from_lake
 from papertrader.features.fundamentals import FundamentalsSpec
 from papertrader.features.inputs import External, FeatureInputs
@@ -29,7 +30,6 @@ from papertrader.features.sentiment import SentimentSpec
 from papertrader.features.spec import PipelineSpec
 from papertrader.features.view import FeatureView
 from papertrader.models.registry import Registry
-from papertrader.signals.factory import build_members, external_from
 from support import load_shared_daily
 
 SYMBOLS = ("AAPL", "IBM")

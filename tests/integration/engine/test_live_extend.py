@@ -8,7 +8,7 @@ import pytest
 
 from papertrader.config.settings import Settings
 from papertrader.engine.panel import Panel
-from papertrader.signals.factory import FeatureBuilder, technical_spec
+from papertrader.engine.strategies import FeatureBuilder, technical_spec
 from support import EngineFactory
 
 CUT = pd.Timestamp("2010-01-04", tz="America/New_York")

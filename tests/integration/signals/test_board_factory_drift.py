@@ -13,8 +13,8 @@ import pytest
 from papertrader.config.board import BoardSettings
 from papertrader.config.settings import Settings, StrategySettings
 from papertrader.data import Lake
+from papertrader.engine import strategies as factory
 from papertrader.engine.runner import RunRequest, load_panel
-from papertrader.signals import factory
 from papertrader.signals.ensemble import Ensemble
 
 SYMBOLS = ("AAPL", "IBM", "MSFT")

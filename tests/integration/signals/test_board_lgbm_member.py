@@ -17,6 +17,7 @@ from papertrader.data import Lake
 from papertrader.data.adapters.bundled import import_bundled
 from papertrader.engine.panel import Panel
 from papertrader.engine.runner import RunRequest, run
+from papertrader.engine.strategies import board_members
 from papertrader.features.alpha158 import feature_names
 from papertrader.features.inputs import External
 from papertrader.features.view import FeatureView
@@ -27,7 +28,6 @@ from papertrader.models.registry import Registry
 from papertrader.models.training import TrainOptions, train_and_register
 from papertrader.persistence.db import make_engine
 from papertrader.persistence.repository import RunRepository
-from papertrader.signals.factory import board_members
 from papertrader.signals.members import CrossSectionMember
 
 SYMBOLS = ("AAPL", "GOOG", "IBM", "MSFT")

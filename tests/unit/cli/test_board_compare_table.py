@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from papertrader.cli.board import (
+from papertrader.cli.board import display_paired, display_rows
+from papertrader.engine.compare import (
     BOARD,
     TREND_BASELINE,
     VOL_MATCHED,
     Line,
     compare_table,
-    display_paired,
-    display_rows,
     halt_note,
     paired_tests,
     with_statistics,

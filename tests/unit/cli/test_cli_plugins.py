@@ -9,8 +9,9 @@ import pytest
 from typer.testing import CliRunner
 
 from papertrader.cli import app
-from papertrader.cli.plugins import class_name, member_name, render_template, with_strategy
+from papertrader.cli.plugins import class_name, member_name, render_template
 from papertrader.config.settings import Settings
+from papertrader.engine.plugins import with_strategy
 
 
 def test_new_strategy_writes_a_documented_template_and_says_how_to_run_it(tmp_path: Path) -> None:

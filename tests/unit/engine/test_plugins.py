@@ -25,11 +25,11 @@ from papertrader.engine import plugins
 from papertrader.engine.cycle import Engine
 from papertrader.engine.panel import Panel
 from papertrader.engine.plugins import PluginMember, PluginStrategy, UserCodeError
+from papertrader.engine.strategies import build
 from papertrader.features.technical import PriceArrays
 from papertrader.features.view import FeatureView
 from papertrader.signals.base import Closable, HealthReporter, MemberStatusReporter, Replayable
 from papertrader.signals.ensemble import Ensemble
-from papertrader.signals.factory import build
 from papertrader.signals.trend import TrendFollowing
 from papertrader.signals.votes import Opinion, Timeframe
 

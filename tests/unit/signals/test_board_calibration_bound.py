@@ -13,8 +13,8 @@ from papertrader.config.board import BoardSettings
 from papertrader.config.settings import CostSettings, Settings, StrategySettings
 from papertrader.data.adapters.bundled import BundledSource
 from papertrader.engine.panel import Panel
+from papertrader.engine.strategies import build, calibration_window
 from papertrader.models.registry import Manifest
-from papertrader.signals.factory import build, calibration_window
 
 SYMBOLS = ("AAPL", "IBM", "MSFT")
 

@@ -20,10 +20,10 @@ from papertrader.config.board import BoardSettings
 from papertrader.config.settings import Settings, StrategySettings
 from papertrader.data.adapters.bundled import BundledSource
 from papertrader.engine.panel import Panel
+from papertrader.engine.strategies import build, with_enough_evidence
 from papertrader.features.technical import TechnicalSpec, compute_technical
 from papertrader.features.view import FeatureView
 from papertrader.signals.calibration import BoardCalibration, Curve, MemberCalibration, fit_board
-from papertrader.signals.factory import build, with_enough_evidence
 from papertrader.signals.members import TrendMember
 
 SYMBOLS = ("AAPL", "GOOG", "IBM", "MSFT")
@@ -88,7 +88,7 @@ def test_the_left_uncalibrated_warning_is_printed_once_however_many_runs_calibra
     curve = Curve("isotonic", (0.0, 1.0), (0.4, 0.6))
     member = MemberCalibration("once-slow", curve, curve, 929)
     cal = BoardCalibration("isotonic", "2008-01-02", "2008-12-31", {"once-slow": member}, (1.0,))
-    with caplog.at_level(logging.WARNING, logger="papertrader.signals.factory"):
+    with caplog.at_level(logging.WARNING, logger="papertrader.engine.strategies"):
         for _ in range(5):  # the demo: the replay, then the board and each member alone in the comparison
             kept = with_enough_evidence(cal, {"once-slow": 20}, 60)
             assert kept.members["once-slow"].up.method == "identity"

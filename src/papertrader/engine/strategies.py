@@ -24,8 +24,8 @@ horizon on the board is their own `horizon_bars`. Each model member's features g
 the model's training span (or, when the panel does not reach back that far, the rows before the first traded
 cycle), checked every `monitor.drift_every` cycles.
 
-Layering note: this module reads the engine's Panel and the lake (it is the wiring between them and the pure
-board); ARCHITECTURE.md lets signals import only models, domain and core, so it belongs in engine/ one day.
+This is wiring, not a strategy: it reads the engine's Panel and the lake and hands the pure board (signals/)
+what it needs, so it lives on the composition side; engine/kernel.py calls `build` for every run mode.
 """
 
 from __future__ import annotations
