@@ -62,7 +62,8 @@ from papertrader.api.schemas import (
 )
 from papertrader.config.settings import RiskSettings, Settings
 from papertrader.core.errors import DataError
-from papertrader.core.events import Event
+from papertrader.domain.events import ALERT_KINDS as ALERT_KINDS  # the API's alert list (one catalogue)
+from papertrader.domain.events import DomainEvent
 from papertrader.data.store import Lake
 from papertrader.data.universe import universe_sectors
 from papertrader.domain.types import Fill, Order, Position
@@ -79,19 +80,6 @@ from papertrader.risk.wording import resize_sentence
 log = logging.getLogger(__name__)
 
 NEW_YORK = ZoneInfo("America/New_York")
-ALERT_KINDS = (
-    "order.denied",
-    "order.reduced",
-    "order.resized",
-    "order.rejected",
-    "health",
-    "halt",
-    "risk.kill_switch",
-    "risk.daily_loss_limit",
-    "risk.flatten",
-    "risk.drawdown_exit",
-    "risk.gap_through",
-)
 SECRET_WORDS = ("key", "token", "secret", "password")
 MASK = "***"
 BENCHMARK_NAME = "equal-weight buy-and-hold of the same symbols, same window and entry costs"
@@ -184,7 +172,7 @@ def _probability(value: float | None) -> float | None:
     return None if value is None or not math.isfinite(value) else value
 
 
-def signal_view(event: Event) -> SignalView:
+def signal_view(event: DomainEvent) -> SignalView:
     """A stored or streamed signal event as the API shows it."""
     p = event.payload
     source = str(p.get("source", "unknown"))
@@ -201,7 +189,7 @@ def signal_view(event: Event) -> SignalView:
     )
 
 
-def alert_view(event: Event) -> AlertView:
+def alert_view(event: DomainEvent) -> AlertView:
     """A risk or health event as an alert with a severity and a sentence."""
     p = event.payload
     symbol = p.get("symbol")
