@@ -100,7 +100,7 @@ class SignalChanged(DomainEvent):
             "rationale": self.rationale,
         }
         if self.votes is not None:
-            out["votes"] = [dict(v) for v in self.votes]
+            out["votes"] = [_encode(v) for v in self.votes]
         return out
 
 
@@ -700,7 +700,10 @@ def _decode(hint: Any, value: Any) -> Any:
     if origin is tuple:
         if not isinstance(value, Sequence) or isinstance(value, str):
             raise TypeError(f"not a list: {value!r}")
-        return tuple(value)
+        item = args[0] if args else Any
+        return tuple(_decode(item, v) for v in value)
+    if hint is Any:
+        return value
     if origin is Mapping or hint is Mapping:
         if not isinstance(value, Mapping):
             raise TypeError(f"not an object: {value!r}")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from papertrader.config.settings import RiskSettings, Settings
-from papertrader.domain.events import DomainEvent, event_from_record
+from papertrader.domain.events import DomainEvent, StopBlockCleared, StopExited
 from papertrader.domain.types import OrderType, Side
 from papertrader.engine.cycle import Engine
 from papertrader.engine.protection import CLEARED_EVENT, EXIT_EVENT, Protector, atr_panel, is_protective
@@ -123,9 +125,9 @@ def test_protection_can_be_switched_off(etf_daily: pd.DataFrame, engine_factory:
 def test_blocks_rebuild_from_stored_events() -> None:
     protector = Protector("r", ("A", "B"), RiskSettings(), np.full((3, 2), 1.0))
     events = [
-        event_from_record(pd.Timestamp("2020-01-02", tz="UTC").to_pydatetime(), EXIT_EVENT, {"symbol": "A"}),
-        event_from_record(pd.Timestamp("2020-01-03", tz="UTC").to_pydatetime(), EXIT_EVENT, {"symbol": "B"}),
-        event_from_record(pd.Timestamp("2020-01-06", tz="UTC").to_pydatetime(), CLEARED_EVENT, {"symbol": "A"}),
+        StopExited(pd.Timestamp("2020-01-02", tz="UTC").to_pydatetime(), "A", "r:1:sl:A", "stop-loss", Decimal(9)),
+        StopExited(pd.Timestamp("2020-01-03", tz="UTC").to_pydatetime(), "B", "r:2:sl:B", "stop-loss", Decimal(9)),
+        StopBlockCleared(pd.Timestamp("2020-01-06", tz="UTC").to_pydatetime(), "A", 0.0),
     ]
     protector.restore([], events)
     assert protector.blocked == {"B"}

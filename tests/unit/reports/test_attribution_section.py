@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from papertrader.config.monitor import MonitorSettings
-from papertrader.domain.events import DomainEvent, event_from_record
+from papertrader.domain.events import DomainEvent, OrderDenied, SignalChanged, event_from_record
 from papertrader.reports.attribution import attribution_section, hit_rate_history, monitor_summary
 from papertrader.reports.tearsheet import TearSheetInput, render
 from papertrader.signals.monitor import DEGRADED, PerformanceMonitor
@@ -135,8 +135,8 @@ def test_section_shows_the_table_and_the_hit_rate_plot(board_run: tuple[Performa
 
 def test_a_run_without_board_or_monitor_says_there_is_nothing_to_attribute() -> None:
     trend_only = [
-        event_from_record(START, "signal", {"symbol": "SPY", "source": "trend", "target_weight": 0.25, "confidence": 1.0}),
-        event_from_record(START, "order.denied", {"symbol": "SPY", "reason": "cash"}),
+        SignalChanged(START, "SPY", "trend", 0.25, 1.0, "trend: fast above slow"),
+        OrderDenied(START, "SPY", "cash"),
     ]
     for events in ([], trend_only):
         section = attribution_section(events)

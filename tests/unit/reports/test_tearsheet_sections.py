@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pandas as pd
 
-from papertrader.domain.events import DomainEvent, event_from_record
+from papertrader.domain.events import DomainEvent, DriftChanged, event_from_record
 from papertrader.reports.attribution import drift_section
 from papertrader.reports.tearsheet import TearSheetInput, render
 
@@ -50,8 +50,8 @@ def test_risk_events_are_summarised_by_kind_and_rule_and_the_list_is_folded() ->
 
 def test_drift_scores_are_folded_behind_a_sentence_that_explains_psi() -> None:
     drifts = [
-        event_from_record(START, "monitor.drift", {"features": [{"name": "rsi_14", "psi": 0.31}, {"name": "ret_1", "psi": 0.05}]}),
-        event_from_record(START + timedelta(days=5), "monitor.drift", {"features": [{"name": "ret_1", "psi": 0.12}]}),
+        DriftChanged(START, 40, 0.2, 60, ({"name": "rsi_14", "psi": 0.31}, {"name": "ret_1", "psi": 0.05}), False),
+        DriftChanged(START + timedelta(days=5), 45, 0.2, 60, ({"name": "ret_1", "psi": 0.12},), False),
     ]
     section = drift_section(drifts)
     assert section.startswith("<p>Feature drift: 2 reports on 2 features; 1 shifted a lot")
