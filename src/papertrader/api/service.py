@@ -62,10 +62,10 @@ from papertrader.api.schemas import (
 )
 from papertrader.config.settings import RiskSettings, Settings
 from papertrader.core.errors import DataError
-from papertrader.domain.events import ALERT_KINDS as ALERT_KINDS  # the API's alert list (one catalogue)
-from papertrader.domain.events import DomainEvent
 from papertrader.data.store import Lake
 from papertrader.data.universe import universe_sectors
+from papertrader.domain.events import ALERT_KINDS as ALERT_KINDS  # the API's alert list (one catalogue)
+from papertrader.domain.events import DomainEvent
 from papertrader.domain.types import Fill, Order, Position
 from papertrader.engine.benchmark import buy_and_hold
 from papertrader.engine.control import RunControl

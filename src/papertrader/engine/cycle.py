@@ -269,9 +269,7 @@ class Engine:
             self.protector.atr = np.vstack([self.protector.atr, atr[old:]])
         self.panel, self.features = panel, grown
 
-    def use_strategy(
-        self, strategy: Strategy, features: Mapping[str, Array], event: DomainEvent | None = None
-    ) -> None:
+    def use_strategy(self, strategy: Strategy, features: Mapping[str, Array], event: DomainEvent | None = None) -> None:
         """Trade on a rebuilt strategy from the next cycle (a live session picking up a retrained model).
 
         The features must cover the current panel; `event` (the reason) is recorded with the next cycle.

@@ -44,9 +44,9 @@ import pandas as pd
 from papertrader.config.settings import Settings
 from papertrader.core.clock import Clock
 from papertrader.core.errors import ConfigError, DataError
-from papertrader.domain.events import CycleClosed, DomainEvent
 from papertrader.core.ids import new_run_id
 from papertrader.data.store import Lake
+from papertrader.domain.events import CycleClosed, DomainEvent
 from papertrader.domain.sessions import NEW_YORK
 from papertrader.engine.check import check_run
 from papertrader.engine.cycle import CycleOutcome, Engine

@@ -89,7 +89,9 @@ def kill_switch_fired(events: Iterable[DomainEvent]) -> str | None:
     return None
 
 
-def critical_failures(raised: str | None, events: Iterable[DomainEvent], check_problems: Sequence[str]) -> tuple[str, ...]:
+def critical_failures(
+    raised: str | None, events: Iterable[DomainEvent], check_problems: Sequence[str]
+) -> tuple[str, ...]:
     """Every critical failure of one window, each a sentence an operator can act on."""
     out: list[str] = []
     if raised is not None:

@@ -30,7 +30,6 @@ from papertrader.domain.events import (
 from papertrader.domain.timefmt import exchange_time
 from papertrader.reports.plots import _png
 
-
 COLUMNS = (
     "member",
     "timeframe",

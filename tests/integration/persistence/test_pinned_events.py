@@ -27,7 +27,13 @@ RUNS = {
     "replay_2008_limits": (
         "2007-06-01",
         "2009-01-01",
-        RiskSettings(protective_stops=False, drawdown_budget=False, max_drawdown=0.06, daily_loss_limit=0.01, flatten_on_daily_limit=True),
+        RiskSettings(
+            protective_stops=False,
+            drawdown_budget=False,
+            max_drawdown=0.06,
+            daily_loss_limit=0.01,
+            flatten_on_daily_limit=True,
+        ),
     ),
     "replay_2005_split_stops_guard": (
         "2004-06-01",
@@ -78,7 +84,7 @@ def test_stored_event_rows_are_byte_identical_to_the_pinned_file(
     assert text == golden.read_text(), f"{name} event rows differ from {golden}"
 
 
-def pd_ts(day: str):  # noqa: ANN201
+def pd_ts(day: str):
     from papertrader.cli_common import optional_date
 
     return optional_date(day)

@@ -24,7 +24,9 @@ def test_a_rise_stored_by_an_older_run_as_order_reduced_also_reads_raised() -> N
 
 def test_a_reduction_still_reads_cut() -> None:
     payload = {"symbol": "AAPL", "rule": "vol_target", "requested_weight": 0.2, "allowed_weight": 0.1}
-    assert "cut from 20.00% to 10.00% by vol_target" in alert_view(event_from_record(T0, "order.reduced", payload)).message
+    assert (
+        "cut from 20.00% to 10.00% by vol_target" in alert_view(event_from_record(T0, "order.reduced", payload)).message
+    )
 
 
 def test_orders_follow_the_strategy_not_the_protective_stops_it_placed_last() -> None:

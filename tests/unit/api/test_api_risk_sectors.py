@@ -48,6 +48,8 @@ def test_guard_exits_and_gaps_read_as_alerts_with_their_cause() -> None:
     )
     assert exit_.severity == "warning" and "intrabar" in exit_.message and "92,000.00" in exit_.message
     gap = alert_view(
-        event_from_record(T, "risk.gap_through", {"gap": 0.11, "allowance": 0.05, "loss": 1.0, "symbols": {"SPY": -0.11}})
+        event_from_record(
+            T, "risk.gap_through", {"gap": 0.11, "allowance": 0.05, "loss": 1.0, "symbols": {"SPY": -0.11}}
+        )
     )
     assert gap.severity == "critical" and "SPY -11.0%" in gap.message and "11.0%" in gap.message

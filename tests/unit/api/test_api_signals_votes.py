@@ -32,8 +32,8 @@ VOTES: list[dict[str, Any]] = [  # synthetic: the ensemble's payload shape, not 
 
 
 def _board_event(ts: Any, votes: list[dict[str, Any]]) -> DomainEvent:
-    return event_from_record(ts, "signal", {"symbol": "SPY", "source": "ensemble", "target_weight": 0.0, "confidence": 1.0,
-                                "rationale": "EXIT requested by ppo: target 0", "votes": votes})  # fmt: skip
+    payload = {"symbol": "SPY", "source": "ensemble", "target_weight": 0.0, "confidence": 1.0}
+    return event_from_record(ts, "signal", {**payload, "rationale": "EXIT requested by ppo: target 0", "votes": votes})
 
 
 def test_the_signals_route_shows_every_board_members_vote_as_stored(tmp_path: Path) -> None:

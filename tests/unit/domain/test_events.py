@@ -99,8 +99,17 @@ def test_an_unknown_kind_comes_back_as_an_unknown_event_that_keeps_the_row() -> 
         ("halt", {"halted": True, "reason": "x", "extra": 1}),  # a key this version does not know
         ("fill", {"order_id": "r:1", "seq": 1, "symbol": "A", "side": "up", "qty": 1, "price": "1", "fee": "0"}),
         ("cycle", {"cycle": "3", "cash": "1", "equity": "1", "gross_exposure": "0", "fills": 0, "orders": 0}),
-        ("signal", {"symbol": "A", "source": "s", "target_weight": 0.1, "confidence": 1.0, "rationale": "",
-                    "votes": ["not a vote"]}),  # fmt: skip
+        (
+            "signal",
+            {
+                "symbol": "A",
+                "source": "s",
+                "target_weight": 0.1,
+                "confidence": 1.0,
+                "rationale": "",
+                "votes": ["not a vote"],
+            },
+        ),
         ("order.denied", {"symbol": "A", "rule": "cash", "reason": "words are not numbers"}),
     ],
 )

@@ -83,7 +83,9 @@ def test_an_odd_position_splits_three_for_two_with_half_a_share_paid_in_cash(
     assert Decimal(str(payload["cash"])) == Decimal("0.5") * lieu > 0
 
 
-def test_the_dividend_is_credited_on_the_shares_held_after_the_split(ran: tuple[Engine, list[DomainEvent], int, int]) -> None:
+def test_the_dividend_is_credited_on_the_shares_held_after_the_split(
+    ran: tuple[Engine, list[DomainEvent], int, int],
+) -> None:
     _, events, held, _ = ran
     dividend = [e for e in events if e.kind == "dividend"]
     assert len(dividend) == 1

@@ -27,11 +27,11 @@ def _store(repo: RunRepository, run_id: str, cycles: int) -> None:
     for c in range(cycles):
         ts = T0 + timedelta(days=c)
         events = (
-            event_from_record(ts, "signal", {"symbol": "AAPL", "source": "ensemble", "target_weight": 0.1 * c, "confidence": 0.5,
-                                 "rationale": f"a{c}", "votes": VOTES}),
+            event_from_record(ts, "signal", {"symbol": "AAPL", "source": "ensemble", "target_weight": 0.1 * c,
+                                             "confidence": 0.5, "rationale": f"a{c}", "votes": VOTES}),
             event_from_record(ts, "order.denied", {"symbol": "AAPL", "rule": "cash"}),
-            event_from_record(ts, "signal", {"symbol": "MSFT", "source": "ensemble", "target_weight": -0.1, "confidence": "nan",
-                                 "rationale": f"m{c}"}),
+            event_from_record(ts, "signal", {"symbol": "MSFT", "source": "ensemble", "target_weight": -0.1,
+                                             "confidence": "nan", "rationale": f"m{c}"}),
         )  # fmt: skip
         records.append(
             CycleRecord(c, ts, (), (), (), Decimal(100), Decimal(0), Decimal(100), 0.0, events)  # empty book

@@ -144,7 +144,9 @@ def test_a_run_without_board_or_monitor_says_there_is_nothing_to_attribute() -> 
         assert monitor_summary(events).empty
 
 
-def test_the_tear_sheet_carries_the_attribution_section(board_run: tuple[PerformanceMonitor, list[DomainEvent]]) -> None:
+def test_the_tear_sheet_carries_the_attribution_section(
+    board_run: tuple[PerformanceMonitor, list[DomainEvent]],
+) -> None:
     _monitor, events = board_run
     index = pd.date_range("2020-01-02", periods=60, freq="B", tz="UTC")
     equity = pd.Series(np.linspace(100_000, 103_000, 60), index=index)
