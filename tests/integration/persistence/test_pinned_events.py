@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from typer.testing import CliRunner
 
 from papertrader.cli import app
 from papertrader.config.settings import RiskSettings, Settings
+from papertrader.domain.sessions import NEW_YORK
 from papertrader.engine.runner import RunRequest, run
 
 PINNED = Path(__file__).parent / "pinned_events"
@@ -25,8 +27,8 @@ SYMBOLS = ("AAPL", "MSFT", "IBM")
 #: AAPL's 2005 split with dividends, protective stops and the drawdown guard
 RUNS = {
     "replay_2008_limits": (
-        "2007-06-01",
-        "2009-01-01",
+        datetime(2007, 6, 1, tzinfo=NEW_YORK),
+        datetime(2009, 1, 1, tzinfo=NEW_YORK),
         RiskSettings(
             protective_stops=False,
             drawdown_budget=False,
@@ -36,8 +38,8 @@ RUNS = {
         ),
     ),
     "replay_2005_split_stops_guard": (
-        "2004-06-01",
-        "2006-01-01",
+        datetime(2004, 6, 1, tzinfo=NEW_YORK),
+        datetime(2006, 1, 1, tzinfo=NEW_YORK),
         RiskSettings(drawdown_budget=True, max_drawdown=0.05),
     ),
 }
@@ -70,8 +72,8 @@ def test_stored_event_rows_are_byte_identical_to_the_pinned_file(
     monkeypatch.setenv("PAPERTRADER_HOME", str(home))
     request = RunRequest(
         symbols=SYMBOLS,
-        start=pd_ts(start),
-        end=pd_ts(end),
+        start=start,
+        end=end,
         mode="replay",
         run_id=f"pinned-events-{name}",
     )
@@ -82,9 +84,3 @@ def test_stored_event_rows_are_byte_identical_to_the_pinned_file(
         golden.write_text(text)
     assert text, "the run stored no events"
     assert text == golden.read_text(), f"{name} event rows differ from {golden}"
-
-
-def pd_ts(day: str):
-    from papertrader.cli_common import optional_date
-
-    return optional_date(day)
