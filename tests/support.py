@@ -10,7 +10,8 @@ import pytest
 
 from papertrader.config.settings import Settings
 from papertrader.core.clock import SimClock, WallClock
-from papertrader.core.events import Event, EventBus
+from papertrader.core.events import EventBus
+from papertrader.domain.events import DomainEvent
 from papertrader.engine.cycle import Engine
 from papertrader.engine.panel import Panel
 from papertrader.engine.recorder import BatchRecorder
@@ -50,14 +51,14 @@ def load_shared_factors(symbol: str) -> pd.DataFrame:
     return pd.read_csv(path)
 
 
-def build_engine(bars: pd.DataFrame, settings: Settings | None = None) -> tuple[Engine, list[Event]]:
+def build_engine(bars: pd.DataFrame, settings: Settings | None = None) -> tuple[Engine, list[DomainEvent]]:
     """An engine over the bars plus the list every published event lands in."""
     settings = settings or Settings()
     panel = Panel.from_long(bars, "1d")
     s = settings.strategy
     features = compute_technical(panel.prices, TechnicalSpec(sma=(s.fast, s.slow)))
     bus = EventBus()
-    events: list[Event] = []
+    events: list[DomainEvent] = []
     bus.subscribe(events.append)
     engine = Engine(
         run_id="test",
@@ -105,4 +106,4 @@ def record_run(
     return repo, engine
 
 
-EngineFactory = Callable[..., tuple[Engine, list[Event]]]
+EngineFactory = Callable[..., tuple[Engine, list[DomainEvent]]]

@@ -50,25 +50,15 @@ from papertrader.api.views.health import health_view
 from papertrader.api.views.live import cycle_data
 from papertrader.api.views.portfolio import portfolio_view
 from papertrader.api.views.signals import signal_view
-from papertrader.core.events import Event
+from papertrader.domain.events import STREAM_RISK_KINDS, HealthChanged, OrderFilled, event_from_record
 
 log = logging.getLogger(__name__)
 
 #: WebSocket close code 1003: the endpoint received a kind of data it cannot accept (RFC 6455).
 UNSUPPORTED_DATA = 1003
 
-RISK_KINDS = frozenset(
-    {
-        "order.denied",
-        "order.reduced",
-        "order.resized",
-        "order.rejected",
-        "halt",
-        "risk.kill_switch",
-        "risk.daily_loss_limit",
-        "risk.flatten",
-    }
-)
+#: The risk events streamed as alerts (one catalogue: domain.events).
+RISK_KINDS = STREAM_RISK_KINDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,30 +265,30 @@ class StreamHub:
                 entry = AuditEntry.model_validate(payload["entry"])
                 state = ControlView.model_validate(payload["state"])
                 return ControlMessage(data=ControlEvent(entry=entry, state=state)).model_dump_json()
-            event = Event(_ts(payload.get("ts")), kind, {k: v for k, v in payload.items() if k != "ts"})
+            event = event_from_record(_ts(payload.get("ts")), kind, {k: v for k, v in payload.items() if k != "ts"})
             if kind == "fill":
-                p = event.payload
+                if not isinstance(event, OrderFilled):
+                    raise ValueError(f"a fill event that does not fit its class: {payload}")
                 fill = FillEvent(
                     ts=event.ts,
-                    order_id=str(p["order_id"]),
-                    seq=int(p.get("seq", 0)),
-                    symbol=str(p["symbol"]),
-                    side=str(p["side"]),
-                    qty=int(p["qty"]),
-                    price=float(p["price"]),
-                    fee=float(p["fee"]),
+                    order_id=event.order_id,
+                    seq=event.seq,
+                    symbol=event.symbol,
+                    side=event.side.value,
+                    qty=event.qty,
+                    price=float(event.price),
+                    fee=float(event.fee),
                 )
                 return FillMessage(data=fill).model_dump_json()
             if kind == "signal":
                 return SignalMessage(data=signal_view(event)).model_dump_json()
             if kind == "health":
-                p = event.payload
-                health = HealthEvent(
-                    ts=event.ts,
-                    component=str(p.get("component", "")),
-                    status=str(p.get("status", "")),
-                    message=str(p.get("message", "")),
-                )
+                if isinstance(event, HealthChanged):
+                    component, status, message = event.component, event.status, event.message
+                else:  # a health row from another version: show what it has
+                    p = event.payload
+                    component, status, message = (str(p.get(k, "")) for k in ("component", "status", "message"))
+                health = HealthEvent(ts=event.ts, component=component, status=status, message=message)
                 return HealthMessage(data=health).model_dump_json()
             return RiskMessage(data=alert_view(event)).model_dump_json()
         except (KeyError, TypeError, ValueError):

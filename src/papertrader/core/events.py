@@ -1,27 +1,35 @@
-"""An in-process publish/subscribe bus, so the API and persistence hear the engine without coupling."""
+"""An in-process publish/subscribe bus, so the API and persistence hear the engine without coupling.
+
+The bus carries anything with a time and a kind (`Published`); the typed events themselves are the catalogue in
+`papertrader.domain.events`, above this layer.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
-    """Something that happened at a point of simulated or wall time, with a JSON-able payload."""
+class Published(Protocol):
+    """What the bus delivers: something that happened at `ts`, subscribed to by its `kind`."""
 
-    ts: datetime
-    kind: str
-    payload: Mapping[str, Any] = field(default_factory=dict)
+    @property
+    def ts(self) -> datetime:
+        """When it happened (simulated or wall time)."""
+        ...
+
+    @property
+    def kind(self) -> str:
+        """The kind handlers subscribe to."""
+        ...
 
 
-Handler = Callable[[Event], None]
+Handler = Callable[[Any], None]
 
 
 class EventBus:
@@ -35,7 +43,7 @@ class EventBus:
         self._handlers[kind].append(handler)
         return lambda: self._handlers[kind].remove(handler)
 
-    def publish(self, event: Event) -> None:
+    def publish(self, event: Published) -> None:
         """Deliver the event to its kind's handlers, then to the catch-all ones."""
         for handler in (*self._handlers.get(event.kind, ()), *self._handlers.get("*", ())):
             try:

@@ -6,12 +6,12 @@ Fills and corporate actions (split and dividend events) are replayed in publicat
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import Decimal
 
 from papertrader.core.errors import DataError
-from papertrader.domain.types import Fill, Position, Side
-from papertrader.engine.cycle import ACTION_EVENTS, apply_action_event
+from papertrader.domain.events import LEDGER_KINDS, DividendPaid, OrderFilled, SplitApplied
+from papertrader.domain.types import Fill, Position
+from papertrader.engine.cycle import apply_action_event
 from papertrader.persistence.repository import RunRepository
 from papertrader.portfolio.ledger import Ledger
 
@@ -35,16 +35,16 @@ class CheckReport:
         return not self.problems
 
 
-def _fill_from_event(payload: dict[str, object], ts: datetime) -> Fill:
+def _fill_from_event(event: OrderFilled) -> Fill:
     return Fill(
-        order_id=str(payload["order_id"]),
-        symbol=str(payload["symbol"]),
-        side=Side(str(payload["side"])),
-        qty=int(str(payload["qty"])),
-        price=Decimal(str(payload["price"])),
-        fee=Decimal(str(payload["fee"])),
-        ts=ts,
-        seq=int(str(payload["seq"])),
+        order_id=event.order_id,
+        symbol=event.symbol,
+        side=event.side,
+        qty=event.qty,
+        price=event.price,
+        fee=event.fee,
+        ts=event.ts,
+        seq=event.seq,
     )
 
 
@@ -83,21 +83,22 @@ def check_run(repo: RunRepository, run_id: str) -> CheckReport:
     run = repo.get_run(run_id)
     if run is None:
         raise DataError(f"no run {run_id}")
-    events = repo.load_events(run_id, ["fill", *ACTION_EVENTS])
+    events = repo.load_events(run_id, LEDGER_KINDS)
     from_events: list[Fill] = []
     ledger = Ledger(run.initial_cash)
     last: dict[str, Position] = {}  # each symbol's state after its latest fill or action, flat ones included
+    problems: list[str] = []
     for event in events:  # publication order: a split at a bar's open is booked before that bar's fills
-        if event.kind == "fill":
-            fill = _fill_from_event(dict(event.payload), event.ts)
+        if isinstance(event, OrderFilled):
+            fill = _fill_from_event(event)
             from_events.append(fill)
             last[fill.symbol] = ledger.apply(fill)
-        else:
+        elif isinstance(event, SplitApplied | DividendPaid):
             apply_action_event(ledger, event)
-            symbol = str(event.payload["symbol"])
-            if symbol in ledger.positions:
-                last[symbol] = ledger.positions[symbol]
-    problems: list[str] = []
+            if event.symbol in ledger.positions:
+                last[event.symbol] = ledger.positions[event.symbol]
+        else:
+            problems.append(f"event log: a {event.kind} event at {event.ts} could not be read: {event.payload}")
     stored_fills = repo.load_fills(run_id)
     if stored_fills != from_events:
         problems.append(f"fills table has {len(stored_fills)} fills, event log {len(from_events)} (or they differ)")

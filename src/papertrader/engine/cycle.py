@@ -21,15 +21,31 @@ from papertrader.config.settings import Settings
 from papertrader.core.arrays import Array
 from papertrader.core.clock import SimClock
 from papertrader.core.errors import ConfigError, TemporaryError
-from papertrader.core.events import Event, EventBus
+from papertrader.core.events import EventBus
 from papertrader.core.ids import order_id
 from papertrader.data.universe import universe_sectors
+from papertrader.domain.events import (
+    ACTION_KINDS,
+    RESTORE_KINDS,
+    CycleClosed,
+    DividendPaid,
+    DomainEvent,
+    HaltChanged,
+    HealthChanged,
+    KillSwitchFired,
+    OrderFilled,
+    OrderSubmitted,
+    PositionsFlattened,
+    SignalChanged,
+    SplitApplied,
+    TradingModeChanged,
+)
 from papertrader.domain.sessions import bars_per_year, session_date
 from papertrader.domain.types import Fill, Order, OrderType, Position, Side, TimeInForce
 from papertrader.engine.guard import DrawdownGuard
 from papertrader.engine.health import HealthBoard, LatencyTracker, Status
 from papertrader.engine.panel import Panel
-from papertrader.engine.protection import PROTECTION_EVENTS, Protector, atr_panel
+from papertrader.engine.protection import Protector, atr_panel
 from papertrader.execution.broker import BrokerReport, PaperBroker
 from papertrader.execution.fees import CENT, to_decimal
 from papertrader.features.view import FeatureView
@@ -50,12 +66,12 @@ class RecorderBacklogError(TemporaryError):
 log = logging.getLogger(__name__)
 
 #: Corporate-action event kinds: they move cash and positions, so the ledger is rebuilt from them too.
-ACTION_EVENTS = ("split", "dividend")
+ACTION_EVENTS = ACTION_KINDS
 #: The operator switched between paper trading and observe-only (signals and risk run, no orders are sent).
-TRADING_MODE = "trading.mode"
+TRADING_MODE = TradingModeChanged.KIND
 
 #: Event kinds a resumed run needs back (Engine.restore): re-entry blocks after stops, halts, resets, actions, the mode.
-RESTORE_EVENTS = (*PROTECTION_EVENTS, "halt", *ACTION_EVENTS, TRADING_MODE)
+RESTORE_EVENTS = RESTORE_KINDS
 
 
 class Recorder(Protocol):
@@ -117,7 +133,7 @@ class Engine:
             self.protector = Protector(
                 run_id, panel.symbols, settings.risk, _traded_atr(panel, settings.risk.atr_period)
             )
-        self._pending_events: list[Event] = []
+        self._pending_events: list[DomainEvent] = []
         self._construction_off = False
         self._last_close = np.full(len(panel.symbols), np.nan)
         self._last_target = np.zeros(len(panel.symbols))
@@ -134,7 +150,7 @@ class Engine:
         fills: Sequence[Fill],
         orders: Sequence[Order],
         last_cycle: int,
-        events: Sequence[Event] = (),
+        events: Sequence[DomainEvent] = (),
         curve: Sequence[tuple[datetime, float]] = (),
         first: int | None = None,
     ) -> None:
@@ -145,7 +161,7 @@ class Engine:
         A strategy with memory (it has a `replay(cycles)` method, like the ensemble) is handed every committed
         cycle `first..last_cycle` to decide again in order; a stateless one decides `last_cycle` only.
         """
-        actions = [e for e in events if e.kind in ACTION_EVENTS]
+        actions = [e for e in events if isinstance(e, SplitApplied | DividendPaid)]
         for _, _, item in sorted(
             [(f.ts, 1, f) for f in fills] + [(e.ts, 0, e) for e in actions],
             key=lambda x: (x[0], x[1], x[2].seq if isinstance(x[2], Fill) else 0),
@@ -166,9 +182,9 @@ class Engine:
         self.broker.restore(open_orders, first_sessions)
         if self.protector is not None:
             self.protector.restore(open_orders, events)
-        self._restore_limits(curve, [e for e in events if e.kind == "halt"])
-        modes = [e for e in events if e.kind == TRADING_MODE]
-        self.observing = bool(modes[-1].payload["observe"]) if modes else False
+        self._restore_limits(curve, [e for e in events if isinstance(e, HaltChanged)])
+        modes = [e for e in events if isinstance(e, TradingModeChanged)]
+        self.observing = modes[-1].observe if modes else False
         self._last_close = self.panel.last_closes(last_cycle)
         if last_cycle >= 0:
             decision: Decision | None
@@ -182,7 +198,7 @@ class Engine:
             if decision is not None:
                 self._last_target = decision.weights
 
-    def _restore_limits(self, curve: Sequence[tuple[datetime, float]], halts: Sequence[Event]) -> None:
+    def _restore_limits(self, curve: Sequence[tuple[datetime, float]], halts: Sequence[HaltChanged]) -> None:
         """Replay the committed equity through the loss limits and re-apply the last halt or reset.
 
         The kill switch re-arms at an operator's reset from the equity of the last cycle before it, as unhalt did.
@@ -192,8 +208,8 @@ class Engine:
         if not halts:
             return
         last = halts[-1]
-        self.halted = str(last.payload["reason"]) if last.payload["halted"] else None
-        resets = [e.ts for e in halts if not e.payload["halted"]]
+        self.halted = last.reason if last.halted else None
+        resets = [e.ts for e in halts if not e.halted]
         if resets:
             before = [equity for ts, equity in curve if ts <= resets[-1]]
             self.risk.kill_switch.reset(before[-1] if before else float(self.ledger.initial_cash))
@@ -205,21 +221,20 @@ class Engine:
         """Flatten every position and take no new risk until an operator resets (recorded with the cycle)."""
         if self.halted is None:
             self.halted = reason
-            self._pending_events.append(Event(self.clock.now(), "halt", {"halted": True, "reason": reason}))
+            self._pending_events.append(HaltChanged(self.clock.now(), True, reason))
 
     def unhalt(self, reason: str) -> None:
         """Let the strategy trade again after an operator's reset; the kill switch re-arms from here."""
         if self.halted is not None:
             self.halted = None
             self.risk.kill_switch.reset(float(self.ledger.value(self.marks()).equity))
-            self._pending_events.append(Event(self.clock.now(), "halt", {"halted": False, "reason": reason}))
+            self._pending_events.append(HaltChanged(self.clock.now(), False, reason))
 
     def set_observing(self, observe: bool, reason: str) -> None:
         """Switch observe-only on or off from the next decision; recorded with the cycle, so a resume keeps it."""
         if observe != self.observing:
             self.observing = observe
-            payload = {"observe": observe, "mode": "observe" if observe else "paper", "reason": reason}
-            self._pending_events.append(Event(self.clock.now(), TRADING_MODE, payload))
+            self._pending_events.append(TradingModeChanged.switched(self.clock.now(), observe, reason))
 
     def holdings(self) -> Array:
         """Shares held per symbol, in universe order."""
@@ -254,7 +269,7 @@ class Engine:
             self.protector.atr = np.vstack([self.protector.atr, atr[old:]])
         self.panel, self.features = panel, grown
 
-    def use_strategy(self, strategy: Strategy, features: Mapping[str, Array], event: Event | None = None) -> None:
+    def use_strategy(self, strategy: Strategy, features: Mapping[str, Array], event: DomainEvent | None = None) -> None:
         """Trade on a rebuilt strategy from the next cycle (a live session picking up a retrained model).
 
         The features must cover the current panel; `event` (the reason) is recorded with the next cycle.
@@ -276,13 +291,13 @@ class Engine:
             self._pending_events.append(event)
             self.bus.publish(event)
 
-    def _set_health(self, name: str, status: Status, message: str, at: datetime) -> Event | None:
+    def _set_health(self, name: str, status: Status, message: str, at: datetime) -> HealthChanged | None:
         """Record a component's state; returns a health event when the status changed."""
         if self.health.set(name, status, message, at) is None:
             return None
         level = logging.INFO if status is Status.OK else logging.WARNING
         log.log(level, "health %s: %s (%s)", name, status.value, message)
-        return Event(at, "health", {"component": name, "status": status.value, "message": message})
+        return HealthChanged(at, name, status.value, message)
 
     def _decide(self, now: datetime, k: int, report: BrokerReport) -> Decision | None:
         """The strategy's decision, or None (hold, take no new risk) when it fails."""
@@ -317,13 +332,13 @@ class Engine:
         self.broker.on_bars(bar, self.ledger.cash, report)
         for fill in report.fills:
             changed[fill.symbol] = self.ledger.apply(fill)
-            report.events.append(Event(fill.ts, "fill", _fill_payload(fill)))
+            report.events.append(_filled(fill))
         if self.guard is not None and guarded is not None:
             booked = len(report.fills)
             self.guard.after(k, bar, guarded, self.holdings(), self.broker, report)
             for fill in report.fills[booked:]:
                 changed[fill.symbol] = self.ledger.apply(fill)
-                report.events.append(Event(fill.ts, "fill", _fill_payload(fill)))
+                report.events.append(_filled(fill))
         if self.protector is not None:
             self.protector.on_fills(report.fills, report.events)
 
@@ -338,12 +353,10 @@ class Engine:
         self._pending_events = []
         for event in self.risk.observe(now, session_date(now), equity):
             report.events.append(event)
-            if event.kind == "risk.kill_switch":
-                self.halt(
-                    f"kill switch: drawdown {event.payload['drawdown']:.2%} past {self.settings.risk.max_drawdown:.0%}"
-                )
+            if isinstance(event, KillSwitchFired):
+                self.halt(f"kill switch: drawdown {event.drawdown:.2%} past {self.settings.risk.max_drawdown:.0%}")
             elif self.settings.risk.flatten_on_daily_limit:
-                report.events.append(Event(now, "risk.flatten", {"rule": "daily_loss_limit"}))
+                report.events.append(PositionsFlattened(now, "daily_loss_limit"))
         report.events.extend(self._pending_events)
         self._pending_events = []
 
@@ -369,16 +382,16 @@ class Engine:
             report.events.extend(plan.events)
             report.events.extend(decision.events)
             for i in np.flatnonzero(decision.weights != self._last_target):
-                signal: dict[str, object] = {
-                    "symbol": self.panel.symbols[i],
-                    "source": self.strategy.name,
-                    "target_weight": float(decision.weights[i]),
-                    "confidence": float(decision.confidence[i]),
-                    "rationale": decision.explain(int(i)),
-                }
-                if decision.votes is not None:
-                    signal["votes"] = decision.votes(int(i))
-                report.events.append(Event(now, "signal", signal))
+                signal = SignalChanged(
+                    now,
+                    symbol=self.panel.symbols[i],
+                    source=self.strategy.name,
+                    target_weight=float(decision.weights[i]),
+                    confidence=float(decision.confidence[i]),
+                    rationale=decision.explain(int(i)),
+                    votes=None if decision.votes is None else tuple(decision.votes(int(i))),
+                )
+                report.events.append(signal)
             self._last_target = decision.weights
         # observe-only sends nothing new; a halt's flatten still goes out (it only ever reduces risk)
         intents = plan.intents if not self.observing or self.halted is not None else []
@@ -400,23 +413,22 @@ class Engine:
                 tif=TimeInForce.DAY,
                 tag=self.strategy.name,
             )
-            report.events.append(Event(now, "order.submitted", _order_payload(order, intent.target_weight)))
+            report.events.append(
+                OrderSubmitted(now, order.id, order.symbol, order.side, order.qty, order.type, intent.target_weight)
+            )
             self.broker.submit(order, now, report)
         if self.protector is not None:
             self.protector.reconcile(k, now, self.ledger, self.broker, self.broker.pending_qty(), report)
 
         report.events.append(
-            Event(
+            CycleClosed(
                 now,
-                "cycle",
-                {
-                    "cycle": k,
-                    "cash": str(valuation.cash),
-                    "equity": str(valuation.equity),
-                    "gross_exposure": str(valuation.gross_exposure),
-                    "fills": len(report.fills),
-                    "orders": len(intents),
-                },
+                cycle=k,
+                cash=valuation.cash,
+                equity=valuation.equity,
+                gross_exposure=valuation.gross_exposure,
+                fills=len(report.fills),
+                orders=len(intents),
             )
         )
         if self.recorder is not None:
@@ -453,22 +465,18 @@ class Engine:
             ratio = float(traded.splits[k, i])
             if ratio != 1.0:
                 self._last_close[i] /= ratio
-                payload = split_payload(symbol, ratio, self.ledger.qty(symbol), self._last_close[i])
-                cash = apply_action_event(self.ledger, Event(at, "split", payload))
-                payload["cash"] = str(cash)
-                self.broker.apply_split(symbol, Decimal(str(payload["ratio"])), at, report)
-                report.events.append(Event(at, "split", payload))
-                if payload["qty"] != 0:
+                qty = self.ledger.qty(symbol)
+                exact, lieu = split_terms(ratio, self._last_close[i])
+                cash = self.ledger.apply_split(symbol, exact, lieu)
+                self.broker.apply_split(symbol, exact, at, report)
+                report.events.append(SplitApplied(at, symbol, exact, qty, lieu, cash))
+                if qty != 0:
                     changed[symbol] = self.ledger.positions.get(symbol, Position(symbol))
             amount = float(traded.dividends[k, i])
             if amount != 0.0 and self.ledger.qty(symbol) != 0:
-                dividend: dict[str, str | int] = {
-                    "symbol": symbol,
-                    "amount": str(to_decimal(amount)),
-                    "qty": self.ledger.qty(symbol),
-                }
-                dividend["cash"] = str(apply_action_event(self.ledger, Event(at, "dividend", dividend)))
-                report.events.append(Event(at, "dividend", dividend))
+                per_share, held = to_decimal(amount), self.ledger.qty(symbol)
+                paid = self.ledger.apply_dividend(symbol, per_share)
+                report.events.append(DividendPaid(at, symbol, per_share, held, paid))
             if amount != 0.0:
                 self.broker.apply_dividend(symbol, to_decimal(amount), at, report)
 
@@ -538,20 +546,18 @@ class Engine:
         return outcomes
 
 
-def split_payload(symbol: str, ratio: float, qty: int, last_close: float) -> dict[str, str | int]:
-    """The split event's payload: the ratio and the cash-in-lieu price (last close / ratio, to the cent)."""
+def split_terms(ratio: float, last_close: float) -> tuple[Decimal, Decimal]:
+    """A split's exact ratio and its cash-in-lieu price (last close / ratio, to the cent), as the event stores them."""
     lieu = to_decimal(last_close).quantize(CENT) if np.isfinite(last_close) and last_close > 0 else CENT
-    return {"symbol": symbol, "ratio": str(to_decimal(ratio)), "qty": qty, "cash_in_lieu_price": str(lieu)}
+    return to_decimal(ratio), lieu
 
 
-def apply_action_event(ledger: Ledger, event: Event) -> Decimal:
-    """Book a split or dividend event into a ledger (the engine, `check` and a resume all use this)."""
-    p = event.payload
-    symbol = str(p["symbol"])
-    if event.kind == "split":
-        return ledger.apply_split(symbol, Decimal(str(p["ratio"])), Decimal(str(p["cash_in_lieu_price"])))
-    if event.kind == "dividend":
-        return ledger.apply_dividend(symbol, Decimal(str(p["amount"])))
+def apply_action_event(ledger: Ledger, event: DomainEvent) -> Decimal:
+    """Book a split or dividend event into a ledger (`check` and a resume rebuild the engine's bookings with this)."""
+    if isinstance(event, SplitApplied):
+        return ledger.apply_split(event.symbol, event.ratio, event.cash_in_lieu_price)
+    if isinstance(event, DividendPaid):
+        return ledger.apply_dividend(event.symbol, event.amount)
     raise ValueError(f"not a corporate action event: {event.kind}")
 
 
@@ -575,24 +581,6 @@ def _latest(orders: Iterable[Order]) -> list[Order]:
     return list(latest.values())
 
 
-def _fill_payload(fill: Fill) -> dict[str, object]:
-    return {
-        "order_id": fill.order_id,
-        "seq": fill.seq,
-        "symbol": fill.symbol,
-        "side": fill.side.value,
-        "qty": fill.qty,
-        "price": str(fill.price),
-        "fee": str(fill.fee),
-    }
-
-
-def _order_payload(order: Order, target_weight: float) -> dict[str, object]:
-    return {
-        "order_id": order.id,
-        "symbol": order.symbol,
-        "side": order.side.value,
-        "qty": order.qty,
-        "type": order.type.value,
-        "target_weight": target_weight,
-    }
+def _filled(fill: Fill) -> OrderFilled:
+    """The ledger's fill event."""
+    return OrderFilled(fill.ts, fill.order_id, fill.seq, fill.symbol, fill.side, fill.qty, fill.price, fill.fee)

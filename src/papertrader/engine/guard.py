@@ -27,13 +27,13 @@ import numpy as np
 
 from papertrader.config.settings import RiskSettings
 from papertrader.core.arrays import Array
-from papertrader.core.events import Event
+from papertrader.domain.events import DrawdownExited, GapThrough
 from papertrader.domain.types import Order, OrderType, Side, TimeInForce
 from papertrader.engine.protection import is_protective
 from papertrader.execution.broker import BarSlice, BrokerReport, PaperBroker
 from papertrader.risk.drawdown import GuardPlan, budget_limit, crossed, floor_equity, gap_loss, guard_levels, guard_plan
 
-GAP_EVENT, EXIT_EVENT = "risk.gap_through", "risk.drawdown_exit"
+GAP_EVENT, EXIT_EVENT = GapThrough.KIND, DrawdownExited.KIND
 GUARD_LEG, GUARD_OPEN_LEG = "dd", "ddo"  # an exit at a level inside the bar; a trim or exit at the open
 
 
@@ -83,16 +83,13 @@ class DrawdownGuard:
         gap = carried > 0 and loss > s.gap_allowance * carried * (1 + 1e-9)
         if gap:
             report.events.append(
-                Event(
+                GapThrough(
                     at,
-                    GAP_EVENT,
-                    {
-                        "loss": loss,
-                        "exposure": carried,
-                        "gap": loss / carried,
-                        "allowance": s.gap_allowance,
-                        "symbols": _gaps(self.symbols, held, last_close, bar.open),
-                    },
+                    loss=loss,
+                    exposure=carried,
+                    gap=loss / carried,
+                    allowance=s.gap_allowance,
+                    symbols=_gaps(self.symbols, held, last_close, bar.open),
                 )
             )
         reference = np.where(np.isfinite(bar.open), bar.open, last_close)
@@ -164,19 +161,16 @@ class DrawdownGuard:
         )
         fill = broker.fill_now(order, price, bar.open_time, report)
         report.events.append(
-            Event(
+            DrawdownExited(
                 bar.open_time,
-                EXIT_EVENT,
-                {
-                    "symbol": symbol,
-                    "cause": cause,
-                    "qty": qty,
-                    "level": price,
-                    "price": str(fill.price),
-                    "floor": plan.floor,
-                    "budget": plan.budget,
-                    "move": plan.move,
-                },
+                symbol=symbol,
+                cause=cause,
+                qty=qty,
+                level=price,
+                price=fill.price,
+                floor=plan.floor,
+                budget=plan.budget,
+                move=plan.move,
             )
         )
 

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from papertrader.core.events import Event
+from papertrader.domain.events import STREAMED_KINDS, CycleClosed, DomainEvent
 from papertrader.engine.cycle import Engine
 
 Listener = Callable[[str, dict[str, Any]], None]
-STREAMED = ("fill", "signal", "order.denied", "order.reduced", "order.resized", "order.rejected", "health", "halt")
+STREAMED = STREAMED_KINDS
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ class LiveState:
         self._lock = threading.Lock()
         self._total = total_cycles
         self._equity: deque[tuple[datetime, float]] = deque(maxlen=history)
-        self._events: deque[Event] = deque(maxlen=recent)
+        self._events: deque[DomainEvent] = deque(maxlen=recent)
         self._listeners: list[Listener] = []
         self._peak = float(engine.ledger.initial_cash)
         self._snapshot = self._take(-1, None)
@@ -92,7 +92,7 @@ class LiveState:
         with self._lock:
             return list(self._equity)
 
-    def recent_events(self, kinds: tuple[str, ...] | None = None) -> list[Event]:
+    def recent_events(self, kinds: tuple[str, ...] | None = None) -> list[DomainEvent]:
         """Recent streamed events, oldest first, optionally of some kinds only."""
         with self._lock:
             return [e for e in self._events if kinds is None or e.kind in kinds]
@@ -134,9 +134,9 @@ class LiveState:
             observing=engine.observing,
         )
 
-    def _on_event(self, event: Event) -> None:
-        if event.kind == "cycle":
-            snap = self._take(int(event.payload["cycle"]), event.ts)
+    def _on_event(self, event: DomainEvent) -> None:
+        if isinstance(event, CycleClosed):
+            snap = self._take(event.cycle, event.ts)
             with self._lock:
                 self._snapshot = snap
                 self._equity.append((event.ts, snap.equity))
@@ -148,6 +148,6 @@ class LiveState:
             with self._lock:
                 self._events.append(event)
                 listeners = list(self._listeners)
-            data = {"ts": event.ts.isoformat(), **dict(event.payload)}
+            data = {"ts": event.ts.isoformat(), **event.to_dict()}
             for listener in listeners:
                 listener(event.kind, data)

@@ -24,7 +24,16 @@ from pydantic import ValidationError
 
 from papertrader.config.notify import NotifySettings
 from papertrader.core.errors import ConfigError
-from papertrader.core.events import Event, EventBus
+from papertrader.core.events import EventBus
+from papertrader.domain.events import (
+    DomainEvent,
+    DriftChanged,
+    HaltChanged,
+    HealthChanged,
+    MemberDegraded,
+    MemberRecovered,
+    OrderFilled,
+)
 
 log = logging.getLogger(__name__)
 
@@ -56,18 +65,18 @@ class Target(Protocol):
         ...
 
 
-def classify(event: Event) -> str | None:
+def classify(event: DomainEvent) -> str | None:
     """The notification kind of an engine event, or None when no notification is about it."""
-    if event.kind == "fill":
+    if isinstance(event, OrderFilled):
         return "fill"
-    if event.kind == "halt":
-        return "halt" if event.payload.get("halted") else "reset"
-    if event.kind == "monitor.drift":
+    if isinstance(event, HaltChanged):
+        return "halt" if event.halted else "reset"
+    if isinstance(event, DriftChanged):
         return "drift"
-    if event.kind in ("monitor.degraded", "monitor.recovered"):
+    if isinstance(event, MemberDegraded | MemberRecovered):
         return "model"
-    if event.kind == "health":
-        component = str(event.payload.get("component", ""))
+    if isinstance(event, HealthChanged):
+        component = event.component
         if component in _DATA_COMPONENTS:
             return "data"
         if component in _MODEL_COMPONENTS or component.startswith("model."):
@@ -76,27 +85,29 @@ def classify(event: Event) -> str | None:
     return None
 
 
-def render(kind: str, event: Event, run_id: str) -> Message:
+def render(kind: str, event: DomainEvent, run_id: str) -> Message:
     """A short human message for one event (pure: the same event always reads the same)."""
-    p = event.payload
     at = f"{event.ts:%Y-%m-%d %H:%M} UTC"
     title = f"papertrader {run_id}: {kind}"
-    if kind == "fill":
-        side = str(p.get("side", "")).upper()
-        body = f"{side} {p.get('qty')} {p.get('symbol')} @ {p.get('price')} (fee {p.get('fee')})"
-    elif kind in ("halt", "reset"):
-        body = ("HALTED: " if kind == "halt" else "trading resumed: ") + str(p.get("reason", ""))
-    elif kind == "drift":
-        features = [f"{f.get('name')} (PSI {float(f.get('psi', 0.0)):.2f})" for f in p.get("features", ())[:5]]
-        body = "feature drift cleared" if p.get("cleared") else "feature drift: " + ", ".join(features)
-    elif event.kind == "monitor.degraded":
-        body = f"board member {p.get('member')} degraded ({', '.join(map(str, p.get('tests', ())))})"
-    elif event.kind == "monitor.recovered":
-        body = f"board member {p.get('member')} recovered"
+    status: str | None = None
+    if isinstance(event, OrderFilled):
+        body = f"{event.side.value.upper()} {event.qty} {event.symbol} @ {event.price} (fee {event.fee})"
+    elif isinstance(event, HaltChanged):
+        body = ("HALTED: " if event.halted else "trading resumed: ") + event.reason
+    elif isinstance(event, DriftChanged):
+        features = [f"{f.get('name')} (PSI {float(f.get('psi', 0.0)):.2f})" for f in event.features[:5]]
+        body = "feature drift cleared" if event.cleared else "feature drift: " + ", ".join(features)
+    elif isinstance(event, MemberDegraded):
+        body = f"board member {event.member} degraded ({', '.join(event.tests)})"
+    elif isinstance(event, MemberRecovered):
+        body = f"board member {event.member} recovered"
+    elif isinstance(event, HealthChanged):
+        status = event.status
+        body = f"{event.component} is {event.status}: {event.message}"
     else:
-        body = f"{p.get('component')} is {p.get('status')}: {p.get('message', '')}"
-    level = _LEVEL.get(kind, "warning" if p.get("status") not in (None, "ok") else "success")
-    if event.kind == "monitor.degraded":
+        body = ", ".join(f"{k}={v}" for k, v in event.payload.items())
+    level = _LEVEL.get(kind, "warning" if status not in (None, "ok") else "success")
+    if isinstance(event, MemberDegraded):
         level = "warning"
     return Message(kind, title, f"{body}\n{at}", level)
 
@@ -221,16 +232,16 @@ class Notifier:
         self._unsubscribe = bus.subscribe(self.on_event)
         return self
 
-    def _worth_telling(self, kind: str, event: Event) -> bool:
+    def _worth_telling(self, kind: str, event: DomainEvent) -> bool:
         """Health changes are news when they leave OK or come back to it, not a component's first OK."""
-        if event.kind != "health":
+        if not isinstance(event, HealthChanged):
             return True
-        component, status = str(event.payload.get("component")), str(event.payload.get("status"))
+        component, status = event.component, event.status
         before = self._health.get(component, "ok")
         self._health[component] = status
         return status != before
 
-    def on_event(self, event: Event) -> None:
+    def on_event(self, event: DomainEvent) -> None:
         """The bus handler (engine thread): filter, rate-limit and queue; never blocks, never raises."""
         kind = classify(event)
         if kind is None or not self._worth_telling(kind, event) or kind not in self.kinds:

@@ -41,12 +41,12 @@ import pandas as pd
 from papertrader.config.settings import Settings
 from papertrader.core.clock import Clock, SimClock
 from papertrader.core.errors import ConfigError, DataError, PapertraderError
-from papertrader.core.events import Event
 from papertrader.core.ids import new_run_id
 from papertrader.core.private import private_dir
 from papertrader.data.quality import validate_bars
 from papertrader.data.schema import BAR_COLUMNS
 from papertrader.data.store import Lake
+from papertrader.domain.events import StrategyRebuilt
 from papertrader.domain.sessions import NEW_YORK, session_date
 from papertrader.engine import kernel
 from papertrader.engine.control import RunControl
@@ -70,7 +70,7 @@ HISTORY_START_KEY = "live_history_start"
 DATA = "data"
 MODELS = "models"
 #: the event that records a rebuilt strategy (model versions and the first cycle it trades); resume reads it
-REBUILT = "strategy.rebuilt"
+REBUILT = StrategyRebuilt.KIND
 
 
 @dataclass(frozen=True)
@@ -425,12 +425,12 @@ class LiveOrchestrator:
         That is the last `strategy.rebuilt` event's cycle (a retrained model came in), else the run's first
         committed cycle; the board is rebuilt as it was then and replays its committed cycles from there.
         """
-        rebuilt = self.repo.load_events(self.run_id, [REBUILT])
+        rebuilt = [e for e in self.repo.load_events(self.run_id, [REBUILT]) if isinstance(e, StrategyRebuilt)]
         if rebuilt:
-            payload = rebuilt[-1].payload
-            self._versions = {str(m): str(v) for m, v in dict(payload["versions"]).items()}
+            last = rebuilt[-1]
+            self._versions = {str(m): str(v) for m, v in last.versions.items()}
             self.result.models.update(self._versions)
-            return int(payload["first_cycle"])
+            return last.first_cycle
         cycles = self.repo.load_equity(self.run_id)["cycle"]
         return int(cycles.min()) if len(cycles) else last_cycle + 1
 
@@ -512,20 +512,21 @@ class LiveOrchestrator:
             self._versions = previous
             raise
         window = calibration_window(engine.panel, first, built.voting_manifests, self.settings.board.calibration_bars)
-        payload: dict[str, object] = {
-            "strategy": built.strategy.name,
-            "versions": dict(versions),
-            "members": {m: man.version for m, man in built.manifests.items()},
-            "first_cycle": first,
-            "calibration": None
+        rebuilt = StrategyRebuilt(
+            now,
+            strategy=built.strategy.name,
+            versions=dict(versions),
+            members={m: man.version for m, man in built.manifests.items()},
+            first_cycle=first,
+            calibration=None
             if window is None or built.calibration is None
             else {
                 "start": engine.panel.close_times[window[0]].isoformat(),
                 "end": engine.panel.close_times[window[1] - 1].isoformat(),
             },
-        }
+        )
         old = engine.strategy
-        engine.use_strategy(built.strategy, built.features, Event(now, REBUILT, payload))
+        engine.use_strategy(built.strategy, built.features, rebuilt)
         close_strategy(old)
         log.info("strategy %s rebuilt on %s from cycle %d", built.strategy.name, versions, first)
         self._report_members(now)

@@ -21,7 +21,13 @@ import talib
 
 from papertrader.config.settings import RiskSettings
 from papertrader.core.arrays import Array
-from papertrader.core.events import Event
+from papertrader.domain.events import (
+    PROTECTION_KINDS,
+    DomainEvent,
+    PositionUnprotected,
+    StopBlockCleared,
+    StopExited,
+)
 from papertrader.domain.types import Fill, Order, OrderType, Side, TimeInForce
 from papertrader.execution.broker import BrokerReport, PaperBroker
 from papertrader.execution.fees import to_decimal
@@ -30,8 +36,8 @@ from papertrader.portfolio.ledger import Ledger
 from papertrader.risk.stops import stop_levels
 
 STOP, TAKE = "sl", "tp"
-EXIT_EVENT, CLEARED_EVENT = "risk.stop_exit", "risk.stop_cleared"
-PROTECTION_EVENTS = (EXIT_EVENT, CLEARED_EVENT)
+EXIT_EVENT, CLEARED_EVENT = StopExited.KIND, StopBlockCleared.KIND
+PROTECTION_EVENTS = PROTECTION_KINDS
 
 
 def atr_panel(prices: PriceArrays, period: int) -> Array:
@@ -66,7 +72,7 @@ class Protector:
         self._index = {s: i for i, s in enumerate(self.symbols)}
         self._pairs: dict[str, tuple[str, str]] = {}
 
-    def restore(self, open_orders: Iterable[Order], events: Iterable[Event]) -> None:
+    def restore(self, open_orders: Iterable[Order], events: Iterable[DomainEvent]) -> None:
         """Rebuild the pairs from the broker's open orders and the blocks from the stored events."""
         legs: dict[str, dict[str, str]] = {}
         for order in open_orders:
@@ -74,26 +80,20 @@ class Protector:
                 legs.setdefault(order.symbol, {})[order.id.rsplit(":", 2)[1]] = order.id
         self._pairs = {s: (leg[STOP], leg[TAKE]) for s, leg in legs.items() if STOP in leg and TAKE in leg}
         for event in events:
-            if event.kind == EXIT_EVENT:
-                self.blocked.add(str(event.payload["symbol"]))
-            elif event.kind == CLEARED_EVENT:
-                self.blocked.discard(str(event.payload["symbol"]))
+            if isinstance(event, StopExited):
+                self.blocked.add(event.symbol)
+            elif isinstance(event, StopBlockCleared):
+                self.blocked.discard(event.symbol)
 
-    def on_fills(self, fills: Iterable[Fill], events: list[Event]) -> None:
+    def on_fills(self, fills: Iterable[Fill], events: list[DomainEvent]) -> None:
         """Block every symbol whose protective order just filled."""
         for fill in fills:
             if is_protective(fill.order_id) and fill.symbol not in self.blocked:
                 self.blocked.add(fill.symbol)
                 leg = "stop-loss" if fill.order_id.rsplit(":", 2)[1] == STOP else "take-profit"
-                events.append(
-                    Event(
-                        fill.ts,
-                        EXIT_EVENT,
-                        {"symbol": fill.symbol, "order_id": fill.order_id, "leg": leg, "price": str(fill.price)},
-                    )
-                )
+                events.append(StopExited(fill.ts, fill.symbol, fill.order_id, leg, fill.price))
 
-    def gate(self, weights: Array, now: datetime, events: list[Event]) -> Array:
+    def gate(self, weights: Array, now: datetime, events: list[DomainEvent]) -> Array:
         """Targets with blocked symbols forced flat; a block clears once the strategy itself is not long."""
         if not self.blocked:
             return weights
@@ -102,7 +102,7 @@ class Protector:
             i = self._index[symbol]
             if weights[i] <= 0.0:
                 self.blocked.discard(symbol)
-                events.append(Event(now, CLEARED_EVENT, {"symbol": symbol, "target_weight": float(weights[i])}))
+                events.append(StopBlockCleared(now, symbol, float(weights[i])))
             else:
                 out[i] = 0.0
         return out
@@ -134,9 +134,7 @@ class Protector:
             if stop_price is None or take_price is None:
                 levels = self._levels(k, symbol, ledger.positions[symbol].avg_price, direction)
                 if levels is None:
-                    report.events.append(
-                        Event(now, "risk.unprotected", {"symbol": symbol, "reason": "no ATR yet for a stop"})
-                    )
+                    report.events.append(PositionUnprotected(now, symbol, "no ATR yet for a stop"))
                     continue
                 stop_price, take_price = levels
             self._submit(k, now, symbol, keep, direction, stop_price, take_price, broker, report)

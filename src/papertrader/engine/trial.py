@@ -44,9 +44,9 @@ import pandas as pd
 from papertrader.config.settings import Settings
 from papertrader.core.clock import Clock
 from papertrader.core.errors import ConfigError, DataError
-from papertrader.core.events import Event
 from papertrader.core.ids import new_run_id
 from papertrader.data.store import Lake
+from papertrader.domain.events import CycleClosed, DomainEvent
 from papertrader.domain.sessions import NEW_YORK
 from papertrader.engine.check import check_run
 from papertrader.engine.cycle import CycleOutcome, Engine
@@ -300,7 +300,7 @@ def run_window(
 ) -> tuple[WindowScore, RunResult | None]:
     """Replay one window through the whole system and score it; a raising run is a failure, not an abort."""
     run_id = f"{plan.trial_id}-w{window.index:03d}"
-    events: list[Event] = []
+    events: list[DomainEvent] = []
 
     def listen(engine: Engine, _total: int) -> None:
         engine.bus.subscribe(events.append)
@@ -316,7 +316,7 @@ def run_window(
     problems: tuple[str, ...] = ()
     if repo.get_run(run_id) is not None:
         problems = check_run(repo, run_id).problems
-    cycles = [e.ts for e in events if e.kind == "cycle"]
+    cycles = [e.ts for e in events if isinstance(e, CycleClosed)]
     failures = critical_failures(raised, events, problems)
     score = _score(window, run_id, result, cycles, uptime(window.bars, cycles, events), failures)
     if result is not None:

@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from papertrader.core.events import Event
+from papertrader.domain.events import DomainEvent, HaltChanged, HealthChanged, KillSwitchFired
 
 DOWN = "down"
 CRITERIA_NAMES: tuple[str, ...] = ("sharpe", "max_drawdown", "uptime", "critical_failures", "baselines", "all")
@@ -62,37 +62,36 @@ class Criteria:
         }
 
 
-def uptime(scheduled: int, cycles: Sequence[datetime], events: Iterable[Event]) -> float:
+def uptime(scheduled: int, cycles: Sequence[datetime], events: Iterable[DomainEvent]) -> float:
     """Share of scheduled cycles completed with no component DOWN (see the module docstring)."""
     if scheduled <= 0:
         raise ValueError("a window schedules at least one cycle")
-    health = sorted((e for e in events if e.kind == "health"), key=lambda e: e.ts)
+    health = sorted((e for e in events if isinstance(e, HealthChanged)), key=lambda e: e.ts)
     status: dict[str, str] = {}
     i, up = 0, 0
     for close in sorted(cycles)[:scheduled]:
         while i < len(health) and health[i].ts <= close:
-            status[str(health[i].payload.get("component"))] = str(health[i].payload.get("status"))
+            status[health[i].component] = health[i].status
             i += 1
         if DOWN not in status.values():
             up += 1
     return up / scheduled
 
 
-def kill_switch_fired(events: Iterable[Event]) -> str | None:
+def kill_switch_fired(events: Iterable[DomainEvent]) -> str | None:
     """The kill switch's halt reason when it fired in these events, else None."""
     for event in events:
-        if event.kind == "risk.kill_switch":
-            return f"kill switch: drawdown {float(event.payload.get('drawdown', math.nan)):.2%}"
-        if (
-            event.kind == "halt"
-            and event.payload.get("halted")
-            and str(event.payload.get("reason", "")).startswith("kill switch")
-        ):
-            return str(event.payload["reason"])
+        if isinstance(event, KillSwitchFired):
+            drawdown = math.nan if event.drawdown is None else event.drawdown
+            return f"kill switch: drawdown {drawdown:.2%}"
+        if isinstance(event, HaltChanged) and event.halted and event.reason.startswith("kill switch"):
+            return event.reason
     return None
 
 
-def critical_failures(raised: str | None, events: Iterable[Event], check_problems: Sequence[str]) -> tuple[str, ...]:
+def critical_failures(
+    raised: str | None, events: Iterable[DomainEvent], check_problems: Sequence[str]
+) -> tuple[str, ...]:
     """Every critical failure of one window, each a sentence an operator can act on."""
     out: list[str] = []
     if raised is not None:

@@ -39,8 +39,8 @@ import numpy as np
 
 from papertrader.config.settings import CostSettings
 from papertrader.core.arrays import Array
-from papertrader.core.events import Event
 from papertrader.domain.calendars import exchange_for, in_extended_hours, in_regular_session, live_session
+from papertrader.domain.events import DomainEvent, order_transition
 from papertrader.domain.sessions import session_date
 from papertrader.domain.types import Fill, Order, OrderStatus, OrderType, Side, TimeInForce
 from papertrader.execution.fees import CENT, affordable_qty, fill_fee, to_decimal
@@ -77,24 +77,22 @@ class BrokerReport:
 
     fills: list[Fill] = field(default_factory=list)
     orders: list[Order] = field(default_factory=list)
-    events: list[Event] = field(default_factory=list)
+    events: list[DomainEvent] = field(default_factory=list)
 
     def order_event(self, order: Order, at: datetime, kind: str | None = None) -> None:
         """Record an order's transition as both its new state and an event with the reason."""
         self.orders.append(order)
         self.events.append(
-            Event(
-                at,
+            order_transition(
                 kind or f"order.{order.status.value}",
-                {
-                    "order_id": order.id,
-                    "symbol": order.symbol,
-                    "side": order.side.value,
-                    "qty": order.qty,
-                    "type": order.type.value,
-                    "filled_qty": order.filled_qty,
-                    "reason": order.reason,
-                },
+                at,
+                order_id=order.id,
+                symbol=order.symbol,
+                side=order.side,
+                qty=order.qty,
+                type=order.type,
+                filled_qty=order.filled_qty,
+                reason=order.reason,
             )
         )
 

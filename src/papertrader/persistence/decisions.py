@@ -15,9 +15,10 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
+from papertrader.domain.events import SignalChanged
 from papertrader.persistence.models import EventModel
 
-SIGNAL = "signal"
+SIGNAL = SignalChanged.KIND
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from papertrader.core.clock import Clock, WallClock
 from papertrader.core.errors import ConfigError, DataError, HaltError, TemporaryError
-from papertrader.core.events import Event
+from papertrader.domain.events import DomainEvent, event_from_record
 from papertrader.domain.types import Fill, Lot, Order, OrderStatus, OrderType, Position, Side, TimeInForce
 from papertrader.persistence.db import SQLITE_BEGIN_OPTION
 from papertrader.persistence.jsonable import to_jsonable
@@ -130,7 +130,7 @@ class CycleRecord:
     market_value: Decimal
     equity: Decimal
     gross_exposure: float
-    events: tuple[Event, ...] = ()
+    events: tuple[DomainEvent, ...] = ()
 
 
 def _run_row(m: RunModel) -> RunRow:
@@ -518,7 +518,7 @@ class RunRepository:
                         "cycle": record.cycle,
                         "ts": ev.ts,
                         "kind": ev.kind,
-                        "payload": to_jsonable(ev.payload),
+                        "payload": to_jsonable(ev.to_dict()),
                     }
                 )
         conn.execute(insert(EventModel), rows)
@@ -590,8 +590,11 @@ class RunRepository:
             columns=list(EQUITY_COLUMNS),
         )
 
-    def load_events(self, run_id: str, kinds: Sequence[str] | None = None) -> list[Event]:
-        """The run's events in publication order, optionally only some kinds; payloads come back as JSON."""
+    def load_events(self, run_id: str, kinds: Sequence[str] | None = None) -> list[DomainEvent]:
+        """The run's events in publication order, optionally only some kinds, typed (domain.events catalogue).
+
+        A row of a kind this version does not know (or whose payload does not fit) comes back as an UnknownEvent.
+        """
         stmt = select(EventModel).where(EventModel.run_id == run_id)
         if kinds is not None:
             wanted = [kinds] if isinstance(kinds, str) else list(kinds)
@@ -600,4 +603,4 @@ class RunRepository:
             stmt = stmt.where(EventModel.kind.in_(wanted))
         with self._engine.connect() as conn:
             rows = conn.execute(stmt.order_by(EventModel.seq))
-            return [Event(ts=r.ts, kind=r.kind, payload=r.payload) for r in rows]
+            return [event_from_record(r.ts, r.kind, r.payload or {}) for r in rows]

@@ -17,13 +17,18 @@ from typing import Any
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from papertrader.core.events import Event
+from papertrader.domain.events import ATTRIBUTION_KINDS as ATTRIBUTION_KINDS  # what the tear sheet's loader asks for
+from papertrader.domain.events import (
+    DomainEvent,
+    DriftChanged,
+    MemberDegraded,
+    MemberRecovered,
+    MonitorRecorded,
+    SignalChanged,
+    WeightsProposed,
+)
 from papertrader.domain.timefmt import exchange_time
 from papertrader.reports.plots import _png
-from papertrader.signals.monitor import DEGRADED, DRIFT, MONITOR_KINDS, PROPOSAL, RECORDS, RECOVERED
-
-#: the stored event kinds the attribution section reads (the tear sheet's loader asks for these)
-ATTRIBUTION_KINDS = ("signal", *MONITOR_KINDS)
 
 COLUMNS = (
     "member",
@@ -47,14 +52,14 @@ def _num(value: Any) -> float:
     return math.nan if value is None else float(value)
 
 
-def _votes(events: Sequence[Event]) -> dict[str, dict[str, Any]]:
+def _votes(events: Sequence[DomainEvent]) -> dict[str, dict[str, Any]]:
     """Per member: how often it voted, its mean ensemble weight, and how often its side matched the target's."""
     out: dict[str, dict[str, Any]] = {}
     for event in events:
-        if event.kind != "signal":
+        if not isinstance(event, SignalChanged):
             continue
-        target = float(event.payload.get("target_weight", 0.0))
-        for vote in event.payload.get("votes", ()) or ():
+        target = _num(event.target_weight)
+        for vote in event.votes or ():
             up, down = _num(vote.get("p_up")), _num(vote.get("p_down"))
             if not (math.isfinite(up) and math.isfinite(down)):
                 continue
@@ -70,7 +75,7 @@ def _votes(events: Sequence[Event]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def monitor_summary(events: Sequence[Event]) -> pd.DataFrame:
+def monitor_summary(events: Sequence[DomainEvent]) -> pd.DataFrame:
     """One row per board member: its votes in the run and its last out-of-sample record, alarms and proposal."""
     votes = _votes(events)
     records: dict[str, Mapping[str, Any]] = {}
@@ -78,18 +83,17 @@ def monitor_summary(events: Sequence[Event]) -> pd.DataFrame:
     degraded: dict[str, bool] = {}
     proposed: dict[str, float] = {}
     for event in events:
-        if event.kind == RECORDS:
-            for rec in event.payload.get("records", ()):
+        if isinstance(event, MonitorRecorded):
+            for rec in event.records:
                 records[str(rec["member"])] = rec
                 degraded[str(rec["member"])] = bool(rec.get("degraded", False))
-        elif event.kind == DEGRADED:
-            member = str(event.payload["member"])
-            alarms[member] = alarms.get(member, 0) + 1
-            degraded[member] = True
-        elif event.kind == RECOVERED:
-            degraded[str(event.payload["member"])] = False
-        elif event.kind == PROPOSAL:
-            for prop in event.payload.get("proposals", ()):
+        elif isinstance(event, MemberDegraded):
+            alarms[event.member] = alarms.get(event.member, 0) + 1
+            degraded[event.member] = True
+        elif isinstance(event, MemberRecovered):
+            degraded[event.member] = False
+        elif isinstance(event, WeightsProposed):
+            for prop in event.proposals:
                 proposed[str(prop["member"])] = float(prop["proposed"])
     rows = []
     for member in sorted(set(votes) | set(records) | set(alarms) | set(proposed)):
@@ -116,22 +120,22 @@ def monitor_summary(events: Sequence[Event]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
 
-def hit_rate_history(events: Sequence[Event]) -> pd.DataFrame:
+def hit_rate_history(events: Sequence[DomainEvent]) -> pd.DataFrame:
     """Rolling hit rate per member over time, from the monitor's periodic snapshots (time x member)."""
     points: dict[str, dict[Any, float]] = {}
     for event in events:
-        if event.kind == RECORDS:
-            for rec in event.payload.get("records", ()):
+        if isinstance(event, MonitorRecorded):
+            for rec in event.records:
                 points.setdefault(str(rec["member"]), {})[event.ts] = _num(rec.get("hit_rate"))
     return pd.DataFrame(points).sort_index()
 
 
-def hit_rate_figure(history: pd.DataFrame, alarms: Sequence[Event]) -> str:
+def hit_rate_figure(history: pd.DataFrame, alarms: Sequence[MemberDegraded]) -> str:
     """Each member's rolling out-of-sample hit rate, its degradation alarms marked with a triangle."""
     fig, ax = plt.subplots(figsize=(10, 3.0))
     for member in history.columns:
         line = ax.plot(history.index, history[member].to_numpy() * 100, lw=1.1, label=member)[0]
-        when = pd.DatetimeIndex([e.ts for e in alarms if e.payload.get("member") == member])
+        when = pd.DatetimeIndex([e.ts for e in alarms if e.member == member])
         if len(when):
             at = history[member].reindex(history.index.union(when)).ffill().reindex(when)
             ax.plot(when, at.to_numpy() * 100, "v", color=line.get_color(), ms=7, label=f"{member} degraded")
@@ -166,7 +170,7 @@ _FORMATS = {
 }
 
 
-def attribution_section(events: Sequence[Event]) -> str:
+def attribution_section(events: Sequence[DomainEvent]) -> str:
     """The tear sheet's board-attribution section (HTML); says so when the run had no board or monitor."""
     table = monitor_summary(events)
     if table.empty:
@@ -187,25 +191,25 @@ def attribution_section(events: Sequence[Event]) -> str:
     ]
     history = hit_rate_history(events)
     if not history.empty and len(history) > 1:
-        png = hit_rate_figure(history, [e for e in events if e.kind == DEGRADED])
+        png = hit_rate_figure(history, [e for e in events if isinstance(e, MemberDegraded)])
         parts.append(f'<img alt="rolling hit rate per member" src="data:image/png;base64,{png}">')
-    drifts = [e for e in events if e.kind == DRIFT and e.payload.get("features")]
+    drifts = [e for e in events if isinstance(e, DriftChanged) and e.features]
     if drifts:
         parts.append(drift_section(drifts))
     return "".join(parts)
 
 
-def drift_section(drifts: Sequence[Event], last: int = 20) -> str:
+def drift_section(drifts: Sequence[DriftChanged], last: int = 20) -> str:
     """Feature drift as one sentence (reports, the most shifted features, what PSI means), the scores folded away."""
     worst: dict[str, float] = {}
     for event in drifts:
-        for f in event.payload["features"]:
+        for f in event.features:
             worst[str(f["name"])] = max(worst.get(str(f["name"]), 0.0), float(f["psi"]))
     top = sorted(worst.items(), key=lambda item: -item[1])[:3]
     large = sum(1 for v in worst.values() if v > 0.25)
     items = "".join(
         f"<li>{exchange_time(e.ts)}: "
-        + html.escape(", ".join(f"{f['name']} PSI {float(f['psi']):.2f}" for f in e.payload["features"]))
+        + html.escape(", ".join(f"{f['name']} PSI {float(f['psi']):.2f}" for f in e.features))
         + "</li>"
         for e in drifts[-last:]
     )

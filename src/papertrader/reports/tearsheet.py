@@ -10,7 +10,14 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from papertrader.core.events import Event
+from papertrader.domain.events import (
+    REPORT_RISK_KINDS,
+    DomainEvent,
+    HealthChanged,
+    OrderReduced,
+    OrderResized,
+    RiskLimitHit,
+)
 from papertrader.domain.timefmt import exchange_time
 from papertrader.domain.types import Fill
 from papertrader.portfolio.metrics import Metrics, summarize
@@ -18,15 +25,9 @@ from papertrader.reports import plots
 from papertrader.reports.attribution import attribution_section
 from papertrader.risk.wording import MEANING, is_rise, resize_sentence
 
-RISK_KINDS = (
-    "order.denied",
-    "order.reduced",
-    "order.resized",
-    "order.rejected",
-    "order.cancelled",
-    "order.expired",
-    "health",
-)
+#: The events of the risk table (denied, cut, raised, rejected, cancelled, expired, health changes).
+RISK_KINDS = REPORT_RISK_KINDS
+RESIZE_KINDS = (OrderReduced.KIND, OrderResized.KIND)
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ class TearSheetInput:
     benchmark_exposure: pd.Series
     closes: pd.DataFrame
     fills: Sequence[Fill]
-    events: Sequence[Event]
+    events: Sequence[DomainEvent]
     periods_per_year: float
 
 
@@ -80,7 +81,7 @@ def _fills_table(fills: Sequence[Fill], limit: int = 500) -> str:
     return f"<details><summary>{summary}</summary><table>{head}{rows}</table></details>"
 
 
-def _events_table(events: Sequence[Event], limit: int = 300) -> str:
+def _events_table(events: Sequence[DomainEvent], limit: int = 300) -> str:
     risk = [e for e in events if e.kind in RISK_KINDS]
     if not risk:
         return "<p>No risk events: nothing was denied, reduced, rejected, cancelled or expired.</p>"
@@ -105,20 +106,20 @@ def _events_table(events: Sequence[Event], limit: int = 300) -> str:
     )
 
 
-def _rule(event: Event) -> str:
+def _rule(event: DomainEvent) -> str:
     """What an event is grouped by in the summary: the limit that bound, or the component's new status."""
+    if isinstance(event, HealthChanged):
+        return f"{event.component} {event.status}"
     p = event.payload
-    if event.kind == "health":
-        return f"{p.get('component', '?')} {p.get('status', '?')}"
-    if event.kind in ("order.reduced", "order.resized") and "requested_weight" in p:
-        return f"{p.get('rule', '-')} ({'raised' if is_rise(event.kind, p) else 'cut'})"
+    if isinstance(event, RiskLimitHit) and event.kind in RESIZE_KINDS and "requested_weight" in event.numbers:
+        return f"{event.rule} ({'raised' if is_rise(event.kind, p) else 'cut'})"
     # order ids, share counts and prices differ per event: group "OCO: <id> filled" as one reason
     return re.sub(r"\S*\d\S*", "#", str(p.get("rule") or p.get("reason") or "-"))
 
 
-def _event_text(event: Event) -> str:
+def _event_text(event: DomainEvent) -> str:
     """One event as a sentence where there is one (cuts and raises), else its fields."""
-    if event.kind in ("order.reduced", "order.resized"):
+    if event.kind in RESIZE_KINDS:
         return resize_sentence(event.kind, event.payload)
     return ", ".join(f"{k}={v}" for k, v in event.payload.items())
 

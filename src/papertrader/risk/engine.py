@@ -20,7 +20,15 @@ import numpy.typing as npt
 
 from papertrader.config.settings import RiskSettings
 from papertrader.core.arrays import Array
-from papertrader.core.events import Event
+from papertrader.domain.events import (
+    DailyLossLimitHit,
+    DomainEvent,
+    KillSwitchFired,
+    OrderDenied,
+    OrderReduced,
+    OrderResized,
+    RiskLimitHit,
+)
 from papertrader.risk.buckets import Bucket, cap_groups
 from papertrader.risk.drawdown import UNKNOWN_BAR_VOL, bar_sigma, budget_scale
 from papertrader.risk.limits import DailyLossLimit, DrawdownKillSwitch
@@ -45,7 +53,7 @@ class RiskPlan:
     """The orders that passed and the events explaining what was cut or denied."""
 
     intents: list[OrderIntent] = field(default_factory=list)
-    events: list[Event] = field(default_factory=list)
+    events: list[DomainEvent] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,42 +115,38 @@ class RiskEngine:
         etfs = set(settings.etfs)
         self._etf = np.array([symbol in etfs for symbol in self.symbols], dtype=bool)
 
-    def observe(self, at: datetime, session: date, equity: float) -> list[Event]:
+    def observe(self, at: datetime, session: date, equity: float) -> list[DomainEvent]:
         """Update the loss limits at a cycle's close; events for a limit crossed on this cycle."""
-        events = []
+        events: list[DomainEvent] = []
         if self.kill_switch.observe(equity):
             events.append(
-                Event(
+                KillSwitchFired(
                     at,
-                    "risk.kill_switch",
-                    {
-                        "rule": "max_drawdown",
-                        "drawdown": self.kill_switch.fired_at_drawdown,
-                        "limit": self.settings.max_drawdown,
-                        "peak_equity": self.kill_switch.peak,
-                        "equity": equity,
-                    },
+                    rule="max_drawdown",
+                    drawdown=self.kill_switch.fired_at_drawdown,
+                    limit=self.settings.max_drawdown,
+                    peak_equity=self.kill_switch.peak,
+                    equity=equity,
                 )
             )
         if self.daily.observe(session, equity):
             events.append(
-                Event(
+                DailyLossLimitHit(
                     at,
-                    "risk.daily_loss_limit",
-                    {
-                        "rule": "daily_loss_limit",
-                        "loss": self.daily.hit_at_loss,
-                        "limit": self.settings.daily_loss_limit,
-                        "start_of_day_equity": self.daily.start_equity,
-                        "flatten": self.settings.flatten_on_daily_limit,
-                    },
+                    rule="daily_loss_limit",
+                    loss=self.daily.hit_at_loss,
+                    limit=self.settings.daily_loss_limit,
+                    start_of_day_equity=self.daily.start_equity,
+                    flatten=self.settings.flatten_on_daily_limit,
                 )
             )
         return events
 
-    def _event(self, plan: RiskPlan, at: datetime, kind: str, i: int, rule: str, **numbers: float) -> None:
+    def _event(
+        self, plan: RiskPlan, at: datetime, kind: type[RiskLimitHit], i: int, rule: str, **numbers: float
+    ) -> None:
         symbol = self.symbols[i] if i >= 0 else "*"
-        plan.events.append(Event(at, kind, {"symbol": symbol, "rule": rule, **numbers}))
+        plan.events.append(kind(at, symbol, rule, numbers))
 
     def limit_weights(self, target: Array, prices: Array, inputs: RiskInputs) -> tuple[Array, list[str | None]]:
         """Apply sizing and every exposure limit to target weights; returns them and the binding rule per symbol."""
@@ -361,14 +365,14 @@ class RiskEngine:
             qty = int(t.delta[i])
             max_qty = int(s.max_order_fraction * equity / float(prices[i])) if t.valid[i] else 0
             if abs(qty) > max_qty and not t.closing[i]:
-                self._event(plan, at, "order.reduced", i, "max_order_fraction", requested=abs(qty), allowed=max_qty)
+                self._event(plan, at, OrderReduced, i, "max_order_fraction", requested=abs(qty), allowed=max_qty)
                 qty = int(np.sign(qty)) * max_qty
             notional = abs(qty * float(prices[i])) if t.valid[i] else 0.0
             if qty == 0 or (notional < s.min_order_notional and not t.closing[i]):
                 self._event(
                     plan,
                     at,
-                    "order.denied",
+                    OrderDenied,
                     i,
                     "min_order_notional",
                     notional=notional,
@@ -381,7 +385,7 @@ class RiskEngine:
                 self._event(
                     plan,
                     at,
-                    "order.resized" if raised else "order.reduced",
+                    OrderResized if raised else OrderReduced,
                     i,
                     str(t.rule[i]),
                     requested_weight=float(target_weights[i]),
@@ -391,7 +395,7 @@ class RiskEngine:
         for j in range(len(self.symbols)):
             blocked = t.rule[j] in ("no_short", "daily_loss_limit") and not t.trade[j]
             if blocked and abs(float(target_weights[j]) - float(t.current[j])) > self.rebalance_band:
-                self._event(plan, at, "order.denied", j, str(t.rule[j]), requested_weight=float(target_weights[j]))
+                self._event(plan, at, OrderDenied, j, str(t.rule[j]), requested_weight=float(target_weights[j]))
 
     def _over_limits(
         self, projected: Array, allowed: Array, prices: Array, inputs: RiskInputs | None = None

@@ -10,7 +10,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from papertrader.core.arrays import Array
-from papertrader.core.events import Event
+from papertrader.domain.events import DomainEvent
 from papertrader.features.view import FeatureView
 
 
@@ -31,7 +31,7 @@ class Decision:
     #: lazy like `explain`; None for single-model strategies. Stored in the "signal" event payload.
     votes: Callable[[int], list[dict[str, Any]]] | None = None
     #: events the strategy wants published with the cycle (e.g. the performance monitor's monitor.* events)
-    events: tuple[Event, ...] = ()
+    events: tuple[DomainEvent, ...] = ()
 
     def __post_init__(self) -> None:
         n = self.weights.shape[0]

@@ -24,9 +24,8 @@ import numpy.typing as npt
 
 from papertrader.config.monitor import MonitorSettings
 from papertrader.core.arrays import Array
-from papertrader.core.events import Event
+from papertrader.domain.events import DomainEvent, DriftChanged
 from papertrader.features.view import FeatureView
-from papertrader.signals.monitor import DRIFT
 
 _FLOOR = 1e-4
 _MIN_RECENT = 10
@@ -126,7 +125,7 @@ class DriftMonitor:
         window = self.settings.drift_window
         return {name: score(name, ref, view.window(name, window)) for name, ref in self.references.items()}
 
-    def check(self, ts: datetime, view: FeatureView) -> list[Event]:
+    def check(self, ts: datetime, view: FeatureView) -> list[DomainEvent]:
         """A monitor.drift event when the set of features past the PSI threshold changes (none otherwise)."""
         threshold = self.settings.drift_threshold
         scored = self.scores(view)
@@ -137,15 +136,12 @@ class DriftMonitor:
         self._drifted = drifted
         ranked = sorted(past.values(), key=lambda s: -s.psi)
         return [
-            Event(
+            DriftChanged(
                 ts,
-                DRIFT,
-                {
-                    "cycle": view.k,
-                    "threshold": threshold,
-                    "window": self.settings.drift_window,
-                    "features": [{"name": s.feature, "psi": s.psi, "ks": s.ks, "n": s.n} for s in ranked],
-                    "cleared": not drifted,
-                },
+                cycle=view.k,
+                threshold=threshold,
+                window=self.settings.drift_window,
+                features=tuple({"name": s.feature, "psi": s.psi, "ks": s.ks, "n": s.n} for s in ranked),
+                cleared=not drifted,
             )
         ]

@@ -46,12 +46,11 @@ import numpy as np
 
 from papertrader.config.board import BoardSettings
 from papertrader.core.arrays import Array
-from papertrader.core.events import Event
+from papertrader.domain.events import DomainEvent, WeightsProposed
 from papertrader.features.view import FeatureView
 from papertrader.signals.base import Closable, Decision
 from papertrader.signals.calibration import BoardCalibration
 from papertrader.signals.members import CLOSE
-from papertrader.signals.monitor import PROPOSAL
 from papertrader.signals.votes import Member, Opinion
 
 log = logging.getLogger(__name__)
@@ -62,7 +61,7 @@ class Monitor(Protocol):
 
     def observe(
         self, k: int, ts: datetime, close: Array, opinions: Sequence[Opinion], horizons: Mapping[str, int]
-    ) -> list[Event]:
+    ) -> list[DomainEvent]:
         """Score matured opinions with closes up to k, store this cycle's; events to publish."""
         ...
 
@@ -83,7 +82,7 @@ class Monitor(Protocol):
 class DriftCheck(Protocol):
     """The part of signals.drift.DriftMonitor the board uses: fitted before trading, checked now and then."""
 
-    def check(self, ts: datetime, view: FeatureView) -> list[Event]:
+    def check(self, ts: datetime, view: FeatureView) -> list[DomainEvent]:
         """monitor.drift events when the set of drifted features changes."""
         ...
 
@@ -247,7 +246,7 @@ class Ensemble:
     def decide(self, ts: datetime, view: FeatureView) -> Decision:
         """Target weights, confidence, Kelly inputs and per-symbol votes from one poll of the board."""
         opinions, failed = self.poll(ts, view)
-        events: list[Event] = []
+        events: list[DomainEvent] = []
         mults: dict[str, float] = {}
         new_cycle = self._last_k is None or view.k > self._last_k
         if self.monitor is not None:
@@ -265,15 +264,15 @@ class Ensemble:
         self._last_k = view.k
         return self.combine(opinions, mults, failed, events)
 
-    def _apply_proposals(self, events: Sequence[Event]) -> None:
+    def _apply_proposals(self, events: Sequence[DomainEvent]) -> None:
         """Move the base weights to the monitor's proposals, only when monitor.auto_apply is set."""
         if self.monitor is None or not self.monitor.auto_apply:
             return
         changed = False
         for event in events:
-            if event.kind != PROPOSAL:
+            if not isinstance(event, WeightsProposed):
                 continue
-            for p in event.payload["proposals"]:
+            for p in event.proposals:
                 if p["member"] in self.base_weights:
                     self.base_weights[p["member"]] = float(p["proposed"])
                     changed = True
@@ -319,7 +318,7 @@ class Ensemble:
         opinions: Sequence[Opinion],
         mults: Mapping[str, float] | None = None,
         failed: Mapping[str, str] | None = None,
-        events: Sequence[Event] = (),
+        events: Sequence[DomainEvent] = (),
     ) -> Decision:
         """The board's decision from calibrated opinions (pure apart from the hold/previous-target memory)."""
         b = self.board

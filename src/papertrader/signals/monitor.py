@@ -55,15 +55,22 @@ import numpy.typing as npt
 
 from papertrader.config.monitor import MonitorSettings
 from papertrader.core.arrays import Array
-from papertrader.core.events import Event
+from papertrader.domain.events import (
+    DomainEvent,
+    DriftChanged,
+    MemberDegraded,
+    MemberRecovered,
+    MonitorRecorded,
+    WeightsProposed,
+)
 from papertrader.signals.votes import Opinion
 
-DEGRADED = "monitor.degraded"
-RECOVERED = "monitor.recovered"
-RECORDS = "monitor.records"
-PROPOSAL = "monitor.proposal"
-DRIFT = "monitor.drift"
-MONITOR_KINDS = (DEGRADED, RECOVERED, RECORDS, PROPOSAL, DRIFT)
+#: Kinds of the monitor's events (the classes are in domain.events).
+DEGRADED = MemberDegraded.KIND
+RECOVERED = MemberRecovered.KIND
+RECORDS = MonitorRecorded.KIND
+PROPOSAL = WeightsProposed.KIND
+DRIFT = DriftChanged.KIND
 
 _P_CLIP = (0.05, 0.95)
 _MIN_SIGMA = 0.01
@@ -219,7 +226,7 @@ class PerformanceMonitor:
         close: Array,
         opinions: Sequence[Opinion],
         horizons: Mapping[str, int],
-    ) -> list[Event]:
+    ) -> list[DomainEvent]:
         """Score every stored opinion whose horizon has passed using closes up to bar k, then store this cycle's."""
         if close.shape != (self.n_symbols,):
             raise ValueError(f"close must have one entry per symbol ({self.n_symbols})")
@@ -228,7 +235,7 @@ class PerformanceMonitor:
         self._last_k = k
         known = np.isfinite(close)
         self._last_close[known] = close[known]
-        events: list[Event] = []
+        events: list[DomainEvent] = []
         for name, state in self._members.items():
             due = [p for p in state.pending if p.due <= k]
             if not due:
@@ -367,7 +374,7 @@ class PerformanceMonitor:
             bin_y=np.bincount(idx, weights=y, minlength=bins).astype(np.float64),
         )
 
-    def _test(self, ts: datetime, name: str, state: _MemberState, scores: _Scores) -> list[Event]:
+    def _test(self, ts: datetime, name: str, state: _MemberState, scores: _Scores) -> list[DomainEvent]:
         """Feed one scored cycle to the member's baseline or CUSUMs; events when its state flips."""
         s = self.settings
         if state.p0 is None:
@@ -396,22 +403,19 @@ class PerformanceMonitor:
             state.since_alarm = _Totals()
             rec = self.records()[name]
             return [
-                Event(
+                MemberDegraded(
                     ts,
-                    DEGRADED,
-                    {
-                        "member": name,
-                        "timeframe": state.timeframe,
-                        "tests": tests,
-                        "cusum_hit": state.cusum_hit,
-                        "cusum_brier": state.cusum_brier,
-                        "design_effect": [state.design_hit, state.design_brier],
-                        "reference_hit_rate": p0,
-                        "reference_brier": state.mu0,
-                        "recent_hit_rate": _json_float(rec.hit_rate),
-                        "recent_brier": _json_float(rec.brier),
-                        "n": rec.n,
-                    },
+                    member=name,
+                    timeframe=state.timeframe,
+                    tests=tuple(tests),
+                    cusum_hit=state.cusum_hit,
+                    cusum_brier=state.cusum_brier,
+                    design_effect=(state.design_hit, state.design_brier),
+                    reference_hit_rate=p0,
+                    reference_brier=state.mu0,
+                    recent_hit_rate=_json_float(rec.hit_rate),
+                    recent_brier=_json_float(rec.brier),
+                    n=rec.n,
                 )
             ]
         state.since_alarm.add(scores)
@@ -426,41 +430,33 @@ class PerformanceMonitor:
             state.cached = None
             state.cusum_hit = state.cusum_brier = 0.0
             return [
-                Event(
+                MemberRecovered(
                     ts,
-                    RECOVERED,
-                    {
-                        "member": name,
-                        "timeframe": state.timeframe,
-                        "hit_rate_since_alarm": recent.hit_rate,
-                        "brier_since_alarm": recent.brier,
-                        "n": recent.n,
-                    },
+                    member=name,
+                    timeframe=state.timeframe,
+                    hit_rate_since_alarm=recent.hit_rate,
+                    brier_since_alarm=recent.brier,
+                    n=recent.n,
                 )
             ]
         return []
 
-    def _periodic_events(self, ts: datetime) -> list[Event]:
+    def _periodic_events(self, ts: datetime) -> list[DomainEvent]:
         """A records snapshot (so reports can rebuild the table) and, once weights are known, proposals."""
-        events = [
-            Event(
+        events: list[DomainEvent] = [
+            MonitorRecorded(
                 ts,
-                RECORDS,
-                {
-                    "records": [r.as_payload() for r in self.records().values()],
-                    "timeframes": [r.as_payload() for r in self.timeframe_records().values()],
-                    "multipliers": self.weight_multipliers(),
-                },
+                records=tuple(r.as_payload() for r in self.records().values()),
+                timeframes=tuple(r.as_payload() for r in self.timeframe_records().values()),
+                multipliers=self.weight_multipliers(),
             )
         ]
         if self._weights:
             props = self.proposals(self._weights)
             if props:
                 events.append(
-                    Event(
-                        ts,
-                        PROPOSAL,
-                        {"proposals": [p.as_payload() for p in props], "auto_apply": self.settings.auto_apply},
+                    WeightsProposed(
+                        ts, proposals=tuple(p.as_payload() for p in props), auto_apply=self.settings.auto_apply
                     )
                 )
         return events

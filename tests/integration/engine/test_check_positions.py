@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from papertrader.cli import app
 from papertrader.config.settings import RiskSettings, Settings
+from papertrader.domain.events import OrderFilled
 from papertrader.engine.check import check_run
 from papertrader.persistence.db import make_engine
 from papertrader.persistence.repository import RunRepository
@@ -85,3 +86,18 @@ def test_the_cli_exits_1_and_names_the_tampered_symbol(
     result = CliRunner().invoke(app, ["check", RUN])
     assert result.exit_code == 1
     assert "mismatch" in result.output and f"{symbol} qty" in result.output
+
+
+def test_the_event_log_reads_back_typed_and_a_fill_row_that_cannot_be_read_is_a_mismatch_not_a_crash(
+    stored: tuple[Settings, RunRepository],
+) -> None:
+    settings, repo = stored
+    assert all(isinstance(e, OrderFilled) for e in repo.load_events(RUN, ["fill"]))
+    _tamper(
+        settings,
+        "UPDATE events SET payload = '{\"order_id\": \"x\"}' WHERE run_id = :run AND kind = 'fill' AND seq = "
+        "(SELECT MIN(seq) FROM events WHERE run_id = :run AND kind = 'fill')",
+    )
+    report = check_run(repo, RUN)
+    assert not report.ok
+    assert any("fill event" in p and "could not be read" in p for p in report.problems), report.problems

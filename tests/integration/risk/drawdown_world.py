@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from papertrader.config.settings import Settings
-from papertrader.core.events import Event
+from papertrader.domain.events import DomainEvent
 from papertrader.engine.cycle import Engine
 from papertrader.features.view import FeatureView
 from papertrader.signals.base import Decision
@@ -49,7 +49,7 @@ class LongEverything:
         return Decision(weights, np.ones(self.n_symbols), lambda _i: "long everything")
 
 
-def run_drawdown(bars: pd.DataFrame, settings: Settings, strategy: str) -> tuple[Engine, list[Event], np.ndarray]:
+def run_drawdown(bars: pd.DataFrame, settings: Settings, strategy: str) -> tuple[Engine, list[DomainEvent], np.ndarray]:
     """Run the trend baseline or long-everything over bars; returns the engine, its events and its equity curve."""
     engine, events = build_engine(bars, settings)
     if strategy == "hold":

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from papertrader.config.monitor import MonitorSettings
-from papertrader.core.events import Event
 from papertrader.data.adapters.bundled import BundledSource
+from papertrader.domain.events import DomainEvent
 from papertrader.signals.monitor import DEGRADED, RECORDS, MemberRecord, PerformanceMonitor
 from papertrader.signals.votes import Opinion
 
@@ -32,12 +32,12 @@ def momentum_opinion(closes: np.ndarray, k: int) -> Opinion:
     )
 
 
-def run_monitor(bars: pd.DataFrame) -> tuple[PerformanceMonitor, list[Event], int]:
+def run_monitor(bars: pd.DataFrame) -> tuple[PerformanceMonitor, list[DomainEvent], int]:
     """Feed every bar of a long-format frame to a monitor scoring the momentum member at a 5-bar horizon."""
     wide = bars.pivot(index="ts", columns="symbol", values="close").sort_index()
     closes = wide.to_numpy(dtype=np.float64)
     monitor = PerformanceMonitor(closes.shape[1], MonitorSettings(window=500))
-    events: list[Event] = []
+    events: list[DomainEvent] = []
     for k, ts in enumerate(wide.index):
         events += monitor.observe(k, ts.to_pydatetime(), closes[k], [momentum_opinion(closes, k)], {"trend": HORIZON})
     return monitor, events, closes.shape[0]

@@ -20,8 +20,8 @@ from fastapi.testclient import TestClient
 from papertrader.api.app import PREFIX
 from papertrader.api.views.decisions import DecisionsView, PricesView
 from papertrader.cli.board import stored_decisions
-from papertrader.core.events import Event
 from papertrader.data.store import Lake
+from papertrader.domain.events import event_from_record
 from papertrader.persistence.repository import CycleRecord
 
 
@@ -133,8 +133,8 @@ def test_board_votes_come_back_per_member_with_null_for_no_view(tmp_path: Path) 
             "reason": "",
         },
     ]
-    event = Event(ts, "signal", {"symbol": "SPY", "source": "ensemble", "target_weight": 0.2, "confidence": 0.3,
-                                 "rationale": "board", "votes": votes})  # fmt: skip
+    payload = {"symbol": "SPY", "source": "ensemble", "target_weight": 0.2, "confidence": 0.3, "rationale": "board"}
+    event = event_from_record(ts, "signal", {**payload, "votes": votes})
     cash = Decimal(100_000)
     run.repo.record_cycles("run-v", [CycleRecord(30, ts, (), (), (), cash, Decimal(0), cash, 0.0, (event,))])
     with TestClient(make_app(run)) as client:

@@ -9,7 +9,7 @@ from papertrader.api.schemas import PositionView
 from papertrader.api.views.alerts import alert_view
 from papertrader.api.views.risk import sector_buckets
 from papertrader.config.settings import RiskSettings
-from papertrader.core.events import Event
+from papertrader.domain.events import event_from_record
 
 T = datetime(2020, 3, 16, 13, 30, tzinfo=UTC)
 
@@ -41,7 +41,7 @@ def test_sector_exposure_groups_held_symbols_by_the_universe_and_explicitsector_
 
 def test_guard_exits_and_gaps_read_as_alerts_with_their_cause() -> None:
     exit_ = alert_view(
-        Event(
+        event_from_record(
             T,
             "risk.drawdown_exit",
             {"symbol": "SPY", "cause": "intrabar", "qty": 10, "level": 250.0, "price": "249.9", "floor": 92000.0},
@@ -49,6 +49,8 @@ def test_guard_exits_and_gaps_read_as_alerts_with_their_cause() -> None:
     )
     assert exit_.severity == "warning" and "intrabar" in exit_.message and "92,000.00" in exit_.message
     gap = alert_view(
-        Event(T, "risk.gap_through", {"gap": 0.11, "allowance": 0.05, "loss": 1.0, "symbols": {"SPY": -0.11}})
+        event_from_record(
+            T, "risk.gap_through", {"gap": 0.11, "allowance": 0.05, "loss": 1.0, "symbols": {"SPY": -0.11}}
+        )
     )
     assert gap.severity == "critical" and "SPY -11.0%" in gap.message and "11.0%" in gap.message

@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from papertrader.api.app import PREFIX
 from papertrader.api.schemas import SignalsView
 from papertrader.api.views.signals import signal_view
-from papertrader.core.events import Event
+from papertrader.domain.events import DomainEvent, event_from_record
 from papertrader.persistence.repository import CycleRecord
 
 VOTES: list[dict[str, Any]] = [  # synthetic: the ensemble's payload shape, not a model's output
@@ -31,9 +31,9 @@ VOTES: list[dict[str, Any]] = [  # synthetic: the ensemble's payload shape, not 
 ]  # fmt: skip
 
 
-def _board_event(ts: Any, votes: list[dict[str, Any]]) -> Event:
-    return Event(ts, "signal", {"symbol": "SPY", "source": "ensemble", "target_weight": 0.0, "confidence": 1.0,
-                                "rationale": "EXIT requested by ppo: target 0", "votes": votes})  # fmt: skip
+def _board_event(ts: Any, votes: list[dict[str, Any]]) -> DomainEvent:
+    payload = {"symbol": "SPY", "source": "ensemble", "target_weight": 0.0, "confidence": 1.0}
+    return event_from_record(ts, "signal", {**payload, "rationale": "EXIT requested by ppo: target 0", "votes": votes})
 
 
 def test_the_signals_route_shows_every_board_members_vote_as_stored(tmp_path: Path) -> None:

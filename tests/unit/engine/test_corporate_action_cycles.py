@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from papertrader.config.settings import Settings
 from papertrader.core.clock import SimClock
-from papertrader.core.events import Event, EventBus
+from papertrader.core.events import EventBus
+from papertrader.domain.events import DomainEvent
 from papertrader.domain.types import Fill, Side
 from papertrader.engine.cycle import ACTION_EVENTS, Engine, apply_action_event
 from papertrader.engine.panel import Panel
@@ -24,13 +25,13 @@ from papertrader.signals.trend import TrendFollowing
 from support import load_shared_daily
 
 
-def _engine(bars: pd.DataFrame, actions: pd.DataFrame | None) -> tuple[Engine, list[Event]]:
+def _engine(bars: pd.DataFrame, actions: pd.DataFrame | None) -> tuple[Engine, list[DomainEvent]]:
     settings = Settings(risk={"max_drawdown": 0.5})
     panel = Panel.from_long(bars, "1d", actions=actions)
     s = settings.strategy
     features = compute_technical(panel.prices, TechnicalSpec(sma=(s.fast, s.slow)))
     bus = EventBus()
-    events: list[Event] = []
+    events: list[DomainEvent] = []
     bus.subscribe(events.append)
     engine = Engine(
         run_id="t",
@@ -45,7 +46,7 @@ def _engine(bars: pd.DataFrame, actions: pd.DataFrame | None) -> tuple[Engine, l
 
 
 @pytest.fixture(scope="module")
-def ran() -> tuple[Engine, list[Event], int, int]:
+def ran() -> tuple[Engine, list[DomainEvent], int, int]:
     bars = load_shared_daily("IBM")
     window = (bars["ts"] >= pd.Timestamp("2005-01-01", tz="UTC")) & (bars["ts"] < pd.Timestamp("2007-01-01", tz="UTC"))
     bars = bars[window].reset_index(drop=True)
@@ -71,7 +72,7 @@ def ran() -> tuple[Engine, list[Event], int, int]:
 
 
 def test_an_odd_position_splits_three_for_two_with_half_a_share_paid_in_cash(
-    ran: tuple[Engine, list[Event], int, int],
+    ran: tuple[Engine, list[DomainEvent], int, int],
 ) -> None:
     _, events, held, _ = ran
     split = [e for e in events if e.kind == "split"]
@@ -82,7 +83,9 @@ def test_an_odd_position_splits_three_for_two_with_half_a_share_paid_in_cash(
     assert Decimal(str(payload["cash"])) == Decimal("0.5") * lieu > 0
 
 
-def test_the_dividend_is_credited_on_the_shares_held_after_the_split(ran: tuple[Engine, list[Event], int, int]) -> None:
+def test_the_dividend_is_credited_on_the_shares_held_after_the_split(
+    ran: tuple[Engine, list[DomainEvent], int, int],
+) -> None:
     _, events, held, _ = ran
     dividend = [e for e in events if e.kind == "dividend"]
     assert len(dividend) == 1
@@ -91,7 +94,7 @@ def test_the_dividend_is_credited_on_the_shares_held_after_the_split(ran: tuple[
 
 
 def test_fills_and_actions_from_the_event_log_rebuild_the_ledger_exactly(
-    ran: tuple[Engine, list[Event], int, int],
+    ran: tuple[Engine, list[DomainEvent], int, int],
 ) -> None:
     engine, events, _, _ = ran
     ledger = Ledger(engine.ledger.initial_cash)
@@ -135,11 +138,11 @@ def _plain_run() -> tuple[tuple[Any, ...], tuple[Any, ...], tuple[int, ...]]:
     return _signals(events), _fills(events), tuple(held)
 
 
-def _signals(events: list[Event]) -> tuple[Any, ...]:
+def _signals(events: list[DomainEvent]) -> tuple[Any, ...]:
     return tuple((e.ts, e.payload["target_weight"], e.payload["confidence"]) for e in events if e.kind == "signal")
 
 
-def _fills(events: list[Event]) -> tuple[Any, ...]:
+def _fills(events: list[DomainEvent]) -> tuple[Any, ...]:
     return tuple(
         (e.ts, e.payload["side"], e.payload["qty"], e.payload["price"], e.payload["fee"])
         for e in events

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from papertrader.config.settings import RiskSettings, Settings
-from papertrader.core.events import Event
+from papertrader.domain.events import DomainEvent, StopBlockCleared, StopExited
 from papertrader.domain.types import OrderType, Side
 from papertrader.engine.cycle import Engine
 from papertrader.engine.protection import CLEARED_EVENT, EXIT_EVENT, Protector, atr_panel, is_protective
@@ -18,7 +20,7 @@ TIGHT = Settings(risk=RiskSettings(max_drawdown=1.0, stop_atr_mult=1.0, take_pro
 
 
 @pytest.fixture(scope="module")
-def tight_run(etf_daily: pd.DataFrame) -> tuple[Engine, list[Event], list[dict[str, object]]]:
+def tight_run(etf_daily: pd.DataFrame) -> tuple[Engine, list[DomainEvent], list[dict[str, object]]]:
     """A real 4-ETF run with tight stops, with the protective book after every cycle."""
     from support import build_engine
 
@@ -35,7 +37,7 @@ def tight_run(etf_daily: pd.DataFrame) -> tuple[Engine, list[Event], list[dict[s
 
 
 def test_every_position_is_covered_by_one_pair_sized_to_what_stays_held(
-    tight_run: tuple[Engine, list[Event], list[dict[str, object]]],
+    tight_run: tuple[Engine, list[DomainEvent], list[dict[str, object]]],
 ) -> None:
     engine, _, books = tight_run
     covered = 0
@@ -59,7 +61,7 @@ def test_every_position_is_covered_by_one_pair_sized_to_what_stays_held(
 
 
 def test_stop_levels_come_from_the_atr_of_the_placement_bar(
-    tight_run: tuple[Engine, list[Event], list[dict[str, object]]],
+    tight_run: tuple[Engine, list[DomainEvent], list[dict[str, object]]],
 ) -> None:
     engine, events, _ = tight_run
     atr = atr_panel(engine.panel.prices, TIGHT.risk.atr_period)
@@ -76,7 +78,7 @@ def test_stop_levels_come_from_the_atr_of_the_placement_bar(
 
 
 def test_a_stop_exit_blocks_reentry_until_the_strategy_is_flat_again(
-    tight_run: tuple[Engine, list[Event], list[dict[str, object]]],
+    tight_run: tuple[Engine, list[DomainEvent], list[dict[str, object]]],
 ) -> None:
     _, events, _ = tight_run
     exits = [e for e in events if e.kind == EXIT_EVENT]
@@ -105,7 +107,7 @@ def test_a_stop_exit_blocks_reentry_until_the_strategy_is_flat_again(
 
 
 def test_stops_never_leave_a_long_only_book_short(
-    tight_run: tuple[Engine, list[Event], list[dict[str, object]]],
+    tight_run: tuple[Engine, list[DomainEvent], list[dict[str, object]]],
 ) -> None:
     _, _, books = tight_run
     for book in books:
@@ -123,9 +125,9 @@ def test_protection_can_be_switched_off(etf_daily: pd.DataFrame, engine_factory:
 def test_blocks_rebuild_from_stored_events() -> None:
     protector = Protector("r", ("A", "B"), RiskSettings(), np.full((3, 2), 1.0))
     events = [
-        Event(pd.Timestamp("2020-01-02", tz="UTC").to_pydatetime(), EXIT_EVENT, {"symbol": "A"}),
-        Event(pd.Timestamp("2020-01-03", tz="UTC").to_pydatetime(), EXIT_EVENT, {"symbol": "B"}),
-        Event(pd.Timestamp("2020-01-06", tz="UTC").to_pydatetime(), CLEARED_EVENT, {"symbol": "A"}),
+        StopExited(pd.Timestamp("2020-01-02", tz="UTC").to_pydatetime(), "A", "r:1:sl:A", "stop-loss", Decimal(9)),
+        StopExited(pd.Timestamp("2020-01-03", tz="UTC").to_pydatetime(), "B", "r:2:sl:B", "stop-loss", Decimal(9)),
+        StopBlockCleared(pd.Timestamp("2020-01-06", tz="UTC").to_pydatetime(), "A", 0.0),
     ]
     protector.restore([], events)
     assert protector.blocked == {"B"}

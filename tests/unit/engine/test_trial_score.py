@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from papertrader.core.events import Event
+from papertrader.domain.events import DomainEvent, HaltChanged, HealthChanged, KillSwitchFired
 from papertrader.engine.trial_score import (
     Criteria,
     WindowScore,
@@ -21,8 +21,8 @@ T0 = datetime(2010, 3, 1, 21, tzinfo=UTC)
 CYCLES = [T0 + timedelta(days=i) for i in range(7)]
 
 
-def _health(i: int, component: str, status: str) -> Event:
-    return Event(CYCLES[i], "health", {"component": component, "status": status, "message": "crafted"})
+def _health(i: int, component: str, status: str) -> DomainEvent:
+    return HealthChanged(CYCLES[i], component, status, "crafted")
 
 
 def test_uptime_is_one_when_every_scheduled_cycle_completed_healthy() -> None:
@@ -44,13 +44,13 @@ def test_uptime_counts_cycles_that_never_ran_as_down() -> None:
 
 
 def test_uptime_ignores_health_events_after_the_cycle() -> None:
-    late = Event(CYCLES[6] + timedelta(minutes=1), "health", {"component": "signals", "status": "down"})
+    late = HealthChanged(CYCLES[6] + timedelta(minutes=1), "signals", "down", "crafted")
     assert uptime(7, CYCLES, [late]) == 1.0
 
 
 def test_critical_failures_count_a_raise_a_kill_switch_and_a_ledger_mismatch_once_each() -> None:
-    kill = Event(CYCLES[3], "risk.kill_switch", {"drawdown": -0.21})
-    halt = Event(CYCLES[3], "halt", {"halted": True, "reason": "kill switch: drawdown -21.00% past 20%"})
+    kill = KillSwitchFired(CYCLES[3], "max_drawdown", -0.21, 0.2, 100_000.0, 79_000.0)
+    halt = HaltChanged(CYCLES[3], True, "kill switch: drawdown -21.00% past 20%")
     failures = critical_failures("RuntimeError: boom", [kill, halt], ["cash: stored 1, rebuilt 2"])
     assert len(failures) == 3
     assert failures[0] == "run raised: RuntimeError: boom"
@@ -58,12 +58,12 @@ def test_critical_failures_count_a_raise_a_kill_switch_and_a_ledger_mismatch_onc
 
 
 def test_an_operator_flatten_halt_is_not_a_critical_failure() -> None:
-    halt = Event(CYCLES[3], "halt", {"halted": True, "reason": "flatten requested by the operator"})
+    halt = HaltChanged(CYCLES[3], True, "flatten requested by the operator")
     assert critical_failures(None, [halt, _health(1, "signals", "down")], []) == ()
 
 
 def test_a_kill_switch_halt_alone_counts() -> None:
-    halt = Event(CYCLES[3], "halt", {"halted": True, "reason": "kill switch: drawdown -21.00% past 20%"})
+    halt = HaltChanged(CYCLES[3], True, "kill switch: drawdown -21.00% past 20%")
     assert len(critical_failures(None, [halt], [])) == 1
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from papertrader.core.events import Event
 from papertrader.core.ids import order_id
+from papertrader.domain.events import DomainEvent, event_from_record
 from papertrader.domain.types import Fill, Order, OrderType, Position, Side
 from papertrader.persistence import CycleRecord
 
@@ -28,7 +28,7 @@ def build_cycles(run_id: str, n: int) -> list[CycleRecord]:
         orders: list[Order] = []
         fills: list[Fill] = []
         changed: list[Position] = []
-        events: list[Event] = []
+        events: list[DomainEvent] = []
         if pending is not None:
             price = Decimal("100.0000001") + c
             filled = pending.fill(pending.qty, price, ts)
@@ -41,7 +41,7 @@ def build_cycles(run_id: str, n: int) -> list[CycleRecord]:
             orders.append(filled)
             fills.append(fill)
             changed.append(pos)
-            events.append(Event(ts, "fill", {"fill": fill, "cash": cash}))
+            events.append(event_from_record(ts, "fill", {"fill": fill, "cash": cash}))
         symbol = ("AAPL", "MSFT")[c % 2]
         side = Side.BUY if c % 3 else Side.SELL
         is_limit = c % 2 == 1
@@ -56,7 +56,7 @@ def build_cycles(run_id: str, n: int) -> list[CycleRecord]:
             tag=f"cycle-{c}",
         ).accept(ts)
         orders.append(new)
-        events.append(Event(ts, "order", {"order": new, "at": ts}))
+        events.append(event_from_record(ts, "order", {"order": new, "at": ts}))
         pending = new
         market_value = sum((p.qty * last_price[s] for s, p in positions.items()), Decimal(0))
         equity = cash + market_value

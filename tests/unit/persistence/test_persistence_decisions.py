@@ -11,7 +11,7 @@ from decimal import Decimal
 from persistence_scenario import T0
 from sqlalchemy import Engine
 
-from papertrader.core.events import Event
+from papertrader.domain.events import event_from_record
 from papertrader.persistence import CycleRecord, RunRepository
 from papertrader.persistence.decisions import load_decisions
 
@@ -27,11 +27,11 @@ def _store(repo: RunRepository, run_id: str, cycles: int) -> None:
     for c in range(cycles):
         ts = T0 + timedelta(days=c)
         events = (
-            Event(ts, "signal", {"symbol": "AAPL", "source": "ensemble", "target_weight": 0.1 * c, "confidence": 0.5,
-                                 "rationale": f"a{c}", "votes": VOTES}),
-            Event(ts, "order.denied", {"symbol": "AAPL", "rule": "cash"}),
-            Event(ts, "signal", {"symbol": "MSFT", "source": "ensemble", "target_weight": -0.1, "confidence": "nan",
-                                 "rationale": f"m{c}"}),
+            event_from_record(ts, "signal", {"symbol": "AAPL", "source": "ensemble", "target_weight": 0.1 * c,
+                                             "confidence": 0.5, "rationale": f"a{c}", "votes": VOTES}),
+            event_from_record(ts, "order.denied", {"symbol": "AAPL", "rule": "cash"}),
+            event_from_record(ts, "signal", {"symbol": "MSFT", "source": "ensemble", "target_weight": -0.1,
+                                             "confidence": "nan", "rationale": f"m{c}"}),
         )  # fmt: skip
         records.append(
             CycleRecord(c, ts, (), (), (), Decimal(100), Decimal(0), Decimal(100), 0.0, events)  # empty book

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 import papertrader
 from papertrader.cli import app
-from papertrader.core.events import Event
+from papertrader.domain.events import event_from_record
 from papertrader.persistence import RunInfo, RunRepository, init_db, make_engine
 from papertrader.persistence.repository import RunNotFoundError
 
@@ -40,7 +40,7 @@ def home(tmp_path: Path, run_info: RunInfo, monkeypatch: pytest.MonkeyPatch) -> 
     repo = RunRepository(engine)
     repo.create_run(run_info)
     records = build_cycles(run_info.id, CYCLES)
-    signal = Event(records[2].ts, "signal", {"symbol": "AAPL", "source": "ensemble", "target_weight": 0.2,
+    signal = event_from_record(records[2].ts, "signal", {"symbol": "AAPL", "source": "ensemble", "target_weight": 0.2,
                                              "confidence": 0.7, "rationale": "board", "votes": VOTES})  # fmt: skip
     records[2] = replace(records[2], events=(*records[2].events, signal))
     repo.record_cycles(run_info.id, records)

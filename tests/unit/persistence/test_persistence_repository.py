@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError, StatementError
 
 from papertrader.core.clock import SimClock
 from papertrader.core.errors import ConfigError
-from papertrader.core.events import Event
+from papertrader.domain.events import event_from_record
 from papertrader.domain.types import Fill, Lot, OrderStatus, Position, Side
 from papertrader.persistence import (
     EQUITY_COLUMNS,
@@ -295,11 +295,11 @@ def _conflicting_fill(records: list[CycleRecord]) -> CycleRecord:
 
 
 def _naive_event(records: list[CycleRecord]) -> CycleRecord:
-    return replace(records[4], events=(Event(datetime(2024, 1, 7), "oops", {}),))
+    return replace(records[4], events=(event_from_record(datetime(2024, 1, 7), "oops", {}),))
 
 
 def _unstorable_payload(records: list[CycleRecord]) -> CycleRecord:
-    return replace(records[4], events=(Event(records[4].ts, "oops", {"x": object()}),))
+    return replace(records[4], events=(event_from_record(records[4].ts, "oops", {"x": object()}),))
 
 
 def _fill_of_unknown_order(records: list[CycleRecord]) -> CycleRecord:

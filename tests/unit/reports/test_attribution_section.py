@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from papertrader.config.monitor import MonitorSettings
-from papertrader.core.events import Event
+from papertrader.domain.events import DomainEvent, OrderDenied, SignalChanged, event_from_record
 from papertrader.reports.attribution import attribution_section, hit_rate_history, monitor_summary
 from papertrader.reports.tearsheet import TearSheetInput, render
 from papertrader.signals.monitor import DEGRADED, PerformanceMonitor
@@ -20,7 +20,7 @@ from papertrader.signals.votes import Opinion, Timeframe
 START = datetime(2020, 1, 2, 21, tzinfo=UTC)
 
 
-def _synthetic_monitor_events(monitor: PerformanceMonitor, bars: int, n: int) -> list[Event]:
+def _synthetic_monitor_events(monitor: PerformanceMonitor, bars: int, n: int) -> list[DomainEvent]:
     """SYNTHETIC: a random walk and three members: lstm right 70% then 40% from bar 400, gru 65%, ppo a coin."""
     rng = np.random.default_rng(7)
     closes = 100.0 * np.exp(np.cumsum(rng.normal(0.0, 0.01, (bars, n)), axis=0))
@@ -30,7 +30,7 @@ def _synthetic_monitor_events(monitor: PerformanceMonitor, bars: int, n: int) ->
         "ppo": lambda _k: 0.5,
     }
     timeframes: dict[str, Timeframe] = {"lstm": "short", "gru": "short", "ppo": "agent"}
-    events: list[Event] = []
+    events: list[DomainEvent] = []
     for k in range(bars):
         opinions = []
         for name, acc in accuracy.items():
@@ -46,9 +46,9 @@ def _synthetic_monitor_events(monitor: PerformanceMonitor, bars: int, n: int) ->
     return events
 
 
-def _stored(events: list[Event]) -> list[Event]:
+def _stored(events: list[DomainEvent]) -> list[DomainEvent]:
     """Events as they come back from the database: payloads through JSON."""
-    return [Event(e.ts, e.kind, json.loads(json.dumps(e.payload))) for e in events]
+    return [event_from_record(e.ts, e.kind, json.loads(json.dumps(e.payload))) for e in events]
 
 
 def _vote(member: str, timeframe: str, p_up: float, weight: float) -> dict[str, object]:
@@ -63,8 +63,8 @@ def _vote(member: str, timeframe: str, p_up: float, weight: float) -> dict[str, 
     }
 
 
-def _signal(k: int, target: float, votes: list[dict[str, object]]) -> Event:
-    return Event(
+def _signal(k: int, target: float, votes: list[dict[str, object]]) -> DomainEvent:
+    return event_from_record(
         START + timedelta(days=k),
         "signal",
         {
@@ -79,7 +79,7 @@ def _signal(k: int, target: float, votes: list[dict[str, object]]) -> Event:
 
 
 @pytest.fixture(scope="module")
-def board_run() -> tuple[PerformanceMonitor, list[Event]]:
+def board_run() -> tuple[PerformanceMonitor, list[DomainEvent]]:
     """A monitor over three synthetic members, one of which collapses, plus board signal events."""
     monitor = PerformanceMonitor(5, MonitorSettings(propose_every=20))
     monitor.proposals({"lstm": 0.4, "gru": 0.4, "ppo": 0.2})
@@ -93,7 +93,7 @@ def board_run() -> tuple[PerformanceMonitor, list[Event]]:
 
 
 def test_summary_rebuilds_each_members_last_record_from_stored_events(
-    board_run: tuple[PerformanceMonitor, list[Event]],
+    board_run: tuple[PerformanceMonitor, list[DomainEvent]],
 ) -> None:
     monitor, events = board_run
     table = monitor_summary(events).set_index("member")
@@ -112,7 +112,7 @@ def test_summary_rebuilds_each_members_last_record_from_stored_events(
 
 
 def test_summary_counts_votes_weights_and_agreement_with_the_target(
-    board_run: tuple[PerformanceMonitor, list[Event]],
+    board_run: tuple[PerformanceMonitor, list[DomainEvent]],
 ) -> None:
     _monitor, events = board_run
     table = monitor_summary(events).set_index("member")
@@ -124,7 +124,7 @@ def test_summary_counts_votes_weights_and_agreement_with_the_target(
     assert table["last_proposed"].notna().all()
 
 
-def test_section_shows_the_table_and_the_hit_rate_plot(board_run: tuple[PerformanceMonitor, list[Event]]) -> None:
+def test_section_shows_the_table_and_the_hit_rate_plot(board_run: tuple[PerformanceMonitor, list[DomainEvent]]) -> None:
     _monitor, events = board_run
     section = attribution_section(events)
     assert "<table>" in section and "lstm" in section and "gru" in section
@@ -135,8 +135,8 @@ def test_section_shows_the_table_and_the_hit_rate_plot(board_run: tuple[Performa
 
 def test_a_run_without_board_or_monitor_says_there_is_nothing_to_attribute() -> None:
     trend_only = [
-        Event(START, "signal", {"symbol": "SPY", "source": "trend", "target_weight": 0.25, "confidence": 1.0}),
-        Event(START, "order.denied", {"symbol": "SPY", "reason": "cash"}),
+        SignalChanged(START, "SPY", "trend", 0.25, 1.0, "trend: fast above slow"),
+        OrderDenied(START, "SPY", "cash"),
     ]
     for events in ([], trend_only):
         section = attribution_section(events)
@@ -144,7 +144,9 @@ def test_a_run_without_board_or_monitor_says_there_is_nothing_to_attribute() -> 
         assert monitor_summary(events).empty
 
 
-def test_the_tear_sheet_carries_the_attribution_section(board_run: tuple[PerformanceMonitor, list[Event]]) -> None:
+def test_the_tear_sheet_carries_the_attribution_section(
+    board_run: tuple[PerformanceMonitor, list[DomainEvent]],
+) -> None:
     _monitor, events = board_run
     index = pd.date_range("2020-01-02", periods=60, freq="B", tz="UTC")
     equity = pd.Series(np.linspace(100_000, 103_000, 60), index=index)

@@ -7,14 +7,14 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pandas as pd
 
-from papertrader.core.events import Event
+from papertrader.domain.events import DomainEvent, DriftChanged, event_from_record
 from papertrader.reports.attribution import drift_section
 from papertrader.reports.tearsheet import TearSheetInput, render
 
 START = datetime(2020, 1, 2, 21, tzinfo=UTC)
 
 
-def _sheet(events: list[Event]) -> str:
+def _sheet(events: list[DomainEvent]) -> str:
     """Render synthetic curves (a rendering test, not a result) with the given events."""
     index = pd.date_range("2020-01-02 21:00", periods=30, freq="B", tz="UTC")
     equity = pd.Series(np.linspace(100_000, 101_000, 30), index=index)
@@ -37,8 +37,8 @@ def _sheet(events: list[Event]) -> str:
 def test_risk_events_are_summarised_by_kind_and_rule_and_the_list_is_folded() -> None:
     cut = {"symbol": "AAA", "rule": "vol_target", "requested_weight": 0.2, "allowed_weight": 0.1}
     raised = {"symbol": "AAA", "rule": "vol_target", "requested_weight": 0.0027, "allowed_weight": 0.0064}
-    events = [Event(START + timedelta(days=i), "order.reduced", cut) for i in range(200)]
-    events += [Event(START, "order.resized", raised)]
+    events = [event_from_record(START + timedelta(days=i), "order.reduced", cut) for i in range(200)]
+    events += [event_from_record(START, "order.resized", raised)]
     page = _sheet(events)
     assert "201 risk events, by kind and rule" in page
     assert "<td>order.reduced</td><td>vol_target (cut)</td><td>200</td>" in page
@@ -50,8 +50,8 @@ def test_risk_events_are_summarised_by_kind_and_rule_and_the_list_is_folded() ->
 
 def test_drift_scores_are_folded_behind_a_sentence_that_explains_psi() -> None:
     drifts = [
-        Event(START, "monitor.drift", {"features": [{"name": "rsi_14", "psi": 0.31}, {"name": "ret_1", "psi": 0.05}]}),
-        Event(START + timedelta(days=5), "monitor.drift", {"features": [{"name": "ret_1", "psi": 0.12}]}),
+        DriftChanged(START, 40, 0.2, 60, ({"name": "rsi_14", "psi": 0.31}, {"name": "ret_1", "psi": 0.05}), False),
+        DriftChanged(START + timedelta(days=5), 45, 0.2, 60, ({"name": "ret_1", "psi": 0.12},), False),
     ]
     section = drift_section(drifts)
     assert section.startswith("<p>Feature drift: 2 reports on 2 features; 1 shifted a lot")

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from papertrader.core.arrays import Array
-from papertrader.core.events import Event
+from papertrader.domain.events import DomainEvent
 from papertrader.signals.monitor import PerformanceMonitor
 from papertrader.signals.votes import Opinion, Timeframe
 
@@ -71,9 +71,9 @@ def drive(
     horizons: dict[str, int],
     until: int | None = None,
     start: int = 0,
-) -> list[tuple[int, Event]]:
+) -> list[tuple[int, DomainEvent]]:
     """Feed bars start..until-1 (all by default) to the monitor; returns (bar, event) for every event emitted."""
-    out: list[tuple[int, Event]] = []
+    out: list[tuple[int, DomainEvent]] = []
     for k in range(start, closes.shape[0] if until is None else until):
         ts = START + timedelta(days=k)
         for event in monitor.observe(k, ts, closes[k], [m(k) for m in members], horizons):

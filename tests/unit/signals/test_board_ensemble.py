@@ -240,14 +240,14 @@ def test_a_replay_never_asks_an_advisor_and_close_releases_it() -> None:
 
 
 def test_drift_is_checked_on_the_first_cycle_and_every_drift_every_cycles_after() -> None:
-    from papertrader.core.events import Event
+    from papertrader.domain.events import DomainEvent, event_from_record
 
     seen: list[int] = []
 
     class Drift:
-        def check(self, ts: datetime, view: FeatureView) -> list[Event]:
+        def check(self, ts: datetime, view: FeatureView) -> list[DomainEvent]:
             seen.append(view.k)
-            return [Event(ts, "monitor.drift", {"cycle": view.k})]
+            return [event_from_record(ts, "monitor.drift", {"cycle": view.k})]
 
     ens = Ensemble([Fixed("a", "short", [0.7] * N, [0.2] * N)], N, _board(), drift=[Drift()], drift_every=4)
     events = [e for k in range(10) for e in ens.decide(TS, _view(k)).events]

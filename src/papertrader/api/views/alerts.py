@@ -10,22 +10,9 @@ from typing import Any
 
 from papertrader.api.schemas import AlertView, Severity
 from papertrader.api.views.convert import to_float
-from papertrader.core.events import Event
+from papertrader.domain.events import ALERT_KINDS as ALERT_KINDS
+from papertrader.domain.events import DomainEvent
 from papertrader.risk.wording import resize_sentence
-
-ALERT_KINDS = (
-    "order.denied",
-    "order.reduced",
-    "order.resized",
-    "order.rejected",
-    "health",
-    "halt",
-    "risk.kill_switch",
-    "risk.daily_loss_limit",
-    "risk.flatten",
-    "risk.drawdown_exit",
-    "risk.gap_through",
-)
 
 
 def _jsonable(payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -43,7 +30,7 @@ def _jsonable(payload: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def alert_view(event: Event) -> AlertView:
+def alert_view(event: DomainEvent) -> AlertView:
     """A risk or health event as an alert with a severity and a sentence."""
     p = event.payload
     symbol = p.get("symbol")

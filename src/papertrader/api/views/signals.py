@@ -14,7 +14,7 @@ from papertrader.api.context import ApiContext
 from papertrader.api.routing import NOT_FOUND, Guards, Limit, RunParam, get, resource_router
 from papertrader.api.schemas import DecisionVote, ModelKind, ModelSummary, SignalsView, SignalView, SymbolSignals
 from papertrader.api.views.convert import to_float
-from papertrader.core.events import Event
+from papertrader.domain.events import DomainEvent
 from papertrader.persistence.decisions import StoredVote, decision_from_row
 from papertrader.persistence.repository import RunRepository, RunRow
 
@@ -55,7 +55,7 @@ def _probability(value: float | None) -> float | None:
     return None if value is None or not math.isfinite(value) else value
 
 
-def signal_view(event: Event) -> SignalView:
+def signal_view(event: DomainEvent) -> SignalView:
     """A stored or streamed signal event as the API shows it."""
     p = event.payload
     source = str(p.get("source", "unknown"))
