@@ -20,7 +20,8 @@ import pytest
 from papertrader.config.settings import Settings
 from papertrader.core.clock import SimClock
 from papertrader.core.errors import ConfigError
-from papertrader.core.events import Event, EventBus
+from papertrader.core.events import EventBus
+from papertrader.domain.events import DomainEvent
 from papertrader.engine import plugins
 from papertrader.engine.cycle import Engine
 from papertrader.engine.panel import Panel
@@ -123,10 +124,10 @@ def _settings(tmp_path: Path, name: str, **strategy: object) -> Settings:
     return Settings(home=tmp_path / "home", strategy={"name": name, **strategy})
 
 
-def _engine(panel: Panel, settings: Settings) -> tuple[Engine, list[Event]]:
+def _engine(panel: Panel, settings: Settings) -> tuple[Engine, list[DomainEvent]]:
     built = build(settings, panel, 0)
     bus = EventBus()
-    events: list[Event] = []
+    events: list[DomainEvent] = []
     bus.subscribe(events.append)
     engine = Engine(
         run_id="plugin",
