@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
+from papertrader.config.settings import Settings
 from papertrader.core.errors import ConfigError
 from papertrader.models import scaleout
 from papertrader.persistence.db import init_db, make_engine
@@ -62,5 +63,12 @@ class Workers:
 def private_repository() -> RunRepository:
     """A fresh in-memory run store for one task (dropped with it): nothing is shared between workers."""
     engine = make_engine("sqlite://")
+    init_db(engine)
+    return RunRepository(engine)
+
+
+def store_of(settings: Settings) -> RunRepository:
+    """The settings' own run store, where the parent copies what the tasks stored."""
+    engine = make_engine(settings.db_url)
     init_db(engine)
     return RunRepository(engine)

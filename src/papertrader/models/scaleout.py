@@ -90,18 +90,22 @@ def iter_ray(
     num_cpus: int | None = None,
     cpus_per_task: float = 1.0,
 ) -> Iterator[R]:
-    """Every item as a Ray task at once; results handed back in item order as they arrive, so the caller can
-    store and report each one while later ones still run. Tasks not yet collected are cancelled when the caller
-    stops early (an error, Ctrl-C)."""
+    """Every item as a Ray task, submitted at once; results handed back in item order as they arrive, so the caller
+    can store and report each one while later ones still run. Tasks not yet collected are cancelled when the
+    caller stops early (an error, Ctrl-C)."""
     ray = init_ray(address, num_cpus)
     shared_ref = ray.put(shared)
     params_ref = ray.put(params)
     remote = ray.remote(num_cpus=cpus_per_task)(fn)
-    futures = [remote.remote(shared_ref, params_ref, item) for item in items]
+    futures = [remote.remote(shared_ref, params_ref, item) for item in items]  # submitted now, not when iterated
+    return _collect(ray, futures)
+
+
+def _collect(ray: Any, futures: list[Any]) -> Iterator[Any]:
     done = 0
     try:
         for future in futures:
-            result: R = ray.get(future)
+            result = ray.get(future)
             done += 1
             yield result
     finally:
