@@ -28,9 +28,9 @@ if TYPE_CHECKING:
     from papertrader.engine.parallel import Workers
     from papertrader.engine.runner import RunRequest, RunResult
     from papertrader.models.registry import Manifest
+    from papertrader.persistence.transfer import StoredRun
     from papertrader.portfolio import inference
     from papertrader.portfolio import metrics as pmetrics
-    from papertrader.persistence.transfer import StoredRun
     from papertrader.portfolio.inference import SharpeDifference, SharpeInterval
 else:  # imported on first use: the CLI imports this module, and `papertrader --help` never pays for them
     np, pd = deferred("numpy"), deferred("pandas")
@@ -333,9 +333,7 @@ def run_compare(
             progress.total(cycles * (len(seen.members) + 2 + (settings.risk.construction != "none")))
         lines = [line(BOARD, board)]
         if settings.risk.construction != "none":  # what portfolio construction adds over per-symbol sizing
-            per_symbol = settings.model_copy(
-                update={"risk": settings.risk.model_copy(update={"construction": "none"})}
-            )
+            per_symbol = settings.model_copy(update={"risk": settings.risk.model_copy(update={"construction": "none"})})
             lines.append(line(BOARD_PER_SYMBOL, one(BOARD_PER_SYMBOL, board_settings(per_symbol, names))))
         for member in seen.members:
             lines.append(line(member, one(member, board_settings(settings, (member,)))))
