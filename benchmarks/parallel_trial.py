@@ -3,8 +3,10 @@
 What it measures: wall seconds of `engine.trial.run_trial` (the code `papertrader trial` runs: every window a
 persisted replay, checked, scored beside buy-and-hold and the trend baseline) over `--windows` windows of
 `--days` sessions, sequentially and on a local Ray of each `--workers` count, in one process, on one fresh home.
-Ray's start (`ray.init`) is timed apart from the trial; the first tasks also pay each worker's imports, which
-are inside the trial time. It checks that every run gives the same trial JSON (run ids aside).
+Ray's start (`ray.init`) is timed apart from the trial. The first trial on a fresh Ray ("cold") also pays each
+worker process's imports; the same trial again on the same Ray ("warm") shows the steady state a long trial
+reaches. It checks that every run gives the same trial JSON (run ids aside), and records the load average: on
+a shared machine other processes take CPUs the workers would use.
 
 Run: `.venv/bin/python benchmarks/parallel_trial.py [--windows 64] [--days 5] [--workers 2]`.
 Writes benchmarks/results/parallel_trial.json. Needs the [scale] extra (Ray); imports the bundled demo data.
@@ -62,42 +64,54 @@ def main() -> None:
         home = Path(tmp) / "home"
         import_bundled(Lake(home / "lake"))
         wall, cpu, base = _timed(Settings(home=home, database_url=f"sqlite:///{home}/seq.db"), request, None)
-        runs.append({"workers": 1, "mode": "sequential", "seconds": wall, "parent_cpu_seconds": cpu, "same": True})
+        runs.append(
+            {
+                "workers": 1,
+                "mode": "sequential",
+                "seconds": wall,
+                "parent_cpu_seconds": cpu,
+                "same": True,
+                "load_average_1m": os.getloadavg()[0],
+            }
+        )
         console.print(f"sequential: {wall:.1f} s")
         for count in (int(c) for c in args.workers.split(",")):
             start = time.perf_counter()
             init_ray(num_cpus=count, temp_dir=str(Path(tmp) / "ray"))
             ray_start = time.perf_counter() - start
-            db = f"sqlite:///{home}/ray{count}.db"
             try:
-                wall, cpu, result = _timed(Settings(home=home, database_url=db), request, Workers(count))
+                for state in ("cold", "warm"):
+                    db = f"sqlite:///{home}/ray{count}-{state}.db"
+                    wall, cpu, result = _timed(Settings(home=home, database_url=db), request, Workers(count))
+                    same = _normalised(result) == _normalised(base)
+                    runs.append(
+                        {
+                            "workers": count,
+                            "mode": f"ray, {state}",
+                            "seconds": wall,
+                            "ray_start_seconds": ray_start if state == "cold" else 0.0,
+                            "parent_cpu_seconds": cpu,
+                            "speedup": runs[0]["seconds"] / wall,
+                            "speedup_with_ray_start": runs[0]["seconds"] / (wall + ray_start),
+                            "same": same,
+                            "load_average_1m": os.getloadavg()[0],
+                        }
+                    )
+                    console.print(f"ray x{count} {state}: {wall:.1f} s (Ray start {ray_start:.1f} s), same: {same}")
             finally:
                 shutdown()
-            same = _normalised(result) == _normalised(base)
-            runs.append(
-                {
-                    "workers": count,
-                    "mode": "ray",
-                    "seconds": wall,
-                    "ray_start_seconds": ray_start,
-                    "parent_cpu_seconds": cpu,
-                    "speedup": runs[0]["seconds"] / wall,
-                    "speedup_with_ray_start": runs[0]["seconds"] / (wall + ray_start),
-                    "same": same,
-                }
-            )
-            console.print(f"ray x{count}: {wall:.1f} s (+{ray_start:.1f} s to start Ray), same results: {same}")
     table = Table(title=f"trial: {len(base.scores)} windows of {args.days} sessions, {args.symbols}")
-    for col in ("run", "seconds", "Ray start s", "speed-up", "with start", "same"):
+    for col in ("run", "seconds", "Ray start s", "speed-up", "with start", "same", "load"):
         table.add_column(col, justify="left" if col == "run" else "right")
     for r in runs:
         table.add_row(
-            "sequential" if r["mode"] == "sequential" else f"--workers {r['workers']}",
+            "sequential" if r["mode"] == "sequential" else f"--workers {r['workers']} ({r['mode']})",
             f"{r['seconds']:.1f}",
             f"{r.get('ray_start_seconds', 0):.1f}",
             f"{r.get('speedup', 1.0):.2f}x",
             f"{r.get('speedup_with_ray_start', 1.0):.2f}x",
             "yes" if r["same"] else "NO",
+            f"{r['load_average_1m']:.1f}",
         )
     console.print(table)
     RESULTS.mkdir(exist_ok=True)
@@ -108,6 +122,7 @@ def main() -> None:
         "symbols": args.symbols.split(","),
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
+        "note": "wall seconds on a shared machine; load_average_1m says how busy it was",
         "runs": runs,
     }
     (RESULTS / "parallel_trial.json").write_text(json.dumps(payload, indent=2))

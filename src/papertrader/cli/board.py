@@ -27,8 +27,17 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from papertrader.cli import plugins as cli_plugins
-from papertrader.cli.common import console, errors, open_repository, optional_date, pct, symbol_list
-from papertrader.cli.workers import RayAddressOpt, WorkersOpt, workers_of
+from papertrader.cli.common import (
+    RayAddressOpt,
+    WorkersOpt,
+    console,
+    errors,
+    open_repository,
+    optional_date,
+    pct,
+    symbol_list,
+    workers_of,
+)
 from papertrader.config.settings import Settings, load_settings
 from papertrader.core.errors import ConfigError
 from papertrader.core.lazy import deferred

@@ -23,8 +23,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from papertrader.cli import plugins as cli_plugins
-from papertrader.cli.common import console, errors, optional_date, pct, symbol_list
-from papertrader.cli.workers import RayAddressOpt, WorkersOpt, workers_of
+from papertrader.cli.common import (
+    RayAddressOpt,
+    WorkersOpt,
+    console,
+    errors,
+    optional_date,
+    pct,
+    symbol_list,
+    workers_of,
+)
 from papertrader.config.settings import load_settings
 from papertrader.core.clock import WallClock
 from papertrader.core.private import private_dir
