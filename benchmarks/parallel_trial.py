@@ -92,7 +92,8 @@ def main() -> None:
                             "ray_start_seconds": ray_start if state == "cold" else 0.0,
                             "parent_cpu_seconds": cpu,
                             "speedup": runs[0]["seconds"] / wall,
-                            "speedup_with_ray_start": runs[0]["seconds"] / (wall + ray_start),
+                            "speedup_with_ray_start": runs[0]["seconds"]
+                            / (wall + (ray_start if state == "cold" else 0.0)),
                             "same": same,
                             "load_average_1m": os.getloadavg()[0],
                         }

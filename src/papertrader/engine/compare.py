@@ -236,9 +236,13 @@ def _parallel_rows(
     if progress is not None:
         progress.total(cycles * (len(seen.members) + 2 + per_symbol))
     outcomes = {BOARD: board}
-    for job, outcome in [*zip(first_jobs[1:], first, strict=True), *zip(member_jobs, later, strict=True)]:
+    for job, outcome in [
+        (first_jobs[0], board),
+        *zip(first_jobs[1:], first, strict=True),
+        *zip(member_jobs, later, strict=True),
+    ]:
         outcomes[job.label] = _checked(outcome)
-        if progress is not None:
+        if progress is not None:  # a row's cycles count when the row comes back
             progress.row(f"{job.label} done ({workers.describe()})")
             for _ in range(cycles):
                 progress.advance()
