@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from papertrader.engine.parallel import Workers
     from papertrader.engine.runner import RunRequest, RunResult
     from papertrader.models.registry import Manifest
+    from papertrader.persistence.repository import RunRepository
     from papertrader.persistence.transfer import StoredRun
     from papertrader.portfolio import inference
     from papertrader.portfolio import metrics as pmetrics
@@ -195,8 +196,9 @@ def row_task(shared: tuple[RunRequest, bool], _params: None, job: RowJob) -> Row
 
     try:
         result = run(job.settings, request, on_engine=on_engine if job.capture else None, persist=persist, repo=repo)
-    except PapertraderError as exc:
-        return RowOutcome(None, error=exc)
+    except PapertraderError as exc:  # what the failed run stored comes back too, as the sequential path keeps it
+        runs = repo.list_runs() if repo is not None else []
+        return RowOutcome(None, export_run(repo.engine, runs[0].id) if repo is not None and runs else None, error=exc)
     cal = seen.calibration
     return RowOutcome(
         result,
@@ -217,7 +219,6 @@ def _parallel_rows(
 ) -> tuple[list[tuple[str, RunResult]], _Seen]:
     """Every row as a Ray task (the board first: its members name the member rows), stored in sequential order."""
     from papertrader.engine.parallel import store_of
-    from papertrader.persistence.transfer import import_run
 
     per_symbol = settings.risk.construction != "none"
     first_jobs = [RowJob(BOARD, board_settings(settings, names), capture=True)]
@@ -228,8 +229,12 @@ def _parallel_rows(
     shared = (request, persist)
     if progress is not None:
         progress.row(f"{BOARD} ({workers.describe()})")
+    repo = store_of(settings) if persist else None
     first = workers.iterate(row_task, shared, None, first_jobs)
-    board = _checked(next(first))
+    board = next(first)
+    if board.error is not None:
+        _store(repo, board)
+        raise board.error
     seen = _Seen(board.members, board.calibration)
     member_jobs = [RowJob(m, board_settings(settings, (m,))) for m in seen.members]
     later = workers.iterate(row_task, shared, None, member_jobs)  # submitted now, beside the first rows still running
@@ -241,27 +246,28 @@ def _parallel_rows(
         *zip(first_jobs[1:], first, strict=True),
         *zip(member_jobs, later, strict=True),
     ]:
-        outcomes[job.label] = _checked(outcome)
+        outcomes[job.label] = outcome
         if progress is not None:  # a row's cycles count when the row comes back
             progress.row(f"{job.label} done ({workers.describe()})")
             for _ in range(cycles):
                 progress.advance()
     order = [BOARD, *([BOARD_PER_SYMBOL] if per_symbol else []), *seen.members, TREND_BASELINE]
-    repo = store_of(settings) if persist else None
     rows: list[tuple[str, RunResult]] = []
-    for label in order:  # stored in the order the sequential path writes them
+    for label in order:  # stored in the order the sequential path writes them; it stops at the first error
         outcome = outcomes[label]
-        if repo is not None and outcome.stored is not None:
-            import_run(repo.engine, outcome.stored)
+        _store(repo, outcome)
+        if outcome.error is not None:
+            raise outcome.error
         assert outcome.result is not None
         rows.append((label, outcome.result))
     return rows, seen
 
 
-def _checked(outcome: RowOutcome) -> RowOutcome:
-    if outcome.error is not None:
-        raise outcome.error
-    return outcome
+def _store(repo: RunRepository | None, outcome: RowOutcome) -> None:
+    from papertrader.persistence.transfer import import_run
+
+    if repo is not None and outcome.stored is not None:
+        import_run(repo.engine, outcome.stored)
 
 
 def run_compare(

@@ -354,13 +354,16 @@ def window_task(shared: tuple[Settings, TrialPlan], _params: None, window: Windo
     """One window as a parallel task (engine.parallel): scored against a private store whose rows come back."""
     settings, plan = shared
     repo = private_repository()
+    run_id = window_run_id(plan, window)
+
+    def stored() -> StoredRun | None:
+        return export_run(repo.engine, run_id) if repo.get_run(run_id) is not None else None
+
     try:
         score, _ = run_window(settings, plan, window, repo, private=True)
-    except ConfigError as exc:  # re-raised by the parent at this window, as the sequential path raises it
-        return WindowOutcome(None, None, str(exc))
-    run_id = window_run_id(plan, window)
-    stored = export_run(repo.engine, run_id) if repo.get_run(run_id) is not None else None
-    return WindowOutcome(score, stored)
+    except ConfigError as exc:  # re-raised by the parent at this window (after storing what it stored), as sequential
+        return WindowOutcome(None, stored(), str(exc))
+    return WindowOutcome(score, stored())
 
 
 def trend_settings(settings: Settings) -> Settings:
@@ -491,11 +494,11 @@ def run_trial(
     scores: list[WindowScore] = []
     if workers is not None and workers.parallel:
         for outcome in workers.iterate(window_task, (settings, plan), None, plan.windows):
+            if outcome.stored is not None:
+                import_run(repo.engine, outcome.stored)
             if outcome.config_error is not None:
                 raise ConfigError(outcome.config_error)
             assert outcome.score is not None
-            if outcome.stored is not None:
-                import_run(repo.engine, outcome.stored)
             scores.append(outcome.score)
             if on_window is not None:
                 on_window(outcome.score)
