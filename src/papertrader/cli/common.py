@@ -93,7 +93,7 @@ WorkersOpt = Annotated[
     typer.Option(
         "--workers",
         min=1,
-        help="run on a local Ray of N CPUs (the [scale] extra), N runs at once; 1 or absent: one after another here",
+        help="run on a local Ray of N CPUs (the scale extra), N runs at once; 1 or absent: one after another here",
     ),
 ]
 RayAddressOpt = Annotated[
