@@ -27,7 +27,17 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from papertrader.cli import plugins as cli_plugins
-from papertrader.cli.common import console, errors, open_repository, optional_date, pct, symbol_list
+from papertrader.cli.common import (
+    RayAddressOpt,
+    WorkersOpt,
+    console,
+    errors,
+    open_repository,
+    optional_date,
+    pct,
+    symbol_list,
+    workers_of,
+)
 from papertrader.config.settings import Settings, load_settings
 from papertrader.core.errors import ConfigError
 from papertrader.core.lazy import deferred
@@ -289,6 +299,8 @@ def compare(
         bool, typer.Option(help="store every row as a run (report, check and decisions read it)")
     ] = False,
     strategy: cli_plugins.StrategyOpt = None,
+    workers: WorkersOpt = None,
+    ray_address: RayAddressOpt = None,
 ) -> None:
     """Run the board, each member alone, the trend baseline and (vol-matched) buy-and-hold out-of-sample."""
     settings = load_settings()
@@ -298,9 +310,9 @@ def compare(
     progress = Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
     )
-    with errors(console), progress:
+    with errors(console), progress, workers_of(workers, ray_address) as pool:
         ts, lines, info = run_compare(
-            settings, wanted, start_at, end_at, chosen, ProgressBar(progress), persist=persist
+            settings, wanted, start_at, end_at, chosen, ProgressBar(progress), persist=persist, workers=pool
         )
         if strategy is not None:  # the plug-in (or built-in) strategy as one more row (engine.plugins)
             ppy = info["periods_per_year"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -20,6 +20,7 @@ from papertrader.domain.sessions import NEW_YORK
 
 if TYPE_CHECKING:  # SQLAlchemy loads when a command opens the ledger, not with `--help`
     from papertrader.config.settings import Settings
+    from papertrader.engine.parallel import Workers
     from papertrader.persistence.repository import RunRepository
 
 console = Console()
@@ -83,3 +84,30 @@ def pct(value: float | None, signed: bool = True) -> str:
     if value is None:
         return "-"
     return f"{value:+.2%}" if signed else f"{value:.2%}"
+
+
+# `--workers N` / `--ray-address`: trial windows, compare rows and hyper-parameter trials as Ray tasks, one
+# spelling for every command
+WorkersOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--workers",
+        min=1,
+        help="run on a local Ray of N CPUs (the scale extra), N runs at once; 1 or absent: one after another here",
+    ),
+]
+RayAddressOpt = Annotated[
+    str | None, typer.Option("--ray-address", help="run on this Ray cluster (e.g. ray://head:10001 or auto)")
+]
+
+
+@contextmanager
+def workers_of(count: int | None, address: str | None) -> Iterator[Workers]:
+    """The Workers the options ask for, disconnected from Ray when the command ends."""
+    from papertrader.engine.parallel import Workers
+
+    workers = Workers(count, address)
+    try:
+        yield workers
+    finally:
+        workers.close()

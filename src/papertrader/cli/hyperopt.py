@@ -35,7 +35,9 @@ def hyperopt(
     final_test: Annotated[
         bool, typer.Option(help="backtest the best trial once on the held-out test (each look is counted)")
     ] = False,
-    workers: Annotated[int, typer.Option(help="trials scored at once (above 1 needs --ray)")] = 1,
+    workers: Annotated[
+        int, typer.Option(min=1, help="trials asked for and scored at once; above 1 on a local Ray of N CPUs")
+    ] = 1,
     ray: Annotated[bool, typer.Option("--ray", help="score each batch of --workers trials as Ray tasks")] = False,
     ray_address: Annotated[str | None, typer.Option(help="join this Ray cluster (implies --ray)")] = None,
     json_file: Annotated[Path | None, typer.Option("--json", help="write the report as JSON")] = None,
@@ -43,14 +45,11 @@ def hyperopt(
     """Optuna over trend and risk parameters, scored out-of-sample on walk-forward folds against the trend baseline."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from papertrader.core.errors import ConfigError
     from papertrader.engine.hyperopt import search
     from papertrader.models.scaleout import mapper, shutdown
 
-    use_ray = ray or ray_address is not None
+    use_ray = ray or ray_address is not None or workers > 1
     with errors(console):
-        if workers > 1 and not use_ray:
-            raise ConfigError("--workers above 1 runs trials on Ray: add --ray (in-process trials run one at a time)")
         settings = load_settings()
         try:
             with Progress(
@@ -71,7 +70,7 @@ def hyperopt(
                     with_test=final_test,
                     on_trial=lambda _n: progress.advance(task),
                     batch=workers,
-                    map_fn=mapper(ray_address, use_ray=use_ray),
+                    map_fn=mapper(ray_address, use_ray=use_ray, num_cpus=workers if workers > 1 else None),
                 )
         finally:
             if use_ray:

@@ -23,7 +23,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from papertrader.cli import plugins as cli_plugins
-from papertrader.cli.common import console, errors, optional_date, pct, symbol_list
+from papertrader.cli.common import (
+    RayAddressOpt,
+    WorkersOpt,
+    console,
+    errors,
+    optional_date,
+    pct,
+    symbol_list,
+    workers_of,
+)
 from papertrader.config.settings import load_settings
 from papertrader.core.clock import WallClock
 from papertrader.core.private import private_dir
@@ -116,6 +125,8 @@ def trial(
         Path | None, typer.Option("--html", help="HTML report (default: PAPERTRADER_HOME/reports/<trial id>.html)")
     ] = None,
     strategy: cli_plugins.StrategyOpt = None,
+    workers: WorkersOpt = None,
+    ray_address: RayAddressOpt = None,
 ) -> None:
     """The seven-day paper trial, replayed through the whole system over windows no model trained on."""
     from papertrader.engine.trial import TrialPlan, TrialRequest, run_trial
@@ -123,7 +134,7 @@ def trial(
     from papertrader.reports.trial import render
 
     settings = cli_plugins.strategy_settings(strategy) or load_settings()
-    with errors():
+    with errors(), workers_of(workers, ray_address) as pool:
         request = TrialRequest(
             days=days,
             windows=_count(windows),
@@ -145,13 +156,14 @@ def trial(
                 progress.update(
                     task,
                     total=len(plan.windows),
-                    info=f"{plan.strategy} · {', '.join(plan.symbols)} · held out from {plan.held_out.start:%Y-%m-%d}",
+                    info=f"{plan.strategy} · {', '.join(plan.symbols)} · held out from {plan.held_out.start:%Y-%m-%d}"
+                    + ("" if not pool.parallel else f" · {pool.describe()}"),
                 )
 
             def on_window(score: WindowScore) -> None:
                 progress.update(task, advance=1, info=f"window {score.index}: {score.start:%Y-%m-%d}")
 
-            result = run_trial(settings, request, WallClock(), on_plan=on_plan, on_window=on_window)
+            result = run_trial(settings, request, WallClock(), on_plan=on_plan, on_window=on_window, workers=pool)
     data = result.to_json()
     html_path = html_file or settings.home / "reports" / f"{result.plan.trial_id}.html"
     data["html"] = str(html_path)

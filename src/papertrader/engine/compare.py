@@ -24,8 +24,12 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-    from papertrader.engine.runner import RunResult
+    from papertrader.core.errors import PapertraderError
+    from papertrader.engine.parallel import Workers
+    from papertrader.engine.runner import RunRequest, RunResult
     from papertrader.models.registry import Manifest
+    from papertrader.persistence.repository import RunRepository
+    from papertrader.persistence.transfer import StoredRun
     from papertrader.portfolio import inference
     from papertrader.portfolio import metrics as pmetrics
     from papertrader.portfolio.inference import SharpeDifference, SharpeInterval
@@ -144,6 +148,128 @@ def vol_matched_line(board: Any, invested: np.ndarray[Any, np.dtype[np.float64]]
     return Line(VOL_MATCHED, matched.equity, metrics, extra={"vol_matching": matched.to_json()})
 
 
+@dataclass(frozen=True)
+class Calibrated:
+    """The board's calibration window and method, as the comparison reports it (sent back from a task)."""
+
+    start: Any
+    end: Any
+    method: Any
+
+
+@dataclass(frozen=True)
+class RowJob:
+    """One comparison row as a parallel task: its label and the settings `backtest` would run it with."""
+
+    label: str
+    settings: Settings
+    capture: bool = False
+
+
+@dataclass(frozen=True)
+class RowOutcome:
+    """What a row's task hands back: the run's result, the rows it stored (--persist) and, for the board, its
+    members and calibration; or the papertrader error that stops the comparison, as the sequential path raises it."""
+
+    result: RunResult | None
+    stored: StoredRun | None = None
+    members: tuple[str, ...] = ()
+    calibration: Calibrated | None = None
+    error: PapertraderError | None = None
+
+
+def row_task(shared: tuple[RunRequest, bool], _params: None, job: RowJob) -> RowOutcome:
+    """One row through `engine.runner.run` (a private run store when persisted: engine.parallel), for Ray."""
+    from papertrader.core.errors import PapertraderError
+    from papertrader.engine.cycle import Engine
+    from papertrader.engine.parallel import private_repository
+    from papertrader.engine.runner import run
+    from papertrader.persistence.transfer import export_run
+
+    request, persist = shared
+    repo = private_repository() if persist else None
+    seen = _Seen()
+
+    def on_engine(engine: Engine, _total: int) -> None:
+        seen.members = tuple(m.name for m in getattr(engine.strategy, "members", ()))
+        seen.calibration = getattr(engine.strategy, "calibration", None)
+
+    try:
+        result = run(job.settings, request, on_engine=on_engine if job.capture else None, persist=persist, repo=repo)
+    except PapertraderError as exc:  # what the failed run stored comes back too, as the sequential path keeps it
+        runs = repo.list_runs() if repo is not None else []
+        return RowOutcome(None, export_run(repo.engine, runs[0].id) if repo is not None and runs else None, error=exc)
+    cal = seen.calibration
+    return RowOutcome(
+        result,
+        export_run(repo.engine, result.run_id) if repo is not None else None,
+        seen.members,
+        None if cal is None else Calibrated(cal.start, cal.end, cal.method),
+    )
+
+
+def _parallel_rows(
+    settings: Settings,
+    names: tuple[str, ...],
+    request: RunRequest,
+    workers: Workers,
+    persist: bool,
+    progress: CompareProgress | None,
+    cycles: int,
+) -> tuple[list[tuple[str, RunResult]], _Seen]:
+    """Every row as a Ray task (the board first: its members name the member rows), stored in sequential order."""
+    from papertrader.engine.parallel import store_of
+
+    per_symbol = settings.risk.construction != "none"
+    first_jobs = [RowJob(BOARD, board_settings(settings, names), capture=True)]
+    if per_symbol:
+        flat = settings.model_copy(update={"risk": settings.risk.model_copy(update={"construction": "none"})})
+        first_jobs.append(RowJob(BOARD_PER_SYMBOL, board_settings(flat, names)))
+    first_jobs.append(RowJob(TREND_BASELINE, baseline_settings(settings)))
+    shared = (request, persist)
+    if progress is not None:
+        progress.row(f"{BOARD} ({workers.describe()})")
+    repo = store_of(settings) if persist else None
+    first = workers.iterate(row_task, shared, None, first_jobs)
+    board = next(first)
+    if board.error is not None:
+        _store(repo, board)
+        raise board.error
+    seen = _Seen(board.members, board.calibration)
+    member_jobs = [RowJob(m, board_settings(settings, (m,))) for m in seen.members]
+    later = workers.iterate(row_task, shared, None, member_jobs)  # submitted now, beside the first rows still running
+    if progress is not None:
+        progress.total(cycles * (len(seen.members) + 2 + per_symbol))
+    outcomes = {BOARD: board}
+    for job, outcome in [
+        (first_jobs[0], board),
+        *zip(first_jobs[1:], first, strict=True),
+        *zip(member_jobs, later, strict=True),
+    ]:
+        outcomes[job.label] = outcome
+        if progress is not None:  # a row's cycles count when the row comes back
+            progress.row(f"{job.label} done ({workers.describe()})")
+            for _ in range(cycles):
+                progress.advance()
+    order = [BOARD, *([BOARD_PER_SYMBOL] if per_symbol else []), *seen.members, TREND_BASELINE]
+    rows: list[tuple[str, RunResult]] = []
+    for label in order:  # stored in the order the sequential path writes them; it stops at the first error
+        outcome = outcomes[label]
+        _store(repo, outcome)
+        if outcome.error is not None:
+            raise outcome.error
+        assert outcome.result is not None
+        rows.append((label, outcome.result))
+    return rows, seen
+
+
+def _store(repo: RunRepository | None, outcome: RowOutcome) -> None:
+    from papertrader.persistence.transfer import import_run
+
+    if repo is not None and outcome.stored is not None:
+        import_run(repo.engine, outcome.stored)
+
+
 def run_compare(
     settings: Settings,
     symbols: tuple[str, ...],
@@ -152,13 +278,15 @@ def run_compare(
     members: Sequence[str] | None = None,
     progress: CompareProgress | None = None,
     persist: bool = False,
+    workers: Workers | None = None,
 ) -> tuple[pd.DatetimeIndex, list[Line], dict[str, Any]]:
     """The ensemble, each member alone, the trend baseline, buy-and-hold and vol-matched buy-and-hold.
 
     Every strategy goes through `engine.runner.run`, the path `backtest` takes (each run assembled by
     engine/kernel.py), so each row equals the backtest of the same settings and window (a member alone is a
     one-member board: same calibration, weighting, Kelly). A window that starts inside any used model's data
-    (models.holdout) is refused before anything runs.
+    (models.holdout) is refused before anything runs. With parallel `workers` (engine.parallel) the rows run as
+    Ray tasks (`row_task`) and come out the same; persisted rows are stored in the sequential order.
     """
     from papertrader.data.store import Lake
     from papertrader.engine import strategies
@@ -205,16 +333,21 @@ def run_compare(
         run_id = result.run_id if persist else None
         return Line(name, result.equity, result.metrics.as_dict(), run_id, None, halt_note(result.extra), gated, gate)
 
-    board = one(BOARD, board_settings(settings, names), capture=True)
-    if progress is not None:
-        progress.total(cycles * (len(seen.members) + 2 + (settings.risk.construction != "none")))
-    lines = [line(BOARD, board)]
-    if settings.risk.construction != "none":  # what portfolio construction adds over per-symbol sizing
-        per_symbol = settings.model_copy(update={"risk": settings.risk.model_copy(update={"construction": "none"})})
-        lines.append(line(BOARD_PER_SYMBOL, one(BOARD_PER_SYMBOL, board_settings(per_symbol, names))))
-    for member in seen.members:
-        lines.append(line(member, one(member, board_settings(settings, (member,)))))
-    lines.append(line(TREND_BASELINE, one(TREND_BASELINE, baseline_settings(settings))))
+    if workers is not None and workers.parallel:
+        ran, seen = _parallel_rows(settings, names, request, workers, persist, progress, cycles)
+        board = ran[0][1]
+        lines = [line(name, result) for name, result in ran]
+    else:
+        board = one(BOARD, board_settings(settings, names), capture=True)
+        if progress is not None:
+            progress.total(cycles * (len(seen.members) + 2 + (settings.risk.construction != "none")))
+        lines = [line(BOARD, board)]
+        if settings.risk.construction != "none":  # what portfolio construction adds over per-symbol sizing
+            per_symbol = settings.model_copy(update={"risk": settings.risk.model_copy(update={"construction": "none"})})
+            lines.append(line(BOARD_PER_SYMBOL, one(BOARD_PER_SYMBOL, board_settings(per_symbol, names))))
+        for member in seen.members:
+            lines.append(line(member, one(member, board_settings(settings, (member,)))))
+        lines.append(line(TREND_BASELINE, one(TREND_BASELINE, baseline_settings(settings))))
     lines.append(Line(BUY_AND_HOLD, board.benchmark_equity, board.benchmark.as_dict()))
     ts = board.ts
     ppy = pmetrics.periods_per_year(int(ts.tz_convert("America/New_York").normalize().nunique()), len(ts))

@@ -202,9 +202,14 @@ def run(
     persist: bool = True,
     control: RunControl | None = None,
     on_engine: Callable[[Engine, int], None] | None = None,
+    repo: RunRepository | None = None,
 ) -> RunResult:
-    """Run a backtest or a replay through the single engine loop and persist it (or resume one)."""
-    repo = _open_repository(settings) if persist or request.resume else None
+    """Run a backtest or a replay through the single engine loop and persist it (or resume one).
+
+    `repo` is the run store to write to (default: the settings' database); a parallel task passes a private one.
+    """
+    if repo is None:
+        repo = _open_repository(settings) if persist or request.resume else None
     if request.resume:
         assert repo is not None
         settings, request = _resume_request(settings, request, repo)

@@ -50,6 +50,7 @@ from papertrader.domain.events import CycleClosed, DomainEvent
 from papertrader.domain.sessions import NEW_YORK
 from papertrader.engine.check import check_run
 from papertrader.engine.cycle import CycleOutcome, Engine
+from papertrader.engine.parallel import Workers, private_repository
 from papertrader.engine.plugins import is_builtin_strategy
 from papertrader.engine.runner import RunRequest, RunResult, default_symbols, run
 from papertrader.engine.trial_score import (
@@ -64,6 +65,7 @@ from papertrader.models.holdout import sample_bound
 from papertrader.models.registry import MEMBER_FAMILY, Registry
 from papertrader.persistence.db import init_db, make_engine
 from papertrader.persistence.repository import RunRepository
+from papertrader.persistence.transfer import StoredRun, export_run, import_run
 from papertrader.portfolio.inference import vol_matched
 from papertrader.portfolio.metrics import max_drawdown, periods_per_year, returns, sharpe
 
@@ -297,9 +299,14 @@ def run_window(
     window: Window,
     repo: RunRepository,
     on_cycle: Callable[[CycleOutcome], None] | None = None,
+    *,
+    private: bool = False,
 ) -> tuple[WindowScore, RunResult | None]:
-    """Replay one window through the whole system and score it; a raising run is a failure, not an abort."""
-    run_id = f"{plan.trial_id}-w{window.index:03d}"
+    """Replay one window through the whole system and score it; a raising run is a failure, not an abort.
+
+    `private`: the run writes to `repo` (a task's own store, engine.parallel) instead of the settings' database.
+    """
+    run_id = window_run_id(plan, window)
     events: list[DomainEvent] = []
 
     def listen(engine: Engine, _total: int) -> None:
@@ -308,7 +315,8 @@ def run_window(
     result: RunResult | None = None
     raised: str | None = None
     try:
-        result = run(settings, window.request(plan.symbols, plan.interval, run_id), on_cycle=on_cycle, on_engine=listen)
+        request = window.request(plan.symbols, plan.interval, run_id)
+        result = run(settings, request, on_cycle=on_cycle, on_engine=listen, repo=repo if private else None)
     except ConfigError:
         raise  # the operator's setup is wrong: every window would fail the same way
     except Exception as exc:  # any other failure is what the trial measures
@@ -326,6 +334,36 @@ def run_window(
     elif result is not None:
         score = with_trend(score, settings, window, plan)
     return score, result
+
+
+def window_run_id(plan: TrialPlan, window: Window) -> str:
+    """The stored run id of one window: <trial id>-wNNN."""
+    return f"{plan.trial_id}-w{window.index:03d}"
+
+
+@dataclass(frozen=True)
+class WindowOutcome:
+    """What a window's task hands back: its score and the rows its run stored, or the setup error that aborts."""
+
+    score: WindowScore | None
+    stored: StoredRun | None
+    config_error: str | None = None
+
+
+def window_task(shared: tuple[Settings, TrialPlan], _params: None, window: Window) -> WindowOutcome:
+    """One window as a parallel task (engine.parallel): scored against a private store whose rows come back."""
+    settings, plan = shared
+    repo = private_repository()
+    run_id = window_run_id(plan, window)
+
+    def stored() -> StoredRun | None:
+        return export_run(repo.engine, run_id) if repo.get_run(run_id) is not None else None
+
+    try:
+        score, _ = run_window(settings, plan, window, repo, private=True)
+    except ConfigError as exc:  # re-raised by the parent at this window (after storing what it stored), as sequential
+        return WindowOutcome(None, stored(), str(exc))
+    return WindowOutcome(score, stored())
 
 
 def trend_settings(settings: Settings) -> Settings:
@@ -442,17 +480,33 @@ def run_trial(
     on_plan: Callable[[TrialPlan], None] | None = None,
     on_window: Callable[[WindowScore], None] | None = None,
     on_cycle: Callable[[CycleOutcome], None] | None = None,
+    workers: Workers | None = None,
 ) -> TrialResult:
-    """Plan the windows, replay each one as its own persisted run, and summarise honestly over all of them."""
+    """Plan the windows, replay each one as its own persisted run, and summarise honestly over all of them.
+
+    With parallel `workers` each window is a Ray task (`window_task`) and its stored rows are copied into the run
+    store here, window by window in order, so the store and the scores equal the sequential path's.
+    """
     plan = plan_trial(settings, request, trial_id(clock))
     if on_plan is not None:
         on_plan(plan)
     repo = open_repository(settings)
     scores: list[WindowScore] = []
-    for window in plan.windows:
-        score, _ = run_window(settings, plan, window, repo, on_cycle)
-        scores.append(score)
-        if on_window is not None:
-            on_window(score)
+    if workers is not None and workers.parallel:
+        for outcome in workers.iterate(window_task, (settings, plan), None, plan.windows):
+            if outcome.stored is not None:
+                import_run(repo.engine, outcome.stored)
+            if outcome.config_error is not None:
+                raise ConfigError(outcome.config_error)
+            assert outcome.score is not None
+            scores.append(outcome.score)
+            if on_window is not None:
+                on_window(outcome.score)
+    else:
+        for window in plan.windows:
+            score, _ = run_window(settings, plan, window, repo, on_cycle)
+            scores.append(score)
+            if on_window is not None:
+                on_window(score)
     summary = summarize_windows(scores, request.criteria, request.confidence)
     return TrialResult(plan, request, tuple(scores), summary, settings.initial_cash)

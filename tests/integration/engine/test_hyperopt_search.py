@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from papertrader.data.adapters.bundled import import_bundled
 from papertrader.data.store import Lake
 from papertrader.engine.hyperopt import search
 from papertrader.engine.runner import RunRequest, RunResult, run
-from papertrader.models.scaleout import mapper, shutdown
+from papertrader.models.scaleout import init_ray, mapper, shutdown
 
 SYMBOLS = ("AAPL", "MSFT")
 START = datetime(2010, 1, 1, tzinfo=UTC)
@@ -137,12 +138,29 @@ def test_cli_refuses_too_many_folds_for_the_window_with_a_clear_error(home: Path
     assert "each fold needs at least" in result.output
 
 
-def test_cli_refuses_parallel_workers_without_ray(home: Path) -> None:
+def test_cli_refuses_fewer_than_one_worker(home: Path) -> None:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("PAPERTRADER_HOME", str(home))
-        result = cli.invoke(app, ["hyperopt", "--symbols", "AAPL", "--workers", "2"])
+        result = cli.invoke(app, ["hyperopt", "--symbols", "AAPL", "--workers", "0"])
     assert result.exit_code == 2
-    assert "--ray" in result.output
+    assert "--workers" in result.output
+
+
+@pytest.mark.slow
+def test_cli_workers_score_trials_on_a_local_ray_as_in_process(home: Path, tmp_path: Path) -> None:
+    """`--workers 2` alone (no --ray) scores batches of two trials on a local Ray, as the same batches in-process."""
+    local = _search(home, "cli-local", trials=2, batch=2)
+    out = tmp_path / "hyperopt.json"
+    args = ["--symbols", ",".join(SYMBOLS), "--start", "2010-01-01", "--end", "2012-01-01", "--folds", "2"]
+    with tempfile.TemporaryDirectory(prefix="pt-ray-") as ray_dir, pytest.MonkeyPatch.context() as mp:
+        init_ray(num_cpus=2, temp_dir=ray_dir)  # hermetic: the command reuses it and disconnects at its end
+        mp.setenv("PAPERTRADER_HOME", str(home))
+        result = cli.invoke(
+            app, ["hyperopt", *args, "--trials", "2", "--study", "cli-ray", "--workers", "2", "--json", str(out)]
+        )
+        shutdown()
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.read_text())["best"] == [r.to_json() for r in local.best]
 
 
 @pytest.mark.slow

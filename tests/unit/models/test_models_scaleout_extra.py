@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from papertrader.core.errors import ConfigError
-from papertrader.models.scaleout import init_ray, mapper, ray_available
+from papertrader.models.scaleout import init_ray, iterator, mapper, ray_available
 
 
 def test_ray_missing_names_the_scale_extra(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -22,3 +22,16 @@ def test_ray_missing_names_the_scale_extra(monkeypatch: pytest.MonkeyPatch) -> N
 def test_the_local_mapper_needs_no_ray(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "ray", None)
     assert mapper()(lambda shared, params, item: item * 2, None, None, [1, 2]) == [2, 4]
+
+
+def test_the_local_iterator_hands_results_back_in_item_order_one_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)
+    seen: list[int] = []
+
+    def record(shared: int, params: None, item: int) -> int:
+        seen.append(item)
+        return shared * item
+
+    results = iterator()(record, 10, None, [1, 2, 3])
+    assert next(results) == 10 and seen == [1]  # lazily: the caller stores each result before the next runs
+    assert list(results) == [20, 30]
