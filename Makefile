@@ -33,7 +33,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/ruff format --check src tests benchmarks
 	$(VENV)/bin/mypy
-	$(VENV)/bin/lint-imports
+	$(VENV)/bin/lint-imports --no-logo
 
 # pytest's exit code 5 means "no tests collected" (e.g. every test of a marker deselected): not a failure.
 test: lint web
