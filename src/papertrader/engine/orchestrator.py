@@ -61,8 +61,9 @@ from papertrader.engine.recorder import BatchRecorder
 from papertrader.engine.runner import apply_mode, board_health, close_strategy
 from papertrader.engine.schedule import DayPlan, EventKind, ScheduledEvent, plans
 from papertrader.engine.strategies import Built, FeatureBuilder, calibration_window, member_names
+from papertrader.features.view import FeatureView
 from papertrader.persistence.repository import RunRepository
-from papertrader.signals.base import HealthReporter
+from papertrader.signals.base import HealthReporter, Preparable
 
 log = logging.getLogger(__name__)
 
@@ -577,6 +578,14 @@ class LiveOrchestrator:
             self.feature_latency.add(self._timer() - started)
             engine.extend(panel, features)
         self._step_pending("catching up: this bar closed before the latest one")
+        self._prepare_next()
+
+    def _prepare_next(self) -> None:
+        """Between bars: the strategy precomputes what the next cycle already determines (recurrent prefixes)."""
+        engine = self.engine
+        if engine is None or not isinstance(engine.strategy, Preparable) or self._next_k != len(engine.panel):
+            return
+        engine.strategy.prepare(FeatureView(engine.features, self._next_k - 1))
 
     def _live_features(self) -> LiveFeatures:
         """The streaming twin of the strategy's feature builder, warmed on the engine's history (once per builder)."""
