@@ -66,5 +66,5 @@ class GRUTrend(nn.Module):
 
     def prefix(self, x: torch.Tensor) -> torch.Tensor:
         """The hidden state after the window's first steps: `forward(last, state)` then equals the full window."""
-        _, state = self.gru(x)
+        state: torch.Tensor = self.gru(x)[1]
         return state
