@@ -42,12 +42,14 @@ from papertrader.domain.events import (
 )
 from papertrader.domain.sessions import bars_per_year, session_date
 from papertrader.domain.types import Fill, Order, OrderType, Position, Side, TimeInForce
+from papertrader.engine.growth import grow, tail_start
 from papertrader.engine.guard import DrawdownGuard
 from papertrader.engine.health import HealthBoard, LatencyTracker, Status
 from papertrader.engine.panel import Panel
 from papertrader.engine.protection import Protector, atr_panel
 from papertrader.execution.broker import BrokerReport, PaperBroker
 from papertrader.execution.fees import CENT, to_decimal
+from papertrader.features.technical import PriceArrays
 from papertrader.features.view import FeatureView
 from papertrader.persistence.repository import CycleRecord
 from papertrader.portfolio.ledger import Ledger, Valuation
@@ -64,6 +66,10 @@ class RecorderBacklogError(TemporaryError):
 
 
 log = logging.getLogger(__name__)
+#: rows already seen that `Engine.extend` compares (a rebuilt causal feature restates rows next to the new bars)
+EXTEND_CHECK_ROWS = 32
+#: the live ATR tail, in ATR periods: Wilder smoothing keeps (1 - 1/14)^700 ~ 3e-23 of a seed that far back
+ATR_TAIL_PERIODS = 50
 
 #: Corporate-action event kinds: they move cash and positions, so the ledger is rebuilt from them too.
 ACTION_EVENTS = ACTION_KINDS
@@ -248,25 +254,35 @@ class Engine:
         return {s: to_decimal(self._last_close[self._index[s]]) for s in self.ledger.positions}
 
     def extend(self, panel: Panel, features: Mapping[str, Array]) -> None:
-        """Grow a live run by new bars: the features rebuilt on the grown panel must leave rows already seen
-        identical (a feature that changed its past would be look-ahead, and a replay would not match)."""
+        """Grow a live run by new bars: the features for the grown panel must leave rows already seen
+        identical (a feature that changed its past would be look-ahead, and a replay would not match).
+
+        The check reads the last `EXTEND_CHECK_ROWS` rows already seen (a restated row is caught where a
+        rebuilt causal feature would restate it, next to the new bars), and the trailing volatility and ATR
+        are computed for the new rows from a bounded tail, so a bar's work does not grow with the history.
+        """
         old = len(self.panel)
         if panel.symbols != self.panel.symbols or len(panel) < old or panel.ts[old - 1] != self.panel.ts[-1]:
             raise ValueError("extend needs the same symbols and the current panel as its prefix")
         missing = sorted(set(self.features) - set(features))
         if missing:
             raise ValueError(f"extend lacks the features {missing} the strategy reads")
+        lo = max(0, old - EXTEND_CHECK_ROWS)
         for name, seen in self.features.items():
             new = features[name]
-            if new.shape[0] != len(panel) or not np.array_equal(new[:old], seen, equal_nan=True):
+            if new.shape[0] != len(panel) or not np.array_equal(new[lo:old], seen[lo:old], equal_nan=True):
                 raise ValueError(f"feature {name!r} changed rows already seen (or has the wrong length) on extend")
         grown = {name: features[name] for name in self.features}
         ppy = bars_per_year(panel.interval)
-        vol = trailing_volatility(panel.prices.close, self.settings.risk.vol_window, ppy)
-        self._volatility = np.vstack([self._volatility, vol[old:]])
+        window = self.settings.risk.vol_window
+        start = tail_start(panel.prices.close, old, window + 1)
+        vol = trailing_volatility(panel.prices.close[start:], window, ppy)
+        self._volatility = grow(self._volatility, vol[old - start :])
         if self.protector is not None:
-            atr = _traded_atr(panel, self.settings.risk.atr_period)
-            self.protector.atr = np.vstack([self.protector.atr, atr[old:]])
+            period = self.settings.risk.atr_period
+            start = tail_start(panel.prices.close, old, ATR_TAIL_PERIODS * period)
+            atr = _traded_atr(panel, period, start)
+            self.protector.atr = grow(self.protector.atr, atr[old - start :])
         self.panel, self.features = panel, grown
 
     def use_strategy(self, strategy: Strategy, features: Mapping[str, Array], event: DomainEvent | None = None) -> None:
@@ -561,10 +577,17 @@ def apply_action_event(ledger: Ledger, event: DomainEvent) -> Decimal:
     raise ValueError(f"not a corporate action event: {event.kind}")
 
 
-def _traded_atr(panel: Panel, period: int) -> Array:
-    """ATR from the continuous adjusted series, in the dollars that traded each bar (stop distances)."""
-    atr = atr_panel(panel.prices, period)
-    return atr if panel.as_traded is None else atr / panel.as_traded.factor
+def _traded_atr(panel: Panel, period: int, start: int = 0) -> Array:
+    """ATR from the continuous adjusted series, in the dollars that traded each bar (stop distances), from row
+    `start` on (a live tail: Wilder smoothing forgets its seed by (1 - 1/period) a bar)."""
+    p = panel.prices
+    prices = (
+        p
+        if start == 0
+        else PriceArrays(p.open[start:], p.high[start:], p.low[start:], p.close[start:], p.volume[start:])
+    )
+    atr = atr_panel(prices, period)
+    return atr if panel.as_traded is None else atr / panel.as_traded.factor[start:]
 
 
 def _flat(n: int, reason: str, ignored: Decision | None) -> Decision:

@@ -54,14 +54,16 @@ from papertrader.engine.cycle import CycleOutcome, Engine
 from papertrader.engine.feed import BarFeed, closed_by
 from papertrader.engine.health import LatencyTracker, Status
 from papertrader.engine.kernel import RunSpec, build_strategy, stored_settings
+from papertrader.engine.live_features import LiveFeatures
 from papertrader.engine.notifier import attach_notifier, no_notifier
 from papertrader.engine.panel import Panel
 from papertrader.engine.recorder import BatchRecorder
 from papertrader.engine.runner import apply_mode, board_health, close_strategy
 from papertrader.engine.schedule import DayPlan, EventKind, ScheduledEvent, plans
 from papertrader.engine.strategies import Built, FeatureBuilder, calibration_window, member_names
+from papertrader.features.view import FeatureView
 from papertrader.persistence.repository import RunRepository
-from papertrader.signals.base import HealthReporter
+from papertrader.signals.base import HealthReporter, Preparable
 
 log = logging.getLogger(__name__)
 
@@ -258,6 +260,7 @@ class LiveOrchestrator:
         self._day: DayStats | None = None
         self._next_k = 0
         self._builder: FeatureBuilder | None = None
+        self._live: LiveFeatures | None = None
         #: model versions pinned by retraining (member -> version); others run their family's live version
         self._versions: dict[str, str] = {}
         self._timer = timer
@@ -417,6 +420,7 @@ class LiveOrchestrator:
         if self.on_engine is not None:
             self.on_engine(engine, self._planned_cycles())
         engine.set_health(DATA, Status.OK, f"{len(panel)} stored bars from {panel.ts[0]:%Y-%m-%d}", now)
+        self._live_features()  # warm the streaming features on the history now, not on the first bar's clock
         self._step_pending(hold="catching up on bars that closed while the run was down")
 
     def _strategy_start(self, last_cycle: int) -> int:
@@ -568,12 +572,28 @@ class LiveOrchestrator:
             self._judge(expected, valid, batch.failures, quarantined, now)
         if not valid.empty:
             panel = engine.panel.append(valid)
-            assert self._builder is not None
+            live = self._live_features()
             started = self._timer()
-            features = self._builder(panel)
+            features = live.extend(panel)  # only the new rows are computed (engine.live_features)
             self.feature_latency.add(self._timer() - started)
             engine.extend(panel, features)
         self._step_pending("catching up: this bar closed before the latest one")
+        self._prepare_next()
+
+    def _prepare_next(self) -> None:
+        """Between bars: the strategy precomputes what the next cycle already determines (recurrent prefixes)."""
+        engine = self.engine
+        if engine is None or not isinstance(engine.strategy, Preparable) or self._next_k != len(engine.panel):
+            return
+        engine.strategy.prepare(FeatureView(engine.features, self._next_k - 1))
+
+    def _live_features(self) -> LiveFeatures:
+        """The streaming twin of the strategy's feature builder, warmed on the engine's history (once per builder)."""
+        engine, live = self.engine, self._live
+        assert engine is not None and self._builder is not None
+        if live is None or live.builder is not self._builder or len(live) != len(engine.panel):
+            live = self._live = LiveFeatures(self._builder, engine.panel, engine.features)
+        return live
 
     def _judge(
         self,

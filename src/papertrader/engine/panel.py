@@ -26,6 +26,14 @@ from papertrader.features.technical import PriceArrays
 _FIELDS = ("open", "high", "low", "close", "volume")
 
 
+@dataclass
+class _Backing:
+    """Capacity-doubled (capacity, N) arrays a live panel's prices are views of, and how many rows are filled."""
+
+    arrays: dict[str, Array]
+    filled: int
+
+
 @dataclass(frozen=True)
 class AsTraded:
     """Raw prints, the adjustment factor and the corporate actions of each (bar, symbol)."""
@@ -50,8 +58,17 @@ class Panel:
     as_traded: AsTraded | None = None
     open_times: tuple[datetime, ...] = field(init=False, repr=False)
     close_times: tuple[datetime, ...] = field(init=False, repr=False)
+    #: (open_times, close_times) already known (append computes only the new rows')
+    _times: tuple[tuple[datetime, ...], tuple[datetime, ...]] | None = field(default=None, repr=False, compare=False)
+    #: where `append` writes new rows without copying the old ones (None: not grown yet)
+    _backing: _Backing | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        if self._times is not None:
+            object.__setattr__(self, "open_times", self._times[0])
+            object.__setattr__(self, "close_times", self._times[1])
+            object.__setattr__(self, "_times", None)
+            return
         stamps = [t.to_pydatetime() for t in self.ts]
         object.__setattr__(self, "open_times", tuple(bar_open_time(t, self.interval) for t in stamps))
         object.__setattr__(self, "close_times", tuple(bar_close_time(t, self.interval) for t in stamps))
@@ -108,7 +125,11 @@ class Panel:
         return self.as_traded.prices if self.as_traded is not None else self.prices
 
     def append(self, bars: pd.DataFrame) -> Panel:
-        """A longer panel with these later bars as new rows, so a live run grows without touching the past."""
+        """A longer panel with these later bars as new rows, so a live run grows without touching the past.
+
+        The prices are views of capacity-doubled arrays: appending m rows writes m rows (the old ones are
+        copied only when the capacity doubles, or when this panel was already grown once by another append).
+        """
         if self.as_traded is not None:
             raise DataError("a panel with raw prints and corporate actions cannot grow live yet")
         bars = bars[bars["symbol"].isin(self.symbols)]
@@ -118,11 +139,27 @@ class Panel:
         index = pd.DatetimeIndex(wide.index)
         if len(self.ts) and index[0] <= self.ts[-1]:
             raise DataError(f"bars at {index[0]} are not after the panel's last bar {self.ts[-1]}")
-        arrays = {}
+        old, m, n = len(self.ts), len(index), len(self.symbols)
+        back = self._backing
+        if back is None or back.filled != old or old + m > back.arrays["close"].shape[0] or not _views_of(back, self):
+            capacity = max(16, 2 * (old + m))
+            grown = {f: np.full((capacity, n), np.nan) for f in _FIELDS}
+            for f in _FIELDS:
+                grown[f][:old] = getattr(self.prices, f)
+            back = _Backing(grown, old)
         for f in _FIELDS:
             block = pd.DataFrame(wide[f]).reindex(columns=list(self.symbols)).to_numpy(dtype=np.float64)
-            arrays[f] = np.ascontiguousarray(np.vstack([getattr(self.prices, f), block]))
-        return Panel(self.interval, self.symbols, pd.DatetimeIndex(self.ts.append(index)), PriceArrays(**arrays))
+            back.arrays[f][old : old + m] = block
+        back.filled = old + m
+        stamps = [t.to_pydatetime() for t in index]
+        times = (
+            self.open_times + tuple(bar_open_time(t, self.interval) for t in stamps),
+            self.close_times + tuple(bar_close_time(t, self.interval) for t in stamps),
+        )
+        prices = PriceArrays(**{f: back.arrays[f][: old + m] for f in _FIELDS})
+        return Panel(
+            self.interval, self.symbols, pd.DatetimeIndex(self.ts.append(index)), prices, _times=times, _backing=back
+        )
 
     def __len__(self) -> int:
         return len(self.ts)
@@ -155,6 +192,14 @@ class Panel:
     def sessions(self) -> int:
         """Number of distinct New York trading dates covered."""
         return int(self.ts.tz_convert("America/New_York").normalize().nunique())
+
+
+def _views_of(back: _Backing, panel: Panel) -> bool:
+    """Whether the panel's prices start at the backing arrays (a `dataclasses.replace` may have swapped them)."""
+    return all(
+        back.arrays[f].__array_interface__["data"][0] == getattr(panel.prices, f).__array_interface__["data"][0]
+        for f in _FIELDS
+    )
 
 
 def _place_actions(

@@ -56,10 +56,15 @@ class GRUTrend(nn.Module):
         self.trend_head = nn.Linear(config.hidden, config.n_classes)
         self.reversal_head = nn.Linear(config.hidden, 1)
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Trend logits and the reversal logit; sigmoid the latter for a probability."""
-        out, _ = self.gru(x)
+    def forward(self, x: torch.Tensor, state: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Trend logits and the reversal logit; sigmoid the latter for a probability. `state`: h after earlier steps."""
+        out, _ = self.gru(x, state)
         last = self.norm(out[:, -1, :])
         trend: torch.Tensor = self.trend_head(last)
         reversal: torch.Tensor = self.reversal_head(last).squeeze(-1)
         return trend, reversal
+
+    def prefix(self, x: torch.Tensor) -> torch.Tensor:
+        """The hidden state after the window's first steps: `forward(last, state)` then equals the full window."""
+        state: torch.Tensor = self.gru(x)[1]
+        return state

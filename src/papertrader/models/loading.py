@@ -73,6 +73,16 @@ class LoadedModel:
         action, probs = self.model.predict(x)
         return {"probs": probs, "action": action.astype(np.float64)}
 
+    def prefix_state(self, x: npt.NDArray[np.float32]) -> object | None:
+        """A recurrent model's state after the (B, lookback - 1, F) first steps of its window; None for others."""
+        return self.model.prefix_state(x) if isinstance(self.model, SequenceModel) else None
+
+    def predict_last(self, state: object, x: npt.NDArray[np.float32]) -> dict[str, FloatArray]:
+        """`predict` of the full window from `prefix_state`'s state and the (B, 1, F) last step."""
+        if not isinstance(self.model, SequenceModel):
+            raise ConfigError(f"{self.family} {self.version} has no recurrent prefix")
+        return self.model.predict_last(state, x)
+
 
 @dataclass
 class BaselinePredictor:
@@ -254,6 +264,42 @@ class ModelHandle:
             self.health.problems.append(problem)
             log.warning("model %s: %s; falling back", self.family, problem)
             self._active = None
+
+    def prefix_state(self, x: npt.NDArray[np.float32]) -> PrefixState | None:
+        """The serving version's recurrent state after the first steps of a window (None: it has none, or failed).
+
+        Computed between bars; `predict_last` then needs only the last step. Any failure here leaves the
+        full-window `predict` (with its fallbacks) to answer at the bar.
+        """
+        active = self.get()
+        start = getattr(active, "prefix_state", None)
+        if start is None:
+            return None
+        try:
+            state = start(x)
+        except Exception as exc:
+            log.warning("model %s: prefix state failed (%s); the full window will be used", self.family, exc)
+            return None
+        return None if state is None else PrefixState(active, state)
+
+    def predict_last(self, prefix: PrefixState, x: npt.NDArray[np.float32]) -> dict[str, FloatArray] | None:
+        """Outputs for windows whose first steps `prefix` holds, from the last step only (None: use `predict`)."""
+        active = self._active
+        if active is None or prefix.owner is not active or not isinstance(active, LoadedModel):
+            return None
+        try:
+            out = active.predict_last(prefix.state, x)
+        except Exception:
+            return None
+        return out if all(np.isfinite(v).all() for v in out.values()) else None
+
+
+@dataclass(frozen=True)
+class PrefixState:
+    """A recurrent prefix state and the predictor that computed it (valid only while that one serves)."""
+
+    owner: object
+    state: object
 
 
 def _shape_from(manifest: Manifest | None) -> tuple[int, ...] | None:

@@ -55,9 +55,14 @@ class LSTMClassifier(nn.Module):
         self.norm = nn.LayerNorm(config.hidden)
         self.head = nn.Linear(config.hidden, config.n_classes)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Class logits; softmax them for probabilities."""
-        out, _ = self.lstm(x)
+    def forward(self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+        """Class logits; softmax them for probabilities. `state`: the LSTM's (h, c) after the steps before x."""
+        out, _ = self.lstm(x, state)
         last = out[:, -1, :]
         logits: torch.Tensor = self.head(self.norm(last))
         return logits
+
+    def prefix(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The (h, c) state after the window's first steps: `forward(last, state)` then equals the full window."""
+        _, state = self.lstm(x)
+        return (state[0], state[1])

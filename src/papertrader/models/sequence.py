@@ -175,6 +175,26 @@ class SequenceModel:
         result["probs"] = apply_temperature(result["probs"], self.temperature)
         return result
 
+    def prefix_state(self, x: npt.NDArray[np.float32]) -> object:
+        """The recurrent state after a (B, lookback - 1, F) prefix: known before the bar closes (the live path)."""
+        network, _ = self._require()
+        network.eval()
+        if not isinstance(network, LSTMClassifier | GRUTrend):
+            raise ConfigError(f"the {self.family} network has no recurrent prefix")
+        with torch.inference_mode():
+            return network.prefix(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)))
+
+    def predict_last(self, state: object, x: npt.NDArray[np.float32]) -> dict[str, FloatArray]:
+        """`predict_array` of the full window, from the prefix's state and the (B, 1, F) last step only."""
+        network, _ = self._require()
+        network.eval()
+        with torch.inference_mode():
+            resumed = _Resumed(network, state)
+            out = self.task.outputs(resumed, torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)))
+        result = {k: v.numpy().astype(np.float64) for k, v in out.items()}
+        result["probs"] = apply_temperature(result["probs"], self.temperature)
+        return result
+
     def save(self, directory: Path) -> None:
         """Write weights, config and the fitted pipeline (scaler and schema hash) to a directory."""
         network, pipeline = self._require()
@@ -197,3 +217,16 @@ class SequenceModel:
         network.eval()
         model.network = network
         return model
+
+
+class _Resumed(nn.Module):
+    """The network continued from a prefix's recurrent state: what the task's `outputs` calls on the last step."""
+
+    def __init__(self, network: nn.Module, state: object) -> None:
+        super().__init__()
+        self.network = network
+        self.state = state
+
+    def forward(self, x: torch.Tensor) -> object:
+        """The network's outputs for x after the prefix."""
+        return self.network(x, self.state)

@@ -68,6 +68,19 @@ class Replayable(Protocol):
 
 
 @runtime_checkable
+class Preparable(Protocol):
+    """A strategy (or member) that precomputes, between bars, what the next cycle already determines.
+
+    A live run calls `prepare(view at k)` after cycle k is committed; the decision at k + 1 must equal the one
+    made without it (recurrent members keep the state over their window's known first steps).
+    """
+
+    def prepare(self, view: FeatureView) -> None:
+        """Precompute from rows up to view.k for the next cycle."""
+        ...
+
+
+@runtime_checkable
 class Closable(Protocol):
     """A strategy (or member) that holds resources (threads, HTTP clients) to release when its run ends."""
 

@@ -48,7 +48,7 @@ from papertrader.config.board import BoardSettings
 from papertrader.core.arrays import Array
 from papertrader.domain.events import DomainEvent, WeightsProposed
 from papertrader.features.view import FeatureView
-from papertrader.signals.base import Closable, Decision
+from papertrader.signals.base import Closable, Decision, Preparable
 from papertrader.signals.calibration import BoardCalibration
 from papertrader.signals.members import CLOSE
 from papertrader.signals.votes import Member, Opinion
@@ -176,6 +176,15 @@ class Ensemble:
         finally:
             self._replaying = False
         return decision
+
+    def prepare(self, view: FeatureView) -> None:
+        """Between bars (live): members precompute what the next cycle already determines (recurrent prefixes)."""
+        for m in self.members:
+            if isinstance(m, Preparable):
+                try:
+                    m.prepare(view)
+                except Exception:  # the bar's own full computation still answers
+                    log.exception("board member %s could not prepare the next cycle", m.name)
 
     def close(self) -> None:
         """Release what members hold (advisor thread pools and HTTP clients); called when the run ends."""

@@ -28,7 +28,7 @@ from papertrader.features.pipeline import FittedPipeline
 from papertrader.features.spec import PipelineSpec
 from papertrader.features.view import FeatureView
 from papertrader.models.inference import BatchPredictor
-from papertrader.models.loading import Health, ModelHandle
+from papertrader.models.loading import Health, ModelHandle, PrefixState
 from papertrader.models.registry import Manifest, Registry
 from papertrader.models.resample import resample_bars
 from papertrader.models.rl.env import OBS_LIMIT, Action, next_units
@@ -76,6 +76,26 @@ def _predict(predictor: BatchPredictor, x: npt.NDArray[np.float32]) -> dict[str,
         return predictor.predict(x)
 
 
+def _pinned_prefix(handle: ModelHandle, x: npt.NDArray[np.float32]) -> PrefixState | None:
+    """The handle's recurrent prefix state, computed as `_predict` computes (one pinned thread, no autograd)."""
+    import torch
+
+    from papertrader.models.trainer import pinned_threads
+
+    with pinned_threads(1), torch.inference_mode():
+        return handle.prefix_state(x)
+
+
+def _pinned_last(handle: ModelHandle, prefix: PrefixState, x: npt.NDArray[np.float32]) -> dict[str, Array] | None:
+    """The handle's outputs from a prefix state and the last step, as `_predict` computes them."""
+    import torch
+
+    from papertrader.models.trainer import pinned_threads
+
+    with pinned_threads(1), torch.inference_mode():
+        return handle.predict_last(prefix, x)
+
+
 def _window_tensor(view: FeatureView, names: tuple[str, ...], length: int) -> npt.NDArray[np.float32]:
     """(N, length, F) float32 inputs ending at the view's cycle, NaN as the scaled median (0)."""
     block = np.stack([view.window(name, length) for name in names], axis=-1)
@@ -107,7 +127,10 @@ class _ModelMember:
 
     def _direction(self, view: FeatureView, x: npt.NDArray[np.float32], why: str) -> Opinion:
         """A direction classifier's DOWN/FLAT/UP probabilities for a batch as an opinion (it never asks to exit)."""
-        probs = _predict(self.predictor, x)["probs"]
+        return self._from_probs(view, _predict(self.predictor, x)["probs"], why)
+
+    def _from_probs(self, view: FeatureView, probs: Array, why: str) -> Opinion:
+        """DOWN/FLAT/UP probabilities (N, 3) as an opinion."""
         n = probs.shape[0]
         return _opinion(
             self.name, self.timeframe, probs[:, UP], probs[:, DOWN], np.zeros(n, dtype=np.bool_), _present(view), why
@@ -130,14 +153,37 @@ class SequenceMember(_ModelMember):
             raise ValueError("lookback must be positive")
         super().__init__(predictor, feature_names, name, timeframe, version)
         self.lookback = lookback
+        #: (the next window's first lookback - 1 steps, their recurrent state), from `prepare`
+        self._prefix: tuple[npt.NDArray[np.float32], PrefixState] | None = None
+
+    def prepare(self, view: FeatureView) -> None:
+        """Between bars: the recurrent state over the next cycle's first `lookback - 1` rows (all at or before k).
+
+        The rows are final (a live run only appends), so at the close only the last step runs (`opine`);
+        the answer equals the full window's (`opine` checks that the window starts with these very inputs).
+        Backtests never call this and run the full window.
+        """
+        self._prefix = None
+        if self.lookback < 2 or view.k + 2 < self.lookback or not isinstance(self.predictor, ModelHandle):
+            return
+        x = _window_tensor(view, self._panels, self.lookback - 1)
+        state = _pinned_prefix(self.predictor, x)
+        if state is not None:
+            self._prefix = (x, state)
 
     def opine(self, ts: datetime, view: FeatureView) -> Opinion:
         """One batched prediction for the universe; silent while the look-back is not filled."""
         n = view.now(CLOSE).shape[0]
+        prefix, self._prefix = self._prefix, None
         if view.k + 1 < self.lookback:
             return Opinion.silent(self.name, self.timeframe, n, f"warming up: needs {self.lookback} bars")
+        why = f"{self.name} {self.version}".strip()
         x = _window_tensor(view, self._panels, self.lookback)
-        return self._direction(view, x, f"{self.name} {self.version}".strip())
+        if prefix is not None and isinstance(self.predictor, ModelHandle) and np.array_equal(x[:, :-1], prefix[0]):
+            out = _pinned_last(self.predictor, prefix[1], np.ascontiguousarray(x[:, -1:]))
+            if out is not None:
+                return self._from_probs(view, out["probs"], why)
+        return self._direction(view, x, why)
 
 
 class CoarseMember(_ModelMember):
@@ -159,6 +205,10 @@ class CoarseMember(_ModelMember):
         self.lookback = lookback
         self.span = lookback * max_fine_per_coarse + max_fine_per_coarse
         self._row = panel_name(name, ROW_SUFFIX)
+        #: (the window's inputs, the serving version, probabilities): reused until a coarse bar closes
+        self._answer: tuple[npt.NDArray[np.float32], str | None, Array] | None = None
+        #: (the next window's first lookback - 1 steps, their recurrent state), from `prepare`
+        self._prefix: tuple[npt.NDArray[np.float32], PrefixState] | None = None
 
     def required_features(self) -> tuple[str, ...]:
         """Coarse feature panels, the coarse-row index panel and the close."""
@@ -170,17 +220,52 @@ class CoarseMember(_ModelMember):
         last = np.flatnonzero(np.r_[rows[1:] != rows[:-1], True] & (rows >= 0))
         return last[-self.lookback :] if last.size >= self.lookback else None
 
-    def opine(self, ts: datetime, view: FeatureView) -> Opinion:
-        """The trend class probabilities over the last `lookback` closed coarse bars."""
-        n = view.now(CLOSE).shape[0]
+    def _window(self, view: FeatureView) -> npt.NDArray[np.float32] | None:
+        """The (N, lookback, F) inputs of the last `lookback` closed coarse bars, or None."""
         pos = self.coarse_positions(view)
         if pos is None:
-            return Opinion.silent(self.name, self.timeframe, n, f"warming up: needs {self.lookback} closed coarse bars")
+            return None
         block = np.stack([view.window(p, self.span)[pos] for p in self._panels], axis=-1)
-        x = np.ascontiguousarray(
+        return np.ascontiguousarray(
             np.nan_to_num(np.transpose(block, (1, 0, 2)), nan=0.0, posinf=0.0, neginf=0.0), dtype=np.float32
         )
-        return self._direction(view, x, f"{self.name} {self.version} weekly".strip())
+
+    def prepare(self, view: FeatureView) -> None:
+        """Between bars: once per coarse bar, the recurrent state over the next coarse window's first steps."""
+        if self.lookback < 2 or not isinstance(self.predictor, ModelHandle):
+            return
+        x = self._window(view)
+        if x is None:
+            return
+        head = np.ascontiguousarray(x[:, 1:])
+        if self._prefix is not None and np.array_equal(self._prefix[0], head):
+            return
+        state = _pinned_prefix(self.predictor, head)
+        self._prefix = (head, state) if state is not None else None
+
+    def opine(self, ts: datetime, view: FeatureView) -> Opinion:
+        """The trend class probabilities over the last `lookback` closed coarse bars.
+
+        The inputs change only when a coarse bar closes, so the answer is reused until then (the same inputs
+        give the same numbers); at a close, a prefix state from `prepare` leaves only the new step to run.
+        """
+        n = view.now(CLOSE).shape[0]
+        x = self._window(view)
+        if x is None:
+            return Opinion.silent(self.name, self.timeframe, n, f"warming up: needs {self.lookback} closed coarse bars")
+        why = f"{self.name} {self.version} weekly".strip()
+        answer, serving = self._answer, getattr(self.health, "active", None)
+        if answer is not None and answer[1] == serving and np.array_equal(answer[0], x):
+            return self._from_probs(view, answer[2], why)
+        probs: Array | None = None
+        prefix = self._prefix
+        if prefix is not None and isinstance(self.predictor, ModelHandle) and np.array_equal(prefix[0], x[:, :-1]):
+            out = _pinned_last(self.predictor, prefix[1], np.ascontiguousarray(x[:, -1:]))
+            probs = out["probs"] if out is not None else None
+        if probs is None:
+            probs = _predict(self.predictor, x)["probs"]
+        self._answer = (x, getattr(self.health, "active", None), probs)
+        return self._from_probs(view, probs, why)
 
 
 def coarse_alignment(engine_ts: pd.DatetimeIndex, coarse_ts: pd.DatetimeIndex, interval: str) -> npt.NDArray[np.int64]:
