@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -154,7 +154,19 @@ class Order:
     def _to(self, status: OrderStatus, at: datetime, reason: str, **changes: object) -> Order:
         if status not in _ALLOWED.get(self.status, frozenset()):
             raise InvalidTransitionError(f"order {self.id}: {self.status} -> {status} is not allowed")
-        return replace(self, status=status, updated_at=at, reason=reason, **changes)  # type: ignore[arg-type]
+        return self._evolve(status=status, updated_at=at, reason=reason, **changes)
+
+    def _evolve(self, **changes: object) -> Order:
+        """A copy with some fields changed, without re-running __post_init__.
+
+        Only lifecycle steps use it, and each checks what it changes (the transition table, fill sizes),
+        so an order validated once at creation stays valid; `dataclasses.replace` would re-validate every
+        field on every transition of the broker's hot loop.
+        """
+        new = object.__new__(Order)
+        for name in _ORDER_FIELDS:
+            object.__setattr__(new, name, changes[name] if name in changes else getattr(self, name))
+        return new
 
     def accept(self, at: datetime, reason: str = "accepted") -> Order:
         """The broker took the order and it is now working."""
@@ -190,7 +202,7 @@ class Order:
             raise InvalidTransitionError(f"order {self.id}: a {self.type.value} order has no trigger")
         if self.triggered_at is not None:
             raise InvalidTransitionError(f"order {self.id}: already triggered at {self.triggered_at}")
-        return replace(self, triggered_at=at, updated_at=at, reason=reason)
+        return self._evolve(triggered_at=at, updated_at=at, reason=reason)
 
     def amend(
         self,
@@ -232,6 +244,9 @@ class Order:
         status = OrderStatus.FILLED if filled == self.qty else OrderStatus.PARTIALLY_FILLED
         reason = "filled" if status is OrderStatus.FILLED else f"filled {filled} of {self.qty}"
         return self._to(status, at, reason, filled_qty=filled, avg_fill_price=avg)
+
+
+_ORDER_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Order))
 
 
 @dataclass(frozen=True, slots=True)

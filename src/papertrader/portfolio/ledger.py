@@ -191,22 +191,22 @@ def fixed_marks(px: Array) -> tuple[Array, int] | None:
     """Marks as int64 ticks of 0.0001 and the smallest Decimal exponent their shortest reprs carry, or None.
 
     None when a mark is not finite, not positive, too large, or not on the 0.0001 grid. A float x is on the
-    d-decimal grid exactly when rint(x * 10**d) / 10**d == x (below 1e9 a 4-decimal number has at most 13
-    significant digits, so its shortest repr is that number); repr writes at least one decimal ('100.0'),
-    so the exponent is -max(d, 1).
+    grid exactly when rint(x * 10**4) / 10**4 == x (below 1e9 a 4-decimal number has at most 13 significant
+    digits, so its shortest repr is that number); its decimals are then those of the tick count, and repr
+    writes at least one decimal ('100.0'), so the exponent is -max(decimals, 1).
     """
-    if not (np.all(np.isfinite(px)) and np.all(px > 0) and np.all(px < _MAX_MARK)):
+    if not (np.isfinite(px).all() and (px > 0).all() and (px < _MAX_MARK).all()):
         return None
     ticks = np.rint(px * TICKS_PER_UNIT)
-    if not np.all(ticks / TICKS_PER_UNIT == px):
+    if not (ticks / TICKS_PER_UNIT == px).all():
         return None
-    exponent = -1
-    for d in (4, 3, 2):  # some mark needs d decimals when not all sit on the (d-1)-decimal grid
-        scale = 10.0 ** (d - 1)
-        if not np.all(np.rint(px * scale) / scale == px):
-            exponent = -d
-            break
-    return ticks.astype(np.int64), exponent
+    whole = ticks.astype(np.int64)
+    rest = whole % 1000  # on the grid, the decimals are those of the integer tick count
+    if not rest.any():
+        return whole, -1
+    if (rest % 10).any():
+        return whole, -4
+    return whole, -3 if (rest % 100).any() else -2
 
 
 def from_ticks(total: int, exponent: int) -> Decimal:
