@@ -15,7 +15,7 @@ from decimal import Decimal
 
 import numpy as np
 
-from papertrader.core.arrays import Array
+from papertrader.core.arrays import Array, IntArray
 from papertrader.domain.types import Fill, Lot, Position
 
 ZERO = Decimal(0)
@@ -187,7 +187,7 @@ class Ledger:
         return self.value({symbols[i]: to_decimal(closes[i]) for i in idx})
 
 
-def fixed_marks(px: Array) -> tuple[Array, int] | None:
+def fixed_marks(px: Array) -> tuple[IntArray, int] | None:
     """Marks as int64 ticks of 0.0001 and the smallest Decimal exponent their shortest reprs carry, or None.
 
     None when a mark is not finite, not positive, too large, or not on the 0.0001 grid. A float x is on the
