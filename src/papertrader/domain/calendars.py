@@ -60,17 +60,28 @@ def calendar(exchange: str, start: str = CALENDAR_START, end: str | None = None)
     return xcals.get_calendar(exchange, start=start, end=end)
 
 
-@functools.lru_cache(maxsize=65_536)
-def session_bounds(exchange: str, day: date) -> Session:
-    """The regular session's (open, close) in UTC on a local date, or None when the exchange is shut."""
+@functools.lru_cache(maxsize=16)
+def session_table(exchange: str) -> tuple[date, date, dict[date, tuple[datetime, datetime]]]:
+    """Every regular session of an exchange's calendar range, computed once per process (first, last, by date).
+
+    The broker asks for a session on every new trading day; one vectorised pass over the calendar's
+    schedule replaces a pandas call per day.
+    """
     import pandas as pd
 
     cal = calendar(exchange)
-    stamp = pd.Timestamp(day)
-    if cal.first_session <= stamp <= cal.last_session:
-        if not cal.is_session(stamp):
-            return None
-        return cal.session_open(stamp).to_pydatetime(), cal.session_close(stamp).to_pydatetime()
+    days = [d.date() for d in pd.DatetimeIndex(cal.sessions)]
+    opens = pd.DatetimeIndex(cal.opens).to_pydatetime()
+    closes = pd.DatetimeIndex(cal.closes).to_pydatetime()
+    return days[0], days[-1], dict(zip(days, zip(opens, closes, strict=True), strict=True))
+
+
+@functools.lru_cache(maxsize=65_536)
+def session_bounds(exchange: str, day: date) -> Session:
+    """The regular session's (open, close) in UTC on a local date, or None when the exchange is shut."""
+    first, last, sessions = session_table(exchange)
+    if first <= day <= last:
+        return sessions.get(day)
     if day.weekday() >= 5:
         return None
     return (

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from papertrader.core.errors import InvalidTransitionError
 
@@ -154,7 +156,16 @@ class Order:
     def _to(self, status: OrderStatus, at: datetime, reason: str, **changes: object) -> Order:
         if status not in _ALLOWED.get(self.status, frozenset()):
             raise InvalidTransitionError(f"order {self.id}: {self.status} -> {status} is not allowed")
-        return replace(self, status=status, updated_at=at, reason=reason, **changes)  # type: ignore[arg-type]
+        return self._evolve(status=status, updated_at=at, reason=reason, **changes)
+
+    def _evolve(self, **changes: object) -> Order:
+        """A copy with some fields changed, without re-running __post_init__.
+
+        Only lifecycle steps use it, and each checks what it changes (the transition table, fill sizes),
+        so an order validated once at creation stays valid; `dataclasses.replace` would re-validate every
+        field on every transition of the broker's hot loop.
+        """
+        return _copy_order(self, changes)
 
     def accept(self, at: datetime, reason: str = "accepted") -> Order:
         """The broker took the order and it is now working."""
@@ -190,7 +201,7 @@ class Order:
             raise InvalidTransitionError(f"order {self.id}: a {self.type.value} order has no trigger")
         if self.triggered_at is not None:
             raise InvalidTransitionError(f"order {self.id}: already triggered at {self.triggered_at}")
-        return replace(self, triggered_at=at, updated_at=at, reason=reason)
+        return self._evolve(triggered_at=at, updated_at=at, reason=reason)
 
     def amend(
         self,
@@ -232,6 +243,23 @@ class Order:
         status = OrderStatus.FILLED if filled == self.qty else OrderStatus.PARTIALLY_FILLED
         reason = "filled" if status is OrderStatus.FILLED else f"filled {filled} of {self.qty}"
         return self._to(status, at, reason, filled_qty=filled, avg_fill_price=avg)
+
+
+_ORDER_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Order))
+
+
+def _order_copier() -> Callable[[Order, dict[str, object]], Order]:
+    """Build `copy(order, changes)` with one line per field (a loop over names costs twice as much per call)."""
+    lines = ["def copy(order, changes):", "    new = _new(_Order)"]
+    lines += [f"    _set(new, {n!r}, changes[{n!r}] if {n!r} in changes else order.{n})" for n in _ORDER_FIELDS]
+    lines.append("    return new")
+    namespace: dict[str, Any] = {"_new": object.__new__, "_set": object.__setattr__, "_Order": Order}
+    exec("\n".join(lines), namespace)  # the source is built from the dataclass's own field names
+    copier: Callable[[Order, dict[str, object]], Order] = namespace["copy"]
+    return copier
+
+
+_copy_order = _order_copier()
 
 
 @dataclass(frozen=True, slots=True)

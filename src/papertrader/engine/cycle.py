@@ -125,7 +125,7 @@ class Engine:
         self.clock = clock
         self.bus = bus
         self.recorder = recorder
-        self.ledger = Ledger(to_decimal(settings.initial_cash))
+        self.ledger = Ledger(to_decimal(settings.initial_cash), symbols=panel.symbols)
         self.broker = PaperBroker(panel.symbols, settings.costs)
         ppy = bars_per_year(panel.interval)
         limits = settings.risk
@@ -244,10 +244,7 @@ class Engine:
 
     def holdings(self) -> Array:
         """Shares held per symbol, in universe order."""
-        held = np.zeros(len(self.panel.symbols))
-        for symbol, pos in self.ledger.positions.items():
-            held[self._index[symbol]] = pos.qty
-        return held
+        return self.ledger.holdings()
 
     def marks(self) -> dict[str, Decimal]:
         """Latest known close of every held symbol, as Decimal."""
@@ -362,7 +359,7 @@ class Engine:
         now = bar.close_time
         traded = np.isfinite(bar.close)
         self._last_close[traded] = bar.close[traded]
-        valuation = self.ledger.value(self.marks())
+        valuation = self.ledger.value_closes(self._last_close)
         equity = float(valuation.equity)
 
         report.events.extend(self._pending_events)

@@ -352,6 +352,12 @@ class PaperBroker:
         bar_session = session_date(at)
         capacity: dict[int, int] = {}
         hours: dict[tuple[str, bool], bool] = {}
+        # which symbols traded in this bar, for every order at once (the calendar and halts are per order)
+        traded = np.isfinite(bars.open)
+        if self._exec.halt_on_zero_volume:
+            traded &= bars.volume != 0
+        open_ok: list[bool] = traded.tolist()
+        prices: dict[int, tuple[Decimal, Decimal, Decimal]] = {}
         ordered = sorted(self._working.values(), key=lambda o: (o.side is Side.BUY, o.created_at, o.id))
         seen: set[str] = set()
         for snapshot in ordered:
@@ -365,7 +371,7 @@ class PaperBroker:
                 self._finish(order, order.expire(at, "day order not filled in its session"), report)
                 continue
             i = self._index[order.symbol]
-            if not self._tradable(order, bars, i, hours):
+            if not self._tradable(order, bars, i, hours, open_ok):
                 continue
             group = [order]
             if order.oco_group is not None:
@@ -374,11 +380,11 @@ class PaperBroker:
                         sib.id not in seen
                         and self._eligible(sib, at)
                         and not (sib.tif is TimeInForce.DAY and bar_session > self._live_session(sib))
-                        and self._tradable(sib, bars, i, hours)
+                        and self._tradable(sib, bars, i, hours, open_ok)
                     ):
                         seen.add(sib.id)
                         group.append(sib)
-            chosen = self._choose(group, bars, i, report)
+            chosen = self._choose(group, bars, i, report, prices)
             if chosen is not None:
                 cash = self._execute(chosen[0], chosen[1], bars, i, cash, report, quotes, capacity)
         self.observe(bars)
@@ -436,11 +442,12 @@ class PaperBroker:
             self._live[order.id] = live
         return live
 
-    def _tradable(self, order: Order, bars: BarSlice, i: int, hours: dict[tuple[str, bool], bool]) -> bool:
-        """The symbol traded in this bar, is not halted, and the bar is in hours this order may use."""
-        if not np.isfinite(bars.open[i]) or order.symbol in self._halted:
-            return False
-        if self._exec.halt_on_zero_volume and bars.volume[i] == 0:
+    def _tradable(
+        self, order: Order, bars: BarSlice, i: int, hours: dict[tuple[str, bool], bool], open_ok: list[bool]
+    ) -> bool:
+        """The symbol traded in this bar (open_ok: a finite open, and volume unless zero volume is allowed),
+        is not halted, and the bar is in hours this order may use."""
+        if not open_ok[i] or order.symbol in self._halted:
             return False
         if not self._exec.enforce_calendar:
             return True
@@ -453,10 +460,23 @@ class PaperBroker:
             )
         return hours[key]
 
-    def _choose(self, group: list[Order], bars: BarSlice, i: int, report: BrokerReport) -> tuple[Order, Match] | None:
-        """Match each order of an OCO group (or a lone order), record triggers, pick the one that fills."""
+    def _choose(
+        self,
+        group: list[Order],
+        bars: BarSlice,
+        i: int,
+        report: BrokerReport,
+        prices: dict[int, tuple[Decimal, Decimal, Decimal]],
+    ) -> tuple[Order, Match] | None:
+        """Match each order of an OCO group (or a lone order), record triggers, pick the one that fills.
+
+        prices: this bar's Decimal open, high and low per symbol, converted once however many orders it has.
+        """
         at = bars.open_time
-        open_, high, low = to_decimal(bars.open[i]), to_decimal(bars.high[i]), to_decimal(bars.low[i])
+        bar = prices.get(i)
+        if bar is None:
+            bar = prices[i] = (to_decimal(bars.open[i]), to_decimal(bars.high[i]), to_decimal(bars.low[i]))
+        open_, high, low = bar
         fillable: list[tuple[Order, Match]] = []
         for order in group:
             m = match_order(order, open_, high, low)

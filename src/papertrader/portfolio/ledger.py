@@ -1,14 +1,29 @@
-"""Cash, positions and fees in Decimal: the book of record that every number on screen comes from."""
+"""Cash, positions and fees in Decimal: the book of record that every number on screen comes from.
+
+Marking to market runs every cycle, so a ledger built with its universe (`symbols=`) also keeps the
+shares held per symbol as an int64 array and values the book in exact fixed point (`value_closes`):
+prices on the 0.0001 grid as int64 ticks, market value as the integer sum of shares x ticks, and one
+Decimal built per total, with the exponent Decimal arithmetic would have given, so the result is
+identical to `value` (a mark off the grid falls back to the Decimal path).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+import numpy as np
+
+from papertrader.core.arrays import Array, IntArray
 from papertrader.domain.types import Fill, Lot, Position
 
 ZERO = Decimal(0)
+#: Fixed-point scale of a price: 0.0001 (the broker's price grid) is one tick.
+TICKS_PER_UNIT = 10_000
+#: Largest |mark| the fixed-point path takes: beyond it a float's shortest repr may leave the 4-decimal grid.
+_MAX_MARK = 1e9
+_INT64_ROOM = 2**62
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +43,13 @@ class Valuation:
 class Ledger:
     """Applies fills exactly; never guesses a price it was not given."""
 
-    def __init__(self, initial_cash: Decimal, positions: Iterable[Position] = (), fees: Decimal = ZERO):
+    def __init__(
+        self,
+        initial_cash: Decimal,
+        positions: Iterable[Position] = (),
+        fees: Decimal = ZERO,
+        symbols: Sequence[str] | None = None,
+    ):
         self.initial_cash = initial_cash
         self.cash = initial_cash
         self.fees_paid = fees
@@ -36,6 +57,13 @@ class Ledger:
         self._positions: dict[str, Position] = {p.symbol: p for p in positions if p.qty != 0}
         self._realized_closed = ZERO
         self.dividends = ZERO
+        self._slot: dict[str, int] | None = None
+        self._held = np.zeros(0, dtype=np.int64)
+        if symbols is not None:
+            self._slot = {s: i for i, s in enumerate(symbols)}
+            self._held = np.zeros(len(symbols), dtype=np.int64)
+            for pos in self._positions.values():
+                self._held[self._slot[pos.symbol]] = pos.qty
 
     @property
     def positions(self) -> Mapping[str, Position]:
@@ -59,12 +87,25 @@ class Ledger:
         self.traded_notional += fill.notional
         current = self._positions.get(fill.symbol, Position(fill.symbol))
         updated = current.apply(fill.side, fill.qty, fill.price)
-        if updated.qty == 0:
-            self._positions.pop(fill.symbol, None)
+        self._store(updated)
+        return updated
+
+    def _store(self, updated: Position) -> None:
+        """Keep a position's new state (dropping it at zero) and the shares-held array in step."""
+        qty = updated.qty
+        if qty == 0:
+            self._positions.pop(updated.symbol, None)
             self._realized_closed += updated.realized_pnl
         else:
-            self._positions[fill.symbol] = updated
-        return updated
+            self._positions[updated.symbol] = updated
+        if self._slot is not None:
+            self._held[self._slot[updated.symbol]] = qty
+
+    def holdings(self) -> Array:
+        """Shares held per symbol in universe order, as floats (a fresh array the caller may change)."""
+        if self._slot is None:
+            raise ValueError("holdings() needs a ledger built with its symbols")
+        return self._held.astype(np.float64)
 
     def apply_split(self, symbol: str, ratio: Decimal, cash_in_lieu_price: Decimal | None = None) -> Decimal:
         """Apply a split of `ratio` new shares per old one to the lots; pay any fractional share in cash.
@@ -99,12 +140,7 @@ class Ledger:
             retained_cost = sum((lot.price * lot.qty for lot in lots), ZERO)
             realized += cash - (pos.cost_basis - retained_cost)
             self.cash += cash
-        updated = Position(symbol, lots, realized)
-        if updated.qty == 0:
-            self._positions.pop(symbol, None)
-            self._realized_closed += updated.realized_pnl
-        else:
-            self._positions[symbol] = updated
+        self._store(Position(symbol, lots, realized))
         return cash
 
     def apply_dividend(self, symbol: str, amount_per_share: Decimal) -> Decimal:
@@ -123,3 +159,60 @@ class Ledger:
             market += worth
             gross += abs(worth)
         return Valuation(self.cash, market, gross)
+
+    def value_closes(self, closes: Array) -> Valuation:
+        """`value` with each held symbol marked at closes[i] (universe order), in exact int64 fixed point.
+
+        Identical to `value({s: to_decimal(closes[i])})`, digit for digit; any mark that is not finite or not
+        on the 0.0001 grid sends the whole valuation down the Decimal path.
+        """
+        if self._slot is None:
+            raise ValueError("value_closes() needs a ledger built with its symbols")
+        idx = np.flatnonzero(self._held)
+        if idx.size == 0:
+            return Valuation(self.cash, ZERO, ZERO)
+        held = self._held[idx]
+        px = closes[idx]
+        fixed = fixed_marks(px)
+        if fixed is not None:
+            ticks, exponent = fixed
+            if int(np.abs(held).max()) * int(ticks.max()) < _INT64_ROOM // max(1, idx.size):
+                worth = held * ticks
+                market = from_ticks(int(worth.sum()), exponent)
+                gross = from_ticks(int(np.abs(worth).sum()), exponent)
+                return Valuation(self.cash, market, gross)
+        from papertrader.execution.fees import to_decimal  # the Decimal path, exactly as the engine marks
+
+        symbols = list(self._slot)
+        return self.value({symbols[i]: to_decimal(closes[i]) for i in idx})
+
+
+def fixed_marks(px: Array) -> tuple[IntArray, int] | None:
+    """Marks as int64 ticks of 0.0001 and the smallest Decimal exponent their shortest reprs carry, or None.
+
+    None when a mark is not finite, not positive, too large, or not on the 0.0001 grid. A float x is on the
+    grid exactly when rint(x * 10**4) / 10**4 == x (below 1e9 a 4-decimal number has at most 13 significant
+    digits, so its shortest repr is that number); its decimals are then those of the tick count, and repr
+    writes at least one decimal ('100.0'), so the exponent is -max(decimals, 1).
+    """
+    if not (np.isfinite(px).all() and (px > 0).all() and (px < _MAX_MARK).all()):
+        return None
+    ticks = np.rint(px * TICKS_PER_UNIT)
+    if not (ticks / TICKS_PER_UNIT == px).all():
+        return None
+    whole = ticks.astype(np.int64)
+    rest = whole % 1000  # on the grid, the decimals are those of the integer tick count
+    if not rest.any():
+        return whole, -1
+    if (rest % 10).any():
+        return whole, -4
+    return whole, -3 if (rest % 100).any() else -2
+
+
+def from_ticks(total: int, exponent: int) -> Decimal:
+    """An exact integer count of 0.0001 ticks as the Decimal with the given exponent (-4 <= exponent <= 0)."""
+    step = 10 ** (4 + exponent)
+    coefficient, rest = divmod(total, step)
+    if rest:
+        raise ValueError(f"{total} ticks are not on the 1e{exponent} grid")
+    return Decimal(coefficient).scaleb(exponent)

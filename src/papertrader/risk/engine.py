@@ -148,16 +148,23 @@ class RiskEngine:
         symbol = self.symbols[i] if i >= 0 else "*"
         plan.events.append(kind(at, symbol, rule, numbers))
 
-    def limit_weights(self, target: Array, prices: Array, inputs: RiskInputs) -> tuple[Array, list[str | None]]:
-        """Apply sizing and every exposure limit to target weights; returns them and the binding rule per symbol."""
+    def limit_weights(
+        self, target: Array, prices: Array, inputs: RiskInputs, buckets: npt.NDArray[np.int_] | None = None
+    ) -> tuple[Array, list[str | None]]:
+        """Apply sizing and every exposure limit to target weights; returns them and the binding rule per symbol.
+
+        buckets: `_buckets(prices)` when the caller has it already (plan classifies once per cycle).
+        """
         s = self.settings
         n = len(self.symbols)
         rule: list[str | None] = [None] * n
         w = np.where(np.isfinite(prices) & (prices > 0), target, 0.0)
 
         def bind(new: Array, name: str) -> Array:
-            for i in np.flatnonzero(np.abs(new) < np.abs(w) - _EPS):
-                rule[i] = rule[i] or name
+            cut = np.abs(new) < np.abs(w) - _EPS
+            if cut.any():
+                for i in np.flatnonzero(cut):
+                    rule[i] = rule[i] or name
             return new
 
         if inputs.p_win is not None and inputs.payoff is not None:
@@ -167,7 +174,7 @@ class RiskEngine:
         if not s.allow_short:
             w = bind(np.maximum(w, 0.0), "no_short")
         w = bind(np.clip(w, -s.max_position_fraction, s.max_position_fraction), "max_position_fraction")
-        buckets = self._buckets(prices)
+        buckets = self._buckets(prices) if buckets is None else buckets
         caps = {int(Bucket.CORE): s.core_cap, int(Bucket.ETF): s.etf_cap, int(Bucket.SPECULATIVE): s.speculative_cap}
         w = bind(cap_groups(w, buckets, caps)[0], "bucket_cap")
         if self._sector_caps:
@@ -219,7 +226,8 @@ class RiskEngine:
     ) -> _Terms:
         """The per-symbol quantities the orders follow from, computed with arrays (any universe)."""
         s = self.settings
-        weights, rule = self.limit_weights(target_weights, prices, inputs)
+        buckets = self._buckets(prices)
+        weights, rule = self.limit_weights(target_weights, prices, inputs, buckets)
         valid = np.isfinite(prices) & (prices > 0)
         safe = np.where(valid, prices, np.inf)
         current = holdings * np.where(valid, prices, 0.0) / equity
@@ -239,7 +247,7 @@ class RiskEngine:
         trade = (delta != 0) & (opening | closing | drifted)
         # a position left alone (inside the band) must not, with the new trades, break a cap
         projected = np.where(trade, target_qty * np.where(valid, prices, 0.0) / equity, current)
-        trade |= (delta != 0) & self._over_limits(projected, weights, prices, inputs)
+        trade |= (delta != 0) & self._over_limits(projected, weights, prices, inputs, buckets)
         return _Terms(
             weights.tolist(), rule, current.tolist(), delta.tolist(), trade.tolist(), closing.tolist(), valid.tolist()
         )
@@ -392,13 +400,18 @@ class RiskEngine:
                     allowed_weight=float(t.weights[i]),
                 )
             plan.intents.append(OrderIntent(i, self.symbols[i], qty, int(holdings[i]) + qty, float(t.weights[i])))
-        for j in range(len(self.symbols)):
+        for j in [j for j, r in enumerate(t.rule) if r is not None]:  # most symbols bind no rule
             blocked = t.rule[j] in ("no_short", "daily_loss_limit") and not t.trade[j]
             if blocked and abs(float(target_weights[j]) - float(t.current[j])) > self.rebalance_band:
                 self._event(plan, at, OrderDenied, j, str(t.rule[j]), requested_weight=float(target_weights[j]))
 
     def _over_limits(
-        self, projected: Array, allowed: Array, prices: Array, inputs: RiskInputs | None = None
+        self,
+        projected: Array,
+        allowed: Array,
+        prices: Array,
+        inputs: RiskInputs | None = None,
+        buckets: npt.NDArray[np.int_] | None = None,
     ) -> npt.NDArray[np.bool_]:
         """Symbols whose drift carried them (or their group) past a cap by more than the tolerance: trim them.
 
@@ -417,7 +430,7 @@ class RiskEngine:
         gross_cap = min(s.max_gross_exposure, 1.0 - s.cash_reserve) if not s.allow_short else s.max_gross_exposure
         if float(np.abs(projected).sum()) > gross_cap + slack:
             over |= above
-        buckets = self._buckets(prices)
+        buckets = self._buckets(prices) if buckets is None else buckets
         caps = {int(Bucket.CORE): s.core_cap, int(Bucket.ETF): s.etf_cap, int(Bucket.SPECULATIVE): s.speculative_cap}
         groups = [(buckets, caps), (self._sector, self._sector_caps)]
         for labels, group_caps in groups:
