@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
@@ -64,6 +64,20 @@ class Replayable(Protocol):
 
     def replay(self, cycles: Iterable[tuple[datetime, FeatureView]]) -> Decision | None:
         """Decide the cycles again to rebuild internal state; the last decision (None when there were none)."""
+        ...
+
+
+@runtime_checkable
+class PointInTime(Protocol):
+    """A strategy whose weights are a pure function of past bars: the whole target panel at once (sparse stepping).
+
+    Row k of `decide_all(features)` must equal `decide(ts_k, FeatureView(features, k)).weights`, read only rows
+    <= k, and the strategy's decisions must carry no probabilities, payoffs or events; the engine then steps
+    only the cycles where something can happen (engine/sparse.py) and the run stays identical.
+    """
+
+    def decide_all(self, features: Mapping[str, Array]) -> Array:
+        """(T, N) target weights, row k decided at the close of bar k from rows <= k only."""
         ...
 
 

@@ -1,0 +1,361 @@
+"""Sparse stepping: run `Engine.step` only on the cycles where something can happen, book the quiet ones in bulk.
+
+A strategy that declares its whole target panel at once (`signals.base.PointInTime.decide_all`) lets the engine
+know, before a cycle runs, whether its target changes. A cycle is quiet when, from the engine's state after the
+previous cycle: no corporate action goes ex, the target (after halts and stop blocks) equals the last one, no
+order can fill (nothing is working but protective OCO legs whose stop and take-profit this bar's range does not
+reach), the protective pairs already cover the positions, neither the daily loss limit nor the kill switch is
+crossed by this cycle's marks, and the risk engine's plan for the unchanged target is provably empty (no
+rebalance past the band, no cap broken by drift, no denial event). Everything else steps, as does any cycle this
+module is unsure about. A quiet cycle's marks, exact Decimal valuation (the ledger's own `value`), loss-limit
+bookkeeping, trailing market window, clock, `cycle.closed` event, recorded row and outcome are produced exactly as
+`Engine.step` would produce them, so a sparse run is identical to a full one (tests/integration/engine/
+test_sparse.py compares fills, equity, stored cycles and events on real bars with limits, stops, a split and a
+kill switch).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from papertrader.core.arrays import Array
+from papertrader.engine.health import Status
+from papertrader.domain.events import CycleClosed
+from papertrader.domain.sessions import NEW_YORK
+from papertrader.domain.sessions import interval_minutes
+from papertrader.domain.types import Order, OrderType, Side, TimeInForce
+from papertrader.execution.fees import to_decimal
+from papertrader.persistence.repository import CycleRecord
+from papertrader.portfolio.ledger import Valuation
+from papertrader.risk.engine import RiskInputs
+from papertrader.risk.sizing import vol_target_scale
+from papertrader.signals.base import PointInTime
+
+log = logging.getLogger(__name__)
+
+if TYPE_CHECKING:
+    from papertrader.engine.cycle import CycleOutcome, Engine
+    from papertrader.engine.panel import Panel
+
+#: Most cycles judged in one go (bounds the arrays a long quiet stretch allocates).
+CHUNK = 4096
+#: Relative margin by which a protective price must stay outside a bar's range for the bar to count as quiet.
+REACH_MARGIN = 1e-9
+_EPS = 1e-9  # the risk engine's tolerance on weights
+
+
+def target_panel(engine: Engine) -> Array | None:
+    """The strategy's (T, N) target panel when this run can step sparsely, else None (step every cycle).
+
+    Off for strategies without `decide_all`, with the intrabar drawdown guard (it acts inside every bar), and
+    whenever the panel does not have the expected shape.
+    """
+    strategy = engine.strategy
+    if not isinstance(strategy, PointInTime) or engine.guard is not None:
+        return None
+    try:
+        targets = np.asarray(strategy.decide_all(engine.features), dtype=np.float64)
+    except Exception:  # the per-cycle path holds on a failing decision; let it
+        log.exception("decide_all of %s failed: stepping every cycle", strategy.name)
+        return None
+    if targets.shape != (len(engine.panel), len(engine.panel.symbols)):
+        return None
+    return targets
+
+
+@dataclass(frozen=True)
+class _Span:
+    """Quiet cycles start..end-1 with what booking them needs."""
+
+    start: int
+    end: int
+    closes: Array  # (end-start, N) last known closes after each cycle
+    valuations: list[Valuation]
+    equities: list[float]
+
+
+class SparseStepper:
+    """Drives an Engine over cycles, stepping only those where something can happen."""
+
+    def __init__(self, engine: Engine, targets: Array) -> None:
+        self.engine = engine
+        self.targets = targets
+        panel = engine.panel
+        traded = panel.traded
+        self._low, self._high, self._close = traded.low, traded.high, traded.close
+        n = len(panel)
+        acts = np.zeros(n, dtype=bool)
+        if panel.as_traded is not None:
+            acts = ((panel.as_traded.splits != 1.0) | (panel.as_traded.dividends != 0.0)).any(axis=1)
+        # next_action[k]: the first cycle >= k where a split or dividend goes ex (n when none)
+        rows = np.flatnonzero(acts)
+        self._next_action = np.searchsorted(rows, np.arange(n + 1))
+        self._action_rows = np.append(rows, n)
+        self._session = _sessions(panel)
+        self._observe_market = engine.settings.costs.execution.market_window > 0
+        self.stepped = 0
+        self.skipped = 0
+
+    def run(
+        self,
+        first: int,
+        on_cycle: Callable[[CycleOutcome], None] | None,
+        should_stop: Callable[[], bool] | None,
+    ) -> list[CycleOutcome]:
+        """Cycles first..end in order, the same outcomes as stepping each one."""
+        engine = self.engine
+        outcomes: list[CycleOutcome] = []
+        n = len(engine.panel)
+        k = first
+        while k < n:
+            span = self._quiet(k, min(n, k + CHUNK)) if k > first else None
+            if span is not None:
+                stopped = self._book(span, outcomes, on_cycle, should_stop)
+                self.skipped += span.end - span.start
+                if stopped:
+                    break
+                k = span.end
+                continue
+            if should_stop is not None and should_stop():
+                break
+            outcome = engine.step(k)
+            self.stepped += 1
+            outcomes.append(outcome)
+            if on_cycle is not None:
+                on_cycle(outcome)
+            k += 1
+        return outcomes
+
+    # ------------------------------------------------------------------ judging a span
+
+    def _quiet(self, k: int, limit: int) -> _Span | None:
+        """The longest run of quiet cycles from k (before `limit`), or None when cycle k must step."""
+        e = self.engine
+        if e.hold is not None or e._pending_events or e.risk.daily.hit:
+            return None
+        signals = e.health.snapshot().get("signals")
+        if signals is None or signals.status is not Status.OK:
+            return None  # the last decision failed (or none ran): the next one changes health
+        end = min(limit, int(self._action_rows[self._next_action[k]]))
+        if end <= k:
+            return None
+        working = e.broker.working
+        for order in working:
+            protective = order.oco_group is not None and order.parent_id is None and order.tif is TimeInForce.GTC
+            if not protective or order.is_triggered or order.type not in (OrderType.STOP, OrderType.LIMIT):
+                return None
+        if e.protector is not None and not e.protector.settled(e.ledger, e.broker):
+            return None
+        if e.protector is None and working:
+            return None
+        end = self._target_end(k, end)
+        for order in working:
+            end = self._reach_end(order, k, end)
+        if end <= k:
+            return None
+        closes = _forward_fill(self._close[k:end], e._last_close)
+        valuations, equities = self._marks(k, closes)
+        end = k + len(valuations)
+        if end <= k:
+            return None
+        quiet = self._plan_quiet(k, closes[: end - k], np.asarray(equities))
+        if not quiet[0]:
+            return None
+        if not quiet.all():
+            end = k + int(np.argmin(quiet))
+        n = end - k
+        return _Span(k, end, closes[:n], valuations[:n], equities[:n])
+
+    def _effective(self) -> tuple[Array | None, list[int]]:
+        """(halted flat target or None, protective blocks by index) as `Engine.step` would gate the decision."""
+        e = self.engine
+        blocked = [] if e.protector is None else sorted(e._index[s] for s in e.protector.blocked)
+        return (np.zeros(len(e.panel.symbols)) if e.halted is not None else None), blocked
+
+    def _target_end(self, k: int, end: int) -> int:
+        """First cycle in k..end where the gated target differs from the last one (or a stop block would clear)."""
+        e = self.engine
+        flat, blocked = self._effective()
+        last = e._last_target
+        if flat is not None:
+            return end if np.array_equal(flat, last) else k
+        rows = self.targets[k:end]
+        same = (rows == last) | np.isin(np.arange(rows.shape[1]), blocked)[None, :]
+        ok = same.all(axis=1)
+        if blocked:
+            ok &= (rows[:, blocked] > 0.0).all(axis=1)  # a block clears (an event) once the target is not long
+            ok &= (last[blocked] == 0.0).all()
+        return end if ok.all() else k + int(np.argmin(ok))
+
+    def _reach_end(self, order: Order, k: int, end: int) -> int:
+        """First cycle in k..end whose range could trigger or fill this protective leg."""
+        i = self.engine._index[order.symbol]
+        price_dec = order.stop_price if order.type is OrderType.STOP else order.limit_price
+        assert price_dec is not None
+        price = float(price_dec)
+        low, high = self._low[k:end, i], self._high[k:end, i]
+        sell = order.side is Side.SELL
+        stop = order.type is OrderType.STOP
+        with np.errstate(invalid="ignore"):
+            if sell == stop:  # a sell stop or a buy limit: reached when the bar trades at or below it
+                reach = low <= price * (1.0 + REACH_MARGIN)
+            else:  # a buy stop or a sell limit: reached at or above it
+                reach = high >= price * (1.0 - REACH_MARGIN)
+            reach |= ~(np.isfinite(low) & np.isfinite(high)) & np.isfinite(self._close[k:end, i])
+        return end if not reach.any() else k + int(np.argmax(reach))
+
+    def _marks(self, k: int, closes: Array) -> tuple[list[Valuation], list[float]]:
+        """The ledger's valuation of each cycle and the loss limits on copies: stops before one that fires."""
+        e = self.engine
+        index = e._index
+        held = [(s, index[s]) for s in e.ledger.positions]
+        risk = copy.copy(e.risk)
+        risk.kill_switch = copy.copy(e.risk.kill_switch)
+        risk.daily = copy.copy(e.risk.daily)
+        times = e.panel.close_times
+        valuations: list[Valuation] = []
+        equities: list[float] = []
+        value = e.ledger.value
+        rows = closes.tolist() if held else None
+        constant = value({}) if not held else None
+        for r in range(len(closes)):
+            if rows is None:
+                valuation = constant
+                assert valuation is not None
+            else:
+                row = rows[r]
+                marks: Mapping[str, Decimal] = {s: to_decimal(row[i]) for s, i in held}
+                valuation = value(marks)
+            equity = float(valuation.equity)
+            if risk.observe(times[k + r], self._session[k + r], equity):
+                break
+            valuations.append(valuation)
+            equities.append(equity)
+        return valuations, equities
+
+    def _plan_quiet(self, k: int, closes: Array, equity: Array) -> Array:
+        """Per cycle: True when `RiskEngine.plan` for the unchanged target provably orders and reports nothing."""
+        e = self.engine
+        risk = e.risk
+        m = len(closes)
+        flat, blocked = self._effective()
+        target = flat if flat is not None else e._last_target
+        held = e.holdings()
+        if not target.any() and not held.any():
+            return np.ones(m, dtype=bool)
+        vol = e._volatility[k : k + m]
+        valid = np.isfinite(closes) & (closes > 0)
+        # what `limit_weights` reads of a cycle: price validity, the penny/ETF bucket and the volatility scale
+        signature = [valid, risk._buckets(closes)]
+        if risk.settings.vol_target is not None:
+            signature.append(vol_target_scale(vol, risk.settings.vol_target))
+        same = np.ones(m, dtype=bool)
+        for part in signature:
+            same &= (part == part[0]).all(axis=1)
+        weights, rule = risk.limit_weights(target, closes[0], RiskInputs(None, None, vol[0], None))
+        prices = np.where(valid, closes, 0.0)
+        safe = np.where(valid, closes, np.inf)
+        eq = equity[:, None]
+        current = held[None, :] * prices / eq
+        target_qty = np.trunc(weights[None, :] * eq / safe)
+        delta = target_qty - held[None, :]
+        calm = (held != 0)[None, :] & (target_qty != 0) & ~(np.abs(current - weights[None, :]) > risk.rebalance_band)
+        calm &= ~(np.abs(current) > np.abs(weights)[None, :] + _EPS)
+        ok = (delta == 0) | calm
+        denied = np.array([r in ("no_short", "daily_loss_limit") for r in rule])
+        if denied.any():
+            ok &= ~(denied[None, :] & (np.abs(target[None, :] - current) > risk.rebalance_band))
+        quiet = (ok.all(axis=1) & same) | (equity <= 0)
+        return np.asarray(quiet & np.isfinite(equity), dtype=bool)
+
+    # ------------------------------------------------------------------ booking a span
+
+    def _book(
+        self,
+        span: _Span,
+        outcomes: list[CycleOutcome],
+        on_cycle: Callable[[CycleOutcome], None] | None,
+        should_stop: Callable[[], bool] | None,
+    ) -> bool:
+        """Book the quiet cycles exactly as `Engine.step` would; True when should_stop ended the run."""
+        from papertrader.engine.cycle import CycleOutcome
+
+        e = self.engine
+        panel = e.panel
+        times = panel.close_times
+        recorder = e.recorder
+        for r, k in enumerate(range(span.start, span.end)):
+            if should_stop is not None and should_stop():
+                return True
+            now = times[k]
+            if self._observe_market:
+                e.broker.observe(panel.bar(k))
+            e.clock.advance_to(now)
+            e._last_close = span.closes[r]
+            valuation, equity = span.valuations[r], span.equities[r]
+            fired = e.risk.observe(now, self._session[k], equity)
+            assert not fired, "a quiet cycle crossed a loss limit"
+            closed = CycleClosed(
+                now,
+                cycle=k,
+                cash=valuation.cash,
+                equity=valuation.equity,
+                gross_exposure=valuation.gross_exposure,
+                fills=0,
+                orders=0,
+            )
+            if recorder is not None:
+                e._record(
+                    CycleRecord(
+                        cycle=k,
+                        ts=now,
+                        orders=(),
+                        fills=(),
+                        positions=(),
+                        cash=valuation.cash,
+                        market_value=valuation.market_value,
+                        equity=valuation.equity,
+                        gross_exposure=float(valuation.gross_exposure) / equity if equity > 0 else math.inf,
+                        events=(closed,),
+                    )
+                )
+            e.bus.publish(closed)
+            outcome = CycleOutcome(k, now, valuation, ())
+            outcomes.append(outcome)
+            if on_cycle is not None:
+                on_cycle(outcome)
+        e._last_close = span.closes[-1].copy()
+        return False
+
+
+def _forward_fill(block: Array, last: Array) -> Array:
+    """Each cycle's last known close per symbol (NaN until a symbol trades), continuing from `last`."""
+    filled = np.vstack([last[None, :], block])
+    valid = np.isfinite(filled)
+    idx = np.where(valid, np.arange(len(filled))[:, None], 0)
+    np.maximum.accumulate(idx, axis=0, out=idx)
+    out = filled[idx, np.arange(filled.shape[1])[None, :]]
+    return np.asarray(out[1:], dtype=np.float64)
+
+
+def _sessions(panel: Panel) -> list[date]:
+    """`session_date(close_times[k])` for every cycle, one date object per distinct day (computed in bulk)."""
+    if len(panel) == 0:
+        return []
+    stamps = panel.ts if panel.ts.tz is not None else panel.ts.tz_localize("UTC")
+    if panel.interval != "1d":  # a daily bar closes on its own session date; an intraday one interval later
+        stamps = stamps + pd.Timedelta(minutes=interval_minutes(panel.interval))
+    keys = stamps.tz_convert(NEW_YORK).normalize().asi8
+    unique, inverse = np.unique(keys, return_inverse=True)
+    dates = [pd.Timestamp(int(u), tz="UTC").tz_convert(NEW_YORK).date() for u in unique]
+    return [dates[i] for i in inverse.tolist()]
