@@ -49,6 +49,8 @@ if TYPE_CHECKING:
 
 #: Most cycles judged in one go (bounds the arrays a long quiet stretch allocates).
 CHUNK = 4096
+#: Fewest cycles judged in one go.
+MIN_CHUNK = 32
 #: Relative margin by which a protective price must stay outside a bar's range for the bar to count as quiet.
 REACH_MARGIN = 1e-9
 _EPS = 1e-9  # the risk engine's tolerance on weights
@@ -117,9 +119,12 @@ class SparseStepper:
         outcomes: list[CycleOutcome] = []
         n = len(engine.panel)
         k = first
+        chunk = MIN_CHUNK
         while k < n:
-            span = self._quiet(k, min(n, k + CHUNK)) if k > first else None
+            span = self._quiet(k, min(n, k + chunk)) if k > first else None
             if span is not None:
+                # judge about twice the last quiet stretch next time: short spans stay cheap, long ones few
+                chunk = min(CHUNK, max(MIN_CHUNK, 2 * (span.end - span.start)))
                 stopped = self._book(span, outcomes, on_cycle, should_stop)
                 self.skipped += span.end - span.start
                 if stopped:
@@ -164,6 +169,15 @@ class SparseStepper:
         if end <= k:
             return None
         closes = _forward_fill(self._close[k:end], e._last_close)
+        # a float estimate of equity finds where the plan stops being quiet before any Decimal is built
+        held = e.holdings()
+        estimate = float(e.ledger.cash) + (np.where(np.isfinite(closes), closes, 0.0) * held[None, :]).sum(axis=1)
+        rough = self._plan_quiet(k, closes, estimate)
+        if not rough[0]:
+            return None
+        if not rough.all():
+            end = k + int(np.argmin(rough)) + 1  # one past: the exact check below decides that cycle too
+            closes = closes[: end - k]
         valuations, equities = self._marks(k, closes)
         end = k + len(valuations)
         if end <= k:
@@ -244,21 +258,29 @@ class SparseStepper:
         return valuations, equities
 
     def _plan_quiet(self, k: int, closes: Array, equity: Array) -> Array:
-        """Per cycle: True when `RiskEngine.plan` for the unchanged target provably orders and reports nothing."""
+        """Per cycle: True when `RiskEngine.plan` for the unchanged target provably orders and reports nothing.
+
+        It mirrors `RiskEngine._terms` (the same float operations, so the same answers) for a book with nothing
+        pending: a symbol trades when its whole-share target differs from the holding and it opens, closes,
+        drifted past the band or broke a cap by drift (`_over_limits`); sums over groups, whose order of addition
+        may differ, count as broken within 1e-9 of their cap.
+        """
         e = self.engine
         risk = e.risk
+        s = risk.settings
         m = len(closes)
-        flat, blocked = self._effective()
+        flat, _ = self._effective()
         target = flat if flat is not None else e._last_target
         held = e.holdings()
         if not target.any() and not held.any():
             return np.ones(m, dtype=bool)
         vol = e._volatility[k : k + m]
         valid = np.isfinite(closes) & (closes > 0)
+        buckets = risk._buckets(closes)
         # what `limit_weights` reads of a cycle: price validity, the penny/ETF bucket and the volatility scale
-        signature = [valid, risk._buckets(closes)]
-        if risk.settings.vol_target is not None:
-            signature.append(vol_target_scale(vol, risk.settings.vol_target))
+        signature = [valid, buckets]
+        if s.vol_target is not None:
+            signature.append(vol_target_scale(vol, s.vol_target))
         same = np.ones(m, dtype=bool)
         for part in signature:
             same &= (part == part[0]).all(axis=1)
@@ -269,14 +291,34 @@ class SparseStepper:
         current = held[None, :] * prices / eq
         target_qty = np.trunc(weights[None, :] * eq / safe)
         delta = target_qty - held[None, :]
-        calm = (held != 0)[None, :] & (target_qty != 0) & ~(np.abs(current - weights[None, :]) > risk.rebalance_band)
-        calm &= ~(np.abs(current) > np.abs(weights)[None, :] + _EPS)
+        band = risk.rebalance_band
+        calm = (held != 0)[None, :] & (target_qty != 0) & ~(np.abs(current - weights[None, :]) > band)
+        calm &= ~self._over_limits(current, weights, buckets[0])
         ok = (delta == 0) | calm
         denied = np.array([r in ("no_short", "daily_loss_limit") for r in rule])
         if denied.any():
-            ok &= ~(denied[None, :] & (np.abs(target[None, :] - current) > risk.rebalance_band))
+            ok &= ~(denied[None, :] & (np.abs(target[None, :] - current) > band))
         quiet = (ok.all(axis=1) & same) | (equity <= 0)
         return np.asarray(quiet & np.isfinite(equity), dtype=bool)
+
+    def _over_limits(self, projected: Array, allowed: Array, buckets: Array) -> Array:
+        """`RiskEngine._over_limits` without a drawdown budget, per cycle (rows) and symbol (columns)."""
+        risk = self.engine.risk
+        s = risk.settings
+        slack = s.limit_tolerance + _EPS
+        size = np.abs(projected)
+        above = size > np.abs(allowed)[None, :] + _EPS
+        over = above & (size > s.max_position_fraction + slack)
+        gross_cap = risk._gross_cap()
+        over |= above & (size.sum(axis=1) > gross_cap + slack - 1e-9)[:, None]
+        caps = risk._bucket_caps()
+        for labels, group_caps in ((buckets, caps), (risk._sector, risk._sector_caps)):
+            for group, cap in group_caps.items():
+                members = labels == group
+                if members.any():
+                    broken = (size * members[None, :]).sum(axis=1) > cap + slack - 1e-9
+                    over |= above & members[None, :] & broken[:, None]
+        return np.asarray(over, dtype=bool)
 
     # ------------------------------------------------------------------ booking a span
 
@@ -355,7 +397,7 @@ def _sessions(panel: Panel) -> list[date]:
     stamps = panel.ts if panel.ts.tz is not None else panel.ts.tz_localize("UTC")
     if panel.interval != "1d":  # a daily bar closes on its own session date; an intraday one interval later
         stamps = stamps + pd.Timedelta(minutes=interval_minutes(panel.interval))
-    keys = stamps.tz_convert(NEW_YORK).normalize().asi8
-    unique, inverse = np.unique(keys, return_inverse=True)
-    dates = [pd.Timestamp(int(u), tz="UTC").tz_convert(NEW_YORK).date() for u in unique]
+    local = stamps.tz_convert(NEW_YORK).tz_localize(None)  # New York wall time, for its calendar date
+    unique, inverse = np.unique(local.normalize().asi8, return_inverse=True)
+    dates = [pd.Timestamp(int(u)).date() for u in unique]
     return [dates[i] for i in inverse.tolist()]

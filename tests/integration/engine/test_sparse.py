@@ -46,6 +46,11 @@ RUNS = {
         datetime(2006, 1, 1, tzinfo=NEW_YORK),
         RiskSettings(drawdown_budget=False, vol_target=None, max_drawdown=0.2),
     ),
+    "2005_aapl_alone_split_stops": (
+        datetime(2004, 6, 1, tzinfo=NEW_YORK),
+        datetime(2006, 1, 1, tzinfo=NEW_YORK),
+        RiskSettings(drawdown_budget=False, max_drawdown=0.2),
+    ),
     "2005_guard_steps_every_cycle": (
         datetime(2004, 6, 1, tzinfo=NEW_YORK),
         datetime(2006, 1, 1, tzinfo=NEW_YORK),
@@ -79,7 +84,8 @@ def _run(home: Path, name: str, sparse: bool, monkeypatch: pytest.MonkeyPatch) -
     start, end, risk = RUNS[name]
     monkeypatch.setenv("PAPERTRADER_HOME", str(home))
     engines: list[Engine] = []
-    request = RunRequest(symbols=SYMBOLS, start=start, end=end, run_id=f"{name}-{'sparse' if sparse else 'full'}")
+    symbols = ("AAPL",) if "alone" in name else SYMBOLS  # one symbol: the risk engine's float fast path
+    request = RunRequest(symbols=symbols, start=start, end=end, run_id=f"{name}-{'sparse' if sparse else 'full'}")
     result = run(Settings(risk=risk), request, sparse=sparse, on_engine=lambda e, _n: engines.append(e))
     return result, engines[0]
 
