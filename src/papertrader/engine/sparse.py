@@ -29,11 +29,10 @@ import numpy as np
 import pandas as pd
 
 from papertrader.core.arrays import Array
-from papertrader.engine.health import Status
 from papertrader.domain.events import CycleClosed
-from papertrader.domain.sessions import NEW_YORK
-from papertrader.domain.sessions import interval_minutes
+from papertrader.domain.sessions import NEW_YORK, interval_minutes
 from papertrader.domain.types import Order, OrderType, Side, TimeInForce
+from papertrader.engine.health import Status
 from papertrader.execution.fees import to_decimal
 from papertrader.persistence.repository import CycleRecord
 from papertrader.portfolio.ledger import Valuation
@@ -221,10 +220,9 @@ class SparseStepper:
         sell = order.side is Side.SELL
         stop = order.type is OrderType.STOP
         with np.errstate(invalid="ignore"):
-            if sell == stop:  # a sell stop or a buy limit: reached when the bar trades at or below it
-                reach = low <= price * (1.0 + REACH_MARGIN)
-            else:  # a buy stop or a sell limit: reached at or above it
-                reach = high >= price * (1.0 - REACH_MARGIN)
+            # a sell stop or a buy limit is reached when the bar trades at or below it, the others at or above
+            below = low <= price * (1.0 + REACH_MARGIN)
+            reach = below if sell == stop else high >= price * (1.0 - REACH_MARGIN)
             reach |= ~(np.isfinite(low) & np.isfinite(high)) & np.isfinite(self._close[k:end, i])
         return end if not reach.any() else k + int(np.argmax(reach))
 

@@ -47,7 +47,7 @@ class TrendFollowing:
         return Decision(weights=weights, confidence=confidence, explain=explain)
 
     def decide_all(self, features: Mapping[str, Array]) -> Array:
-        """Every cycle's weights at once (row k reads row k of the averages only), so the engine can skip quiet cycles."""
+        """Every cycle's weights at once (row k reads row k of the averages only): the engine skips quiet cycles."""
         fast = np.asarray(features[self._names[0]], dtype=np.float64)
         slow = np.asarray(features[self._names[1]], dtype=np.float64)
         return np.where(fast > slow, 1.0 / self.n_symbols, 0.0)
