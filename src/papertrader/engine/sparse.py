@@ -36,6 +36,7 @@ from papertrader.engine.health import Status
 from papertrader.execution.fees import to_decimal
 from papertrader.persistence.repository import CycleRecord
 from papertrader.portfolio.ledger import Valuation
+from papertrader.risk.drawdown import bar_sigma, budget_fraction, budget_limit
 from papertrader.risk.engine import RiskInputs
 from papertrader.risk.sizing import vol_target_scale
 from papertrader.signals.base import PointInTime
@@ -58,11 +59,10 @@ _EPS = 1e-9  # the risk engine's tolerance on weights
 def target_panel(engine: Engine) -> Array | None:
     """The strategy's (T, N) target panel when this run can step sparsely, else None (step every cycle).
 
-    Off for strategies without `decide_all`, with the intrabar drawdown guard (it acts inside every bar), and
-    whenever the panel does not have the expected shape.
+    Off for strategies without `decide_all` and whenever the panel does not have the expected shape.
     """
     strategy = engine.strategy
-    if not isinstance(strategy, PointInTime) or engine.guard is not None:
+    if not isinstance(strategy, PointInTime):
         return None
     try:
         targets = np.asarray(strategy.decide_all(engine.features), dtype=np.float64)
@@ -83,6 +83,7 @@ class _Span:
     closes: Array  # (end-start, N) last known closes after each cycle
     valuations: list[Valuation]
     equities: list[float]
+    peaks: list[float]
 
 
 class SparseStepper:
@@ -93,7 +94,7 @@ class SparseStepper:
         self.targets = targets
         panel = engine.panel
         traded = panel.traded
-        self._low, self._high, self._close = traded.low, traded.high, traded.close
+        self._open, self._low, self._high, self._close = traded.open, traded.low, traded.high, traded.close
         n = len(panel)
         acts = np.zeros(n, dtype=bool)
         if panel.as_traded is not None:
@@ -171,23 +172,25 @@ class SparseStepper:
         # a float estimate of equity finds where the plan stops being quiet before any Decimal is built
         held = e.holdings()
         estimate = float(e.ledger.cash) + (np.where(np.isfinite(closes), closes, 0.0) * held[None, :]).sum(axis=1)
-        rough = self._plan_quiet(k, closes, estimate)
+        rough = self._plan_quiet(
+            k, closes, estimate, np.maximum.accumulate(np.maximum(estimate, e.risk.kill_switch.peak))
+        )
         if not rough[0]:
             return None
         if not rough.all():
             end = k + int(np.argmin(rough)) + 1  # one past: the exact check below decides that cycle too
             closes = closes[: end - k]
-        valuations, equities = self._marks(k, closes)
+        valuations, equities, peaks = self._marks(k, closes)
         end = k + len(valuations)
         if end <= k:
             return None
-        quiet = self._plan_quiet(k, closes[: end - k], np.asarray(equities))
+        quiet = self._plan_quiet(k, closes[: end - k], np.asarray(equities), np.asarray(peaks))
         if not quiet[0]:
             return None
         if not quiet.all():
             end = k + int(np.argmin(quiet))
         n = end - k
-        return _Span(k, end, closes[:n], valuations[:n], equities[:n])
+        return _Span(k, end, closes[:n], valuations[:n], equities[:n], peaks[:n])
 
     def _effective(self) -> tuple[Array | None, list[int]]:
         """(halted flat target or None, protective blocks by index) as `Engine.step` would gate the decision."""
@@ -226,8 +229,9 @@ class SparseStepper:
             reach |= ~(np.isfinite(low) & np.isfinite(high)) & np.isfinite(self._close[k:end, i])
         return end if not reach.any() else k + int(np.argmax(reach))
 
-    def _marks(self, k: int, closes: Array) -> tuple[list[Valuation], list[float]]:
-        """The ledger's valuation of each cycle and the loss limits on copies: stops before one that fires."""
+    def _marks(self, k: int, closes: Array) -> tuple[list[Valuation], list[float], list[float]]:
+        """The ledger's valuation of each cycle, the loss limits (on copies) and, with the drawdown guard, its
+        reading of each bar: stops before the first cycle where a limit fires or the guard would act."""
         e = self.engine
         index = e._index
         held = [(s, index[s]) for s in e.ledger.positions]
@@ -237,10 +241,22 @@ class SparseStepper:
         times = e.panel.close_times
         valuations: list[Valuation] = []
         equities: list[float] = []
+        peaks: list[float] = []
         value = e.ledger.value
         rows = closes.tolist() if held else None
         constant = value({}) if not held else None
+        guard = e.guard
+        shares = e.holdings()
+        cash = float(e.ledger.cash)
         for r in range(len(closes)):
+            if guard is not None:
+                before = e._last_close if r == 0 else closes[r - 1]
+                at = k + r
+                opened = guard.quiet(
+                    self._open[at], self._low[at], self._high[at], risk.kill_switch.peak, cash, shares, before
+                )
+                if not opened:
+                    break
             if rows is None:
                 valuation = constant
                 assert valuation is not None
@@ -253,15 +269,18 @@ class SparseStepper:
                 break
             valuations.append(valuation)
             equities.append(equity)
-        return valuations, equities
+            peaks.append(risk.kill_switch.peak)
+        return valuations, equities, peaks
 
-    def _plan_quiet(self, k: int, closes: Array, equity: Array) -> Array:
+    def _plan_quiet(self, k: int, closes: Array, equity: Array, peaks: Array) -> Array:
         """Per cycle: True when `RiskEngine.plan` for the unchanged target provably orders and reports nothing.
 
         It mirrors `RiskEngine._terms` (the same float operations, so the same answers) for a book with nothing
         pending: a symbol trades when its whole-share target differs from the holding and it opens, closes,
         drifted past the band or broke a cap by drift (`_over_limits`); sums over groups, whose order of addition
-        may differ, count as broken within 1e-9 of their cap.
+        may differ, count as broken within 1e-9 of their cap. With the drawdown budget on, a cycle is quiet only
+        where the budget does not bind the target (its bad-bar loss stays 1e-9 inside the budget) and drift did
+        not push the book's bad-bar loss past the budget by more than the tolerance.
         """
         e = self.engine
         risk = e.risk
@@ -283,6 +302,14 @@ class SparseStepper:
         for part in signature:
             same &= (part == part[0]).all(axis=1)
         weights, rule = risk.limit_weights(target, closes[0], RiskInputs(None, None, vol[0], None))
+        budget: Array | None = None
+        if s.drawdown_budget:  # the engine passes the budget: quiet only where it leaves the target as it is
+            limit = budget_limit(s.max_drawdown, s.budget_margin)
+            budget = np.array([budget_fraction(float(q), float(p), limit) for q, p in zip(equity, peaks, strict=True)])
+            sigma = bar_sigma(vol, risk.periods_per_year)
+            per_unit = s.budget_z * sigma + s.gap_allowance + risk._exit_cost
+            loss = (np.abs(weights)[None, :] * per_unit).sum(axis=1)
+            same &= (budget > 0) & (loss <= budget * (1.0 - 1e-9))
         prices = np.where(valid, closes, 0.0)
         safe = np.where(valid, closes, np.inf)
         eq = equity[:, None]
@@ -291,7 +318,15 @@ class SparseStepper:
         delta = target_qty - held[None, :]
         band = risk.rebalance_band
         calm = (held != 0)[None, :] & (target_qty != 0) & ~(np.abs(current - weights[None, :]) > band)
-        calm &= ~self._over_limits(current, weights, buckets[0])
+        over = self._over_limits(current, weights, buckets[0])
+        if budget is not None:  # `_over_limits`: a book whose bad-bar loss outgrew the budget is trimmed
+            size = np.abs(current)
+            bad_bar = (size * per_unit).sum(axis=1)
+            gross = size.sum(axis=1)
+            cut = np.where(bad_bar <= budget, 0.0, np.where(budget <= 0, gross, gross * (1.0 - budget / bad_bar)))
+            above = size > np.abs(weights)[None, :] + _EPS
+            over |= above & (cut > s.limit_tolerance + _EPS - 1e-9)[:, None]
+        calm &= ~over
         ok = (delta == 0) | calm
         denied = np.array([r in ("no_short", "daily_loss_limit") for r in rule])
         if denied.any():

@@ -1,7 +1,8 @@
 """Sparse stepping changes nothing: a backtest that skips quiet cycles stores exactly what stepping every cycle stores.
 
 Real bundled bars, the windows of tests/integration/persistence/test_pinned_events.py: 2008 with tight loss limits
-(the kill switch fires, the daily limit flattens) and AAPL's 2005 split with dividends and protective stops. Each
+(the kill switch fires, the daily limit flattens) and AAPL's 2005 split with dividends and protective stops, each
+with and without the intrabar drawdown guard (its budget in sizing too), and AAPL alone (the one-symbol path). Each
 run goes twice through `runner.run`, once with `sparse=False` (Engine.step on every cycle) and once sparse; every
 stored row of orders, fills, positions, equity and events must be the same, byte for byte (run ids aside).
 """
@@ -51,7 +52,12 @@ RUNS = {
         datetime(2006, 1, 1, tzinfo=NEW_YORK),
         RiskSettings(drawdown_budget=False, max_drawdown=0.2),
     ),
-    "2005_guard_steps_every_cycle": (
+    "2008_limits_guard": (
+        datetime(2007, 6, 1, tzinfo=NEW_YORK),
+        datetime(2009, 1, 1, tzinfo=NEW_YORK),
+        RiskSettings(protective_stops=False, max_drawdown=0.06, daily_loss_limit=0.01, flatten_on_daily_limit=True),
+    ),
+    "2005_split_stops_guard": (
         datetime(2004, 6, 1, tzinfo=NEW_YORK),
         datetime(2006, 1, 1, tzinfo=NEW_YORK),
         RiskSettings(drawdown_budget=True, max_drawdown=0.05),
@@ -98,17 +104,14 @@ def test_sparse_backtest_stores_exactly_what_stepping_every_cycle_stores(
     full, full_engine = _run(home, name, False, monkeypatch)
     sparse, engine = _run(home, name, True, monkeypatch)
     assert full_engine.sparse is None
-    if name.startswith("2005_guard"):
-        assert engine.sparse is None  # the intrabar guard acts inside every bar: no skipping
-    else:
-        assert engine.sparse is not None and engine.sparse.skipped > 0, "sparse stepping skipped nothing"
-        assert engine.sparse.stepped + engine.sparse.skipped == len(full.equity)
+    assert engine.sparse is not None and engine.sparse.skipped > 0, "sparse stepping skipped nothing"
+    assert engine.sparse.stepped + engine.sparse.skipped == len(full.equity)
     assert full.final_equity == sparse.final_equity
     assert np.array_equal(full.equity, sparse.equity)
     assert [f.__repr__() for f in full.fills] == [f.__repr__().replace("-sparse", "-full") for f in sparse.fills]
     assert full.extra["kill_switch"] == sparse.extra["kill_switch"]
     assert full.extra["halted"] == sparse.extra["halted"]
-    if name.startswith("2008"):
+    if name.startswith("2008_limits_kill"):
         assert sparse.extra["kill_switch"]["fired"], "this window is meant to fire the kill switch"
     stored_full = _stored(home, f"{name}-full")
     stored_sparse = _stored(home, f"{name}-sparse")
