@@ -295,7 +295,7 @@ class SparseStepper:
         valid = np.isfinite(closes) & (closes > 0)
         buckets = risk._buckets(closes)
         # what `limit_weights` reads of a cycle: price validity, the penny/ETF bucket and the volatility scale
-        signature = [valid, buckets]
+        signature: list[np.ndarray] = [valid, buckets]
         if s.vol_target is not None:
             signature.append(vol_target_scale(vol, s.vol_target))
         same = np.ones(m, dtype=bool)
@@ -318,7 +318,7 @@ class SparseStepper:
         delta = target_qty - held[None, :]
         band = risk.rebalance_band
         calm = (held != 0)[None, :] & (target_qty != 0) & ~(np.abs(current - weights[None, :]) > band)
-        over = self._over_limits(current, weights, buckets[0])
+        over: np.ndarray = self._over_limits(current, weights, buckets[0])
         if budget is not None:  # `_over_limits`: a book whose bad-bar loss outgrew the budget is trimmed
             size = np.abs(current)
             bad_bar = (size * per_unit).sum(axis=1)
@@ -326,7 +326,7 @@ class SparseStepper:
             cut = np.where(bad_bar <= budget, 0.0, np.where(budget <= 0, gross, gross * (1.0 - budget / bad_bar)))
             above = size > np.abs(weights)[None, :] + _EPS
             over |= above & (cut > s.limit_tolerance + _EPS - 1e-9)[:, None]
-        calm &= ~over
+        calm = calm & np.logical_not(over)
         ok = (delta == 0) | calm
         denied = np.array([r in ("no_short", "daily_loss_limit") for r in rule])
         if denied.any():
