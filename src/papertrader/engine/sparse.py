@@ -38,6 +38,7 @@ from papertrader.persistence.repository import CycleRecord
 from papertrader.portfolio.ledger import Valuation
 from papertrader.risk.drawdown import bar_sigma, budget_fraction, budget_limit
 from papertrader.risk.engine import RiskInputs
+from papertrader.risk.limits import DailyLossLimit, DrawdownKillSwitch
 from papertrader.risk.sizing import vol_target_scale
 from papertrader.signals.base import PointInTime
 
@@ -49,6 +50,8 @@ if TYPE_CHECKING:
 
 #: Most cycles judged in one go (bounds the arrays a long quiet stretch allocates).
 CHUNK = 4096
+#: Spans longer than this are first cut where an equity estimate ends the plan's quiet (fewer Decimals built).
+ROUGH_FROM = 256
 #: Fewest cycles judged in one go.
 MIN_CHUNK = 32
 #: Relative margin by which a protective price must stay outside a bar's range for the bar to count as quiet.
@@ -84,6 +87,7 @@ class _Span:
     valuations: list[Valuation]
     equities: list[float]
     peaks: list[float]
+    limits: tuple[DrawdownKillSwitch, DailyLossLimit] | None = None  # their state after the last cycle, if known
 
 
 class SparseStepper:
@@ -169,18 +173,19 @@ class SparseStepper:
         if end <= k:
             return None
         closes = _forward_fill(self._close[k:end], e._last_close)
-        # a float estimate of equity finds where the plan stops being quiet before any Decimal is built
-        held = e.holdings()
-        estimate = float(e.ledger.cash) + (np.where(np.isfinite(closes), closes, 0.0) * held[None, :]).sum(axis=1)
-        rough = self._plan_quiet(
-            k, closes, estimate, np.maximum.accumulate(np.maximum(estimate, e.risk.kill_switch.peak))
-        )
-        if not rough[0]:
-            return None
-        if not rough.all():
-            end = k + int(np.argmin(rough)) + 1  # one past: the exact check below decides that cycle too
-            closes = closes[: end - k]
-        valuations, equities, peaks = self._marks(k, closes)
+        if len(closes) > ROUGH_FROM:
+            # a float estimate of equity finds where the plan stops being quiet before any Decimal is built
+            held = e.holdings()
+            estimate = float(e.ledger.cash) + (np.where(np.isfinite(closes), closes, 0.0) * held[None, :]).sum(axis=1)
+            rough = self._plan_quiet(
+                k, closes, estimate, np.maximum.accumulate(np.maximum(estimate, e.risk.kill_switch.peak))
+            )
+            if not rough[0]:
+                return None
+            if not rough.all():
+                end = k + int(np.argmin(rough)) + 1  # one past: the exact check below decides that cycle too
+                closes = closes[: end - k]
+        valuations, equities, peaks, limits = self._marks(k, closes)
         end = k + len(valuations)
         if end <= k:
             return None
@@ -190,7 +195,8 @@ class SparseStepper:
         if not quiet.all():
             end = k + int(np.argmin(quiet))
         n = end - k
-        return _Span(k, end, closes[:n], valuations[:n], equities[:n], peaks[:n])
+        whole = limits if n == len(valuations) else None  # the copies observed exactly these cycles
+        return _Span(k, end, closes[:n], valuations[:n], equities[:n], peaks[:n], whole)
 
     def _effective(self) -> tuple[Array | None, list[int]]:
         """(halted flat target or None, protective blocks by index) as `Engine.step` would gate the decision."""
@@ -229,9 +235,12 @@ class SparseStepper:
             reach |= ~(np.isfinite(low) & np.isfinite(high)) & np.isfinite(self._close[k:end, i])
         return end if not reach.any() else k + int(np.argmax(reach))
 
-    def _marks(self, k: int, closes: Array) -> tuple[list[Valuation], list[float], list[float]]:
+    def _marks(
+        self, k: int, closes: Array
+    ) -> tuple[list[Valuation], list[float], list[float], tuple[DrawdownKillSwitch, DailyLossLimit] | None]:
         """The ledger's valuation of each cycle, the loss limits (on copies) and, with the drawdown guard, its
-        reading of each bar: stops before the first cycle where a limit fires or the guard would act."""
+        reading of each bar: stops before the first cycle where a limit fires or the guard would act. The last item
+        is the limits' state after every cycle returned, when no cycle was cut (else None)."""
         e = self.engine
         index = e._index
         held = [(s, index[s]) for s in e.ledger.positions]
@@ -270,7 +279,8 @@ class SparseStepper:
             valuations.append(valuation)
             equities.append(equity)
             peaks.append(risk.kill_switch.peak)
-        return valuations, equities, peaks
+        whole = len(valuations) == len(closes)
+        return valuations, equities, peaks, (risk.kill_switch, risk.daily) if whole else None
 
     def _plan_quiet(self, k: int, closes: Array, equity: Array, peaks: Array) -> Array:
         """Per cycle: True when `RiskEngine.plan` for the unchanged target provably orders and reports nothing.
@@ -369,6 +379,7 @@ class SparseStepper:
         panel = e.panel
         times = panel.close_times
         recorder = e.recorder
+        limits = span.limits if should_stop is None else None  # a stop mid-span must leave them where it stopped
         for r, k in enumerate(range(span.start, span.end)):
             if should_stop is not None and should_stop():
                 return True
@@ -378,8 +389,9 @@ class SparseStepper:
             e.clock.advance_to(now)
             e._last_close = span.closes[r]
             valuation, equity = span.valuations[r], span.equities[r]
-            fired = e.risk.observe(now, self._session[k], equity)
-            assert not fired, "a quiet cycle crossed a loss limit"
+            if limits is None:
+                fired = e.risk.observe(now, self._session[k], equity)
+                assert not fired, "a quiet cycle crossed a loss limit"
             closed = CycleClosed(
                 now,
                 cycle=k,
@@ -410,6 +422,8 @@ class SparseStepper:
             if on_cycle is not None:
                 on_cycle(outcome)
         e._last_close = span.closes[-1].copy()
+        if limits is not None:
+            e.risk.kill_switch, e.risk.daily = limits
         return False
 
 
