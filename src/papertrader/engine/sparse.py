@@ -380,6 +380,7 @@ class SparseStepper:
         times = panel.close_times
         recorder = e.recorder
         limits = span.limits if should_stop is None else None  # a stop mid-span must leave them where it stopped
+        announce = recorder is not None or e.bus.wants(CycleClosed.KIND)  # nobody reads it otherwise
         for r, k in enumerate(range(span.start, span.end)):
             if should_stop is not None and should_stop():
                 return True
@@ -392,6 +393,12 @@ class SparseStepper:
             if limits is None:
                 fired = e.risk.observe(now, self._session[k], equity)
                 assert not fired, "a quiet cycle crossed a loss limit"
+            outcome = CycleOutcome(k, now, valuation, ())
+            outcomes.append(outcome)
+            if not announce:
+                if on_cycle is not None:
+                    on_cycle(outcome)
+                continue
             closed = CycleClosed(
                 now,
                 cycle=k,
@@ -417,8 +424,6 @@ class SparseStepper:
                     )
                 )
             e.bus.publish(closed)
-            outcome = CycleOutcome(k, now, valuation, ())
-            outcomes.append(outcome)
             if on_cycle is not None:
                 on_cycle(outcome)
         e._last_close = span.closes[-1].copy()
