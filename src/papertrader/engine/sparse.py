@@ -269,6 +269,8 @@ class SparseStepper:
             if rows is None:
                 valuation = constant
                 assert valuation is not None
+            elif r > 0 and rows[r] == rows[r - 1]:
+                valuation = valuations[-1]  # the same marks value the same: share the (immutable) valuation
             else:
                 row = rows[r]
                 marks: Mapping[str, Decimal] = {s: to_decimal(row[i]) for s, i in held}
