@@ -3,8 +3,9 @@
 Each size runs in a fresh Python process (so one run's peak cannot hide another's): the bars are built, the
 resident set is read, then papertrader's engine runs the SMA 20/50 crossover (sparse stepping, as a backtest
 does) and keeps its per-cycle outcomes alive; the figure is the peak resident set above the one before the run,
-per bar and per symbol-bar, in KB. backtesting.py's run on the same one-symbol bars is measured the same way as
-the alternative. Target of issue #17: <= 0.3 KB per bar.
+per bar and per symbol-bar, in KB, and what is still resident after the run while papertrader's engine and
+outcomes are kept (`kb_per_cycle_held`; backtesting.py keeps its result). backtesting.py's run on the same
+one-symbol bars is measured the same way as the alternative. Target of issue #17: <= 0.3 KB per bar.
 
 Run: `.venv/bin/python benchmarks/engine_memory.py [--bars N --symbols S --cycles M]`. Writes
 benchmarks/results/engine_memory.json. Reads ../shared/data.
@@ -43,6 +44,7 @@ def child(engine: str, symbols: int, bars: int) -> dict[str, Any]:
     from engine_vs_libraries import backtesting_run, crossover_settings, papertrader_run
 
     data = bench_data.path_bars(bars) if symbols == 1 else bench_data.universe_bars(symbols, bars)
+    kept: list[object] = []
     gc.collect()
     before = _rss_kb()
     if engine == "papertrader":
@@ -50,10 +52,12 @@ def child(engine: str, symbols: int, bars: int) -> dict[str, Any]:
         if symbols > 1:
             risk = settings.risk.model_copy(update={"max_position_fraction": 1.0 / symbols})
             settings = settings.model_copy(update={"risk": risk})
-        run = papertrader_run(data, "1m" if symbols == 1 else "1d", settings)
+        run = papertrader_run(data, "1m" if symbols == 1 else "1d", settings, keep=kept)
     else:
         run = backtesting_run(data)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KB on Linux
+    gc.collect()
+    held = max(0.0, _rss_kb() - before)  # what the run still holds: panel, features, engine, every outcome
     grown = max(0.0, peak - before)
     return {
         "engine": engine,
@@ -67,6 +71,8 @@ def child(engine: str, symbols: int, bars: int) -> dict[str, Any]:
         "peak_growth_mib": grown / 1024,
         "kb_per_cycle": grown / bars,
         "kb_per_symbol_bar": grown / (symbols * bars),
+        "held_after_mib": held / 1024,
+        "kb_per_cycle_held": held / bars,
     }
 
 
@@ -117,7 +123,7 @@ def main() -> None:
         return
     result = measure_all(args.bars, args.symbols, args.cycles)
     table = Table(title="memory held by a backtest (peak resident set above the start), KB")
-    for col in ("run", "symbols x cycles", "fills", "peak MiB", "KB / cycle", "KB / symbol-bar"):
+    for col in ("run", "symbols x cycles", "fills", "peak MiB", "KB / cycle", "KB / symbol-bar", "KB / cycle held"):
         table.add_column(col, justify="right")
     for name in ("papertrader_one_symbol", "backtesting_one_symbol", "papertrader_universe"):
         r = result[name]
@@ -128,6 +134,7 @@ def main() -> None:
             f"{r['peak_growth_mib']:.1f}",
             f"{r['kb_per_cycle']:.3f}",
             f"{r['kb_per_symbol_bar']:.4f}",
+            f"{r['kb_per_cycle_held']:.3f}",
         )
     Console().print(table)
     RESULTS.mkdir(exist_ok=True)

@@ -101,12 +101,17 @@ def crossover_settings() -> Settings:
 
 
 def papertrader_run(
-    bars: pd.DataFrame, interval: str = "1m", settings: Settings | None = None, sparse: bool = True
+    bars: pd.DataFrame,
+    interval: str = "1m",
+    settings: Settings | None = None,
+    sparse: bool = True,
+    keep: list[object] | None = None,
 ) -> LibRun:
     """Panel, features and the event-ordered cycle loop (no database), timed together.
 
     sparse: step only the cycles where something can happen (what a backtest runs, engine/sparse.py); False
-    steps every cycle, the reference the sparse run must equal fill for fill.
+    steps every cycle, the reference the sparse run must equal fill for fill. keep: receives the engine and its
+    outcomes (engine_memory.py measures what they hold).
     """
     settings = settings or crossover_settings()
     start = time.perf_counter()
@@ -131,6 +136,8 @@ def papertrader_run(
     seconds = time.perf_counter() - start
     fills = [(o.k, f.side.sign * f.qty, float(f.price)) for o in outcomes for f in o.fills]
     equity = float(outcomes[-1].valuation.equity)
+    if keep is not None:
+        keep += [engine, outcomes]
     name = "papertrader" if sparse else "papertrader (every cycle)"
     run = LibRun(name, seconds, fills, equity, n=len(panel) * len(panel.symbols), checkpoints=marks)
     if engine.sparse is not None:
