@@ -129,8 +129,9 @@ class SparseStepper:
             if span is not None:
                 # judge about twice the last quiet stretch next time: short spans stay cheap, long ones few
                 chunk = min(CHUNK, max(MIN_CHUNK, 2 * (span.end - span.start)))
+                booked = len(outcomes)
                 stopped = self._book(span, outcomes, on_cycle, should_stop)
-                self.skipped += span.end - span.start
+                self.skipped += len(outcomes) - booked
                 if stopped:
                     break
                 k = span.end
