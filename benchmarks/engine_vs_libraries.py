@@ -94,7 +94,6 @@ def crossover_settings() -> Settings:
             max_drawdown=1.0,
             limit_tolerance=1.0,
             protective_stops=False,
-            drawdown_budget=False,
         ),
         strategy=StrategySettings(fast=20, slow=50, rebalance_band=10.0),
     )
