@@ -8,7 +8,8 @@ Items, each figure beside its alternative measured in the same run:
     commit each cycle) vs without the database and vs per-symbol inference;
  4. feature and training throughput (benchmarks/features_throughput.py and models_throughput.py, run as
     they are and read back from their JSON);
- 5. throughput vs run length, 100k to 1M bars (read from item 1's run as it passes 100k, 250k, 500k).
+ 5. throughput vs run length, 100k to 1M bars (read from item 1's run as it passes 100k, 250k, 500k);
+ 6. memory a backtest holds per bar, one symbol (beside backtesting.py) and 200 symbols (engine_memory.py).
 
 Run: `make bench` or `.venv/bin/python benchmarks/bench_all.py [--quick]`. Writes
 benchmarks/results/bench_all.json (plus each part's own JSON). Reads ../shared/data.
@@ -30,6 +31,7 @@ from typing import Any
 
 import bench_data
 import decision_latency
+import engine_memory
 import engine_vs_libraries
 import scaling
 import universe
@@ -60,6 +62,10 @@ def run_all(quick: bool) -> dict[str, Any]:
         ("2. 200-symbol universe", lambda: universe.measure(200, 1000 if quick else 5000)),
         ("3. decision latency", lambda: decision_latency.measure(30 if quick else 200, 5 if quick else 15, 2048)),
         ("4a. features throughput", lambda: _script("features_throughput.py", *(["--rows", "8000"] if quick else []))),
+        (
+            "6. memory per bar",
+            lambda: engine_memory.measure_all(20_000 if quick else 400_000, 200, 1000 if quick else 5000),
+        ),
         (
             "4b. models throughput",
             lambda: _script("models_throughput.py", "--quick", "--json", str(RESULTS / "models_throughput.json")),
@@ -113,7 +119,29 @@ def table(r: dict[str, Any]) -> Table:
             f"share, and {g['fills'] - g['same_bar']} gap-up entries: papertrader buys what cash covers, the other "
             f"buys a bar later); final equity {g['equity_gap_pct']:+.1f}% after the path compounds",
         )
+    every = e["runs"].get("papertrader (every cycle)")
+    if every is not None:
+        g = e["agreement"]["papertrader (every cycle)"]
+        t.add_row(
+            "",
+            "sparse stepping (what a backtest runs)",
+            _fmt(pt["bars_per_s"]),
+            "papertrader, every cycle stepped",
+            _fmt(every["bars_per_s"]),
+            f"{pt.get('cycles_stepped', '-')} of {e['bars']:,} cycles stepped; {g['identical_bar_and_qty']}/"
+            f"{g['fills']} fills identical, equity gap {g['equity_gap']:+.2f}",
+        )
     u = r["2. 200-symbol universe"]
+    if "every_cycle_symbol_bars_per_s" in u:
+        t.add_row(
+            "",
+            "sparse stepping, symbol-bars/s",
+            _fmt(u["engine_symbol_bars_per_s"]),
+            "papertrader, every cycle stepped",
+            _fmt(u["every_cycle_symbol_bars_per_s"]),
+            f"{u['engine_cycles_stepped']} of {u['cycles']:,} cycles stepped; identical fills and equity: "
+            f"{u['every_cycle_same_fills_and_equity']}",
+        )
     t.add_row(
         "2 universe",
         f"{u['symbols']} symbols x {u['cycles']:,} cycles, symbol-bars/s",
@@ -162,6 +190,17 @@ def table(r: dict[str, Any]) -> Table:
             "backtesting.py / backtrader",
             " / ".join(_fmt(row[lib]["bars_per_s"]) if lib in row else "-" for lib in ("backtesting.py", "backtrader")),
             "setup over the whole input included",
+        )
+    m = r.get("6. memory per bar")
+    if m:
+        one, lib, wide = m["papertrader_one_symbol"], m["backtesting_one_symbol"], m["papertrader_universe"]
+        t.add_row(
+            "6 memory",
+            f"KB per bar held, {one['cycles']:,} bars",
+            f"{one['kb_per_cycle']:.3f}",
+            "backtesting.py",
+            f"{lib['kb_per_cycle']:.3f}",
+            f"200 symbols: {wide['kb_per_symbol_bar']:.4f} KB per symbol-bar (peak resident set growth)",
         )
     return t
 

@@ -66,6 +66,7 @@ class LibRun:
 
     n: int = 0
     checkpoints: dict[int, float] = field(default_factory=dict)
+    stepped: int | None = None  # cycles papertrader's sparse run stepped (the rest were booked in bulk)
 
 
 def crossover_settings() -> Settings:
@@ -98,8 +99,19 @@ def crossover_settings() -> Settings:
     )
 
 
-def papertrader_run(bars: pd.DataFrame, interval: str = "1m", settings: Settings | None = None) -> LibRun:
-    """Panel, features and the full event-ordered cycle loop (no database), timed together."""
+def papertrader_run(
+    bars: pd.DataFrame,
+    interval: str = "1m",
+    settings: Settings | None = None,
+    sparse: bool = True,
+    keep: list[object] | None = None,
+) -> LibRun:
+    """Panel, features and the event-ordered cycle loop (no database), timed together.
+
+    sparse: step only the cycles where something can happen (what a backtest runs, engine/sparse.py); False
+    steps every cycle, the reference the sparse run must equal fill for fill. keep: receives the engine and its
+    outcomes (engine_memory.py measures what they hold).
+    """
     settings = settings or crossover_settings()
     start = time.perf_counter()
     panel = Panel.from_long(bars, interval)
@@ -119,11 +131,17 @@ def papertrader_run(bars: pd.DataFrame, interval: str = "1m", settings: Settings
         if outcome.k + 1 in CHECKPOINTS:
             marks[outcome.k + 1] = time.perf_counter() - start
 
-    outcomes = engine.run(on_cycle=mark)
+    outcomes = engine.run(on_cycle=mark, sparse=sparse)
     seconds = time.perf_counter() - start
     fills = [(o.k, f.side.sign * f.qty, float(f.price)) for o in outcomes for f in o.fills]
     equity = float(outcomes[-1].valuation.equity)
-    return LibRun("papertrader", seconds, fills, equity, n=len(panel) * len(panel.symbols), checkpoints=marks)
+    if keep is not None:
+        keep += [engine, outcomes]
+    name = "papertrader" if sparse else "papertrader (every cycle)"
+    run = LibRun(name, seconds, fills, equity, n=len(panel) * len(panel.symbols), checkpoints=marks)
+    if engine.sparse is not None:
+        run.stepped = engine.sparse.stepped
+    return run
 
 
 def _smas(bars: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -255,11 +273,16 @@ def agreement(ours: LibRun, other: LibRun) -> dict[str, object]:
     }
 
 
-def compare(n: int) -> dict[str, object]:
-    """Run the three on the same n-bar path; the figures and their agreement."""
+def compare(n: int, every_cycle: bool = True) -> dict[str, object]:
+    """Run the three on the same n-bar path; the figures and their agreement.
+
+    every_cycle: also run papertrader stepping every cycle; its fills and equity must equal the sparse run's.
+    """
     bars = bench_data.path_bars(n)
     ours = papertrader_run(bars)
     runs = [ours, backtesting_run(bars), backtrader_run(bars)]
+    if every_cycle:
+        runs.append(papertrader_run(bars, sparse=False))
     return {
         "bars": n,
         "input": bench_data.HOW,
@@ -270,6 +293,7 @@ def compare(n: int) -> dict[str, object]:
                 "bars_per_s": r.bars_per_s,
                 "fills": len(r.fills),
                 "final_equity": r.final_equity,
+                **({"cycles_stepped": r.stepped} if r.stepped is not None else {}),
             }
             for r in runs
         },
@@ -281,11 +305,12 @@ def main() -> None:
     """Print the comparison table and write benchmarks/results/engine_vs_libraries.json."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--bars", type=int, default=1_000_000)
+    parser.add_argument("--no-every-cycle", action="store_true", help="skip the stepping-every-cycle reference run")
     args = parser.parse_args()
     if not bench_data.available():
         sys.exit("shared data not found: this benchmark builds its input from ../shared/data")
     logging.disable(logging.WARNING)
-    result = compare(args.bars)
+    result = compare(args.bars, every_cycle=not args.no_every_cycle)
     table = Table(title=f"SMA 20/50 crossover, {args.bars:,} bars, next-open fills")
     for col in ("engine", "seconds", "bars/s", "fills", "final equity", "same fills as papertrader", "equity gap"):
         table.add_column(col, justify="right")

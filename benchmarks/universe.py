@@ -39,14 +39,18 @@ def vectorised_run(bars: pd.DataFrame) -> float:
     return time.perf_counter() - start
 
 
-def measure(n_symbols: int, bars_each: int) -> dict[str, object]:
-    """Engine and vectorised seconds on the same universe."""
+def measure(n_symbols: int, bars_each: int, every_cycle: bool = True) -> dict[str, object]:
+    """Engine (sparse stepping, as a backtest runs) and vectorised seconds on the same universe.
+
+    every_cycle: also step every cycle, the reference whose fills and final equity the sparse run must equal.
+    """
     bars = bench_data.universe_bars(n_symbols, bars_each)
     settings = crossover_settings()
     settings = settings.model_copy(
         update={"risk": settings.risk.model_copy(update={"max_position_fraction": 1.0 / n_symbols})}
     )
     run = papertrader_run(bars, "1d", settings)
+    full = papertrader_run(bars, "1d", settings, sparse=False) if every_cycle else None
     vec = vectorised_run(bars)
     return {
         "symbols": n_symbols,
@@ -58,8 +62,18 @@ def measure(n_symbols: int, bars_each: int) -> dict[str, object]:
         "engine_cycles_per_s": bars_each / run.seconds,
         "engine_fills": len(run.fills),
         "engine_final_equity": run.final_equity,
+        "engine_cycles_stepped": run.stepped,
         "vectorised_s": vec,
         "vectorised_symbol_bars_per_s": n_symbols * bars_each / vec,
+        **(
+            {
+                "every_cycle_s": full.seconds,
+                "every_cycle_symbol_bars_per_s": full.bars_per_s,
+                "every_cycle_same_fills_and_equity": full.fills == run.fills and full.final_equity == run.final_equity,
+            }
+            if full is not None
+            else {}
+        ),
     }
 
 

@@ -43,6 +43,10 @@ class EventBus:
         self._handlers[kind].append(handler)
         return lambda: self._handlers[kind].remove(handler)
 
+    def wants(self, kind: str) -> bool:
+        """Whether any handler listens to this kind: a publisher may skip building events nobody reads."""
+        return bool(self._handlers.get(kind)) or bool(self._handlers.get("*"))
+
     def publish(self, event: Published) -> None:
         """Deliver the event to its kind's handlers, then to the catch-all ones."""
         for handler in (*self._handlers.get(event.kind, ()), *self._handlers.get("*", ())):

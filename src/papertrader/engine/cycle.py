@@ -47,6 +47,7 @@ from papertrader.engine.guard import DrawdownGuard
 from papertrader.engine.health import HealthBoard, LatencyTracker, Status
 from papertrader.engine.panel import Panel
 from papertrader.engine.protection import Protector, atr_panel
+from papertrader.engine.sparse import SparseStepper, target_panel
 from papertrader.execution.broker import BrokerReport, PaperBroker
 from papertrader.execution.fees import CENT, to_decimal
 from papertrader.features.technical import PriceArrays
@@ -150,6 +151,7 @@ class Engine:
         self.hold: str | None = None  # the live loop's data is missing or stale: no new decisions
         self.latency = LatencyTracker()
         self._timer = timer
+        self.sparse: SparseStepper | None = None  # set by run(sparse=True): how many cycles it stepped and skipped
 
     def restore(
         self,
@@ -544,8 +546,18 @@ class Engine:
         pace: Callable[[int], None] | None = None,
         on_cycle: Callable[[CycleOutcome], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
+        sparse: bool = False,
     ) -> list[CycleOutcome]:
-        """Run cycles first..end in order; pace(k) may wait between them (replay speed)."""
+        """Run cycles first..end in order; pace(k) may wait between them (replay speed).
+
+        sparse: step only the cycles where something can happen when the strategy declares its target panel
+        (engine/sparse.py); the outcomes, records and events are identical. Ignored when pace is given.
+        """
+        if sparse and pace is None:
+            targets = target_panel(self)
+            if targets is not None:
+                self.sparse = SparseStepper(self, targets)
+                return self.sparse.run(first, on_cycle, should_stop)
         outcomes: list[CycleOutcome] = []
         for k in range(first, len(self.panel)):
             if should_stop is not None and should_stop():

@@ -52,6 +52,19 @@ class GuardBar:
     gap: bool
 
 
+@dataclass(frozen=True, slots=True)
+class _Assessment:
+    """The guard's reading of one bar before anything is done about it."""
+
+    book: Array
+    loss: float
+    carried: float
+    gap: bool
+    plan: GuardPlan
+    levels: Array
+    hit: Array
+
+
 class DrawdownGuard:
     """Applies the drawdown floor inside bars for one run (stateless between bars)."""
 
@@ -74,25 +87,57 @@ class DrawdownGuard:
         report: BrokerReport,
     ) -> GuardBar | None:
         """Terms for this bar from the open; withdraws protective stops the guard will beat. None: nothing held."""
+        a = self._assess(bar.open, bar.low, bar.high, peak, cash, held, pending, last_close)
+        if a is None:
+            return None
+        at = bar.open_time
+        if a.gap:
+            report.events.append(
+                GapThrough(
+                    at,
+                    loss=a.loss,
+                    exposure=a.carried,
+                    gap=a.loss / a.carried,
+                    allowance=self.settings.gap_allowance,
+                    symbols=_gaps(self.symbols, held, last_close, bar.open),
+                )
+            )
+        protective = [o for o in broker.working if is_protective(o.id)]
+        first = {
+            o.symbol for o in protective if a.hit[self._index[o.symbol]] and _beyond(o, a.levels, a.book, self._index)
+        }
+        for order in protective:
+            if order.symbol in first:  # the whole OCO pair goes: the guard exits the position before its stop
+                broker.cancel(order.id, at, "drawdown guard exits first", report)
+        return GuardBar(a.plan, a.levels, a.gap)
+
+    def quiet(
+        self, open_: Array, low: Array, high: Array, peak: float, cash: float, held: Array, last_close: Array
+    ) -> bool:
+        """True when, with nothing but protective legs working, `before` and `after` would do nothing in this bar:
+        no gap past the allowance, no trim, no level the bar's range crosses (sparse stepping skips such bars)."""
+        a = self._assess(open_, low, high, peak, cash, held, np.zeros_like(held), last_close)
+        return a is None or (not a.gap and not bool(a.hit.any()))
+
+    def _assess(
+        self,
+        open_: Array,
+        low: Array,
+        high: Array,
+        peak: float,
+        cash: float,
+        held: Array,
+        pending: Array,
+        last_close: Array,
+    ) -> _Assessment | None:
+        """The guard's reading of a bar from its open: the gap, the plan, each exit level and which the bar hits."""
         s = self.settings
         book = held + pending
         if peak <= 0 or not book.any():
             return None
-        at = bar.open_time
-        loss, carried = gap_loss(held, last_close, bar.open)
+        loss, carried = gap_loss(held, last_close, open_)
         gap = carried > 0 and loss > s.gap_allowance * carried * (1 + 1e-9)
-        if gap:
-            report.events.append(
-                GapThrough(
-                    at,
-                    loss=loss,
-                    exposure=carried,
-                    gap=loss / carried,
-                    allowance=s.gap_allowance,
-                    symbols=_gaps(self.symbols, held, last_close, bar.open),
-                )
-            )
-        reference = np.where(np.isfinite(bar.open), bar.open, last_close)
+        reference = np.where(np.isfinite(open_), open_, last_close)
         marked = np.where(np.isfinite(reference), reference, 0.0)
         equity = cash + float((held * marked).sum())  # the open fills only swap cash for shares (costs aside)
         exposure = float(np.abs(book * marked).sum())
@@ -104,13 +149,8 @@ class DrawdownGuard:
             self.exit_cost,
         )
         levels = guard_levels(reference, book, plan.move)
-        hit = crossed(levels, book, bar.low, bar.high) | (plan.keep < 1.0) & (book != 0)
-        protective = [o for o in broker.working if is_protective(o.id)]
-        first = {o.symbol for o in protective if hit[self._index[o.symbol]] and _beyond(o, levels, book, self._index)}
-        for order in protective:
-            if order.symbol in first:  # the whole OCO pair goes: the guard exits the position before its stop
-                broker.cancel(order.id, at, "drawdown guard exits first", report)
-        return GuardBar(plan, levels, gap)
+        hit = crossed(levels, book, low, high) | (plan.keep < 1.0) & (book != 0)
+        return _Assessment(book, loss, carried, bool(gap), plan, levels, hit)
 
     def after(
         self, k: int, bar: BarSlice, terms: GuardBar, held: Array, broker: PaperBroker, report: BrokerReport

@@ -139,6 +139,18 @@ class Protector:
                 stop_price, take_price = levels
             self._submit(k, now, symbol, keep, direction, stop_price, take_price, broker, report)
 
+    def settled(self, ledger: Ledger, broker: PaperBroker) -> bool:
+        """True when `reconcile` would change nothing with no strategy orders pending: every held symbol has its
+        pair working in the broker, sized to the position, and no pair outlives its position (sparse stepping)."""
+        held = ledger.positions
+        if set(held) != set(self._pairs):
+            return False
+        for symbol, (stop_id, take_id) in self._pairs.items():
+            stop, take = broker.get(stop_id), broker.get(take_id)
+            if stop is None or take is None or stop.remaining != abs(held[symbol].qty):
+                return False
+        return True
+
     def _levels(self, k: int, symbol: str, entry: Decimal, direction: int) -> tuple[Decimal, Decimal] | None:
         atr = float(self.atr[k, self._index[symbol]])
         if not math.isfinite(atr) or atr <= 0 or entry <= 0:

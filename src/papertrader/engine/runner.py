@@ -203,10 +203,14 @@ def run(
     control: RunControl | None = None,
     on_engine: Callable[[Engine, int], None] | None = None,
     repo: RunRepository | None = None,
+    sparse: bool = True,
 ) -> RunResult:
     """Run a backtest or a replay through the single engine loop and persist it (or resume one).
 
     `repo` is the run store to write to (default: the settings' database); a parallel task passes a private one.
+    sparse: a backtest of a strategy with `decide_all` steps only the cycles where something can happen
+    (engine/sparse.py; identical results, every cycle still recorded). A replay steps every cycle: it is paced
+    and watched cycle by cycle.
     """
     if repo is None:
         repo = _open_repository(settings) if persist or request.resume else None
@@ -235,7 +239,13 @@ def run(
             on_engine(engine, len(panel) - first)
         if on_start is not None:
             on_start(len(panel) - first)
-        outcomes = engine.run(last_cycle + 1, pace=pacer, on_cycle=on_cycle, should_stop=should_stop)
+        outcomes = engine.run(
+            last_cycle + 1,
+            pace=pacer,
+            on_cycle=on_cycle,
+            should_stop=should_stop,
+            sparse=sparse and request.mode == "backtest",
+        )
     except BaseException as exc:
         if recorder is not None:
             status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"

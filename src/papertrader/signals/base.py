@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
@@ -77,6 +77,19 @@ class Preparable(Protocol):
 
     def prepare(self, view: FeatureView) -> None:
         """Precompute from rows up to view.k for the next cycle."""
+
+
+@runtime_checkable
+class PointInTime(Protocol):
+    """A strategy whose weights are a pure function of past bars: the whole target panel at once (sparse stepping).
+
+    Row k of `decide_all(features)` must equal `decide(ts_k, FeatureView(features, k)).weights`, read only rows
+    <= k, and the strategy's decisions must carry no probabilities, payoffs or events; the engine then steps
+    only the cycles where something can happen (engine/sparse.py) and the run stays identical.
+    """
+
+    def decide_all(self, features: Mapping[str, Array]) -> Array:
+        """(T, N) target weights, row k decided at the close of bar k from rows <= k only."""
         ...
 
 

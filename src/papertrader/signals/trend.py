@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 import numpy as np
 
+from papertrader.core.arrays import Array
 from papertrader.features.view import FeatureView
 from papertrader.signals.base import Decision
 
@@ -43,3 +45,9 @@ class TrendFollowing:
             return f"sma{self.fast} {fast[i]:.4f} {relation} sma{self.slow} {slow[i]:.4f}"
 
         return Decision(weights=weights, confidence=confidence, explain=explain)
+
+    def decide_all(self, features: Mapping[str, Array]) -> Array:
+        """Every cycle's weights at once (row k reads row k of the averages only): the engine skips quiet cycles."""
+        fast = np.asarray(features[self._names[0]], dtype=np.float64)
+        slow = np.asarray(features[self._names[1]], dtype=np.float64)
+        return np.where(fast > slow, 1.0 / self.n_symbols, 0.0)

@@ -1,0 +1,458 @@
+"""Sparse stepping: run `Engine.step` only on the cycles where something can happen, book the quiet ones in bulk.
+
+A strategy that declares its whole target panel at once (`signals.base.PointInTime.decide_all`) lets the engine
+know, before a cycle runs, whether its target changes. A cycle is quiet when, from the engine's state after the
+previous cycle: no corporate action goes ex, the target (after halts and stop blocks) equals the last one, no
+order can fill (nothing is working but protective OCO legs whose stop and take-profit this bar's range does not
+reach), the protective pairs already cover the positions, neither the daily loss limit nor the kill switch is
+crossed by this cycle's marks, and the risk engine's plan for the unchanged target is provably empty (no
+rebalance past the band, no cap broken by drift, no denial event). Everything else steps, as does any cycle this
+module is unsure about. A quiet cycle's marks, exact Decimal valuation (the ledger's own `value`), loss-limit
+bookkeeping, trailing market window, clock, `cycle.closed` event, recorded row and outcome are produced exactly as
+`Engine.step` would produce them, so a sparse run is identical to a full one (tests/integration/engine/
+test_sparse.py compares fills, equity, stored cycles and events on real bars with limits, stops, a split and a
+kill switch).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from papertrader.core.arrays import Array
+from papertrader.domain.events import CycleClosed
+from papertrader.domain.sessions import NEW_YORK, interval_minutes
+from papertrader.domain.types import Order, OrderType, Side, TimeInForce
+from papertrader.engine.health import Status
+from papertrader.execution.fees import to_decimal
+from papertrader.persistence.repository import CycleRecord
+from papertrader.portfolio.ledger import Valuation
+from papertrader.risk.drawdown import bar_sigma, budget_fraction, budget_limit
+from papertrader.risk.engine import RiskInputs
+from papertrader.risk.limits import DailyLossLimit, DrawdownKillSwitch
+from papertrader.risk.sizing import vol_target_scale
+from papertrader.signals.base import PointInTime
+
+log = logging.getLogger(__name__)
+
+if TYPE_CHECKING:
+    from papertrader.engine.cycle import CycleOutcome, Engine
+    from papertrader.engine.panel import Panel
+
+#: Most cycles judged in one go (bounds the arrays a long quiet stretch allocates).
+CHUNK = 4096
+#: Spans longer than this are first cut where an equity estimate ends the plan's quiet (fewer Decimals built).
+ROUGH_FROM = 256
+#: Fewest cycles judged in one go.
+MIN_CHUNK = 32
+#: Relative margin by which a protective price must stay outside a bar's range for the bar to count as quiet.
+REACH_MARGIN = 1e-9
+_EPS = 1e-9  # the risk engine's tolerance on weights
+
+
+def target_panel(engine: Engine) -> Array | None:
+    """The strategy's (T, N) target panel when this run can step sparsely, else None (step every cycle).
+
+    Off for strategies without `decide_all` and whenever the panel does not have the expected shape.
+    """
+    strategy = engine.strategy
+    if not isinstance(strategy, PointInTime):
+        return None
+    try:
+        targets = np.asarray(strategy.decide_all(engine.features), dtype=np.float64)
+    except Exception:  # the per-cycle path holds on a failing decision; let it
+        log.exception("decide_all of %s failed: stepping every cycle", strategy.name)
+        return None
+    if targets.shape != (len(engine.panel), len(engine.panel.symbols)):
+        return None
+    return targets
+
+
+@dataclass(frozen=True)
+class _Span:
+    """Quiet cycles start..end-1 with what booking them needs."""
+
+    start: int
+    end: int
+    closes: Array  # (end-start, N) last known closes after each cycle
+    valuations: list[Valuation]
+    equities: list[float]
+    peaks: list[float]
+    limits: tuple[DrawdownKillSwitch, DailyLossLimit] | None = None  # their state after the last cycle, if known
+
+
+class SparseStepper:
+    """Drives an Engine over cycles, stepping only those where something can happen."""
+
+    def __init__(self, engine: Engine, targets: Array) -> None:
+        self.engine = engine
+        self.targets = targets
+        panel = engine.panel
+        traded = panel.traded
+        self._open, self._low, self._high, self._close = traded.open, traded.low, traded.high, traded.close
+        n = len(panel)
+        acts = np.zeros(n, dtype=bool)
+        if panel.as_traded is not None:
+            acts = ((panel.as_traded.splits != 1.0) | (panel.as_traded.dividends != 0.0)).any(axis=1)
+        # next_action[k]: the first cycle >= k where a split or dividend goes ex (n when none)
+        rows = np.flatnonzero(acts)
+        self._next_action = np.searchsorted(rows, np.arange(n + 1))
+        self._action_rows = np.append(rows, n)
+        self._session = _sessions(panel)
+        self._observe_market = engine.settings.costs.execution.market_window > 0
+        self.stepped = 0
+        self.skipped = 0
+
+    def run(
+        self,
+        first: int,
+        on_cycle: Callable[[CycleOutcome], None] | None,
+        should_stop: Callable[[], bool] | None,
+    ) -> list[CycleOutcome]:
+        """Cycles first..end in order, the same outcomes as stepping each one."""
+        engine = self.engine
+        outcomes: list[CycleOutcome] = []
+        n = len(engine.panel)
+        k = first
+        chunk = MIN_CHUNK
+        while k < n:
+            span = self._quiet(k, min(n, k + chunk)) if k > first else None
+            if span is not None:
+                # judge about twice the last quiet stretch next time: short spans stay cheap, long ones few
+                chunk = min(CHUNK, max(MIN_CHUNK, 2 * (span.end - span.start)))
+                booked = len(outcomes)
+                stopped = self._book(span, outcomes, on_cycle, should_stop)
+                self.skipped += len(outcomes) - booked
+                if stopped:
+                    break
+                k = span.end
+                continue
+            if should_stop is not None and should_stop():
+                break
+            outcome = engine.step(k)
+            self.stepped += 1
+            outcomes.append(outcome)
+            if on_cycle is not None:
+                on_cycle(outcome)
+            k += 1
+        return outcomes
+
+    # ------------------------------------------------------------------ judging a span
+
+    def _quiet(self, k: int, limit: int) -> _Span | None:
+        """The longest run of quiet cycles from k (before `limit`), or None when cycle k must step."""
+        e = self.engine
+        if e.hold is not None or e._pending_events or e.risk.daily.hit:
+            return None
+        signals = e.health.snapshot().get("signals")
+        if signals is None or signals.status is not Status.OK:
+            return None  # the last decision failed (or none ran): the next one changes health
+        end = min(limit, int(self._action_rows[self._next_action[k]]))
+        if end <= k:
+            return None
+        working = e.broker.working
+        for order in working:
+            protective = order.oco_group is not None and order.parent_id is None and order.tif is TimeInForce.GTC
+            if not protective or order.is_triggered or order.type not in (OrderType.STOP, OrderType.LIMIT):
+                return None
+        if e.protector is not None and not e.protector.settled(e.ledger, e.broker):
+            return None
+        if e.protector is None and working:
+            return None
+        end = self._target_end(k, end)
+        for order in working:
+            end = self._reach_end(order, k, end)
+        if end <= k:
+            return None
+        closes = _forward_fill(self._close[k:end], e._last_close)
+        if len(closes) > ROUGH_FROM:
+            # a float estimate of equity finds where the plan stops being quiet before any Decimal is built
+            held = e.holdings()
+            estimate = float(e.ledger.cash) + (np.where(np.isfinite(closes), closes, 0.0) * held[None, :]).sum(axis=1)
+            rough = self._plan_quiet(
+                k, closes, estimate, np.maximum.accumulate(np.maximum(estimate, e.risk.kill_switch.peak))
+            )
+            if not rough[0]:
+                return None
+            if not rough.all():
+                end = k + int(np.argmin(rough)) + 1  # one past: the exact check below decides that cycle too
+                closes = closes[: end - k]
+        valuations, equities, peaks, limits = self._marks(k, closes)
+        end = k + len(valuations)
+        if end <= k:
+            return None
+        quiet = self._plan_quiet(k, closes[: end - k], np.asarray(equities), np.asarray(peaks))
+        if not quiet[0]:
+            return None
+        if not quiet.all():
+            end = k + int(np.argmin(quiet))
+        n = end - k
+        whole = limits if n == len(valuations) else None  # the copies observed exactly these cycles
+        return _Span(k, end, closes[:n], valuations[:n], equities[:n], peaks[:n], whole)
+
+    def _effective(self) -> tuple[Array | None, list[int]]:
+        """(halted flat target or None, protective blocks by index) as `Engine.step` would gate the decision."""
+        e = self.engine
+        blocked = [] if e.protector is None else sorted(e._index[s] for s in e.protector.blocked)
+        return (np.zeros(len(e.panel.symbols)) if e.halted is not None else None), blocked
+
+    def _target_end(self, k: int, end: int) -> int:
+        """First cycle in k..end where the gated target differs from the last one (or a stop block would clear)."""
+        e = self.engine
+        flat, blocked = self._effective()
+        last = e._last_target
+        if flat is not None:
+            return end if np.array_equal(flat, last) else k
+        rows = self.targets[k:end]
+        same = (rows == last) | np.isin(np.arange(rows.shape[1]), blocked)[None, :]
+        ok = same.all(axis=1)
+        if blocked:
+            ok &= (rows[:, blocked] > 0.0).all(axis=1)  # a block clears (an event) once the target is not long
+            ok &= (last[blocked] == 0.0).all()
+        return end if ok.all() else k + int(np.argmin(ok))
+
+    def _reach_end(self, order: Order, k: int, end: int) -> int:
+        """First cycle in k..end whose range could trigger or fill this protective leg."""
+        i = self.engine._index[order.symbol]
+        price_dec = order.stop_price if order.type is OrderType.STOP else order.limit_price
+        assert price_dec is not None
+        price = float(price_dec)
+        low, high = self._low[k:end, i], self._high[k:end, i]
+        sell = order.side is Side.SELL
+        stop = order.type is OrderType.STOP
+        with np.errstate(invalid="ignore"):
+            # a sell stop or a buy limit is reached when the bar trades at or below it, the others at or above
+            below = low <= price * (1.0 + REACH_MARGIN)
+            reach = below if sell == stop else high >= price * (1.0 - REACH_MARGIN)
+            reach |= ~(np.isfinite(low) & np.isfinite(high)) & np.isfinite(self._close[k:end, i])
+        return end if not reach.any() else k + int(np.argmax(reach))
+
+    def _marks(
+        self, k: int, closes: Array
+    ) -> tuple[list[Valuation], list[float], list[float], tuple[DrawdownKillSwitch, DailyLossLimit] | None]:
+        """The ledger's valuation of each cycle, the loss limits (on copies) and, with the drawdown guard, its
+        reading of each bar: stops before the first cycle where a limit fires or the guard would act. The last item
+        is the limits' state after every cycle returned, when no cycle was cut (else None)."""
+        e = self.engine
+        index = e._index
+        held = [(s, index[s]) for s in e.ledger.positions]
+        risk = copy.copy(e.risk)
+        risk.kill_switch = copy.copy(e.risk.kill_switch)
+        risk.daily = copy.copy(e.risk.daily)
+        times = e.panel.close_times
+        valuations: list[Valuation] = []
+        equities: list[float] = []
+        peaks: list[float] = []
+        value = e.ledger.value
+        rows = closes.tolist() if held else None
+        constant = value({}) if not held else None
+        guard = e.guard
+        shares = e.holdings()
+        cash = float(e.ledger.cash)
+        for r in range(len(closes)):
+            if guard is not None:
+                before = e._last_close if r == 0 else closes[r - 1]
+                at = k + r
+                opened = guard.quiet(
+                    self._open[at], self._low[at], self._high[at], risk.kill_switch.peak, cash, shares, before
+                )
+                if not opened:
+                    break
+            if rows is None:
+                valuation = constant
+                assert valuation is not None
+            elif r > 0 and rows[r] == rows[r - 1]:
+                valuation = valuations[-1]  # the same marks value the same: share the (immutable) valuation
+            else:
+                row = rows[r]
+                marks: Mapping[str, Decimal] = {s: to_decimal(row[i]) for s, i in held}
+                valuation = value(marks)
+            equity = float(valuation.equity)
+            if risk.observe(times[k + r], self._session[k + r], equity):
+                break
+            valuations.append(valuation)
+            equities.append(equity)
+            peaks.append(risk.kill_switch.peak)
+        whole = len(valuations) == len(closes)
+        return valuations, equities, peaks, (risk.kill_switch, risk.daily) if whole else None
+
+    def _plan_quiet(self, k: int, closes: Array, equity: Array, peaks: Array) -> Array:
+        """Per cycle: True when `RiskEngine.plan` for the unchanged target provably orders and reports nothing.
+
+        It mirrors `RiskEngine._terms` (the same float operations, so the same answers) for a book with nothing
+        pending: a symbol trades when its whole-share target differs from the holding and it opens, closes,
+        drifted past the band or broke a cap by drift (`_over_limits`); sums over groups, whose order of addition
+        may differ, count as broken within 1e-9 of their cap. With the drawdown budget on, a cycle is quiet only
+        where the budget does not bind the target (its bad-bar loss stays 1e-9 inside the budget) and drift did
+        not push the book's bad-bar loss past the budget by more than the tolerance.
+        """
+        e = self.engine
+        risk = e.risk
+        s = risk.settings
+        m = len(closes)
+        flat, _ = self._effective()
+        target = flat if flat is not None else e._last_target
+        held = e.holdings()
+        if not target.any() and not held.any():
+            return np.ones(m, dtype=bool)
+        vol = e._volatility[k : k + m]
+        valid = np.isfinite(closes) & (closes > 0)
+        buckets = risk._buckets(closes)
+        # what `limit_weights` reads of a cycle: price validity, the penny/ETF bucket and the volatility scale
+        signature: list[np.ndarray] = [valid, buckets]
+        if s.vol_target is not None:
+            signature.append(vol_target_scale(vol, s.vol_target))
+        same = np.ones(m, dtype=bool)
+        for part in signature:
+            same &= (part == part[0]).all(axis=1)
+        weights, rule = risk.limit_weights(target, closes[0], RiskInputs(None, None, vol[0], None))
+        budget: Array | None = None
+        if s.drawdown_budget:  # the engine passes the budget: quiet only where it leaves the target as it is
+            limit = budget_limit(s.max_drawdown, s.budget_margin)
+            budget = np.array([budget_fraction(float(q), float(p), limit) for q, p in zip(equity, peaks, strict=True)])
+            sigma = bar_sigma(vol, risk.periods_per_year)
+            per_unit = s.budget_z * sigma + s.gap_allowance + risk._exit_cost
+            loss = (np.abs(weights)[None, :] * per_unit).sum(axis=1)
+            same &= (budget > 0) & (loss <= budget * (1.0 - 1e-9))
+        prices = np.where(valid, closes, 0.0)
+        safe = np.where(valid, closes, np.inf)
+        eq = equity[:, None]
+        current = held[None, :] * prices / eq
+        target_qty = np.trunc(weights[None, :] * eq / safe)
+        delta = target_qty - held[None, :]
+        band = risk.rebalance_band
+        calm = (held != 0)[None, :] & (target_qty != 0) & ~(np.abs(current - weights[None, :]) > band)
+        over: np.ndarray = self._over_limits(current, weights, buckets[0])
+        if budget is not None:  # `_over_limits`: a book whose bad-bar loss outgrew the budget is trimmed
+            size = np.abs(current)
+            bad_bar = (size * per_unit).sum(axis=1)
+            gross = size.sum(axis=1)
+            cut = np.where(bad_bar <= budget, 0.0, np.where(budget <= 0, gross, gross * (1.0 - budget / bad_bar)))
+            above = size > np.abs(weights)[None, :] + _EPS
+            over |= above & (cut > s.limit_tolerance + _EPS - 1e-9)[:, None]
+        calm = calm & np.logical_not(over)
+        ok = (delta == 0) | calm
+        denied = np.array([r in ("no_short", "daily_loss_limit") for r in rule])
+        if denied.any():
+            ok &= ~(denied[None, :] & (np.abs(target[None, :] - current) > band))
+        quiet = (ok.all(axis=1) & same) | (equity <= 0)
+        return np.asarray(quiet & np.isfinite(equity), dtype=bool)
+
+    def _over_limits(self, projected: Array, allowed: Array, buckets: Array) -> Array:
+        """`RiskEngine._over_limits` without a drawdown budget, per cycle (rows) and symbol (columns)."""
+        risk = self.engine.risk
+        s = risk.settings
+        slack = s.limit_tolerance + _EPS
+        size = np.abs(projected)
+        above = size > np.abs(allowed)[None, :] + _EPS
+        over = above & (size > s.max_position_fraction + slack)
+        gross_cap = risk._gross_cap()
+        over |= above & (size.sum(axis=1) > gross_cap + slack - 1e-9)[:, None]
+        caps = risk._bucket_caps()
+        for labels, group_caps in ((buckets, caps), (risk._sector, risk._sector_caps)):
+            for group, cap in group_caps.items():
+                members = labels == group
+                if members.any():
+                    broken = (size * members[None, :]).sum(axis=1) > cap + slack - 1e-9
+                    over |= above & members[None, :] & broken[:, None]
+        return np.asarray(over, dtype=bool)
+
+    # ------------------------------------------------------------------ booking a span
+
+    def _book(
+        self,
+        span: _Span,
+        outcomes: list[CycleOutcome],
+        on_cycle: Callable[[CycleOutcome], None] | None,
+        should_stop: Callable[[], bool] | None,
+    ) -> bool:
+        """Book the quiet cycles exactly as `Engine.step` would; True when should_stop ended the run."""
+        from papertrader.engine.cycle import CycleOutcome
+
+        e = self.engine
+        panel = e.panel
+        times = panel.close_times
+        recorder = e.recorder
+        limits = span.limits if should_stop is None else None  # a stop mid-span must leave them where it stopped
+        announce = recorder is not None or e.bus.wants(CycleClosed.KIND)  # nobody reads it otherwise
+        for r, k in enumerate(range(span.start, span.end)):
+            if should_stop is not None and should_stop():
+                return True
+            now = times[k]
+            if self._observe_market:
+                e.broker.observe(panel.bar(k))
+            e.clock.advance_to(now)
+            e._last_close = span.closes[r]
+            valuation, equity = span.valuations[r], span.equities[r]
+            if limits is None:
+                fired = e.risk.observe(now, self._session[k], equity)
+                assert not fired, "a quiet cycle crossed a loss limit"
+            outcome = CycleOutcome(k, now, valuation, ())
+            outcomes.append(outcome)
+            if not announce:
+                if on_cycle is not None:
+                    on_cycle(outcome)
+                continue
+            closed = CycleClosed(
+                now,
+                cycle=k,
+                cash=valuation.cash,
+                equity=valuation.equity,
+                gross_exposure=valuation.gross_exposure,
+                fills=0,
+                orders=0,
+            )
+            if recorder is not None:
+                e._record(
+                    CycleRecord(
+                        cycle=k,
+                        ts=now,
+                        orders=(),
+                        fills=(),
+                        positions=(),
+                        cash=valuation.cash,
+                        market_value=valuation.market_value,
+                        equity=valuation.equity,
+                        gross_exposure=float(valuation.gross_exposure) / equity if equity > 0 else math.inf,
+                        events=(closed,),
+                    )
+                )
+            e.bus.publish(closed)
+            if on_cycle is not None:
+                on_cycle(outcome)
+        e._last_close = span.closes[-1].copy()
+        if limits is not None:
+            e.risk.kill_switch, e.risk.daily = limits
+        return False
+
+
+def _forward_fill(block: Array, last: Array) -> Array:
+    """Each cycle's last known close per symbol (NaN until a symbol trades), continuing from `last`."""
+    filled = np.vstack([last[None, :], block])
+    valid = np.isfinite(filled)
+    idx = np.where(valid, np.arange(len(filled))[:, None], 0)
+    np.maximum.accumulate(idx, axis=0, out=idx)
+    out = filled[idx, np.arange(filled.shape[1])[None, :]]
+    return np.asarray(out[1:], dtype=np.float64)
+
+
+def _sessions(panel: Panel) -> list[date]:
+    """`session_date(close_times[k])` for every cycle, one date object per distinct day (computed in bulk)."""
+    if len(panel) == 0:
+        return []
+    stamps = panel.ts if panel.ts.tz is not None else panel.ts.tz_localize("UTC")
+    if panel.interval != "1d":  # a daily bar closes on its own session date; an intraday one interval later
+        stamps = stamps + pd.Timedelta(minutes=interval_minutes(panel.interval))
+    local = stamps.tz_convert(NEW_YORK).tz_localize(None)  # New York wall time, for its calendar date
+    unique, inverse = np.unique(local.normalize().asi8, return_inverse=True)
+    dates = [pd.Timestamp(int(u)).date() for u in unique]
+    return [dates[i] for i in inverse.tolist()]
