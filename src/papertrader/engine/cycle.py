@@ -291,6 +291,11 @@ class Engine:
             self._pending_events.append(event)
             self.bus.publish(event)
 
+    def note(self, event: DomainEvent) -> None:
+        """Publish an outside event (a live restart, its uptime score); it is recorded with the next cycle."""
+        self._pending_events.append(event)
+        self.bus.publish(event)
+
     def _set_health(self, name: str, status: Status, message: str, at: datetime) -> HealthChanged | None:
         """Record a component's state; returns a health event when the status changed."""
         if self.health.set(name, status, message, at) is None:
