@@ -81,6 +81,10 @@ class Recorder(Protocol):
         """Keep one cycle's changes; raise RecorderBacklogError if they are kept but not yet committed."""
         ...
 
+    def settle(self) -> None:
+        """Wait until the cycles handed over are committed (or kept for retry): orders durable before fills."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class CycleOutcome:
@@ -322,6 +326,8 @@ class Engine:
     def step(self, k: int) -> CycleOutcome:
         """Run cycle k: fill what earlier decisions ordered, mark, decide, size, and submit new orders."""
         started = self._timer()
+        if self.recorder is not None:
+            self.recorder.settle()  # the last cycle's orders are committed before this bar can fill them
         bar = self.panel.bar(k)
         report = BrokerReport()
         self.clock.advance_to(bar.open_time)
