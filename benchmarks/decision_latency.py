@@ -248,7 +248,7 @@ def measure_board(cycles: int, history: int, symbols: int, keep: Path | None = N
         db = make_engine(settings.db_url)
         init_db(db)
         first = history
-        spec = RunSpec("latency", "replay", first=first)
+        spec = RunSpec(f"latency-{time.time_ns()}", "replay", first=first)  # a reused --home keeps older runs
         assembly = assemble(settings, spec, panel, lake=Lake(settings.lake_dir), repo=Repo(db))
         members = sorted(assembly.built.manifests)
         ms = _latencies(assembly.engine, range(first, first + cycles), "board cycles")
