@@ -250,7 +250,10 @@ def measure_board(cycles: int, history: int, symbols: int, keep: Path | None = N
         first = history
         spec = RunSpec(f"latency-{time.time_ns()}", "replay", first=first)  # a reused --home keeps older runs
         assembly = assemble(settings, spec, panel, lake=Lake(settings.lake_dir), repo=Repo(db))
-        members = sorted(assembly.built.manifests)
+        polled = getattr(assembly.built.strategy, "members", ())
+        members = sorted(m.name for m in polled) or sorted(assembly.built.manifests)
+        voting = sorted(m for m in members if m not in assembly.built.left_out)
+        left_out = dict(assembly.built.left_out)
         ms = _latencies(assembly.engine, range(first, first + cycles), "board cycles")
         if assembly.recorder is not None:
             assembly.recorder.finish("finished", {})
@@ -261,6 +264,8 @@ def measure_board(cycles: int, history: int, symbols: int, keep: Path | None = N
         "p99_ms": stats["p99_ms"],
         "symbols": symbols,
         "members": members,
+        "voting": voting,
+        "left_out_by_quality_gate": left_out,
         "strategy": assembly.built.strategy.name,
         "cycles": stats,
         "commit": "writer thread (settled before the next bar fills)",
