@@ -367,6 +367,17 @@ class LatencyView(ApiModel):
     cycles: int
 
 
+class LiveScoreView(ApiModel):
+    """A live run's uptime over its scheduled bar closes and its critical failures (the trial's definitions)."""
+
+    as_of: datetime | None
+    scheduled: int
+    up: int
+    uptime: float | None
+    missed_closes: int
+    critical_failures: list[str]
+
+
 class HealthView(ApiModel):
     """Whether the engine is healthy and how fast cycles run; the only route open without a token."""
 
@@ -376,6 +387,7 @@ class HealthView(ApiModel):
     as_of: datetime | None
     components: list[HealthComponent]
     latency: LatencyView | None
+    live_score: LiveScoreView | None = None
 
 
 class ConfigView(ApiModel):

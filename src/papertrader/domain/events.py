@@ -178,6 +178,32 @@ class StrategyRebuilt(DomainEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class LiveRestarted(DomainEvent):
+    """A live run was resumed; `clean` is False when it had crashed or been killed (its row still said so).
+
+    `since` is the close of its last committed cycle (ISO 8601, UTC): the closes between it and `ts` were skipped
+    (clean stop) or missed (crash), which is how the live uptime score (engine/live_score.py) tells them apart.
+    """
+
+    KIND: ClassVar[str] = "live.restarted"
+    since: str | None
+    clean: bool
+    previous_status: str
+
+
+@dataclass(frozen=True, slots=True)
+class LiveScored(DomainEvent):
+    """A live run's uptime and critical failures so far, scored at a session's end (engine/live_score.py)."""
+
+    KIND: ClassVar[str] = "live.score"
+    scheduled: int
+    up: int
+    uptime: float | None
+    missed_closes: int
+    critical_failures: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class SplitApplied(DomainEvent):
     """A split went ex: shares x ratio, the fraction paid in cash at cash_in_lieu_price; `cash` is what it paid."""
 
@@ -517,6 +543,8 @@ CATALOGUE: Mapping[str, type[DomainEvent]] = {
         HaltChanged,
         TradingModeChanged,
         StrategyRebuilt,
+        LiveRestarted,
+        LiveScored,
         SplitApplied,
         DividendPaid,
         OrderCreated,

@@ -88,6 +88,10 @@ class Recorder(Protocol):
         """Keep one cycle's changes; raise RecorderBacklogError if they are kept but not yet committed."""
         ...
 
+    def settle(self) -> None:
+        """Wait until the cycles handed over are committed (or kept for retry): orders durable before fills."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class CycleOutcome:
@@ -306,6 +310,11 @@ class Engine:
             self._pending_events.append(event)
             self.bus.publish(event)
 
+    def note(self, event: DomainEvent) -> None:
+        """Publish an outside event (a live restart, its uptime score); it is recorded with the next cycle."""
+        self._pending_events.append(event)
+        self.bus.publish(event)
+
     def _set_health(self, name: str, status: Status, message: str, at: datetime) -> HealthChanged | None:
         """Record a component's state; returns a health event when the status changed."""
         if self.health.set(name, status, message, at) is None:
@@ -332,6 +341,8 @@ class Engine:
     def step(self, k: int) -> CycleOutcome:
         """Run cycle k: fill what earlier decisions ordered, mark, decide, size, and submit new orders."""
         started = self._timer()
+        if self.recorder is not None:
+            self.recorder.settle()  # the last cycle's orders are committed before this bar can fill them
         bar = self.panel.bar(k)
         report = BrokerReport()
         self.clock.advance_to(bar.open_time)

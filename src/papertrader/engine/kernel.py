@@ -37,6 +37,8 @@ Mode = Literal["backtest", "replay", "live"]
 MACHINE_KEYS: Final = frozenset({"home", "database_url"})
 #: cycles buffered per commit: a backtest commits in batches, a replay and a live run every cycle
 RECORD_EVERY: Final[Mapping[str, int]] = {"backtest": 500, "replay": 1, "live": 1}
+#: modes whose per-cycle commit runs on a writer thread, settled before the next bar fills (engine/recorder.py)
+COMMIT_OFF_PATH: Final[frozenset[str]] = frozenset({"replay", "live"})
 
 
 def stored_settings(config: Mapping[str, Any], current: Settings) -> Settings:
@@ -140,7 +142,9 @@ def assemble(
     if repo is not None:
         row = repo.create_run(run_info(settings, spec, panel, created_at or WallClock().now()), resume=spec.resume)
         last_cycle = max(last_cycle, row.last_cycle)
-        recorder = BatchRecorder(repo, spec.run_id, every=RECORD_EVERY[spec.mode])
+        recorder = BatchRecorder(
+            repo, spec.run_id, every=RECORD_EVERY[spec.mode], background=spec.mode in COMMIT_OFF_PATH
+        )
     at = last_cycle + 1 if last_cycle + 1 < len(panel) else last_cycle
     engine = Engine(
         run_id=spec.run_id,

@@ -9,11 +9,11 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from papertrader.domain.events import STREAMED_KINDS, CycleClosed, DomainEvent
+from papertrader.domain.events import STREAMED_KINDS, CycleClosed, DomainEvent, LiveScored
 from papertrader.engine.cycle import Engine
 
 Listener = Callable[[str, dict[str, Any]], None]
@@ -54,6 +54,8 @@ class Snapshot:
     total_cycles: int
     observing: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    #: the run's latest uptime and critical-failure score (a `live.score` payload), None before the first
+    live_score: dict[str, Any] | None = None
 
 
 class LiveState:
@@ -67,6 +69,7 @@ class LiveState:
         self._events: deque[DomainEvent] = deque(maxlen=recent)
         self._listeners: list[Listener] = []
         self._peak = float(engine.ledger.initial_cash)
+        self._score: dict[str, Any] | None = None
         self._snapshot = self._take(-1, None)
         engine.bus.subscribe(self._on_event)
 
@@ -132,10 +135,15 @@ class LiveState:
             halted=engine.halted,
             total_cycles=self._total,
             observing=engine.observing,
+            live_score=self._score,
         )
 
     def _on_event(self, event: DomainEvent) -> None:
-        if isinstance(event, CycleClosed):
+        if isinstance(event, LiveScored):
+            with self._lock:
+                self._score = {"as_of": event.ts.isoformat(), **event.to_dict()}
+                self._snapshot = replace(self._snapshot, live_score=self._score)
+        elif isinstance(event, CycleClosed):
             snap = self._take(event.cycle, event.ts)
             with self._lock:
                 self._snapshot = snap

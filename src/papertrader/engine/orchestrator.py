@@ -30,7 +30,7 @@ import logging
 import threading
 import time as wall_time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -46,7 +46,7 @@ from papertrader.core.private import private_dir
 from papertrader.data.quality import validate_bars
 from papertrader.data.schema import BAR_COLUMNS
 from papertrader.data.store import Lake
-from papertrader.domain.events import StrategyRebuilt
+from papertrader.domain.events import LiveRestarted, LiveScored, StrategyRebuilt
 from papertrader.domain.sessions import NEW_YORK, session_date
 from papertrader.engine import kernel
 from papertrader.engine.control import RunControl
@@ -55,6 +55,7 @@ from papertrader.engine.feed import BarFeed, closed_by
 from papertrader.engine.health import LatencyTracker, Status
 from papertrader.engine.kernel import RunSpec, build_strategy, stored_settings
 from papertrader.engine.live_features import LiveFeatures
+from papertrader.engine.live_score import LiveScore, score_run
 from papertrader.engine.notifier import attach_notifier, no_notifier
 from papertrader.engine.panel import Panel
 from papertrader.engine.recorder import BatchRecorder
@@ -192,6 +193,8 @@ class LiveResult:
     final_equity: Decimal | None = None
     halted: str | None = None
     strategy: str = ""
+    #: uptime and critical failures over the sessions traded (engine/live_score.py), as of the run's end
+    live_score: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """Stable keys for --json files and scripts."""
@@ -210,6 +213,7 @@ class LiveResult:
             "health": dict(self.health),
             "final_equity": None if self.final_equity is None else float(self.final_equity),
             "halted": self.halted,
+            "live_score": self.live_score,
         }
 
 
@@ -416,6 +420,15 @@ class LiveOrchestrator:
         last_cycle = assembly.last_cycle
         self._stop_notifier = attach_notifier(engine.bus, self.run_id)  # PAPERTRADER_NOTIFY_URLS, if set
         self._report_members(now)
+        if stored is not None:  # closes since its last cycle: skipped after a clean stop, missed after a crash
+            engine.note(
+                LiveRestarted(
+                    now,
+                    since=None if stored.last_cycle_ts is None else stored.last_cycle_ts.isoformat(),
+                    clean=stored.status.value in ("interrupted", "finished"),
+                    previous_status=stored.status.value,
+                )
+            )
         self._next_k = last_cycle + 1
         if self.on_engine is not None:
             self.on_engine(engine, self._planned_cycles())
@@ -676,12 +689,30 @@ class LiveOrchestrator:
         out = self.report_dir()
         private_dir(out)
         summary = self._day_summary(plan)
+        try:
+            score = self.score()
+        except Exception:  # scoring reads the database; a report without it still says what the day did
+            log.exception("could not score live run %s", self.run_id)
+            summary["live_score"] = None
+        else:
+            summary["live_score"] = score.to_json()
+            self.engine.note(
+                LiveScored(
+                    score.as_of,
+                    score.scheduled,
+                    score.up,
+                    summary["live_score"]["uptime"],
+                    score.missed_closes,
+                    score.critical_failures,
+                )
+            )
         html_path = out / f"{plan.day.isoformat()}.html"
         try:
             from papertrader.engine.reporting import tearsheet_input
             from papertrader.reports.tearsheet import render
 
-            html_path.write_text(render(tearsheet_input(self.settings, self.repo, self.run_id)), encoding="utf-8")
+            data = replace(tearsheet_input(self.settings, self.repo, self.run_id), live_score=summary["live_score"])
+            html_path.write_text(render(data), encoding="utf-8")
             summary["html"] = str(html_path)
         except PapertraderError as exc:  # e.g. no committed cycle yet: the JSON still says what happened
             summary["html"] = None
@@ -725,6 +756,12 @@ class LiveOrchestrator:
             "models": dict(self.result.models),
         }
 
+    def score(self, raised: str | None = None) -> LiveScore:
+        """Uptime and critical failures of this run so far, scored from what it committed (the trial's rules)."""
+        return score_run(
+            self.repo, self.run_id, self.settings.live, self.request.interval, self.clock.now(), raised=raised
+        )
+
     def _retrain(self, plan: DayPlan) -> None:
         """Start retraining on data up to this close in the background; the loop never waits for it."""
         if self.retrainer is None:
@@ -747,6 +784,11 @@ class LiveOrchestrator:
             close_strategy(engine.strategy)
         self._stop_notifier()
         if self.recorder is not None:
+            try:
+                self.recorder.flush()
+                result.live_score = self.score(error if status == "failed" else None).to_json()
+            except Exception:  # scoring reads the database; a run stopping because of it still closes
+                log.exception("could not score live run %s", self.run_id)
             summary = result.to_json()
             if error:
                 summary["error"] = error

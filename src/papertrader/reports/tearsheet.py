@@ -5,8 +5,9 @@ from __future__ import annotations
 import html
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -44,6 +45,8 @@ class TearSheetInput:
     fills: Sequence[Fill]
     events: Sequence[DomainEvent]
     periods_per_year: float
+    #: a live run's uptime and critical failures (engine/live_score.py `LiveScore.to_json()`), else None
+    live_score: Mapping[str, Any] | None = None
 
 
 def _fmt_metrics(m: Metrics, b: Metrics) -> str:
@@ -124,6 +127,22 @@ def _event_text(event: DomainEvent) -> str:
     return ", ".join(f"{k}={v}" for k, v in event.payload.items())
 
 
+def live_score_section(score: Mapping[str, Any]) -> str:
+    """Uptime over the scheduled bar closes against the seed's 99.5%, and every critical failure in words."""
+    uptime = score.get("uptime")
+    shown = "n/a (no bar close scheduled yet)" if uptime is None else f"{float(uptime):.2%}"
+    failures = [str(f) for f in score.get("critical_failures") or []]
+    rows = [
+        ("uptime (target above 99.50%)", shown),
+        ("bar closes up / scheduled", f"{score.get('up', 0)} / {score.get('scheduled', 0)}"),
+        ("bar closes missed", str(score.get("missed_closes", 0))),
+        ("critical failures (target 0)", str(len(failures))),
+    ]
+    body = "".join(f"<tr><td>{a}</td><td>{html.escape(b)}</td></tr>" for a, b in rows)
+    listed = "".join(f"<li>{html.escape(f)}</li>" for f in failures)
+    return f"<table>{body}</table>" + (f"<ul>{listed}</ul>" if listed else "")
+
+
 def render(data: TearSheetInput) -> str:
     """The whole report as a self-contained HTML string."""
     fills = list(data.fills)
@@ -133,6 +152,7 @@ def render(data: TearSheetInput) -> str:
     symbols = [s for s in data.closes.columns if any(f.symbol == s for f in fills)][:6]
     sections = [
         ("Performance", _fmt_metrics(m, b)),
+        *([("Live uptime and critical failures", live_score_section(data.live_score))] if data.live_score else []),
         ("Equity vs buy-and-hold", _img(plots.equity_figure(data.equity, data.benchmark), "equity")),
         ("Drawdown", _img(plots.drawdown_figure(data.equity, data.benchmark), "drawdown")),
         ("Monthly returns", _img(plots.monthly_returns_figure(data.equity), "monthly returns")),

@@ -75,7 +75,7 @@ def test_with_the_token_no_protected_route_answers_401(client: TestClient) -> No
 def test_health_is_open_and_says_nothing_about_money(client: TestClient) -> None:
     response = client.get(f"{PREFIX}/health")
     assert response.status_code == 200
-    assert set(response.json()) == {"status", "live", "run_id", "as_of", "components", "latency"}
+    assert set(response.json()) == {"status", "live", "run_id", "as_of", "components", "latency", "live_score"}
 
 
 def test_openapi_schema_needs_the_token_and_declares_bearer_auth(client: TestClient) -> None:

@@ -58,3 +58,20 @@ def test_drift_scores_are_folded_behind_a_sentence_that_explains_psi() -> None:
     assert "most shifted: rsi_14 0.31, ret_1 0.12" in section
     assert "population stability index" in section
     assert section.index("<details>") < section.index("rsi_14 PSI 0.31")
+
+
+def test_a_live_runs_uptime_and_critical_failures_get_their_own_section_escaped() -> None:
+    from papertrader.reports.tearsheet import live_score_section
+
+    score = {
+        "scheduled": 400,
+        "up": 399,
+        "uptime": 399 / 400,
+        "missed_closes": 1,
+        "critical_failures": ["1 scheduled bar close(s) had no cycle", "<script>x</script>"],
+    }
+    html = live_score_section(score)
+    assert "99.75%" in html and "399 / 400" in html and "above 99.50%" in html
+    assert "1 scheduled bar close(s) had no cycle" in html and "&lt;script&gt;" in html and "<script>" not in html
+    assert "n/a" in live_score_section({"scheduled": 0, "up": 0, "uptime": None, "critical_failures": []})
+    assert "Live uptime" not in _sheet([])  # a replay's tear sheet has no such section

@@ -993,6 +993,7 @@ export interface components {
             latency: components["schemas"]["LatencyView"] | null;
             /** Live */
             live: boolean;
+            live_score: components["schemas"]["LiveScoreView"] | null;
             /** Run Id */
             run_id: string | null;
             /**
@@ -1025,6 +1026,24 @@ export interface components {
             p50_ms: number;
             /** P99 Ms */
             p99_ms: number;
+        };
+        /**
+         * LiveScoreView
+         * @description A live run's uptime over its scheduled bar closes and its critical failures (the trial's definitions).
+         */
+        LiveScoreView: {
+            /** As Of */
+            as_of: string | null;
+            /** Critical Failures */
+            critical_failures: string[];
+            /** Missed Closes */
+            missed_closes: number;
+            /** Scheduled */
+            scheduled: number;
+            /** Up */
+            up: number;
+            /** Uptime */
+            uptime: number | null;
         };
         /**
          * ModeRequest

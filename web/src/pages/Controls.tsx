@@ -3,7 +3,7 @@
 import { useState } from 'react';
 import { ApiError, type Control } from '../api/client';
 import { Badge, Empty, ErrorBox, Kpi, Loaded, Panel } from '../components/ui';
-import { fmtMs, fmtSpeed, fmtStamp } from '../format';
+import { fmtMs, fmtPct, fmtSpeed, fmtStamp } from '../format';
 import { useLive } from '../state/live';
 import { useResource } from '../state/resource';
 import { useSession } from '../state/session';
@@ -218,6 +218,29 @@ export function Controls() {
                 ) : (
                   <Empty title="No latency measured yet" />
                 )}
+                {h.live_score ? (
+                  <div data-testid="live-score">
+                    <div className="kpis kpis-small">
+                      <Kpi
+                        label="Uptime"
+                        value={h.live_score.uptime == null ? 'n/a' : fmtPct(h.live_score.uptime)}
+                        sub={`${h.live_score.up} of ${h.live_score.scheduled} bar closes up`}
+                      />
+                      <Kpi
+                        label="Critical failures"
+                        value={String(h.live_score.critical_failures.length)}
+                        sub={`${h.live_score.missed_closes} closes missed, as of ${fmtStamp(h.live_score.as_of)}`}
+                      />
+                    </div>
+                    {h.live_score.critical_failures.length ? (
+                      <ul className="alerts" data-testid="critical-failures">
+                        {h.live_score.critical_failures.map((f) => (
+                          <li key={f}>{f}</li>
+                        ))}
+                      </ul>
+                    ) : null}
+                  </div>
+                ) : null}
               </>
             )}
           </Loaded>

@@ -96,6 +96,33 @@ describe('System Controls', () => {
     }
   });
 
+  it('shows the live run uptime and lists its critical failures', async () => {
+    mount(<Controls />, {
+      ...controlRoutes,
+      'GET /api/v1/health': {
+        ...fx.health,
+        live_score: {
+          as_of: '2005-03-04T21:00:00Z',
+          scheduled: 400,
+          up: 399,
+          uptime: 399 / 400,
+          missed_closes: 1,
+          critical_failures: ['1 scheduled bar close(s) had no cycle'],
+        },
+      },
+    });
+    const score = await screen.findByTestId('live-score');
+    expect(score).toHaveTextContent('99.75%');
+    expect(score).toHaveTextContent('399 of 400 bar closes up');
+    expect(screen.getByTestId('critical-failures')).toHaveTextContent('1 scheduled bar close(s) had no cycle');
+  });
+
+  it('shows no uptime block when the run has no live score', async () => {
+    mount(<Controls />, controlRoutes);
+    await screen.findByText('Cycle p50');
+    expect(screen.queryByTestId('live-score')).toBeNull();
+  });
+
   it('follows control changes made by another client over the stream', async () => {
     const { stream } = mount(<Controls />, controlRoutes);
     await screen.findByTestId('btn-pause');

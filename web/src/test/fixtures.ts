@@ -82,6 +82,7 @@ export const health: Schemas['HealthView'] = {
   as_of: '2005-03-04T21:00:00Z',
   components: [{ name: 'database', status: 'ok' }],
   latency: { p50_ms: 8.2, p99_ms: 30.5, max_ms: 41, cycles: 40 },
+  live_score: null,
 };
 
 export const runs: Schemas['RunList'] = {

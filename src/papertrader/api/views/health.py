@@ -8,7 +8,7 @@ from fastapi import APIRouter
 
 from papertrader.api.context import ApiContext
 from papertrader.api.routing import INVALID, Guards, resource_router
-from papertrader.api.schemas import HealthComponent, HealthView, LatencyView
+from papertrader.api.schemas import HealthComponent, HealthView, LatencyView, LiveScoreView
 from papertrader.api.views.convert import to_float
 
 
@@ -20,6 +20,16 @@ def latency_view(values: Mapping[str, float]) -> LatencyView:
         max_ms=to_float(values.get("max_ms")),
         cycles=int(to_float(values.get("cycles"))),
     )
+
+
+def live_score_view(values: object) -> LiveScoreView | None:
+    """A stored or streamed live score as a typed view (None when the run has none or it does not fit)."""
+    if not isinstance(values, Mapping):
+        return None
+    try:
+        return LiveScoreView.model_validate({k: values.get(k) for k in LiveScoreView.model_fields})
+    except ValueError:
+        return None
 
 
 def health_view(ctx: ApiContext) -> HealthView:
@@ -36,6 +46,7 @@ def health_view(ctx: ApiContext) -> HealthView:
             as_of=snap.ts,
             components=components,
             latency=latency_view(snap.latency),
+            live_score=live_score_view(snap.live_score),
         )
     rows = ctx.repo.list_runs()
     if not rows:
@@ -50,6 +61,7 @@ def health_view(ctx: ApiContext) -> HealthView:
         as_of=rows[0].last_cycle_ts,
         components=[HealthComponent(name=str(n), status=str(s)) for n, s in sorted((stored_health or {}).items())],
         latency=latency_view(stored_latency) if isinstance(stored_latency, dict) else None,
+        live_score=live_score_view(summary.get("live_score")),
     )
 
 

@@ -1,0 +1,312 @@
+"""A multi-session live soak: the live orchestrator on a simulated clock, vendor faults and one SIGKILL + resume.
+
+What runs: `engine/orchestrator.py` LiveOrchestrator (the code `paper --live` runs) trading 1-minute bars over
+`--sessions` XNYS sessions of `--symbols` tickers, on a SimClock (each bar close is reached at once, so a week
+runs in minutes), with the trend strategy and every risk rule, committing to SQLite (WAL) on its writer thread.
+
+Input: real SPY 1-minute trades of January 2011 (regular session, from shared/data) mapped onto tickers T000..:
+ticker j is SPY scaled by 1 + j/500 (a benchmark of per-bar work, not of alpha; every ticker costs the same).
+The first two sessions are the stored history the run warms up on; the live sessions follow.
+
+The feed is a fake vendor in-process (`FaultyFeed`, over `engine/feed.py` RecordedFeed; not an HTTP loopback),
+on a fixed schedule: every 29th bar close is throttled (HTTP 429 for a third of the symbols: their bar is
+missing, the cycle holds), every 97th answers 5xx for another third, and once per session (bar 200) it times
+out for everyone (no cycle runs then; the next close catches up). During session 2 (or the middle one) the run
+is killed with SIGKILL once it has committed 100 minutes of that session, and resumed 10 simulated minutes later
+in a fresh process with `--resume`.
+
+Measured: per-bar wall milliseconds (feed request to cycle committed, the `on_cycle` hook), the process RSS at
+each session's last bar, the run's live score (engine/live_score.py: uptime over scheduled closes, critical
+failures, the crash counted as one), and lost fills (fills in the event log missing from the fills table, by
+`engine/check.py`). Writes benchmarks/results/live_soak.json.
+
+Run: `.venv/bin/python benchmarks/live_soak.py --sessions 7 --symbols 200` (small: `--sessions 2 --symbols 20`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+SHARED = HERE.parents[1] / "shared" / "data" / "equity-us" / "1m" / "SPY-trade-2011.csv.gz"
+RESULTS = HERE / "results"
+HISTORY_SESSIONS = 2
+THROTTLE_EVERY, FIVE_XX_EVERY, TIMEOUT_AT = 29, 97, 200
+KILL_AFTER = 100
+DOWNTIME = timedelta(minutes=10)
+
+
+def minute_bars(symbols: int, sessions: int, interval: str = "1m") -> pd.DataFrame:
+    """Real SPY minute bars of the first HISTORY_SESSIONS + `sessions` sessions, scaled onto `symbols` tickers.
+
+    `interval` other than 1m aggregates them (first open, max high, min low, last close, summed volume).
+    """
+    df = pd.read_csv(SHARED)
+    ts = pd.to_datetime(df["timestamp"], utc=True)
+    local = ts.dt.tz_convert("America/New_York")
+    regular = (local.dt.time >= pd.Timestamp("09:30").time()) & (local.dt.time < pd.Timestamp("16:00").time())
+    df, ts, local = df[regular], ts[regular], local[regular]
+    days = sorted(local.dt.date.unique())[: HISTORY_SESSIONS + sessions]
+    keep = local.dt.date.isin(days)
+    df, ts = df[keep], ts[keep]
+    if interval != "1m":
+        df = (
+            df.assign(ts=ts.dt.floor(interval.replace("m", "min")))
+            .groupby("ts", sort=True)
+            .agg(
+                open=("open", "first"),
+                high=("high", "max"),
+                low=("low", "min"),
+                close=("close", "last"),
+                volume=("volume", "sum"),
+            )
+            .reset_index()
+        )
+        ts = pd.to_datetime(df["ts"], utc=True)
+    frames = []
+    for j in range(symbols):
+        scale = 1.0 + j / 500
+        frames.append(
+            pd.DataFrame(
+                {
+                    "symbol": f"T{j:03d}",
+                    "ts": ts.to_numpy(),
+                    **{c: np.round(df[c].to_numpy(float) * scale, 4) for c in ("open", "high", "low", "close")},
+                    "volume": df["volume"].to_numpy(float),
+                }
+            )
+        )
+    out = pd.concat(frames, ignore_index=True)
+    out["ts"] = pd.to_datetime(out["ts"], utc=True)
+    return out
+
+
+class FaultyFeed:
+    """A fake vendor over recorded bars: throttles, 5xx and one timeout per session on a fixed schedule."""
+
+    def __init__(self, bars: pd.DataFrame, step_minutes: int = 1) -> None:
+        from papertrader.engine.feed import RecordedFeed
+
+        self.step = step_minutes
+
+        self.inner = RecordedFeed(bars, "fake-vendor")
+        self.calls = 0
+        self.started: float | None = None
+
+    def fetch(self, symbols: Sequence[str], interval: str, since: datetime, now: datetime) -> Any:
+        """The closed bars, less what this close's injected fault takes away."""
+        from papertrader.engine.feed import FeedBatch
+
+        self.started = time.perf_counter()
+        self.calls += 1
+        minute = now.astimezone(UTC)
+        bar_of_day = int((minute.hour * 60 + minute.minute - (14 * 60 + 30)) % 1440)  # minutes since 09:30 ET
+        if TIMEOUT_AT <= bar_of_day < TIMEOUT_AT + self.step:
+            return FeedBatch(pd.DataFrame(columns=self.inner.bars.columns), dict.fromkeys(symbols, "read timed out"))
+        cut: dict[str, str] = {}
+        if self.calls % THROTTLE_EVERY == 0:
+            cut = {s: "HTTP 429: throttled" for s in symbols[0::3]}
+        elif self.calls % FIVE_XX_EVERY == 0:
+            cut = {s: "HTTP 503: service unavailable" for s in symbols[1::3]}
+        batch = self.inner.fetch(symbols, interval, since, now)
+        if cut:
+            rows = batch.bars[~batch.bars["symbol"].isin(list(cut))].reset_index(drop=True)
+            return FeedBatch(rows, {**batch.failures, **cut}, batch.source)
+        return batch
+
+
+def rss_mb() -> float:
+    """This process's resident set size in MiB (Linux /proc)."""
+    pages = int(Path("/proc/self/statm").read_text().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def child(
+    home: Path, symbols: int, sessions: int, interval: str, days: int, start: datetime, resume: bool, log_path: Path
+) -> None:
+    """One process of the run: trade until the sessions are done (or until killed), logging every bar."""
+    from papertrader.config.live import LiveSettings
+    from papertrader.config.settings import Settings, StrategySettings
+    from papertrader.core.clock import SimClock
+    from papertrader.data.store import Lake
+    from papertrader.domain.sessions import interval_minutes, session_date
+    from papertrader.engine.cycle import CycleOutcome
+    from papertrader.engine.orchestrator import LiveOrchestrator, LiveRequest
+    from papertrader.persistence.db import init_db, make_engine
+    from papertrader.persistence.repository import RunRepository
+
+    bars = minute_bars(symbols, sessions, interval)
+    settings = Settings(
+        home=home,
+        strategy=StrategySettings(fast=5, slow=20),
+        live=LiveSettings(retrain_weekdays=(), history_days=10),
+    )
+    feed = FaultyFeed(bars, interval_minutes(interval))
+    clock = SimClock(start)
+    db = make_engine(settings.db_url)
+    init_db(db)
+    out = log_path.open("a", buffering=1)
+
+    def on_cycle(outcome: CycleOutcome) -> None:
+        if feed.started is None:
+            return
+        ms = (time.perf_counter() - feed.started) * 1e3
+        out.write(json.dumps({"day": session_date(outcome.ts).isoformat(), "ms": ms, "rss_mb": rss_mb()}) + "\n")
+
+    tickers = tuple(sorted(bars["symbol"].unique()))
+    orch = LiveOrchestrator(
+        settings,
+        LiveRequest(tickers, interval, run_id="soak", resume=resume, days=days),
+        feed=feed,
+        clock=clock,
+        lake=Lake(settings.lake_dir),
+        repo=RunRepository(db),
+        on_cycle=on_cycle,
+    )
+    orch.run()
+
+
+def soak(sessions: int, symbols: int, interval: str = "1m") -> dict[str, Any]:
+    """Run, kill, resume and score; the numbers the issue asks for."""
+    from papertrader.data.store import Lake
+    from papertrader.domain.sessions import NEW_YORK
+    from papertrader.engine.check import check_run
+    from papertrader.persistence.db import init_db, make_engine
+    from papertrader.persistence.repository import RunRepository
+
+    bars = minute_bars(symbols, sessions, interval)
+    days = sorted(bars["ts"].dt.tz_convert(NEW_YORK).dt.date.unique())
+    live_days = days[HISTORY_SESSIONS:]
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp)
+        history = bars[bars["ts"].dt.tz_convert(NEW_YORK).dt.date < live_days[0]]
+        Lake(home / "lake").write_bars(history, interval, "shared-minute")
+        log_path = home / "bars.jsonl"
+        start = datetime.combine(live_days[0], datetime.min.time(), NEW_YORK).replace(hour=6)
+        kill_day = live_days[min(1, len(live_days) - 1)] if len(live_days) > 1 else live_days[0]
+        db = make_engine(f"sqlite:///{home / 'papertrader.db'}")
+        init_db(db)
+        repo = RunRepository(db)
+
+        def launch(at: datetime, resume: bool, days: int) -> subprocess.Popen[bytes]:
+            cmd = [sys.executable, __file__, "--child", str(home), "--symbols", str(symbols), "--days", str(days)]
+            cmd += ["--interval", interval]
+            cmd += ["--sessions", str(sessions), "--start", at.isoformat(), "--log", str(log_path)]
+            env = {**os.environ, "PAPERTRADER_HOME": str(home)}
+            err = (home / f"child-{int(resume)}.err").open("w")  # a file, not a pipe: a full pipe would block it
+            return subprocess.Popen([*cmd, *(["--resume"] if resume else [])], env=env, stderr=err)
+
+        first = launch(start, False, len(live_days))
+        killed_at: datetime | None = None
+        try:
+            while first.poll() is None:
+                row = repo.get_run("soak")
+                if row is not None and row.last_cycle_ts is not None:
+                    done_today = row.last_cycle_ts.astimezone(NEW_YORK).date() == kill_day
+                    minute = row.last_cycle_ts.astimezone(NEW_YORK)
+                    if done_today and (minute.hour * 60 + minute.minute) - (9 * 60 + 30) >= KILL_AFTER:
+                        first.send_signal(signal.SIGKILL)
+                        first.wait()
+                        after = repo.get_run("soak")
+                        killed_at = after.last_cycle_ts if after is not None else row.last_cycle_ts
+                        break
+                time.sleep(0.05)
+        except BaseException:  # a failing parent leaves no child trading behind it
+            first.kill()
+            raise
+        if killed_at is None:
+            err = (home / "child-0.err").read_text()[-3000:]
+            sys.exit(f"the run ended before the kill (rc {first.returncode}):\n{err}")
+        status_after_kill = repo.get_run("soak").status.value  # type: ignore[union-attr]
+        second = launch(killed_at + DOWNTIME, True, len(live_days) - live_days.index(kill_day))
+        if second.wait() != 0:
+            sys.exit("the resumed run failed:\n" + (home / "child-1.err").read_text()[-3000:])
+        row = repo.get_run("soak")
+        assert row is not None and row.summary is not None
+        score = row.summary.get("live_score") or {}
+        check = check_run(repo, "soak")
+        lost = max(0, check.fills - len(repo.load_fills("soak")))
+        lines = [json.loads(line) for line in log_path.read_text().splitlines()]
+    per_day: dict[str, list[dict[str, float]]] = {}
+    for line in lines:
+        per_day.setdefault(line["day"], []).append(line)
+    ordered = [per_day[d] for d in sorted(per_day)]
+    first_day, last_day = ordered[0], ordered[-1]
+    return {
+        "sessions": len(ordered),
+        "symbols": symbols,
+        "interval": interval,
+        "uptime_pct": None if score.get("uptime") is None else 100.0 * float(score["uptime"]),
+        "critical_failures": len(score.get("critical_failures", [])),
+        "critical_failure_list": score.get("critical_failures", []),
+        "lost_fills": lost,
+        "per_bar_ms_first_session_p99": float(np.percentile([x["ms"] for x in first_day], 99)),
+        "per_bar_ms_last_session_p99": float(np.percentile([x["ms"] for x in last_day], 99)),
+        "per_bar_ms_first_session_p50": float(np.percentile([x["ms"] for x in first_day], 50)),
+        "per_bar_ms_last_session_p50": float(np.percentile([x["ms"] for x in last_day], 50)),
+        "rss_mb_first": first_day[-1]["rss_mb"],
+        "rss_mb_last": last_day[-1]["rss_mb"],
+        "rss_mb_by_session": [day[-1]["rss_mb"] for day in ordered],
+        "per_bar_ms_p99_by_session": [float(np.percentile([x["ms"] for x in day], 99)) for day in ordered],
+        "processes": "session 1 until the kill in one process; the resumed run (kill session onward) in another",
+        "scheduled_closes": score.get("scheduled"),
+        "up_closes": score.get("up"),
+        "killed_at": None if killed_at is None else killed_at.isoformat(),
+        "status_after_kill": status_after_kill,
+        "ledger_check_ok": check.ok,
+        "faults": {
+            "throttle_every_n_closes": THROTTLE_EVERY,
+            "5xx_every_n_closes": FIVE_XX_EVERY,
+            "timeout_bar_of_each_session": TIMEOUT_AT,
+            "sigkill": f"session {sorted(per_day).index(kill_day.isoformat()) + 1}, {KILL_AFTER}+ min after the open",
+            "downtime_minutes": DOWNTIME.total_seconds() / 60,
+        },
+        "input": "SPY 1-minute trades, Jan 2011, shared/data, scaled onto tickers T000.. (ticker j: x(1 + j/500))",
+        "feed": "in-process fake vendor over recorded bars (not an HTTP loopback)",
+    }
+
+
+def main() -> None:
+    """Parse, run (or be the child process), print and write the JSON."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sessions", type=int, default=7)
+    parser.add_argument("--symbols", type=int, default=200)
+    parser.add_argument("--interval", default="1m", help="bar interval: 1m (the issue's), or 5m/15m to run quicker")
+    parser.add_argument("--out", type=Path, default=RESULTS / "live_soak.json")
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--start", help=argparse.SUPPRESS)
+    parser.add_argument("--log", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--resume", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--days", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if not SHARED.exists():
+        sys.exit(f"shared minute data not found: {SHARED}")
+    if args.child is not None:
+        import logging
+
+        logging.disable(logging.WARNING)
+        start = datetime.fromisoformat(args.start)
+        child(args.child, args.symbols, args.sessions, args.interval, args.days, start, args.resume, args.log)
+        return
+    result = soak(args.sessions, args.symbols, args.interval)
+    print(json.dumps(result, indent=2))
+    args.out.parent.mkdir(exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,134 @@
+"""Live uptime and critical failures, scored with the trial's definitions (engine/trial_score.py) on a live run.
+
+A paper trial scores a replayed window; a live run is scored the same way over the sessions it has traded:
+
+* **Scheduled cycles** are the bar closes of the exchange calendar from the run's first committed cycle to now
+  (a close is due `live.fetch_delay_seconds` after it). Closes that fell while the operator had stopped the
+  run cleanly (`interrupted` or `finished`, then `--resume`) are not scheduled: nobody asked for them.
+* A scheduled close is **up** when its cycle was committed *on time* and, by the trial's rule, no component's
+  latest health (events stamped at or before the close was due) is ``down``. A close whose cycle ran late,
+  in the catch-up after an unclean stop, is down; a close with no cycle at all is a **missed close**.
+* **Critical failures** are the trial's (the run raised, the drawdown kill switch fired, the ledger rebuilt
+  from the event log disagrees with the stored state, which is how a lost fill shows), plus two that only a
+  live run can have: the run stopped without closing (a crash or a kill: it was found `running` or `failed`
+  on resume), and scheduled bar closes missed. Each kind counts once, as in a trial window.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from papertrader.config.live import LiveSettings
+from papertrader.domain.events import DomainEvent, HaltChanged, HealthChanged, KillSwitchFired, LiveRestarted
+from papertrader.domain.sessions import NEW_YORK
+from papertrader.engine.check import check_run
+from papertrader.engine.schedule import plans
+from papertrader.engine.trial_score import critical_failures, uptime
+from papertrader.persistence.repository import RunRepository
+
+#: what the scorer reads from a run's event log
+SCORE_KINDS: tuple[str, ...] = (HealthChanged.KIND, KillSwitchFired.KIND, HaltChanged.KIND, LiveRestarted.KIND)
+
+
+@dataclass(frozen=True)
+class LiveScore:
+    """A live run's uptime over its scheduled bar closes and its critical failures, as of `as_of`."""
+
+    as_of: datetime
+    scheduled: int
+    up: int
+    missed_closes: int
+    critical_failures: tuple[str, ...]
+
+    @property
+    def uptime(self) -> float:
+        """Up closes / scheduled closes (NaN before the first scheduled close)."""
+        return self.up / self.scheduled if self.scheduled else math.nan
+
+    def to_json(self) -> dict[str, Any]:
+        """Stable keys for the run summary, the end-of-day report and the API."""
+        return {
+            "as_of": self.as_of.isoformat(),
+            "scheduled": self.scheduled,
+            "up": self.up,
+            "uptime": None if not self.scheduled else self.uptime,
+            "missed_closes": self.missed_closes,
+            "critical_failures": list(self.critical_failures),
+        }
+
+
+@dataclass(frozen=True)
+class ScheduledClose:
+    """One bar close of the calendar: when the bar closed and when its cycle was due."""
+
+    close: datetime
+    due: datetime
+
+
+def scheduled_closes(live: LiveSettings, interval: str, first: datetime, until: datetime) -> list[ScheduledClose]:
+    """Every bar close from `first` (inclusive) whose cycle was due by `until`, in order."""
+    out: list[ScheduledClose] = []
+    start = first.astimezone(NEW_YORK).date()
+    last_day = until.astimezone(NEW_YORK).date()
+    for plan in plans(live.calendar, start, interval, live):
+        if plan.day > last_day:
+            break
+        for close in plan.bar_closes:
+            due = close + plan.fetch_delay
+            if close >= first and due <= until:
+                out.append(ScheduledClose(close, due))
+    return out
+
+
+def score_live(
+    as_of: datetime,
+    closes: Sequence[ScheduledClose],
+    cycles: Iterable[datetime],
+    events: Sequence[DomainEvent],
+    *,
+    raised: str | None = None,
+    check_problems: Sequence[str] = (),
+) -> LiveScore:
+    """Score a live run from its calendar closes, committed cycle close times and events (module docstring)."""
+    restarts = [e for e in events if isinstance(e, LiveRestarted)]
+    gaps = [(datetime.fromisoformat(e.since), e.ts, e.clean) for e in restarts if e.since is not None]
+    scheduled = [c for c in closes if not any(clean and since < c.close <= at for since, at, clean in gaps)]
+    late = [(since, at) for since, at, clean in gaps if not clean]
+    done = set(cycles)
+    on_time = [c for c in scheduled if c.close in done and not any(s < c.close and c.due <= at for s, at in late)]
+    missed = sum(1 for c in scheduled if c.close not in done)
+    share = uptime(len(scheduled), [c.due for c in on_time], events) if scheduled else math.nan
+    up = round(share * len(scheduled)) if scheduled else 0
+    failures = list(critical_failures(raised, events, check_problems))
+    crashes = [e for e in restarts if not e.clean]
+    if crashes:
+        failures.append(
+            f"run stopped without closing (crash or kill) {len(crashes)} time(s), "
+            f"last found {crashes[-1].previous_status} at {crashes[-1].ts:%Y-%m-%d %H:%M}Z"
+        )
+    if missed:
+        failures.append(f"{missed} scheduled bar close(s) had no cycle")
+    return LiveScore(as_of, len(scheduled), up, missed, tuple(failures))
+
+
+def score_run(
+    repo: RunRepository,
+    run_id: str,
+    live: LiveSettings,
+    interval: str,
+    as_of: datetime,
+    *,
+    raised: str | None = None,
+    check: bool = True,
+) -> LiveScore:
+    """Score a stored live run from what it committed (resume-proof: nothing is kept only in memory)."""
+    equity = repo.load_equity(run_id)
+    cycles = [ts.to_pydatetime() for ts in equity["ts"]]
+    events = repo.load_events(run_id, SCORE_KINDS)
+    problems = check_run(repo, run_id).problems if check else ()
+    closes = scheduled_closes(live, interval, cycles[0], as_of) if cycles else []
+    return score_live(as_of, closes, cycles, events, raised=raised, check_problems=problems)
