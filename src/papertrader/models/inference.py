@@ -17,10 +17,8 @@ from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
-import torch
 
 from papertrader.core.arrays import FloatArray
-from papertrader.models.trainer import pinned_threads
 
 
 class BatchPredictor(Protocol):
@@ -54,6 +52,8 @@ class BatchInference:
     def _run(
         self, lstm_x: npt.NDArray[np.float32], gru_x: npt.NDArray[np.float32], rl_obs: npt.NDArray[np.float32]
     ) -> Decisions:
+        import torch  # loaded with the first batch, so importing the BatchPredictor protocol stays light
+
         with torch.inference_mode():
             d = self.lstm.predict(lstm_x)
             g = self.gru.predict(gru_x)
@@ -75,6 +75,8 @@ class BatchInference:
             raise ValueError("every model needs one input row per symbol")
         if self.threads is None:
             return self._run(lstm_x, gru_x, rl_obs)
+        from papertrader.models.trainer import pinned_threads
+
         with pinned_threads(self.threads):
             return self._run(lstm_x, gru_x, rl_obs)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -20,9 +20,11 @@ from papertrader.core.arrays import FloatArray
 from papertrader.core.errors import ConfigError
 from papertrader.models.crosssection import CrossSectionModel
 from papertrader.models.registry import Manifest, Registry, check_family
-from papertrader.models.rl.agent import PPOAgent
 from papertrader.models.rl.env import Action
-from papertrader.models.sequence import SequenceModel
+
+if TYPE_CHECKING:  # torch and stable-baselines3 load with the first model, not with every run that imports this
+    from papertrader.models.rl.agent import PPOAgent
+    from papertrader.models.sequence import SequenceModel
 
 log = logging.getLogger(__name__)
 Status = Literal["ok", "degraded", "down"]
@@ -47,6 +49,10 @@ class Predictor(Protocol):
         ...
 
 
+#: registry families whose artifact is not a recurrent classifier
+NOT_SEQUENCE: Final = frozenset({"rl", "lgbm"})
+
+
 @dataclass
 class LoadedModel:
     """A registered version that passed its health check."""
@@ -57,31 +63,41 @@ class LoadedModel:
     model: SequenceModel | PPOAgent | CrossSectionModel
 
     @property
+    def sequence(self) -> SequenceModel | None:
+        """The recurrent classifier (LSTM, GRU), or None for the agent and the cross-sectional model."""
+        return None if self.family in NOT_SEQUENCE else cast("SequenceModel", self.model)
+
+    @property
     def input_shape(self) -> tuple[int, ...]:
         """Per-sample input shape: (lookback, features) or (observation size,)."""
         if isinstance(self.model, CrossSectionModel):
             return (self.model.n_features,)
-        if isinstance(self.model, SequenceModel):
-            assert self.model.pipeline is not None
-            return (self.model.spec.lookback, len(self.model.pipeline.names))
-        return (int(self.model.model.observation_space.shape[0]),)
+        if (seq := self.sequence) is not None:
+            assert seq.pipeline is not None
+            return (seq.spec.lookback, len(seq.pipeline.names))
+        agent = cast("PPOAgent", self.model)
+        return (int(agent.model.observation_space.shape[0]),)
 
     def predict(self, x: npt.NDArray[np.float32]) -> dict[str, FloatArray]:
         """Batched outputs."""
-        if isinstance(self.model, SequenceModel | CrossSectionModel):
+        if isinstance(self.model, CrossSectionModel):
             return self.model.predict_array(x)
-        action, probs = self.model.predict(x)
+        if (seq := self.sequence) is not None:
+            return seq.predict_array(x)
+        action, probs = cast("PPOAgent", self.model).predict(x)
         return {"probs": probs, "action": action.astype(np.float64)}
 
     def prefix_state(self, x: npt.NDArray[np.float32]) -> object | None:
         """A recurrent model's state after the (B, lookback - 1, F) first steps of its window; None for others."""
-        return self.model.prefix_state(x) if isinstance(self.model, SequenceModel) else None
+        seq = self.sequence
+        return seq.prefix_state(x) if seq is not None else None
 
     def predict_last(self, state: object, x: npt.NDArray[np.float32]) -> dict[str, FloatArray]:
         """`predict` of the full window from `prefix_state`'s state and the (B, 1, F) last step."""
-        if not isinstance(self.model, SequenceModel):
+        seq = self.sequence
+        if seq is None:
             raise ConfigError(f"{self.family} {self.version} has no recurrent prefix")
-        return self.model.predict_last(state, x)
+        return seq.predict_last(state, x)
 
 
 @dataclass
@@ -148,8 +164,14 @@ def load_version(registry: Registry, family: str, version: str, expected_schema:
     model: SequenceModel | PPOAgent | CrossSectionModel
     if family == "lgbm":
         model = CrossSectionModel.load(directory)
+    elif family == "rl":
+        from papertrader.models.rl.agent import PPOAgent
+
+        model = PPOAgent.load(directory)
     else:
-        model = PPOAgent.load(directory) if family == "rl" else SequenceModel.load(directory)
+        from papertrader.models.sequence import SequenceModel
+
+        model = SequenceModel.load(directory)
     pipeline = model.pipeline
     if pipeline is not None and pipeline.schema_hash != manifest.schema_hash:
         problems.append("artifact pipeline schema hash differs from its manifest")
@@ -161,9 +183,9 @@ def load_version(registry: Registry, family: str, version: str, expected_schema:
             f"{expected_schema[:12]}; retrain on the current features"
         )
     loaded = LoadedModel(family, version, manifest, model)
-    if isinstance(model, SequenceModel) and pipeline is not None:
+    if (seq := loaded.sequence) is not None and pipeline is not None:
         shape = loaded.input_shape
-        if model.spec.lookback != shape[0] or shape[1] != int(manifest.config.get("n_features", shape[1])):
+        if seq.spec.lookback != shape[0] or shape[1] != int(manifest.config.get("n_features", shape[1])):
             problems.append(f"input shape {shape} does not match the manifest")
     problems += probe_check(loaded)
     if problems:
