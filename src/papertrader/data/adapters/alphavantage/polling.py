@@ -170,3 +170,25 @@ class AlphaVantageQuotes:
             close = pd.Timestamp(datetime.combine(pd.Timestamp(day).tz_convert(EASTERN).date(), _CLOSE, tzinfo=EASTERN))
             stamp = min(stamp, close.tz_convert("UTC"))
         return quote_row(str(row["symbol"]), float(row["price"]), stamp, float(row.get("volume", math.nan)), delayed)
+
+
+class AlphaVantageBulkQuotes:
+    """Quotes for up to 100 symbols a request from REALTIME_BULK_QUOTES (premium key) through the budgeted client."""
+
+    name = "alphavantage-bulk"
+
+    def __init__(self, client: Any, *, clock: Clock | None = None) -> None:
+        from papertrader.data.adapters.alphavantage.bulk import BULK_LIMIT
+
+        self.client = client
+        self.batch_size = BULK_LIMIT
+        self._clock: Clock = clock or WallClock()
+
+    def fetch_quotes(self, symbols: Sequence[str]) -> tuple[pd.DataFrame, dict[str, str]]:
+        """One request: quotes stamped by the vendor (never after now), and the quarantined symbols with why."""
+        answer = self.client.bulk_quotes(list(symbols))
+        quotes = answer.quotes.copy()
+        now = pd.Timestamp(self._clock.now()).tz_convert("UTC")
+        quotes["ts"] = quotes["ts"].where(quotes["ts"] <= now, now)
+        quotes["delayed"] = getattr(self.client.settings, "entitlement", None) == "delayed"
+        return quotes, dict(answer.quarantined)
