@@ -315,8 +315,9 @@ class LiveOrchestrator:
         for event in plan.events():
             if event.kind is not EventKind.WARM_UP and event.at < self.clock.now():
                 continue
-            if event.kind is EventKind.BAR_CLOSE and not self._quotes_until(event.at):
-                return
+            if event.kind is EventKind.BAR_CLOSE and event.bar_ts is not None:
+                if not self._quotes_until(event.bar_ts, event.at - plan.fetch_delay):
+                    return
             if not self._wait_until(event.at):
                 return
             self._handle(plan, event)
@@ -333,8 +334,9 @@ class LiveOrchestrator:
                 self.clock.sleep(min(left, self.settings.live.wait_chunk_seconds))
         return False
 
-    def _quotes_until(self, at: datetime) -> bool:
-        """Between bar closes: sweep quotes every `live.quotes_every_s` and hand them to the engine; False if stopped.
+    def _quotes_until(self, bar_start: datetime, at: datetime) -> bool:
+        """Inside the bar that closes at `at` (strictly before its close): sweep quotes every `live.quotes_every_s` and hand them to the engine
+        (never overnight, never to catch up missed sweeps); False if stopped.
 
         A sweep's failures never stop the loop (they lower the quotes' health); quotes no newer than the last bar
         close are ignored, so a mark is never older than the close it would replace.
@@ -348,7 +350,7 @@ class LiveOrchestrator:
                 return True
             last_close = engine.panel.close_times[-1]
             due = self._next_quotes if self._next_quotes is not None else self.clock.now()
-            due = max(due, last_close + every)
+            due = max(due, last_close + every, bar_start + every, self.clock.now())
             if due >= at:
                 return True
             if not self._wait_until(due):
