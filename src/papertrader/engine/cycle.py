@@ -18,7 +18,7 @@ from typing import Protocol
 import numpy as np
 
 from papertrader.config.settings import Settings
-from papertrader.core.arrays import Array
+from papertrader.core.arrays import Array, BoolArray
 from papertrader.core.clock import SimClock
 from papertrader.core.errors import ConfigError, TemporaryError
 from papertrader.core.events import EventBus
@@ -534,7 +534,7 @@ class Engine:
             report.events.append(_filled(fill))
             self._quoted.fills.append(fill)
 
-    def _flatten_at_quotes(self, ts: datetime, prices: Array, quoted: Array, report: BrokerReport) -> None:
+    def _flatten_at_quotes(self, ts: datetime, prices: Array, quoted: BoolArray, report: BrokerReport) -> None:
         """The kill switch fired at quotes: close every quoted position now at its quote (with the costs); the
         rest flatten at the next close as a halt does."""
         start = len(report.fills)

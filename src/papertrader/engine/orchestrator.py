@@ -315,9 +315,9 @@ class LiveOrchestrator:
         for event in plan.events():
             if event.kind is not EventKind.WARM_UP and event.at < self.clock.now():
                 continue
-            if event.kind is EventKind.BAR_CLOSE and event.bar_ts is not None:
-                if not self._quotes_until(event.bar_ts, event.at - plan.fetch_delay):
-                    return
+            bar_start = event.bar_ts if event.kind is EventKind.BAR_CLOSE else None
+            if bar_start is not None and not self._quotes_until(bar_start, event.at - plan.fetch_delay):
+                return
             if not self._wait_until(event.at):
                 return
             self._handle(plan, event)
@@ -335,8 +335,8 @@ class LiveOrchestrator:
         return False
 
     def _quotes_until(self, bar_start: datetime, at: datetime) -> bool:
-        """Inside the bar that closes at `at` (strictly before its close): sweep quotes every `live.quotes_every_s` and hand them to the engine
-        (never overnight, never to catch up missed sweeps); False if stopped.
+        """Inside the bar that closes at `at` (strictly before its close): sweep quotes every `live.quotes_every_s`
+        and hand them to the engine (never overnight, never to catch up missed sweeps); False if stopped.
 
         A sweep's failures never stop the loop (they lower the quotes' health); quotes no newer than the last bar
         close are ignored, so a mark is never older than the close it would replace.
@@ -898,7 +898,7 @@ def vendor_quotes(settings: Settings, clock: Clock, symbols: Sequence[str]) -> t
     sources, notes = build_sources(settings, clock, list(settings.live.feed_sources))
     av = sources.get("alphavantage")
     bulk = AlphaVantageBulkQuotes(av.client, clock=clock) if av is not None else None
-    if bulk is not None:
+    if av is not None and bulk is not None:
         cadence = achievable_cadence(len(symbols), key_budgets(av.client.keys), batch_size=bulk.batch_size)
         if cadence.sweep_seconds is not None and cadence.sweep_seconds > every:
             notes.append(f"quotes every {every:.0f} s is beyond the key budgets: {cadence.describe()}")

@@ -60,7 +60,15 @@ class BarsSource:
         self.asked.append(symbol)
         ts = pd.Timestamp(self.clock.now()) - pd.Timedelta(minutes=2)
         return pd.DataFrame(
-            {"symbol": [symbol], "ts": [ts], "open": [50.0], "high": [51.0], "low": [49.0], "close": [50.5], "volume": [10.0]}
+            {
+                "symbol": [symbol],
+                "ts": [ts],
+                "open": [50.0],
+                "high": [51.0],
+                "low": [49.0],
+                "close": [50.5],
+                "volume": [10.0],
+            }
         )
 
 

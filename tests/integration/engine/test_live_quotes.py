@@ -22,7 +22,7 @@ from papertrader.data.polling import Sweep, empty_quotes
 from papertrader.domain.events import HaltChanged, KillSwitchFired, OrderFilled, QuoteMarked, StopExited
 from papertrader.domain.types import OrderType, Side
 from papertrader.engine.check import check_run
-from papertrader.engine.cycle import Engine
+from papertrader.engine.cycle import CycleOutcome, Engine
 from papertrader.engine.feed import RecordedFeed
 from papertrader.engine.protection import is_protective
 
@@ -166,8 +166,8 @@ def test_a_resume_after_a_quote_kill_reproduces_the_state_without_the_quotes(tmp
     pricer2, crashed2 = _crash_pricer(0.5)
     stop = {"now": False}
 
-    def on_cycle(outcome: object) -> None:
-        if getattr(outcome, "ts") > kill_at:  # the cycle after the kill is committed (it carries the quote fills)
+    def on_cycle(outcome: CycleOutcome) -> None:
+        if outcome.ts > kill_at:  # the cycle after the kill is committed (it carries the quote fills)
             stop["now"] = True
 
     _run(settings, bars, pricer2, "split", days=3, on_cycle=on_cycle, should_stop=lambda: stop["now"])

@@ -66,7 +66,9 @@ def parse_bulk_quotes(payload: object, requested: Sequence[str]) -> BulkAnswer:
         message = text(payload.get("message")) or ""
         if "premium" in message.lower() or "entitle" in message.lower():
             raise PremiumEndpointError(f"Alpha Vantage bulk quotes need a premium key with realtime access: {message}")
-        raise DataError(f"Alpha Vantage bulk quotes answer has no 'data' list (keys: {', '.join(map(str, payload))[:200]})")
+        raise DataError(
+            f"Alpha Vantage bulk quotes answer has no 'data' list (keys: {', '.join(map(str, payload))[:200]})"
+        )
     if not isinstance(rows, list):
         raise DataError(f"Alpha Vantage bulk quotes 'data' is a {type(rows).__name__}, not a list")
     wanted = {s.upper() for s in requested}
