@@ -497,7 +497,7 @@ class Engine:
         prices = np.asarray(prices, dtype=float)
         if prices.shape != self._last_close.shape:
             raise ValueError(f"on_quotes needs {self._last_close.shape[0]} prices, got {prices.shape}")
-        if ts <= self.clock.now() or not len(self.panel) or ts <= self.panel.close_times[-1]:
+        if ts <= self.clock.now():  # the last cycle's close (or an earlier quote) is fresher
             return None
         if self.recorder is not None:
             self.recorder.settle()  # the orders a quote can fill are committed first, as at a bar's open
