@@ -19,7 +19,14 @@ from live_support import LIVE_FROM, at, live_settings, orchestrator, prepared_ho
 from papertrader.config.settings import RiskSettings, Settings
 from papertrader.core.clock import SimClock
 from papertrader.data.polling import Sweep, empty_quotes
-from papertrader.domain.events import HaltChanged, KillSwitchFired, OrderFilled, QuoteMarked, StopExited
+from papertrader.domain.events import (
+    DailyLossLimitHit,
+    HaltChanged,
+    KillSwitchFired,
+    OrderFilled,
+    QuoteMarked,
+    StopExited,
+)
 from papertrader.domain.types import OrderType, Side
 from papertrader.engine.check import check_run
 from papertrader.engine.cycle import CycleOutcome, Engine
@@ -138,7 +145,9 @@ def _no_stops(home: Path, **live: object) -> Settings:
     return base.model_copy(update={"risk": risk})
 
 
-def test_the_kill_switch_fires_at_a_quote_mark_and_flattens_at_the_quotes(tmp_path: Path) -> None:
+def test_the_kill_switch_and_daily_limit_fire_at_a_quote_mark_and_the_book_flattens_at_the_quotes(
+    tmp_path: Path,
+) -> None:
     home, bars = prepared_home(tmp_path)
     settings = _no_stops(home, quotes_every_s=EVERY_S)
     pricer, crashed = _crash_pricer(0.5)
@@ -147,6 +156,8 @@ def test_the_kill_switch_fires_at_a_quote_mark_and_flattens_at_the_quotes(tmp_pa
     repo = repository(settings)
     kills = repo.load_events("killq", [KillSwitchFired.KIND])
     assert [e.ts for e in kills] == crashed, "the kill switch fired at the quote, between closes"
+    daily = repo.load_events("killq", [DailyLossLimitHit.KIND])
+    assert daily and daily[0].ts == crashed[0], "the daily loss limit judged the same quote mark"
     halts = repo.load_events("killq", [HaltChanged.KIND])
     assert halts and halts[0].ts == crashed[0] and halts[0].payload["halted"]
     flat = [e for e in repo.load_events("killq", [OrderFilled.KIND]) if e.ts == crashed[0]]
