@@ -247,7 +247,13 @@ def _live(
     from papertrader.cli.serve import attach_api
     from papertrader.core.clock import WallClock
     from papertrader.data.store import Lake
-    from papertrader.engine.orchestrator import LiveOrchestrator, LiveRequest, registry_retrainer, vendor_feed
+    from papertrader.engine.orchestrator import (
+        LiveOrchestrator,
+        LiveRequest,
+        registry_retrainer,
+        vendor_feed,
+        vendor_quotes,
+    )
 
     settings = cli_plugins.strategy_settings(strategy) or load_settings()
     clock = WallClock()
@@ -262,6 +268,8 @@ def _live(
             if not symbols:
                 raise typer.BadParameter("--live needs --symbols")
             feed, backfill, notes = vendor_feed(settings, clock)
+            quotes, quote_notes = vendor_quotes(settings, clock, symbols)
+            notes = [*notes, *quote_notes]
             for note in notes:
                 console.print(f"[yellow]{note}[/yellow]")
             attach = attach_api(settings, control) if serve_api else None
@@ -281,6 +289,7 @@ def _live(
                     task, info=f"{exchange_time(o.ts)} equity ${float(o.valuation.equity):,.0f}"
                 ),
                 should_stop=stopping,
+                quotes=quotes,
             )
             result = orchestrator.run()
         latency = result.latency

@@ -26,7 +26,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from papertrader.core.net import credential_url
 
 #: Functions market-apis.md lists as premium endpoints; requests for them are only sent with a premium key.
-DEFAULT_PREMIUM_FUNCTIONS: frozenset[str] = frozenset({"TIME_SERIES_INTRADAY", "TIME_SERIES_DAILY_ADJUSTED"})
+DEFAULT_PREMIUM_FUNCTIONS: frozenset[str] = frozenset(
+    {"TIME_SERIES_INTRADAY", "TIME_SERIES_DAILY_ADJUSTED", "REALTIME_BULK_QUOTES"}
+)
 
 
 class AlphaVantageSettings(BaseSettings):

@@ -34,6 +34,13 @@ class LiveSettings(BaseModel):
         ("yahoo", "alphavantage", "questrade"), description="bar sources in failover order"
     )
     history_days: int = Field(365, ge=1, description="calendar days of stored bars loaded to warm up indicators")
+    quotes_every_s: float | None = Field(
+        None,
+        gt=0,
+        le=3600,
+        description="poll quotes this often between bar closes (marks, protective stops and the kill switch act "
+        "at them; the key budgets may stretch it); None leaves quotes off",
+    )
     wait_chunk_seconds: float = Field(
         1.0, gt=0, le=60, description="longest single wall-clock sleep, so a stop request is seen promptly"
     )

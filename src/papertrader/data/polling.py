@@ -233,3 +233,94 @@ class LivePoller:
             if sweeps is not None and done >= sweeps:
                 break
             self._clock.sleep(max(0.0, period - result.seconds))
+
+
+# --- bulk quotes with failover (the live loop's between-bar marks) ------------------------------------
+
+
+class BulkQuoteSource(Protocol):
+    """Many quotes in one request (Alpha Vantage REALTIME_BULK_QUOTES): a quotes frame and the rows set aside."""
+
+    name: str
+    batch_size: int
+
+    def fetch_quotes(self, symbols: Sequence[str]) -> tuple[pd.DataFrame, Mapping[str, str]]:
+        """Quotes (QUOTE_COLUMNS' first five) for at most `batch_size` symbols, and quarantined symbol -> reason."""
+        ...
+
+
+class QuoteFeed:
+    """Every symbol's freshest quote for the live loop: bulk requests first, per-symbol failover for the rest.
+
+    A bulk request that fails (throttle, malformed answer, no entitlement) or leaves symbols out hands those
+    symbols to `fallback` (a router over per-symbol quote sources: ``LatestBarQuotes`` over Yahoo or Questrade);
+    whatever neither serves is reported in the sweep's failures. Nothing raises past `sweep`: the loop keeps
+    running on the quotes it got.
+    """
+
+    def __init__(
+        self,
+        symbols: Sequence[str],
+        *,
+        bulk: BulkQuoteSource | None = None,
+        fallback: Router | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        if bulk is None and fallback is None:
+            raise ConfigError("a quote feed needs a bulk source or a fallback router")
+        self.symbols = tuple(symbols)
+        self.bulk = bulk
+        self.fallback = fallback
+        self._clock: Clock = clock or WallClock()
+
+    def requests_per_sweep(self) -> int:
+        """Bulk requests one sweep sends when nothing fails (what the key budgets are asked for)."""
+        return math.ceil(len(self.symbols) / self.bulk.batch_size) if self.bulk is not None else len(self.symbols)
+
+    def sweep(self) -> Sweep:
+        """One pass over every symbol; failures are collected (and logged), never raised."""
+        started = self._clock.now()
+        frames: list[pd.DataFrame] = []
+        failures: dict[str, str] = {}
+        missing: list[str] = list(self.symbols)
+        if self.bulk is not None:
+            missing = []
+            size = max(1, int(self.bulk.batch_size))
+            for lo in range(0, len(self.symbols), size):
+                chunk = list(self.symbols[lo : lo + size])
+                try:
+                    got, quarantined = self.bulk.fetch_quotes(chunk)
+                except PapertraderError as exc:
+                    reason = f"{type(exc).__name__}: {exc}"[:300]
+                    log.warning("bulk quotes for %d symbols failed: %s", len(chunk), reason)
+                    failures.update({s: reason for s in chunk})
+                    missing += chunk
+                    continue
+                for symbol, why in quarantined.items():
+                    log.warning("bulk quote %s quarantined: %s", symbol, why)
+                    failures[symbol] = f"quarantined: {why}"[:300]
+                got = got[got["symbol"].isin(chunk)]
+                if not got.empty:
+                    out = got.iloc[:, :5].copy()
+                    out["source"] = self.bulk.name
+                    out["fetched_at"] = pd.Series(pd.Timestamp(self._clock.now()), index=out.index, dtype=UTC_NS)
+                    frames.append(out)
+                served = set(got["symbol"])
+                missing += [s for s in chunk if s not in served]
+        if self.fallback is not None:
+            for symbol in missing:
+                try:
+                    routed = self.fallback.fetch_quote(symbol)
+                except PapertraderError as exc:
+                    failures[symbol] = f"{type(exc).__name__}: {exc}"[:300]
+                    continue
+                if routed.value.empty:
+                    failures.setdefault(symbol, "no quote from any source")
+                    continue
+                out = routed.value.iloc[:1, :5].copy()
+                out["source"] = routed.source
+                out["fetched_at"] = pd.Series(pd.Timestamp(routed.fetched_at), index=out.index, dtype=UTC_NS)
+                frames.append(out)
+                failures.pop(symbol, None)
+        quotes = pd.concat(frames, ignore_index=True) if frames else empty_quotes()
+        return Sweep(started, self._clock.now(), quotes.loc[:, list(QUOTE_COLUMNS)], failures)

@@ -429,6 +429,20 @@ class StopExited(DomainEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class QuoteMarked(DomainEvent):
+    """The live loop marked the book at quotes between bar closes: the equity the loss limits saw then.
+
+    A resume replays it into the kill switch and the daily loss limit beside the cycles' equity, so a resumed run
+    does not need the quotes again.
+    """
+
+    KIND: ClassVar[str] = "quote.marked"
+    equity: float
+    quoted: int
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
 class StopBlockCleared(DomainEvent):
     """The block after a protective exit cleared: the strategy's target is no longer long."""
 
@@ -567,6 +581,7 @@ CATALOGUE: Mapping[str, type[DomainEvent]] = {
         DrawdownExited,
         StopExited,
         StopBlockCleared,
+        QuoteMarked,
         PositionUnprotected,
         MemberDegraded,
         MemberRecovered,
@@ -587,7 +602,13 @@ LEDGER_KINDS: tuple[str, ...] = (OrderFilled.KIND, *ACTION_KINDS)
 #: The protective-stop blocks a resume rebuilds.
 PROTECTION_KINDS: tuple[str, ...] = (StopExited.KIND, StopBlockCleared.KIND)
 #: What a resumed run needs back: stop blocks, halts and resets, corporate actions, the trading mode.
-RESTORE_KINDS: tuple[str, ...] = (*PROTECTION_KINDS, HaltChanged.KIND, *ACTION_KINDS, TradingModeChanged.KIND)
+RESTORE_KINDS: tuple[str, ...] = (
+    *PROTECTION_KINDS,
+    HaltChanged.KIND,
+    *ACTION_KINDS,
+    TradingModeChanged.KIND,
+    QuoteMarked.KIND,
+)
 #: Sizing cuts, raises and denials by a risk rule.
 SIZING_KINDS: tuple[str, ...] = (OrderDenied.KIND, OrderReduced.KIND, OrderResized.KIND)
 #: The risk events the live stream sends as alerts: sizing, rejections, halts and the loss limits.

@@ -18,7 +18,7 @@ from typing import Protocol
 import numpy as np
 
 from papertrader.config.settings import Settings
-from papertrader.core.arrays import Array
+from papertrader.core.arrays import Array, BoolArray
 from papertrader.core.clock import SimClock
 from papertrader.core.errors import ConfigError, TemporaryError
 from papertrader.core.events import EventBus
@@ -36,6 +36,7 @@ from papertrader.domain.events import (
     OrderFilled,
     OrderSubmitted,
     PositionsFlattened,
+    QuoteMarked,
     SignalChanged,
     SplitApplied,
     TradingModeChanged,
@@ -46,7 +47,7 @@ from papertrader.engine.growth import grow, tail_start
 from papertrader.engine.guard import DrawdownGuard
 from papertrader.engine.health import HealthBoard, LatencyTracker, Status
 from papertrader.engine.panel import Panel
-from papertrader.engine.protection import Protector, atr_panel
+from papertrader.engine.protection import Protector, atr_panel, is_protective
 from papertrader.engine.sparse import SparseStepper, target_panel
 from papertrader.execution.broker import BrokerReport, PaperBroker
 from papertrader.execution.fees import CENT, to_decimal
@@ -156,6 +157,9 @@ class Engine:
         self.latency = LatencyTracker()
         self._timer = timer
         self.sparse: SparseStepper | None = None  # set by run(sparse=True): how many cycles it stepped and skipped
+        #: what quotes between bar closes changed (fills, orders, positions, events), committed with the next cycle
+        self._quoted = BrokerReport()
+        self._quoted_positions: dict[str, Position] = {}
 
     def restore(
         self,
@@ -194,6 +198,9 @@ class Engine:
         self.broker.restore(open_orders, first_sessions)
         if self.protector is not None:
             self.protector.restore(open_orders, events)
+        marks = [(e.ts, e.equity) for e in events if isinstance(e, QuoteMarked)]
+        if marks:  # the loss limits also saw the quote marks between closes (live runs with quotes on)
+            curve = sorted([*curve, *marks], key=lambda m: m[0])
         self._restore_limits(curve, [e for e in events if isinstance(e, HaltChanged)])
         modes = [e for e in events if isinstance(e, TradingModeChanged)]
         self.observing = modes[-1].observe if modes else False
@@ -345,7 +352,7 @@ class Engine:
             self.recorder.settle()  # the last cycle's orders are committed before this bar can fill them
         bar = self.panel.bar(k)
         report = BrokerReport()
-        self.clock.advance_to(bar.open_time)
+        self.clock.advance_to(max(bar.open_time, self.clock.now()))  # quotes inside this bar may have moved it on
         changed: dict[str, Position] = {}
         if self.panel.as_traded is not None:
             self._corporate_actions(k, bar.open_time, report, changed)
@@ -457,25 +464,111 @@ class Engine:
                 orders=len(intents),
             )
         )
+        quoted = self._take_quoted(changed)
         if self.recorder is not None:
             self._record(
                 CycleRecord(
                     cycle=k,
                     ts=now,
-                    orders=tuple(_latest(report.orders)),
-                    fills=tuple(report.fills),
+                    orders=tuple(_latest([*quoted.orders, *report.orders])),
+                    fills=(*quoted.fills, *report.fills),
                     positions=tuple(changed.values()),
                     cash=valuation.cash,
                     market_value=valuation.market_value,
                     equity=valuation.equity,
                     gross_exposure=float(valuation.gross_exposure) / equity if equity > 0 else math.inf,
-                    events=tuple(report.events),
+                    events=(*quoted.events, *report.events),
                 )
             )
         for event in report.events:
             self.bus.publish(event)
         self.latency.add(self._timer() - started)
         return CycleOutcome(k, now, valuation, tuple(report.fills))
+
+    def on_quotes(self, ts: datetime, prices: Array, source: str = "quotes") -> Valuation | None:
+        """Act on quotes between bar closes: fill the protective stops and take-profits they crossed, mark the
+        book at them and let the kill switch and the daily loss limit judge that equity (a kill flattens at once).
+
+        `prices` is one quote per symbol in universe order (NaN: no quote). Nothing is decided: the strategy still
+        acts only at bar closes. What happened is committed with the next cycle, as fills, order states and events
+        (`QuoteMarked` carries the equity the limits saw), so `check` and a resume need no quotes. Returns the
+        valuation at the marks, or None for quotes too old to act on (not after the last close).
+        """
+        prices = np.asarray(prices, dtype=float)
+        if prices.shape != self._last_close.shape:
+            raise ValueError(f"on_quotes needs {self._last_close.shape[0]} prices, got {prices.shape}")
+        if ts <= self.clock.now():  # the last cycle's close (or an earlier quote) is fresher
+            return None
+        if self.recorder is not None:
+            self.recorder.settle()  # the orders a quote can fill are committed first, as at a bar's open
+        self.clock.advance_to(ts)
+        report = BrokerReport()
+        quoted = np.isfinite(prices) & (prices > 0)
+        if self.protector is not None:
+            self.broker.on_quotes(ts, prices, self.ledger.cash, report, lambda o: is_protective(o.id))
+            self._book_quoted(report)
+            self.protector.on_fills(report.fills, report.events)
+        marks = np.where(quoted, prices, self._last_close)
+        valuation = self.ledger.value_closes(marks)
+        equity = float(valuation.equity)
+        report.events.append(QuoteMarked(ts, equity, int(quoted.sum()), source))
+        for event in self.risk.observe(ts, session_date(ts), equity):
+            report.events.append(event)
+            if isinstance(event, KillSwitchFired):
+                self.halt(f"kill switch: drawdown {event.drawdown:.2%} past {self.settings.risk.max_drawdown:.0%}")
+                report.events.extend(self._pending_events)
+                self._pending_events = []
+                self._flatten_at_quotes(ts, prices, quoted, report)
+            elif self.settings.risk.flatten_on_daily_limit:
+                report.events.append(PositionsFlattened(ts, "daily_loss_limit"))
+        self._quoted.orders.extend(report.orders)
+        self._quoted.events.extend(report.events)
+        for event in report.events:
+            self.bus.publish(event)
+        return self.ledger.value_closes(marks) if report.fills else valuation
+
+    def _book_quoted(self, report: BrokerReport, start: int = 0) -> None:
+        """Book fills made at quotes into the ledger and keep them for the next cycle's record."""
+        for fill in report.fills[start:]:
+            self._quoted_positions[fill.symbol] = self.ledger.apply(fill)
+            report.events.append(_filled(fill))
+            self._quoted.fills.append(fill)
+
+    def _flatten_at_quotes(self, ts: datetime, prices: Array, quoted: BoolArray, report: BrokerReport) -> None:
+        """The kill switch fired at quotes: close every quoted position now at its quote (with the costs); the
+        rest flatten at the next close as a halt does."""
+        start = len(report.fills)
+        k = len(self.panel)
+        for symbol, position in sorted(self.ledger.positions.items()):
+            i = self._index[symbol]
+            if position.qty == 0 or not quoted[i]:
+                continue
+            self.broker.cancel_symbol(symbol, ts, "kill switch: flattened at the quote", report)
+            order = Order(
+                id=f"{self.run_id}:{k:08d}:qkill:{symbol}",
+                symbol=symbol,
+                side=Side.SELL if position.qty > 0 else Side.BUY,
+                qty=abs(position.qty),
+                type=OrderType.MARKET,
+                created_at=ts,
+                tif=TimeInForce.DAY,
+                tag="kill_switch",
+            )
+            report.events.append(OrderSubmitted(ts, order.id, symbol, order.side, order.qty, order.type, 0.0))
+            self.broker.fill_now(order, float(prices[i]), ts, report)
+        self._book_quoted(report, start)
+        if len(report.fills) > start:
+            report.events.append(PositionsFlattened(ts, "kill_switch"))
+
+    def _take_quoted(self, changed: dict[str, Position]) -> BrokerReport:
+        """What quotes changed since the last cycle, handed to this cycle's record (positions merged into changed)."""
+        quoted = self._quoted
+        if quoted.fills or quoted.orders or quoted.events:
+            for symbol, position in self._quoted_positions.items():
+                changed.setdefault(symbol, position)
+            self._quoted = BrokerReport()
+            self._quoted_positions = {}
+        return quoted
 
     def _corporate_actions(self, k: int, at: datetime, report: BrokerReport, changed: dict[str, Position]) -> None:
         """Apply the splits and cash dividends going ex at bar k's open to positions, orders and marks.

@@ -36,6 +36,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
 import pandas as pd
 
 from papertrader.config.settings import Settings
@@ -43,6 +44,7 @@ from papertrader.core.clock import Clock, SimClock
 from papertrader.core.errors import ConfigError, DataError, PapertraderError
 from papertrader.core.ids import new_run_id
 from papertrader.core.private import private_dir
+from papertrader.data.polling import QuoteFeed
 from papertrader.data.quality import validate_bars
 from papertrader.data.schema import BAR_COLUMNS
 from papertrader.data.store import Lake
@@ -71,6 +73,7 @@ log = logging.getLogger(__name__)
 #: the key in a live run's stored config that remembers where its panel starts (resume reloads from there)
 HISTORY_START_KEY = "live_history_start"
 DATA = "data"
+QUOTES = "quotes"
 MODELS = "models"
 #: the event that records a rebuilt strategy (model versions and the first cycle it trades); resume reads it
 REBUILT = StrategyRebuilt.KIND
@@ -240,6 +243,7 @@ class LiveOrchestrator:
         should_stop: Callable[[], bool] | None = None,
         wall_now: Callable[[], datetime] | None = None,
         timer: Callable[[], float] = wall_time.perf_counter,
+        quotes: QuoteFeed | None = None,
     ) -> None:
         if not request.symbols:
             raise ConfigError("live trading needs --symbols")
@@ -270,6 +274,10 @@ class LiveOrchestrator:
         self._timer = timer
         self.feature_latency = LatencyTracker()
         self._stop_notifier: Callable[[], object] = no_notifier
+        #: quotes between bar closes (live.quotes_every_s; None: off) and when the next sweep is due
+        self.quotes = quotes if settings.live.quotes_every_s is not None else None
+        self._next_quotes: datetime | None = None
+        self.quote_sweeps = 0
 
     # ---- the loop --------------------------------------------------------------------------------
 
@@ -307,6 +315,9 @@ class LiveOrchestrator:
         for event in plan.events():
             if event.kind is not EventKind.WARM_UP and event.at < self.clock.now():
                 continue
+            bar_start = event.bar_ts if event.kind is EventKind.BAR_CLOSE else None
+            if bar_start is not None and not self._quotes_until(bar_start, event.at - plan.fetch_delay):
+                return
             if not self._wait_until(event.at):
                 return
             self._handle(plan, event)
@@ -322,6 +333,58 @@ class LiveOrchestrator:
             else:
                 self.clock.sleep(min(left, self.settings.live.wait_chunk_seconds))
         return False
+
+    def _quotes_until(self, bar_start: datetime, at: datetime) -> bool:
+        """Inside the bar that closes at `at` (strictly before its close): sweep quotes every `live.quotes_every_s`
+        and hand them to the engine (never overnight, never to catch up missed sweeps); False if stopped.
+
+        A sweep's failures never stop the loop (they lower the quotes' health); quotes no newer than the last bar
+        close are ignored, so a mark is never older than the close it would replace.
+        """
+        if self.quotes is None or self.settings.live.quotes_every_s is None:
+            return True
+        every = timedelta(seconds=self.settings.live.quotes_every_s)
+        while True:
+            engine = self.engine
+            if engine is None or self._next_k != len(engine.panel) or not len(engine.panel):
+                return True
+            last_close = engine.panel.close_times[-1]
+            due = self._next_quotes if self._next_quotes is not None else self.clock.now()
+            due = max(due, last_close + every, bar_start + every, self.clock.now())
+            if due >= at:
+                return True
+            if not self._wait_until(due):
+                return False
+            self._next_quotes = due + every
+            self._quote_sweep(engine, last_close)
+
+    def _quote_sweep(self, engine: Engine, last_close: datetime) -> None:
+        """One sweep: prices newer than the last close, in universe order, to `Engine.on_quotes`."""
+        assert self.quotes is not None
+        now = self.clock.now()
+        try:
+            sweep = self.quotes.sweep()
+        except PapertraderError as exc:  # a feed is meant to collect its failures; this is the last guard
+            engine.set_health(QUOTES, Status.DEGRADED, f"{type(exc).__name__}: {exc}"[:500], now)
+            return
+        self.quote_sweeps += 1
+        frame = sweep.quotes
+        fresh = frame[(frame["ts"] > pd.Timestamp(last_close)) & (frame["ts"] <= pd.Timestamp(now))]
+        prices = (
+            fresh.drop_duplicates("symbol", keep="last")
+            .set_index("symbol")["price"]
+            .reindex(list(engine.panel.symbols))
+            .to_numpy(dtype=float)
+        )
+        if sweep.failures:
+            message = "; ".join(f"{s}: {why}" for s, why in sorted(sweep.failures.items()))
+            # quotes only add to the bars, so even none at all is DEGRADED, never DOWN (uptime follows the bars)
+            engine.set_health(QUOTES, Status.DEGRADED, message[:500], now)
+        else:
+            engine.set_health(QUOTES, Status.OK, "ok", now)
+        if np.isfinite(prices).any():
+            sources = ",".join(sorted(set(fresh["source"].astype(str))))
+            engine.on_quotes(now, prices, sources)
 
     def _handle(self, plan: DayPlan, event: ScheduledEvent) -> None:
         if event.kind is EventKind.WARM_UP:
@@ -819,6 +882,31 @@ def vendor_feed(settings: Settings, clock: Clock) -> tuple[BarFeed, Backfill, li
             raise DataError("backfill failed for " + ", ".join(r.symbol for r in report.failed))
 
     return RouterFeed(router), backfill, notes
+
+
+def vendor_quotes(settings: Settings, clock: Clock, symbols: Sequence[str]) -> tuple[QuoteFeed | None, list[str]]:
+    """The between-bar quote feed when `live.quotes_every_s` is set: bulk quotes on the premium Alpha Vantage key
+    (100 symbols a request, paced by the key budgets), the other `live.feed_sources` as per-symbol failover."""
+    from papertrader.data.adapters.alphavantage.polling import AlphaVantageBulkQuotes, achievable_cadence, key_budgets
+    from papertrader.data.polling import LatestBarQuotes
+    from papertrader.data.router import Router
+    from papertrader.data.sources import build_sources
+
+    every = settings.live.quotes_every_s
+    if every is None:
+        return None, []
+    sources, notes = build_sources(settings, clock, list(settings.live.feed_sources))
+    av = sources.get("alphavantage")
+    bulk = AlphaVantageBulkQuotes(av.client, clock=clock) if av is not None else None
+    if av is not None and bulk is not None:
+        cadence = achievable_cadence(len(symbols), key_budgets(av.client.keys), batch_size=bulk.batch_size)
+        if cadence.sweep_seconds is not None and cadence.sweep_seconds > every:
+            notes.append(f"quotes every {every:.0f} s is beyond the key budgets: {cadence.describe()}")
+    per_symbol = [LatestBarQuotes(src, clock=clock) for name, src in sources.items() if name != "alphavantage"]
+    fallback = Router(per_symbol, clock=clock) if per_symbol else None
+    if bulk is None and fallback is None:
+        return None, [*notes, "quotes left off: no quote source is available"]
+    return QuoteFeed(symbols, bulk=bulk, fallback=fallback, clock=clock), notes
 
 
 def retraining_bars(

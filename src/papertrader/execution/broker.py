@@ -30,7 +30,7 @@ session (XNYS for US symbols, XTSE for .TO/.V) unless the order or the settings 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
@@ -389,6 +389,56 @@ class PaperBroker:
                 cash = self._execute(chosen[0], chosen[1], bars, i, cash, report, quotes, capacity)
         self.observe(bars)
         self._market = None
+
+    def on_quotes(
+        self, at: datetime, prices: Array, cash: Decimal, report: BrokerReport, which: Callable[[Order], bool]
+    ) -> None:
+        """Work the resting orders `which` selects (protective stops and take-profits) against quotes at `at`.
+
+        A quote is a one-price bar (open = high = low = the quote): a stop the quote crossed fills at the quote
+        plus the spread and slippage the broker charges any order taking liquidity, a take-profit at the quote
+        less the same costs and never past its limit, so no fill is better than the quote. Market orders wait for
+        the next bar's open, and the trailing market window does not move (a quote is not a bar).
+        """
+        if not self._working:
+            return
+        finite = np.isfinite(prices) & (prices > 0)
+        if not finite.any():
+            return
+        px = np.where(finite, prices, np.nan)
+        bars = BarSlice(-1, at, at, px, px, px, px, np.where(finite, float(2**53), np.nan))
+        self._market_known = self._window is None
+        self._market = None
+        hours: dict[tuple[str, bool], bool] = {}
+        open_ok: list[bool] = finite.tolist()
+        quoted: dict[int, tuple[Decimal, Decimal, Decimal]] = {}
+        capacity: dict[int, int] = {}
+        ordered = sorted(self._working.values(), key=lambda o: (o.side is Side.BUY, o.created_at, o.id))
+        seen: set[str] = set()
+        for snapshot in ordered:
+            order = self._working.get(snapshot.id)
+            if order is None or order.id in seen or order.type is OrderType.MARKET or not which(order):
+                continue
+            seen.add(order.id)
+            i = self._index[order.symbol]
+            if not self._eligible(order, at) or not self._tradable(order, bars, i, hours, open_ok):
+                continue
+            group = [order]
+            for sib in self._siblings(order):
+                if (
+                    sib.id not in seen
+                    and sib.type is not OrderType.MARKET
+                    and which(sib)
+                    and self._eligible(sib, at)
+                    and self._tradable(sib, bars, i, hours, open_ok)
+                ):
+                    seen.add(sib.id)
+                    group.append(sib)
+            chosen = self._choose(group, bars, i, report, quoted)
+            if chosen is not None:
+                cash = self._execute(chosen[0], chosen[1], bars, i, cash, report, None, capacity)
+        self._market = None
+        self._market_known = True
 
     def fill_now(self, order: Order, reference: float, at: datetime, report: BrokerReport) -> Fill:
         """Execute a whole order at once at `reference` plus the market-order costs (the drawdown guard's exits).

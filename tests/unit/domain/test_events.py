@@ -54,6 +54,7 @@ EXAMPLES: list[DomainEvent] = [
     ev.DrawdownExited(T, "AAPL", "intrabar", 30, 170.1, Decimal("170.09"), 92_000.0, 0.05, 0.03),
     ev.StopExited(T, "AAPL", "r:00000003:sl:AAPL", "stop-loss", Decimal("160.2")),
     ev.StopBlockCleared(T, "AAPL", 0.0),
+    ev.QuoteMarked(T, 100_000.0, 3, "alphavantage-bulk"),
     ev.PositionUnprotected(T, "AAPL", "no ATR yet for a stop"),
     ev.MemberDegraded(T, "gru", "1d", ("hit_rate_cusum",), 5.1, 0.2, (1.3, 1.1), 0.55, 0.24, 0.41, None, 80),
     ev.MemberRecovered(T, "gru", "1d", 0.56, 0.23, 40),

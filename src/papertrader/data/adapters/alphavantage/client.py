@@ -39,6 +39,7 @@ from papertrader.data.adapters.alphavantage.bars import (
     parse_daily_adjusted,
     parse_intraday,
 )
+from papertrader.data.adapters.alphavantage.bulk import BULK_LIMIT, BulkAnswer, parse_bulk_quotes
 from papertrader.data.adapters.alphavantage.classify import KEY_FAILOVER, RETRYABLE, Classified, error_for
 from papertrader.data.adapters.alphavantage.fundamentals import (
     parse_earnings,
@@ -286,6 +287,24 @@ class AlphaVantageClient:
             "GLOBAL_QUOTE", {"symbol": symbol}, purpose=Purpose.MARKET, entitlement=self._entitlement(entitlement)
         )
         return _parsed(lambda: parse_global_quote(got.payload, symbol))
+
+    def bulk_quotes(self, symbols: Sequence[str], *, entitlement: Entitlement | None = None) -> BulkAnswer:
+        """Up to 100 quotes in one premium REALTIME_BULK_QUOTES request (one budget slot for many symbols)."""
+        wanted = [_check_symbol(s) for s in symbols]
+        if not 0 < len(wanted) <= BULK_LIMIT:
+            raise DataError(f"bulk quotes take 1 to {BULK_LIMIT} symbols, got {len(wanted)}")
+        got = self.query(
+            "REALTIME_BULK_QUOTES",
+            {"symbol": ",".join(wanted)},
+            purpose=Purpose.MARKET,
+            entitlement=self._entitlement(entitlement),
+        )
+        try:
+            return parse_bulk_quotes(got.payload, wanted)
+        except PapertraderError:
+            raise
+        except Exception as exc:  # a strange answer surfaces as a DataError, never anything else
+            raise DataError(f"Alpha Vantage bulk quotes answer could not be read: {type(exc).__name__}: {exc}") from exc
 
     def indicator(
         self,

@@ -5,9 +5,9 @@ Budgets decide the cadence, so they are computed first and reported (``achievabl
 86,400 s)`` requests a second (a premium key is metered per rolling minute, a free key per US/Eastern day).
 200 symbols on one 75/min premium key: 200 requests per sweep, one sweep every 160 s (~2.7 min); three free
 keys add 75 requests a day, which moves that by a fraction of a second; free keys alone (3 × 25/day) manage
-one sweep every ~2.7 days. None of the project's vendor clients has a batch quote call yet, so
-``batch_size`` is 1 unless a source offers one (Alpha Vantage's REALTIME_BULK_QUOTES takes 100 symbols and
-Questrade's ``v1/markets/quotes?ids=`` many; adding them to the clients divides the requests accordingly).
+one sweep every ~2.7 days. GLOBAL_QUOTE (``data poll``) has ``batch_size`` 1; the live loop's between-bar
+quotes use REALTIME_BULK_QUOTES (``AlphaVantageBulkQuotes``, premium, 100 symbols a request: 200 symbols are 2
+requests, a sweep every 1.6 s on one 75/min key). Questrade's ``v1/markets/quotes?ids=`` is not in its client yet.
 ``time_for_requests`` turns the same budgets into the time a backfill or a collection needs.
 
 The generic poller (``data.polling.LivePoller``) sweeps at the cadence; the key manager paces each request
@@ -170,3 +170,25 @@ class AlphaVantageQuotes:
             close = pd.Timestamp(datetime.combine(pd.Timestamp(day).tz_convert(EASTERN).date(), _CLOSE, tzinfo=EASTERN))
             stamp = min(stamp, close.tz_convert("UTC"))
         return quote_row(str(row["symbol"]), float(row["price"]), stamp, float(row.get("volume", math.nan)), delayed)
+
+
+class AlphaVantageBulkQuotes:
+    """Quotes for up to 100 symbols a request from REALTIME_BULK_QUOTES (premium key) through the budgeted client."""
+
+    name = "alphavantage-bulk"
+
+    def __init__(self, client: Any, *, clock: Clock | None = None) -> None:
+        from papertrader.data.adapters.alphavantage.bulk import BULK_LIMIT
+
+        self.client = client
+        self.batch_size = BULK_LIMIT
+        self._clock: Clock = clock or WallClock()
+
+    def fetch_quotes(self, symbols: Sequence[str]) -> tuple[pd.DataFrame, dict[str, str]]:
+        """One request: quotes stamped by the vendor (never after now), and the quarantined symbols with why."""
+        answer = self.client.bulk_quotes(list(symbols))
+        quotes = answer.quotes.copy()
+        now = pd.Timestamp(self._clock.now()).tz_convert("UTC")
+        quotes["ts"] = quotes["ts"].where(quotes["ts"] <= now, now)
+        quotes["delayed"] = getattr(self.client.settings, "entitlement", None) == "delayed"
+        return quotes, dict(answer.quarantined)
