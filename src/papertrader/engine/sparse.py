@@ -8,7 +8,7 @@ reach), the protective pairs already cover the positions, neither the daily loss
 crossed by this cycle's marks, and the risk engine's plan for the unchanged target is provably empty (no
 rebalance past the band, no cap broken by drift, no denial event). Everything else steps, as does any cycle this
 module is unsure about. A quiet cycle's marks, exact Decimal valuation (the ledger's own `value`), loss-limit
-bookkeeping, trailing market window, clock, `cycle.closed` event, recorded row and outcome are produced exactly as
+bookkeeping, trailing market window, clock, `CycleClosed` event, recorded row and outcome are produced exactly as
 `Engine.step` would produce them, so a sparse run is identical to a full one (tests/integration/engine/
 test_sparse.py compares fills, equity, stored cycles and events on real bars with limits, stops, a split and a
 kill switch).
