@@ -86,7 +86,7 @@ class DrawdownGuard:
         broker: PaperBroker,
         report: BrokerReport,
     ) -> GuardBar | None:
-        """Terms for this bar from the open; withdraws protective stops the guard will beat. None: nothing held."""
+        """Terms for this bar from the open; withdraws protective stops it beats. None: nothing held or ordered."""
         a = self._assess(bar.open, bar.low, bar.high, peak, cash, held, pending, last_close)
         if a is None:
             return None
@@ -133,7 +133,9 @@ class DrawdownGuard:
         """The guard's reading of a bar from its open: the gap, the plan, each exit level and which the bar hits."""
         s = self.settings
         book = held + pending
-        if peak <= 0 or not book.any():
+        # the positions carried in take the overnight gap even when orders filling at this open close them all
+        # (book empty): the gap is still judged, so a loss it causes past the floor is reported as its cause
+        if peak <= 0 or not (book.any() or held.any()):
             return None
         loss, carried = gap_loss(held, last_close, open_)
         gap = carried > 0 and loss > s.gap_allowance * carried * (1 + 1e-9)

@@ -10,7 +10,8 @@ from datetime import datetime
 
 import numpy as np
 import pandas as pd
-from hypothesis import HealthCheck, given, settings
+import pytest
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from papertrader.config.settings import CostSettings, ExecutionSettings, RiskSettings, Settings
@@ -80,6 +81,47 @@ def _run(paths: list[list[tuple[float, float, float, float]]], weights: tuple[fl
     return engine, events, equity, [o.ts for o in outcomes]
 
 
+def _path(moves_at: dict[int, tuple[float, float, float, float]]) -> list[tuple[float, float, float, float]]:
+    """A flat path with the given moves at the given bars (the shape the `moves` strategy draws)."""
+    return [moves_at.get(k, (0.0, 0.0, 0.0, 0.0)) for k in range(BARS)]
+
+
+#: hypothesis's counter-example: the strategy's own rebalance sells all of BBB at bar 21's open, which gaps 9.4%
+#: below the last close (past the 5% allowance) and takes equity past the floor; the guard used to skip the bar
+#: (the book after the open orders was empty) and so never reported the gap
+SOLD_INTO_A_GAP = [
+    _path(
+        {
+            3: (-0.0625, 0.0, 0.0, 0.0),
+            4: (0.09375, 0.0, 0.0, 0.0),
+            5: (0.0, 0.0625, 0.0, 0.0),
+            6: (0.1171875, 0.015625, 0.0, 0.0),
+            7: (0.0, -0.0625, 0.0, 0.0),
+            9: (-0.0625, -0.0625, 0.0, 0.0),
+            10: (0.0, -0.03125, 0.0, 0.0),
+            13: (0.109375, -0.0859375, 0.0, 0.0),
+            14: (-0.078125, -0.0625, 0.0, 0.0),
+        }
+    ),
+    _path(
+        {
+            2: (-0.0625, 0.03125, 0.0, 0.0),
+            5: (0.09375, 0.0, 0.0, 0.0),
+            7: (-0.09375, -0.046875, 0.0, 0.0),
+            8: (-0.046875, 0.0, 0.0, 0.0),
+            10: (-0.0625, 0.0, 0.0, 0.0),
+            11: (0.0, 0.0625, 0.0, 0.0),
+            12: (-0.0625, -0.109375, 0.0, 0.0),
+            14: (-0.109375, 0.0, 0.0, 0.0),
+            19: (0.0, -0.0625, 0.0, 0.0),
+            20: (0.0, -0.0625, 0.0, 0.0),
+            21: (-0.09375, 0.0, 0.0, 0.0),
+        }
+    ),
+]
+SOLD_INTO_A_GAP_WEIGHTS = (0.40625, 0.4609375)
+
+
 def _breaches(equity: np.ndarray, limit: float, tolerance: float) -> list[int]:
     """Bars whose close is the first past the limit after being inside it."""
     peak = np.maximum.accumulate(equity)
@@ -93,6 +135,7 @@ def _breaches(equity: np.ndarray, limit: float, tolerance: float) -> list[int]:
     weights=st.tuples(st.floats(0.2, 0.5), st.floats(0.2, 0.5)),
     frictionless=st.booleans(),
 )
+@example(paths=SOLD_INTO_A_GAP, weights=SOLD_INTO_A_GAP_WEIGHTS, frictionless=True)
 def test_equity_passes_the_limit_only_through_a_gap_beyond_the_allowance_reported_as_the_cause(
     paths: list[list[tuple[float, float, float, float]]], weights: tuple[float, float], frictionless: bool
 ) -> None:
@@ -119,6 +162,19 @@ def test_a_gap_beyond_the_allowance_is_the_reported_cause_of_a_breach() -> None:
     cause = [e for e in events if e.kind == GAP_EVENT]
     assert [e.ts for e in cause] == [opens] and set(cause[0].payload["symbols"]) == set(SYMBOLS)
     assert cause[0].payload["gap"] > 0.29
+
+
+def test_a_gap_on_positions_the_open_orders_sell_entirely_is_still_reported_as_the_cause() -> None:
+    engine, events, equity, _ = _run(SOLD_INTO_A_GAP, SOLD_INTO_A_GAP_WEIGHTS, frictionless=True)
+    s = engine.settings.risk
+    opens = engine.panel.bar(21).open_time
+    assert _breaches(equity, budget_limit(s.max_drawdown, s.budget_margin), 1e-9) == [21]
+    sold = [e for e in events if e.kind == "order.filled" and e.ts == opens]
+    assert [(e.payload["symbol"], e.payload["side"]) for e in sold] == [("BBB", "sell")], "the rebalance empties it"
+    assert engine.holdings().sum() == 0
+    cause = [e for e in events if e.kind == GAP_EVENT and e.ts == opens]
+    assert len(cause) == 1 and cause[0].payload["symbols"] == {"BBB": pytest.approx(-0.09375)}
+    assert cause[0].payload["gap"] > s.gap_allowance
 
 
 def test_an_intrabar_slide_exits_at_the_level_not_at_the_next_open() -> None:
