@@ -332,10 +332,18 @@ class LiveOrchestrator:
         elif event.kind is EventKind.CLOSE:
             if self.recorder is not None:
                 self.recorder.flush()
+            self._compact_lake()
         elif event.kind is EventKind.REPORT:
             self._report(plan)
         elif event.kind is EventKind.RETRAIN:
             self._retrain(plan)
+
+    def _compact_lake(self) -> None:
+        """After the close, fold the session's per-bar delta files into each partition (off the decision path)."""
+        try:
+            self.lake.compact(self.request.symbols, self.request.interval)
+        except (PapertraderError, OSError) as exc:
+            log.warning("lake compaction after the close failed (the deltas stay readable): %s", exc)
 
     # ---- warm-up ---------------------------------------------------------------------------------
 
@@ -579,7 +587,7 @@ class LiveOrchestrator:
             checked = validate_bars(frame)
             valid = checked.valid
             quarantined = [f"{r.symbol} {r.ts:%H:%M} ({r.reason})" for r in checked.quarantined.itertuples()]
-            self.lake.write_bars(frame, self.request.interval, batch.source or "live", fetched_at=now)
+            self.lake.write_bars(frame, self.request.interval, batch.source or "live", fetched_at=now, append=True)
             valid = valid[valid["ts"] > pd.Timestamp(since)]
         if expected is not None:
             self._judge(expected, valid, batch.failures, quarantined, now)
