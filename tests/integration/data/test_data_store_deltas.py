@@ -110,7 +110,7 @@ OPS = st.tuples(
 )
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ops=st.lists(OPS, min_size=1, max_size=14))
 def test_any_interleaving_of_appends_overlaps_and_compactions_reads_like_the_rewrite_path(
     real: dict[str, pd.DataFrame], ops: list[tuple[str, int, int, bool]]
