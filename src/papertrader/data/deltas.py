@@ -11,10 +11,12 @@ their merge level. The rules that make a plain union of the files equal to one m
   leaves stale files behind, never lost or doubled rows; the next writer deletes them.
 - A delta whose stamp range lies inside another delta's range is SUPERSEDED: a merge wrote the wider file
   before removing its sources.
-- Merges (``merge_group``): when the newest ``FANOUT`` live deltas share a level they become one delta of the
-  next level (a base-``FANOUT`` counter). A partition holds fewer than ``FANOUT`` deltas per level, and an
-  appended row is rewritten about log_FANOUT(rows appended since the last compaction) times, never together
-  with the base's history. Folding deltas into the base (``Lake.compact``) is the only O(history) step.
+- Merges (``merge_group``): ``FANOUT`` consecutive live deltas of one level become one delta of the next
+  level (a base-``FANOUT`` counter), done by ``Lake.tidy`` after the live cycle, off the decision path (an
+  append merges by itself only past ``MAX_LIVE_DELTAS`` files). A partition then holds fewer than ``FANOUT``
+  deltas per level, and an appended row is rewritten about log_FANOUT(rows appended since the last
+  compaction) times, never together with the base's history. Folding deltas into the base
+  (``Lake.compact``) is the only O(history) step.
 """
 
 from __future__ import annotations
@@ -156,11 +158,13 @@ def scan(base: Path, *, need_last: bool = False) -> Partition | None:
 
 
 def merge_group(live: Sequence[Delta], fanout: int = FANOUT) -> tuple[Delta, ...]:
-    """The newest ``fanout`` live deltas when they share a level (to merge into one), else nothing."""
-    if len(live) < fanout:
-        return ()
-    tail = tuple(live[-fanout:])
-    return tail if len({d.level for d in tail}) == 1 else ()
+    """The oldest run of ``fanout`` consecutive live deltas that share a level (to merge into one), else nothing."""
+    run: list[Delta] = []
+    for d in live:
+        run = [*run, d] if run and run[-1].level == d.level else [d]
+        if len(run) == fanout:
+            return tuple(run)
+    return ()
 
 
 def merged_delta(directory: Path, group: Sequence[Delta]) -> Delta:

@@ -70,7 +70,16 @@ from filelock import FileLock
 from papertrader.core.clock import Clock, WallClock
 from papertrader.core.errors import DataError
 from papertrader.core.private import private_dir
-from papertrader.data.deltas import Delta, Partition, delta_name, merge_group, merged_delta, parse_delta, scan
+from papertrader.data.deltas import (
+    FANOUT,
+    Delta,
+    Partition,
+    delta_name,
+    merge_group,
+    merged_delta,
+    parse_delta,
+    scan,
+)
 from papertrader.data.quality import validate_bars
 from papertrader.data.schema import (
     ACTION_COLUMNS,
@@ -111,6 +120,8 @@ BAR_LENGTH: Final = {
 }
 #: How often a read starts over when writers replaced or removed a file it had listed.
 READ_TRIES: Final = 20
+#: Live deltas a partition may hold before an append merges them itself (when no one calls ``tidy``).
+MAX_LIVE_DELTAS: Final = 4 * FANOUT
 
 _T = TypeVar("_T")
 
@@ -281,6 +292,7 @@ class Lake:
         self.root = Path(root).expanduser()
         self._clock: Clock = clock or WallClock()
         self._thread_lock = threading.RLock()
+        self._to_merge: set[Path] = set()  # partitions whose deltas ``tidy`` should merge
 
     def __repr__(self) -> str:
         return f"Lake({str(self.root)!r})"
@@ -490,13 +502,37 @@ class Lake:
         delta = Delta(directory / delta_name(first_ns, last_ns, 0), first_ns, last_ns, 0)
         _atomic_write(_stored_format(fresh.sort_index().reset_index()), delta.path)
         live = [*part.live, delta]
+        if len(live) >= MAX_LIVE_DELTAS:
+            self._merge_deltas(directory, live)
+        elif merge_group(live):
+            self._to_merge.add(part.base)
+        _remove(list(part.dead))
+        return len(fresh), unchanged
+
+    @staticmethod
+    def _merge_deltas(directory: Path, live: list[Delta]) -> None:
+        """Merge runs of same-level deltas into one file each until none is left (sources deleted after)."""
         while group := merge_group(live):
             merged = merged_delta(directory, group)
             _atomic_write(_stored_format(_union([_read_stored(d.path) for d in group])), merged.path)
             _remove([d.path for d in group])
-            live = [*live[: -len(group)], merged]
-        _remove(list(part.dead))
-        return len(fresh), unchanged
+            at = live.index(group[0])
+            live = [*live[:at], merged, *live[at + len(group) :]]
+
+    def tidy(self) -> int:
+        """Merge the delta files that appends since the last call left mergeable; returns partitions tidied.
+
+        The live loop calls it after each cycle, so merging stays off the decision path; it costs
+        O(rows appended since the last compaction), never the partition's history.
+        """
+        with self._write_lock():
+            pending, self._to_merge = sorted(self._to_merge), set()
+            for base in pending:
+                part = scan(base)
+                if part is not None:
+                    self._merge_deltas(base.parent, list(part.live))
+                    _remove(list(part.dead))
+        return len(pending)
 
     def _partition_frame(self, part: Partition) -> pd.DataFrame:
         """A scanned partition's rows: the base, then its live deltas, as ``read_partition`` returns them."""

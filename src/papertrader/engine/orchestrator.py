@@ -338,12 +338,15 @@ class LiveOrchestrator:
         elif event.kind is EventKind.RETRAIN:
             self._retrain(plan)
 
-    def _compact_lake(self) -> None:
-        """After the close, fold the session's per-bar delta files into each partition (off the decision path)."""
+    def _compact_lake(self, tidy: bool = False) -> None:
+        """Off the decision path: merge the bar's delta files (tidy), or after the close fold them into the base."""
         try:
-            self.lake.compact(self.request.symbols, self.request.interval)
+            if tidy:
+                self.lake.tidy()
+            else:
+                self.lake.compact(self.request.symbols, self.request.interval)
         except (PapertraderError, OSError) as exc:
-            log.warning("lake compaction after the close failed (the deltas stay readable): %s", exc)
+            log.warning("lake %s failed (the deltas stay readable): %s", "tidy" if tidy else "compaction", exc)
 
     # ---- warm-up ---------------------------------------------------------------------------------
 
@@ -600,6 +603,7 @@ class LiveOrchestrator:
             engine.extend(panel, features)
         self._step_pending("catching up: this bar closed before the latest one")
         self._prepare_next()
+        self._compact_lake(tidy=True)
 
     def _prepare_next(self) -> None:
         """Between bars: the strategy precomputes what the next cycle already determines (recurrent prefixes)."""

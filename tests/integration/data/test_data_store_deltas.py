@@ -49,12 +49,14 @@ class Twin:
     old: Lake
     clock: SimClock
 
-    def write(self, frame: pd.DataFrame, *, fetched: bool = False) -> None:
+    def write(self, frame: pd.DataFrame, *, fetched: bool = False, tidy: bool = True) -> None:
         """One write on both lakes (an append on the new one); their reports must agree."""
         fetched_at = self.clock.now() - timedelta(seconds=5) if fetched else None
         a = self.new.write_bars(frame, "1d", "live", fetched_at=fetched_at, append=True)
         b = self.old.write_bars(frame, "1d", "live", fetched_at=fetched_at)
         assert a == b
+        if tidy:
+            self.new.tidy()
         self.clock.sleep(60.0)
 
     def assert_same(self, full: bool = False) -> None:
@@ -121,7 +123,7 @@ def test_any_interleaving_of_appends_overlaps_and_compactions_reads_like_the_rew
         cursor = 20
         for kind, n, k, flag in ops:
             if kind == "append":  # the next n bars, k skipped first (a hole a later overlap may fill)
-                twin.write(rows(real, cursor + k, cursor + k + n), fetched=flag)
+                twin.write(rows(real, cursor + k, cursor + k + n), fetched=flag, tidy=k != 2)
                 cursor += k + n
             elif kind == "overlap":  # n stored (or skipped) bars k*3 back, corrected or not, plus k new ones
                 lo = max(0, cursor - 3 * k - n)
@@ -155,7 +157,7 @@ def test_a_session_of_single_bar_appends_keeps_few_files_and_reads_like_the_rewr
     twin.write(rows(real, 0, 300))
     for i in range(300, 300 + FANOUT**2 + 3):
         twin.write(rows(real, i, i + 1), fetched=True)
-    # 67 appends at fan-out 8: one level-2 file (64 bars) and three level-0 files.
+    # 67 appends at fan-out 8, tidied after each: one level-2 file (64 bars) and three level-0 files.
     levels = sorted(parse_delta(Path(name)).level for name in delta_files(twin.new))  # type: ignore[union-attr]
     assert levels == [0, 0, 0, 2]
     twin.assert_same(full=True)
@@ -208,6 +210,7 @@ def written_per_bar(real: dict[str, pd.DataFrame], root: Path, history: int, app
         for i in range(5_500, 5_564):
             log.clear()
             lake.write_bars(spy.iloc[i : i + 1], "1d", "live", fetched_at=T0, append=append)
+            lake.tidy()
             per_bar.append((sum(r for r, _ in log), sum(b for _, b in log)))
     finally:
         store._atomic_write = real_write  # type: ignore[assignment]
@@ -220,7 +223,7 @@ def test_rows_and_bytes_written_per_appended_bar_do_not_depend_on_history(
     short = written_per_bar(real, tmp_path / "500", 500, append=True)
     long = written_per_bar(real, tmp_path / "5000", 5_000, append=True)
     assert short == long
-    # Each bar is written once, then again at each merge of 8 same-level files: 1 + 1 + 1/8 ... per bar.
+    # Each bar is written once, then again at each merge of 8 same-level files (by tidy, after the cycle).
     assert sum(r for r, _ in short) == 64 + 64 + 64
     # The rewrite path writes the whole history on every bar.
     rewrite = written_per_bar(real, tmp_path / "rewrite", 5_000, append=False)
@@ -283,6 +286,7 @@ for i in range(len(bars)):
     if kill_at == "compact" and i == len(bars) - 1:
         lake.compact()
     lake.write_bars(bars.iloc[i : i + 1], "1d", "live", append=True)
+    lake.tidy()
 """
 
 
@@ -336,6 +340,19 @@ def lake_with_deltas(real: dict[str, pd.DataFrame], tmp_path: Path) -> Iterator[
     for i in range(100, 105):
         lake.write_bars(rows(real, i, i + 1), "1d", "live", append=True)
     yield lake
+
+
+def test_appends_merge_their_deltas_themselves_when_no_one_tidies(
+    real: dict[str, pd.DataFrame], tmp_path: Path
+) -> None:
+    lake = Lake(tmp_path / "lake", clock=SimClock(T0))
+    lake.write_bars(rows(real, 0, 50), "1d", "import")
+    for i in range(50, 50 + store.MAX_LIVE_DELTAS):
+        lake.write_bars(rows(real, i, i + 1), "1d", "live", append=True)
+    assert len(delta_files(lake)) < FANOUT  # 32 single-bar files became four of level 1
+    pd.testing.assert_frame_equal(
+        lake.read_bars(["SPY"], "1d", adjusted=False), real["SPY"].iloc[: 50 + store.MAX_LIVE_DELTAS]
+    )
 
 
 @pytest.mark.parametrize("crash_before_cleanup", [False, True])
