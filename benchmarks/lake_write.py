@@ -9,7 +9,8 @@ real series scaled by a per-symbol factor). Each symbol's partition first holds 
 Before: `write_bars(...)` (read, merge and rewrite each partition with an fsync). After:
 `write_bars(..., append=True)` (one small delta file per symbol, merged 8 at a time). Each is timed per
 bar on this machine (wall clock, median and max over the bars, divided by the symbols) with the rows
-written to disk per bar per symbol (the deterministic counter the tests compare), and the after side's
+written to disk per bar per symbol (the deterministic counter the tests compare), `Lake.tidy` after each
+bar (the live loop runs it after the cycle: the after side's delta merges), and the after side's
 end-of-session `Lake.compact` once.
 """
 
@@ -67,6 +68,7 @@ def _run(bars: pd.DataFrame, history: int, steps: int, append: bool, symbols: in
         lake = Lake(Path(tmp) / "lake", clock=SimClock(datetime(2024, 1, 2, tzinfo=UTC)))
         lake.write_bars(by_pos[(by_pos["pos"] >= end - history) & (by_pos["pos"] < end)].drop(columns="pos"), "1d", "x")
         per_bar: list[float] = []
+        tidy: list[float] = []
         rows: list[float] = []
         store._atomic_write = counting  # type: ignore[assignment]
         try:
@@ -76,6 +78,9 @@ def _run(bars: pd.DataFrame, history: int, steps: int, append: bool, symbols: in
                 started = time.perf_counter()
                 lake.write_bars(frame, "1d", "live", fetched_at=datetime(2024, 1, 2, tzinfo=UTC), append=append)
                 per_bar.append((time.perf_counter() - started) * 1e3 / symbols)
+                started = time.perf_counter()
+                lake.tidy()  # what the live loop does after the cycle (merges deltas 8 at a time)
+                tidy.append((time.perf_counter() - started) * 1e3 / symbols)
                 rows.append(sum(written) / symbols)
         finally:
             store._atomic_write = real_write  # type: ignore[assignment]
@@ -85,6 +90,8 @@ def _run(bars: pd.DataFrame, history: int, steps: int, append: bool, symbols: in
     return {
         "ms_per_bar_per_symbol_median": round(statistics.median(per_bar), 3),
         "ms_per_bar_per_symbol_max": round(max(per_bar), 3),
+        "tidy_ms_per_bar_per_symbol_median": round(statistics.median(tidy), 3),
+        "tidy_ms_per_bar_per_symbol_max": round(max(tidy), 3),
         "rows_written_per_bar_per_symbol": round(statistics.mean(rows), 3),
         "compact_ms_per_symbol": round(compact_ms, 3) if append else None,
     }
