@@ -23,8 +23,9 @@ partition holds go to a small delta file beside ``data.parquet`` (``delta_<first
 written atomically the same way), so a bar costs O(new rows), not O(history); see data/deltas.py for the
 rules. Every read (``read_partition``, ``read_bars``, ``read_bars_asof``, ``status``) sees the base and its
 live deltas as one partition, and retries when a writer replaced or removed a file it had listed. Any other
-write to a partition (a correction, a backfill, an import) merges base and deltas into a new base, and
-``compact`` folds them (the live loop calls it at each session's close).
+write to a partition (a correction, a backfill, an import) merges base and deltas into a new base;
+``tidy`` merges small deltas (the live loop calls it after each cycle) and ``compact`` folds them into the
+base (the live loop calls it at each session's close).
 
 Adjustment convention: a partition stores RAW (as-traded) OHLCV. When a source knows corporate actions it
 also sends ``adj_factor`` (split- and dividend-adjusted price = raw price × adj_factor; adjusted volume =

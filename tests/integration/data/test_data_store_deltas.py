@@ -397,3 +397,30 @@ def test_an_adjusted_read_applies_a_factor_only_the_deltas_carry(
     adjusted = lake.read_bars(["SPY"], "1d")
     assert adjusted["close"].iloc[-1] == pytest.approx(real["SPY"]["close"].iloc[105] * 0.5)
     assert adjusted["close"].iloc[-2] == real["SPY"]["close"].iloc[104]
+
+
+def test_a_failed_import_puts_back_the_deltas_its_merge_folded(
+    real: dict[str, pd.DataFrame], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from papertrader.data.adapters.csv import import_file
+
+    lake = Lake(tmp_path / "lake", clock=SimClock(T0))
+    lake.write_bars(rows(real, 0, 50), "1d", "import")
+    lake.write_bars(rows(real, 50, 53), "1d", "live", append=True)
+    before = lake.read_bars(None, "1d", adjusted=False)
+    path = tmp_path / "more.parquet"
+    rows(real, 45, 60).to_parquet(path)
+    calls: list[Path] = []
+    real_write = Lake._write_partition
+
+    def fail_on_second(frame: pd.DataFrame, target: Path) -> None:
+        calls.append(target)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        real_write(frame, target)
+
+    monkeypatch.setattr(Lake, "_write_partition", staticmethod(fail_on_second))
+    with pytest.raises(OSError, match="No space"):
+        import_file(lake, path, symbol=None, interval="1d", tz=None)
+    monkeypatch.undo()
+    pd.testing.assert_frame_equal(lake.read_bars(None, "1d", adjusted=False), before)
