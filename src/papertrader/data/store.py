@@ -18,6 +18,15 @@ skip the file entirely when nothing changed (so re-importing is a no-op), and re
 Readers never lock: they see the old file or the new one, never half of one. Each query opens its own
 in-memory DuckDB connection and closes it, so no file stays open and no stale metadata is cached.
 
+Live appends (``write_bars(..., append=True)``, the live loop's per-bar write): rows newer than everything a
+partition holds go to a small delta file beside ``data.parquet`` (``delta_<first>_<last>_<level>.parquet``,
+written atomically the same way), so a bar costs O(new rows), not O(history); see data/deltas.py for the
+rules. Every read (``read_partition``, ``read_bars``, ``read_bars_asof``, ``status``) sees the base and its
+live deltas as one partition, and retries when a writer replaced or removed a file it had listed. Any other
+write to a partition (a correction, a backfill, an import) merges base and deltas into a new base;
+``tidy`` merges small deltas (the live loop calls it after each cycle) and ``compact`` folds them into the
+base (the live loop calls it at each session's close).
+
 Adjustment convention: a partition stores RAW (as-traded) OHLCV. When a source knows corporate actions it
 also sends ``adj_factor`` (split- and dividend-adjusted price = raw price × adj_factor; adjusted volume =
 raw volume ÷ adj_factor), and the partition gains an ``adj_factor`` column; rows without one hold NaN,
@@ -44,12 +53,12 @@ import os
 import sys
 import threading
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 from urllib.parse import quote, unquote
 
 import duckdb
@@ -62,6 +71,16 @@ from filelock import FileLock
 from papertrader.core.clock import Clock, WallClock
 from papertrader.core.errors import DataError
 from papertrader.core.private import private_dir
+from papertrader.data.deltas import (
+    FANOUT,
+    Delta,
+    Partition,
+    delta_name,
+    merge_group,
+    merged_delta,
+    parse_delta,
+    scan,
+)
 from papertrader.data.quality import validate_bars
 from papertrader.data.schema import (
     ACTION_COLUMNS,
@@ -100,6 +119,12 @@ BAR_LENGTH: Final = {
     "1h": pd.Timedelta(hours=1),
     "1d": pd.Timedelta(days=1),
 }
+#: How often a read starts over when writers replaced or removed a file it had listed.
+READ_TRIES: Final = 20
+#: Live deltas a partition may hold before an append merges them itself (when no one calls ``tidy``).
+MAX_LIVE_DELTAS: Final = 4 * FANOUT
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -199,6 +224,68 @@ def _stringify_objects(frame: pd.DataFrame, keep: Sequence[str]) -> pd.DataFrame
     return out
 
 
+def _stored_format(frame: pd.DataFrame) -> pd.DataFrame:
+    """A partition frame in the stored column order and dtypes (optional columns only when present)."""
+    extra = [c for c in OPTIONAL_COLUMNS if c in frame.columns]
+    out = frame.loc[:, [*LAKE_COLUMNS, *extra]].astype({"ts": UTC_NS, "ingested_at": UTC_NS})
+    if ADJ_FACTOR in out.columns:
+        out[ADJ_FACTOR] = out[ADJ_FACTOR].astype("float64")
+    if FETCHED_AT in out.columns:
+        out[FETCHED_AT] = to_utc(out[FETCHED_AT])
+    return out
+
+
+def _read_stored(path: Path) -> pd.DataFrame:
+    """One stored partition file with its times as UTC, as ``read_partition`` returns them."""
+    frame = _read_parquet_file(path)
+    for col in ("ts", "ingested_at", *([FETCHED_AT] if FETCHED_AT in frame.columns else [])):
+        frame[col] = to_utc(frame[col])
+    return frame
+
+
+def _union(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """Stored frames (a base, then its deltas) as one partition; a column some files lack reads as missing."""
+    if len(frames) == 1:
+        return frames[0]
+    extra = [c for c in OPTIONAL_COLUMNS if any(c in f.columns for f in frames)]
+    filled = []
+    for frame in frames:
+        part = frame.loc[:, [c for c in (*LAKE_COLUMNS, *extra) if c in frame.columns]]
+        if ADJ_FACTOR in extra and ADJ_FACTOR not in part.columns:
+            part = part.assign(**{ADJ_FACTOR: np.nan})
+        if FETCHED_AT in extra and FETCHED_AT not in part.columns:
+            part = part.assign(**{FETCHED_AT: pd.Series(pd.NaT, index=part.index, dtype=UTC_NS)})
+        filled.append(part.loc[:, [*LAKE_COLUMNS, *extra]])
+    return pd.concat(filled, ignore_index=True)
+
+
+def _changes(
+    old: pd.DataFrame, new: pd.DataFrame, compared: Sequence[str], with_factor: bool
+) -> tuple[pd.DataFrame, pd.Index]:
+    """New rows (indexed by ts) that differ from the stored ones or are not stored, and the stamps unchanged."""
+    if with_factor and ADJ_FACTOR not in old.columns:
+        old[ADJ_FACTOR] = np.nan
+    common = new.index.intersection(old.index)
+    before, after = old.loc[common, compared], new.loc[common, compared]
+    same = ((before == after) | (before.isna() & after.isna())).all(axis=1)
+    unchanged_ts = common[same.to_numpy()]
+    return new.drop(index=unchanged_ts), unchanged_ts
+
+
+def _remove(paths: Sequence[Path]) -> None:
+    """Delete leftover files of a partition (folded or superseded deltas, orphan temporaries), durably."""
+    if not paths:
+        return
+    for path in paths:
+        path.unlink(missing_ok=True)
+    _fsync_dir(paths[0].parent)
+
+
+def _files(parts: Sequence[tuple[str, str, Partition]]) -> list[str]:
+    """Every file a read of these partitions unions: each base and its live deltas."""
+    return [f for _, _, part in parts for f in part.files]
+
+
 class Lake:
     """A local Parquet lake of bars and macro series, so every run reads the same validated history."""
 
@@ -206,6 +293,7 @@ class Lake:
         self.root = Path(root).expanduser()
         self._clock: Clock = clock or WallClock()
         self._thread_lock = threading.RLock()
+        self._to_merge: set[Path] = set()  # partitions whose deltas ``tidy`` should merge
 
     def __repr__(self) -> str:
         return f"Lake({str(self.root)!r})"
@@ -296,12 +384,20 @@ class Lake:
     # ---------------------------------------------------------------- bars
 
     def write_bars(
-        self, df: pd.DataFrame, interval: str, source: str, *, fetched_at: datetime | None = None
+        self,
+        df: pd.DataFrame,
+        interval: str,
+        source: str,
+        *,
+        fetched_at: datetime | None = None,
+        append: bool = False,
     ) -> WriteReport:
         """Validate, quarantine bad rows and merge good ones into the lake, never losing a stored row.
 
         An ``adj_factor`` column in ``df`` is stored with the bars (see the module's adjustment convention);
-        ``fetched_at`` (aware) is stored as every written row's vendor answer time.
+        ``fetched_at`` (aware) is stored as every written row's vendor answer time. ``append=True`` (the live
+        loop) stores rows newer than a partition's last stamp as a delta file, in time independent of its
+        history; rows that touch stored stamps still merge into a new base. What reads see is the same.
         """
         iv = normalize_interval(interval)
         require_columns(df, BAR_COLUMNS)
@@ -319,7 +415,7 @@ class Lake:
         written = unchanged = 0
         with self._write_lock():
             for symbol, rows in result.valid.groupby("symbol", sort=True):
-                w, u = self._merge_partition(str(symbol), iv, rows, source, now, fetched)
+                w, u = self._merge_partition(str(symbol), iv, rows, source, now, fetched, append=append)
                 written += w
                 unchanged += u
             if len(result.quarantined):
@@ -346,6 +442,8 @@ class Lake:
         source: str,
         now: pd.Timestamp,
         fetched_ns: int | None = None,
+        *,
+        append: bool = False,
     ) -> tuple[int, int]:
         """Merge one symbol's valid rows into its partition; returns (written, unchanged)."""
         with_factor = ADJ_FACTOR in rows.columns
@@ -358,17 +456,12 @@ class Lake:
         new = new.set_index("ts")
         compared = [*VALUE_COLUMNS, *([ADJ_FACTOR] if with_factor else [])]
         path = self.bars_path(symbol, interval)
-        if path.is_file():
-            old = _read_parquet_file(path)
-            old["ts"] = to_utc(old["ts"])
-            old = old.set_index("ts")
-            if with_factor and ADJ_FACTOR not in old.columns:
-                old[ADJ_FACTOR] = np.nan
-            common = new.index.intersection(old.index)
-            before, after = old.loc[common, compared], new.loc[common, compared]
-            same = ((before == after) | (before.isna() & after.isna())).all(axis=1)
-            unchanged_ts = common[same.to_numpy()]
-            changed = new.drop(index=unchanged_ts)
+        part = scan(path, need_last=append)
+        if append and part is not None and (done := self._append(part, new, compared, with_factor)) is not None:
+            return done
+        if part is not None:
+            old = self._partition_frame(part).set_index("ts")
+            changed, unchanged_ts = _changes(old, new, compared, with_factor)
             if changed.empty:
                 return 0, len(unchanged_ts)
             merged = pd.concat([old.drop(index=changed.index, errors="ignore"), changed])
@@ -376,18 +469,115 @@ class Lake:
             unchanged_ts = new.index[:0]
             changed = merged = new
         self._write_partition(merged.sort_index().reset_index(), path)
+        self._fold_done(path)
         return len(changed), len(unchanged_ts)
+
+    def _append(
+        self, part: Partition, new: pd.DataFrame, compared: Sequence[str], with_factor: bool
+    ) -> tuple[int, int] | None:
+        """Store rows newer than everything in the partition as a delta; None when the write needs a merge.
+
+        Rows at stored stamps are compared with the deltas only: unchanged ones are skipped, and a changed
+        one, a gap filled between deltas or a stamp in the base's range sends the write to the full merge.
+        """
+        last = part.last_ns
+        if last is None:
+            return None
+        stamps = pd.DatetimeIndex(new.index).tz_convert("UTC").as_unit("ns").asi8
+        older = stamps <= last
+        unchanged = 0
+        if older.any():
+            base_last = part.base_last_ns
+            if base_last is not None and bool((stamps[older] <= base_last).any()):
+                return None
+            stored = _union([_read_stored(d.path) for d in part.live]).set_index("ts")
+            changed, same = _changes(stored, new.loc[older], compared, with_factor)
+            if len(changed):
+                return None
+            unchanged = len(same)
+        fresh = new.loc[~older]
+        if fresh.empty:
+            return 0, unchanged
+        first_ns, last_ns = int(stamps[~older].min()), int(stamps[~older].max())
+        directory = part.base.parent
+        delta = Delta(directory / delta_name(first_ns, last_ns, 0), first_ns, last_ns, 0)
+        _atomic_write(_stored_format(fresh.sort_index().reset_index()), delta.path)
+        live = [*part.live, delta]
+        if len(live) >= MAX_LIVE_DELTAS:
+            self._merge_deltas(directory, live)
+        elif merge_group(live):
+            self._to_merge.add(part.base)
+        _remove(list(part.dead))
+        return len(fresh), unchanged
+
+    @staticmethod
+    def _merge_deltas(directory: Path, live: list[Delta]) -> None:
+        """Merge runs of same-level deltas into one file each until none is left (sources deleted after)."""
+        while group := merge_group(live):
+            merged = merged_delta(directory, group)
+            _atomic_write(_stored_format(_union([_read_stored(d.path) for d in group])), merged.path)
+            _remove([d.path for d in group])
+            at = live.index(group[0])
+            live = [*live[:at], merged, *live[at + len(group) :]]
+
+    def tidy(self) -> int:
+        """Merge the delta files that appends since the last call left mergeable; returns partitions tidied.
+
+        The live loop calls it after each cycle, so merging stays off the decision path; it costs
+        O(rows appended since the last compaction), never the partition's history.
+        """
+        with self._write_lock():
+            pending, self._to_merge = sorted(self._to_merge), set()
+            for base in pending:
+                part = scan(base)
+                if part is not None:
+                    self._merge_deltas(base.parent, list(part.live))
+                    _remove(list(part.dead))
+        return len(pending)
+
+    def _partition_frame(self, part: Partition) -> pd.DataFrame:
+        """A scanned partition's rows: the base, then its live deltas, as ``read_partition`` returns them."""
+        return _union([_read_stored(part.base), *(_read_stored(d.path) for d in part.live)])
+
+    def _fold_done(self, base: Path) -> None:
+        """After a new base was written (it holds every delta's rows), delete the partition's delta files."""
+        leftovers = [
+            p
+            for p in base.parent.iterdir()
+            if parse_delta(p) is not None or (p.name.startswith(".") and p.name.endswith(".tmp"))
+        ]
+        _remove(leftovers)
+
+    def compact(self, symbols: Sequence[str] | None = None, interval: str | None = None) -> int:
+        """Fold each partition's delta files into its base (atomically), so reads open one file per symbol.
+
+        Returns how many partitions were folded. The base is replaced before the deltas are deleted: a crash
+        in between leaves deltas that reads already ignore (see data/deltas.py).
+        """
+        iv = None if interval is None else normalize_interval(interval)
+        wanted = None if symbols is None else set(symbols)
+        folded = 0
+        with self._write_lock():
+            for _, sym, base in self._bar_files(iv):
+                if wanted is not None and sym not in wanted:
+                    continue
+                part = scan(base)
+                if part is None:
+                    continue
+                if part.live:
+                    self._write_partition(self._partition_frame(part), base)
+                    self._fold_done(base)
+                    folded += 1
+                else:
+                    _remove(list(part.dead))
+        if folded:
+            log.info("compacted the delta files of %d partition(s)", folded)
+        return folded
 
     @staticmethod
     def _write_partition(frame: pd.DataFrame, path: Path) -> None:
         """Write a partition in the stored column order and dtypes (optional columns only when present)."""
-        extra = [c for c in OPTIONAL_COLUMNS if c in frame.columns]
-        out = frame.loc[:, [*LAKE_COLUMNS, *extra]].astype({"ts": UTC_NS, "ingested_at": UTC_NS})
-        if ADJ_FACTOR in out.columns:
-            out[ADJ_FACTOR] = out[ADJ_FACTOR].astype("float64")
-        if FETCHED_AT in out.columns:
-            out[FETCHED_AT] = to_utc(out[FETCHED_AT])
-        _atomic_write(out, path)
+        _atomic_write(_stored_format(frame), path)
 
     def rescale_adj_factor(self, symbol: str, interval: str, ratio: float) -> int:
         """Move a partition's stored factors onto a newer basis (× ratio) after a later split or dividend."""
@@ -395,29 +585,71 @@ class Lake:
             raise DataError(f"adj_factor ratio must be a positive number, got {ratio!r}")
         path = self.bars_path(symbol, interval)
         with self._write_lock():
-            if not path.is_file():
+            part = scan(path)
+            if part is None:
                 return 0
-            frame = _read_parquet_file(path)
+            frame = self._partition_frame(part)
             if ADJ_FACTOR not in frame.columns:
                 return 0
             known = frame[ADJ_FACTOR].notna()
             if not bool(known.any()) or ratio == 1.0:
                 return 0
             frame.loc[known, ADJ_FACTOR] = frame.loc[known, ADJ_FACTOR] * ratio
-            frame["ts"] = to_utc(frame["ts"])
             self._write_partition(frame, path)
+            self._fold_done(path)
         log.info("rescaled %d adj_factor(s) of %s %s by %.8g", int(known.sum()), symbol, interval, ratio)
         return int(known.sum())
 
     def read_partition(self, symbol: str, interval: str) -> pd.DataFrame:
-        """One partition exactly as stored (raw prices, factors, provenance), for audits and backfill."""
+        """One partition exactly as stored (raw prices, factors, provenance), for audits and backfill.
+
+        Its delta files, if any, are read with it: the rows are those one merged file would hold.
+        """
         path = self.bars_path(symbol, interval)
-        if not path.is_file():
-            return empty_bars().assign(source=pd.Series([], dtype=object), ingested_at=pd.Series([], dtype=UTC_NS))
-        frame = _read_parquet_file(path)
-        for col in ("ts", "ingested_at", *([FETCHED_AT] if FETCHED_AT in frame.columns else [])):
-            frame[col] = to_utc(frame[col])
-        return frame
+
+        def read(parts: list[tuple[str, str, Partition]]) -> pd.DataFrame:
+            if not parts:
+                return empty_bars().assign(source=pd.Series([], dtype=object), ingested_at=pd.Series([], dtype=UTC_NS))
+            return self._partition_frame(parts[0][2])
+
+        def listing() -> list[tuple[str, str, Partition]]:
+            part = scan(path)
+            return [] if part is None else [(normalize_interval(interval), symbol, part)]
+
+        return self._consistent(listing, read)
+
+    def _partitions(
+        self, symbols: Sequence[str] | str | None, interval: str | None
+    ) -> list[tuple[str, str, Partition]]:
+        """(interval, symbol, partition) of every stored partition, optionally of some symbols or one interval."""
+        if isinstance(symbols, str):
+            symbols = [symbols]
+        wanted = None if symbols is None else set(symbols)
+        out = []
+        for iv, sym, base in self._bar_files(interval):
+            if wanted is None or sym in wanted:
+                part = scan(base)
+                if part is not None:
+                    out.append((iv, sym, part))
+        return out
+
+    @staticmethod
+    def _consistent(
+        listing: Callable[[], list[tuple[str, str, Partition]]],
+        read: Callable[[list[tuple[str, str, Partition]]], _T],
+    ) -> _T:
+        """Run a read over listed partitions again until no writer replaced or removed a listed file meanwhile."""
+        for _ in range(READ_TRIES):
+            parts = listing()
+            try:
+                out = read(parts)
+            except (duckdb.Error, OSError, DataError):
+                if all(p.holds() for _, _, p in parts):
+                    raise
+                continue
+            if all(p.holds() for _, _, p in parts):
+                return out
+        raise DataError(f"the lake changed under each of {READ_TRIES} tries of a read; try again")
 
     def _append_quarantine(self, bad: pd.DataFrame, interval: str, source: str, now: pd.Timestamp) -> None:
         """Persist quarantined rows (new ones only, so re-imports do not pile up copies) with their reason."""
@@ -463,7 +695,15 @@ class Lake:
         """
         iv = normalize_interval(interval)
         lo, hi = _utc_bound(start, "start"), _utc_bound(end, "end")
-        files = self._files_for(symbols, iv)
+        return self._consistent(
+            lambda: self._partitions(symbols, iv),
+            lambda parts: self._read_window(_files(parts), lo, hi, adjusted, with_factor),
+        )
+
+    def _read_window(
+        self, files: list[str], lo: int | None, hi: int | None, adjusted: bool, with_factor: bool
+    ) -> pd.DataFrame:
+        """``read_bars`` over a list of partition files."""
         if not files:
             return empty_bars()
         where: list[str] = []
@@ -503,8 +743,15 @@ class Lake:
         """
         iv = normalize_interval(interval)
         at_ns = _utc_bound(at, "at")
-        files = self._files_for(symbols, iv)
-        if not files or at_ns is None:
+        if at_ns is None:
+            return empty_bars()
+        return self._consistent(
+            lambda: self._partitions(symbols, iv), lambda parts: self._read_asof(_files(parts), iv, at_ns, adjusted)
+        )
+
+    def _read_asof(self, files: list[str], iv: str, at_ns: int, adjusted: bool) -> pd.DataFrame:
+        """``read_bars_asof`` over a list of partition files."""
+        if not files:
             return empty_bars()
         sql = (
             f"SELECT {self._value_sql(files, adjusted)} "
@@ -516,11 +763,8 @@ class Lake:
         return self._bars_frame(self._query(sql, [files, int(BAR_LENGTH[iv].value), at_ns]))
 
     def _files_for(self, symbols: Sequence[str] | str | None, interval: str) -> list[str]:
-        """Stored partition files of an interval, optionally only those of some symbols."""
-        if isinstance(symbols, str):
-            symbols = [symbols]
-        wanted = None if symbols is None else set(symbols)
-        return [str(p) for _, sym, p in self._bar_files(interval) if wanted is None or sym in wanted]
+        """Stored partition files of an interval (bases and live deltas), optionally only some symbols'."""
+        return _files(self._partitions(symbols, interval))
 
     @staticmethod
     def _value_sql(files: Sequence[str], adjusted: bool) -> str:
@@ -556,28 +800,7 @@ class Lake:
     def status(self) -> pd.DataFrame:
         """One row per (interval, symbol): coverage, row and quarantine counts, as `data status` shows."""
         columns = ["interval", "symbol", "first_ts", "last_ts", "rows", "quarantined", "sources"]
-        bar_files = self._bar_files()
-        records: dict[tuple[str, str], dict[str, Any]] = {}
-        if bar_files:
-            by_path = {str(p): (iv, sym) for iv, sym, p in bar_files}
-            stats = self._query(
-                "SELECT filename, min(ts) AS first_ts, max(ts) AS last_ts, count(*) AS n, "
-                "list_sort(list_distinct(list(source))) AS sources "
-                "FROM read_parquet(?, hive_partitioning = false, filename = true, union_by_name = true) "
-                "GROUP BY filename",
-                [list(by_path)],
-            )
-            stats["first_ts"] = to_utc(stats["first_ts"])
-            stats["last_ts"] = to_utc(stats["last_ts"])
-            row: dict[Any, Any]
-            for row in stats.to_dict("records"):
-                records[by_path[str(row["filename"])]] = {
-                    "first_ts": row["first_ts"],
-                    "last_ts": row["last_ts"],
-                    "rows": int(row["n"]),
-                    "quarantined": 0,
-                    "sources": ",".join(str(s) for s in row["sources"]),
-                }
+        records = self._consistent(lambda: self._partitions(None, None), self._bar_stats)
         for iv, sym, path in self._quarantine_files():
             rec = records.setdefault(
                 (iv, sym),
@@ -601,6 +824,38 @@ class Lake:
         out["first_ts"] = out["first_ts"].astype(UTC_NS)
         out["last_ts"] = out["last_ts"].astype(UTC_NS)
         return out.astype({"rows": "int64", "quarantined": "int64"})
+
+    def _bar_stats(self, parts: list[tuple[str, str, Partition]]) -> dict[tuple[str, str], dict[str, Any]]:
+        """Coverage, row count and sources per (interval, symbol), a partition's deltas counted with its base."""
+        records: dict[tuple[str, str], dict[str, Any]] = {}
+        if not parts:
+            return records
+        by_path = {f: (iv, sym) for iv, sym, part in parts for f in part.files}
+        stats = self._query(
+            "SELECT filename, min(ts) AS first_ts, max(ts) AS last_ts, count(*) AS n, "
+            "list_sort(list_distinct(list(source))) AS sources "
+            "FROM read_parquet(?, hive_partitioning = false, filename = true, union_by_name = true) "
+            "GROUP BY filename",
+            [list(by_path)],
+        )
+        stats["first_ts"] = to_utc(stats["first_ts"])
+        stats["last_ts"] = to_utc(stats["last_ts"])
+        sources: dict[tuple[str, str], set[str]] = {}
+        row: dict[Any, Any]
+        for row in stats.to_dict("records"):
+            key = by_path[str(row["filename"])]
+            sources.setdefault(key, set()).update(str(s) for s in row["sources"])
+            if key in records:
+                rec = records[key]
+                rec["first_ts"] = min(rec["first_ts"], row["first_ts"])
+                rec["last_ts"] = max(rec["last_ts"], row["last_ts"])
+                rec["rows"] += int(row["n"])
+            else:
+                records[key] = {"first_ts": row["first_ts"], "last_ts": row["last_ts"], "rows": int(row["n"])}
+        for key, rec in records.items():
+            rec["quarantined"] = 0
+            rec["sources"] = ",".join(sorted(sources[key]))
+        return records
 
     def quarantine(self, symbol: str | None = None, interval: str | None = None) -> pd.DataFrame:
         """Every quarantined row with its reason, so an operator can see what a vendor got wrong."""

@@ -395,10 +395,21 @@ class LiveOrchestrator:
         elif event.kind is EventKind.CLOSE:
             if self.recorder is not None:
                 self.recorder.flush()
+            self._compact_lake()
         elif event.kind is EventKind.REPORT:
             self._report(plan)
         elif event.kind is EventKind.RETRAIN:
             self._retrain(plan)
+
+    def _compact_lake(self, tidy: bool = False) -> None:
+        """Off the decision path: merge the bar's delta files (tidy), or after the close fold them into the base."""
+        try:
+            if tidy:
+                self.lake.tidy()
+            else:
+                self.lake.compact(self.request.symbols, self.request.interval)
+        except (PapertraderError, OSError) as exc:
+            log.warning("lake %s failed (the deltas stay readable): %s", "tidy" if tidy else "compaction", exc)
 
     # ---- warm-up ---------------------------------------------------------------------------------
 
@@ -642,7 +653,7 @@ class LiveOrchestrator:
             checked = validate_bars(frame)
             valid = checked.valid
             quarantined = [f"{r.symbol} {r.ts:%H:%M} ({r.reason})" for r in checked.quarantined.itertuples()]
-            self.lake.write_bars(frame, self.request.interval, batch.source or "live", fetched_at=now)
+            self.lake.write_bars(frame, self.request.interval, batch.source or "live", fetched_at=now, append=True)
             valid = valid[valid["ts"] > pd.Timestamp(since)]
         if expected is not None:
             self._judge(expected, valid, batch.failures, quarantined, now)
@@ -655,6 +666,7 @@ class LiveOrchestrator:
             engine.extend(panel, features)
         self._step_pending("catching up: this bar closed before the latest one")
         self._prepare_next()
+        self._compact_lake(tidy=True)
 
     def _prepare_next(self) -> None:
         """Between bars: the strategy precomputes what the next cycle already determines (recurrent prefixes)."""

@@ -46,6 +46,7 @@ import pandas as pd
 
 from papertrader.core.errors import DataError
 from papertrader.data.actions import clean_actions, factor_from_actions
+from papertrader.data.deltas import parse_delta
 from papertrader.data.schema import BAR_COLUMNS, DAILY_TZ, UTC_NS, daily_stamp, normalize_interval
 from papertrader.data.store import Lake, WriteReport
 from papertrader.data.symbols import check_symbols
@@ -312,6 +313,10 @@ def all_or_nothing(lake: Lake, symbols: Iterable[str], interval: str) -> Iterato
     """Undo a partial multi-symbol write: restore each touched partition and drop new quarantine files."""
     iv = normalize_interval(interval)
     saved = {p: (p.read_bytes() if p.is_file() else None) for p in (lake.bars_path(s, iv) for s in symbols)}
+    # A partition's live delta files (data/deltas.py) are folded and deleted by a merge: keep them too.
+    deltas = {
+        d: d.read_bytes() for p in saved if p.parent.is_dir() for d in p.parent.iterdir() if parse_delta(d) is not None
+    }
     quarantine = lake.quarantine_dir / iv
     before = set(quarantine.rglob("*.parquet")) if quarantine.is_dir() else set()
     try:
@@ -322,6 +327,8 @@ def all_or_nothing(lake: Lake, symbols: Iterable[str], interval: str) -> Iterato
                 partition.unlink(missing_ok=True)
             else:
                 partition.write_bytes(content)
+        for delta, content in deltas.items():
+            delta.write_bytes(content)
         if quarantine.is_dir():
             for added in set(quarantine.rglob("*.parquet")) - before:
                 added.unlink(missing_ok=True)
