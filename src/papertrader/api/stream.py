@@ -57,9 +57,6 @@ log = logging.getLogger(__name__)
 #: WebSocket close code 1003: the endpoint received a kind of data it cannot accept (RFC 6455).
 UNSUPPORTED_DATA = 1003
 
-#: The risk events streamed as alerts (one catalogue: domain.events).
-RISK_KINDS = STREAM_RISK_KINDS
-
 
 @dataclass(frozen=True, slots=True)
 class Resync:
@@ -196,7 +193,7 @@ class StreamHub:
 
     def on_engine(self, kind: str, payload: dict[str, Any]) -> None:
         """LiveState listener, called in the engine thread: buffer and schedule, never block."""
-        if kind != "cycle" and kind not in ("fill", "signal", "health") and kind not in RISK_KINDS:
+        if kind != "cycle" and kind not in ("fill", "signal", "health") and kind not in STREAM_RISK_KINDS:
             return
         self._post(kind, payload)
 

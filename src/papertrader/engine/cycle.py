@@ -25,8 +25,6 @@ from papertrader.core.events import EventBus
 from papertrader.core.ids import order_id
 from papertrader.data.universe import universe_sectors
 from papertrader.domain.events import (
-    ACTION_KINDS,
-    RESTORE_KINDS,
     CycleClosed,
     DividendPaid,
     DomainEvent,
@@ -72,14 +70,6 @@ log = logging.getLogger(__name__)
 EXTEND_CHECK_ROWS = 32
 #: the live ATR tail, in ATR periods: Wilder smoothing keeps (1 - 1/14)^700 ~ 3e-23 of a seed that far back
 ATR_TAIL_PERIODS = 50
-
-#: Corporate-action event kinds: they move cash and positions, so the ledger is rebuilt from them too.
-ACTION_EVENTS = ACTION_KINDS
-#: The operator switched between paper trading and observe-only (signals and risk run, no orders are sent).
-TRADING_MODE = TradingModeChanged.KIND
-
-#: Event kinds a resumed run needs back (Engine.restore): re-entry blocks after stops, halts, resets, actions, the mode.
-RESTORE_EVENTS = RESTORE_KINDS
 
 
 class Recorder(Protocol):
@@ -172,7 +162,7 @@ class Engine:
     ) -> None:
         """Rebuild the state a killed run had committed after `last_cycle`, so it continues exactly.
 
-        `events` needs only the kinds in RESTORE_EVENTS (protective-stop blocks, halts and resets) and
+        `events` needs only the kinds in domain.events.RESTORE_KINDS (protective-stop blocks, halts and resets) and
         `curve` the committed (close time, equity) of every cycle, from which the loss limits are replayed.
         A strategy with memory (it has a `replay(cycles)` method, like the ensemble) is handed every committed
         cycle `first..last_cycle` to decide again in order; a stateless one decides `last_cycle` only.

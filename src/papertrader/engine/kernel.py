@@ -26,7 +26,8 @@ from papertrader.config.settings import Settings
 from papertrader.core.clock import Clock, SimClock, WallClock
 from papertrader.core.events import EventBus
 from papertrader.data.store import Lake
-from papertrader.engine.cycle import RESTORE_EVENTS, Engine
+from papertrader.domain.events import RESTORE_KINDS
+from papertrader.engine.cycle import Engine
 from papertrader.engine.panel import Panel
 from papertrader.engine.recorder import BatchRecorder
 from papertrader.engine.strategies import Built, build
@@ -192,7 +193,7 @@ def restore_committed(
         repo.load_fills(run_id),
         repo.load_orders(run_id),
         last_cycle,
-        repo.load_events(run_id, RESTORE_EVENTS),
+        repo.load_events(run_id, RESTORE_KINDS),
         curve,
         first=first,
     )

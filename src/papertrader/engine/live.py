@@ -17,7 +17,6 @@ from papertrader.domain.events import STREAMED_KINDS, CycleClosed, DomainEvent, 
 from papertrader.engine.cycle import Engine
 
 Listener = Callable[[str, dict[str, Any]], None]
-STREAMED = STREAMED_KINDS
 
 
 @dataclass(frozen=True)
@@ -152,7 +151,7 @@ class LiveState:
             payload = {"cycle": snap.cycle, "ts": event.ts.isoformat(), "equity": snap.equity, "cash": snap.cash}
             for listener in listeners:
                 listener("cycle", payload)
-        elif event.kind in STREAMED or event.kind.startswith(("order.", "risk.")):
+        elif event.kind in STREAMED_KINDS or event.kind.startswith(("order.", "risk.")):
             with self._lock:
                 self._events.append(event)
                 listeners = list(self._listeners)

@@ -22,7 +22,6 @@ import talib
 from papertrader.config.settings import RiskSettings
 from papertrader.core.arrays import Array
 from papertrader.domain.events import (
-    PROTECTION_KINDS,
     DomainEvent,
     PositionUnprotected,
     StopBlockCleared,
@@ -37,7 +36,6 @@ from papertrader.risk.stops import stop_levels
 
 STOP, TAKE = "sl", "tp"
 EXIT_EVENT, CLEARED_EVENT = StopExited.KIND, StopBlockCleared.KIND
-PROTECTION_EVENTS = PROTECTION_KINDS
 
 
 def atr_panel(prices: PriceArrays, period: int) -> Array:

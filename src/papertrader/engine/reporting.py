@@ -9,13 +9,13 @@ import pandas as pd
 from papertrader.config.settings import Settings
 from papertrader.core.errors import DataError
 from papertrader.data.store import Lake
+from papertrader.domain.events import ATTRIBUTION_KINDS, REPORT_RISK_KINDS
 from papertrader.engine.benchmark import buy_and_hold
 from papertrader.engine.kernel import stored_settings
 from papertrader.engine.runner import RunRequest, load_panel
 from papertrader.persistence.repository import RunRepository
 from papertrader.portfolio.metrics import periods_per_year
-from papertrader.reports.attribution import ATTRIBUTION_KINDS
-from papertrader.reports.tearsheet import RISK_KINDS, TearSheetInput
+from papertrader.reports.tearsheet import TearSheetInput
 
 
 def tearsheet_input(settings: Settings, repo: RunRepository, run_id: str) -> TearSheetInput:
@@ -49,6 +49,6 @@ def tearsheet_input(settings: Settings, repo: RunRepository, run_id: str) -> Tea
         benchmark_exposure=pd.Series(invested[:cycles], index=index),
         closes=closes,
         fills=repo.load_fills(run_id),
-        events=repo.load_events(run_id, [*RISK_KINDS, *ATTRIBUTION_KINDS]),
+        events=repo.load_events(run_id, [*REPORT_RISK_KINDS, *ATTRIBUTION_KINDS]),
         periods_per_year=ppy,
     )

@@ -17,7 +17,6 @@ from typing import Any
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from papertrader.domain.events import ATTRIBUTION_KINDS as ATTRIBUTION_KINDS  # what the tear sheet's loader asks for
 from papertrader.domain.events import (
     DomainEvent,
     DriftChanged,

@@ -26,8 +26,6 @@ from papertrader.reports import plots
 from papertrader.reports.attribution import attribution_section
 from papertrader.risk.wording import MEANING, is_rise, resize_sentence
 
-#: The events of the risk table (denied, cut, raised, rejected, cancelled, expired, health changes).
-RISK_KINDS = REPORT_RISK_KINDS
 RESIZE_KINDS = (OrderReduced.KIND, OrderResized.KIND)
 
 
@@ -85,7 +83,7 @@ def _fills_table(fills: Sequence[Fill], limit: int = 500) -> str:
 
 
 def _events_table(events: Sequence[DomainEvent], limit: int = 300) -> str:
-    risk = [e for e in events if e.kind in RISK_KINDS]
+    risk = [e for e in events if e.kind in REPORT_RISK_KINDS]
     if not risk:
         return "<p>No risk events: nothing was denied, reduced, rejected, cancelled or expired.</p>"
     counts = Counter((e.kind, _rule(e)) for e in risk)

@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 
 from papertrader.cli import app
 from papertrader.config.settings import Settings
+from papertrader.domain.events import TradingModeChanged
 from papertrader.engine.control import RunControl
-from papertrader.engine.cycle import TRADING_MODE
 from papertrader.engine.runner import RunRequest, run
 from papertrader.persistence.db import make_engine
 from papertrader.persistence.repository import RunRepository
@@ -48,7 +48,7 @@ def test_a_resumed_run_keeps_observe_only_and_sends_no_orders(home: Path) -> Non
     resumed = run(settings, _request("observed", resume=True))
 
     repo = RunRepository(make_engine(settings.db_url))
-    switched = repo.load_events("observed", [TRADING_MODE])
+    switched = repo.load_events("observed", [TradingModeChanged.KIND])
     assert [e.payload["mode"] for e in switched] == ["observe"], "recorded once, and the resume did not undo it"
     after = [e for e in repo.load_events("observed", ["order.submitted"]) if e.ts > switched[0].ts]
     assert after == [], "observe-only sends no orders, before and after the resume"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from papertrader.api.views.alerts import ALERT_KINDS, alert_view
-from papertrader.domain.events import event_from_record
+from papertrader.api.views.alerts import alert_view
+from papertrader.domain.events import ALERT_KINDS, event_from_record
 
 T0 = datetime(2020, 1, 2, 21, tzinfo=UTC)
 

@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 from papertrader.config.settings import Settings
 from papertrader.core.clock import SimClock
 from papertrader.core.events import EventBus
-from papertrader.domain.events import DomainEvent
+from papertrader.domain.events import ACTION_KINDS, DomainEvent
 from papertrader.domain.types import Fill, Side
-from papertrader.engine.cycle import ACTION_EVENTS, Engine, apply_action_event
+from papertrader.engine.cycle import Engine, apply_action_event
 from papertrader.engine.panel import Panel
 from papertrader.features.technical import TechnicalSpec, compute_technical
 from papertrader.portfolio.ledger import Ledger
@@ -114,7 +114,7 @@ def test_fills_and_actions_from_the_event_log_rebuild_the_ledger_exactly(
                     int(str(p["seq"])),
                 )
             )
-        elif event.kind in ACTION_EVENTS:
+        elif event.kind in ACTION_KINDS:
             apply_action_event(ledger, event)
     assert ledger.cash == engine.ledger.cash
     assert dict(ledger.positions) == dict(engine.ledger.positions)

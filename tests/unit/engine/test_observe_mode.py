@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 
 from papertrader.config.settings import RiskSettings, Settings
+from papertrader.domain.events import RESTORE_KINDS, TradingModeChanged
 from papertrader.engine.control import RunControl
-from papertrader.engine.cycle import RESTORE_EVENTS, TRADING_MODE
 from papertrader.engine.runner import _controlled_pacer
 from support import EngineFactory
 
@@ -45,7 +45,7 @@ def test_observe_only_sends_no_orders_but_decides_as_before_and_paper_trading_pi
         (e.ts, e.payload["target_weight"]) for e in ref_events if e.kind == "signal"
     ], "signals run unchanged"
     assert any(e.kind == "order.submitted" for e in events if e.ts > switch_ts) and not engine.observing
-    modes = [e.payload["mode"] for e in events if e.kind == TRADING_MODE]
+    modes = [e.payload["mode"] for e in events if e.kind == TradingModeChanged.KIND]
     assert modes == ["observe", "paper"]
 
 
@@ -59,10 +59,10 @@ def test_a_resumed_engine_keeps_observe_only_from_its_committed_events(
     engine.set_observing(True, "observe-only: no orders")
     engine.step(5)
     fresh, _ = engine_factory(bars, SETTINGS)
-    fresh.restore([], [], 5, [e for e in events if e.kind in RESTORE_EVENTS])
+    fresh.restore([], [], 5, [e for e in events if e.kind in RESTORE_KINDS])
     assert fresh.observing
     engine.set_observing(False, "paper trading resumed")
     engine.step(6)
     again, _ = engine_factory(bars, SETTINGS)
-    again.restore([], [], 6, [e for e in events if e.kind in RESTORE_EVENTS])
+    again.restore([], [], 6, [e for e in events if e.kind in RESTORE_KINDS])
     assert not again.observing

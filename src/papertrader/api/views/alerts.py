@@ -10,7 +10,6 @@ from typing import Any
 
 from papertrader.api.schemas import AlertView, Severity
 from papertrader.api.views.convert import to_float
-from papertrader.domain.events import ALERT_KINDS as ALERT_KINDS
 from papertrader.domain.events import DomainEvent
 from papertrader.risk.wording import resize_sentence
 

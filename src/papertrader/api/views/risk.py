@@ -12,11 +12,12 @@ from pydantic import BaseModel
 from papertrader.api.context import ApiContext
 from papertrader.api.routing import NOT_FOUND, Guards, Limit, RunParam, get, resource_router
 from papertrader.api.schemas import BucketView, LargestPosition, PositionView, RiskLimits, RiskView
-from papertrader.api.views.alerts import ALERT_KINDS, alert_view
+from papertrader.api.views.alerts import alert_view
 from papertrader.api.views.convert import nan_to_null, to_float
 from papertrader.api.views.portfolio import portfolio_view, positions_view
 from papertrader.config.settings import RiskSettings
 from papertrader.data.universe import universe_sectors
+from papertrader.domain.events import ALERT_KINDS
 from papertrader.risk.sectors import with_sectors
 
 
