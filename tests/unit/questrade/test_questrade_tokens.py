@@ -155,6 +155,9 @@ def test_concurrent_callers_share_one_refresh(tmp_path: Path) -> None:
         t.start()
     for t in threads:
         t.join()
+    for exc in errors:  # the fake skips (without ../shared recordings) from inside the threads: skip here too
+        if isinstance(exc, pytest.skip.Exception):
+            raise exc
     assert errors == [] and fake.issued == 1
 
 
