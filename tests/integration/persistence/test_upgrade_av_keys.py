@@ -36,7 +36,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def _rows(db: Path, table: str) -> list[tuple[object, ...]]:
     with sqlite3.connect(db) as conn:
-        return conn.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall()  # noqa: S608 - fixed table names
+        return conn.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall()
 
 
 def test_the_fixture_is_a_pre_alembic_ledger_with_key_budget_rows() -> None:
