@@ -1,10 +1,12 @@
-"""Optuna over the trend strategy's and the risk layer's parameters, scored walk-forward out-of-sample.
+"""Optuna over the trend strategy's (or the board's and its models') and the risk layer's parameters, scored
+walk-forward out-of-sample.
 
 Why this shape: a parameter set is judged only on consecutive validation folds it was never chosen on,
 each fold a full backtest through `engine.runner.run` (net of costs, the same path `backtest` takes), and
 scored against the default trend baseline on the same fold. The last part of the window is a held-out test
 that the search never backtests; it is run only on request, once per call, and every look is counted.
-Studies live in SQLite under the home folder, so re-running the same study adds trials to it.
+Studies live in SQLite under the home folder, so re-running the same study adds trials to it. The board's search
+(`--strategy ensemble`: models trained per fold, before it) is engine/hyperopt_board.py's objective in this loop.
 """
 
 from __future__ import annotations
@@ -225,10 +227,8 @@ class Objective:
         params = sample(trial, self.space)
         return self.record(trial, self.evaluate(params))
 
-    def record(self, trial: optuna.Trial, scored: Scored | list[float]) -> float:
+    def record(self, trial: optuna.Trial, scored: Scored) -> float:
         """The trial's score from its fold Sharpes, with the per-fold numbers stored on it."""
-        if not isinstance(scored, Scored):
-            scored = Scored(scored)
         sharpes = scored.sharpes
         base = self.baseline()
         excess = [s - b for s, b in zip(sharpes, base, strict=True)]
@@ -274,8 +274,8 @@ def run_trials(
             pending = [study.ask() for _ in range(min(batch, trials - added))]
             params = [sample(t, objective.space) for t in pending]
             results = map_fn(fold_sharpes_of, objective, None, params)
-            for trial, sharpes in zip(list(pending), results, strict=True):
-                study.tell(trial, objective.record(trial, sharpes))
+            for trial, scored in zip(list(pending), results, strict=True):
+                study.tell(trial, objective.record(trial, scored))
                 pending.remove(trial)
                 added += 1
                 if on_trial is not None:
@@ -479,10 +479,10 @@ def search(
         raise ConfigError("--trials must be at least 0")
     if batch < 1:
         raise ConfigError("--workers must be at least 1")
-    name_ = settings.strategy.name
-    if name_ not in ("trend", "ensemble"):
+    strategy_name = settings.strategy.name
+    if strategy_name not in ("trend", "ensemble"):
         raise ConfigError(
-            f"hyperopt searches the trend strategy or the board (ensemble); strategy.name is {name_!r}. "
+            f"hyperopt searches the trend strategy or the board (ensemble); strategy.name is {strategy_name!r}. "
             "Use --strategy trend or --strategy ensemble"
         )
     plan = plan_folds(settings, symbols, start, end, folds, test_fraction)
@@ -492,11 +492,11 @@ def search(
         end=end.isoformat() if end else None,
         folds=folds,
         test_fraction=test_fraction,
-        strategy=name_,
-        small=small if name_ == "ensemble" else None,
+        strategy=strategy_name,
+        small=small if strategy_name == "ensemble" else None,
     )
     objective: Objective
-    if name_ == "ensemble":
+    if strategy_name == "ensemble":
         from papertrader.engine.hyperopt_board import board_objective
 
         objective = board_objective(settings, symbols, plan, runner, small=small, trainer=trainer)
@@ -507,7 +507,7 @@ def search(
     before = len(study.trials)
     interrupted = run_trials(study, objective, trials, batch, map_fn or run_local, on_trial)
     rows = best_trials(study, top)
-    board = board_summary(study) if name_ == "ensemble" else None
+    board = board_summary(study) if strategy_name == "ensemble" else None
     tested = None
     if with_test and rows and not interrupted:
         best_params = next(t.params for t in study.trials if t.number == rows[0].number)
@@ -544,4 +544,4 @@ def board_summary(study: optuna.Study) -> dict[str, Any]:
     }
 
 
-__all__ = ["SPACE", "Objective", "Outcome", "Param", "Plan", "search", "settings_for"]
+__all__ = ["SPACE", "Objective", "Outcome", "Param", "Plan", "Scored", "search", "settings_for"]
