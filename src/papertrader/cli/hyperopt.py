@@ -41,16 +41,31 @@ def hyperopt(
     ray: Annotated[bool, typer.Option("--ray", help="score each batch of --workers trials as Ray tasks")] = False,
     ray_address: Annotated[str | None, typer.Option(help="join this Ray cluster (implies --ray)")] = None,
     json_file: Annotated[Path | None, typer.Option("--json", help="write the report as JSON")] = None,
+    strategy: Annotated[
+        str | None,
+        typer.Option(
+            help="trend (strategy and risk parameters) or ensemble (the board's parameters, risk and the models' "
+            "hyper-parameters, models trained per fold); default: strategy.name from the config"
+        ),
+    ] = None,
+    small: Annotated[
+        bool, typer.Option("--small", help="ensemble: tiny CI-sized models (train --small) so a trial takes seconds")
+    ] = False,
 ) -> None:
-    """Optuna over trend and risk parameters, scored out-of-sample on walk-forward folds against the trend baseline."""
+    """Optuna over trend, board, risk and model parameters, scored out-of-sample on walk-forward folds against the
+    trend baseline."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from papertrader.engine.hyperopt import search
     from papertrader.models.scaleout import mapper, shutdown
 
     use_ray = ray or ray_address is not None or workers > 1
+    if strategy is not None and strategy not in ("trend", "ensemble"):
+        raise typer.BadParameter(f"--strategy takes trend or ensemble, not {strategy!r}")
     with errors(console):
         settings = load_settings()
+        if strategy is not None:
+            settings = settings.model_copy(update={"strategy": settings.strategy.model_copy(update={"name": strategy})})
         try:
             with Progress(
                 TextColumn("hyperopt"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=console
@@ -71,6 +86,7 @@ def hyperopt(
                     on_trial=lambda _n: progress.advance(task),
                     batch=workers,
                     map_fn=mapper(ray_address, use_ray=use_ray, num_cpus=workers if workers > 1 else None),
+                    small=small,
                 )
         finally:
             if use_ray:
@@ -88,7 +104,24 @@ SHORT = {
     "risk.max_position_fraction": "max_pos",
     "risk.vol_target": "vol_tgt",
     "risk.stop_atr_mult": "stop_atr",
+    "board.min_edge": "edge",
+    "board.alignment_boost": "align",
+    "board.conflict_penalty": "conflict",
+    "board.conflict_policy": "policy",
 }
+
+
+def short(name: str) -> str:
+    """The table's short name of a parameter (board weights as w_<member>, model ones as <member>.<name>)."""
+    if name in SHORT:
+        return SHORT[name]
+    if name.startswith("board.weight."):
+        return "w_" + name.removeprefix("board.weight.")
+    return name.removeprefix("model.")
+
+
+def _value(v: object) -> str:
+    return f"{v:.3g}" if isinstance(v, int | float) and not isinstance(v, bool) else str(v)
 
 
 def _num(x: float) -> str:
@@ -117,12 +150,21 @@ def print_outcome(outcome: Outcome) -> None:
     for row in outcome.best:
         order = list(SHORT)
         ranked = sorted(row.params.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order))
-        params = " ".join(f"{SHORT.get(k, k)}={v:.3g}" for k, v in ranked)
+        params = " ".join(f"{short(k)}={_value(v)}" for k, v in ranked)
         table.add_row(
             str(row.number), _num(row.score), *map(_num, row.fold_excess), f"{row.spread:.2f}", _num(row.worst), params
         )
     console.print(table)
-    console.print("parameters: " + ", ".join(f"{short}={name}" for name, short in SHORT.items()))
+    shown = {k for row in outcome.best for k in row.params}
+    console.print("parameters: " + ", ".join(f"{short(name)}={name}" for name in SHORT if name in shown or not shown))
+    board = outcome.board
+    if board is not None:
+        members = ", ".join(f"{m} in {n}" for m, n in board["member_voted_in_trials"].items()) or "none"
+        console.print(
+            f"board: {board['trials_with_voting_models']} of {board['trials']} trials had a model member voting on "
+            f"every fold ({board['trials_with_any_voting_model']} on at least one; by member: {members}); the "
+            "others traded only the members that passed the quality gate"
+        )
     console.print(f"[yellow]caveat:[/yellow] {outcome.to_json()['caveat']}")
     test = outcome.final_test
     if test is not None:

@@ -1,10 +1,12 @@
-"""Optuna over the trend strategy's and the risk layer's parameters, scored walk-forward out-of-sample.
+"""Optuna over the trend strategy's (or the board's and its models') and the risk layer's parameters, scored
+walk-forward out-of-sample.
 
 Why this shape: a parameter set is judged only on consecutive validation folds it was never chosen on,
 each fold a full backtest through `engine.runner.run` (net of costs, the same path `backtest` takes), and
 scored against the default trend baseline on the same fold. The last part of the window is a held-out test
 that the search never backtests; it is run only on request, once per call, and every look is counted.
-Studies live in SQLite under the home folder, so re-running the same study adds trials to it.
+Studies live in SQLite under the home folder, so re-running the same study adds trials to it. The board's search
+(`--strategy ensemble`: models trained per fold, before it) is engine/hyperopt_board.py's objective in this loop.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
     import optuna
 
 Runner = Callable[..., RunResult]
+Trainer = Callable[..., Any]  # engine.hyperopt_board.train_member's shape, replaceable in tests
 Mapper = Callable[..., list[Any]]  # models.scaleout.mapper's shape: map_fn(fn, shared, params, items)
 MIN_FOLD_BARS = 20  # a Sharpe over fewer bars is noise
 
@@ -39,10 +42,11 @@ class Param:
     """One searched parameter: the settings field it sets (section.field), its type and its range."""
 
     name: str
-    kind: Literal["int", "float"]
-    low: float
-    high: float
+    kind: Literal["int", "float", "categorical"]
+    low: float = 0.0
+    high: float = 0.0
     log: bool = False
+    choices: tuple[Any, ...] = ()  # the values of a categorical parameter
 
 
 # slow is searched as a gap above fast, so every sampled pair satisfies strategy.fast < strategy.slow
@@ -56,11 +60,13 @@ SPACE: tuple[Param, ...] = (
 )
 
 
-def sample(trial: optuna.Trial, space: Sequence[Param] = SPACE) -> dict[str, float | int]:
+def sample(trial: optuna.Trial, space: Sequence[Param] = SPACE) -> dict[str, Any]:
     """Ask the trial for one value per parameter (Optuna records them as the trial's params)."""
-    values: dict[str, float | int] = {}
+    values: dict[str, Any] = {}
     for p in space:
-        if p.kind == "int":
+        if p.kind == "categorical":
+            values[p.name] = trial.suggest_categorical(p.name, list(p.choices))
+        elif p.kind == "int":
             values[p.name] = trial.suggest_int(p.name, int(p.low), int(p.high), log=p.log)
         else:
             values[p.name] = trial.suggest_float(p.name, p.low, p.high, log=p.log)
@@ -68,22 +74,30 @@ def sample(trial: optuna.Trial, space: Sequence[Param] = SPACE) -> dict[str, flo
 
 
 def settings_for(settings: Settings, params: dict[str, Any]) -> Settings:
-    """The user's settings with the trial's values, validated (a bad combination is a ConfigError, not a run)."""
-    sections: dict[str, dict[str, Any]] = {"strategy": {}, "risk": {}}
+    """The user's settings with the trial's values, validated (a bad combination is a ConfigError, not a run).
+
+    `board.weight.<member>` sets that member's entry of `board.base_weights` (the others keep theirs).
+    """
+    sections: dict[str, dict[str, Any]] = {"strategy": {}, "risk": {}, "board": {}}
     for name, value in params.items():
         section, key = name.split(".", 1)
         if section not in sections:
-            raise ConfigError(f"hyperopt cannot set {name}: only strategy.* and risk.* are searched")
+            raise ConfigError(f"hyperopt cannot set {name}: only strategy.*, risk.* and board.* are settings")
         sections[section][key] = value
     gap = sections["strategy"].pop("slow_gap", None)
     if gap is not None:
         sections["strategy"]["slow"] = int(sections["strategy"].get("fast", settings.strategy.fast)) + int(gap)
+    weights = {k.split(".", 1)[1]: float(v) for k, v in sections["board"].items() if k.startswith("weight.")}
+    board = {k: v for k, v in sections["board"].items() if not k.startswith("weight.")}
+    if weights:
+        board["base_weights"] = {**settings.board.base_weights, **weights}
     try:
         strategy = type(settings.strategy)(**{**settings.strategy.model_dump(), **sections["strategy"]})
         risk = type(settings.risk)(**{**settings.risk.model_dump(), **sections["risk"]})
+        board_settings = type(settings.board)(**{**settings.board.model_dump(), **board})
     except ValueError as exc:
         raise ConfigError(f"hyperopt parameters rejected by the settings: {exc}") from exc
-    return settings.model_copy(update={"strategy": strategy, "risk": risk})
+    return settings.model_copy(update={"strategy": strategy, "risk": risk, "board": board_settings})
 
 
 def baseline_settings(settings: Settings) -> Settings:
@@ -155,10 +169,14 @@ class Setup:
     folds: int
     test_fraction: float
     strategy: str
+    small: bool | None = None  # the board's model sizes (ensemble only: None for the trend strategy)
 
     def to_json(self) -> dict[str, Any]:
-        """Plain values stored as the study's user attribute."""
-        return {**self.__dict__, "symbols": list(self.symbols)}
+        """Plain values stored as the study's user attribute (a trend study's keys as before the board search)."""
+        out = {**self.__dict__, "symbols": list(self.symbols)}
+        if self.small is None:
+            out.pop("small")
+        return out
 
     def default_name(self) -> str:
         """A study name that changes whenever the folds would."""
@@ -195,27 +213,44 @@ class Objective:
             self._baseline = self.fold_sharpes(baseline_settings(self.settings))
         return self._baseline
 
+    def evaluate(self, params: dict[str, Any]) -> Scored:
+        """One parameter set's Sharpe on every fold (and what else the trial records)."""
+        return Scored(self.fold_sharpes(settings_for(self.settings, params)))
+
+    def test_run(self, params: dict[str, Any], window: Window) -> RunResult:
+        """One parameter set backtested on the held-out test window (only `final_test` calls it)."""
+        request = RunRequest(symbols=self.symbols, start=window.start, end=window.end)
+        return self.runner(settings_for(self.settings, params), request, persist=False)
+
     def __call__(self, trial: optuna.Trial) -> float:
         """Score one trial and record its fold-by-fold numbers on it."""
         params = sample(trial, self.space)
-        return self.record(trial, self.fold_sharpes(settings_for(self.settings, params)))
+        return self.record(trial, self.evaluate(params))
 
-    def record(self, trial: optuna.Trial, sharpes: list[float]) -> float:
+    def record(self, trial: optuna.Trial, scored: Scored) -> float:
         """The trial's score from its fold Sharpes, with the per-fold numbers stored on it."""
+        sharpes = scored.sharpes
         base = self.baseline()
         excess = [s - b for s, b in zip(sharpes, base, strict=True)]
         trial.set_user_attr("fold_sharpe", sharpes)
         trial.set_user_attr("fold_excess", excess)
         trial.set_user_attr("baseline_sharpe", base)
+        for key, value in scored.attrs.items():
+            trial.set_user_attr(key, value)
         return statistics.fmean(excess)
 
 
-def fold_sharpes_of(
-    shared: tuple[Settings, tuple[str, ...], Plan, Runner], _: None, params: dict[str, Any]
-) -> list[float]:
+@dataclass(frozen=True)
+class Scored:
+    """One trial's Sharpe per fold, plus what else it stores on the Optuna trial (the board's voting members)."""
+
+    sharpes: list[float]
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+
+def fold_sharpes_of(objective: Objective, _: None, params: dict[str, Any]) -> Scored:
     """One trial's fold Sharpes as a unit of work for models.scaleout (here or as a Ray task)."""
-    settings, symbols, plan, runner = shared
-    return Objective(settings, symbols, plan, runner).fold_sharpes(settings_for(settings, params))
+    return objective.evaluate(params)
 
 
 def run_trials(
@@ -234,14 +269,13 @@ def run_trials(
 
     added = 0
     pending: list[optuna.Trial] = []
-    shared = (objective.settings, objective.symbols, objective.plan, objective.runner)
     try:
         while added < trials:
             pending = [study.ask() for _ in range(min(batch, trials - added))]
             params = [sample(t, objective.space) for t in pending]
-            results = map_fn(fold_sharpes_of, shared, None, params)
-            for trial, sharpes in zip(list(pending), results, strict=True):
-                study.tell(trial, objective.record(trial, sharpes))
+            results = map_fn(fold_sharpes_of, objective, None, params)
+            for trial, scored in zip(list(pending), results, strict=True):
+                study.tell(trial, objective.record(trial, scored))
                 pending.remove(trial)
                 added += 1
                 if on_trial is not None:
@@ -361,6 +395,7 @@ class Outcome:
     best: tuple[TrialRow, ...]
     final_test: dict[str, Any] | None
     interrupted: bool = False
+    board: dict[str, Any] | None = None  # ensemble only: trials with voting model members (board_summary)
 
     def to_json(self) -> dict[str, Any]:
         """Stable keys for --json files and scripts."""
@@ -378,6 +413,7 @@ class Outcome:
             "final_test": self.final_test,
             "interrupted": self.interrupted,
             "caveat": caveat(self.trials_total),
+            **({"board": self.board} if self.board is not None else {}),
         }
 
 
@@ -397,7 +433,7 @@ def final_test(
     if test is None:
         raise ConfigError("no held-out test window: --test-fraction is 0")
     request = RunRequest(symbols=objective.symbols, start=test.start, end=test.end)
-    best = runner(settings_for(objective.settings, params), request, persist=False)
+    best = objective.test_run(params, test)
     base = runner(baseline_settings(objective.settings), request, persist=False)
     looks = int(study.user_attrs.get("test_looks", 0)) + 1
     study.set_user_attr("test_looks", looks)
@@ -430,16 +466,24 @@ def search(
     on_trial: Callable[[int], None] | None = None,
     batch: int = 1,
     map_fn: Mapper | None = None,
+    small: bool = False,
+    trainer: Trainer | None = None,
 ) -> Outcome:
-    """Add `trials` trials to the study (`batch` at a time through `map_fn`: here, or Ray) and report its best."""
+    """Add `trials` trials to the study (`batch` at a time through `map_fn`: here, or Ray) and report its best.
+
+    `settings.strategy.name` picks the space: "trend" (strategy and risk parameters) or "ensemble" (the board's
+    parameters, risk, and each model member's hyper-parameters, models trained per fold: engine/hyperopt_board.py,
+    `small` for the CI model sizes; `trainer` replaces the training call, for tests).
+    """
     if trials < 0:
         raise ConfigError("--trials must be at least 0")
     if batch < 1:
         raise ConfigError("--workers must be at least 1")
-    if settings.strategy.name != "trend":
+    strategy_name = settings.strategy.name
+    if strategy_name not in ("trend", "ensemble"):
         raise ConfigError(
-            f"hyperopt searches the trend strategy's and the risk parameters; strategy.name is "
-            f"{settings.strategy.name!r}. Model hyper-parameters are searched by `papertrader train` (models.tuning)"
+            f"hyperopt searches the trend strategy or the board (ensemble); strategy.name is {strategy_name!r}. "
+            "Use --strategy trend or --strategy ensemble"
         )
     plan = plan_folds(settings, symbols, start, end, folds, test_fraction)
     setup = Setup(
@@ -448,14 +492,22 @@ def search(
         end=end.isoformat() if end else None,
         folds=folds,
         test_fraction=test_fraction,
-        strategy=settings.strategy.name,
+        strategy=strategy_name,
+        small=small if strategy_name == "ensemble" else None,
     )
+    objective: Objective
+    if strategy_name == "ensemble":
+        from papertrader.engine.hyperopt_board import board_objective
+
+        objective = board_objective(settings, symbols, plan, runner, small=small, trainer=trainer)
+    else:
+        objective = Objective(settings, symbols, plan, runner)
     name = study_name or setup.default_name()
     study = open_study(settings, name, setup, seed)
-    objective = Objective(settings, symbols, plan, runner)
     before = len(study.trials)
     interrupted = run_trials(study, objective, trials, batch, map_fn or run_local, on_trial)
     rows = best_trials(study, top)
+    board = board_summary(study) if strategy_name == "ensemble" else None
     tested = None
     if with_test and rows and not interrupted:
         best_params = next(t.params for t in study.trials if t.number == rows[0].number)
@@ -471,7 +523,25 @@ def search(
         best=tuple(rows),
         final_test=tested,
         interrupted=interrupted,
+        board=board,
     )
 
 
-__all__ = ["SPACE", "Objective", "Outcome", "Param", "Plan", "search", "settings_for"]
+def board_summary(study: optuna.Study) -> dict[str, Any]:
+    """How many finished board trials had model members voting (quality gate passed) on every fold, and per member."""
+    import optuna
+
+    done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    voting = [t.user_attrs.get("voting", []) for t in done]
+    members = sorted({m for folds in voting for fold in folds for m in fold})
+    return {
+        "trials": len(done),
+        "trials_with_voting_models": sum(1 for folds in voting if folds and all(folds)),
+        "trials_with_any_voting_model": sum(1 for folds in voting if any(folds)),
+        "member_voted_in_trials": {m: sum(1 for folds in voting if any(m in f for f in folds)) for m in members},
+        "note": "a model member votes in a fold only when its version, trained before that fold, passed the "
+        "quality gate; otherwise the board trades the members that did",
+    }
+
+
+__all__ = ["SPACE", "Objective", "Outcome", "Param", "Plan", "Scored", "search", "settings_for"]

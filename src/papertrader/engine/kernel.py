@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, Final, Literal
 
 from papertrader.config.settings import Settings
@@ -75,6 +76,9 @@ class RunSpec:
     resume: bool = False
     versions: Mapping[str, str] = field(default_factory=dict, hash=False)
     extra_config: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    #: the home whose model registry (and board calibrations) the run reads; None: the settings' home.
+    #: `hyperopt --strategy ensemble` points it at a fold's models, trained on bars before that fold only
+    models_home: Path | None = None
 
     @property
     def historical(self) -> bool:
@@ -117,7 +121,14 @@ def build_strategy(
     The live orchestrator calls it again to rebuild its board on a retrained model.
     """
     return build(
-        settings, panel, spec.first, lake, clock=clock, historical=spec.historical, versions=dict(spec.versions)
+        settings,
+        panel,
+        spec.first,
+        lake,
+        clock=clock,
+        historical=spec.historical,
+        versions=dict(spec.versions),
+        models_home=spec.models_home,
     )
 
 

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -53,6 +54,10 @@ class RunRequest:
     speed: float = 0.0
     run_id: str | None = None
     resume: bool = False
+    #: model members pinned to registered versions, and the home whose registry holds them (None: settings.home);
+    #: `hyperopt --strategy ensemble` runs each fold on models trained before it (engine/hyperopt_board.py)
+    versions: tuple[tuple[str, str], ...] = ()
+    models_home: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -220,7 +225,14 @@ def run(
     lake = Lake(settings.lake_dir)
     panel, first = load_panel(lake, request)
     run_id = request.run_id or new_run_id(panel.open_times[first] if request.mode == "backtest" else _wall_now())
-    spec = RunSpec(run_id, request.mode, first, resume=request.resume)
+    spec = RunSpec(
+        run_id,
+        request.mode,
+        first,
+        resume=request.resume,
+        versions=dict(request.versions),
+        models_home=request.models_home,
+    )
     assembly = kernel.assemble(settings, spec, panel, lake=lake, repo=repo)
     engine, recorder, last_cycle = assembly.engine, assembly.recorder, assembly.last_cycle
     strategy = engine.strategy

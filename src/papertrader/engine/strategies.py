@@ -426,8 +426,10 @@ def calibrate(
     members: Sequence[Member],
     features: dict[str, Array],
     manifests: dict[str, Manifest],
+    home: Path | None = None,
 ) -> tuple[BoardCalibration | None, Path | None]:
-    """Load or fit the board's calibration for this window; stored beside the board config."""
+    """Load or fit the board's calibration for this window; stored beside the board config (under `home`, else
+    the settings' home)."""
     board = settings.board
     members = [m for m in members if m.timeframe != ADVISOR]  # polling an LLM over history costs money
     if board.calibration == "none" or not members:
@@ -454,7 +456,7 @@ def calibrate(
             "min_samples": board.min_calibration_samples,
         }
     )
-    path = settings.home / "board" / f"calibration-{key}.json"
+    path = (home or settings.home) / "board" / f"calibration-{key}.json"
     horizons = {m.name: board.horizon(m.name) for m in members}
     fitted = fit_board(
         members,
@@ -489,13 +491,15 @@ def build(
     clock: Clock | None = None,
     historical: bool = True,
     versions: Mapping[str, str] | None = None,
+    models_home: Path | None = None,
 ) -> Built:
     """Feature panels and the strategy the settings name (or a board of `names`), ready for the engine.
 
     `historical` is False only for live paper trading (advisors join history only with in_backtests);
     `clock` meters the advisors' daily budgets (the wall clock when None); `versions` pins model members to
     registered versions (a live session trading a retrained model), else each runs its family's live version.
-    `first` is the first traded cycle: calibration and drift references use only rows before it.
+    `first` is the first traded cycle: calibration and drift references use only rows before it. `models_home`
+    is the home whose registry the model members load from and where calibrations are kept (None: settings.home).
     Call `strategy.close()` when done.
     """
     n = len(panel.symbols)
@@ -510,7 +514,7 @@ def build(
         trend = FeatureBuilder(technical_spec(settings), close=False)
         return Built(trend(panel), TrendFollowing(n, settings.strategy.fast, settings.strategy.slow), builder=trend)
     chosen = tuple(names) if names is not None else member_names(settings)
-    registry = Registry(settings.home)
+    registry = Registry(models_home or settings.home)
     external = external_from(lake, settings) if any(m in FAMILY for m in chosen) else External()
     members, builder, manifests = board_members(settings, panel, chosen, external, registry, versions)
     board_advisors = advisors(settings, n, chosen, clock, historical)
@@ -536,7 +540,7 @@ def build(
             load()  # not polled for calibration, so load it now: its health (fallbacks) is known before cycle one
     voting = [m for m in members if m.name not in gated]
     voting_manifests = {m: man for m, man in manifests.items() if m not in gated}
-    calibration, path = calibrate(settings, panel, first, voting, features, voting_manifests)
+    calibration, path = calibrate(settings, panel, first, voting, features, voting_manifests, models_home)
     label = "ensemble" if len(chosen) > 1 else f"board_{chosen[0]}"
     strategy = Ensemble(
         members,

@@ -8,7 +8,7 @@ its test rows (models.gate.both_windows): a version votes on the board only if i
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -31,7 +31,7 @@ from papertrader.models.scaleout import run_local
 from papertrader.models.sequence import SequenceModel, SequenceSpec, prepare
 from papertrader.models.trading import backtest_rule, positions_from_probs
 from papertrader.models.trainer import EpochStats, Trainer
-from papertrader.models.tuning import Trial, apply_params, best, run_trial, search
+from papertrader.models.tuning import Trial, apply_params, best, run_trial, search, with_params
 from papertrader.models.validation import make_folds
 
 Kind = Literal["lstm", "gru", "ppo", "lgbm"]
@@ -57,6 +57,8 @@ class TrainOptions:
     progress: bool = False
     promote: bool | None = None
     trials: int = 0  # hyper-parameter trials (validation rows only) before the final fit
+    #: hyper-parameters set on the family's spec (models.tuning.with_params), e.g. hidden, lookback, lr
+    params: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -214,7 +216,7 @@ def _train_lgbm(bars: pd.DataFrame, options: TrainOptions, registry: Registry, c
     """The cross-sectional LightGBM member (models.crosstrain): Alpha158 factors, excess-return label, rank IC."""
     from papertrader.models.crosstrain import cross_section_spec, fit_cross_section, register_cross_section
 
-    spec = cross_section_spec(options.interval, options.small, options.horizon)
+    spec = with_params(cross_section_spec(options.interval, options.small, options.horizon), options.params)
     outcome = fit_cross_section(bars, spec, costs)
     version = register_cross_section(outcome, registry, options.interval, options.promote)
     return TrainOutcome("lgbm", version, outcome.metrics, outcome.seconds, outcome.samples_per_second)
@@ -240,7 +242,7 @@ def train_and_register(
         return _train_lgbm(bars, options, registry, costs)
     market, interval, features = market_for(bars, options, costs, external)
     if options.kind == "ppo":
-        ppo = specs.ppo_spec(interval, features, costs, options.small, options.timesteps)
+        ppo = with_params(specs.ppo_spec(interval, features, costs, options.small, options.timesteps), options.params)
         return _train_ppo(market, ppo, registry, options)
-    spec = sequence_spec_for(options, interval, features)
+    spec = with_params(sequence_spec_for(options, interval, features), options.params)
     return _train_sequence(market, spec, costs, registry, options, on_epoch, mapper)

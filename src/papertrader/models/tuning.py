@@ -10,9 +10,10 @@ leak the test window into the model.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, replace
-from typing import Any
+from dataclasses import fields as dataclass_fields
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -24,6 +25,7 @@ _SPACE: dict[str, dict[str, tuple[Any, ...]]] = {
     "lstm": {"hidden": (128, 192, 256), "layers": (2, 3), "lookback": (30, 40, 60)},
     "gru": {"hidden": (64, 96, 128), "layers": (2,), "lookback": (20, 24, 32, 40)},
 }
+T = TypeVar("T")
 _COMMON: dict[str, tuple[Any, ...]] = {"lr": (3e-4, 1e-3, 3e-3), "dropout": (0.0, 0.1, 0.2)}
 
 
@@ -99,3 +101,43 @@ def run_trial(market: Market, setup: tuple[SequenceSpec, Fold], params: dict[str
 def best(trials: list[Trial]) -> Trial:
     """The trial with the lowest validation loss."""
     return min(trials, key=lambda t: t.val_loss)
+
+
+#: The model hyper-parameters `papertrader hyperopt --strategy ensemble` searches, per board member, as choices
+#: (a trial that picks values already trained for a fold reuses that model instead of training it again). The
+#: `small` grid keeps the CI sizes of models.specs (`--small`); the other spans the production neighbourhood.
+BOARD_MODEL_SPACE: dict[bool, dict[str, dict[str, tuple[Any, ...]]]] = {
+    False: {
+        "lstm": {"hidden": (64, 128, 192), "lookback": (30, 40, 60), "lr": (3e-4, 1e-3, 3e-3)},
+        "gru": {"hidden": (32, 64, 96), "lookback": (16, 24, 32), "lr": (3e-4, 1e-3, 3e-3)},
+        "ppo": {"learning_rate": (1e-4, 3e-4, 1e-3), "ent_coef": (0.0, 0.01)},
+        "lgbm": {"num_leaves": (15, 31, 63), "learning_rate": (0.03, 0.05, 0.1)},
+    },
+    True: {
+        "lstm": {"hidden": (8, 16), "lookback": (10, 20), "lr": (1e-3, 3e-3)},
+        "gru": {"hidden": (8, 16), "lookback": (6, 8), "lr": (1e-3, 3e-3)},
+        "ppo": {"learning_rate": (3e-4, 1e-3)},
+        "lgbm": {"num_leaves": (7, 15), "learning_rate": (0.1, 0.2)},
+    },
+}
+
+
+def board_model_space(member: str, small: bool) -> dict[str, tuple[Any, ...]]:
+    """The searched choices of one model member (lstm, gru, ppo, lgbm) at the production or the CI size."""
+    return BOARD_MODEL_SPACE[small][member]
+
+
+def with_params(spec: T, params: Mapping[str, Any]) -> T:
+    """A family's spec (sequence, PPO or LightGBM) with the given fields replaced; `lr` is the trainer's rate."""
+    if not params:
+        return spec
+    fields = dict(params)
+    lr = fields.pop("lr", None)
+    known = {f.name for f in dataclass_fields(spec)}  # type: ignore[arg-type]
+    unknown = sorted(set(fields) - known)
+    if unknown or (lr is not None and "train" not in known):
+        raise ValueError(f"{type(spec).__name__} has no parameter {', '.join(unknown) or 'lr'}")
+    out = replace(spec, **fields)  # type: ignore[type-var]
+    if lr is not None:
+        out = replace(out, train=replace(out.train, lr=float(lr)))  # type: ignore[attr-defined, type-var]
+    return out

@@ -28,7 +28,7 @@ from papertrader.persistence.models import Base
 log = logging.getLogger(__name__)
 
 #: The newest revision under migrations/versions; a test checks it equals Alembic's head.
-HEAD_REVISION: Final = "0001"
+HEAD_REVISION: Final = "0002"
 MIGRATIONS_DIR: Final = Path(__file__).with_name("migrations")
 VERSION_TABLE: Final = "alembic_version"
 PRE_ALEMBIC: Final = "pre-alembic"

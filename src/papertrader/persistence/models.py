@@ -7,7 +7,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, CheckConstraint, Column, Float, ForeignKey, Index, Integer, String, Table, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from papertrader.persistence.types import Money, UTCDateTime
@@ -162,3 +162,31 @@ class EventModel(Base):
     ts: Mapped[datetime] = mapped_column(UTCDateTime())
     kind: Mapped[str] = mapped_column(String(64))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+# The Alpha Vantage key budget ledger (data/adapters/alphavantage/keys.py) keeps its counters in the same database,
+# so its tables are part of this schema and of its migrations (revision 0002), not created on the side.
+
+#: One row per key (by fingerprint): retirement, throttle backoff and spacing state.
+key_state = Table(
+    "av_key_state",
+    Base.metadata,
+    Column("fingerprint", String(64), primary_key=True),
+    Column("tier", String(16), nullable=False),
+    Column("purpose", String(16), nullable=False),
+    Column("last_sent_at", UTCDateTime(), nullable=True),
+    Column("retired_until", UTCDateTime(), nullable=True),
+    Column("retired_reason", String(64), nullable=True),
+    Column("backoff_until", UTCDateTime(), nullable=True),
+    Column("throttle_count", Integer, nullable=False, default=0),
+)
+
+#: One row per reserved request slot; rows older than the budget windows are pruned.
+key_reservations = Table(
+    "av_key_reservations",
+    Base.metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("reserved_at", UTCDateTime(), nullable=False),
+    Index("ix_av_key_reservations_fp_at", "fingerprint", "reserved_at"),
+)

@@ -33,7 +33,8 @@ class StoredRun:
 
 
 def _tables() -> list[Table]:
-    return list(Base.metadata.sorted_tables)
+    """The run tables: the parent and those keyed by run_id (the key budget tables belong to no run)."""
+    return [t for t in Base.metadata.sorted_tables if t.name == _PARENT or "run_id" in t.c]
 
 
 def _owned_by(table: Table, run_id: str) -> Any:

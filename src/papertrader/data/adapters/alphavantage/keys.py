@@ -48,14 +48,8 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
-    Column,
     Connection,
     Engine,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Table,
     delete,
     func,
     insert,
@@ -67,8 +61,8 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from papertrader.config.alphavantage import AlphaVantageKeySettings, AlphaVantageSettings
 from papertrader.core.clock import Clock, WallClock
 from papertrader.core.errors import ConfigError, QuotaExhaustedError, TemporaryError
-from papertrader.persistence.db import SQLITE_BEGIN_OPTION, make_engine
-from papertrader.persistence.types import UTCDateTime
+from papertrader.persistence.db import SQLITE_BEGIN_OPTION, init_db, make_engine
+from papertrader.persistence.models import key_reservations, key_state
 
 log = logging.getLogger(__name__)
 
@@ -280,32 +274,7 @@ def keys_from_settings(key_settings: AlphaVantageKeySettings, settings: AlphaVan
 
 
 # --- persistence -------------------------------------------------------------------------------------
-
-key_metadata = MetaData()
-
-#: One row per key (by fingerprint): retirement, throttle backoff and spacing state.
-key_state = Table(
-    "av_key_state",
-    key_metadata,
-    Column("fingerprint", String(64), primary_key=True),
-    Column("tier", String(16), nullable=False),
-    Column("purpose", String(16), nullable=False),
-    Column("last_sent_at", UTCDateTime(), nullable=True),
-    Column("retired_until", UTCDateTime(), nullable=True),
-    Column("retired_reason", String(64), nullable=True),
-    Column("backoff_until", UTCDateTime(), nullable=True),
-    Column("throttle_count", Integer, nullable=False, default=0),
-)
-
-#: One row per reserved request slot; rows older than the budget windows are pruned.
-key_reservations = Table(
-    "av_key_reservations",
-    key_metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("fingerprint", String(64), nullable=False),
-    Column("reserved_at", UTCDateTime(), nullable=False),
-    Index("ix_av_key_reservations_fp_at", "fingerprint", "reserved_at"),
-)
+# key_state and key_reservations live in persistence.models (the ledger schema, migrated by Alembic).
 
 
 def eastern_day_start(now: datetime) -> datetime:
@@ -341,7 +310,7 @@ class KeyManager:
         self._sleep = sleep or self._clock.sleep
         self._lock = threading.RLock()
         try:
-            key_metadata.create_all(engine, checkfirst=True)
+            init_db(engine)  # the key tables are part of the ledger schema: created, or migrated (Alembic), here
         except SQLAlchemyError as exc:
             raise ConfigError(
                 f"cannot create the key usage tables ({type(exc).__name__}); check PAPERTRADER_DATABASE_URL "
