@@ -89,7 +89,7 @@ class MarketPricer:
         if bp != sp:  # 1 +- x / 10**4 carry the same decimals; anything else goes the Decimal way
             return None
         top = int(reference.max()) if reference.size else 0
-        if top * max(bn, sn) >= _ROOM:
+        if top * max(bn, sn) >= _ROOM or 10**bp >= _ROOM:
             return None
         factor = np.where(buys, bn, sn).astype(np.int64)
         return half_up(reference * factor, 10**bp)
@@ -126,18 +126,19 @@ class FeeSchedule:
         notional = price * qty  # ticks x shares; the caller checked it fits
         if self.model == "flat":
             (n, p) = self.parts[0]
-            return np.full(price.shape, int(half_up(np.array([n * 100]), 10**p)[0]), dtype=np.int64)
+            cents = (2 * n * 100 + 10**p) // (2 * 10**p)  # Python ints: the same rounding, any size
+            return np.full(price.shape, cents, dtype=np.int64) if cents < _ROOM else None
         if self.model == "bps":
             (n, p) = self.parts[0]
             top = int(notional.max()) if notional.size else 0
-            if top * abs(n) >= _ROOM:
+            if top * abs(n) >= _ROOM or 10 ** (6 + p) >= _ROOM:
                 return None
             # notional * bps / 10**4 dollars: ticks * n / 10**(4 + p + 4) dollars, x100 for cents
             return half_up(notional * n, 10 ** (6 + p))
         (mn, mp), (sn, sp), (cn, cp) = self.parts
         scale = max(mp, sp, cp + 4)  # every term as an integer count of 10**-scale dollars
         top = max(int(notional.max()) if notional.size else 0, int(qty.max()) if qty.size else 0)
-        if top * max(abs(mn), abs(sn), abs(cn)) * 10 ** (scale - min(mp, sp, cp + 4)) >= _ROOM:
+        if top * max(abs(mn), abs(sn), abs(cn)) * 10 ** (scale - min(mp, sp, cp + 4)) >= _ROOM or 10**scale >= _ROOM:
             return None
         floor = mn * 10 ** (scale - mp)
         per_share = qty * (sn * 10 ** (scale - sp))
