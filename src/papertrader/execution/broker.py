@@ -473,12 +473,14 @@ class PaperBroker:
         fill = Fill(order.id, order.symbol, order.side, qty, price, fee, at, self._fill_seq)
         report.fills.append(fill)
         updated = order.fill(qty, price, at)
-        report.order_event(updated, at)
-        if updated.is_open:
-            self._working[order.id] = updated
-        else:
+        notional = price * qty
+        if updated.filled_qty == updated.qty:
+            report.order_event(updated, at, "order.filled")
             self._drop(order.id)
-        return cash + fill.cash_delta
+        else:
+            report.order_event(updated, at, "order.partially_filled")
+            self._working[order.id] = updated
+        return cash - notional - fee if order.side is Side.BUY else cash + notional - fee
 
     def on_quotes(
         self, at: datetime, prices: Array, cash: Decimal, report: BrokerReport, which: Callable[[Order], bool]

@@ -149,11 +149,17 @@ class RiskEngine:
         plan.events.append(kind(at, symbol, rule, numbers))
 
     def limit_weights(
-        self, target: Array, prices: Array, inputs: RiskInputs, buckets: npt.NDArray[np.int_] | None = None
+        self,
+        target: Array,
+        prices: Array,
+        inputs: RiskInputs,
+        buckets: npt.NDArray[np.int_] | None = None,
+        sigma: Array | None = None,
     ) -> tuple[Array, list[str | None]]:
         """Apply sizing and every exposure limit to target weights; returns them and the binding rule per symbol.
 
-        buckets: `_buckets(prices)` when the caller has it already (plan classifies once per cycle).
+        buckets: `_buckets(prices)` and sigma: `_sigma(inputs)` when the caller has them already (plan computes
+        each once per cycle).
         """
         s = self.settings
         n = len(self.symbols)
@@ -186,7 +192,7 @@ class RiskEngine:
                 w * (gross_cap / gross), "max_gross_exposure" if gross_cap < 1 - s.cash_reserve else "cash_reserve"
             )
         if inputs.budget is not None:
-            sigma = self._sigma(inputs)
+            sigma = self._sigma(inputs) if sigma is None else sigma
             scale = budget_scale(w, sigma, inputs.budget, s.budget_z, s.gap_allowance, self._exit_cost)
             if scale < 1.0:
                 w = bind(w * scale, "drawdown_budget")
@@ -227,7 +233,8 @@ class RiskEngine:
         """The per-symbol quantities the orders follow from, computed with arrays (any universe)."""
         s = self.settings
         buckets = self._buckets(prices)
-        weights, rule = self.limit_weights(target_weights, prices, inputs, buckets)
+        sigma = self._sigma(inputs) if inputs.budget is not None else None
+        weights, rule = self.limit_weights(target_weights, prices, inputs, buckets, sigma)
         valid = np.isfinite(prices) & (prices > 0)
         safe = np.where(valid, prices, np.inf)
         current = holdings * np.where(valid, prices, 0.0) / equity
@@ -246,8 +253,10 @@ class RiskEngine:
         drifted = np.abs(current - weights) > self.rebalance_band
         trade = (delta != 0) & (opening | closing | drifted)
         # a position left alone (inside the band) must not, with the new trades, break a cap
-        projected = np.where(trade, target_qty * np.where(valid, prices, 0.0) / equity, current)
-        trade |= (delta != 0) & self._over_limits(projected, weights, prices, inputs, buckets)
+        left = (delta != 0) & ~trade  # only these can a cap broken by drift add to the trades
+        if left.any():
+            projected = np.where(trade, target_qty * np.where(valid, prices, 0.0) / equity, current)
+            trade |= left & self._over_limits(projected, weights, prices, inputs, buckets, sigma)
         return _Terms(
             weights.tolist(), rule, current.tolist(), delta.tolist(), trade.tolist(), closing.tolist(), valid.tolist()
         )
@@ -412,6 +421,7 @@ class RiskEngine:
         prices: Array,
         inputs: RiskInputs | None = None,
         buckets: npt.NDArray[np.int_] | None = None,
+        sigma: Array | None = None,
     ) -> npt.NDArray[np.bool_]:
         """Symbols whose drift carried them (or their group) past a cap by more than the tolerance: trim them.
 
@@ -421,7 +431,7 @@ class RiskEngine:
         slack = s.limit_tolerance + _EPS
         above = np.abs(projected) > np.abs(allowed) + _EPS
         if inputs is not None and inputs.budget is not None:
-            sigma = self._sigma(inputs)
+            sigma = self._sigma(inputs) if sigma is None else sigma
             gross = float(np.abs(projected).sum())
             bad_bar = float((np.abs(projected) * (s.budget_z * sigma + s.gap_allowance + self._exit_cost)).sum())
             if _budget_cut(gross, bad_bar, inputs.budget) > slack:
