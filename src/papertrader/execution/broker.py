@@ -52,10 +52,19 @@ from papertrader.execution.fills import (
     sqrt_impact_bps,
     volume_capacity,
 )
-from papertrader.execution.fixedpoint import FeeSchedule, MarketPricer, fee_decimal, grid_ticks, price_decimal
+from papertrader.execution.fixedpoint import (
+    FeeSchedule,
+    MarketPricer,
+    fee_decimal,
+    grid_tick,
+    grid_ticks,
+    price_decimal,
+)
 from papertrader.execution.market import MarketInputs, QuoteSlice, TrailingWindow
 
 ZERO = Decimal(0)
+#: books with fewer plain market orders than this are matched in Python ints (numpy's call cost would dominate)
+ARRAY_MIN = 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -435,6 +444,8 @@ class PaperBroker:
         ]
         if not take:
             return {}
+        if len(take) < ARRAY_MIN:
+            return self._scalar_terms(take, bars)
         n = len(take)
         i = np.fromiter((index[o.symbol] for o in take), dtype=np.int64, count=n)
         reference = grid_ticks(bars.open[i])
@@ -454,6 +465,28 @@ class PaperBroker:
         if fee is None:
             return {}
         return {o.id: terms for o, terms in zip(take, zip(qty.tolist(), price.tolist(), fee.tolist()), strict=True)}
+
+    def _scalar_terms(self, take: list[Order], bars: BarSlice) -> dict[str, tuple[int, int, int]]:
+        """`_vector_terms` for a few orders: the same integer formulas and bounds in Python ints, without numpy's
+        per-call cost (a bar where a handful of the universe trades)."""
+        fees, pricer = self._fees, self._pricer
+        assert fees is not None and pricer is not None
+        fraction = self._exec.max_volume_fraction
+        terms: dict[str, tuple[int, int, int]] = {}
+        for o in take:
+            i = self._index[o.symbol]
+            reference = grid_tick(float(bars.open[i]))
+            if reference is None:
+                return {}
+            qty = min(o.qty, volume_capacity(float(bars.volume[i]), fraction))
+            price = pricer.tick(reference, o.side is Side.BUY)
+            if price is None or price * qty >= 2**61:
+                return {}
+            fee = fees.cent(price, qty)
+            if fee is None:
+                return {}
+            terms[o.id] = (qty, price, fee)
+        return terms
 
     def _vector_fill(
         self, order: Order, terms: tuple[int, int, int], bars: BarSlice, i: int, cash: Decimal, report: BrokerReport

@@ -1,7 +1,8 @@
 """Exact int64 fixed point for the broker's vectorised market-order step: prices in 0.0001 ticks, fees in cents.
 
 Each function here reproduces one Decimal computation of `execution.fees` digit for digit over arrays of
-orders, or answers None where it cannot promise that (a price off the 0.0001 grid, a product that would
+orders (and, for the few orders of a quiet bar, where numpy's call cost would dominate, over one order in
+Python ints with the same formula and the same bounds), or answers None where it cannot promise that (a price off the 0.0001 grid, a product that would
 leave int64 or pass Decimal's 28 digits, a commission model it does not know), so the caller takes the
 Decimal path instead. Decimal objects are built only for the fills the step records (`price_decimal`,
 `fee_decimal`).
@@ -9,6 +10,7 @@ Decimal path instead. Decimal objects are built only for the fills the step reco
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -55,6 +57,14 @@ def grid_ticks(px: Array) -> IntArray | None:
     return ticks.astype(np.int64)
 
 
+def grid_tick(px: float) -> int | None:
+    """`grid_ticks` for one price (Python's round and true division round as numpy's rint and divide do)."""
+    if not (math.isfinite(px) and 0 < px < _MAX_PRICE):
+        return None
+    ticks = round(px * TICKS_PER_UNIT)
+    return ticks if ticks / TICKS_PER_UNIT == px else None
+
+
 def price_decimal(ticks: int) -> Decimal:
     """A price in ticks as the Decimal `adverse_price` returns (always quantized to 0.0001)."""
     return Decimal(ticks).scaleb(-4)
@@ -93,6 +103,14 @@ class MarketPricer:
             return None
         factor = np.where(buys, bn, sn).astype(np.int64)
         return half_up(reference * factor, 10**bp)
+
+    def tick(self, reference: int, buy: bool) -> int | None:
+        """`ticks` for one order, under the same bounds."""
+        (bn, bp), (sn, sp) = self.buy, self.sell
+        if bp != sp or reference * max(bn, sn) >= _ROOM or 10**bp >= _ROOM:
+            return None
+        den = 10**bp
+        return (2 * reference * (bn if buy else sn) + den) // (2 * den)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,3 +166,27 @@ class FeeSchedule:
             return half_up(fee, 10 ** (scale - 2))
         result: IntArray = fee * 10 ** (2 - scale)
         return result
+
+    def cent(self, price: int, qty: int) -> int | None:
+        """`cents` for one first fill, under the same bounds."""
+        notional = price * qty
+        if self.model == "flat":
+            (n, p) = self.parts[0]
+            cents = (2 * n * 100 + 10**p) // (2 * 10**p)
+            return cents if cents < _ROOM else None
+        if self.model == "bps":
+            (n, p) = self.parts[0]
+            if notional * abs(n) >= _ROOM or 10 ** (6 + p) >= _ROOM:
+                return None
+            den = 10 ** (6 + p)
+            return (2 * notional * n + den) // (2 * den)
+        (mn, mp), (sn, sp), (cn, cp) = self.parts
+        scale = max(mp, sp, cp + 4)
+        top = max(notional, qty)
+        if top * max(abs(mn), abs(sn), abs(cn)) * 10 ** (scale - min(mp, sp, cp + 4)) >= _ROOM or 10**scale >= _ROOM:
+            return None
+        fee = min(max(mn * 10 ** (scale - mp), qty * (sn * 10 ** (scale - sp))), notional * (cn * 10 ** (scale - cp - 4)))
+        if scale >= 2:
+            den = 10 ** (scale - 2)
+            return (2 * fee + den) // (2 * den)
+        return fee * 10 ** (2 - scale)

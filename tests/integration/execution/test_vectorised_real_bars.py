@@ -18,6 +18,7 @@ from papertrader.core.events import EventBus
 from papertrader.engine.check import check_run
 from papertrader.engine.cycle import Engine
 from papertrader.engine.panel import Panel
+from papertrader.execution import broker as broker_module
 from papertrader.execution.broker import PaperBroker
 from papertrader.features.technical import TechnicalSpec, compute_technical
 from papertrader.signals.trend import TrendFollowing
@@ -81,7 +82,11 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     ],
     ids=["plain", "stops-and-guard", "volume-capped"],
 )
-def test_a_real_run_is_identical_with_and_without_the_array_step(settings: Settings, counted: list[int]) -> None:
+@pytest.mark.parametrize("array_min", [1, broker_module.ARRAY_MIN], ids=["numpy", "python-ints"])
+def test_a_real_run_is_identical_with_and_without_the_array_step(
+    settings: Settings, array_min: int, counted: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(broker_module, "ARRAY_MIN", array_min)
     bars = _bars("2004-01-01", "2010-01-01")
     fast = _run(bars, settings, vectorised=True)
     assert counted[0] > 0, "the array step booked no fill"

@@ -21,6 +21,7 @@ from papertrader.execution.fixedpoint import (
     MarketPricer,
     decimal_parts,
     fee_decimal,
+    grid_tick,
     grid_ticks,
     price_decimal,
 )
@@ -50,6 +51,7 @@ def test_market_prices_in_ticks_equal_adverse_price(ticks: list[int], buys: list
     for t, b, p in zip(ticks, side, got.tolist(), strict=True):
         want = adverse_price(Decimal(t).scaleb(-4), Side.BUY if b else Side.SELL, adverse)
         assert repr(price_decimal(p)) == repr(want)
+        assert pricer is not None and pricer.tick(t, bool(b)) == p  # the Python-int twin of a quiet bar
 
 
 def _costs(model: str, a: float, b: float, c: float) -> CostSettings:
@@ -86,6 +88,7 @@ def test_first_fill_fees_in_cents_equal_fill_fee(
         order = Order("o", "SPY", Side.BUY, q, OrderType.MARKET, T)
         want = fill_fee(order, q, price_decimal(p), costs, removes_liquidity=True)
         assert repr(fee_decimal(cents)) == repr(want)
+        assert schedule.cent(p, q) == cents  # the Python-int twin of a quiet bar
 
 
 def test_questrade_schedules_are_left_to_the_decimal_path() -> None:
@@ -99,9 +102,11 @@ def test_grid_ticks_refuse_off_grid_non_finite_and_non_positive_prices() -> None
         assert grid_ticks(np.array(bad)) is None
 
 
-@given(st.integers(1, 10**12))
-def test_grid_ticks_agree_with_the_shortest_repr(ticks: int) -> None:
-    px = ticks / 10**4
+@given(st.one_of(st.integers(1, 10**12).map(lambda t: t / 10**4), st.floats(-10, 1e10)))
+def test_grid_ticks_agree_with_the_shortest_repr_and_with_their_one_price_twin(px: float) -> None:
     got = grid_ticks(np.array([px]))
-    if px < 1e9:
-        assert got is not None and Decimal(int(got[0])).scaleb(-4) == to_decimal(px)
+    assert (None if got is None else int(got[0])) == grid_tick(px)
+    if got is not None:
+        assert Decimal(int(got[0])).scaleb(-4) == to_decimal(px)
+    if px * 10**4 == int(px * 10**4) and 0 < px < 1e9 and (int(px * 10**4)) / 10**4 == px:
+        assert got is not None

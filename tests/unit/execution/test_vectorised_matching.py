@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from papertrader.config.settings import CostSettings, ExecutionSettings
 from papertrader.domain.types import Order, OrderType, Side, TimeInForce
+from papertrader.execution import broker as broker_module
 from papertrader.execution.broker import BarSlice, BrokerReport, PaperBroker
 from papertrader.execution.orders import bracket
 
@@ -75,7 +76,7 @@ def test_the_array_step_equals_the_per_order_path_fill_for_fill_and_event_for_ev
     costs: int, orders: list[tuple[str, Side, int, str, TimeInForce, int]], bars: list[tuple[float, float]], cash: Decimal
 ) -> None:
     states = []
-    for vectorised in (True, False):
+    for vectorised, array_min in ((False, 0), (True, 1), (True, 100)):  # per order, numpy arrays, Python ints
         broker = PaperBroker(SYMBOLS, COSTS[costs])
         broker.vectorised = vectorised
         report = BrokerReport()
@@ -90,11 +91,15 @@ def test_the_array_step_equals_the_per_order_path_fill_for_fill_and_event_for_ev
             limit = Decimal("150.00") if kind == "limit" else None
             order_type = OrderType.LIMIT if kind == "limit" else OrderType.MARKET
             broker.submit(Order(f"o{n}", symbol, side, qty, order_type, at, limit_price=limit, tif=tif), at, report)
-        for k in range(2):
-            chunk = bars[k * 6 : (k + 1) * 6]
-            broker.on_bars(_bar(k, [o for o, _ in chunk], [v for _, v in chunk]), cash, report)
+        default, broker_module.ARRAY_MIN = broker_module.ARRAY_MIN, array_min
+        try:
+            for k in range(2):
+                chunk = bars[k * 6 : (k + 1) * 6]
+                broker.on_bars(_bar(k, [o for o, _ in chunk], [v for _, v in chunk]), cash, report)
+        finally:
+            broker_module.ARRAY_MIN = default
         states.append(_state(report, broker))
-    assert states[0] == states[1]
+    assert states[0] == states[1] == states[2]
 
 
 def test_plain_market_orders_take_the_array_step_at_the_default_costs() -> None:
