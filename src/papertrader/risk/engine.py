@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from papertrader.config.settings import RiskSettings
-from papertrader.core.arrays import Array
+from papertrader.core.arrays import Array, BoolArray
 from papertrader.domain.events import (
     DailyLossLimitHit,
     DomainEvent,
@@ -58,15 +58,20 @@ class RiskPlan:
 
 @dataclass(frozen=True, slots=True)
 class _Terms:
-    """Per-symbol quantities a plan is cut from: limited weights, binding rules, and what must trade."""
+    """Per-symbol quantities a plan is cut from: limited weights, binding rules, and what must trade.
 
-    weights: list[float]
+    Arrays for a universe (`_emit` reads only the symbols in `trades` and those a rule binds, so the arrays
+    are never turned into lists), one-element lists for a single symbol.
+    """
+
+    weights: Array | list[float]
     rule: list[str | None]
-    current: list[float]
-    delta: list[float]
-    trade: list[bool]
-    closing: list[bool]
-    valid: list[bool]
+    current: Array | list[float]
+    delta: Array | list[float]
+    trade: BoolArray | list[bool]
+    closing: BoolArray | list[bool]
+    valid: BoolArray | list[bool]
+    trades: list[int]  # the symbols that trade, in universe order
 
 
 def _budget_cut(gross: float, bad_bar: float, budget: float) -> float:
@@ -257,9 +262,7 @@ class RiskEngine:
         if left.any():
             projected = np.where(trade, target_qty * np.where(valid, prices, 0.0) / equity, current)
             trade |= left & self._over_limits(projected, weights, prices, inputs, buckets, sigma)
-        return _Terms(
-            weights.tolist(), rule, current.tolist(), delta.tolist(), trade.tolist(), closing.tolist(), valid.tolist()
-        )
+        return _Terms(weights, rule, current, delta, trade, closing, valid, np.flatnonzero(trade).tolist())
 
     def _terms_one(
         self, target_weights: Array, prices: Array, holdings: Array, equity: float, inputs: RiskInputs
@@ -330,7 +333,7 @@ class RiskEngine:
             if not trade and bad_bar is not None and inputs.budget is not None and abs(projected) > abs(w) + _EPS:
                 cut = _budget_cut(abs(projected), abs(projected) * bad_bar, inputs.budget)
                 trade = cut > s.limit_tolerance + _EPS
-        return _Terms([w], [rule], [current], [delta], [trade], [closing], [valid])
+        return _Terms([w], [rule], [current], [delta], [trade], [closing], [valid], [0] if trade else [])
 
     def _over_limit_one(self, projected: float, allowed: float, price: float) -> bool:
         """`_over_limits` for a one-symbol universe, in plain floats."""
@@ -378,7 +381,7 @@ class RiskEngine:
     ) -> None:
         """Turn the per-symbol terms into sized intents and the events that explain each cut or denial."""
         s = self.settings
-        for i in [j for j, traded in enumerate(t.trade) if traded]:
+        for i in t.trades:
             qty = int(t.delta[i])
             max_qty = int(s.max_order_fraction * equity / float(prices[i])) if t.valid[i] else 0
             if abs(qty) > max_qty and not t.closing[i]:
@@ -410,7 +413,7 @@ class RiskEngine:
                 )
             plan.intents.append(OrderIntent(i, self.symbols[i], qty, int(holdings[i]) + qty, float(t.weights[i])))
         for j in [j for j, r in enumerate(t.rule) if r is not None]:  # most symbols bind no rule
-            blocked = t.rule[j] in ("no_short", "daily_loss_limit") and not t.trade[j]
+            blocked = t.rule[j] in ("no_short", "daily_loss_limit") and not bool(t.trade[j])
             if blocked and abs(float(target_weights[j]) - float(t.current[j])) > self.rebalance_band:
                 self._event(plan, at, OrderDenied, j, str(t.rule[j]), requested_weight=float(target_weights[j]))
 
