@@ -116,7 +116,8 @@ class RiskEngine:
         self.daily = DailyLossLimit(settings.daily_loss_limit)
         names = sorted(set(settings.sectors.values()))
         self._sector = np.array([names.index(settings.sectors[s]) if s in settings.sectors else -1 for s in symbols])
-        self._sector_caps = {i: settings.max_sector_fraction for i in range(len(names))}
+        # only sectors with a member here: an empty group's gross is 0 and never binds
+        self._sector_caps = {i: settings.max_sector_fraction for i in range(len(names)) if (self._sector == i).any()}
         etfs = set(settings.etfs)
         self._etf = np.array([symbol in etfs for symbol in self.symbols], dtype=bool)
 
@@ -186,8 +187,7 @@ class RiskEngine:
             w = bind(np.maximum(w, 0.0), "no_short")
         w = bind(np.clip(w, -s.max_position_fraction, s.max_position_fraction), "max_position_fraction")
         buckets = self._buckets(prices) if buckets is None else buckets
-        caps = {int(Bucket.CORE): s.core_cap, int(Bucket.ETF): s.etf_cap, int(Bucket.SPECULATIVE): s.speculative_cap}
-        w = bind(cap_groups(w, buckets, caps)[0], "bucket_cap")
+        w = bind(cap_groups(w, buckets, self._present_caps(buckets))[0], "bucket_cap")
         if self._sector_caps:
             w = bind(cap_groups(w, self._sector, self._sector_caps)[0], "max_sector_fraction")
         gross_cap = min(s.max_gross_exposure, 1.0 - s.cash_reserve) if not s.allow_short else s.max_gross_exposure
@@ -361,6 +361,11 @@ class RiskEngine:
             return int(Bucket.SPECULATIVE)
         return int(Bucket.CORE)
 
+    def _present_caps(self, buckets: npt.NDArray[np.int_]) -> dict[int, float]:
+        """The caps of the buckets that have members: an empty group's gross is 0 and never binds, so it is skipped."""
+        counts = np.bincount(buckets, minlength=len(Bucket))
+        return {group: cap for group, cap in self._bucket_caps().items() if counts[group]}
+
     def _bucket_caps(self) -> dict[int, float]:
         s = self.settings
         return {int(Bucket.CORE): s.core_cap, int(Bucket.ETF): s.etf_cap, int(Bucket.SPECULATIVE): s.speculative_cap}
@@ -433,6 +438,8 @@ class RiskEngine:
         s = self.settings
         slack = s.limit_tolerance + _EPS
         above = np.abs(projected) > np.abs(allowed) + _EPS
+        if not above.any():  # every answer below is `above & ...`
+            return np.asarray(above, dtype=bool)
         if inputs is not None and inputs.budget is not None:
             sigma = self._sigma(inputs) if sigma is None else sigma
             gross = float(np.abs(projected).sum())
@@ -444,8 +451,7 @@ class RiskEngine:
         if float(np.abs(projected).sum()) > gross_cap + slack:
             over |= above
         buckets = self._buckets(prices) if buckets is None else buckets
-        caps = {int(Bucket.CORE): s.core_cap, int(Bucket.ETF): s.etf_cap, int(Bucket.SPECULATIVE): s.speculative_cap}
-        groups = [(buckets, caps), (self._sector, self._sector_caps)]
+        groups = [(buckets, self._present_caps(buckets)), (self._sector, self._sector_caps)]
         for labels, group_caps in groups:
             for group, cap in group_caps.items():
                 members = labels == group
