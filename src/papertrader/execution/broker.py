@@ -464,7 +464,10 @@ class PaperBroker:
         fee = fees.cents(price, qty)
         if fee is None:
             return {}
-        return {o.id: terms for o, terms in zip(take, zip(qty.tolist(), price.tolist(), fee.tolist()), strict=True)}
+        return {
+            o.id: terms
+            for o, terms in zip(take, zip(qty.tolist(), price.tolist(), fee.tolist(), strict=True), strict=True)
+        }
 
     def _scalar_terms(self, take: list[Order], bars: BarSlice) -> dict[str, tuple[int, int, int]]:
         """`_vector_terms` for a few orders: the same integer formulas and bounds in Python ints, without numpy's

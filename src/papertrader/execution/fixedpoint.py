@@ -2,10 +2,10 @@
 
 Each function here reproduces one Decimal computation of `execution.fees` digit for digit over arrays of
 orders (and, for the few orders of a quiet bar, where numpy's call cost would dominate, over one order in
-Python ints with the same formula and the same bounds), or answers None where it cannot promise that (a price off the 0.0001 grid, a product that would
-leave int64 or pass Decimal's 28 digits, a commission model it does not know), so the caller takes the
-Decimal path instead. Decimal objects are built only for the fills the step records (`price_decimal`,
-`fee_decimal`).
+Python ints with the same formula and the same bounds), or answers None where it cannot promise that (a
+price off the 0.0001 grid, a product that would leave int64 or pass Decimal's 28 digits, a commission
+model it does not know), so the caller takes the Decimal path instead. Decimal objects are built only for
+the fills the step records (`price_decimal`, `fee_decimal`).
 """
 
 from __future__ import annotations
@@ -185,7 +185,9 @@ class FeeSchedule:
         top = max(notional, qty)
         if top * max(abs(mn), abs(sn), abs(cn)) * 10 ** (scale - min(mp, sp, cp + 4)) >= _ROOM or 10**scale >= _ROOM:
             return None
-        fee = min(max(mn * 10 ** (scale - mp), qty * (sn * 10 ** (scale - sp))), notional * (cn * 10 ** (scale - cp - 4)))
+        fee = min(
+            max(mn * 10 ** (scale - mp), qty * (sn * 10 ** (scale - sp))), notional * (cn * 10 ** (scale - cp - 4))
+        )
         if scale >= 2:
             den = 10 ** (scale - 2)
             return (2 * fee + den) // (2 * den)

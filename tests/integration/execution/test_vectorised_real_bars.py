@@ -99,7 +99,7 @@ def test_a_real_run_is_identical_with_and_without_the_array_step(
 
 def test_check_rebuilds_a_stored_run_through_the_array_step_to_the_cent(tmp_path: Path, counted: list[int]) -> None:
     settings = Settings(home=tmp_path, risk=PLAIN)
-    repo, engine = record_run(settings, _bars("2005-01-01", "2008-01-01"), 600, "vec", every=25)
+    repo, _ = record_run(settings, _bars("2005-01-01", "2008-01-01"), 600, "vec", every=25)
     assert counted[0] > 10
     report = check_run(repo, "vec")
     assert report.ok, report.problems

@@ -41,7 +41,9 @@ def test_decimal_parts_are_an_exact_fraction_of_a_power_of_ten(value: Decimal) -
 
 @settings(max_examples=300)
 @given(st.lists(TICKS, min_size=1, max_size=8), st.lists(st.booleans(), min_size=8, max_size=8), BPS, BPS)
-def test_market_prices_in_ticks_equal_adverse_price(ticks: list[int], buys: list[bool], slip: float, spread: float) -> None:
+def test_market_prices_in_ticks_equal_adverse_price(
+    ticks: list[int], buys: list[bool], slip: float, spread: float
+) -> None:
     adverse = to_decimal(slip) + to_decimal(spread) / 2  # as the broker builds it without market inputs
     pricer = MarketPricer.for_costs(adverse)
     side = np.array(buys[: len(ticks)])

@@ -73,7 +73,10 @@ VOLUME = st.sampled_from([1e6, 2_000.0, 15_000.0, 0.0, float("nan")])
     st.sampled_from([Decimal("1000000.0"), Decimal("25000.00"), Decimal("3000.123456"), Decimal("0")]),
 )
 def test_the_array_step_equals_the_per_order_path_fill_for_fill_and_event_for_event(
-    costs: int, orders: list[tuple[str, Side, int, str, TimeInForce, int]], bars: list[tuple[float, float]], cash: Decimal
+    costs: int,
+    orders: list[tuple[str, Side, int, str, TimeInForce, int]],
+    bars: list[tuple[float, float]],
+    cash: Decimal,
 ) -> None:
     states = []
     for vectorised, array_min in ((False, 0), (True, 1), (True, 100)):  # per order, numpy arrays, Python ints
@@ -85,7 +88,9 @@ def test_the_array_step_equals_the_per_order_path_fill_for_fill_and_event_for_ev
             if kind == "bracket":
                 low, high = Decimal("90.00"), Decimal("110.00")
                 stop_loss, take_profit = (low, high) if side is Side.BUY else (high, low)
-                entry, stop, take = bracket(f"b{n}", symbol, side, qty, at, stop_loss=stop_loss, take_profit=take_profit)
+                entry, stop, take = bracket(
+                    f"b{n}", symbol, side, qty, at, stop_loss=stop_loss, take_profit=take_profit
+                )
                 broker.submit_bracket(entry, stop, take, at, report)
                 continue
             limit = Decimal("150.00") if kind == "limit" else None
