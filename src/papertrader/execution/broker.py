@@ -428,8 +428,11 @@ class PaperBroker:
         if fees is None or pricer is None:
             return {}
         count: dict[str, int] = {}
+        parents: set[str] = set()  # an entry with exits anywhere (even a restored book's) keeps its contingencies
         for o in ordered:
             count[o.symbol] = count.get(o.symbol, 0) + 1
+            if o.parent_id is not None:
+                parents.add(o.parent_id)
         index = self._index
         take = [
             o
@@ -441,6 +444,7 @@ class PaperBroker:
             and o.oco_group is None
             and open_ok[index[o.symbol]]
             and o.id not in self._active_from
+            and o.id not in parents
         ]
         if not take:
             return {}

@@ -109,7 +109,7 @@ class MarketPricer:
         (bn, bp), (sn, sp) = self.buy, self.sell
         if bp != sp or reference * max(bn, sn) >= _ROOM or 10**bp >= _ROOM:
             return None
-        den = 10**bp
+        den: int = 10**bp
         return (2 * reference * (bn if buy else sn) + den) // (2 * den)
 
 
@@ -178,17 +178,18 @@ class FeeSchedule:
             (n, p) = self.parts[0]
             if notional * abs(n) >= _ROOM or 10 ** (6 + p) >= _ROOM:
                 return None
-            den = 10 ** (6 + p)
+            den: int = 10 ** (6 + p)
             return (2 * notional * n + den) // (2 * den)
         (mn, mp), (sn, sp), (cn, cp) = self.parts
         scale = max(mp, sp, cp + 4)
         top = max(notional, qty)
         if top * max(abs(mn), abs(sn), abs(cn)) * 10 ** (scale - min(mp, sp, cp + 4)) >= _ROOM or 10**scale >= _ROOM:
             return None
-        fee = min(
+        fee: int = min(
             max(mn * 10 ** (scale - mp), qty * (sn * 10 ** (scale - sp))), notional * (cn * 10 ** (scale - cp - 4))
         )
         if scale >= 2:
-            den = 10 ** (scale - 2)
-            return (2 * fee + den) // (2 * den)
-        return fee * 10 ** (2 - scale)
+            unit: int = 10 ** (scale - 2)
+            return (2 * fee + unit) // (2 * unit)
+        up: int = 10 ** (2 - scale)
+        return fee * up
