@@ -439,6 +439,7 @@ class PaperBroker:
             for o in ordered
             if count[o.symbol] == 1
             and o.type is OrderType.MARKET
+            and o.status is OrderStatus.ACCEPTED  # so no fill yet, and `fill` is a legal transition
             and not o.filled_qty
             and o.parent_id is None
             and o.oco_group is None
