@@ -363,7 +363,7 @@ class RiskEngine:
 
     def _present_caps(self, buckets: npt.NDArray[np.int_]) -> dict[int, float]:
         """The caps of the buckets that have members: an empty group's gross is 0 and never binds, so it is skipped."""
-        counts = np.bincount(buckets, minlength=len(Bucket))
+        counts = np.bincount(buckets, minlength=len(Bucket)).tolist()
         return {group: cap for group, cap in self._bucket_caps().items() if counts[group]}
 
     def _bucket_caps(self) -> dict[int, float]:
@@ -417,6 +417,8 @@ class RiskEngine:
                     allowed_weight=float(t.weights[i]),
                 )
             plan.intents.append(OrderIntent(i, self.symbols[i], qty, int(holdings[i]) + qty, float(t.weights[i])))
+        if t.rule.count(None) == len(t.rule):
+            return  # no rule bound anywhere (the usual cycle): nothing was blocked
         for j in [j for j, r in enumerate(t.rule) if r is not None]:  # most symbols bind no rule
             blocked = t.rule[j] in ("no_short", "daily_loss_limit") and not bool(t.trade[j])
             if blocked and abs(float(target_weights[j]) - float(t.current[j])) > self.rebalance_band:
