@@ -65,22 +65,14 @@ OPEN = st.one_of(
 VOLUME = st.sampled_from([1e6, 2_000.0, 15_000.0, 0.0, float("nan")])
 
 
-@settings(max_examples=150, deadline=None)
-@given(
-    st.sampled_from(range(len(COSTS))),
-    st.lists(ORDER, min_size=1, max_size=10),
-    st.lists(st.tuples(OPEN, VOLUME), min_size=12, max_size=12),
-    st.sampled_from([Decimal("1000000.0"), Decimal("25000.00"), Decimal("3000.123456"), Decimal("0")]),
-)
-def test_the_array_step_equals_the_per_order_path_fill_for_fill_and_event_for_event(
-    costs: int,
-    orders: list[tuple[str, Side, int, str, TimeInForce, int]],
-    bars: list[tuple[float, float]],
-    cash: Decimal,
-) -> None:
+Book = list[tuple[str, Side, int, str, TimeInForce, int]]
+
+
+def _three_ways(costs: CostSettings, orders: Book, bars: list[tuple[float, float]], cash: Decimal) -> None:
+    """Run one book through two bars per order, in numpy arrays and in Python ints; all three must agree."""
     states = []
-    for vectorised, array_min in ((False, 0), (True, 1), (True, 100)):  # per order, numpy arrays, Python ints
-        broker = PaperBroker(SYMBOLS, COSTS[costs])
+    for vectorised, array_min in ((False, 0), (True, 1), (True, 100)):
+        broker = PaperBroker(SYMBOLS, costs)
         broker.vectorised = vectorised
         report = BrokerReport()
         for n, (symbol, side, qty, kind, tif, day) in enumerate(orders):
@@ -105,6 +97,41 @@ def test_the_array_step_equals_the_per_order_path_fill_for_fill_and_event_for_ev
             broker_module.ARRAY_MIN = default
         states.append(_state(report, broker))
     assert states[0] == states[1] == states[2]
+
+
+CASH = st.sampled_from([Decimal("1000000.0"), Decimal("25000.00"), Decimal("3000.123456"), Decimal("0")])
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.sampled_from(range(len(COSTS))),
+    st.lists(ORDER, min_size=1, max_size=10),
+    st.lists(st.tuples(OPEN, VOLUME), min_size=12, max_size=12),
+    CASH,
+)
+def test_the_array_step_equals_the_per_order_path_fill_for_fill_and_event_for_event(
+    costs: int, orders: Book, bars: list[tuple[float, float]], cash: Decimal
+) -> None:
+    _three_ways(COSTS[costs], orders, bars, cash)
+
+
+GRID_OPEN = st.integers(100, 5_000_000).map(lambda t: t / 10**4)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.sampled_from(range(len(COSTS))),
+    st.lists(st.tuples(st.sampled_from([Side.BUY, Side.SELL]), st.integers(1, 5_000)), min_size=1, max_size=6),
+    st.lists(st.tuples(GRID_OPEN, st.sampled_from([1e6, 2_000.0, 15_000.0])), min_size=12, max_size=12),
+    CASH,
+)
+def test_books_the_array_step_takes_whole_match_the_per_order_path(
+    costs: int, orders: list[tuple[Side, int]], bars: list[tuple[float, float]], cash: Decimal
+) -> None:
+    """One market order per symbol, opens on the grid: the array step books these itself (a buy the cash covers
+    only in part, and what a volume cap leaves for the next bar, go the per-order way), and it still agrees."""
+    book: Book = [(SYMBOLS[n], side, qty, "market", TimeInForce.GTC, -1) for n, (side, qty) in enumerate(orders)]
+    _three_ways(COSTS[costs], book, bars, cash)
 
 
 def test_plain_market_orders_take_the_array_step_at_the_default_costs() -> None:
