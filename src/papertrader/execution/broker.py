@@ -26,6 +26,11 @@ children; one that filled in part leaves them protecting what it bought.
 Never filled: bars before the order is live, bars where the symbol did not trade (NaN), halted symbols
 (a configured halt, `halt()`, or a bar with zero volume) and bars outside the exchange's regular
 session (XNYS for US symbols, XTSE for .TO/.V) unless the order or the settings allow extended hours.
+
+Speed without approximation: a bar's plain market orders (alone in their symbol, no fill yet, no bracket or
+OCO link) are priced, capped and charged in one step in exact integer fixed point (`execution.fixedpoint`),
+digit for digit what the per-order Decimal path gives; everything else takes that path (`vectorised = False`
+forces it for every order).
 """
 
 from __future__ import annotations
