@@ -12,8 +12,15 @@ The baseline is the same file run on another commit's `src/` (`--baseline REF`, 
 in its own process, so both sides see the same input and the same loaded box; the fills and the final
 Decimal equity must agree exactly or the script fails.
 
+Beside the loop, in the same process: the vectorised pandas alternative on the same bars (the crossover with
+next-open fills and costs, no order book and no ledger: the lower bound of any engine), and the broker's
+market-order step alone, per order, at 4, 50 and 200 orders in one bar: the int64 array step beside the
+per-order Decimal path of the same broker (`PaperBroker.vectorised = False`; a tree without the array step
+reports the per-order path only).
+
 Run: `.venv/bin/python benchmarks/array_core.py [--symbols 200 --bars 2000 --baseline REF]`; writes
-benchmarks/results/array_core.json. Reads ../shared/data.
+benchmarks/results/array_core.json (symbols, cycles, symbol_bars_per_s, fills, the pandas alternative's
+symbol-bars/s and the broker step). Reads ../shared/data.
 """
 
 from __future__ import annotations
@@ -32,6 +39,58 @@ from typing import Any
 
 RESULTS = Path(__file__).parent / "results"
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def vectorised_pandas(bars: Any) -> float:
+    """CPU seconds of a pandas-only crossover with next-open fills and costs (no order book, no ledger)."""
+    import numpy as np
+
+    start = time.process_time()
+    for _, g in bars.groupby("symbol"):
+        close, open_ = g["close"], g["open"]
+        want = (close.rolling(20).mean() > close.rolling(50).mean()).astype(float)
+        held = want.shift(1).fillna(0.0)
+        rets = (open_.shift(-1) / open_ - 1.0).fillna(0.0) * held - held.diff().abs().fillna(0.0) * 1e-4
+        np.cumprod(1 + rets.to_numpy())
+    return time.process_time() - start
+
+
+def broker_step(repeat: int) -> dict[str, dict[str, float]]:
+    """Microseconds of CPU per order for one bar's market orders, array step and per-order path, by book size."""
+    from datetime import UTC, datetime, timedelta
+    from decimal import Decimal
+
+    import numpy as np
+
+    from papertrader.config.settings import CostSettings
+    from papertrader.domain.types import Order, OrderType, Side
+    from papertrader.execution.broker import BarSlice, BrokerReport, PaperBroker
+
+    symbols = [f"S{i:03d}" for i in range(200)]
+    created = datetime(2020, 1, 6, 21, 0, tzinfo=UTC)  # a Monday's close: the orders fill at Tuesday's open
+    at = created + timedelta(hours=17, minutes=30)
+    opens = np.round(np.linspace(20.0, 220.0, len(symbols)), 2)
+    bar = BarSlice(1, at, at + timedelta(hours=6.5), opens, opens * 1.01, opens * 0.99, opens, np.full(200, 1e7))
+    out: dict[str, dict[str, float]] = {}
+    for n in (4, 50, 200):
+        row: dict[str, float] = {}
+        for label, vectorised in (("array_us_per_order", True), ("per_order_us_per_order", False)):
+            if vectorised and not hasattr(PaperBroker, "_vector_terms"):
+                continue
+            best = float("inf")
+            for _ in range(max(repeat, 1) * 5):
+                broker = PaperBroker(symbols, CostSettings())
+                broker.vectorised = vectorised
+                report = BrokerReport()
+                for j in range(n):
+                    side = Side.BUY if j % 2 else Side.SELL
+                    broker.submit(Order(f"o{j}", symbols[j], side, 100, OrderType.MARKET, created), created, report)
+                start = time.process_time()
+                broker.on_bars(bar, Decimal("100000000.0"), report)
+                best = min(best, time.process_time() - start)
+            row[label] = best / n * 1e6
+        out[str(n)] = row
+    return out
 
 
 def worker(n_symbols: int, bars_each: int, repeat: int) -> dict[str, Any]:
@@ -94,6 +153,7 @@ def worker(n_symbols: int, bars_each: int, repeat: int) -> dict[str, Any]:
     current, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     del kept
+    pandas_s = min(vectorised_pandas(bars) for _ in range(max(repeat, 1)))
     return {
         "source": str(Path(papertrader.__file__).parents[1]),
         "symbols": n_symbols,
@@ -109,6 +169,8 @@ def worker(n_symbols: int, bars_each: int, repeat: int) -> dict[str, Any]:
         "loop_peak_bytes_per_symbol_bar": loop_peak / symbol_bars,
         "pipeline_kept_bytes_per_symbol_bar": current / symbol_bars,
         "pipeline_peak_bytes_per_symbol_bar": peak / symbol_bars,
+        "vectorised_pandas_symbol_bars_per_s": symbol_bars / pandas_s,
+        "broker_step": broker_step(repeat),
     }
 
 
@@ -162,8 +224,14 @@ def main() -> None:
                 f"warm {r['symbol_bars_per_s']:>10,.0f}  ({r['cycles_per_s']:,.0f} cycles/s)  "
                 f"{r['fills']} fills  equity {r['final_equity']}  loop peak {r['loop_peak_bytes_per_symbol_bar']:.0f} "
                 f"B/bar  pipeline kept {r['pipeline_kept_bytes_per_symbol_bar']:.0f} "
-                f"peak {r['pipeline_peak_bytes_per_symbol_bar']:.0f} B/bar"
+                f"peak {r['pipeline_peak_bytes_per_symbol_bar']:.0f} B/bar  "
+                f"pandas alternative {r['vectorised_pandas_symbol_bars_per_s']:,.0f} symbol-bars/s"
             )
+            for n, step in r["broker_step"].items():
+                print(
+                    f"       broker step, {n:>3s} orders in a bar: "
+                    + "  ".join(f"{k} {v:.1f}" for k, v in step.items())
+                )
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "array_core.json").write_text(json.dumps(rows, indent=2))
 

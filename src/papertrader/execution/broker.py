@@ -26,6 +26,11 @@ children; one that filled in part leaves them protecting what it bought.
 Never filled: bars before the order is live, bars where the symbol did not trade (NaN), halted symbols
 (a configured halt, `halt()`, or a bar with zero volume) and bars outside the exchange's regular
 session (XNYS for US symbols, XTSE for .TO/.V) unless the order or the settings allow extended hours.
+
+Speed without approximation: a bar's plain market orders (alone in their symbol, no fill yet, no bracket or
+OCO link) are priced, capped and charged in one step in exact integer fixed point (`execution.fixedpoint`),
+digit for digit what the per-order Decimal path gives; everything else takes that path (`vectorised = False`
+forces it for every order).
 """
 
 from __future__ import annotations
@@ -52,9 +57,19 @@ from papertrader.execution.fills import (
     sqrt_impact_bps,
     volume_capacity,
 )
+from papertrader.execution.fixedpoint import (
+    FeeSchedule,
+    MarketPricer,
+    fee_decimal,
+    grid_tick,
+    grid_ticks,
+    price_decimal,
+)
 from papertrader.execution.market import MarketInputs, QuoteSlice, TrailingWindow
 
 ZERO = Decimal(0)
+#: books with fewer plain market orders than this are matched in Python ints (numpy's call cost would dominate)
+ARRAY_MIN = 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +130,10 @@ class PaperBroker:
         self._window = TrailingWindow(self._exec.market_window) if self._exec.market_window > 0 else None
         self._market: MarketInputs | None = None
         self._market_known = True
+        # the vectorised market-order step (`_market_step`): fixed costs as integer schedules, or None for Decimal
+        self._fees = FeeSchedule.for_costs(costs)
+        self._pricer = MarketPricer.for_costs(to_decimal(costs.slippage_bps) + to_decimal(costs.spread_bps) / 2)
+        self.vectorised = True  # False forces the per-order Decimal path (tests compare the two)
 
     # ----------------------------------------------------------------- state
 
@@ -359,6 +378,9 @@ class PaperBroker:
         open_ok: list[bool] = traded.tolist()
         prices: dict[int, tuple[Decimal, Decimal, Decimal]] = {}
         ordered = sorted(self._working.values(), key=lambda o: (o.side is Side.BUY, o.created_at, o.id))
+        vector: dict[str, tuple[int, int, int]] = {}
+        if self.vectorised and quotes is None and market is None and self._window is None:
+            vector = self._vector_terms(ordered, bars, open_ok)
         seen: set[str] = set()
         for snapshot in ordered:
             order = self._working.get(snapshot.id)
@@ -372,6 +394,10 @@ class PaperBroker:
                 continue
             i = self._index[order.symbol]
             if not self._tradable(order, bars, i, hours, open_ok):
+                continue
+            terms = vector.get(order.id)
+            if terms is not None and order is snapshot:
+                cash = self._vector_fill(order, terms, bars, i, cash, report)
                 continue
             group = [order]
             if order.oco_group is not None:
@@ -389,6 +415,118 @@ class PaperBroker:
                 cash = self._execute(chosen[0], chosen[1], bars, i, cash, report, quotes, capacity)
         self.observe(bars)
         self._market = None
+
+    def _vector_terms(
+        self, ordered: Sequence[Order], bars: BarSlice, open_ok: list[bool]
+    ) -> dict[str, tuple[int, int, int]]:
+        """Match every plain market order of this bar in one array step, in exact int64 fixed point.
+
+        Returns, per order id: shares the bar's volume lets it take, its fill price in 0.0001 ticks and the fee
+        in cents, each what the per-order Decimal path (`_choose`, `_price`, `fill_fee`) gives, digit for digit.
+        It covers a market order that is the only working order in its symbol, has no fill yet, no bracket or
+        OCO link, in a symbol that traded this bar at an open on the 0.0001 grid; everything else (limits, stops,
+        protective pairs, a second order in the symbol, an off-grid open, a product past int64, a commission
+        model with venue fees) is left to the per-order path, which also keeps the gates (latency, DAY session,
+        calendar, halts) and the order of events for every order.
+        """
+        fees, pricer = self._fees, self._pricer
+        if fees is None or pricer is None:
+            return {}
+        count: dict[str, int] = {}
+        parents: set[str] = set()  # an entry with exits anywhere (even a restored book's) keeps its contingencies
+        for o in ordered:
+            count[o.symbol] = count.get(o.symbol, 0) + 1
+            if o.parent_id is not None:
+                parents.add(o.parent_id)
+        index = self._index
+        take = [
+            o
+            for o in ordered
+            if count[o.symbol] == 1
+            and o.type is OrderType.MARKET
+            and o.status is OrderStatus.ACCEPTED  # so no fill yet, and `fill` is a legal transition
+            and not o.filled_qty
+            and o.parent_id is None
+            and o.oco_group is None
+            and open_ok[index[o.symbol]]
+            and o.id not in self._active_from
+            and o.id not in parents
+        ]
+        if not take:
+            return {}
+        if len(take) < ARRAY_MIN:
+            return self._scalar_terms(take, bars)
+        n = len(take)
+        i = np.fromiter((index[o.symbol] for o in take), dtype=np.int64, count=n)
+        reference = grid_ticks(bars.open[i])
+        if reference is None:
+            return {}
+        remaining = np.fromiter((o.qty for o in take), dtype=np.int64, count=n)
+        fraction = self._exec.max_volume_fraction
+        qty = remaining
+        if fraction is not None:  # volume_capacity in arrays: the same float expression, floored
+            volume = bars.volume[i]
+            room = np.where(np.isfinite(volume) & (volume > 0), np.floor(volume * fraction + 1e-9), 0.0)
+            qty = np.minimum(remaining, np.minimum(room, float(2**62)).astype(np.int64))
+        price = pricer.ticks(reference, np.fromiter((o.side is Side.BUY for o in take), dtype=bool, count=n))
+        if price is None or int(price.max()) * int(qty.max()) >= 2**61:
+            return {}
+        fee = fees.cents(price, qty)
+        if fee is None:
+            return {}
+        return {
+            o.id: terms
+            for o, terms in zip(take, zip(qty.tolist(), price.tolist(), fee.tolist(), strict=True), strict=True)
+        }
+
+    def _scalar_terms(self, take: list[Order], bars: BarSlice) -> dict[str, tuple[int, int, int]]:
+        """`_vector_terms` for a few orders: the same integer formulas and bounds in Python ints, without numpy's
+        per-call cost (a bar where a handful of the universe trades)."""
+        fees, pricer = self._fees, self._pricer
+        assert fees is not None and pricer is not None
+        fraction = self._exec.max_volume_fraction
+        terms: dict[str, tuple[int, int, int]] = {}
+        for o in take:
+            i = self._index[o.symbol]
+            reference = grid_tick(float(bars.open[i]))
+            if reference is None:
+                return {}
+            qty = min(o.qty, volume_capacity(float(bars.volume[i]), fraction))
+            price = pricer.tick(reference, o.side is Side.BUY)
+            if price is None or price * qty >= 2**61:
+                return {}
+            fee = fees.cent(price, qty)
+            if fee is None:
+                return {}
+            terms[o.id] = (qty, price, fee)
+        return terms
+
+    def _vector_fill(
+        self, order: Order, terms: tuple[int, int, int], bars: BarSlice, i: int, cash: Decimal, report: BrokerReport
+    ) -> Decimal:
+        """Book one order the array step matched: Decimals only for the fill and the order's new state.
+
+        A buy the cash cannot cover in full takes the per-order `_execute` (it shrinks or cancels the order).
+        """
+        qty, ticks, cents = terms
+        if qty <= 0:
+            return cash  # the bar's volume is used up: keep working
+        at = bars.open_time
+        price, fee = price_decimal(ticks), fee_decimal(cents)
+        if order.side is Side.BUY and price * qty + fee > cash:
+            return self._execute(order, Match(to_decimal(bars.open[i]), True, True), bars, i, cash, report, None, {})
+        self._fill_seq += 1
+        fill = Fill(order.id, order.symbol, order.side, qty, price, fee, at, self._fill_seq)
+        report.fills.append(fill)
+        updated = order.fill(qty, price, at)
+        notional = price * qty
+        if updated.filled_qty == updated.qty:
+            report.order_event(updated, at, "order.filled")
+            self._drop(order.id)
+        else:
+            report.order_event(updated, at, "order.partially_filled")
+            self._working[order.id] = updated
+        return cash - notional - fee if order.side is Side.BUY else cash + notional - fee
 
     def on_quotes(
         self, at: datetime, prices: Array, cash: Decimal, report: BrokerReport, which: Callable[[Order], bool]

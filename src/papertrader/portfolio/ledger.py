@@ -9,6 +9,7 @@ identical to `value` (a mark off the grid falls back to the Decimal path).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -195,18 +196,14 @@ def fixed_marks(px: Array) -> tuple[IntArray, int] | None:
     digits, so its shortest repr is that number); its decimals are then those of the tick count, and repr
     writes at least one decimal ('100.0'), so the exponent is -max(decimals, 1).
     """
-    if not (np.isfinite(px).all() and (px > 0).all() and (px < _MAX_MARK).all()):
-        return None
     ticks = np.rint(px * TICKS_PER_UNIT)
-    if not (ticks / TICKS_PER_UNIT == px).all():
+    # a NaN fails every comparison and an infinity the bound, so this one mask also refuses what is not finite
+    if not ((ticks / TICKS_PER_UNIT == px) & (px > 0) & (px < _MAX_MARK)).all():
         return None
     whole = ticks.astype(np.int64)
-    rest = whole % 1000  # on the grid, the decimals are those of the integer tick count
-    if not rest.any():
-        return whole, -1
-    if (rest % 10).any():
-        return whole, -4
-    return whole, -3 if (rest % 100).any() else -2
+    # on the grid, the decimals are those of the integer tick count: the largest of 1000, 100, 10 dividing all
+    common = math.gcd(int(np.gcd.reduce(whole)), 1000)
+    return whole, -1 if common == 1000 else -2 if common % 100 == 0 else -3 if common % 10 == 0 else -4
 
 
 def from_ticks(total: int, exponent: int) -> Decimal:

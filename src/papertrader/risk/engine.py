@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from papertrader.config.settings import RiskSettings
-from papertrader.core.arrays import Array
+from papertrader.core.arrays import Array, BoolArray
 from papertrader.domain.events import (
     DailyLossLimitHit,
     DomainEvent,
@@ -58,15 +58,20 @@ class RiskPlan:
 
 @dataclass(frozen=True, slots=True)
 class _Terms:
-    """Per-symbol quantities a plan is cut from: limited weights, binding rules, and what must trade."""
+    """Per-symbol quantities a plan is cut from: limited weights, binding rules, and what must trade.
 
-    weights: list[float]
+    Arrays for a universe (`_emit` reads only the symbols in `trades` and those a rule binds, so the arrays
+    are never turned into lists), one-element lists for a single symbol.
+    """
+
+    weights: Array | list[float]
     rule: list[str | None]
-    current: list[float]
-    delta: list[float]
-    trade: list[bool]
-    closing: list[bool]
-    valid: list[bool]
+    current: Array | list[float]
+    delta: Array | list[float]
+    trade: BoolArray | list[bool]
+    closing: BoolArray | list[bool]
+    valid: BoolArray | list[bool]
+    trades: list[int]  # the symbols that trade, in universe order
 
 
 def _budget_cut(gross: float, bad_bar: float, budget: float) -> float:
@@ -111,7 +116,8 @@ class RiskEngine:
         self.daily = DailyLossLimit(settings.daily_loss_limit)
         names = sorted(set(settings.sectors.values()))
         self._sector = np.array([names.index(settings.sectors[s]) if s in settings.sectors else -1 for s in symbols])
-        self._sector_caps = {i: settings.max_sector_fraction for i in range(len(names))}
+        # only sectors with a member here: an empty group's gross is 0 and never binds
+        self._sector_caps = {i: settings.max_sector_fraction for i in range(len(names)) if (self._sector == i).any()}
         etfs = set(settings.etfs)
         self._etf = np.array([symbol in etfs for symbol in self.symbols], dtype=bool)
 
@@ -149,11 +155,17 @@ class RiskEngine:
         plan.events.append(kind(at, symbol, rule, numbers))
 
     def limit_weights(
-        self, target: Array, prices: Array, inputs: RiskInputs, buckets: npt.NDArray[np.int_] | None = None
+        self,
+        target: Array,
+        prices: Array,
+        inputs: RiskInputs,
+        buckets: npt.NDArray[np.int_] | None = None,
+        sigma: Array | None = None,
     ) -> tuple[Array, list[str | None]]:
         """Apply sizing and every exposure limit to target weights; returns them and the binding rule per symbol.
 
-        buckets: `_buckets(prices)` when the caller has it already (plan classifies once per cycle).
+        buckets: `_buckets(prices)` and sigma: `_sigma(inputs)` when the caller has them already (plan computes
+        each once per cycle).
         """
         s = self.settings
         n = len(self.symbols)
@@ -175,8 +187,7 @@ class RiskEngine:
             w = bind(np.maximum(w, 0.0), "no_short")
         w = bind(np.clip(w, -s.max_position_fraction, s.max_position_fraction), "max_position_fraction")
         buckets = self._buckets(prices) if buckets is None else buckets
-        caps = {int(Bucket.CORE): s.core_cap, int(Bucket.ETF): s.etf_cap, int(Bucket.SPECULATIVE): s.speculative_cap}
-        w = bind(cap_groups(w, buckets, caps)[0], "bucket_cap")
+        w = bind(cap_groups(w, buckets, self._present_caps(buckets))[0], "bucket_cap")
         if self._sector_caps:
             w = bind(cap_groups(w, self._sector, self._sector_caps)[0], "max_sector_fraction")
         gross_cap = min(s.max_gross_exposure, 1.0 - s.cash_reserve) if not s.allow_short else s.max_gross_exposure
@@ -186,7 +197,7 @@ class RiskEngine:
                 w * (gross_cap / gross), "max_gross_exposure" if gross_cap < 1 - s.cash_reserve else "cash_reserve"
             )
         if inputs.budget is not None:
-            sigma = self._sigma(inputs)
+            sigma = self._sigma(inputs) if sigma is None else sigma
             scale = budget_scale(w, sigma, inputs.budget, s.budget_z, s.gap_allowance, self._exit_cost)
             if scale < 1.0:
                 w = bind(w * scale, "drawdown_budget")
@@ -227,7 +238,8 @@ class RiskEngine:
         """The per-symbol quantities the orders follow from, computed with arrays (any universe)."""
         s = self.settings
         buckets = self._buckets(prices)
-        weights, rule = self.limit_weights(target_weights, prices, inputs, buckets)
+        sigma = self._sigma(inputs) if inputs.budget is not None else None
+        weights, rule = self.limit_weights(target_weights, prices, inputs, buckets, sigma)
         valid = np.isfinite(prices) & (prices > 0)
         safe = np.where(valid, prices, np.inf)
         current = holdings * np.where(valid, prices, 0.0) / equity
@@ -246,11 +258,11 @@ class RiskEngine:
         drifted = np.abs(current - weights) > self.rebalance_band
         trade = (delta != 0) & (opening | closing | drifted)
         # a position left alone (inside the band) must not, with the new trades, break a cap
-        projected = np.where(trade, target_qty * np.where(valid, prices, 0.0) / equity, current)
-        trade |= (delta != 0) & self._over_limits(projected, weights, prices, inputs, buckets)
-        return _Terms(
-            weights.tolist(), rule, current.tolist(), delta.tolist(), trade.tolist(), closing.tolist(), valid.tolist()
-        )
+        left = (delta != 0) & ~trade  # only these can a cap broken by drift add to the trades
+        if left.any():
+            projected = np.where(trade, target_qty * np.where(valid, prices, 0.0) / equity, current)
+            trade |= left & self._over_limits(projected, weights, prices, inputs, buckets, sigma)
+        return _Terms(weights, rule, current, delta, trade, closing, valid, np.flatnonzero(trade).tolist())
 
     def _terms_one(
         self, target_weights: Array, prices: Array, holdings: Array, equity: float, inputs: RiskInputs
@@ -321,7 +333,7 @@ class RiskEngine:
             if not trade and bad_bar is not None and inputs.budget is not None and abs(projected) > abs(w) + _EPS:
                 cut = _budget_cut(abs(projected), abs(projected) * bad_bar, inputs.budget)
                 trade = cut > s.limit_tolerance + _EPS
-        return _Terms([w], [rule], [current], [delta], [trade], [closing], [valid])
+        return _Terms([w], [rule], [current], [delta], [trade], [closing], [valid], [0] if trade else [])
 
     def _over_limit_one(self, projected: float, allowed: float, price: float) -> bool:
         """`_over_limits` for a one-symbol universe, in plain floats."""
@@ -349,6 +361,11 @@ class RiskEngine:
             return int(Bucket.SPECULATIVE)
         return int(Bucket.CORE)
 
+    def _present_caps(self, buckets: npt.NDArray[np.int_]) -> dict[int, float]:
+        """The caps of the buckets that have members: an empty group's gross is 0 and never binds, so it is skipped."""
+        counts = np.bincount(buckets, minlength=len(Bucket)).tolist()
+        return {group: cap for group, cap in self._bucket_caps().items() if counts[group]}
+
     def _bucket_caps(self) -> dict[int, float]:
         s = self.settings
         return {int(Bucket.CORE): s.core_cap, int(Bucket.ETF): s.etf_cap, int(Bucket.SPECULATIVE): s.speculative_cap}
@@ -369,7 +386,7 @@ class RiskEngine:
     ) -> None:
         """Turn the per-symbol terms into sized intents and the events that explain each cut or denial."""
         s = self.settings
-        for i in [j for j, traded in enumerate(t.trade) if traded]:
+        for i in t.trades:
             qty = int(t.delta[i])
             max_qty = int(s.max_order_fraction * equity / float(prices[i])) if t.valid[i] else 0
             if abs(qty) > max_qty and not t.closing[i]:
@@ -400,8 +417,10 @@ class RiskEngine:
                     allowed_weight=float(t.weights[i]),
                 )
             plan.intents.append(OrderIntent(i, self.symbols[i], qty, int(holdings[i]) + qty, float(t.weights[i])))
+        if t.rule.count(None) == len(t.rule):
+            return  # no rule bound anywhere (the usual cycle): nothing was blocked
         for j in [j for j, r in enumerate(t.rule) if r is not None]:  # most symbols bind no rule
-            blocked = t.rule[j] in ("no_short", "daily_loss_limit") and not t.trade[j]
+            blocked = t.rule[j] in ("no_short", "daily_loss_limit") and not bool(t.trade[j])
             if blocked and abs(float(target_weights[j]) - float(t.current[j])) > self.rebalance_band:
                 self._event(plan, at, OrderDenied, j, str(t.rule[j]), requested_weight=float(target_weights[j]))
 
@@ -412,6 +431,7 @@ class RiskEngine:
         prices: Array,
         inputs: RiskInputs | None = None,
         buckets: npt.NDArray[np.int_] | None = None,
+        sigma: Array | None = None,
     ) -> npt.NDArray[np.bool_]:
         """Symbols whose drift carried them (or their group) past a cap by more than the tolerance: trim them.
 
@@ -420,8 +440,10 @@ class RiskEngine:
         s = self.settings
         slack = s.limit_tolerance + _EPS
         above = np.abs(projected) > np.abs(allowed) + _EPS
+        if not above.any():  # every answer below is `above & ...`
+            return np.asarray(above, dtype=bool)
         if inputs is not None and inputs.budget is not None:
-            sigma = self._sigma(inputs)
+            sigma = self._sigma(inputs) if sigma is None else sigma
             gross = float(np.abs(projected).sum())
             bad_bar = float((np.abs(projected) * (s.budget_z * sigma + s.gap_allowance + self._exit_cost)).sum())
             if _budget_cut(gross, bad_bar, inputs.budget) > slack:
@@ -431,8 +453,7 @@ class RiskEngine:
         if float(np.abs(projected).sum()) > gross_cap + slack:
             over |= above
         buckets = self._buckets(prices) if buckets is None else buckets
-        caps = {int(Bucket.CORE): s.core_cap, int(Bucket.ETF): s.etf_cap, int(Bucket.SPECULATIVE): s.speculative_cap}
-        groups = [(buckets, caps), (self._sector, self._sector_caps)]
+        groups = [(buckets, self._present_caps(buckets)), (self._sector, self._sector_caps)]
         for labels, group_caps in groups:
             for group, cap in group_caps.items():
                 members = labels == group
