@@ -36,7 +36,7 @@ from rich.table import Table
 from papertrader.config.settings import CostSettings, ExecutionSettings, RiskSettings, Settings, StrategySettings
 from papertrader.core.clock import SimClock
 from papertrader.core.events import EventBus
-from papertrader.engine.cycle import CycleOutcome, Engine
+from papertrader.engine.cycle import Engine
 from papertrader.engine.panel import Panel
 from papertrader.features.technical import TechnicalSpec, compute_technical
 from papertrader.signals.trend import TrendFollowing
@@ -126,14 +126,15 @@ def papertrader_run(
         bus=EventBus(),
     )
     marks: dict[int, float] = {}
+    ahead = list(CHECKPOINTS)
 
-    def mark(outcome: CycleOutcome) -> None:
-        if outcome.k + 1 in CHECKPOINTS:
-            marks[outcome.k + 1] = time.perf_counter() - start
+    def mark(done: int) -> None:  # cycles done so far (a quiet stretch is booked at once: its end is noted)
+        while ahead and done >= ahead[0]:
+            marks[ahead.pop(0)] = time.perf_counter() - start
 
-    outcomes = engine.run(on_cycle=mark, sparse=sparse)
+    outcomes = engine.run(sparse=sparse, progress=mark)
     seconds = time.perf_counter() - start
-    fills = [(o.k, f.side.sign * f.qty, float(f.price)) for o in outcomes for f in o.fills]
+    fills = [(o.k, f.side.sign * f.qty, float(f.price)) for o in outcomes.stepped() for f in o.fills]
     equity = float(outcomes[-1].valuation.equity)
     if keep is not None:
         keep += [engine, outcomes]

@@ -67,7 +67,7 @@ class QuietBlock:
     def gross(self) -> Array:
         """float(gross_exposure) of every cycle, in bulk (exact ticks / 10**4 is the float of the Decimal)."""
         if self.marks is not None:
-            return self.marks.gross / 10_000.0
+            return self.marks.gross_floats()
         return np.array([float(v.gross_exposure) for v in self.valuations or ()])
 
 
@@ -130,6 +130,10 @@ class Outcomes(Sequence[CycleOutcome]):
     def gross(self) -> Array:
         """float(valuation.gross_exposure) of every cycle, without building the outcomes."""
         return self._curve(lambda b: b.gross(), lambda o: float(o.valuation.gross_exposure))
+
+    def stepped(self) -> Iterator[CycleOutcome]:
+        """The outcomes of the cycles that were stepped (every fill is in one of them), in order."""
+        return (part for part in self._parts if isinstance(part, CycleOutcome))
 
     def fills(self) -> tuple[Fill, ...]:
         """Every fill in cycle order."""

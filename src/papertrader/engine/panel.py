@@ -38,13 +38,19 @@ class BarTimes(Sequence[datetime]):
     be memory and setup time spent on nothing. Equal to the tuple of UTC datetimes it stands for, element by element.
     """
 
-    __slots__ = ("ns",)
+    __slots__ = ("_base", "_offset")
 
-    def __init__(self, ns: npt.NDArray[np.int64]) -> None:
-        self.ns = np.asarray(ns, dtype=np.int64)
+    def __init__(self, ns: npt.NDArray[np.int64], offset: int = 0) -> None:
+        self._base = np.asarray(ns, dtype=np.int64)
+        self._offset = offset  # a constant added to every time (close = open + the interval shares one array)
+
+    @property
+    def ns(self) -> npt.NDArray[np.int64]:
+        """The times as int64 nanoseconds since the epoch, UTC."""
+        return self._base + self._offset if self._offset else self._base
 
     def __len__(self) -> int:
-        return len(self.ns)
+        return len(self._base)
 
     @overload
     def __getitem__(self, k: int) -> datetime: ...
@@ -54,12 +60,12 @@ class BarTimes(Sequence[datetime]):
 
     def __getitem__(self, k: int | slice) -> datetime | BarTimes:
         if isinstance(k, slice):
-            return BarTimes(self.ns[k])
-        return _EPOCH + timedelta(microseconds=int(self.ns[k]) // _NS_PER_US)
+            return BarTimes(self._base[k], self._offset)
+        return _EPOCH + timedelta(microseconds=(int(self._base[k]) + self._offset) // _NS_PER_US)
 
     def __iter__(self) -> Iterator[datetime]:
-        for value in self.ns.tolist():
-            yield _EPOCH + timedelta(microseconds=value // _NS_PER_US)
+        for value in self._base.tolist():
+            yield _EPOCH + timedelta(microseconds=(value + self._offset) // _NS_PER_US)
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, BarTimes):
@@ -94,7 +100,7 @@ def bar_times(ts: pd.DatetimeIndex, interval: str) -> tuple[BarTimes, BarTimes]:
     ns = stamps.tz_convert("UTC").asi8.astype(np.int64)
     ns = ns - ns % _NS_PER_US  # a datetime holds microseconds: the time as a datetime would keep it
     if interval != "1d":
-        return BarTimes(ns), BarTimes(ns + interval_minutes(interval) * 60 * 1_000_000_000)
+        return BarTimes(ns), BarTimes(ns, interval_minutes(interval) * 60 * 1_000_000_000)
     # a daily bar opens and closes at the regular session's times on its New York date
     days = stamps.tz_convert(NEW_YORK_NAME).tz_localize(None).normalize()
     opens = _wall_times(days, REGULAR_OPEN.hour, REGULAR_OPEN.minute)

@@ -17,13 +17,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from papertrader.config.settings import RiskSettings
 from papertrader.core.arrays import Array, BoolArray, IntArray
-from papertrader.portfolio.ledger import TICKS_PER_UNIT, Valuation, from_ticks
+from papertrader.portfolio.ledger import TICKS_PER_UNIT, ZERO, Valuation, from_ticks
 from papertrader.risk.drawdown import budget_limit
 from papertrader.risk.limits import DailyLossLimit, DrawdownKillSwitch
 
@@ -36,25 +37,54 @@ _INT64_ROOM = 2**62
 
 @dataclass(frozen=True, slots=True)
 class FixedMarks:
-    """Each cycle's market value and gross exposure in 0.0001 ticks, the Decimal exponent, and the float equity."""
+    """Each cycle's market value and gross exposure in 0.0001 ticks and the Decimal exponent, for a fixed cash.
+
+    Kept compact for a run's outcomes: a flat book stores nothing per cycle (market None), and a gross exposure
+    equal to |market value| (a book all long or all short) is not stored twice (gross None).
+    """
 
     cash: Decimal
-    market: IntArray
-    gross: IntArray
-    exponent: npt.NDArray[np.int8]
-    equity: Array
+    base: int  # cash in ticks
+    size: int
+    market: IntArray | None = None
+    gross: IntArray | None = None
+    exponent: npt.NDArray[np.int8] | None = None
 
     def valuation(self, r: int) -> Valuation:
         """The `Valuation` `Ledger.value_closes` gives for cycle r of the stretch, digit for digit."""
+        if self.market is None or self.exponent is None:
+            return Valuation(self.cash, ZERO, ZERO)
         exponent = int(self.exponent[r])
-        return Valuation(self.cash, from_ticks(int(self.market[r]), exponent), from_ticks(int(self.gross[r]), exponent))
+        market = int(self.market[r])
+        gross = abs(market) if self.gross is None else int(self.gross[r])
+        return Valuation(self.cash, from_ticks(market, exponent), from_ticks(gross, exponent))
 
     def __len__(self) -> int:
-        return len(self.equity)
+        return self.size
+
+    @property
+    def equity(self) -> Array:
+        """float(equity) of each cycle: the exact tick count / 10**4, correctly rounded as float() of the Decimal."""
+        if self.market is None:
+            return np.full(self.size, float(self.cash))
+        return np.asarray((self.market + self.base) / float(TICKS_PER_UNIT), dtype=np.float64)
+
+    def gross_floats(self) -> Array:
+        """float(gross_exposure) of each cycle."""
+        if self.market is None:
+            return np.zeros(self.size)
+        gross = np.abs(self.market) if self.gross is None else self.gross
+        return np.asarray(gross / float(TICKS_PER_UNIT), dtype=np.float64)
 
     def head(self, n: int) -> FixedMarks:
-        """The first n cycles."""
-        return FixedMarks(self.cash, self.market[:n], self.gross[:n], self.exponent[:n], self.equity[:n])
+        """The first n cycles, in arrays of their own (a longer stretch's arrays are not kept alive)."""
+        if n >= self.size:
+            return self
+
+        def cut(a: npt.NDArray[Any] | None) -> Any:
+            return None if a is None else a[:n].copy()
+
+        return FixedMarks(self.cash, self.base, n, cut(self.market), cut(self.gross), cut(self.exponent))
 
 
 def cash_ticks(cash: Decimal) -> int | None:
@@ -78,9 +108,7 @@ def fixed_marks(cash: Decimal, held: IntArray, closes: Array) -> FixedMarks | No
     m = len(closes)
     idx = np.flatnonzero(held)
     if idx.size == 0:
-        zeros = np.zeros(m, dtype=np.int64)
-        equity = np.full(m, float(cash))
-        return FixedMarks(cash, zeros, zeros, np.zeros(m, dtype=np.int8), equity)  # Decimal(0), as the ledger
+        return FixedMarks(cash, base, m)
     px = closes[:, idx]
     with np.errstate(invalid="ignore"):
         if not (np.isfinite(px).all() and (px > 0).all() and (px < _MAX_MARK).all()):
@@ -92,17 +120,19 @@ def fixed_marks(cash: Decimal, held: IntArray, closes: Array) -> FixedMarks | No
     qty = held[idx].astype(np.int64)
     if int(np.abs(qty).max()) * int(whole.max()) >= _INT64_ROOM // max(1, idx.size):
         return None
-    worth = whole * qty[None, :]
-    market = worth.sum(axis=1)
-    gross = np.abs(worth).sum(axis=1)
-    total = market + base
-    if int(np.abs(total).max()) >= _EXACT_FLOAT:
+    if idx.size == 1:
+        market = whole[:, 0] * qty[0]
+        gross = None
+    else:
+        worth = whole * qty[None, :]
+        market = worth.sum(axis=1)
+        gross = None if (qty > 0).all() or (qty < 0).all() else np.abs(worth).sum(axis=1)
+    if int(np.abs(market).max()) + abs(base) >= _EXACT_FLOAT:
         return None
     rest = whole % 1000  # on the grid, a mark's decimals are those of its tick count (repr keeps at least one)
     digits = np.where(rest == 0, -1, np.where(rest % 10 != 0, -4, np.where(rest % 100 != 0, -3, -2)))
     exponent = digits.min(axis=1).astype(np.int8)
-    equity = total / float(TICKS_PER_UNIT)  # exact integer / 10**4, correctly rounded: float() of the Decimal
-    return FixedMarks(cash, market, gross, exponent, np.asarray(equity, dtype=np.float64))
+    return FixedMarks(cash, base, m, market, gross, exponent)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +149,7 @@ def observe_span(
     kill_switch: DrawdownKillSwitch,
     daily: DailyLossLimit,
     equity: Array,
-    day: IntArray,
+    day: npt.NDArray[np.integer[Any]],
     dates: Sequence[date],
 ) -> LimitsSpan:
     """`RiskEngine.observe` of each equity in order, up to (not including) the first cycle on which the kill switch
@@ -213,3 +243,10 @@ def guard_quiet_span(
         crossed = (lo <= level) if q > 0 else (hi >= level)
         hit = (crossed & np.isfinite(level)) | (keep < 1.0)
     return np.asarray((peaks_before <= 0) | (~gap & ~hit), dtype=bool)
+
+
+def budget_fractions(equity: Array, peaks: Array, max_drawdown: float) -> Array:
+    """`risk.drawdown.budget_fraction` of each (equity, peak) pair, with the same float operations."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        floor = np.maximum(peaks, equity) * (1.0 - max_drawdown)
+        return np.where(equity > 0, np.maximum(0.0, 1.0 - floor / equity), 0.0)

@@ -26,19 +26,20 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
-from papertrader.core.arrays import Array, IntArray
+from papertrader.core.arrays import Array
 from papertrader.domain.events import CycleClosed
 from papertrader.domain.sessions import NEW_YORK, interval_minutes
 from papertrader.domain.types import Order, OrderType, Side, TimeInForce
 from papertrader.engine.health import Status
 from papertrader.engine.outcomes import CycleOutcome, Outcomes, QuietBlock
-from papertrader.engine.quiet import FixedMarks, fixed_marks, guard_quiet_span, observe_span
+from papertrader.engine.quiet import FixedMarks, budget_fractions, fixed_marks, guard_quiet_span, observe_span
 from papertrader.execution.fees import to_decimal
 from papertrader.persistence.repository import CycleRecord
 from papertrader.portfolio.ledger import Valuation
-from papertrader.risk.drawdown import bar_sigma, budget_fraction, budget_limit
+from papertrader.risk.drawdown import bar_sigma, budget_limit
 from papertrader.risk.engine import RiskInputs
 from papertrader.risk.limits import DailyLossLimit, DrawdownKillSwitch
 from papertrader.risk.sizing import vol_target_scale
@@ -120,10 +121,8 @@ class SparseStepper:
         acts = np.zeros(n, dtype=bool)
         if panel.as_traded is not None:
             acts = ((panel.as_traded.splits != 1.0) | (panel.as_traded.dividends != 0.0)).any(axis=1)
-        # next_action[k]: the first cycle >= k where a split or dividend goes ex (n when none)
-        rows = np.flatnonzero(acts)
-        self._next_action = np.searchsorted(rows, np.arange(n + 1))
-        self._action_rows = np.append(rows, n)
+        # the cycles where a split or dividend goes ex, then n: the first one >= k is found by bisection
+        self._action_rows = np.append(np.flatnonzero(acts), n)
         self._dates, self._day = _sessions(panel)
         self._observe_market = engine.settings.costs.execution.market_window > 0
         self.stepped = 0
@@ -182,7 +181,7 @@ class SparseStepper:
         signals = e.health.snapshot().get("signals")
         if signals is None or signals.status is not Status.OK:
             return None  # the last decision failed (or none ran): the next one changes health
-        end = min(limit, int(self._action_rows[self._next_action[k]]))
+        end = min(limit, int(self._action_rows[np.searchsorted(self._action_rows, k)]))
         if end <= k:
             return None
         working = e.broker.working
@@ -272,7 +271,8 @@ class SparseStepper:
         m = len(closes)
         risk = e.risk
         day = self._day[k : k + m]
-        limits = observe_span(risk.kill_switch, risk.daily, marks.equity, day, self._dates)
+        equity = marks.equity
+        limits = observe_span(risk.kill_switch, risk.daily, equity, day, self._dates)
         n = limits.quiet
         if e.guard is not None and n > 0:
             peaks_before = np.concatenate([[risk.kill_switch.peak], limits.peaks[: n - 1]])
@@ -293,11 +293,11 @@ class SparseStepper:
                 return None
             if not ok.all():
                 n = int(np.argmin(ok))
-                limits = observe_span(risk.kill_switch, risk.daily, marks.equity[:n], day[:n], self._dates)
+                limits = observe_span(risk.kill_switch, risk.daily, equity[:n], day[:n], self._dates)
         if n == 0:
             return None
-        marks = marks.head(n)
-        return _Span(k, k + n, closes[:n], marks.equity, limits.peaks, marks, None, (limits.kill_switch, limits.daily))
+        state = (limits.kill_switch, limits.daily)
+        return _Span(k, k + n, closes[:n], equity[:n], limits.peaks, marks.head(n), None, state)
 
     def _marks(self, k: int, closes: Array) -> _Span | None:
         """The stretch from k judged cycle by cycle (marks off the 0.0001 grid, cash with finer digits, a guard over
@@ -393,7 +393,7 @@ class SparseStepper:
         budget: Array | None = None
         if s.drawdown_budget:  # the engine passes the budget: quiet only where it leaves the target as it is
             limit = budget_limit(s.max_drawdown, s.budget_margin)
-            budget = np.array([budget_fraction(float(q), float(p), limit) for q, p in zip(equity, peaks, strict=True)])
+            budget = budget_fractions(equity, peaks, limit)
             sigma = bar_sigma(vol, risk.periods_per_year)
             per_unit = s.budget_z * sigma + s.gap_allowance + risk._exit_cost
             loss = (np.abs(weights)[None, :] * per_unit).sum(axis=1)
@@ -529,14 +529,14 @@ def _forward_fill(block: Array, last: Array) -> Array:
     return np.asarray(out[1:], dtype=np.float64)
 
 
-def _sessions(panel: Panel) -> tuple[list[date], IntArray]:
+def _sessions(panel: Panel) -> tuple[list[date], npt.NDArray[np.int32]]:
     """The distinct session dates and, per cycle, the index of `session_date(close_times[k])` among them (bulk)."""
     if len(panel) == 0:
-        return [], np.zeros(0, dtype=np.int64)
+        return [], np.zeros(0, dtype=np.int32)
     stamps = panel.ts if panel.ts.tz is not None else panel.ts.tz_localize("UTC")
     if panel.interval != "1d":  # a daily bar closes on its own session date; an intraday one interval later
         stamps = stamps + pd.Timedelta(minutes=interval_minutes(panel.interval))
     local = stamps.tz_convert(NEW_YORK).tz_localize(None)  # New York wall time, for its calendar date
     unique, inverse = np.unique(local.normalize().asi8, return_inverse=True)
     dates = [pd.Timestamp(int(u)).date() for u in unique]
-    return dates, np.asarray(inverse, dtype=np.int64).reshape(-1)
+    return dates, np.asarray(inverse, dtype=np.int32).reshape(-1)
