@@ -12,7 +12,6 @@ several positions) they return None and the caller takes the per-cycle path.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -159,34 +158,40 @@ def observe_span(
     peaks[r]: the kill switch's peak after cycle r.
     """
     m = len(equity)
-    peaks = np.maximum.accumulate(np.maximum(equity, kill_switch.peak)) if m else np.zeros(0)
-    fires = np.zeros(m, dtype=bool)
+    if m == 0:
+        return LimitsSpan(0, np.zeros(0), _copy_kill(kill_switch), _copy_daily(daily))
+    peaks = np.maximum.accumulate(np.maximum(equity, kill_switch.peak))
     with np.errstate(divide="ignore", invalid="ignore"):
-        if kill_switch.fired_at_drawdown is None:
-            fires |= (peaks > 0) & (equity / peaks - 1.0 < -kill_switch.threshold)
-        # the daily limit: a new session starts from the last equity seen (or its own first one)
-        new = np.empty(m, dtype=bool)
-        if m:
-            new[0] = dates[int(day[0])] != daily.session
-            new[1:] = day[1:] != day[:-1]
-        last = np.empty(m)
-        if m:
-            last[0] = daily.last_equity
-            last[1:] = equity[:-1]
-        opening = np.where(last > 0, last, equity)
-        where = np.where(new, np.arange(m), -1)
-        np.maximum.accumulate(where, out=where)
-        start = np.where(where >= 0, opening[np.maximum(where, 0)], daily.start_equity)
-        # a limit already hit this session stays quiet until the next session (sparse steps before that anyway)
-        armed = (where >= 0) | (daily.hit_at_loss is None)
+        fires = (
+            (peaks > 0) & (equity / peaks - 1.0 < -kill_switch.threshold)
+            if kill_switch.fired_at_drawdown is None
+            else np.zeros(m, dtype=bool)
+        )
+        # the daily limit: a session starts from the last equity seen before it (or its own first one)
+        opens = np.flatnonzero(day[1:] != day[:-1]) + 1
+        if dates[int(day[0])] != daily.session:
+            opens = np.concatenate([[0], opens])
+        carried = len(opens) == 0 or opens[0] > 0  # the first cycles continue the session the limit is in
+        if len(opens):
+            last = np.where(opens > 0, equity[np.maximum(opens - 1, 0)], daily.last_equity)
+            first = np.where(last > 0, last, equity[opens])
+            lengths = np.diff(np.concatenate([opens, [m]]))
+            start = np.repeat(first, lengths)
+            if carried:
+                start = np.concatenate([np.full(int(opens[0]), daily.start_equity), start])
+        else:
+            start = np.full(m, daily.start_equity)
+        armed = np.ones(m, dtype=bool)
+        if carried and daily.hit_at_loss is not None:  # hit already this session: silent until the next one
+            armed[: int(opens[0]) if len(opens) else m] = False
         fires |= armed & (start > 0) & (equity / start - 1.0 < -daily.limit)
     quiet = int(np.argmax(fires)) if fires.any() else m
-    kill = copy.copy(kill_switch)
-    limit = copy.copy(daily)
+    kill = _copy_kill(kill_switch)
+    limit = _copy_daily(daily)
     if quiet:
         last_r = quiet - 1
         kill.peak = float(peaks[last_r])
-        if where[last_r] >= 0:
+        if len(opens) and opens[0] <= last_r:  # a session began inside the stretch: the limit is in the last one
             limit.session = dates[int(day[last_r])]
             limit.start_equity = float(start[last_r])
             limit.hit_at_loss = None
@@ -250,3 +255,11 @@ def budget_fractions(equity: Array, peaks: Array, max_drawdown: float) -> Array:
     with np.errstate(divide="ignore", invalid="ignore"):
         floor = np.maximum(peaks, equity) * (1.0 - max_drawdown)
         return np.where(equity > 0, np.maximum(0.0, 1.0 - floor / equity), 0.0)
+
+
+def _copy_kill(k: DrawdownKillSwitch) -> DrawdownKillSwitch:
+    return DrawdownKillSwitch(k.threshold, k.peak, k.fired_at_drawdown)
+
+
+def _copy_daily(d: DailyLossLimit) -> DailyLossLimit:
+    return DailyLossLimit(d.limit, d.session, d.start_equity, d.last_equity, d.hit_at_loss)

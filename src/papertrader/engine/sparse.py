@@ -178,6 +178,9 @@ class SparseStepper:
         e = self.engine
         if e.hold is not None or e._pending_events or e.risk.daily.hit:
             return None
+        ungated = e.halted is None and (e.protector is None or not e.protector.blocked)
+        if ungated and (self.targets[k] != e._last_target).any():  # the target changes at k: it steps
+            return None
         signals = e.health.snapshot().get("signals")
         if signals is None or signals.status is not Status.OK:
             return None  # the last decision failed (or none ran): the next one changes health
@@ -236,7 +239,9 @@ class SparseStepper:
         if flat is not None:
             return end if np.array_equal(flat, last) else k
         rows = self.targets[k:end]
-        same = (rows == last) | np.isin(np.arange(rows.shape[1]), blocked)[None, :]
+        same = rows == last
+        if blocked:
+            same[:, blocked] = True
         ok = same.all(axis=1)
         if blocked:
             ok &= (rows[:, blocked] > 0.0).all(axis=1)  # a block clears (an event) once the target is not long
@@ -521,6 +526,8 @@ class SparseStepper:
 
 def _forward_fill(block: Array, last: Array) -> Array:
     """Each cycle's last known close per symbol (NaN until a symbol trades), continuing from `last`."""
+    if np.isfinite(block).all():
+        return np.array(block, dtype=np.float64)
     filled = np.vstack([last[None, :], block])
     valid = np.isfinite(filled)
     idx = np.where(valid, np.arange(len(filled))[:, None], 0)
