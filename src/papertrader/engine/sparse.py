@@ -468,6 +468,16 @@ class SparseStepper:
             e.risk.kill_switch, e.risk.daily = span.limits
             outcomes.add_quiet(span.block(span.end - span.start, times))
             return False
+        unread = on_cycle is None and should_stop is None and not e.bus.wants(CycleClosed.KIND)
+        bulk = recorder is not None and hasattr(recorder, "record_many")
+        if unread and bulk and span.limits is not None and not self._observe_market:
+            # only the recorder reads the cycles: their records go over in one hand-over (nobody listens on the bus)
+            e._record_many([self._record(span, r, times[k]) for r, k in enumerate(range(span.start, span.end))])
+            e.clock.advance_to(times[span.end - 1])
+            e._last_close = span.closes[-1].copy()
+            e.risk.kill_switch, e.risk.daily = span.limits
+            outcomes.add_quiet(span.block(span.end - span.start, times))
+            return False
         limits = span.limits if should_stop is None else None  # a stop mid-span must leave them where it stopped
         booked = 0
         stopped = False
@@ -489,31 +499,10 @@ class SparseStepper:
                 continue
             valuation = span.valuation(r)
             if announce:
-                closed = CycleClosed(
-                    now,
-                    cycle=k,
-                    cash=valuation.cash,
-                    equity=valuation.equity,
-                    gross_exposure=valuation.gross_exposure,
-                    fills=0,
-                    orders=0,
-                )
+                record = self._record(span, r, now, valuation)
                 if recorder is not None:
-                    e._record(
-                        CycleRecord(
-                            cycle=k,
-                            ts=now,
-                            orders=(),
-                            fills=(),
-                            positions=(),
-                            cash=valuation.cash,
-                            market_value=valuation.market_value,
-                            equity=valuation.equity,
-                            gross_exposure=float(valuation.gross_exposure) / equity if equity > 0 else math.inf,
-                            events=(closed,),
-                        )
-                    )
-                e.bus.publish(closed)
+                    e._record(record)
+                e.bus.publish(record.events[0])
             if on_cycle is not None:
                 on_cycle(CycleOutcome(k, now, valuation, ()))
         outcomes.add_quiet(span.block(booked, times))
@@ -522,6 +511,35 @@ class SparseStepper:
         if limits is not None and not stopped:
             e.risk.kill_switch, e.risk.daily = limits
         return stopped
+
+    @staticmethod
+    def _record(span: _Span, r: int, now: datetime, valuation: Valuation | None = None) -> CycleRecord:
+        """Cycle span.start + r as `Engine.step` records it: the account and its `CycleClosed`, nothing traded."""
+        k = span.start + r
+        if valuation is None:
+            valuation = span.valuation(r)
+        equity = float(span.equities[r])
+        closed = CycleClosed(
+            now,
+            cycle=k,
+            cash=valuation.cash,
+            equity=valuation.equity,
+            gross_exposure=valuation.gross_exposure,
+            fills=0,
+            orders=0,
+        )
+        return CycleRecord(
+            cycle=k,
+            ts=now,
+            orders=(),
+            fills=(),
+            positions=(),
+            cash=valuation.cash,
+            market_value=valuation.market_value,
+            equity=closed.equity,
+            gross_exposure=float(valuation.gross_exposure) / equity if equity > 0 else math.inf,
+            events=(closed,),
+        )
 
 
 def _forward_fill(block: Array, last: Array) -> Array:
