@@ -44,7 +44,8 @@ from papertrader.domain.types import Fill, Order, OrderType, Position, Side, Tim
 from papertrader.engine.growth import grow, tail_start
 from papertrader.engine.guard import DrawdownGuard
 from papertrader.engine.health import HealthBoard, LatencyTracker, Status
-from papertrader.engine.outcomes import CycleOutcome, Outcomes
+from papertrader.engine.outcomes import CycleOutcome as CycleOutcome  # its old home, for callers
+from papertrader.engine.outcomes import Outcomes
 from papertrader.engine.panel import Panel
 from papertrader.engine.protection import Protector, atr_panel, is_protective
 from papertrader.engine.sparse import SparseStepper, target_panel

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, overload
 
 import numpy as np
 
-from papertrader.core.arrays import Array
+from papertrader.core.arrays import Array, IntArray
 from papertrader.domain.types import Fill
 from papertrader.portfolio.ledger import Valuation
 
@@ -139,14 +139,14 @@ class Outcomes(Sequence[CycleOutcome]):
         """Every fill in cycle order."""
         return tuple(f for part in self._parts if isinstance(part, CycleOutcome) for f in part.fills)
 
-    def cycles(self) -> Array:
+    def cycles(self) -> IntArray:
         """The cycle index of every outcome."""
-        out: list[Array] = []
+        out: list[IntArray] = []
         for part in self._parts:
             if isinstance(part, CycleOutcome):
-                out.append(np.array([part.k]))
+                out.append(np.array([part.k], dtype=np.int64))
             else:
-                out.append(np.arange(part.start, part.start + len(part)))
+                out.append(np.arange(part.start, part.start + len(part), dtype=np.int64))
         return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
 
     def _curve(self, block: Callable[[QuietBlock], Array], single: Callable[[CycleOutcome], float]) -> Array:
