@@ -7,11 +7,17 @@ order can fill (nothing is working but protective OCO legs whose stop and take-p
 reach), the protective pairs already cover the positions, neither the daily loss limit nor the kill switch is
 crossed by this cycle's marks, and the risk engine's plan for the unchanged target is provably empty (no
 rebalance past the band, no cap broken by drift, no denial event). Everything else steps, as does any cycle this
-module is unsure about. A quiet cycle's marks, exact Decimal valuation (the ledger's own `value`), loss-limit
-bookkeeping, trailing market window, clock, `CycleClosed` event, recorded row and outcome are produced exactly as
-`Engine.step` would produce them, so a sparse run is identical to a full one (tests/integration/engine/
+module is unsure about. A quiet cycle's marks, exact Decimal valuation (the ledger's fixed-point `value_closes`),
+loss-limit bookkeeping, trailing market window, clock, `CycleClosed` event, recorded row and outcome are produced
+exactly as `Engine.step` would produce them, so a sparse run is identical to a full one (tests/integration/engine/
 test_sparse.py compares fills, equity, stored cycles and events on real bars with limits, stops, a split and a
 kill switch).
+
+A stretch is judged with array operations over all its cycles at once (engine/quiet.py: valuations in ticks, the
+loss limits, the drawdown guard's reading of each bar), falling back to a cycle-by-cycle reading where those cannot
+promise the per-cycle numbers. Booking builds nothing per cycle that nobody reads: the outcomes keep the stretch as
+tick arrays (engine/outcomes.py), and records, events and outcome objects are made only for a recorder, a listener
+on the bus or an `on_cycle` callback.
 """
 
 from __future__ import annotations
@@ -207,23 +213,16 @@ class SparseStepper:
             span = self._marks(k, closes)
         if span is None:
             return None
-        n = span.end - k
         quiet = self._plan_quiet(k, span.closes, span.equities, span.peaks)
         if not quiet[0]:
             return None
         if quiet.all():
             return span
-        cut = int(np.argmin(quiet))
+        cut = int(np.argmin(quiet))  # the first cycle the plan would act on: the stretch ends before it
         if span.marks is not None:  # the limits' state after `cut` cycles (observe_span on the shorter stretch)
             return self._fixed(k, closes[:cut])
-        assert span.valuations is not None
-        return (
-            _Span(
-                k, k + cut, span.closes[:cut], span.equities[:cut], span.peaks[:cut], None, span.valuations[:cut], None
-            )
-            if cut < n
-            else span
-        )
+        assert span.valuations is not None  # cycle by cycle: the limits are observed again as they are booked
+        return _Span(k, k + cut, span.closes[:cut], span.equities[:cut], span.peaks[:cut], None, span.valuations[:cut])
 
     def _effective(self) -> tuple[Array | None, list[int]]:
         """(halted flat target or None, protective blocks by index) as `Engine.step` would gate the decision."""
