@@ -10,7 +10,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
@@ -44,6 +44,8 @@ from papertrader.domain.types import Fill, Order, OrderType, Position, Side, Tim
 from papertrader.engine.growth import grow, tail_start
 from papertrader.engine.guard import DrawdownGuard
 from papertrader.engine.health import HealthBoard, LatencyTracker, Status
+from papertrader.engine.outcomes import CycleOutcome as CycleOutcome  # its old home, for callers
+from papertrader.engine.outcomes import Outcomes
 from papertrader.engine.panel import Panel
 from papertrader.engine.protection import Protector, atr_panel, is_protective
 from papertrader.engine.sparse import SparseStepper, target_panel
@@ -82,16 +84,6 @@ class Recorder(Protocol):
     def settle(self) -> None:
         """Wait until the cycles handed over are committed (or kept for retry): orders durable before fills."""
         ...
-
-
-@dataclass(frozen=True, slots=True)
-class CycleOutcome:
-    """What one cycle produced, for the caller's curves and progress display."""
-
-    k: int
-    ts: datetime
-    valuation: Valuation
-    fills: tuple[Fill, ...]
 
 
 class Engine:
@@ -634,6 +626,17 @@ class Engine:
         if event is not None:
             self.bus.publish(event)
 
+    def _record_many(self, records: list[CycleRecord]) -> None:
+        """`_record` for a sparse run's quiet stretch, handed over at once (a recorder with `record_many`)."""
+        assert self.recorder is not None and records
+        try:
+            self.recorder.record_many(records)  # type: ignore[attr-defined]
+            event = self._set_health("database", Status.OK, "ok", records[-1].ts)
+        except RecorderBacklogError as exc:
+            event = self._set_health("database", Status.DEGRADED, str(exc), records[-1].ts)
+        if event is not None:
+            self.bus.publish(event)
+
     def run(
         self,
         first: int = 0,
@@ -641,18 +644,21 @@ class Engine:
         on_cycle: Callable[[CycleOutcome], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
         sparse: bool = False,
-    ) -> list[CycleOutcome]:
+        progress: Callable[[int], None] | None = None,
+    ) -> Outcomes:
         """Run cycles first..end in order; pace(k) may wait between them (replay speed).
 
         sparse: step only the cycles where something can happen when the strategy declares its target panel
         (engine/sparse.py); the outcomes, records and events are identical. Ignored when pace is given.
+        progress(k): called with the number of cycles done after each stepped cycle or booked quiet stretch (a
+        cheap progress report: on_cycle builds every quiet cycle's outcome).
         """
         if sparse and pace is None:
             targets = target_panel(self)
             if targets is not None:
                 self.sparse = SparseStepper(self, targets)
-                return self.sparse.run(first, on_cycle, should_stop)
-        outcomes: list[CycleOutcome] = []
+                return self.sparse.run(first, on_cycle, should_stop, progress)
+        outcomes = Outcomes()
         for k in range(first, len(self.panel)):
             if should_stop is not None and should_stop():
                 break
@@ -662,6 +668,8 @@ class Engine:
             outcomes.append(outcome)
             if on_cycle is not None:
                 on_cycle(outcome)
+            if progress is not None:
+                progress(k + 1)
         return outcomes
 
 

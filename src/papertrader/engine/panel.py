@@ -10,20 +10,108 @@ Without factors or actions ``as_traded`` is None and both views are the same arr
 
 from __future__ import annotations
 
-import bisect
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from typing import overload
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from papertrader.core.arrays import Array
 from papertrader.core.errors import DataError
-from papertrader.domain.sessions import bar_close_time, bar_open_time
+from papertrader.domain.sessions import REGULAR_CLOSE, REGULAR_OPEN, interval_minutes
 from papertrader.execution.broker import BarSlice
 from papertrader.features.technical import PriceArrays
 
 _FIELDS = ("open", "high", "low", "close", "volume")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+NEW_YORK_NAME = "America/New_York"
+_NS_PER_US = 1_000
+
+
+class BarTimes(Sequence[datetime]):
+    """Bar times as int64 nanoseconds since the epoch (UTC), with a datetime built only for the one asked for.
+
+    A backtest reads few of them (the cycles it steps, the records it stores), so a datetime object per bar would
+    be memory and setup time spent on nothing. Equal to the tuple of UTC datetimes it stands for, element by element.
+    """
+
+    __slots__ = ("_base", "_offset")
+
+    def __init__(self, ns: npt.NDArray[np.int64], offset: int = 0) -> None:
+        self._base = np.asarray(ns, dtype=np.int64)
+        self._offset = offset  # a constant added to every time (close = open + the interval shares one array)
+
+    @property
+    def ns(self) -> npt.NDArray[np.int64]:
+        """The times as int64 nanoseconds since the epoch, UTC."""
+        return self._base + self._offset if self._offset else self._base
+
+    def __len__(self) -> int:
+        return len(self._base)
+
+    @overload
+    def __getitem__(self, k: int) -> datetime: ...
+
+    @overload
+    def __getitem__(self, k: slice) -> BarTimes: ...
+
+    def __getitem__(self, k: int | slice) -> datetime | BarTimes:
+        if isinstance(k, slice):
+            return BarTimes(self._base[k], self._offset)
+        return _EPOCH + timedelta(microseconds=(int(self._base[k]) + self._offset) // _NS_PER_US)
+
+    def __iter__(self) -> Iterator[datetime]:
+        for value in self._base.tolist():
+            yield _EPOCH + timedelta(microseconds=(value + self._offset) // _NS_PER_US)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, BarTimes):
+            return bool(np.array_equal(self.ns, other.ns))
+        if isinstance(other, Sequence):
+            return tuple(self) == tuple(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # mutable-array backed, like a list
+
+    def __repr__(self) -> str:
+        return f"BarTimes({len(self)} from {self[0] if len(self) else None})"
+
+    def bisect_left(self, ts: datetime) -> int:
+        """Index of the first time at or after ts (bisect.bisect_left on the datetimes, on integers)."""
+        return int(np.searchsorted(self.ns, _to_ns(ts), side="left"))
+
+    def append(self, more: BarTimes) -> BarTimes:
+        """These times followed by more."""
+        return BarTimes(np.concatenate([self.ns, more.ns]))
+
+
+def _to_ns(ts: datetime) -> int:
+    """A timezone-aware datetime as int64 nanoseconds since the epoch."""
+    delta = ts - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * _NS_PER_US
+
+
+def bar_times(ts: pd.DatetimeIndex, interval: str) -> tuple[BarTimes, BarTimes]:
+    """(open, close) times of bars stamped ts, as `bar_open_time` / `bar_close_time` give them, computed in bulk."""
+    stamps = ts if ts.tz is not None else ts.tz_localize("UTC")
+    ns = stamps.tz_convert("UTC").asi8.astype(np.int64)
+    ns = ns - ns % _NS_PER_US  # a datetime holds microseconds: the time as a datetime would keep it
+    if interval != "1d":
+        return BarTimes(ns), BarTimes(ns, interval_minutes(interval) * 60 * 1_000_000_000)
+    # a daily bar opens and closes at the regular session's times on its New York date
+    days = stamps.tz_convert(NEW_YORK_NAME).tz_localize(None).normalize()
+    opens = _wall_times(days, REGULAR_OPEN.hour, REGULAR_OPEN.minute)
+    closes = _wall_times(days, REGULAR_CLOSE.hour, REGULAR_CLOSE.minute)
+    return BarTimes(opens), BarTimes(closes)
+
+
+def _wall_times(days: pd.DatetimeIndex, hour: int, minute: int) -> npt.NDArray[np.int64]:
+    """New York wall time hour:minute on each day, as UTC nanoseconds."""
+    wall = days + pd.Timedelta(hours=hour, minutes=minute)
+    return np.asarray(wall.tz_localize(NEW_YORK_NAME).tz_convert("UTC").asi8, dtype=np.int64)
 
 
 @dataclass
@@ -56,10 +144,10 @@ class Panel:
     ts: pd.DatetimeIndex
     prices: PriceArrays
     as_traded: AsTraded | None = None
-    open_times: tuple[datetime, ...] = field(init=False, repr=False)
-    close_times: tuple[datetime, ...] = field(init=False, repr=False)
+    open_times: BarTimes = field(init=False, repr=False)
+    close_times: BarTimes = field(init=False, repr=False)
     #: (open_times, close_times) already known (append computes only the new rows')
-    _times: tuple[tuple[datetime, ...], tuple[datetime, ...]] | None = field(default=None, repr=False, compare=False)
+    _times: tuple[BarTimes, BarTimes] | None = field(default=None, repr=False, compare=False)
     #: where `append` writes new rows without copying the old ones (None: not grown yet)
     _backing: _Backing | None = field(default=None, repr=False, compare=False)
 
@@ -69,9 +157,9 @@ class Panel:
             object.__setattr__(self, "close_times", self._times[1])
             object.__setattr__(self, "_times", None)
             return
-        stamps = [t.to_pydatetime() for t in self.ts]
-        object.__setattr__(self, "open_times", tuple(bar_open_time(t, self.interval) for t in stamps))
-        object.__setattr__(self, "close_times", tuple(bar_close_time(t, self.interval) for t in stamps))
+        opens, closes = bar_times(self.ts, self.interval)
+        object.__setattr__(self, "open_times", opens)
+        object.__setattr__(self, "close_times", closes)
 
     @classmethod
     def from_long(
@@ -151,11 +239,8 @@ class Panel:
             block = pd.DataFrame(wide[f]).reindex(columns=list(self.symbols)).to_numpy(dtype=np.float64)
             back.arrays[f][old : old + m] = block
         back.filled = old + m
-        stamps = [t.to_pydatetime() for t in index]
-        times = (
-            self.open_times + tuple(bar_open_time(t, self.interval) for t in stamps),
-            self.close_times + tuple(bar_close_time(t, self.interval) for t in stamps),
-        )
+        opens, closes = bar_times(index, self.interval)
+        times = (self.open_times.append(opens), self.close_times.append(closes))
         prices = PriceArrays(**{f: back.arrays[f][: old + m] for f in _FIELDS})
         return Panel(
             self.interval, self.symbols, pd.DatetimeIndex(self.ts.append(index)), prices, _times=times, _backing=back
@@ -180,7 +265,7 @@ class Panel:
 
     def first_bar_opening_at_or_after(self, ts: datetime) -> int:
         """Index of the first bar an order created at ts may fill on (len(self) if none)."""
-        return bisect.bisect_left(self.open_times, ts)
+        return self.open_times.bisect_left(ts)
 
     def last_closes(self, upto: int) -> Array:
         """Each symbol's latest traded close at or before cycle `upto` (NaN if it has not traded yet): a mark."""

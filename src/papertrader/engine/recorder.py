@@ -66,6 +66,16 @@ class BatchRecorder:
                 f"{len(self._buffer)} cycles waiting to be committed: {type(exc).__name__}: {exc}"
             ) from exc
 
+    def record_many(self, records: list[CycleRecord]) -> None:
+        """`record` for several cycles in order (a sparse run's quiet stretch): one hand-over, the same commits'
+        content (a batch may hold more than `every` cycles)."""
+        if not records:
+            return
+        *head, last = records
+        self.settle()
+        self._buffer.extend(head)
+        self.record(last)
+
     def settle(self) -> None:
         """Wait for the commit in flight (the barrier before the next bar's fills); a failed one is kept."""
         if self._inflight is None:

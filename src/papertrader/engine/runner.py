@@ -30,6 +30,7 @@ from papertrader.engine.health import Status
 from papertrader.engine.kernel import RunSpec, stored_settings
 from papertrader.engine.kernel import restore_committed as restore_committed  # its old home, for callers
 from papertrader.engine.notifier import attach_notifier, no_notifier
+from papertrader.engine.outcomes import Outcomes
 from papertrader.engine.panel import Panel
 from papertrader.features.technical import TechnicalSpec
 from papertrader.persistence.db import init_db, make_engine
@@ -320,6 +321,8 @@ class _Curve:
 def _outcome_curve(outcomes: Sequence[CycleOutcome], first: int) -> _Curve:
     if not outcomes:
         raise DataError("the run stopped before its first cycle")
+    if isinstance(outcomes, Outcomes):  # read in bulk: quiet stretches are kept as arrays
+        return _Curve(outcomes.equities(), outcomes.gross(), outcomes.fills(), outcomes[-1].valuation.equity)
     return _Curve(
         equity=np.array([float(o.valuation.equity) for o in outcomes]),
         gross=np.array([float(o.valuation.gross_exposure) for o in outcomes]),

@@ -7,11 +7,17 @@ order can fill (nothing is working but protective OCO legs whose stop and take-p
 reach), the protective pairs already cover the positions, neither the daily loss limit nor the kill switch is
 crossed by this cycle's marks, and the risk engine's plan for the unchanged target is provably empty (no
 rebalance past the band, no cap broken by drift, no denial event). Everything else steps, as does any cycle this
-module is unsure about. A quiet cycle's marks, exact Decimal valuation (the ledger's own `value`), loss-limit
-bookkeeping, trailing market window, clock, `CycleClosed` event, recorded row and outcome are produced exactly as
-`Engine.step` would produce them, so a sparse run is identical to a full one (tests/integration/engine/
+module is unsure about. A quiet cycle's marks, exact Decimal valuation (the ledger's fixed-point `value_closes`),
+loss-limit bookkeeping, trailing market window, clock, `CycleClosed` event, recorded row and outcome are produced
+exactly as `Engine.step` would produce them, so a sparse run is identical to a full one (tests/integration/engine/
 test_sparse.py compares fills, equity, stored cycles and events on real bars with limits, stops, a split and a
 kill switch).
+
+A stretch is judged with array operations over all its cycles at once (engine/quiet.py: valuations in ticks, the
+loss limits, the drawdown guard's reading of each bar), falling back to a cycle-by-cycle reading where those cannot
+promise the per-cycle numbers. Booking builds nothing per cycle that nobody reads: the outcomes keep the stretch as
+tick arrays (engine/outcomes.py), and records, events and outcome objects are made only for a recorder, a listener
+on the bus or an `on_cycle` callback.
 """
 
 from __future__ import annotations
@@ -19,13 +25,14 @@ from __future__ import annotations
 import copy
 import logging
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from papertrader.core.arrays import Array
@@ -33,10 +40,12 @@ from papertrader.domain.events import CycleClosed
 from papertrader.domain.sessions import NEW_YORK, interval_minutes
 from papertrader.domain.types import Order, OrderType, Side, TimeInForce
 from papertrader.engine.health import Status
+from papertrader.engine.outcomes import CycleOutcome, Outcomes, QuietBlock
+from papertrader.engine.quiet import FixedMarks, budget_fractions, fixed_marks, guard_quiet_span, observe_span
 from papertrader.execution.fees import to_decimal
 from papertrader.persistence.repository import CycleRecord
 from papertrader.portfolio.ledger import Valuation
-from papertrader.risk.drawdown import bar_sigma, budget_fraction, budget_limit
+from papertrader.risk.drawdown import bar_sigma, budget_limit
 from papertrader.risk.engine import RiskInputs
 from papertrader.risk.limits import DailyLossLimit, DrawdownKillSwitch
 from papertrader.risk.sizing import vol_target_scale
@@ -45,7 +54,7 @@ from papertrader.signals.base import PointInTime
 log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
-    from papertrader.engine.cycle import CycleOutcome, Engine
+    from papertrader.engine.cycle import Engine
     from papertrader.engine.panel import Panel
 
 #: Most cycles judged in one go (bounds the arrays a long quiet stretch allocates).
@@ -84,10 +93,25 @@ class _Span:
     start: int
     end: int
     closes: Array  # (end-start, N) last known closes after each cycle
-    valuations: list[Valuation]
-    equities: list[float]
-    peaks: list[float]
+    equities: Array
+    peaks: Array
+    marks: FixedMarks | None  # the valuations as ticks (the usual case), or
+    valuations: list[Valuation] | None  # as objects, when the fixed-point path could not take the stretch
     limits: tuple[DrawdownKillSwitch, DailyLossLimit] | None = None  # their state after the last cycle, if known
+
+    def valuation(self, r: int) -> Valuation:
+        """Cycle start + r's valuation, as the ledger gives it."""
+        if self.marks is not None:
+            return self.marks.valuation(r)
+        assert self.valuations is not None
+        return self.valuations[r]
+
+    def block(self, n: int, times: Sequence[datetime]) -> QuietBlock:
+        """The first n cycles as the run keeps them (their outcomes built only when read)."""
+        if self.marks is not None:
+            return QuietBlock(self.start, times, marks=self.marks.head(n))
+        assert self.valuations is not None
+        return QuietBlock(self.start, times, valuations=self.valuations[:n])
 
 
 class SparseStepper:
@@ -103,24 +127,27 @@ class SparseStepper:
         acts = np.zeros(n, dtype=bool)
         if panel.as_traded is not None:
             acts = ((panel.as_traded.splits != 1.0) | (panel.as_traded.dividends != 0.0)).any(axis=1)
-        # next_action[k]: the first cycle >= k where a split or dividend goes ex (n when none)
-        rows = np.flatnonzero(acts)
-        self._next_action = np.searchsorted(rows, np.arange(n + 1))
-        self._action_rows = np.append(rows, n)
-        self._session = _sessions(panel)
+        # the cycles where a split or dividend goes ex, then n: the first one >= k is found by bisection
+        self._action_rows = np.append(np.flatnonzero(acts), n)
+        self._dates, self._day = _sessions(panel)
         self._observe_market = engine.settings.costs.execution.market_window > 0
         self.stepped = 0
         self.skipped = 0
+
+    def _session(self, k: int) -> date:
+        """`session_date(close_times[k])`."""
+        return self._dates[int(self._day[k])]
 
     def run(
         self,
         first: int,
         on_cycle: Callable[[CycleOutcome], None] | None,
         should_stop: Callable[[], bool] | None,
-    ) -> list[CycleOutcome]:
+        progress: Callable[[int], None] | None = None,
+    ) -> Outcomes:
         """Cycles first..end in order, the same outcomes as stepping each one."""
         engine = self.engine
-        outcomes: list[CycleOutcome] = []
+        outcomes = Outcomes()
         n = len(engine.panel)
         k = first
         chunk = MIN_CHUNK
@@ -135,6 +162,8 @@ class SparseStepper:
                 if stopped:
                     break
                 k = span.end
+                if progress is not None:
+                    progress(k)
                 continue
             if should_stop is not None and should_stop():
                 break
@@ -144,6 +173,8 @@ class SparseStepper:
             if on_cycle is not None:
                 on_cycle(outcome)
             k += 1
+            if progress is not None:
+                progress(k)
         return outcomes
 
     # ------------------------------------------------------------------ judging a span
@@ -153,10 +184,13 @@ class SparseStepper:
         e = self.engine
         if e.hold is not None or e._pending_events or e.risk.daily.hit:
             return None
+        ungated = e.halted is None and (e.protector is None or not e.protector.blocked)
+        if ungated and (self.targets[k] != e._last_target).any():  # the target changes at k: it steps
+            return None
         signals = e.health.snapshot().get("signals")
         if signals is None or signals.status is not Status.OK:
             return None  # the last decision failed (or none ran): the next one changes health
-        end = min(limit, int(self._action_rows[self._next_action[k]]))
+        end = min(limit, int(self._action_rows[np.searchsorted(self._action_rows, k)]))
         if end <= k:
             return None
         working = e.broker.working
@@ -174,30 +208,21 @@ class SparseStepper:
         if end <= k:
             return None
         closes = _forward_fill(self._close[k:end], e._last_close)
-        if len(closes) > ROUGH_FROM:
-            # a float estimate of equity finds where the plan stops being quiet before any Decimal is built
-            held = e.holdings()
-            estimate = float(e.ledger.cash) + (np.where(np.isfinite(closes), closes, 0.0) * held[None, :]).sum(axis=1)
-            rough = self._plan_quiet(
-                k, closes, estimate, np.maximum.accumulate(np.maximum(estimate, e.risk.kill_switch.peak))
-            )
-            if not rough[0]:
-                return None
-            if not rough.all():
-                end = k + int(np.argmin(rough)) + 1  # one past: the exact check below decides that cycle too
-                closes = closes[: end - k]
-        valuations, equities, peaks, limits = self._marks(k, closes)
-        end = k + len(valuations)
-        if end <= k:
+        span = self._fixed(k, closes)
+        if span is None:
+            span = self._marks(k, closes)
+        if span is None:
             return None
-        quiet = self._plan_quiet(k, closes[: end - k], np.asarray(equities), np.asarray(peaks))
+        quiet = self._plan_quiet(k, span.closes, span.equities, span.peaks)
         if not quiet[0]:
             return None
-        if not quiet.all():
-            end = k + int(np.argmin(quiet))
-        n = end - k
-        whole = limits if n == len(valuations) else None  # the copies observed exactly these cycles
-        return _Span(k, end, closes[:n], valuations[:n], equities[:n], peaks[:n], whole)
+        if quiet.all():
+            return span
+        cut = int(np.argmin(quiet))  # the first cycle the plan would act on: the stretch ends before it
+        if span.marks is not None:  # the limits' state after `cut` cycles (observe_span on the shorter stretch)
+            return self._fixed(k, closes[:cut])
+        assert span.valuations is not None  # cycle by cycle: the limits are observed again as they are booked
+        return _Span(k, k + cut, span.closes[:cut], span.equities[:cut], span.peaks[:cut], None, span.valuations[:cut])
 
     def _effective(self) -> tuple[Array | None, list[int]]:
         """(halted flat target or None, protective blocks by index) as `Engine.step` would gate the decision."""
@@ -213,7 +238,9 @@ class SparseStepper:
         if flat is not None:
             return end if np.array_equal(flat, last) else k
         rows = self.targets[k:end]
-        same = (rows == last) | np.isin(np.arange(rows.shape[1]), blocked)[None, :]
+        same = rows == last
+        if blocked:
+            same[:, blocked] = True
         ok = same.all(axis=1)
         if blocked:
             ok &= (rows[:, blocked] > 0.0).all(axis=1)  # a block clears (an event) once the target is not long
@@ -236,15 +263,64 @@ class SparseStepper:
             reach |= ~(np.isfinite(low) & np.isfinite(high)) & np.isfinite(self._close[k:end, i])
         return end if not reach.any() else k + int(np.argmax(reach))
 
-    def _marks(
-        self, k: int, closes: Array
-    ) -> tuple[list[Valuation], list[float], list[float], tuple[DrawdownKillSwitch, DailyLossLimit] | None]:
-        """The ledger's valuation of each cycle, the loss limits (on copies) and, with the drawdown guard, its
-        reading of each bar: stops before the first cycle where a limit fires or the guard would act. The last item
-        is the limits' state after every cycle returned, when no cycle was cut (else None)."""
+    def _fixed(self, k: int, closes: Array) -> _Span | None:
+        """The stretch from k judged in bulk (engine/quiet.py): valuations in ticks, the loss limits and the guard's
+        reading of each bar; it ends before the first cycle where a limit fires or the guard would act. None when
+        the fixed-point path cannot take it (then `_marks` judges cycle by cycle)."""
         e = self.engine
+        held = e.ledger.holdings()
+        marks = fixed_marks(e.ledger.cash, held.astype(np.int64), closes)
+        if marks is None:
+            return None
+        m = len(closes)
+        risk = e.risk
+        day = self._day[k : k + m]
+        equity = marks.equity
+        limits = observe_span(risk.kill_switch, risk.daily, equity, day, self._dates)
+        n = limits.quiet
+        if e.guard is not None and n > 0:
+            peaks_before = np.concatenate([[risk.kill_switch.peak], limits.peaks[: n - 1]])
+            before = np.vstack([e._last_close[None, :], closes[: n - 1]])
+            rows = slice(k, k + n)
+            ok = guard_quiet_span(
+                e.guard.settings,
+                e.guard.exit_cost,
+                self._open[rows],
+                self._low[rows],
+                self._high[rows],
+                peaks_before,
+                float(e.ledger.cash),
+                held,
+                before,
+            )
+            if ok is None:
+                return None
+            if not ok.all():
+                n = int(np.argmin(ok))
+                limits = observe_span(risk.kill_switch, risk.daily, equity[:n], day[:n], self._dates)
+        if n == 0:
+            return None
+        state = (limits.kill_switch, limits.daily)
+        return _Span(k, k + n, closes[:n], equity[:n], limits.peaks, marks.head(n), None, state)
+
+    def _marks(self, k: int, closes: Array) -> _Span | None:
+        """The stretch from k judged cycle by cycle (marks off the 0.0001 grid, cash with finer digits, a guard over
+        several positions): the ledger's valuation of each cycle, the loss limits (on copies) and the guard's reading
+        of each bar; it ends before the first cycle where a limit fires or the guard would act."""
+        e = self.engine
+        if len(closes) > ROUGH_FROM:
+            # a float estimate of equity finds where the plan stops being quiet before any Decimal is built
+            held = e.holdings()
+            estimate = float(e.ledger.cash) + (np.where(np.isfinite(closes), closes, 0.0) * held[None, :]).sum(axis=1)
+            rough = self._plan_quiet(
+                k, closes, estimate, np.maximum.accumulate(np.maximum(estimate, e.risk.kill_switch.peak))
+            )
+            if not rough[0]:
+                return None
+            if not rough.all():
+                closes = closes[: int(np.argmin(rough)) + 1]  # one past: the exact check decides that cycle too
         index = e._index
-        held = [(s, index[s]) for s in e.ledger.positions]
+        held_at = [(s, index[s]) for s in e.ledger.positions]
         risk = copy.copy(e.risk)
         risk.kill_switch = copy.copy(e.risk.kill_switch)
         risk.daily = copy.copy(e.risk.daily)
@@ -253,8 +329,8 @@ class SparseStepper:
         equities: list[float] = []
         peaks: list[float] = []
         value = e.ledger.value
-        rows = closes.tolist() if held else None
-        constant = value({}) if not held else None
+        rows = closes.tolist() if held_at else None
+        constant = value({}) if not held_at else None
         guard = e.guard
         shares = e.holdings()
         cash = float(e.ledger.cash)
@@ -274,16 +350,19 @@ class SparseStepper:
                 valuation = valuations[-1]  # the same marks value the same: share the (immutable) valuation
             else:
                 row = rows[r]
-                marks: Mapping[str, Decimal] = {s: to_decimal(row[i]) for s, i in held}
+                marks: Mapping[str, Decimal] = {s: to_decimal(row[i]) for s, i in held_at}
                 valuation = value(marks)
             equity = float(valuation.equity)
-            if risk.observe(times[k + r], self._session[k + r], equity):
+            if risk.observe(times[k + r], self._session(k + r), equity):
                 break
             valuations.append(valuation)
             equities.append(equity)
             peaks.append(risk.kill_switch.peak)
-        whole = len(valuations) == len(closes)
-        return valuations, equities, peaks, (risk.kill_switch, risk.daily) if whole else None
+        n = len(valuations)
+        if n == 0:
+            return None
+        whole = (risk.kill_switch, risk.daily) if n == len(closes) else None  # the copies observed exactly these
+        return _Span(k, k + n, closes[:n], np.asarray(equities), np.asarray(peaks), None, valuations, whole)
 
     def _plan_quiet(self, k: int, closes: Array, equity: Array, peaks: Array) -> Array:
         """Per cycle: True when `RiskEngine.plan` for the unchanged target provably orders and reports nothing.
@@ -318,7 +397,7 @@ class SparseStepper:
         budget: Array | None = None
         if s.drawdown_budget:  # the engine passes the budget: quiet only where it leaves the target as it is
             limit = budget_limit(s.max_drawdown, s.budget_margin)
-            budget = np.array([budget_fraction(float(q), float(p), limit) for q, p in zip(equity, peaks, strict=True)])
+            budget = budget_fractions(equity, peaks, limit)
             sigma = bar_sigma(vol, risk.periods_per_year)
             per_unit = s.budget_z * sigma + s.gap_allowance + risk._exit_cost
             loss = (np.abs(weights)[None, :] * per_unit).sum(axis=1)
@@ -371,72 +450,101 @@ class SparseStepper:
     def _book(
         self,
         span: _Span,
-        outcomes: list[CycleOutcome],
+        outcomes: Outcomes,
         on_cycle: Callable[[CycleOutcome], None] | None,
         should_stop: Callable[[], bool] | None,
     ) -> bool:
         """Book the quiet cycles exactly as `Engine.step` would; True when should_stop ended the run."""
-        from papertrader.engine.cycle import CycleOutcome
-
         e = self.engine
         panel = e.panel
         times = panel.close_times
         recorder = e.recorder
-        limits = span.limits if should_stop is None else None  # a stop mid-span must leave them where it stopped
         announce = recorder is not None or e.bus.wants(CycleClosed.KIND)  # nobody reads it otherwise
+        alone = on_cycle is None and should_stop is None and not announce and not self._observe_market
+        if alone and span.limits is not None:  # nothing reads the cycles one by one: book the stretch in one go
+            e.clock.advance_to(times[span.end - 1])
+            e._last_close = span.closes[-1].copy()
+            e.risk.kill_switch, e.risk.daily = span.limits
+            outcomes.add_quiet(span.block(span.end - span.start, times))
+            return False
+        unread = on_cycle is None and should_stop is None and not e.bus.wants(CycleClosed.KIND)
+        bulk = recorder is not None and hasattr(recorder, "record_many")
+        if unread and bulk and span.limits is not None and not self._observe_market:
+            # only the recorder reads the cycles: their records go over in one hand-over (nobody listens on the bus)
+            e._record_many([self._record(span, r, times[k]) for r, k in enumerate(range(span.start, span.end))])
+            e.clock.advance_to(times[span.end - 1])
+            e._last_close = span.closes[-1].copy()
+            e.risk.kill_switch, e.risk.daily = span.limits
+            outcomes.add_quiet(span.block(span.end - span.start, times))
+            return False
+        limits = span.limits if should_stop is None else None  # a stop mid-span must leave them where it stopped
+        booked = 0
+        stopped = False
         for r, k in enumerate(range(span.start, span.end)):
             if should_stop is not None and should_stop():
-                return True
+                stopped = True
+                break
             now = times[k]
             if self._observe_market:
                 e.broker.observe(panel.bar(k))
             e.clock.advance_to(now)
             e._last_close = span.closes[r]
-            valuation, equity = span.valuations[r], span.equities[r]
+            equity = float(span.equities[r])
             if limits is None:
-                fired = e.risk.observe(now, self._session[k], equity)
+                fired = e.risk.observe(now, self._session(k), equity)
                 assert not fired, "a quiet cycle crossed a loss limit"
-            outcome = CycleOutcome(k, now, valuation, ())
-            outcomes.append(outcome)
-            if not announce:
-                if on_cycle is not None:
-                    on_cycle(outcome)
+            booked = r + 1
+            if not announce and on_cycle is None:
                 continue
-            closed = CycleClosed(
-                now,
-                cycle=k,
-                cash=valuation.cash,
-                equity=valuation.equity,
-                gross_exposure=valuation.gross_exposure,
-                fills=0,
-                orders=0,
-            )
-            if recorder is not None:
-                e._record(
-                    CycleRecord(
-                        cycle=k,
-                        ts=now,
-                        orders=(),
-                        fills=(),
-                        positions=(),
-                        cash=valuation.cash,
-                        market_value=valuation.market_value,
-                        equity=valuation.equity,
-                        gross_exposure=float(valuation.gross_exposure) / equity if equity > 0 else math.inf,
-                        events=(closed,),
-                    )
-                )
-            e.bus.publish(closed)
+            valuation = span.valuation(r)
+            if announce:
+                record = self._record(span, r, now, valuation)
+                if recorder is not None:
+                    e._record(record)
+                e.bus.publish(record.events[0])
             if on_cycle is not None:
-                on_cycle(outcome)
-        e._last_close = span.closes[-1].copy()
-        if limits is not None:
+                on_cycle(CycleOutcome(k, now, valuation, ()))
+        outcomes.add_quiet(span.block(booked, times))
+        if booked:
+            e._last_close = span.closes[booked - 1].copy()
+        if limits is not None and not stopped:
             e.risk.kill_switch, e.risk.daily = limits
-        return False
+        return stopped
+
+    @staticmethod
+    def _record(span: _Span, r: int, now: datetime, valuation: Valuation | None = None) -> CycleRecord:
+        """Cycle span.start + r as `Engine.step` records it: the account and its `CycleClosed`, nothing traded."""
+        k = span.start + r
+        if valuation is None:
+            valuation = span.valuation(r)
+        equity = float(span.equities[r])
+        closed = CycleClosed(
+            now,
+            cycle=k,
+            cash=valuation.cash,
+            equity=valuation.equity,
+            gross_exposure=valuation.gross_exposure,
+            fills=0,
+            orders=0,
+        )
+        return CycleRecord(
+            cycle=k,
+            ts=now,
+            orders=(),
+            fills=(),
+            positions=(),
+            cash=valuation.cash,
+            market_value=valuation.market_value,
+            equity=closed.equity,
+            gross_exposure=float(valuation.gross_exposure) / equity if equity > 0 else math.inf,
+            events=(closed,),
+        )
 
 
 def _forward_fill(block: Array, last: Array) -> Array:
     """Each cycle's last known close per symbol (NaN until a symbol trades), continuing from `last`."""
+    if np.isfinite(block).all():
+        return np.array(block, dtype=np.float64)
     filled = np.vstack([last[None, :], block])
     valid = np.isfinite(filled)
     idx = np.where(valid, np.arange(len(filled))[:, None], 0)
@@ -445,14 +553,14 @@ def _forward_fill(block: Array, last: Array) -> Array:
     return np.asarray(out[1:], dtype=np.float64)
 
 
-def _sessions(panel: Panel) -> list[date]:
-    """`session_date(close_times[k])` for every cycle, one date object per distinct day (computed in bulk)."""
+def _sessions(panel: Panel) -> tuple[list[date], npt.NDArray[np.int32]]:
+    """The distinct session dates and, per cycle, the index of `session_date(close_times[k])` among them (bulk)."""
     if len(panel) == 0:
-        return []
+        return [], np.zeros(0, dtype=np.int32)
     stamps = panel.ts if panel.ts.tz is not None else panel.ts.tz_localize("UTC")
     if panel.interval != "1d":  # a daily bar closes on its own session date; an intraday one interval later
         stamps = stamps + pd.Timedelta(minutes=interval_minutes(panel.interval))
     local = stamps.tz_convert(NEW_YORK).tz_localize(None)  # New York wall time, for its calendar date
     unique, inverse = np.unique(local.normalize().asi8, return_inverse=True)
     dates = [pd.Timestamp(int(u)).date() for u in unique]
-    return [dates[i] for i in inverse.tolist()]
+    return dates, np.asarray(inverse, dtype=np.int32).reshape(-1)

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from papertrader.core.clock import Clock, WallClock
 from papertrader.core.errors import ConfigError, DataError, HaltError, TemporaryError
-from papertrader.domain.events import DomainEvent, event_from_record
+from papertrader.domain.events import CycleClosed, DomainEvent, event_from_record
 from papertrader.domain.types import Fill, Lot, Order, OrderStatus, OrderType, Position, Side, TimeInForce
 from papertrader.persistence.db import SQLITE_BEGIN_OPTION
 from papertrader.persistence.jsonable import to_jsonable
@@ -518,7 +518,7 @@ class RunRepository:
                         "cycle": record.cycle,
                         "ts": ev.ts,
                         "kind": ev.kind,
-                        "payload": to_jsonable(ev.to_dict()),
+                        "payload": event_payload(ev),
                     }
                 )
         conn.execute(insert(EventModel), rows)
@@ -604,3 +604,18 @@ class RunRepository:
         with self._engine.connect() as conn:
             rows = conn.execute(stmt.order_by(EventModel.seq))
             return [event_from_record(r.ts, r.kind, r.payload or {}) for r in rows]
+
+
+def event_payload(event: DomainEvent) -> Any:
+    """The JSON payload stored for an event: `to_jsonable(event.to_dict())`, built directly for `CycleClosed`
+    (one per cycle, the bulk of a backtest's events; the same dict, key for key)."""
+    if type(event) is CycleClosed:
+        return {
+            "cycle": int(event.cycle),
+            "cash": str(event.cash),
+            "equity": str(event.equity),
+            "gross_exposure": str(event.gross_exposure),
+            "fills": int(event.fills),
+            "orders": int(event.orders),
+        }
+    return to_jsonable(event.to_dict())
