@@ -227,11 +227,80 @@ def _after_training(bars: pd.DataFrame) -> pd.DataFrame:
     return bars.assign(ts=bars["ts"].map(dict(zip(stamps, days, strict=True))))
 
 
-def measure_board(cycles: int, history: int, symbols: int, keep: Path | None = None) -> dict[str, Any]:
-    """p50/p99 of Engine.step for the trained, calibrated board over `symbols` symbols (module docstring)."""
+class _Stages:
+    """Wall and CPU milliseconds per named stage of the current bar (wrapped callables add to them)."""
+
+    def __init__(self) -> None:
+        self.now: dict[str, float] = {}
+        self.rows: list[dict[str, float]] = []
+
+    def wrap(self, name: str, fn: Any) -> Any:
+        """`fn`, adding its wall milliseconds to stage `name` of the current bar."""
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.now[name] = self.now.get(name, 0.0) + (time.perf_counter() - started) * 1e3
+
+        return timed
+
+    def close_bar(self, keep: bool) -> None:
+        """End the bar: keep its stages (after the warm-up) and start the next one empty."""
+        if keep:
+            self.rows.append(self.now)
+        self.now = {}
+
+    def summary(self) -> dict[str, dict[str, float]]:
+        """p50 / p99 / mean milliseconds of every stage over the kept bars."""
+        names = sorted({k for row in self.rows for k in row})
+        out = {}
+        for name in names:
+            a = np.array([row.get(name, 0.0) for row in self.rows])
+            out[name] = {
+                "p50_ms": float(np.percentile(a, 50)),
+                "p99_ms": float(np.percentile(a, 99)),
+                "mean_ms": float(a.mean()),
+            }
+        return out
+
+
+def _instrument(assembly: Any, stages: _Stages) -> None:
+    """Time the decision's parts inside Engine.step: the board (each member), construction, risk, the recorder."""
+    engine = assembly.engine
+    strategy = engine.strategy
+    for member in getattr(strategy, "members", ()):
+        member.opine = stages.wrap(f"member:{member.name}", member.opine)
+    strategy.decide = stages.wrap("step:decide (board)", strategy.decide)
+    engine._construct = stages.wrap("step:construction", engine._construct)
+    engine.risk.plan = stages.wrap("step:risk plan", engine.risk.plan)
+    engine.broker.on_bars = stages.wrap("step:broker fills", engine.broker.on_bars)
+    if assembly.recorder is not None:
+        assembly.recorder.record = stages.wrap("step:recorder hand-off", assembly.recorder.record)
+        assembly.recorder.settle = stages.wrap("step:recorder settle", assembly.recorder.settle)
+
+
+def measure_board(
+    cycles: int,
+    history: int,
+    symbols: int,
+    keep: Path | None = None,
+    small: bool = False,
+    members: tuple[str, ...] | None = None,
+) -> dict[str, Any]:
+    """p50/p99 of the live decision path for the trained, calibrated board over `symbols` symbols.
+
+    The live path as `engine/orchestrator.py` walks it at a bar close: the new row appended to the panel,
+    the features streamed for it (`LiveFeatures.extend`), `Engine.extend`, then `Engine.step` (fills, marks,
+    the board's decision, construction, risk, orders, the commit handed to the writer thread). Between bars
+    (untimed in the decision, reported apart) the board's `prepare` computes the recurrent prefix states.
+    """
+    from papertrader.config.board import BoardSettings
     from papertrader.config.settings import Settings, StrategySettings
     from papertrader.data.store import Lake
     from papertrader.engine.kernel import RunSpec, assemble
+    from papertrader.engine.live_features import LiveFeatures
     from papertrader.persistence.repository import RunRepository as Repo
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -239,37 +308,78 @@ def measure_board(cycles: int, history: int, symbols: int, keep: Path | None = N
         started = time.perf_counter()
         if not (home / "models").exists():  # `--home` with trained models: reuse them
             _cli(home, "data", "import", "--source", "bundled")
-            _cli(home, "train", "all", "--small", "--until", "2008-01-01", "--skip", "macro,fundamentals,news")
+            size = ("--small",) if small else ()
+            _cli(home, "train", "all", *size, "--until", "2008-01-01", "--skip", "macro,fundamentals,news")
         trained_s = time.perf_counter() - started
         bars = _after_training(bench_data.universe_bars(symbols, history + cycles))
         Lake(home / "lake").write_bars(bars, "1d", "bench")
-        settings = Settings(home=home, strategy=StrategySettings(name="ensemble"))
-        panel = Panel.from_long(bars, "1d")
+        board = BoardSettings(members=members) if members else BoardSettings()
+        settings = Settings(home=home, strategy=StrategySettings(name="ensemble"), board=board)
+        whole = Panel.from_long(bars, "1d")
+        stamps = pd.DatetimeIndex(bars["ts"])
+        panel = Panel.from_long(bars[stamps < whole.ts[history]], "1d", whole.symbols)
         db = make_engine(settings.db_url)
         init_db(db)
         first = history
-        spec = RunSpec(f"latency-{time.time_ns()}", "replay", first=first)  # a reused --home keeps older runs
+        start = whole.ts[first].to_pydatetime()  # the run row's window: the bars still to come
+        spec = RunSpec(f"latency-{time.time_ns()}", "live", first=first, start=start, end=whole.ts[-1].to_pydatetime())
         assembly = assemble(settings, spec, panel, lake=Lake(settings.lake_dir), repo=Repo(db))
-        polled = getattr(assembly.built.strategy, "members", ())
-        members = sorted(m.name for m in polled) or sorted(assembly.built.manifests)
-        voting = sorted(m for m in members if m not in assembly.built.left_out)
-        left_out = dict(assembly.built.left_out)
-        ms = _latencies(assembly.engine, range(first, first + cycles), "board cycles")
+        engine, built = assembly.engine, assembly.built
+        assert built.builder is not None
+        live = LiveFeatures(built.builder, engine.panel, engine.features)
+        polled = getattr(built.strategy, "members", ())
+        member_names = sorted(m.name for m in polled) or sorted(built.manifests)
+        stages = _Stages()
+        _instrument(assembly, stages)
+        prepare = getattr(engine.strategy, "prepare", None)
+        decision_ms: list[float] = []
+        decision_cpu_ms: list[float] = []
+        prepare_ms: list[float] = []
+        if prepare is not None:
+            prepare(FeatureView(engine.features, first - 1))
+        untimed = 3
+        for j, k in enumerate(track(range(first, first + cycles), description="live board cycles", transient=True)):
+            rows = bars[stamps == whole.ts[k]]
+            wall, cpu = time.perf_counter(), time.process_time()
+            grown = stages.wrap("append bars", engine.panel.append)(rows)
+            features = stages.wrap("features (LiveFeatures.extend)", live.extend)(grown)
+            stages.wrap("Engine.extend", engine.extend)(grown, features)
+            stages.wrap("Engine.step", engine.step)(k)
+            wall_ms = (time.perf_counter() - wall) * 1e3
+            cpu_ms = (time.process_time() - cpu) * 1e3
+            stages.close_bar(j >= untimed)
+            between = time.perf_counter()
+            if prepare is not None:
+                prepare(FeatureView(engine.features, k))
+            if j >= untimed:
+                decision_ms.append(wall_ms)
+                decision_cpu_ms.append(cpu_ms)
+                prepare_ms.append((time.perf_counter() - between) * 1e3)
         if assembly.recorder is not None:
             assembly.recorder.finish("finished", {})
         db.dispose()
-    stats = _stats(ms)
+    stats = _stats(decision_ms)
+    cpu_stats = _stats(decision_cpu_ms)
+    sizes = {
+        name: {k: man.config.get(k) for k in ("hidden", "layers", "lookback", "timesteps", "net_arch") if k in man.config}
+        for name, man in built.manifests.items()
+    }
     return {
         "p50_ms": stats["p50_ms"],
         "p99_ms": stats["p99_ms"],
         "symbols": symbols,
-        "members": members,
-        "voting": voting,
-        "left_out_by_quality_gate": left_out,
-        "strategy": assembly.built.strategy.name,
+        "members": member_names,
+        "voting": sorted(m for m in member_names if m not in built.left_out),
+        "left_out_by_quality_gate": dict(built.left_out),
+        "strategy": built.strategy.name,
         "cycles": stats,
+        "cpu_ms": cpu_stats,
+        "stages": stages.summary(),
+        "between_bars_prepare": _stats(prepare_ms) if prepare_ms else None,
+        "path": "bar close -> Panel.append -> LiveFeatures.extend -> Engine.extend -> Engine.step (prepare between bars)",
         "commit": "writer thread (settled before the next bar fills)",
-        "models": "papertrader train all --small on the bundled data before 2008 (price families)",
+        "models": f"papertrader train all{' --small' if small else ''} on the bundled data before 2008 (price families)",
+        "model_sizes": sizes,
         "training_s": trained_s,  # 0 when --home already held the trained models
         "input": bench_data.HOW + "; daily bars re-stamped on XNYS sessions from 2009-01-02, after the training data",
         "machine": f"{platform.machine()} {os.cpu_count()} cpus, torch threads {torch.get_num_threads()}",
@@ -285,6 +395,8 @@ def main() -> None:
     parser.add_argument("--symbols", type=int, default=N_SYMBOLS)
     parser.add_argument("--history", type=int, default=400, help="rows before the first timed cycle")
     parser.add_argument("--stand-ins", action="store_true", help="the earlier untrained stand-in board instead")
+    parser.add_argument("--small", action="store_true", help="CI-sized models (`train all --small`), not production")
+    parser.add_argument("--members", help="board members, comma-separated (default: the board's own default)")
     parser.add_argument("--out", type=Path, default=RESULTS / "decision_latency.json")
     parser.add_argument(
         "--home", type=Path, help="a PAPERTRADER_HOME to train into once and reuse (default: temporary)"
@@ -294,11 +406,18 @@ def main() -> None:
         sys.exit("shared data not found: this benchmark builds its input from ../shared/data")
     logging.disable(logging.WARNING)
     if not args.stand_ins:
-        board = measure_board(args.cycles, args.history, args.symbols, args.home)
+        members = tuple(args.members.split(",")) if args.members else None
+        board = measure_board(args.cycles, args.history, args.symbols, args.home, args.small, members)
         Console().print(
             f"board {board['strategy']} ({', '.join(board['members'])}), {board['symbols']} symbols: "
             f"p50 {board['p50_ms']:.1f} ms, p99 {board['p99_ms']:.1f} ms over {board['cycles']['cycles']} cycles"
         )
+        table = Table(title="stages of the live decision (ms)")
+        for col in ("stage", "p50", "p99", "mean"):
+            table.add_column(col, justify="right")
+        for name, st in board["stages"].items():
+            table.add_row(name, f"{st['p50_ms']:.2f}", f"{st['p99_ms']:.2f}", f"{st['mean_ms']:.2f}")
+        Console().print(table)
         args.out.parent.mkdir(exist_ok=True)
         args.out.write_text(json.dumps(board, indent=2))
         return
