@@ -28,6 +28,7 @@ its writer thread) and every risk rule. Each timed cycle is one `Engine.step`. W
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import logging
 import os
@@ -288,6 +289,7 @@ def measure_board(
     keep: Path | None = None,
     small: bool = False,
     members: tuple[str, ...] | None = None,
+    profile: Path | None = None,
 ) -> dict[str, Any]:
     """p50/p99 of the live decision path for the trained, calibrated board over `symbols` symbols.
 
@@ -338,8 +340,11 @@ def measure_board(
         if prepare is not None:
             prepare(FeatureView(engine.features, first - 1))
         untimed = 3
+        profiler = cProfile.Profile() if profile is not None else None
         for j, k in enumerate(track(range(first, first + cycles), description="live board cycles", transient=True)):
             rows = bars[stamps == whole.ts[k]]
+            if profiler is not None and j >= untimed:
+                profiler.enable()
             wall, cpu = time.perf_counter(), time.process_time()
             grown = stages.wrap("append bars", engine.panel.append)(rows)
             features = stages.wrap("features (LiveFeatures.extend)", live.extend)(grown)
@@ -347,6 +352,8 @@ def measure_board(
             stages.wrap("Engine.step", engine.step)(k)
             wall_ms = (time.perf_counter() - wall) * 1e3
             cpu_ms = (time.process_time() - cpu) * 1e3
+            if profiler is not None:
+                profiler.disable()
             stages.close_bar(j >= untimed)
             between = time.perf_counter()
             if prepare is not None:
@@ -358,6 +365,8 @@ def measure_board(
         if assembly.recorder is not None:
             assembly.recorder.finish("finished", {})
         db.dispose()
+    if profiler is not None and profile is not None:
+        profiler.dump_stats(str(profile))
     stats = _stats(decision_ms)
     cpu_stats = _stats(decision_cpu_ms)
     sizes = {
@@ -396,6 +405,7 @@ def main() -> None:
     parser.add_argument("--history", type=int, default=400, help="rows before the first timed cycle")
     parser.add_argument("--stand-ins", action="store_true", help="the earlier untrained stand-in board instead")
     parser.add_argument("--small", action="store_true", help="CI-sized models (`train all --small`), not production")
+    parser.add_argument("--profile", type=Path, help="write a cProfile of the timed bars' decision path here")
     parser.add_argument("--members", help="board members, comma-separated (default: the board's own default)")
     parser.add_argument("--out", type=Path, default=RESULTS / "decision_latency.json")
     parser.add_argument(
@@ -407,7 +417,9 @@ def main() -> None:
     logging.disable(logging.WARNING)
     if not args.stand_ins:
         members = tuple(args.members.split(",")) if args.members else None
-        board = measure_board(args.cycles, args.history, args.symbols, args.home, args.small, members)
+        board = measure_board(
+            args.cycles, args.history, args.symbols, args.home, args.small, members, args.profile
+        )
         Console().print(
             f"board {board['strategy']} ({', '.join(board['members'])}), {board['symbols']} symbols: "
             f"p50 {board['p50_ms']:.1f} ms, p99 {board['p99_ms']:.1f} ms over {board['cycles']['cycles']} cycles"

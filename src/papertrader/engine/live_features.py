@@ -231,7 +231,10 @@ class LiveFeatures:
             raise ValueError("LiveFeatures.extend needs the panel it was built on plus new rows")
         self.cells = 0
         rows = self._replay(panel, old, len(panel))
-        new: dict[str, Array] = {name: np.stack(v) for name, v in rows.items() if name in self._own}
+        # one bar (the usual case): its row as a (1, N) view, copied once by the append below
+        new: dict[str, Array] = {
+            name: v[0][None] if len(v) == 1 else np.stack(v) for name, v in rows.items() if name in self._own
+        }
         row_name = panel_name("gru", ROW_SUFFIX)
         if row_name in new:
             new[row_name] = new[row_name].reshape(-1, 1)
