@@ -260,6 +260,7 @@ class _Stages:
         for name in names:
             a = np.array([row.get(name, 0.0) for row in self.rows])
             out[name] = {
+                "bars": int(sum(name in row for row in self.rows)),  # bars on which the stage ran at all
                 "p50_ms": float(np.percentile(a, 50)),
                 "p99_ms": float(np.percentile(a, 99)),
                 "mean_ms": float(a.mean()),
@@ -275,6 +276,12 @@ def _instrument(assembly: Any, stages: _Stages) -> None:
         member.opine = stages.wrap(f"member:{member.name}", member.opine)
     strategy.decide = stages.wrap("step:decide (board)", strategy.decide)
     engine._construct = stages.wrap("step:construction", engine._construct)
+    from pypfopt import EfficientFrontier
+
+    if not hasattr(EfficientFrontier, "_bench_unwrapped"):
+        EfficientFrontier._bench_unwrapped = EfficientFrontier.efficient_risk  # type: ignore[attr-defined]
+    solve = EfficientFrontier._bench_unwrapped  # type: ignore[attr-defined]
+    EfficientFrontier.efficient_risk = stages.wrap("step:construction solve (cvxpy)", solve)  # type: ignore[method-assign]
     engine.risk.plan = stages.wrap("step:risk plan", engine.risk.plan)
     engine.broker.on_bars = stages.wrap("step:broker fills", engine.broker.on_bars)
     if assembly.recorder is not None:
@@ -428,7 +435,9 @@ def main() -> None:
         for col in ("stage", "p50", "p99", "mean"):
             table.add_column(col, justify="right")
         for name, st in board["stages"].items():
-            table.add_row(name, f"{st['p50_ms']:.2f}", f"{st['p99_ms']:.2f}", f"{st['mean_ms']:.2f}")
+            table.add_row(
+                f"{name} ({st['bars']} bars)", f"{st['p50_ms']:.2f}", f"{st['p99_ms']:.2f}", f"{st['mean_ms']:.2f}"
+            )
         Console().print(table)
         args.out.parent.mkdir(exist_ok=True)
         args.out.write_text(json.dumps(board, indent=2))

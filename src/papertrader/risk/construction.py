@@ -115,14 +115,14 @@ def _construct(
         return Construction(None, "not enough history for a covariance")
     names = [sym for sym, ok in zip(symbols, usable, strict=True) if ok]
     index = np.flatnonzero(usable)
+    if not (mu[index] > 0).any():  # nothing to hold: no covariance needed (most bars of a flat board)
+        return Construction(np.zeros(len(symbols)))
     frame = pd.DataFrame(filled.to_numpy()[:, index], columns=names)
     cov = risk_models.CovarianceShrinkage(frame, frequency=periods_per_year).ledoit_wolf()
     cov[CASH] = 0.0
     cov.loc[CASH] = 0.0
     cov.loc[CASH, CASH] = 1e-8  # a hair of variance: PyPortfolioOpt checks feasibility on the inverse
     returns = pd.Series(np.append(mu[index], 0.0), index=[*names, CASH])
-    if not (returns[names] > 0).any():
-        return Construction(np.zeros(len(symbols)))
     low = -s.max_position_fraction if s.allow_short else 0.0
     gross_cap = min(s.max_gross_exposure, 1.0 - s.cash_reserve)
     bounds = [(low, s.max_position_fraction)] * len(names) + [(1.0 - gross_cap, 1.0)]
