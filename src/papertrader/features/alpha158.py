@@ -203,7 +203,7 @@ def _factors(prices: PriceArrays, windows: tuple[int, ...], dtype: type[np.float
 # ----------------------------------------------------------------- streaming form
 
 
-def _nan_unless(ok: BoolArray, values: Array) -> Array:
+def _nan_unless(ok: BoolArray | np.bool_, values: Array) -> Array:
     return np.where(ok, values, np.nan)
 
 
@@ -386,10 +386,11 @@ def _quantile(ordered: Array, q: float) -> Array:
     """pandas' rolling quantile with linear interpolation, on a window sorted along axis 0."""
     at = q * (ordered.shape[0] - 1)
     i = int(at)
-    if at == i:
-        return ordered[i]
     low: Array = ordered[i]
-    return low + (ordered[i + 1] - low) * (at - i)
+    if at == i:
+        return low
+    out: Array = low + (ordered[i + 1] - low) * (at - i)
+    return out
 
 
 def _flat_nan(a: Array, b: Array) -> Array:
