@@ -350,7 +350,8 @@ def measure_board(
     with tempfile.TemporaryDirectory() as tmp:
         home = keep or Path(tmp)
         started = time.perf_counter()
-        if not (home / "models").exists():  # `--home` with trained models: reuse them
+        reused = (home / "models").exists()
+        if not reused:  # `--home` with trained models: reuse them
             _cli(home, "data", "import", "--source", "bundled")
             size = ("--small",) if small else ()
             _cli(home, "train", "all", *size, "--until", "2008-01-01", "--skip", "macro,fundamentals,news")
@@ -375,6 +376,10 @@ def measure_board(
         member_names = sorted(m.name for m in polled) or sorted(built.manifests)
         stages = _Stages()
         _instrument(assembly, stages)
+        submitted: list[Any] = []
+        filled: list[Any] = []
+        engine.bus.subscribe(submitted.append, "order.submitted")
+        engine.bus.subscribe(filled.append, "order.filled")
         prepare = getattr(engine.strategy, "prepare", None)
         decision_ms: list[float] = []
         decision_cpu_ms: list[float] = []
@@ -404,6 +409,7 @@ def measure_board(
                 decision_ms.append(wall_ms)
                 decision_cpu_ms.append(cpu_ms)
                 prepare_ms.append((time.perf_counter() - between) * 1e3)
+        held_at_end = len([p for p in engine.ledger.positions.values() if p.qty != 0])
         solving = _construction_with_longs(engine, range(first + untimed, min(first + cycles, first + untimed + 30)))
         if assembly.recorder is not None:
             assembly.recorder.finish("finished", {})
@@ -427,13 +433,17 @@ def measure_board(
         "stages": stages.summary(),
         "between_bars_prepare": _stats(prepare_ms) if prepare_ms else None,
         "construction_when_holding_longs": solving,
+        "positions_held_at_end": held_at_end,
+        "orders_submitted": len(submitted),
+        "fills": len(filled),
         "path": "bar close -> Panel.append -> LiveFeatures.extend -> Engine.extend -> Engine.step "
         "(prepare between bars)",
         "commit": "writer thread (settled before the next bar fills)",
         "models": f"papertrader train all{' --small' if small else ''} on the bundled data before 2008 "
         "(price families)",
         "model_sizes": sizes,
-        "training_s": trained_s,  # 0 when --home already held the trained models
+        "training_s": trained_s,  # ~0 when --home already held the trained models
+        "models_reused_from_home": reused,
         "input": bench_data.HOW + "; daily bars re-stamped on XNYS sessions from 2009-01-02, after the training data",
         "machine": f"{platform.machine()} {os.cpu_count()} cpus, torch threads {torch.get_num_threads()}",
     }

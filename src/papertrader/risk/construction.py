@@ -52,6 +52,21 @@ class Construction:
     reason: str = ""
 
 
+#: the solver cvxpy picked for the first solve ("picked"), named from then on: picking it again on every
+#: solve re-tries the import of every solver that is not installed (~45 ms a call on a busy box), and the
+#: named solver runs the very same chain on the very same problem data, so the weights are the same
+_SOLVER: dict[str, str] = {}
+
+
+def _remember_solver(ef: Any) -> None:
+    """Keep the name of the solver cvxpy chose for this problem (PyPortfolioOpt keeps the problem as `_opt`)."""
+    problem = getattr(ef, "_opt", None)
+    stats = getattr(problem, "solver_stats", None)
+    name = getattr(stats, "solver_name", None)
+    if isinstance(name, str) and "picked" not in _SOLVER:
+        _SOLVER["picked"] = name
+
+
 @functools.cache
 def _blas_controller() -> Any:
     """threadpoolctl's controller over the loaded BLAS libraries (found once per process), or None without it."""
@@ -126,13 +141,13 @@ def _construct(
     low = -s.max_position_fraction if s.allow_short else 0.0
     gross_cap = min(s.max_gross_exposure, 1.0 - s.cash_reserve)
     bounds = [(low, s.max_position_fraction)] * len(names) + [(1.0 - gross_cap, 1.0)]
-    ef = EfficientFrontier(returns, cov, weight_bounds=bounds)
+    ef = EfficientFrontier(returns, cov, weight_bounds=bounds, solver=_SOLVER.get("picked"))
     buckets = classify(names, prices[index], set(s.etfs), s.penny_below)
     caps = {Bucket.CORE: s.core_cap, Bucket.ETF: s.etf_cap, Bucket.SPECULATIVE: s.speculative_cap}
     for bucket, cap in caps.items():
         members = [i for i, b in enumerate(buckets) if b == bucket]
-        if members:
-            ef.add_constraint(lambda w, m=members, c=cap: sum(w[i] for i in m) <= c)
+        if members:  # one vectorised sum: the same single row of ones as summing w[i] one by one, built at once
+            ef.add_constraint(lambda w, m=members, c=cap: w[m].sum() <= c)
     mapper = {name: sectors.get(name, f"__alone__{name}") for name in names} | {CASH: CASH}
     upper = {sector: s.max_sector_fraction for sector in set(mapper.values()) if not sector.startswith("__")}
     if upper:
@@ -141,6 +156,7 @@ def _construct(
         ef.efficient_risk(target_volatility=s.vol_target)
     except (OptimizationError, ValueError) as exc:
         return Construction(None, f"optimiser: {exc}")
+    _remember_solver(ef)
     solved = ef.clean_weights(cutoff=1e-4)
     out = np.zeros(len(symbols))
     for i, name in zip(index, names, strict=True):
