@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import json
 import logging
 import os
@@ -386,6 +387,20 @@ def measure_board(
         prepare_ms: list[float] = []
         if prepare is not None:
             prepare(FeatureView(engine.features, first - 1))
+        gc_started: list[float] = []
+        timing: list[bool] = []  # non-empty while a bar's decision is on the clock
+
+        def gc_pause(phase: str, info: dict[str, Any]) -> None:
+            if phase == "start":
+                gc_started.append(time.perf_counter())
+            elif gc_started:
+                ms = (time.perf_counter() - gc_started.pop()) * 1e3
+                if not timing:
+                    return
+                key = f"gc pauses (generation {info.get('generation')})"
+                stages.now[key] = stages.now.get(key, 0.0) + ms
+
+        gc.callbacks.append(gc_pause)
         untimed = 3
         profiler = cProfile.Profile() if profile is not None else None
         for j, k in enumerate(track(range(first, first + cycles), description="live board cycles", transient=True)):
@@ -393,12 +408,14 @@ def measure_board(
             if profiler is not None and j >= untimed:
                 profiler.enable()
             wall, cpu = time.perf_counter(), time.process_time()
+            timing.append(True)
             grown = stages.wrap("append bars", engine.panel.append)(rows)
             features = stages.wrap("features (LiveFeatures.extend)", live.extend)(grown)
             stages.wrap("Engine.extend", engine.extend)(grown, features)
             stages.wrap("Engine.step", engine.step)(k)
             wall_ms = (time.perf_counter() - wall) * 1e3
             cpu_ms = (time.process_time() - cpu) * 1e3
+            timing.clear()
             if profiler is not None:
                 profiler.disable()
             stages.close_bar(j >= untimed)
@@ -409,6 +426,7 @@ def measure_board(
                 decision_ms.append(wall_ms)
                 decision_cpu_ms.append(cpu_ms)
                 prepare_ms.append((time.perf_counter() - between) * 1e3)
+        gc.callbacks.remove(gc_pause)
         held_at_end = len([p for p in engine.ledger.positions.values() if p.qty != 0])
         solving = _construction_with_longs(engine, range(first + untimed, min(first + cycles, first + untimed + 30)))
         if assembly.recorder is not None:
