@@ -124,14 +124,16 @@ def _construct(
     s = settings
     if s.vol_target is None:
         return Construction(None, "risk.construction needs risk.vol_target")
-    filled = pd.DataFrame(closes).ffill()  # a missing bar (a halt) keeps the last close
-    usable = filled.notna().all(axis=0).to_numpy() & np.isfinite(prices) & (prices > 0)
+    # carried forward, a column is complete exactly when its first close is known (a halt keeps the last close)
+    complete = ~np.isnan(closes[0]) if closes.shape[0] else np.ones(closes.shape[1], dtype=np.bool_)
+    usable = complete & np.isfinite(prices) & (prices > 0)
     if closes.shape[0] < 3 or not usable.any():
         return Construction(None, "not enough history for a covariance")
     names = [sym for sym, ok in zip(symbols, usable, strict=True) if ok]
     index = np.flatnonzero(usable)
     if not (mu[index] > 0).any():  # nothing to hold: no covariance needed (most bars of a flat board)
         return Construction(np.zeros(len(symbols)))
+    filled = pd.DataFrame(closes).ffill()  # a missing bar (a halt) keeps the last close
     frame = pd.DataFrame(filled.to_numpy()[:, index], columns=names)
     cov = risk_models.CovarianceShrinkage(frame, frequency=periods_per_year).ledoit_wolf()
     cov[CASH] = 0.0
