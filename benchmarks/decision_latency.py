@@ -333,6 +333,8 @@ def measure_board(
     small: bool = False,
     members: tuple[str, ...] | None = None,
     profile: Path | None = None,
+    calibration: str | None = None,
+    construction: str | None = None,
 ) -> dict[str, Any]:
     """p50/p99 of the live decision path for the trained, calibrated board over `symbols` symbols.
 
@@ -360,7 +362,13 @@ def measure_board(
         bars = _after_training(bench_data.universe_bars(symbols, history + cycles))
         Lake(home / "lake").write_bars(bars, "1d", "bench")
         board = BoardSettings(members=members) if members else BoardSettings()
+        if calibration is not None:
+            board = board.model_copy(update={"calibration": calibration})
         settings = Settings(home=home, strategy=StrategySettings(name="ensemble"), board=board)
+        if construction is not None:
+            settings = settings.model_copy(
+                update={"risk": settings.risk.model_copy(update={"construction": construction})}
+            )
         whole = Panel.from_long(bars, "1d")
         stamps = pd.DatetimeIndex(bars["ts"])
         panel = Panel.from_long(bars[stamps < whole.ts[history]], "1d", whole.symbols)
@@ -454,6 +462,8 @@ def measure_board(
         "positions_held_at_end": held_at_end,
         "orders_submitted": len(submitted),
         "fills": len(filled),
+        "board_calibration": settings.board.calibration,
+        "risk_construction": settings.risk.construction,
         "path": "bar close -> Panel.append -> LiveFeatures.extend -> Engine.extend -> Engine.step "
         "(prepare between bars)",
         "commit": "writer thread (settled before the next bar fills)",
@@ -478,6 +488,8 @@ def main() -> None:
     parser.add_argument("--stand-ins", action="store_true", help="the earlier untrained stand-in board instead")
     parser.add_argument("--small", action="store_true", help="CI-sized models (`train all --small`), not production")
     parser.add_argument("--profile", type=Path, help="write a cProfile of the timed bars' decision path here")
+    parser.add_argument("--calibration", choices=("isotonic", "platt", "none"), help="board.calibration override")
+    parser.add_argument("--construction", choices=("auto", "mean_variance", "none"), help="risk.construction override")
     parser.add_argument("--members", help="board members, comma-separated (default: the board's own default)")
     parser.add_argument("--out", type=Path, default=RESULTS / "decision_latency.json")
     parser.add_argument(
@@ -489,7 +501,17 @@ def main() -> None:
     logging.disable(logging.WARNING)
     if not args.stand_ins:
         members = tuple(args.members.split(",")) if args.members else None
-        board = measure_board(args.cycles, args.history, args.symbols, args.home, args.small, members, args.profile)
+        board = measure_board(
+            args.cycles,
+            args.history,
+            args.symbols,
+            args.home,
+            args.small,
+            members,
+            args.profile,
+            args.calibration,
+            args.construction,
+        )
         Console().print(
             f"board {board['strategy']} ({', '.join(board['members'])}), {board['symbols']} symbols: "
             f"p50 {board['p50_ms']:.1f} ms, p99 {board['p99_ms']:.1f} ms over {board['cycles']['cycles']} cycles"
