@@ -14,15 +14,24 @@ the PPO agent trains on rows 60-120; cycles 120.. are run and all but the first 
 Alternatives in the same run: the same cycle without the database, and with a per-symbol inference loop
 instead of one batch (fewer cycles: it is slow).
 
-Run: `.venv/bin/python benchmarks/decision_latency.py --stand-ins [--cycles N]`. Reads ../shared/data.
+Run: `.venv/bin/python benchmarks/decision_latency.py --stand-ins [--cycles N]` for the stand-ins. Reads
+../shared/data.
 
-The default (no `--stand-ins`) measures the **calibrated production board** instead: `papertrader data import
---source bundled` and `papertrader train all --small` (the CLI itself, in a temporary PAPERTRADER_HOME; price
-families only, bars before 2008) register real LSTM, GRU, PPO and LightGBM versions; then the kernel assembles
-a replay of `strategy.name = "ensemble"` over 200 symbols of the chained real path (written to that lake),
-calibrated on the `board.calibration_bars` rows before its first cycle, with the run's recorder (the commit on
-its writer thread) and every risk rule. Each timed cycle is one `Engine.step`. Writes
-`benchmarks/results/decision_latency.json` with `p50_ms, p99_ms, symbols, members` (and the details).
+The default (no `--stand-ins`) measures the **calibrated production board** on the **live path**: `papertrader
+data import --source bundled` and `papertrader train all` (the CLI itself, in a temporary PAPERTRADER_HOME or
+`--home`; production sizes, price families only, bars before 2008; `--small` trains the CI-sized models
+instead) register real LSTM, GRU, PPO and LightGBM versions; the kernel assembles a live run of
+`strategy.name = "ensemble"` (`--members` for another board) over `--symbols` symbols of the chained real path
+(written to that lake), calibrated on the `board.calibration_bars` rows before its first cycle, with the run's
+recorder (the commit on its writer thread) and every risk rule. Each timed bar is what the orchestrator does
+at a close: `Panel.append`, `LiveFeatures.extend`, `Engine.extend`, `Engine.step`; the board's `prepare`
+(recurrent prefix states) runs between bars and is reported apart. Writes
+`benchmarks/results/decision_latency.json` (`--out`) with `p50_ms, p99_ms, symbols, members`, the CPU time,
+every stage (each member, construction and its solve, risk, broker, recorder hand-off, GC pauses), the orders
+and fills, and `construction_when_holding_longs` (the mean-variance solve timed on a 20-name long book, which
+a flat board never reaches). `--calibration none` makes the board trade on these drift-free bars;
+`--construction none` sizes per symbol instead of the optimiser; `--profile FILE` writes a cProfile of the
+timed bars.
 """
 
 from __future__ import annotations
