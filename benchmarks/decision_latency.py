@@ -14,20 +14,31 @@ the PPO agent trains on rows 60-120; cycles 120.. are run and all but the first 
 Alternatives in the same run: the same cycle without the database, and with a per-symbol inference loop
 instead of one batch (fewer cycles: it is slow).
 
-Run: `.venv/bin/python benchmarks/decision_latency.py --stand-ins [--cycles N]`. Reads ../shared/data.
+Run: `.venv/bin/python benchmarks/decision_latency.py --stand-ins [--cycles N]` for the stand-ins. Reads
+../shared/data.
 
-The default (no `--stand-ins`) measures the **calibrated production board** instead: `papertrader data import
---source bundled` and `papertrader train all --small` (the CLI itself, in a temporary PAPERTRADER_HOME; price
-families only, bars before 2008) register real LSTM, GRU, PPO and LightGBM versions; then the kernel assembles
-a replay of `strategy.name = "ensemble"` over 200 symbols of the chained real path (written to that lake),
-calibrated on the `board.calibration_bars` rows before its first cycle, with the run's recorder (the commit on
-its writer thread) and every risk rule. Each timed cycle is one `Engine.step`. Writes
-`benchmarks/results/decision_latency.json` with `p50_ms, p99_ms, symbols, members` (and the details).
+The default (no `--stand-ins`) measures the **calibrated production board** on the **live path**: `papertrader
+data import --source bundled` and `papertrader train all` (the CLI itself, in a temporary PAPERTRADER_HOME or
+`--home`; production sizes, price families only, bars before 2008; `--small` trains the CI-sized models
+instead) register real LSTM, GRU, PPO and LightGBM versions; the kernel assembles a live run of
+`strategy.name = "ensemble"` (`--members` for another board) over `--symbols` symbols of the chained real path
+(written to that lake), calibrated on the `board.calibration_bars` rows before its first cycle, with the run's
+recorder (the commit on its writer thread) and every risk rule. Each timed bar is what the orchestrator does
+at a close: `Panel.append`, `LiveFeatures.extend`, `Engine.extend`, `Engine.step`; the board's `prepare`
+(recurrent prefix states) runs between bars and is reported apart. Writes
+`benchmarks/results/decision_latency.json` (`--out`) with `p50_ms, p99_ms, symbols, members`, the CPU time,
+every stage (each member, construction and its solve, risk, broker, recorder hand-off, GC pauses), the orders
+and fills, and `construction_when_holding_longs` (the mean-variance solve timed on a 20-name long book, which
+a flat board never reaches). `--calibration none` makes the board trade on these drift-free bars;
+`--construction none` sizes per symbol instead of the optimiser; `--profile FILE` writes a cProfile of the
+timed bars.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
+import gc
 import json
 import logging
 import os
@@ -227,50 +238,249 @@ def _after_training(bars: pd.DataFrame) -> pd.DataFrame:
     return bars.assign(ts=bars["ts"].map(dict(zip(stamps, days, strict=True))))
 
 
-def measure_board(cycles: int, history: int, symbols: int, keep: Path | None = None) -> dict[str, Any]:
-    """p50/p99 of Engine.step for the trained, calibrated board over `symbols` symbols (module docstring)."""
+class _Stages:
+    """Wall and CPU milliseconds per named stage of the current bar (wrapped callables add to them)."""
+
+    def __init__(self) -> None:
+        self.now: dict[str, float] = {}
+        self.rows: list[dict[str, float]] = []
+
+    def wrap(self, name: str, fn: Any) -> Any:
+        """`fn`, adding its wall milliseconds to stage `name` of the current bar."""
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.now[name] = self.now.get(name, 0.0) + (time.perf_counter() - started) * 1e3
+
+        return timed
+
+    def close_bar(self, keep: bool) -> None:
+        """End the bar: keep its stages (after the warm-up) and start the next one empty."""
+        if keep:
+            self.rows.append(self.now)
+        self.now = {}
+
+    def summary(self) -> dict[str, dict[str, float]]:
+        """p50 / p99 / mean milliseconds of every stage over the kept bars."""
+        names = sorted({k for row in self.rows for k in row})
+        out = {}
+        for name in names:
+            a = np.array([row.get(name, 0.0) for row in self.rows])
+            out[name] = {
+                "bars": int(sum(name in row for row in self.rows)),  # bars on which the stage ran at all
+                "p50_ms": float(np.percentile(a, 50)),
+                "p99_ms": float(np.percentile(a, 99)),
+                "mean_ms": float(a.mean()),
+            }
+        return out
+
+
+def _instrument(assembly: Any, stages: _Stages) -> None:
+    """Time the decision's parts inside Engine.step: the board (each member), construction, risk, the recorder."""
+    engine = assembly.engine
+    strategy = engine.strategy
+    for member in getattr(strategy, "members", ()):
+        member.opine = stages.wrap(f"member:{member.name}", member.opine)
+    strategy.decide = stages.wrap("step:decide (board)", strategy.decide)
+    engine._construct = stages.wrap("step:construction", engine._construct)
+    from pypfopt import EfficientFrontier
+
+    if not hasattr(EfficientFrontier, "_bench_unwrapped"):
+        EfficientFrontier._bench_unwrapped = EfficientFrontier.efficient_risk  # type: ignore[attr-defined]
+    solve = EfficientFrontier._bench_unwrapped  # type: ignore[attr-defined]
+    EfficientFrontier.efficient_risk = stages.wrap("step:construction solve (cvxpy)", solve)  # type: ignore[method-assign]
+    engine.risk.plan = stages.wrap("step:risk plan", engine.risk.plan)
+    engine.broker.on_bars = stages.wrap("step:broker fills", engine.broker.on_bars)
+    if assembly.recorder is not None:
+        assembly.recorder.record = stages.wrap("step:recorder hand-off", assembly.recorder.record)
+        assembly.recorder.settle = stages.wrap("step:recorder settle", assembly.recorder.settle)
+
+
+def _construction_with_longs(engine: Any, bars: range, longs: int = 20) -> dict[str, Any]:
+    """Milliseconds of the mean-variance construction on bars where the board holds `longs` symbols.
+
+    The board measured above may hold nothing on these bars (then construction has nothing to solve); this
+    times `risk.construction.construct` as `Engine._construct` calls it, with the same closes, settings and
+    sectors, for a long book of the `longs` symbols with the best 20-bar return at each bar (p_win 0.55, payoff
+    1, confidence 0.5: a modest calibrated edge), so the PyPortfolioOpt solve itself is on the clock.
+    """
+    from papertrader.risk.construction import construct, expected_returns
+
+    s = engine.settings.risk
+    close = engine.panel.prices.close
+    ms: list[float] = []
+    held: list[int] = []
+    for k in bars:
+        momentum = np.nan_to_num(close[k] / close[k - 20] - 1.0, nan=-np.inf)
+        book = np.zeros(close.shape[1])
+        book[np.argsort(momentum)[-longs:]] = 1.0
+        n = close.shape[1]
+        mu = expected_returns(np.full(n, 0.55), np.ones(n), np.full(n, 0.5), engine._volatility[k]) * book
+        started = time.perf_counter()
+        built = construct(
+            engine.panel.symbols,
+            mu,
+            close[max(0, k - s.construction_window) : k + 1],
+            close[k],
+            s,
+            engine.risk.settings.sectors,
+            engine.risk.periods_per_year,
+        )
+        ms.append((time.perf_counter() - started) * 1e3)
+        held.append(int(np.count_nonzero(built.weights)) if built.weights is not None else -1)
+    return {**_stats(ms), "longs_asked": longs, "positions_solved_p50": float(np.median(held))}
+
+
+def measure_board(
+    cycles: int,
+    history: int,
+    symbols: int,
+    keep: Path | None = None,
+    small: bool = False,
+    members: tuple[str, ...] | None = None,
+    profile: Path | None = None,
+    calibration: str | None = None,
+    construction: str | None = None,
+) -> dict[str, Any]:
+    """p50/p99 of the live decision path for the trained, calibrated board over `symbols` symbols.
+
+    The live path as `engine/orchestrator.py` walks it at a bar close: the new row appended to the panel,
+    the features streamed for it (`LiveFeatures.extend`), `Engine.extend`, then `Engine.step` (fills, marks,
+    the board's decision, construction, risk, orders, the commit handed to the writer thread). Between bars
+    (untimed in the decision, reported apart) the board's `prepare` computes the recurrent prefix states.
+    """
+    from papertrader.config.board import BoardSettings
     from papertrader.config.settings import Settings, StrategySettings
     from papertrader.data.store import Lake
     from papertrader.engine.kernel import RunSpec, assemble
+    from papertrader.engine.live_features import LiveFeatures
     from papertrader.persistence.repository import RunRepository as Repo
 
     with tempfile.TemporaryDirectory() as tmp:
         home = keep or Path(tmp)
         started = time.perf_counter()
-        if not (home / "models").exists():  # `--home` with trained models: reuse them
+        reused = (home / "models").exists()
+        if not reused:  # `--home` with trained models: reuse them
             _cli(home, "data", "import", "--source", "bundled")
-            _cli(home, "train", "all", "--small", "--until", "2008-01-01", "--skip", "macro,fundamentals,news")
+            size = ("--small",) if small else ()
+            _cli(home, "train", "all", *size, "--until", "2008-01-01", "--skip", "macro,fundamentals,news")
         trained_s = time.perf_counter() - started
         bars = _after_training(bench_data.universe_bars(symbols, history + cycles))
         Lake(home / "lake").write_bars(bars, "1d", "bench")
-        settings = Settings(home=home, strategy=StrategySettings(name="ensemble"))
-        panel = Panel.from_long(bars, "1d")
+        board = BoardSettings(members=members) if members else BoardSettings()
+        if calibration is not None:
+            board = board.model_copy(update={"calibration": calibration})
+        settings = Settings(home=home, strategy=StrategySettings(name="ensemble"), board=board)
+        if construction is not None:
+            settings = settings.model_copy(
+                update={"risk": settings.risk.model_copy(update={"construction": construction})}
+            )
+        whole = Panel.from_long(bars, "1d")
+        stamps = pd.DatetimeIndex(bars["ts"])
+        panel = Panel.from_long(bars[stamps < whole.ts[history]], "1d", whole.symbols)
         db = make_engine(settings.db_url)
         init_db(db)
         first = history
-        spec = RunSpec(f"latency-{time.time_ns()}", "replay", first=first)  # a reused --home keeps older runs
+        start = whole.ts[first].to_pydatetime()  # the run row's window: the bars still to come
+        spec = RunSpec(f"latency-{time.time_ns()}", "live", first=first, start=start, end=whole.ts[-1].to_pydatetime())
         assembly = assemble(settings, spec, panel, lake=Lake(settings.lake_dir), repo=Repo(db))
-        polled = getattr(assembly.built.strategy, "members", ())
-        members = sorted(m.name for m in polled) or sorted(assembly.built.manifests)
-        voting = sorted(m for m in members if m not in assembly.built.left_out)
-        left_out = dict(assembly.built.left_out)
-        ms = _latencies(assembly.engine, range(first, first + cycles), "board cycles")
+        engine, built = assembly.engine, assembly.built
+        assert built.builder is not None
+        live = LiveFeatures(built.builder, engine.panel, engine.features)
+        polled = getattr(built.strategy, "members", ())
+        member_names = sorted(m.name for m in polled) or sorted(built.manifests)
+        stages = _Stages()
+        _instrument(assembly, stages)
+        submitted: list[Any] = []
+        filled: list[Any] = []
+        engine.bus.subscribe(submitted.append, "order.submitted")
+        engine.bus.subscribe(filled.append, "order.filled")
+        prepare = getattr(engine.strategy, "prepare", None)
+        decision_ms: list[float] = []
+        decision_cpu_ms: list[float] = []
+        prepare_ms: list[float] = []
+        if prepare is not None:
+            prepare(FeatureView(engine.features, first - 1))
+        gc_started: list[float] = []
+        timing: list[bool] = []  # non-empty while a bar's decision is on the clock
+
+        def gc_pause(phase: str, info: dict[str, Any]) -> None:
+            if phase == "start":
+                gc_started.append(time.perf_counter())
+            elif gc_started:
+                ms = (time.perf_counter() - gc_started.pop()) * 1e3
+                if not timing:
+                    return
+                key = f"gc pauses (generation {info.get('generation')})"
+                stages.now[key] = stages.now.get(key, 0.0) + ms
+
+        gc.callbacks.append(gc_pause)
+        untimed = 3
+        profiler = cProfile.Profile() if profile is not None else None
+        for j, k in enumerate(track(range(first, first + cycles), description="live board cycles", transient=True)):
+            rows = bars[stamps == whole.ts[k]]
+            if profiler is not None and j >= untimed:
+                profiler.enable()
+            wall, cpu = time.perf_counter(), time.process_time()
+            timing.append(True)
+            grown = stages.wrap("append bars", engine.panel.append)(rows)
+            features = stages.wrap("features (LiveFeatures.extend)", live.extend)(grown)
+            stages.wrap("Engine.extend", engine.extend)(grown, features)
+            stages.wrap("Engine.step", engine.step)(k)
+            wall_ms = (time.perf_counter() - wall) * 1e3
+            cpu_ms = (time.process_time() - cpu) * 1e3
+            timing.clear()
+            if profiler is not None:
+                profiler.disable()
+            stages.close_bar(j >= untimed)
+            between = time.perf_counter()
+            if prepare is not None:
+                prepare(FeatureView(engine.features, k))
+            if j >= untimed:
+                decision_ms.append(wall_ms)
+                decision_cpu_ms.append(cpu_ms)
+                prepare_ms.append((time.perf_counter() - between) * 1e3)
+        gc.callbacks.remove(gc_pause)
+        held_at_end = len([p for p in engine.ledger.positions.values() if p.qty != 0])
+        solving = _construction_with_longs(engine, range(first + untimed, min(first + cycles, first + untimed + 30)))
         if assembly.recorder is not None:
             assembly.recorder.finish("finished", {})
         db.dispose()
-    stats = _stats(ms)
+    if profiler is not None and profile is not None:
+        profiler.dump_stats(str(profile))
+    stats = _stats(decision_ms)
+    cpu_stats = _stats(decision_cpu_ms)
+    size_keys = ("hidden", "layers", "lookback", "total_timesteps", "net_arch", "windows")
+    sizes = {name: {k: man.config[k] for k in size_keys if k in man.config} for name, man in built.manifests.items()}
     return {
         "p50_ms": stats["p50_ms"],
         "p99_ms": stats["p99_ms"],
         "symbols": symbols,
-        "members": members,
-        "voting": voting,
-        "left_out_by_quality_gate": left_out,
-        "strategy": assembly.built.strategy.name,
+        "members": member_names,
+        "voting": sorted(m for m in member_names if m not in built.left_out),
+        "left_out_by_quality_gate": dict(built.left_out),
+        "strategy": built.strategy.name,
         "cycles": stats,
+        "cpu_ms": cpu_stats,
+        "stages": stages.summary(),
+        "between_bars_prepare": _stats(prepare_ms) if prepare_ms else None,
+        "construction_when_holding_longs": solving,
+        "positions_held_at_end": held_at_end,
+        "orders_submitted": len(submitted),
+        "fills": len(filled),
+        "board_calibration": settings.board.calibration,
+        "risk_construction": settings.risk.construction,
+        "path": "bar close -> Panel.append -> LiveFeatures.extend -> Engine.extend -> Engine.step "
+        "(prepare between bars)",
         "commit": "writer thread (settled before the next bar fills)",
-        "models": "papertrader train all --small on the bundled data before 2008 (price families)",
-        "training_s": trained_s,  # 0 when --home already held the trained models
+        "models": f"papertrader train all{' --small' if small else ''} on the bundled data before 2008 "
+        "(price families)",
+        "model_sizes": sizes,
+        "training_s": trained_s,  # ~0 when --home already held the trained models
+        "models_reused_from_home": reused,
         "input": bench_data.HOW + "; daily bars re-stamped on XNYS sessions from 2009-01-02, after the training data",
         "machine": f"{platform.machine()} {os.cpu_count()} cpus, torch threads {torch.get_num_threads()}",
     }
@@ -285,6 +495,11 @@ def main() -> None:
     parser.add_argument("--symbols", type=int, default=N_SYMBOLS)
     parser.add_argument("--history", type=int, default=400, help="rows before the first timed cycle")
     parser.add_argument("--stand-ins", action="store_true", help="the earlier untrained stand-in board instead")
+    parser.add_argument("--small", action="store_true", help="CI-sized models (`train all --small`), not production")
+    parser.add_argument("--profile", type=Path, help="write a cProfile of the timed bars' decision path here")
+    parser.add_argument("--calibration", choices=("isotonic", "platt", "none"), help="board.calibration override")
+    parser.add_argument("--construction", choices=("auto", "mean_variance", "none"), help="risk.construction override")
+    parser.add_argument("--members", help="board members, comma-separated (default: the board's own default)")
     parser.add_argument("--out", type=Path, default=RESULTS / "decision_latency.json")
     parser.add_argument(
         "--home", type=Path, help="a PAPERTRADER_HOME to train into once and reuse (default: temporary)"
@@ -294,10 +509,35 @@ def main() -> None:
         sys.exit("shared data not found: this benchmark builds its input from ../shared/data")
     logging.disable(logging.WARNING)
     if not args.stand_ins:
-        board = measure_board(args.cycles, args.history, args.symbols, args.home)
+        members = tuple(args.members.split(",")) if args.members else None
+        board = measure_board(
+            args.cycles,
+            args.history,
+            args.symbols,
+            args.home,
+            args.small,
+            members,
+            args.profile,
+            args.calibration,
+            args.construction,
+        )
         Console().print(
             f"board {board['strategy']} ({', '.join(board['members'])}), {board['symbols']} symbols: "
             f"p50 {board['p50_ms']:.1f} ms, p99 {board['p99_ms']:.1f} ms over {board['cycles']['cycles']} cycles"
+        )
+        table = Table(title="stages of the live decision (ms)")
+        for col in ("stage", "p50", "p99", "mean"):
+            table.add_column(col, justify="right")
+        for name, st in board["stages"].items():
+            table.add_row(
+                f"{name} ({st['bars']} bars)", f"{st['p50_ms']:.2f}", f"{st['p99_ms']:.2f}", f"{st['mean_ms']:.2f}"
+            )
+        Console().print(table)
+        solve = board["construction_when_holding_longs"]
+        Console().print(
+            f"construction with {solve['longs_asked']} longs (solving): p50 {solve['p50_ms']:.1f} ms, "
+            f"p99 {solve['p99_ms']:.1f} ms; decision CPU p50 {board['cpu_ms']['p50_ms']:.1f} ms, "
+            f"p99 {board['cpu_ms']['p99_ms']:.1f} ms"
         )
         args.out.parent.mkdir(exist_ok=True)
         args.out.write_text(json.dumps(board, indent=2))

@@ -41,7 +41,7 @@ from papertrader.domain.events import (
 )
 from papertrader.domain.sessions import bars_per_year, session_date
 from papertrader.domain.types import Fill, Order, OrderType, Position, Side, TimeInForce
-from papertrader.engine.growth import grow, tail_start
+from papertrader.engine.growth import grow, same_memory, tail_start
 from papertrader.engine.guard import DrawdownGuard
 from papertrader.engine.health import HealthBoard, LatencyTracker, Status
 from papertrader.engine.outcomes import CycleOutcome as CycleOutcome  # its old home, for callers
@@ -59,7 +59,7 @@ from papertrader.risk.construction import construct, expected_returns
 from papertrader.risk.drawdown import budget_fraction, budget_limit
 from papertrader.risk.engine import RiskEngine, RiskInputs, RiskPlan
 from papertrader.risk.sectors import with_sectors
-from papertrader.risk.sizing import trailing_volatility
+from papertrader.risk.sizing import trailing_volatility, trailing_volatility_rows
 from papertrader.signals.base import Decision, Replayable, Strategy
 
 
@@ -262,14 +262,16 @@ class Engine:
         lo = max(0, old - EXTEND_CHECK_ROWS)
         for name, seen in self.features.items():
             new = features[name]
+            if new.shape[0] == len(panel) and same_memory(new[lo:old], seen[lo:old]):
+                continue  # a streamed panel grown in place: the rows seen are the very same memory
             if new.shape[0] != len(panel) or not np.array_equal(new[lo:old], seen[lo:old], equal_nan=True):
                 raise ValueError(f"feature {name!r} changed rows already seen (or has the wrong length) on extend")
         grown = {name: features[name] for name in self.features}
         ppy = bars_per_year(panel.interval)
         window = self.settings.risk.vol_window
         start = tail_start(panel.prices.close, old, window + 1)
-        vol = trailing_volatility(panel.prices.close[start:], window, ppy)
-        self._volatility = grow(self._volatility, vol[old - start :])
+        vol = trailing_volatility_rows(panel.prices.close[start:], old - start, window, ppy)
+        self._volatility = grow(self._volatility, vol)
         if self.protector is not None:
             period = self.settings.risk.atr_period
             start = tail_start(panel.prices.close, old, ATR_TAIL_PERIODS * period)

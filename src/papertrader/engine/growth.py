@@ -86,3 +86,13 @@ def grow(values: Array, new: Array) -> Array:
     assert base is not None
     base[t : t + m] = new
     return base[: t + m]
+
+
+def same_memory(a: Array, b: Array) -> bool:
+    """Whether two views are the same bytes (same start, shape, strides and type): equal without reading them."""
+    return bool(
+        a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
+        and a.shape == b.shape
+        and a.strides == b.strides
+        and a.dtype == b.dtype
+    )

@@ -12,13 +12,16 @@ rows of each family the board uses:
   lake's point-in-time macro and fundamentals;
 - the GRU's coarse bars (`gru:`): a bucket that closes as `models.resample` and `signals.members.coarse_alignment`
   say (a calendar week for daily bars, the bucket's end for intraday), fed to the GRU's `FeatureStream`;
-- Alpha158 (`lgbm:`): every factor is a finite rolling window, recomputed on a bounded tail that holds the
-  longest window of own bars per symbol;
+- Alpha158 (`lgbm:`): every factor is a finite rolling window over a symbol's own bars, so `Alpha158State`
+  keeps the last `max(windows) + 1` own bars per symbol and computes only the newest row (the float32 values
+  the batch stores; the warm-up history is only pushed into its rings, never featured again);
 - close and volume: the panel's own arrays.
 
 Plug-in features (`UserFeatures`) have no known streaming form and are recomputed over the whole panel.
-Streamed panels equal a batch rebuild to 1e-9 (the SMAs, close and volume exactly); `cells` counts the
-values computed by the last `extend`, the deterministic measure of per-bar work the tests compare.
+Streamed panels equal a batch rebuild to 1e-9 (the SMAs, close and volume exactly; Alpha158's correlations
+are the exact two-pass values, where pandas' running sums can drift a little further, and are stored as the
+batch's float32); `cells` counts the values computed by the last `extend`, the deterministic measure of
+per-bar work the tests compare.
 """
 
 from __future__ import annotations
@@ -31,13 +34,13 @@ import pandas as pd
 
 from papertrader.core.arrays import Array
 from papertrader.domain.sessions import bar_close_time
-from papertrader.engine.growth import Columns, tail_start
+from papertrader.engine.growth import Columns
 from papertrader.engine.panel import Panel
 from papertrader.engine.strategies import VOLUME, FeatureBuilder
-from papertrader.features.alpha158 import alpha158, feature_names
+from papertrader.features.alpha158 import Alpha158State
 from papertrader.features.history import BarHistory
 from papertrader.features.pipeline import FeatureStream, FittedPipeline
-from papertrader.features.technical import PriceArrays, TechnicalSpec, TechnicalState
+from papertrader.features.technical import TechnicalSpec, TechnicalState
 from papertrader.models.resample import coarser
 from papertrader.signals.members import CLOSE, ROW_SUFFIX, _week_key, panel_name
 
@@ -182,6 +185,7 @@ class LiveFeatures:
                 self._coarse = _Coarse(fitted, panel.symbols, panel.interval, builder)
             else:
                 self._streams.append((name, fitted.stream(panel.symbols, panel.interval, builder.external)))
+        self._alphas = [(member, Alpha158State(n, windows)) for member, windows in builder.cross_sections]
         self._own = [k for k in features if k not in (CLOSE, VOLUME)]
         self._columns = Columns({k: features[k] for k in self._own})
         self.cells = 0
@@ -211,19 +215,14 @@ class LiveFeatures:
                 keep({panel_name(member, f): row[:, i] for i, f in enumerate(stream.fitted.names)})
             if self._coarse is not None:
                 keep(self._coarse.update(ts, *bar))
+            for member, alpha in self._alphas:
+                if not keep_rows:  # warm-up: only the rings (the batch panels already hold these rows)
+                    alpha.push(*bar)
+                    continue
+                # stored as the batch stores them: float32 values in a float64 panel
+                factors = alpha.update(*bar).astype(np.float32).astype(np.float64)
+                keep({panel_name(member, f): factors[:, i] for i, f in enumerate(alpha.names)})
         return rows
-
-    def _alpha(self, panel: Panel, old: int) -> dict[str, Array]:
-        """Alpha158 rows [old, len(panel)) from the tail that holds every factor's longest window."""
-        out: dict[str, Array] = {}
-        for member, windows in self.builder.cross_sections:
-            start = tail_start(panel.prices.close, old, max(windows) + 2)
-            tail = PriceArrays(*(getattr(panel.prices, f)[start:] for f in _FIELDS))
-            factors = alpha158(tail, windows)
-            self.cells += int(factors.size)
-            for f, feat in enumerate(feature_names(windows)):
-                out[panel_name(member, feat)] = np.asarray(factors[old - start :, :, f], dtype=np.float64)
-        return out
 
     def extend(self, panel: Panel) -> dict[str, Array]:
         """Every panel for the grown `panel` (the old one plus new rows): only the new rows are computed."""
@@ -232,11 +231,13 @@ class LiveFeatures:
             raise ValueError("LiveFeatures.extend needs the panel it was built on plus new rows")
         self.cells = 0
         rows = self._replay(panel, old, len(panel))
-        new: dict[str, Array] = {name: np.stack(v) for name, v in rows.items() if name in self._own}
+        # one bar (the usual case): its row as a (1, N) view, copied once by the append below
+        new: dict[str, Array] = {
+            name: v[0][None] if len(v) == 1 else np.stack(v) for name, v in rows.items() if name in self._own
+        }
         row_name = panel_name("gru", ROW_SUFFIX)
         if row_name in new:
             new[row_name] = new[row_name].reshape(-1, 1)
-        new.update(self._alpha(panel, old))
         if self.builder.extras:  # plug-in features: no streaming form known, recomputed whole
             whole = self.builder(panel)
             new.update({k: v[old:] for k, v in whole.items() if k in self._own and k not in new})

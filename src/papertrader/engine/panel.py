@@ -223,8 +223,7 @@ class Panel:
         bars = bars[bars["symbol"].isin(self.symbols)]
         if bars.empty:
             return self
-        wide = bars.pivot(index="ts", columns="symbol", values=list(_FIELDS)).sort_index()
-        index = pd.DatetimeIndex(wide.index)
+        index, blocks = _scatter(bars, self.symbols)  # what a pivot on (ts, symbol) gives, without pandas' reshape
         if len(self.ts) and index[0] <= self.ts[-1]:
             raise DataError(f"bars at {index[0]} are not after the panel's last bar {self.ts[-1]}")
         old, m, n = len(self.ts), len(index), len(self.symbols)
@@ -236,8 +235,7 @@ class Panel:
                 grown[f][:old] = getattr(self.prices, f)
             back = _Backing(grown, old)
         for f in _FIELDS:
-            block = pd.DataFrame(wide[f]).reindex(columns=list(self.symbols)).to_numpy(dtype=np.float64)
-            back.arrays[f][old : old + m] = block
+            back.arrays[f][old : old + m] = blocks[f]
         back.filled = old + m
         opens, closes = bar_times(index, self.interval)
         times = (self.open_times.append(opens), self.close_times.append(closes))
@@ -277,6 +275,28 @@ class Panel:
     def sessions(self) -> int:
         """Number of distinct New York trading dates covered."""
         return int(self.ts.tz_convert("America/New_York").normalize().nunique())
+
+
+def _scatter(bars: pd.DataFrame, symbols: tuple[str, ...]) -> tuple[pd.DatetimeIndex, dict[str, Array]]:
+    """Long bars of known symbols as (m, N) blocks per field on their sorted distinct stamps (NaN: no bar).
+
+    The blocks `bars.pivot(index="ts", columns="symbol")` reindexed to `symbols` would give; a (ts, symbol)
+    pair given twice is refused as the pivot refuses it.
+    """
+    stamps = pd.DatetimeIndex(bars["ts"])
+    index = stamps.unique().sort_values()
+    rows = index.get_indexer(stamps)
+    column = {s: j for j, s in enumerate(symbols)}
+    cols = np.fromiter((column[s] for s in bars["symbol"]), dtype=np.intp, count=len(bars))
+    cells = rows * len(symbols) + cols
+    if np.unique(cells).size != cells.size:
+        raise ValueError("Index contains duplicate entries, cannot reshape")
+    blocks = {}
+    for f in _FIELDS:
+        block = np.full((len(index), len(symbols)), np.nan)
+        block[rows, cols] = bars[f].to_numpy(dtype=np.float64)
+        blocks[f] = block
+    return index, blocks
 
 
 def _views_of(back: _Backing, panel: Panel) -> bool:

@@ -15,14 +15,15 @@ symbols at once), and scattered back to the rows they came from.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
-from papertrader.core.arrays import Array
+from papertrader.core.arrays import Array, BoolArray
+from papertrader.features.history import BarHistory, Depths
 from papertrader.features.technical import PriceArrays
 
 WINDOWS: Final[tuple[int, ...]] = (5, 10, 20, 30, 60)
@@ -151,6 +152,18 @@ def _corr(a: pd.DataFrame, b: pd.DataFrame, d: int) -> Array:
 
 def alpha158(prices: PriceArrays, windows: tuple[int, ...] = WINDOWS) -> npt.NDArray[np.float32]:
     """(T, N, F) float32 Alpha158 factors in `feature_names(windows)` order; row t reads bars <= t only."""
+    out: npt.NDArray[np.float32] = _factors(prices, windows, np.float32)
+    return out
+
+
+def alpha158_float64(prices: PriceArrays, windows: tuple[int, ...] = WINDOWS) -> Array:
+    """The factors of `alpha158` before the float32 cast (what the streaming form is checked against)."""
+    out: Array = _factors(prices, windows, np.float64)
+    return out
+
+
+def _factors(prices: PriceArrays, windows: tuple[int, ...], dtype: type[np.floating[Any]]) -> npt.NDArray[Any]:
+    """(T, N, F) factors stored as `dtype` (computed in float64 either way)."""
     o, h, lo_, c, v = prices.open, prices.high, prices.low, prices.close, prices.volume
     t, n = c.shape
     own = [np.flatnonzero(np.isfinite(c[:, j])) for j in range(n)]
@@ -176,7 +189,7 @@ def alpha158(prices: PriceArrays, windows: tuple[int, ...] = WINDOWS) -> npt.NDA
         for d in windows:
             rolled.update(_rolling(pc, ph, pl, pv, d))
     names = feature_names(windows)
-    out = np.full((t, n, len(names)), np.nan, dtype=np.float32)
+    out = np.full((t, n, len(names)), np.nan, dtype=dtype)
     for f, name in enumerate(names):
         if name in cols:
             out[:, :, f] = _finite(cols[name])
@@ -185,3 +198,204 @@ def alpha158(prices: PriceArrays, windows: tuple[int, ...] = WINDOWS) -> npt.NDA
         for j, rows in enumerate(own):
             out[rows, j, f] = values[: rows.size, j]
     return out
+
+
+# ----------------------------------------------------------------- streaming form
+
+
+def _nan_unless(ok: BoolArray | np.bool_, values: Array) -> Array:
+    return np.where(ok, values, np.nan)
+
+
+def _centered(w: Array) -> Array:
+    """A (d, N) window minus its column means (two-pass: exact where pandas' running sums round)."""
+    centered: Array = w - w.mean(axis=0)
+    return centered
+
+
+def _window_corr(a: Array, b: Array) -> tuple[Array, Array, Array]:
+    """Pearson correlation of two (d, N) windows column by column, and each side's sample std."""
+    ca, cb = _centered(a), _centered(b)
+    saa, sbb, sab = (ca * ca).sum(axis=0), (cb * cb).sum(axis=0), (ca * cb).sum(axis=0)
+    d = a.shape[0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        corr = sab / np.sqrt(saa * sbb)
+    return corr, np.sqrt(saa / (d - 1)), np.sqrt(sbb / (d - 1))
+
+
+class Alpha158State:
+    """Alpha158's newest row, one cycle at a time, from the last `max(windows) + 1` own bars of each symbol.
+
+    Every factor is a finite window over a symbol's own bars, so the row at t needs only those bars: the
+    state keeps them in per-symbol rings (a symbol without a bar does not move, as the batch form packs each
+    symbol's bars) and computes each operator directly on its window, vectorised over the symbols. The work
+    per cycle is fixed by the windows and the universe, never by the history (`work` counts the values read
+    and written). Rows equal `alpha158_float64` to about 1e-12 (the batch form's pandas running sums round
+    differently); `update(...).astype(np.float32)` is what the batch `alpha158` stores.
+    """
+
+    def __init__(self, n_symbols: int, windows: tuple[int, ...] = WINDOWS) -> None:
+        if not windows or min(windows) < 2:
+            raise ValueError("Alpha158 windows must hold at least two bars")
+        self.windows = tuple(windows)
+        self.names = feature_names(self.windows)
+        depth = max(self.windows) + 1  # a d-bar window of differences reads d + 1 closes
+        self.history = BarHistory(n_symbols, Depths(open=1, high=depth, low=depth, close=depth, volume=depth))
+        self.work = 0
+
+    def push(self, open_: Array, high: Array, low: Array, close: Array, volume: Array) -> None:
+        """Remember one cycle's bars without computing its row (warming up on history nobody reads again)."""
+        self.history.push(open_, high, low, close, volume)
+
+    def update(self, open_: Array, high: Array, low: Array, close: Array, volume: Array) -> Array:
+        """(N, F) float64 factors of this cycle in `names` order; NaN for symbols without a bar."""
+        self.push(open_, high, low, close, volume)
+        h = self.history
+        n = close.shape[0]
+        out = np.full((n, len(self.names)), np.nan)
+        cols = np.flatnonzero(h.has)
+        if cols.size:
+            rings = [buf[:, cols] for buf in (h.close, h.high, h.low, h.volume)]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                row = self._row(open_[cols], *rings)
+            out[cols] = np.where(np.isfinite(row), row, np.nan)
+            self.work = int(sum(r.size for r in rings) + row.size)
+        else:
+            self.work = 0
+        return out
+
+    def _row(self, o: Array, close: Array, high: Array, low: Array, volume: Array) -> Array:
+        """(n, F) factors of the symbols with a bar; the rings are (depth, n), newest last."""
+        c, h, lo, v = close[-1], high[-1], low[-1], volume[-1]
+        top, bottom = np.maximum(o, c), np.minimum(o, c)
+        span = h - lo + EPS
+        values: dict[str, Array] = {
+            "KMID": (c - o) / o,
+            "KLEN": (h - lo) / o,
+            "KMID2": (c - o) / span,
+            "KUP": (h - top) / o,
+            "KUP2": (h - top) / span,
+            "KLOW": (bottom - lo) / o,
+            "KLOW2": (bottom - lo) / span,
+            "KSFT": (2 * c - h - lo) / o,
+            "KSFT2": (2 * c - h - lo) / span,
+            "OPEN0": o / c,
+            "HIGH0": h / c,
+            "LOW0": lo / c,
+        }
+        prev = close[:-1]
+        nxt = close[1:]
+        diff = nxt - prev
+        vdiff = volume[1:] - volume[:-1]
+        log_volume = np.log(volume + 1.0)
+        log_volume = np.where(np.isfinite(log_volume), log_volume, np.nan)
+        volume_change = np.log(volume[1:] / volume[:-1] + 1.0)
+        volume_change = np.where(np.isfinite(volume_change), volume_change, np.nan)
+        ratio = nxt / prev
+        weighted = np.abs(ratio - 1.0) * volume[1:]
+        rising = np.where(np.isfinite(diff), (nxt > prev).astype(np.float64), np.nan)
+        falling = np.where(np.isfinite(diff), (nxt < prev).astype(np.float64), np.nan)
+        for d in self.windows:
+            values.update(self._rolling(d, c, v, close, high, low, volume, diff, vdiff, log_volume, volume_change,
+                                        ratio, weighted, rising, falling))  # fmt: skip
+        return np.stack([values[name] for name in self.names], axis=1)
+
+    @staticmethod
+    def _rolling(
+        d: int,
+        c: Array,
+        v: Array,
+        close: Array,
+        high: Array,
+        low: Array,
+        volume: Array,
+        diff: Array,
+        vdiff: Array,
+        log_volume: Array,
+        volume_change: Array,
+        ratio: Array,
+        weighted: Array,
+        rising: Array,
+        falling: Array,
+    ) -> dict[str, Array]:
+        """The 29 rolling operators of one window at the newest row (a window with a gap in it is NaN)."""
+        w = close[-d:]
+        full = np.isfinite(w).all(axis=0)
+        x = np.arange(d, dtype=np.float64)
+        xc = x - x.mean()
+        cw = _centered(w)
+        sxx = float((xc * xc).sum())
+        slope = (xc[:, None] * cw).sum(axis=0) / sxx
+        syy = (cw * cw).sum(axis=0)
+        mean = w.mean(axis=0)
+        rsqr = np.where(syy > 0, slope * slope * sxx / np.where(syy > 0, syy, 1.0), np.nan)
+        ordered = np.sort(w, axis=0)
+        hw, lw = high[-d:], low[-d:]
+        hi, lo_ = hw.max(axis=0), lw.min(axis=0)
+        imax = _nan_unless(np.isfinite(hw).all(axis=0), np.argmax(hw, axis=0) + 1.0)
+        imin = _nan_unless(np.isfinite(lw).all(axis=0), np.argmin(lw, axis=0) + 1.0)
+        less = (w < c).sum(axis=0)
+        same = (w == c).sum(axis=0)
+        rank = _nan_unless(full, (less + (same + 1) / 2.0) / d)
+        dw = diff[-d:]
+        up = np.clip(dw, 0.0, None).sum(axis=0)
+        down = np.clip(-dw, 0.0, None).sum(axis=0)
+        moved = np.abs(dw).sum(axis=0) + EPS
+        vw = vdiff[-d:]
+        vup = np.clip(vw, 0.0, None).sum(axis=0)
+        vdown = np.clip(-vw, 0.0, None).sum(axis=0)
+        vmoved = np.abs(vw).sum(axis=0) + EPS
+        cntp = rising[-d:].mean(axis=0)
+        cntn = falling[-d:].mean(axis=0)
+        vol = volume[-d:]
+        ww = weighted[-d:]
+        return {
+            f"ROC{d}": close[-1 - d] / c,
+            f"MA{d}": mean / c,
+            f"STD{d}": w.std(axis=0, ddof=1) / c,
+            f"BETA{d}": slope / c,
+            f"RSQR{d}": rsqr,
+            f"RESI{d}": (c - (mean + slope * (d - 1) / 2.0)) / c,
+            f"MAX{d}": hi / c,
+            f"MIN{d}": lo_ / c,
+            f"QTLU{d}": _nan_unless(full, _quantile(ordered, 0.8)) / c,
+            f"QTLD{d}": _nan_unless(full, _quantile(ordered, 0.2)) / c,
+            f"RANK{d}": rank,
+            f"RSV{d}": (c - lo_) / (hi - lo_ + EPS),
+            f"IMAX{d}": imax / d,
+            f"IMIN{d}": imin / d,
+            f"IMXD{d}": (imax - imin) / d,
+            f"CORR{d}": _flat_nan(w, log_volume[-d:]),
+            f"CORD{d}": _flat_nan(ratio[-d:], volume_change[-d:]),
+            f"CNTP{d}": cntp,
+            f"CNTN{d}": cntn,
+            f"CNTD{d}": cntp - cntn,
+            f"SUMP{d}": up / moved,
+            f"SUMN{d}": down / moved,
+            f"SUMD{d}": (up - down) / moved,
+            f"VMA{d}": vol.mean(axis=0) / (v + EPS),
+            f"VSTD{d}": vol.std(axis=0, ddof=1) / (v + EPS),
+            f"WVMA{d}": ww.std(axis=0, ddof=1) / (ww.mean(axis=0) + EPS),
+            f"VSUMP{d}": vup / vmoved,
+            f"VSUMN{d}": vdown / vmoved,
+            f"VSUMD{d}": (vup - vdown) / vmoved,
+        }
+
+
+def _quantile(ordered: Array, q: float) -> Array:
+    """pandas' rolling quantile with linear interpolation, on a window sorted along axis 0."""
+    at = q * (ordered.shape[0] - 1)
+    i = int(at)
+    low: Array = ordered[i]
+    if at == i:
+        return low
+    out: Array = low + (ordered[i + 1] - low) * (at - i)
+    return out
+
+
+def _flat_nan(a: Array, b: Array) -> Array:
+    """`_corr`'s rule on one window: NaN with a gap on either side or where either side does not vary."""
+    ok = np.isfinite(a).all(axis=0) & np.isfinite(b).all(axis=0)
+    corr, sa, sb = _window_corr(a, b)
+    flat = np.isclose(sa, 0) | np.isclose(sb, 0)
+    return np.where(ok & ~flat, corr, np.nan)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from papertrader.core.arrays import Array
-from papertrader.features.volatility import rolling_std
+from papertrader.features.volatility import rolling_std, std_along
 
 
 def kelly_weights(p_win: Array, payoff: Array, direction: Array, fraction: float, cap: float) -> Array:
@@ -38,4 +38,24 @@ def trailing_volatility(close: Array, window: int, periods_per_year: float) -> A
         rets = np.diff(np.log(close[rows, j]))
         sd = rolling_std(rets, window, ddof=1)[window - 1 :]
         out[rows[window:], j] = sd * np.sqrt(periods_per_year)
+    return out
+
+
+def trailing_volatility_rows(close: Array, first: int, window: int, periods_per_year: float) -> Array:
+    """Rows `first`.. of `trailing_volatility(close, ...)`, computed for those rows only (a live bar's tail).
+
+    A symbol whose last `window + 1` rows are all bars gets its window in one vectorised pass (the same two-pass
+    arithmetic on the same contiguous values, so the same bits); the others go through the per-symbol form.
+    """
+    t, n = close.shape
+    out = np.full((t - first, n), np.nan)
+    for r in range(first, t):
+        block = close[max(0, r - window) : r + 1]
+        whole = (block.shape[0] == window + 1) & np.isfinite(block).all(axis=0)
+        if whole.any():
+            rets = np.ascontiguousarray(np.diff(np.log(block[:, whole]), axis=0).T)  # (symbols, window)
+            out[r - first, whole] = std_along(rets, axis=-1, ddof=1) * np.sqrt(periods_per_year)
+        rest = np.flatnonzero(~whole & np.isfinite(close[r]))
+        if rest.size:
+            out[r - first, rest] = trailing_volatility(close[: r + 1, rest], window, periods_per_year)[-1]
     return out

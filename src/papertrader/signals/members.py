@@ -225,7 +225,9 @@ class CoarseMember(_ModelMember):
         pos = self.coarse_positions(view)
         if pos is None:
             return None
-        block = np.stack([view.window(p, self.span)[pos] for p in self._panels], axis=-1)
+        first = int(pos[0])  # read from the oldest coarse bar used on (the span's earlier rows are not needed)
+        length = min(self.span, view.k + 1) - first
+        block = np.stack([view.window(p, length)[pos - first] for p in self._panels], axis=-1)
         return np.ascontiguousarray(
             np.nan_to_num(np.transpose(block, (1, 0, 2)), nan=0.0, posinf=0.0, neginf=0.0), dtype=np.float32
         )

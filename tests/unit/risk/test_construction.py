@@ -106,3 +106,26 @@ def test_the_engine_builds_the_book_from_rows_up_to_the_decision_only() -> None:
     assert np.array_equal(built_full.weights, built_past.weights), "later bars changed the book"
     assert built_full.p_win is None, "Kelly does not size over the constructed book"
     assert not np.allclose(built_full.weights, decision.weights)
+
+
+def test_naming_the_solver_cvxpy_picked_gives_the_same_weights_bit_for_bit() -> None:
+    from papertrader.risk import construction
+
+    bars = pd.concat([load_shared_daily(s) for s in (*ETFS, "AAPL", "IBM", "BAC", "AIG", "GOOG")], ignore_index=True)
+    wide = bars.pivot(index="ts", columns="symbol", values="close").dropna()
+    symbols = tuple(str(c) for c in wide.columns)
+    prices = wide.to_numpy()
+    limits = RiskSettings(vol_target=0.15, max_position_fraction=0.3, max_sector_fraction=0.4)
+    sectors = {"AAPL": "tech", "IBM": "tech", "GOOG": "tech", "BAC": "fin", "AIG": "fin"}
+    rng = np.random.default_rng(7)
+    assert len(prices) > 1_000
+    for end in np.linspace(200, len(prices), 10).astype(int):
+        window = prices[end - 121 : end]
+        mu = rng.uniform(-0.05, 0.2, len(symbols))
+        construction._SOLVER.clear()  # cvxpy picks the solver, as on a process's first solve
+        picked = construct(symbols, mu, window, window[-1], limits, sectors, 252.0)
+        assert construction._SOLVER, "the picked solver is remembered"
+        named = construct(symbols, mu, window, window[-1], limits, sectors, 252.0)
+        assert picked.weights is not None and named.weights is not None
+        np.testing.assert_array_equal(named.weights, picked.weights)
+        assert np.count_nonzero(named.weights) >= 2
