@@ -9,7 +9,8 @@ GLOBAL_QUOTE.
 
 The poller itself is paced by the sources (a budgeted client waits for its slots), then sleeps on the injected
 clock until the next sweep is due. Every quote carries its provenance (``source``, ``fetched_at``); in bar mode
-the fresh bars can be written to the lake with it.
+the fresh bars can be written to the lake with it, on the lake's append path: only the closed bars newer than what
+the partition holds, as a small delta file, so a poll costs the same however long the stored history is.
 """
 
 from __future__ import annotations
@@ -183,6 +184,8 @@ class LivePoller:
         self.lookback = lookback
         self.lake = lake
         self._clock: Clock = clock or WallClock()
+        #: per symbol, the newest bar stamp the lake holds (read once from the partition, then kept up to date)
+        self._stored_until: dict[str, pd.Timestamp] = {}
 
     def sweep(self) -> Sweep:
         """Fetch every symbol once (failures are collected, never fatal) and return the freshest values."""
@@ -197,6 +200,8 @@ class LivePoller:
                 log.warning("poll %s failed: %s", symbol, failures[symbol])
         frames = [r for r in rows if not r.empty]
         quotes = pd.concat(frames, ignore_index=True) if frames else empty_quotes()
+        if self.lake is not None:
+            self.lake.tidy()  # merge the sweep's small delta files (O(rows appended), never the history)
         return Sweep(started, self._clock.now(), quotes.loc[:, list(QUOTE_COLUMNS)], failures)
 
     def _one(self, symbol: str) -> pd.DataFrame:
@@ -208,7 +213,7 @@ class LivePoller:
             routed = self.router.fetch_bars(symbol, self.interval, now - self.lookback, now)
             bars = routed.value
             if self.lake is not None and not bars.empty:
-                self.lake.write_bars(bars, self.interval, routed.source, fetched_at=routed.fetched_at)
+                self._store(symbol, bars, routed.source, routed.fetched_at, now)
             bars = bars.dropna(subset=["close"])
             if bars.empty:
                 return empty_quotes()
@@ -221,6 +226,25 @@ class LivePoller:
         out["source"] = routed.source
         out["fetched_at"] = pd.Series([pd.Timestamp(routed.fetched_at)], dtype=UTC_NS, index=out.index)
         return out
+
+    def _store(self, symbol: str, bars: pd.DataFrame, source: str, fetched_at: datetime, now: datetime) -> None:
+        """Append the closed bars newer than the symbol's stored ones (a delta file: cost independent of history).
+
+        A poll answers with its whole lookback; only what the lake lacks is written, and never the bar still
+        forming (its close is not final: stored now, it would later need a rewrite). Bars already stored are left
+        as they are (``data backfill`` corrects history).
+        """
+        assert self.lake is not None
+        stored = self._stored_until.get(symbol)
+        if stored is None:
+            stored = self.lake.last_stamp(symbol, self.interval)
+        ts = pd.to_datetime(bars["ts"], utc=True)
+        closed = ts + BAR_LENGTH[self.interval] <= pd.Timestamp(now)
+        fresh = bars.loc[closed & ((ts > stored) if stored is not None else True)]
+        if fresh.empty:
+            return
+        self.lake.write_bars(fresh, self.interval, source, fetched_at=fetched_at, append=True)
+        self._stored_until[symbol] = pd.Timestamp(ts[fresh.index].max())
 
     def run(self, sweeps: int | None = None, should_stop: Callable[[], bool] = lambda: False) -> Iterator[Sweep]:
         """Sweep repeatedly, each sweep starting one cadence after the last (sleeping on the clock between)."""
