@@ -180,6 +180,26 @@ def child(
     orch.run()
 
 
+def why_down(repo: Any, interval: str, as_of: datetime) -> list[tuple[datetime, str]]:
+    """Every scheduled close the live score counts down, with its reason (engine/live_score.py down_closes)."""
+    from papertrader.config.live import LiveSettings
+    from papertrader.engine.live_score import SCORE_KINDS, down_closes, scheduled_closes
+
+    cycles = [ts.to_pydatetime() for ts in repo.load_equity("soak")["ts"]]
+    live = LiveSettings(retrain_weekdays=(), history_days=10)
+    closes = scheduled_closes(live, interval, cycles[0], as_of)
+    return down_closes(closes, cycles, repo.load_events("soak", SCORE_KINDS))
+
+
+def _count_reasons(down: list[tuple[datetime, str]]) -> dict[str, int]:
+    """Down closes per kind of reason (the component's message cut off: one key per cause)."""
+    out: dict[str, int] = {}
+    for _ts, why in down:
+        key = why.split(" (")[0]
+        out[key] = out.get(key, 0) + 1
+    return out
+
+
 def soak(sessions: int, symbols: int, interval: str = "1m") -> dict[str, Any]:
     """Run, kill, resume and score; the numbers the issue asks for."""
     from papertrader.data.store import Lake
@@ -239,6 +259,7 @@ def soak(sessions: int, symbols: int, interval: str = "1m") -> dict[str, Any]:
         assert row is not None and row.summary is not None
         score = row.summary.get("live_score") or {}
         check = check_run(repo, "soak")
+        down = why_down(repo, row.interval, as_of=datetime.fromisoformat(score["as_of"]))
         lost = max(0, check.fills - len(repo.load_fills("soak")))
         lines = [json.loads(line) for line in log_path.read_text().splitlines()]
     per_day: dict[str, list[dict[str, float]]] = {}
@@ -268,6 +289,8 @@ def soak(sessions: int, symbols: int, interval: str = "1m") -> dict[str, Any]:
         "killed_at": None if killed_at is None else killed_at.isoformat(),
         "status_after_kill": status_after_kill,
         "ledger_check_ok": check.ok,
+        "down_closes_by_reason": _count_reasons(down),
+        "down_closes": [f"{ts:%Y-%m-%d %H:%M}Z {why}" for ts, why in down],
         "faults": {
             "throttle_every_n_closes": THROTTLE_EVERY,
             "5xx_every_n_closes": FIVE_XX_EVERY,
