@@ -276,24 +276,28 @@ class BulkQuoteSource(Protocol):
 class QuoteFeed:
     """Every symbol's freshest quote for the live loop: bulk requests first, per-symbol failover for the rest.
 
-    A bulk request that fails (throttle, malformed answer, no entitlement) or leaves symbols out hands those
-    symbols to `fallback` (a router over per-symbol quote sources: ``LatestBarQuotes`` over Yahoo or Questrade);
-    whatever neither serves is reported in the sweep's failures. Nothing raises past `sweep`: the loop keeps
-    running on the quotes it got.
+    `bulk` is one bulk source or several in failover order (Alpha Vantage's REALTIME_BULK_QUOTES, then Questrade's
+    markets/quotes): a bulk request that fails (throttle, malformed answer, no entitlement) or leaves symbols
+    out hands those symbols to the next bulk source, still in batches, and what is left to `fallback` (a router
+    over per-symbol quote sources: ``LatestBarQuotes`` over Yahoo); whatever none serves is reported in the
+    sweep's failures. Nothing raises past `sweep`: the loop keeps running on the quotes it got.
     """
 
     def __init__(
         self,
         symbols: Sequence[str],
         *,
-        bulk: BulkQuoteSource | None = None,
+        bulk: BulkQuoteSource | Sequence[BulkQuoteSource] | None = None,
         fallback: Router | None = None,
         clock: Clock | None = None,
     ) -> None:
-        if bulk is None and fallback is None:
+        self.bulks: tuple[BulkQuoteSource, ...] = (
+            () if bulk is None else tuple(bulk) if isinstance(bulk, Sequence) else (bulk,)
+        )
+        if not self.bulks and fallback is None:
             raise ConfigError("a quote feed needs a bulk source or a fallback router")
         self.symbols = tuple(symbols)
-        self.bulk = bulk
+        self.bulk = self.bulks[0] if self.bulks else None
         self.fallback = fallback
         self._clock: Clock = clock or WallClock()
 
@@ -301,36 +305,47 @@ class QuoteFeed:
         """Bulk requests one sweep sends when nothing fails (what the key budgets are asked for)."""
         return math.ceil(len(self.symbols) / self.bulk.batch_size) if self.bulk is not None else len(self.symbols)
 
+    def _bulk(
+        self, bulk: BulkQuoteSource, symbols: Sequence[str], frames: list[pd.DataFrame], failures: dict[str, str]
+    ) -> list[str]:
+        """Ask one bulk source for `symbols` in batches; returns the symbols it did not serve."""
+        missing: list[str] = []
+        size = max(1, int(bulk.batch_size))
+        for lo in range(0, len(symbols), size):
+            chunk = list(symbols[lo : lo + size])
+            try:
+                got, quarantined = bulk.fetch_quotes(chunk)
+            except PapertraderError as exc:
+                reason = f"{bulk.name}: {type(exc).__name__}: {exc}"[:300]
+                log.warning("bulk quotes for %d symbols failed: %s", len(chunk), reason)
+                failures.update({s: reason for s in chunk})
+                missing += chunk
+                continue
+            for symbol, why in quarantined.items():
+                log.warning("bulk quote %s quarantined: %s", symbol, why)
+                failures[symbol] = f"quarantined: {why}"[:300]
+            got = got[got["symbol"].isin(chunk)]
+            if not got.empty:
+                out = got.iloc[:, :5].copy()
+                out["source"] = bulk.name
+                out["fetched_at"] = pd.Series(pd.Timestamp(self._clock.now()), index=out.index, dtype=UTC_NS)
+                frames.append(out)
+            served = set(got["symbol"])
+            for symbol in served:
+                failures.pop(symbol, None)
+            missing += [s for s in chunk if s not in served]
+        return missing
+
     def sweep(self) -> Sweep:
         """One pass over every symbol; failures are collected (and logged), never raised."""
         started = self._clock.now()
         frames: list[pd.DataFrame] = []
         failures: dict[str, str] = {}
         missing: list[str] = list(self.symbols)
-        if self.bulk is not None:
-            missing = []
-            size = max(1, int(self.bulk.batch_size))
-            for lo in range(0, len(self.symbols), size):
-                chunk = list(self.symbols[lo : lo + size])
-                try:
-                    got, quarantined = self.bulk.fetch_quotes(chunk)
-                except PapertraderError as exc:
-                    reason = f"{type(exc).__name__}: {exc}"[:300]
-                    log.warning("bulk quotes for %d symbols failed: %s", len(chunk), reason)
-                    failures.update({s: reason for s in chunk})
-                    missing += chunk
-                    continue
-                for symbol, why in quarantined.items():
-                    log.warning("bulk quote %s quarantined: %s", symbol, why)
-                    failures[symbol] = f"quarantined: {why}"[:300]
-                got = got[got["symbol"].isin(chunk)]
-                if not got.empty:
-                    out = got.iloc[:, :5].copy()
-                    out["source"] = self.bulk.name
-                    out["fetched_at"] = pd.Series(pd.Timestamp(self._clock.now()), index=out.index, dtype=UTC_NS)
-                    frames.append(out)
-                served = set(got["symbol"])
-                missing += [s for s in chunk if s not in served]
+        for bulk in self.bulks:
+            if not missing:
+                break
+            missing = self._bulk(bulk, missing, frames, failures)
         if self.fallback is not None:
             for symbol in missing:
                 try:

@@ -433,7 +433,15 @@ class RunRepository:
             zero = Decimal(0)  # the writers below read orders, fills, positions and events only, never the money
             rows = [
                 CycleRecord(
-                    last + 1, record.ts, record.orders, record.fills, record.positions, zero, zero, zero, 0.0,
+                    last + 1,
+                    record.ts,
+                    record.orders,
+                    record.fills,
+                    record.positions,
+                    zero,
+                    zero,
+                    zero,
+                    0.0,
                     record.events,
                 )
             ]
