@@ -301,6 +301,9 @@ def soak(sessions: int, symbols: int, interval: str = "1m") -> dict[str, Any]:
         "per_bar_cpu_ms_p50_by_session": [p(day, "cpu_ms", 50) for day in ordered],
         "per_bar_cpu_ms_p99_by_session": [p(day, "cpu_ms", 99) for day in ordered],
         "bars_per_session": [len(day) for day in ordered],
+        "rss_note": "RSS at each session's last bar, before that session's end-of-day report: the first session's "
+        "figure predates the first tear sheet (its rendering stack is imported then), so compare the resumed "
+        "process from its second session on",
         "wall_note": "per_bar_ms is wall time on a shared, loaded 2-core box (niced): it moves with the other "
         "jobs; per_bar_cpu_ms is the process's CPU time (all threads) for the same span",
         "processes": "session 1 until the kill in one process; the resumed run (kill session onward) in another",
