@@ -15,12 +15,17 @@ out for everyone (no cycle runs then; the next close catches up). During session
 is killed with SIGKILL once it has committed 100 minutes of that session, and resumed 10 simulated minutes later
 in a fresh process with `--resume`.
 
-Measured: per-bar wall milliseconds (feed request to cycle committed, the `on_cycle` hook), the process RSS at
+Measured: per-bar wall and CPU milliseconds (feed request to cycle handed to the recorder, the `on_cycle` hook;
+CPU time counts every thread of the process, so it holds still when other jobs load the box), the process RSS at
 each session's last bar, the run's live score (engine/live_score.py: uptime over scheduled closes, critical
 failures, the crash counted as one), and lost fills (fills in the event log missing from the fills table, by
-`engine/check.py`). Writes benchmarks/results/live_soak.json.
+`engine/check.py`), and every down close with its reason (`engine/live_score.down_closes`: the injected
+all-symbol outage of each session and the closes caught up late after the kill are what a clean run loses).
+Writes benchmarks/results/live_soak.json.
 
 Run: `.venv/bin/python benchmarks/live_soak.py --sessions 7 --symbols 200` (small: `--sessions 2 --symbols 20`).
+On a shared 2-core box a bar of 200 symbols costs ~1.2 s of CPU (mostly storing it in the lake), so the 1-minute
+size (2,730 closes) takes hours of wall time; the committed result is `--interval 5m` (546 closes).
 """
 
 from __future__ import annotations
@@ -106,12 +111,14 @@ class FaultyFeed:
         self.inner = RecordedFeed(bars, "fake-vendor")
         self.calls = 0
         self.started: float | None = None
+        self.cpu_started = 0.0
 
     def fetch(self, symbols: Sequence[str], interval: str, since: datetime, now: datetime) -> Any:
         """The closed bars, less what this close's injected fault takes away."""
         from papertrader.engine.feed import FeedBatch
 
         self.started = time.perf_counter()
+        self.cpu_started = time.process_time()
         self.calls += 1
         minute = now.astimezone(UTC)
         bar_of_day = int((minute.hour * 60 + minute.minute - (14 * 60 + 30)) % 1440)  # minutes since 09:30 ET
@@ -165,7 +172,9 @@ def child(
         if feed.started is None:
             return
         ms = (time.perf_counter() - feed.started) * 1e3
-        out.write(json.dumps({"day": session_date(outcome.ts).isoformat(), "ms": ms, "rss_mb": rss_mb()}) + "\n")
+        cpu_ms = (time.process_time() - feed.cpu_started) * 1e3  # every thread of the process: the commit too
+        line = {"day": session_date(outcome.ts).isoformat(), "ms": ms, "cpu_ms": cpu_ms, "rss_mb": rss_mb()}
+        out.write(json.dumps({**line, "pid": os.getpid()}) + "\n")
 
     tickers = tuple(sorted(bars["symbol"].unique()))
     orch = LiveOrchestrator(
@@ -178,6 +187,26 @@ def child(
         on_cycle=on_cycle,
     )
     orch.run()
+
+
+def why_down(repo: Any, interval: str, as_of: datetime) -> list[tuple[datetime, str]]:
+    """Every scheduled close the live score counts down, with its reason (engine/live_score.py down_closes)."""
+    from papertrader.config.live import LiveSettings
+    from papertrader.engine.live_score import SCORE_KINDS, down_closes, scheduled_closes
+
+    cycles = [ts.to_pydatetime() for ts in repo.load_equity("soak")["ts"]]
+    live = LiveSettings(retrain_weekdays=(), history_days=10)
+    closes = scheduled_closes(live, interval, cycles[0], as_of)
+    return down_closes(closes, cycles, repo.load_events("soak", SCORE_KINDS))
+
+
+def _count_reasons(down: list[tuple[datetime, str]]) -> dict[str, int]:
+    """Down closes per kind of reason (the component's message cut off: one key per cause)."""
+    out: dict[str, int] = {}
+    for _ts, why in down:
+        key = why.split(" (")[0]
+        out[key] = out.get(key, 0) + 1
+    return out
 
 
 def soak(sessions: int, symbols: int, interval: str = "1m") -> dict[str, Any]:
@@ -239,6 +268,7 @@ def soak(sessions: int, symbols: int, interval: str = "1m") -> dict[str, Any]:
         assert row is not None and row.summary is not None
         score = row.summary.get("live_score") or {}
         check = check_run(repo, "soak")
+        down = why_down(repo, row.interval, as_of=datetime.fromisoformat(score["as_of"]))
         lost = max(0, check.fills - len(repo.load_fills("soak")))
         lines = [json.loads(line) for line in log_path.read_text().splitlines()]
     per_day: dict[str, list[dict[str, float]]] = {}
@@ -246,6 +276,11 @@ def soak(sessions: int, symbols: int, interval: str = "1m") -> dict[str, Any]:
         per_day.setdefault(line["day"], []).append(line)
     ordered = [per_day[d] for d in sorted(per_day)]
     first_day, last_day = ordered[0], ordered[-1]
+
+    def p(day: list[dict[str, float]], key: str, q: float) -> float:
+        return float(np.percentile([x[key] for x in day], q))
+
+    resumed = [day for day in ordered if day[-1]["pid"] == lines[-1]["pid"]]
     return {
         "sessions": len(ordered),
         "symbols": symbols,
@@ -261,13 +296,28 @@ def soak(sessions: int, symbols: int, interval: str = "1m") -> dict[str, Any]:
         "rss_mb_first": first_day[-1]["rss_mb"],
         "rss_mb_last": last_day[-1]["rss_mb"],
         "rss_mb_by_session": [day[-1]["rss_mb"] for day in ordered],
-        "per_bar_ms_p99_by_session": [float(np.percentile([x["ms"] for x in day], 99)) for day in ordered],
+        "rss_mb_resumed_process_first_last": [resumed[0][-1]["rss_mb"], resumed[-1][-1]["rss_mb"]],
+        "per_bar_ms_p99_by_session": [p(day, "ms", 99) for day in ordered],
+        "per_bar_cpu_ms_first_session_p99": p(first_day, "cpu_ms", 99),
+        "per_bar_cpu_ms_last_session_p99": p(last_day, "cpu_ms", 99),
+        "per_bar_cpu_ms_first_session_p50": p(first_day, "cpu_ms", 50),
+        "per_bar_cpu_ms_last_session_p50": p(last_day, "cpu_ms", 50),
+        "per_bar_cpu_ms_p50_by_session": [p(day, "cpu_ms", 50) for day in ordered],
+        "per_bar_cpu_ms_p99_by_session": [p(day, "cpu_ms", 99) for day in ordered],
+        "bars_per_session": [len(day) for day in ordered],
+        "rss_note": "RSS at each session's last bar, before that session's end-of-day report: the first session's "
+        "figure predates the first tear sheet (its rendering stack is imported then), so compare the resumed "
+        "process from its second session on",
+        "wall_note": "per_bar_ms is wall time on a shared, loaded 2-core box (niced): it moves with the other "
+        "jobs; per_bar_cpu_ms is the process's CPU time (all threads) for the same span",
         "processes": "session 1 until the kill in one process; the resumed run (kill session onward) in another",
         "scheduled_closes": score.get("scheduled"),
         "up_closes": score.get("up"),
         "killed_at": None if killed_at is None else killed_at.isoformat(),
         "status_after_kill": status_after_kill,
         "ledger_check_ok": check.ok,
+        "down_closes_by_reason": _count_reasons(down),
+        "down_closes": [f"{ts:%Y-%m-%d %H:%M}Z {why}" for ts, why in down],
         "faults": {
             "throttle_every_n_closes": THROTTLE_EVERY,
             "5xx_every_n_closes": FIVE_XX_EVERY,

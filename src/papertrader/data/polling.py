@@ -9,7 +9,8 @@ GLOBAL_QUOTE.
 
 The poller itself is paced by the sources (a budgeted client waits for its slots), then sleeps on the injected
 clock until the next sweep is due. Every quote carries its provenance (``source``, ``fetched_at``); in bar mode
-the fresh bars can be written to the lake with it.
+the fresh bars can be written to the lake with it, on the lake's append path: only the closed bars newer than what
+the partition holds, as a small delta file, so a poll costs the same however long the stored history is.
 """
 
 from __future__ import annotations
@@ -183,6 +184,8 @@ class LivePoller:
         self.lookback = lookback
         self.lake = lake
         self._clock: Clock = clock or WallClock()
+        #: per symbol, the newest bar stamp the lake holds (read once from the partition, then kept up to date)
+        self._stored_until: dict[str, pd.Timestamp] = {}
 
     def sweep(self) -> Sweep:
         """Fetch every symbol once (failures are collected, never fatal) and return the freshest values."""
@@ -197,6 +200,8 @@ class LivePoller:
                 log.warning("poll %s failed: %s", symbol, failures[symbol])
         frames = [r for r in rows if not r.empty]
         quotes = pd.concat(frames, ignore_index=True) if frames else empty_quotes()
+        if self.lake is not None:
+            self.lake.tidy()  # merge the sweep's small delta files (O(rows appended), never the history)
         return Sweep(started, self._clock.now(), quotes.loc[:, list(QUOTE_COLUMNS)], failures)
 
     def _one(self, symbol: str) -> pd.DataFrame:
@@ -208,7 +213,7 @@ class LivePoller:
             routed = self.router.fetch_bars(symbol, self.interval, now - self.lookback, now)
             bars = routed.value
             if self.lake is not None and not bars.empty:
-                self.lake.write_bars(bars, self.interval, routed.source, fetched_at=routed.fetched_at)
+                self._store(symbol, bars, routed.source, routed.fetched_at, now)
             bars = bars.dropna(subset=["close"])
             if bars.empty:
                 return empty_quotes()
@@ -221,6 +226,25 @@ class LivePoller:
         out["source"] = routed.source
         out["fetched_at"] = pd.Series([pd.Timestamp(routed.fetched_at)], dtype=UTC_NS, index=out.index)
         return out
+
+    def _store(self, symbol: str, bars: pd.DataFrame, source: str, fetched_at: datetime, now: datetime) -> None:
+        """Append the closed bars newer than the symbol's stored ones (a delta file: cost independent of history).
+
+        A poll answers with its whole lookback; only what the lake lacks is written, and never the bar still
+        forming (its close is not final: stored now, it would later need a rewrite). Bars already stored are left
+        as they are (``data backfill`` corrects history).
+        """
+        assert self.lake is not None
+        stored = self._stored_until.get(symbol)
+        if stored is None:
+            stored = self.lake.last_stamp(symbol, self.interval)
+        ts = pd.to_datetime(bars["ts"], utc=True)
+        closed = ts + BAR_LENGTH[self.interval] <= pd.Timestamp(now)
+        fresh = bars.loc[closed & ((ts > stored) if stored is not None else True)]
+        if fresh.empty:
+            return
+        self.lake.write_bars(fresh, self.interval, source, fetched_at=fetched_at, append=True)
+        self._stored_until[symbol] = pd.Timestamp(ts[fresh.index].max())
 
     def run(self, sweeps: int | None = None, should_stop: Callable[[], bool] = lambda: False) -> Iterator[Sweep]:
         """Sweep repeatedly, each sweep starting one cadence after the last (sleeping on the clock between)."""
@@ -252,24 +276,28 @@ class BulkQuoteSource(Protocol):
 class QuoteFeed:
     """Every symbol's freshest quote for the live loop: bulk requests first, per-symbol failover for the rest.
 
-    A bulk request that fails (throttle, malformed answer, no entitlement) or leaves symbols out hands those
-    symbols to `fallback` (a router over per-symbol quote sources: ``LatestBarQuotes`` over Yahoo or Questrade);
-    whatever neither serves is reported in the sweep's failures. Nothing raises past `sweep`: the loop keeps
-    running on the quotes it got.
+    `bulk` is one bulk source or several in failover order (Alpha Vantage's REALTIME_BULK_QUOTES, then Questrade's
+    markets/quotes): a bulk request that fails (throttle, malformed answer, no entitlement) or leaves symbols
+    out hands those symbols to the next bulk source, still in batches, and what is left to `fallback` (a router
+    over per-symbol quote sources: ``LatestBarQuotes`` over Yahoo); whatever none serves is reported in the
+    sweep's failures. Nothing raises past `sweep`: the loop keeps running on the quotes it got.
     """
 
     def __init__(
         self,
         symbols: Sequence[str],
         *,
-        bulk: BulkQuoteSource | None = None,
+        bulk: BulkQuoteSource | Sequence[BulkQuoteSource] | None = None,
         fallback: Router | None = None,
         clock: Clock | None = None,
     ) -> None:
-        if bulk is None and fallback is None:
+        self.bulks: tuple[BulkQuoteSource, ...] = (
+            () if bulk is None else tuple(bulk) if isinstance(bulk, Sequence) else (bulk,)
+        )
+        if not self.bulks and fallback is None:
             raise ConfigError("a quote feed needs a bulk source or a fallback router")
         self.symbols = tuple(symbols)
-        self.bulk = bulk
+        self.bulk = self.bulks[0] if self.bulks else None
         self.fallback = fallback
         self._clock: Clock = clock or WallClock()
 
@@ -277,36 +305,47 @@ class QuoteFeed:
         """Bulk requests one sweep sends when nothing fails (what the key budgets are asked for)."""
         return math.ceil(len(self.symbols) / self.bulk.batch_size) if self.bulk is not None else len(self.symbols)
 
+    def _bulk(
+        self, bulk: BulkQuoteSource, symbols: Sequence[str], frames: list[pd.DataFrame], failures: dict[str, str]
+    ) -> list[str]:
+        """Ask one bulk source for `symbols` in batches; returns the symbols it did not serve."""
+        missing: list[str] = []
+        size = max(1, int(bulk.batch_size))
+        for lo in range(0, len(symbols), size):
+            chunk = list(symbols[lo : lo + size])
+            try:
+                got, quarantined = bulk.fetch_quotes(chunk)
+            except PapertraderError as exc:
+                reason = f"{bulk.name}: {type(exc).__name__}: {exc}"[:300]
+                log.warning("bulk quotes for %d symbols failed: %s", len(chunk), reason)
+                failures.update({s: reason for s in chunk})
+                missing += chunk
+                continue
+            for symbol, why in quarantined.items():
+                log.warning("bulk quote %s quarantined: %s", symbol, why)
+                failures[symbol] = f"quarantined: {why}"[:300]
+            got = got[got["symbol"].isin(chunk)]
+            if not got.empty:
+                out = got.iloc[:, :5].copy()
+                out["source"] = bulk.name
+                out["fetched_at"] = pd.Series(pd.Timestamp(self._clock.now()), index=out.index, dtype=UTC_NS)
+                frames.append(out)
+            served = set(got["symbol"])
+            for symbol in served:
+                failures.pop(symbol, None)
+            missing += [s for s in chunk if s not in served]
+        return missing
+
     def sweep(self) -> Sweep:
         """One pass over every symbol; failures are collected (and logged), never raised."""
         started = self._clock.now()
         frames: list[pd.DataFrame] = []
         failures: dict[str, str] = {}
         missing: list[str] = list(self.symbols)
-        if self.bulk is not None:
-            missing = []
-            size = max(1, int(self.bulk.batch_size))
-            for lo in range(0, len(self.symbols), size):
-                chunk = list(self.symbols[lo : lo + size])
-                try:
-                    got, quarantined = self.bulk.fetch_quotes(chunk)
-                except PapertraderError as exc:
-                    reason = f"{type(exc).__name__}: {exc}"[:300]
-                    log.warning("bulk quotes for %d symbols failed: %s", len(chunk), reason)
-                    failures.update({s: reason for s in chunk})
-                    missing += chunk
-                    continue
-                for symbol, why in quarantined.items():
-                    log.warning("bulk quote %s quarantined: %s", symbol, why)
-                    failures[symbol] = f"quarantined: {why}"[:300]
-                got = got[got["symbol"].isin(chunk)]
-                if not got.empty:
-                    out = got.iloc[:, :5].copy()
-                    out["source"] = self.bulk.name
-                    out["fetched_at"] = pd.Series(pd.Timestamp(self._clock.now()), index=out.index, dtype=UTC_NS)
-                    frames.append(out)
-                served = set(got["symbol"])
-                missing += [s for s in chunk if s not in served]
+        for bulk in self.bulks:
+            if not missing:
+                break
+            missing = self._bulk(bulk, missing, frames, failures)
         if self.fallback is not None:
             for symbol in missing:
                 try:

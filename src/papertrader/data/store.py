@@ -600,6 +600,12 @@ class Lake:
         log.info("rescaled %d adj_factor(s) of %s %s by %.8g", int(known.sum()), symbol, interval, ratio)
         return int(known.sum())
 
+    def last_stamp(self, symbol: str, interval: str) -> pd.Timestamp | None:
+        """The newest stored bar's ``ts`` of one partition (its files' footers, not its rows), None when empty."""
+        part = scan(self.bars_path(symbol, normalize_interval(interval)), need_last=True)
+        last = None if part is None else part.last_ns
+        return None if last is None else pd.Timestamp(last, tz="UTC")
+
     def read_partition(self, symbol: str, interval: str) -> pd.DataFrame:
         """One partition exactly as stored (raw prices, factors, provenance), for audits and backfill.
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -53,7 +53,7 @@ from papertrader.execution.broker import BrokerReport, PaperBroker
 from papertrader.execution.fees import CENT, to_decimal
 from papertrader.features.technical import PriceArrays
 from papertrader.features.view import FeatureView
-from papertrader.persistence.repository import CycleRecord
+from papertrader.persistence.repository import CycleRecord, QuoteRecord
 from papertrader.portfolio.ledger import Ledger, Valuation
 from papertrader.risk.construction import construct, expected_returns
 from papertrader.risk.drawdown import budget_fraction, budget_limit
@@ -83,6 +83,15 @@ class Recorder(Protocol):
 
     def settle(self) -> None:
         """Wait until the cycles handed over are committed (or kept for retry): orders durable before fills."""
+        ...
+
+
+@runtime_checkable
+class QuoteRecorder(Protocol):
+    """A recorder that can make what quotes did between closes durable at once (the live loop's)."""
+
+    def record_quotes(self, record: QuoteRecord) -> bool:
+        """Commit it now; False when it cannot (the engine then keeps it for the next cycle's record)."""
         ...
 
 
@@ -139,7 +148,7 @@ class Engine:
         self.latency = LatencyTracker()
         self._timer = timer
         self.sparse: SparseStepper | None = None  # set by run(sparse=True): how many cycles it stepped and skipped
-        #: what quotes between bar closes changed (fills, orders, positions, events), committed with the next cycle
+        #: what quotes between bar closes changed and is not yet stored (fills, orders, positions, events)
         self._quoted = BrokerReport()
         self._quoted_positions: dict[str, Position] = {}
 
@@ -474,8 +483,9 @@ class Engine:
         book at them and let the kill switch and the daily loss limit judge that equity (a kill flattens at once).
 
         `prices` is one quote per symbol in universe order (NaN: no quote). Nothing is decided: the strategy still
-        acts only at bar closes. What happened is committed with the next cycle, as fills, order states and events
-        (`QuoteMarked` carries the equity the limits saw), so `check` and a resume need no quotes. Returns the
+        acts only at bar closes. What happened is committed before it is published (by a recorder that can, under
+        the next cycle; else with the next cycle), as fills, order states and events (`QuoteMarked` carries the
+        equity the limits saw), so `check` and a resume need no quotes. Returns the
         valuation at the marks, or None for quotes too old to act on (not after the last close).
         """
         prices = np.asarray(prices, dtype=float)
@@ -507,9 +517,26 @@ class Engine:
                 report.events.append(PositionsFlattened(ts, "daily_loss_limit"))
         self._quoted.orders.extend(report.orders)
         self._quoted.events.extend(report.events)
+        self._commit_quoted(ts)  # durable before anyone hears of it: a crash now loses nothing the quotes did
         for event in report.events:
             self.bus.publish(event)
         return self.ledger.value_closes(marks) if report.fills else valuation
+
+    def _commit_quoted(self, ts: datetime) -> None:
+        """Store what quotes did since the last commit now, when the recorder can (else the next cycle carries it)."""
+        recorder, quoted = self.recorder, self._quoted
+        if not isinstance(recorder, QuoteRecorder) or not (quoted.fills or quoted.orders or quoted.events):
+            return
+        record = QuoteRecord(
+            ts,
+            tuple(_latest(quoted.orders)),
+            tuple(quoted.fills),
+            tuple(self._quoted_positions.values()),
+            tuple(quoted.events),
+        )
+        if recorder.record_quotes(record):
+            self._quoted = BrokerReport()
+            self._quoted_positions = {}
 
     def _book_quoted(self, report: BrokerReport, start: int = 0) -> None:
         """Book fills made at quotes into the ledger and keep them for the next cycle's record."""

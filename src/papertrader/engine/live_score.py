@@ -27,7 +27,7 @@ from papertrader.domain.events import DomainEvent, HaltChanged, HealthChanged, K
 from papertrader.domain.sessions import NEW_YORK
 from papertrader.engine.check import check_run
 from papertrader.engine.schedule import plans
-from papertrader.engine.trial_score import critical_failures, uptime
+from papertrader.engine.trial_score import DOWN, critical_failures, uptime
 from papertrader.persistence.repository import RunRepository
 
 #: what the scorer reads from a run's event log
@@ -113,6 +113,35 @@ def score_live(
     if missed:
         failures.append(f"{missed} scheduled bar close(s) had no cycle")
     return LiveScore(as_of, len(scheduled), up, missed, tuple(failures))
+
+
+def down_closes(
+    closes: Sequence[ScheduledClose], cycles: Iterable[datetime], events: Sequence[DomainEvent]
+) -> list[tuple[datetime, str]]:
+    """Each scheduled close that `score_live` counts down, with why (what an operator or a soak reads)."""
+    restarts = [e for e in events if isinstance(e, LiveRestarted)]
+    gaps = [(datetime.fromisoformat(e.since), e.ts, e.clean) for e in restarts if e.since is not None]
+    late = [(since, at) for since, at, clean in gaps if not clean]
+    done = set(cycles)
+    health = sorted((e for e in events if isinstance(e, HealthChanged)), key=lambda e: e.ts)
+    status: dict[str, tuple[str, str]] = {}
+    out: list[tuple[datetime, str]] = []
+    i = 0
+    for c in closes:
+        if any(clean and since < c.close <= at for since, at, clean in gaps):
+            continue  # not scheduled: the operator had stopped the run
+        while i < len(health) and health[i].ts <= c.due:
+            status[health[i].component] = (health[i].status, health[i].message)
+            i += 1
+        if c.close not in done:
+            out.append((c.close, "no cycle"))
+        elif any(s < c.close and c.due <= at for s, at in late):
+            out.append((c.close, "caught up late after a crash or kill"))
+        else:
+            down = sorted(name for name, (state, _m) in status.items() if state == DOWN)
+            if down:
+                out.append((c.close, "down: " + "; ".join(f"{n} ({status[n][1][:80]})" for n in down)))
+    return out
 
 
 def score_run(

@@ -25,6 +25,9 @@ all appends nothing and steps nothing. Trading resumes by itself at the first co
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import gc
 import json
 import logging
 import threading
@@ -797,6 +800,7 @@ class LiveOrchestrator:
         self.result.reports.append(json_path)
         if summary["html"]:
             self.result.reports.append(html_path)
+        release_heap()  # the tear sheet and the compaction read the whole run: hand back what they freed
 
     def _day_summary(self, plan: DayPlan) -> dict[str, Any]:
         engine = self.engine
@@ -873,6 +877,14 @@ class LiveOrchestrator:
                 log.exception("could not mark live run %s %s", self.run_id, status)
 
 
+def release_heap() -> None:
+    """Return freed heap to the OS after the end-of-day work (glibc keeps freed memory mapped otherwise, so a
+    week-long process would hold each day's high-water mark); a no-op where malloc_trim is absent."""
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):  # not glibc (macOS, musl): nothing to trim
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
 # ---- production wiring ---------------------------------------------------------------------------
 
 
@@ -898,9 +910,11 @@ def vendor_feed(settings: Settings, clock: Clock) -> tuple[BarFeed, Backfill, li
 
 def vendor_quotes(settings: Settings, clock: Clock, symbols: Sequence[str]) -> tuple[QuoteFeed | None, list[str]]:
     """The between-bar quote feed when `live.quotes_every_s` is set: bulk quotes on the premium Alpha Vantage key
-    (100 symbols a request, paced by the key budgets), the other `live.feed_sources` as per-symbol failover."""
+    (100 symbols a request, paced by the key budgets), then Questrade's markets/quotes (100 symbolIds a request),
+    the other `live.feed_sources` (Yahoo) as per-symbol failover."""
     from papertrader.data.adapters.alphavantage.polling import AlphaVantageBulkQuotes, achievable_cadence, key_budgets
-    from papertrader.data.polling import LatestBarQuotes
+    from papertrader.data.adapters.questrade import QuestradeBulkQuotes, QuestradeSource
+    from papertrader.data.polling import BulkQuoteSource, LatestBarQuotes
     from papertrader.data.router import Router
     from papertrader.data.sources import build_sources
 
@@ -909,16 +923,22 @@ def vendor_quotes(settings: Settings, clock: Clock, symbols: Sequence[str]) -> t
         return None, []
     sources, notes = build_sources(settings, clock, list(settings.live.feed_sources))
     av = sources.get("alphavantage")
-    bulk = AlphaVantageBulkQuotes(av.client, clock=clock) if av is not None else None
-    if av is not None and bulk is not None:
+    bulks: list[BulkQuoteSource] = []
+    if av is not None:
+        bulk = AlphaVantageBulkQuotes(av.client, clock=clock)
+        bulks.append(bulk)
         cadence = achievable_cadence(len(symbols), key_budgets(av.client.keys), batch_size=bulk.batch_size)
         if cadence.sweep_seconds is not None and cadence.sweep_seconds > every:
             notes.append(f"quotes every {every:.0f} s is beyond the key budgets: {cadence.describe()}")
-    per_symbol = [LatestBarQuotes(src, clock=clock) for name, src in sources.items() if name != "alphavantage"]
+    qt = sources.get("questrade")
+    if isinstance(qt, QuestradeSource):  # markets/quotes: 100 symbols a request, not one request each
+        bulks.append(QuestradeBulkQuotes(qt))
+    bulk_names = {b.name for b in bulks}
+    per_symbol = [LatestBarQuotes(src, clock=clock) for name, src in sources.items() if name not in bulk_names]
     fallback = Router(per_symbol, clock=clock) if per_symbol else None
-    if bulk is None and fallback is None:
+    if not bulks and fallback is None:
         return None, [*notes, "quotes left off: no quote source is available"]
-    return QuoteFeed(symbols, bulk=bulk, fallback=fallback, clock=clock), notes
+    return QuoteFeed(symbols, bulk=bulks, fallback=fallback, clock=clock), notes
 
 
 def retraining_bars(

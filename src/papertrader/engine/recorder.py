@@ -16,7 +16,7 @@ from sqlalchemy.exc import OperationalError
 from papertrader.core.errors import TemporaryError
 from papertrader.engine.cycle import RecorderBacklogError
 from papertrader.persistence.db import is_sqlite_memory
-from papertrader.persistence.repository import CycleRecord, RunRepository
+from papertrader.persistence.repository import CycleRecord, QuoteRecord, RunRepository
 
 #: what a commit may raise and still be retried with the next cycle (a locked or unreachable database)
 RETRYABLE = (TemporaryError, OperationalError, OSError)
@@ -90,6 +90,21 @@ class BatchRecorder:
         except Exception:
             self._buffer[:0] = batch  # kept, as a failed synchronous commit keeps it
             raise
+
+    def record_quotes(self, record: QuoteRecord) -> bool:
+        """Commit what quotes did between closes now, on the caller's thread, after every cycle handed over.
+
+        False when it could not be made durable (earlier cycles still wait for a retry, or the database refused):
+        the caller keeps it for the next cycle's record, as before quotes were committed on their own.
+        """
+        self.settle()
+        if self._buffer:  # committing it ahead of cycles not yet stored would put it under the wrong cycle
+            return False
+        try:
+            self.repo.record_quotes(self.run_id, record)
+        except RETRYABLE:
+            return False
+        return True
 
     @property
     def backlog(self) -> int:

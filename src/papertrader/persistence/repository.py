@@ -133,6 +133,21 @@ class CycleRecord:
     events: tuple[DomainEvent, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class QuoteRecord:
+    """What quotes between two bar closes changed (orders, fills, positions, events), stored before it is reported.
+
+    It is stored under the cycle that would otherwise have carried it (the run's last committed cycle + 1), with
+    no equity row: that cycle's own record adds one when its bar closes.
+    """
+
+    ts: datetime
+    orders: tuple[Order, ...]
+    fills: tuple[Fill, ...]
+    positions: tuple[Position, ...]
+    events: tuple[DomainEvent, ...] = ()
+
+
 def _run_row(m: RunModel) -> RunRow:
     return RunRow(
         id=m.id,
@@ -401,6 +416,40 @@ class RunRepository:
                 .values(last_cycle=todo[-1].cycle, last_cycle_ts=todo[-1].ts)
             )
             return len(todo)
+
+    def record_quotes(self, run_id: str, record: QuoteRecord) -> int:
+        """Store what quotes did between closes, all-or-nothing, under the next cycle; returns that cycle.
+
+        Fills, order states, positions and events are written as the next cycle's record would write them (so a
+        resume after a crash restores them, and a run that never crashed stores the same rows); the run's last
+        cycle and equity curve are left to that cycle.
+        """
+        with self._write() as conn:
+            last = conn.execute(
+                select(RunModel.last_cycle).where(RunModel.id == run_id).with_for_update()
+            ).scalar_one_or_none()
+            if last is None:
+                raise RunNotFoundError(f"run {run_id} does not exist: create_run first")
+            zero = Decimal(0)  # the writers below read orders, fills, positions and events only, never the money
+            rows = [
+                CycleRecord(
+                    last + 1,
+                    record.ts,
+                    record.orders,
+                    record.fills,
+                    record.positions,
+                    zero,
+                    zero,
+                    zero,
+                    0.0,
+                    record.events,
+                )
+            ]
+            self._upsert_orders(conn, run_id, rows)
+            self._insert_fills(conn, run_id, rows)
+            self._upsert_positions(conn, run_id, rows)
+            self._insert_events(conn, run_id, rows)
+            return int(last + 1)
 
     def _upsert_orders(self, conn: Connection, run_id: str, records: Sequence[CycleRecord]) -> None:
         latest: dict[str, Order] = {}

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from papertrader.config.live import LiveSettings
 from papertrader.domain.events import HaltChanged, HealthChanged, KillSwitchFired, LiveRestarted
 from papertrader.domain.sessions import NEW_YORK
-from papertrader.engine.live_score import ScheduledClose, scheduled_closes, score_live
+from papertrader.engine.live_score import ScheduledClose, down_closes, scheduled_closes, score_live
 
 DAY = datetime(2024, 3, 4, 15, 0, tzinfo=UTC)  # a Monday, 10:00 New York
 DELAY = timedelta(seconds=20)
@@ -81,3 +81,21 @@ def test_scheduled_closes_follow_the_exchange_calendar_and_stop_at_the_due_time(
     assert closes[0].close == first
     assert all(c.due <= until and c.due > c.close for c in closes)
     assert [c.close for c in closes] == sorted(c.close for c in closes)
+
+
+def test_down_closes_name_each_down_close_with_its_reason_and_agree_with_the_score() -> None:
+    events = [
+        HealthChanged(CLOSES[1].due, "data", "down", "every source failed"),
+        HealthChanged(CLOSES[1].due + timedelta(seconds=1), "data", "ok", "ok"),
+        LiveRestarted(CLOSES[4].due + timedelta(minutes=5), ALL[2].isoformat(), False, "running"),
+    ]
+    cycles = ALL[:5]  # close 5 never ran
+    down = down_closes(CLOSES, cycles, events)
+    assert down == [
+        (ALL[1], "down: data (every source failed)"),
+        (ALL[3], "caught up late after a crash or kill"),
+        (ALL[4], "caught up late after a crash or kill"),
+        (ALL[5], "no cycle"),
+    ]
+    score = score_live(DAY + timedelta(hours=7), CLOSES, cycles, events)
+    assert score.scheduled - score.up == len(down)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -60,6 +60,9 @@ class FakeQuestrade:
     symbols: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     expires_in: int = 1800
     inclusive_end: bool = True
+    #: markets/quotes: the lastTradeTime every quote carries, and the symbolIds each request asked for
+    quote_time: datetime = NOW
+    quote_requests: list[list[int]] = field(default_factory=list)
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         """Route a request to login or API."""
@@ -119,7 +122,40 @@ class FakeQuestrade:
             return httpx.Response(200, json={"symbols": self.symbols.get(prefix, [])})
         if path.startswith("/v1/markets/candles/"):
             return self._candles(request)
+        if path == "/v1/markets/quotes":
+            return self._quotes(request)
         return httpx.Response(404, json={"code": 1001, "message": "Invalid endpoint"})
+
+    def _quotes(self, request: httpx.Request) -> httpx.Response:
+        """Level 1 quotes in the documented shape for the known symbolIds asked for (unknown ids are left out)."""
+        ids = [int(i) for i in request.url.params["ids"].split(",")]
+        self.quote_requests.append(ids)
+        known = {hit["symbolId"]: hit["symbol"] for hits in self.symbols.values() for hit in hits}
+        quotes = [
+            {
+                "symbol": known[sid],
+                "symbolId": sid,
+                "tier": "",
+                "bidPrice": 99.0 + sid / 1000,
+                "bidSize": 100,
+                "askPrice": 101.0 + sid / 1000,
+                "askSize": 100,
+                "lastTradePriceTrHrs": 100.0 + sid / 1000,
+                "lastTradePrice": 100.0 + sid / 1000,
+                "lastTradeSize": 10,
+                "lastTradeTick": "Equal",
+                "lastTradeTime": self.quote_time.astimezone(timezone(timedelta(hours=-4))).isoformat(),
+                "volume": 12345,
+                "openPrice": 99.5,
+                "highPrice": 102.0,
+                "lowPrice": 98.0,
+                "delay": 0,
+                "isHalted": False,
+            }
+            for sid in ids
+            if sid in known
+        ]
+        return httpx.Response(200, json={"quotes": quotes})
 
     def _candles(self, request: httpx.Request) -> httpx.Response:
         params = request.url.params

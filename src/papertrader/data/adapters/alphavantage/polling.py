@@ -7,7 +7,8 @@ Budgets decide the cadence, so they are computed first and reported (``achievabl
 keys add 75 requests a day, which moves that by a fraction of a second; free keys alone (3 × 25/day) manage
 one sweep every ~2.7 days. GLOBAL_QUOTE (``data poll``) has ``batch_size`` 1; the live loop's between-bar
 quotes use REALTIME_BULK_QUOTES (``AlphaVantageBulkQuotes``, premium, 100 symbols a request: 200 symbols are 2
-requests, a sweep every 1.6 s on one 75/min key). Questrade's ``v1/markets/quotes?ids=`` is not in its client yet.
+requests, a sweep every 1.6 s on one 75/min key). Questrade's ``v1/markets/quotes?ids=`` (``QuestradeBulkQuotes``,
+100 symbolIds a request) is the live loop's bulk failover.
 ``time_for_requests`` turns the same budgets into the time a backfill or a collection needs.
 
 The generic poller (``data.polling.LivePoller``) sweeps at the cadence; the key manager paces each request

@@ -19,6 +19,7 @@ from papertrader.data.adapters.questrade.parse import (
     parse_symbols,
     parse_time,
 )
+from papertrader.data.adapters.questrade.quotes import QUOTE_BATCH, QuestradeBulkQuotes, parse_quotes
 from papertrader.data.adapters.questrade.responses import rate_limit_wait, read_response
 from papertrader.data.adapters.questrade.secret import Secret, scrub
 from papertrader.data.adapters.questrade.source import QuestradeSource
@@ -27,10 +28,12 @@ from papertrader.data.adapters.questrade.tokens import StoredToken, TokenStore
 
 __all__ = [
     "QUESTRADE_INTERVALS",
+    "QUOTE_BATCH",
     "Account",
     "Market",
     "Page",
     "QuestradeAuth",
+    "QuestradeBulkQuotes",
     "QuestradeClient",
     "QuestradeSource",
     "Secret",
@@ -43,6 +46,7 @@ __all__ = [
     "parse_accounts",
     "parse_candles",
     "parse_markets",
+    "parse_quotes",
     "parse_symbols",
     "parse_time",
     "parse_token_response",

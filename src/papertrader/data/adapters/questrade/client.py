@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import TypeVar
@@ -24,7 +24,14 @@ import pandas as pd
 
 from papertrader.config.questrade import QuestradeSettings
 from papertrader.core.clock import Clock, WallClock
-from papertrader.core.errors import AuthError, ConfigError, PapertraderError, RateLimitedError, TemporaryError
+from papertrader.core.errors import (
+    AuthError,
+    ConfigError,
+    DataError,
+    PapertraderError,
+    RateLimitedError,
+    TemporaryError,
+)
 from papertrader.data.adapters.questrade.auth import QuestradeAuth, Session
 from papertrader.data.adapters.questrade.candles import questrade_interval, wire_time
 from papertrader.data.adapters.questrade.parse import (
@@ -116,6 +123,12 @@ class QuestradeClient:
         """One page of candles (the caller keeps it within 2,000); columns start, end, OHLCV."""
         params = {"startTime": wire_time(start), "endTime": wire_time(end), "interval": questrade_interval(interval)}
         return parse_candles(self.get(f"v1/markets/candles/{int(symbol_id)}", params))
+
+    def quotes(self, symbol_ids: Sequence[int]) -> object:
+        """Level 1 quotes of many symbols in one request (``v1/markets/quotes?ids=``); parsed by quotes.py."""
+        if not symbol_ids:
+            raise DataError("a Questrade quotes request needs at least one symbolId")
+        return self.get("v1/markets/quotes", {"ids": ",".join(str(int(i)) for i in symbol_ids)})
 
     # -- transport -------------------------------------------------------------------------------------
 
