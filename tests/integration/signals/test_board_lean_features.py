@@ -23,7 +23,6 @@ from papertrader.engine import strategies
 from papertrader.engine.panel import Panel
 from papertrader.engine.runner import RunRequest, RunResult, run
 
-
 BOARD_SYMBOLS = ("AAPL", "IBM", "MSFT")  # the symbols conftest trained the tiny models on
 START, END = datetime(2011, 6, 1, tzinfo=UTC), datetime(2012, 6, 1, tzinfo=UTC)
 
