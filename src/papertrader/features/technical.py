@@ -25,7 +25,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from papertrader.core.arrays import Array, BoolArray, IntArray
 from papertrader.core.errors import ConfigError
 from papertrader.features.history import BarHistory, Depths, push_rows
-from papertrader.features.volatility import std_along
+from papertrader.features.volatility import ROWS_PER_PASS, std_along
 
 #: a window std below this fraction of the window mean counts as a flat window (std 0)
 FLAT_STD = 1e-9
@@ -206,13 +206,20 @@ def _mean(block: Array) -> Array:
 
 
 def window_mean_std(x: Array, n: int, ddof: int = 0) -> tuple[Array, Array]:
-    """Mean and std of the trailing n values (two-pass, exact), NaN until n values exist."""
+    """Mean and std of the trailing n values (two-pass, exact), NaN until n values exist.
+
+    Done ROWS_PER_PASS windows at a time, so the (windows, n) temporaries stay small on a long series; each
+    window is reduced alone, so the numbers are those of one pass over every window.
+    """
     mean = np.full(x.shape, np.nan)
     std = np.full(x.shape, np.nan)
     if x.size >= n:
         w = sliding_window_view(x, n)
-        mean[n - 1 :] = w.mean(axis=-1)
-        std[n - 1 :] = std_along(w, axis=-1, ddof=ddof)
+        for start in range(0, w.shape[0], ROWS_PER_PASS):
+            block = w[start : start + ROWS_PER_PASS]
+            rows = slice(n - 1 + start, n - 1 + start + block.shape[0])
+            mean[rows] = block.mean(axis=-1)
+            std[rows] = std_along(block, axis=-1, ddof=ddof)
     return mean, std
 
 

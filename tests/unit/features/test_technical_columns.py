@@ -5,8 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from numpy.lib.stride_tricks import sliding_window_view
 
+from papertrader.features import technical
 from papertrader.features.technical import PriceArrays, TechnicalSpec, compute_technical
+from papertrader.features.volatility import std_along
 
 
 def _panel(bars: pd.DataFrame, gap: bool = False) -> PriceArrays:
@@ -54,3 +57,19 @@ def test_relative_columns_need_their_raw_indicators() -> None:
         "rsi_14",
     }
     assert TechnicalSpec().raw_needs(["sma_20"]) == {"sma_20"}
+
+
+@pytest.mark.parametrize("rows", [1, 7, 1000])
+def test_window_mean_std_in_passes_equals_one_pass_over_every_window_bit_for_bit(
+    spy_daily: pd.DataFrame, monkeypatch: pytest.MonkeyPatch, rows: int
+) -> None:
+    # real SPY closes: the Bollinger window (ddof 0) and the log-return volatility window (ddof 1)
+    close = spy_daily["close"].to_numpy(dtype=np.float64)
+    logret = np.diff(np.log(close))
+    monkeypatch.setattr(technical, "ROWS_PER_PASS", rows)
+    for x, n, ddof in ((close, 20, 0), (logret, 20, 1), (close, 50, 0)):
+        w = sliding_window_view(x, n)
+        mean, std = np.full(x.shape, np.nan), np.full(x.shape, np.nan)
+        mean[n - 1 :], std[n - 1 :] = w.mean(axis=-1), std_along(w, axis=-1, ddof=ddof)
+        got_mean, got_std = technical.window_mean_std(x, n, ddof)
+        assert np.array_equal(got_mean, mean, equal_nan=True) and np.array_equal(got_std, std, equal_nan=True)
