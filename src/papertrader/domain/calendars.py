@@ -146,7 +146,7 @@ def _computed(exchange: str, lo: date, hi: date) -> tuple[np.ndarray, np.ndarray
     """Day ordinals, opens and closes (UTC ns) of every session in [lo, hi], from exchange_calendars."""
     import pandas as pd
 
-    if hi <= lo:
+    if hi <= lo:  # a span cut to its first day (January 1st, never a session)
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, empty
     import exchange_calendars as xcals
@@ -173,6 +173,9 @@ def span_table(exchange: str, lo: date, hi: date) -> Table:
         with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npz", delete=False) as tmp:
             np.savez(tmp, days=days, opens=opens, closes=closes)
         os.replace(tmp.name, path)
+        for stale in path.parent.glob(f"{exchange}-{lo.isoformat()}-*.npz"):  # the span cut at an older range
+            if stale != path:  # end (it moves with the date) or computed by older library versions
+                stale.unlink(missing_ok=True)
     return _table(days, opens, closes)
 
 

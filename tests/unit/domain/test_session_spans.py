@@ -97,3 +97,11 @@ def test_a_damaged_cache_file_is_computed_again(fresh: Path) -> None:
     path.write_bytes(b"not an npz file")
     span_table.cache_clear()
     assert span_table("XNYS", lo, hi) == computed
+
+
+def test_a_span_recomputed_for_a_later_range_end_replaces_the_older_file(fresh: Path) -> None:
+    span_table("XNYS", date(2025, 1, 1), date(2026, 6, 30))
+    span_table("XNYS", date(2025, 1, 1), date(2026, 7, 31))
+    assert [p.name.split("-exchange_calendars")[0] for p in fresh.glob("XNYS-2025-*.npz")] == [
+        "XNYS-2025-01-01-2026-07-31"
+    ]
