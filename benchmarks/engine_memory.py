@@ -4,8 +4,10 @@ Each size runs in a fresh Python process (so one run's peak cannot hide another'
 resident set is read, then papertrader's engine runs the SMA 20/50 crossover (sparse stepping, as a backtest
 does) and keeps its per-cycle outcomes alive; the figure is the peak resident set above the one before the run,
 per bar and per symbol-bar, in KB, and what is still resident after the run while papertrader's engine and
-outcomes are kept (`kb_per_cycle_held`; backtesting.py keeps its result). backtesting.py's run on the same
-one-symbol bars is measured the same way as the alternative. Target of issue #17: <= 0.3 KB per bar.
+outcomes are kept (`kb_per_cycle_held`; backtesting.py keeps its result). papertrader builds its features as the
+kernel does (`engine/strategies.build`: only the panels the strategy reads, `feature_panels`). backtesting.py's
+run on the same one-symbol bars is measured the same way as the alternative. Target of issue #17: <= 0.3 KB per
+bar.
 
 Run: `.venv/bin/python benchmarks/engine_memory.py [--bars N --symbols S --cycles M]`. Writes
 benchmarks/results/engine_memory.json. Reads ../shared/data.
@@ -73,6 +75,8 @@ def child(engine: str, symbols: int, bars: int) -> dict[str, Any]:
         "kb_per_symbol_bar": grown / (symbols * bars),
         "held_after_mib": held / 1024,
         "kb_per_cycle_held": held / bars,
+        # the feature panels the run built (the kernel's path builds only those the strategy reads)
+        **({"feature_panels": sorted(getattr(kept[0], "features", {}))} if kept else {}),
     }
 
 

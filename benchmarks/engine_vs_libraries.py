@@ -12,8 +12,8 @@ backtesting.py and backtrader cancel the order and buy on the next bar (after re
 Each run also notes the seconds elapsed when it reached the CHECKPOINTS bars (setup over the whole input
 included), which is how scaling.py reads throughput at 100k..1M bars from the one 1M-bar run. Each run reports
 wall and CPU seconds (CPU time is the steadier figure on a shared, busy machine). papertrader runs a second time
-at the end, in the same (now warm) process: the first run also pays for building the exchange's session table,
-once per process.
+at the end, in the same (now warm) process: the first run also pays for the exchange's session table (a five-year
+span, read from `$PAPERTRADER_HOME/cache/calendars/` once any run on this machine has computed it).
 
 Run: `.venv/bin/python benchmarks/engine_vs_libraries.py [--bars N]`. Reads ../shared/data.
 """
@@ -41,8 +41,7 @@ from papertrader.core.clock import SimClock
 from papertrader.core.events import EventBus
 from papertrader.engine.cycle import Engine
 from papertrader.engine.panel import Panel
-from papertrader.features.technical import TechnicalSpec, compute_technical
-from papertrader.signals.trend import TrendFollowing
+from papertrader.engine.strategies import build
 
 WEIGHT = 0.9
 COMMISSION_BPS = 1.0
@@ -124,12 +123,12 @@ def papertrader_run(
     settings = settings or crossover_settings()
     start, cpu = time.perf_counter(), time.process_time()
     panel = Panel.from_long(bars, interval)
-    features = compute_technical(panel.prices, TechnicalSpec(sma=(20, 50)))
+    built = build(settings, panel, 0)  # as the kernel builds a run: only the panels the strategy reads
     engine = Engine(
         run_id="bench",
         panel=panel,
-        features=features,
-        strategy=TrendFollowing(len(panel.symbols)),
+        features=built.features,
+        strategy=built.strategy,
         settings=settings,
         clock=SimClock(panel.bar(0).open_time),
         bus=EventBus(),
@@ -293,8 +292,8 @@ def compare(n: int, every_cycle: bool = True) -> dict[str, object]:
     runs = [ours, backtesting_run(bars), backtrader_run(bars)]
     if every_cycle:
         runs.append(papertrader_run(bars, sparse=False))
-    # the same run again in this (now warm) process: the first one also built the exchange's session table
-    # (domain/calendars.session_table, once per process), which a second backtest no longer pays
+    # the same run again in this (now warm) process: the first one also read the exchange's session span
+    # (domain/calendars.span_table, once per process), which a second backtest no longer pays
     warm = papertrader_run(bars)
     warm.name = "papertrader (warm process)"
     runs.append(warm)

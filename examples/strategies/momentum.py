@@ -43,6 +43,10 @@ class Momentum:
         """Its own momentum panel, the built-in trend filter and the close."""
         return (self.feature, self.trend, "close")
 
+    def reads_only_required(self) -> bool:
+        """Nothing else is read, so a run builds only these panels (optional: without it, every built-in one)."""
+        return True
+
     def decide(self, ts: datetime, view: FeatureView) -> Decision:
         """Target weights from the momentum and the trend filter at this bar's close (NaN: no view, flat)."""
         mom = view.now(self.feature)

@@ -31,7 +31,7 @@ what it needs, so it lives on the composition side; engine/kernel.py calls `buil
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -107,11 +107,13 @@ class FeatureBuilder:
     cross_sections: tuple[tuple[str, tuple[int, ...]], ...] = ()
     #: plug-ins' own features(prices) (engine.plugins.UserFeatures): checked shapes, no built-in name replaced
     extras: tuple[UserFeatures, ...] = ()
+    #: the technical columns the run reads (`technical_columns`); None: every column of the spec
+    columns: frozenset[str] | None = None
 
     def __call__(self, panel: Panel) -> dict[str, Array]:
         """The trend SMAs, each model member's pipeline features (`lstm:`, `ppo:`, weekly `gru:`), close, volume."""
         features: dict[str, Array] = {CLOSE: panel.prices.close} if self.close else {}
-        features.update(compute_technical(panel.prices, self.spec))
+        features.update(compute_technical(panel.prices, self.spec, self.columns))
         inputs = FeatureInputs(panel.symbols, panel.interval, panel.ts, panel.prices, self.external)
         for name, fitted in self.pipelines:
             if name == "gru":
@@ -126,8 +128,8 @@ class FeatureBuilder:
                 features[panel_name(name, feat)] = np.ascontiguousarray(factors[:, :, f], dtype=np.float64)
         if self.volume:
             features[VOLUME] = panel.prices.volume
-        for extra in self.extras:
-            features.update(extra(panel.prices, features))
+        for extra in self.extras:  # a built-in name stays taken whether or not this run builds it
+            features.update(extra(panel.prices, {*features, *self.spec.names()}))
         return features
 
 
@@ -155,6 +157,21 @@ def technical_spec(settings: Settings) -> TechnicalSpec:
     """The indicator set: the textbook periods plus whatever the trend strategy reads."""
     fast, slow = settings.strategy.fast, settings.strategy.slow
     return TechnicalSpec(sma=tuple(sorted({fast, slow, 20, 50})))
+
+
+def technical_columns(spec: TechnicalSpec, readers: Iterable[Strategy | Member]) -> frozenset[str] | None:
+    """The spec's columns the readers name, so a run computes only what is read; None (every column) when a
+    plug-in may read a panel it did not name (it has no `reads_only_required()` saying otherwise).
+
+    Only strategies and members read feature panels: the risk engine, guard, sizing and protective stops
+    compute what they need (ATR, volatility) from the prices themselves.
+    """
+    named: set[str] = set()
+    for reader in readers:
+        if isinstance(reader, plugins.PluginStrategy | plugins.PluginMember) and not reader.lean:
+            return None
+        named.update(reader.required_features())
+    return frozenset(named) & frozenset(spec.names())
 
 
 def external_from(lake: Lake | None, settings: Settings | None = None) -> External:
@@ -506,20 +523,28 @@ def build(
     if names is None and not plugins.is_builtin_strategy(settings.strategy.name):  # a plug-in (engine.plugins)
         user = plugins.strategy(settings, panel.symbols)
         extras = (user.extras,) if user.extras is not None else ()
-        plugin_builder = FeatureBuilder(technical_spec(settings), volume=True, extras=extras)
+        spec = technical_spec(settings)
+        plugin_builder = FeatureBuilder(spec, volume=True, extras=extras, columns=technical_columns(spec, [user]))
         plugin_features = plugin_builder(panel)
         plugins.check_features([user], plugin_features)
         return Built(plugin_features, user, builder=plugin_builder)
     if names is None and settings.strategy.name == "trend":
-        trend = FeatureBuilder(technical_spec(settings), close=False)
-        return Built(trend(panel), TrendFollowing(n, settings.strategy.fast, settings.strategy.slow), builder=trend)
+        follow = TrendFollowing(n, settings.strategy.fast, settings.strategy.slow)
+        spec = technical_spec(settings)
+        trend = FeatureBuilder(spec, close=False, columns=technical_columns(spec, [follow]))
+        return Built(trend(panel), follow, builder=trend)
     chosen = tuple(names) if names is not None else member_names(settings)
     registry = Registry(models_home or settings.home)
     external = external_from(lake, settings) if any(m in FAMILY for m in chosen) else External()
     members, builder, manifests = board_members(settings, panel, chosen, external, registry, versions)
     board_advisors = advisors(settings, n, chosen, clock, historical)
+    columns = technical_columns(builder.spec, [*members, *board_advisors])
     if board_advisors:
-        builder = FeatureBuilder(builder.spec, builder.pipelines, builder.external, volume=True, extras=builder.extras)
+        builder = FeatureBuilder(
+            builder.spec, builder.pipelines, builder.external, volume=True, extras=builder.extras, columns=columns
+        )
+    else:
+        builder = replace(builder, columns=columns)
     features = builder(panel)
     plugins.check_features(members, features)
     members = [*members, *board_advisors]

@@ -15,7 +15,7 @@ volatility is the sample std (ddof=1) of log returns, annualised by `hv_periods_
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,13 +25,14 @@ from numpy.lib.stride_tricks import sliding_window_view
 from papertrader.core.arrays import Array, BoolArray, IntArray
 from papertrader.core.errors import ConfigError
 from papertrader.features.history import BarHistory, Depths, push_rows
-from papertrader.features.volatility import std_along
+from papertrader.features.volatility import ROWS_PER_PASS, std_along
 
 #: a window std below this fraction of the window mean counts as a flat window (std 0)
 FLAT_STD = 1e-9
 #: TA-Lib's TA_IS_ZERO threshold, used by its RSI
 _TA_ZERO = 1e-8
 _SMA = talib.MA_Type.SMA  # type: ignore[attr-defined]
+_BANDS = ("bb_upper", "bb_middle", "bb_lower", "bb_width", "bb_pctb")
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +173,17 @@ class TechnicalSpec:
         """Column names the spec produces, in a stable order."""
         return self.relative_names() if self.relative else self.raw_names()
 
+    def raw_needs(self, names: Collection[str]) -> frozenset[str]:
+        """The raw indicators the named columns are computed from (a relative column reads its raw one)."""
+        if not self.relative:
+            return frozenset(names)
+        source = {f"volume_rel_{self.volume_sma}": f"volume_sma_{self.volume_sma}"}
+        out = set()
+        for name in names:
+            base = name.removesuffix("_rel")
+            out.add(source.get(name, base))
+        return frozenset(out)
+
     def depths(self) -> Depths:
         """How many own bars per field the streaming state must remember."""
         return Depths(
@@ -194,13 +206,20 @@ def _mean(block: Array) -> Array:
 
 
 def window_mean_std(x: Array, n: int, ddof: int = 0) -> tuple[Array, Array]:
-    """Mean and std of the trailing n values (two-pass, exact), NaN until n values exist."""
+    """Mean and std of the trailing n values (two-pass, exact), NaN until n values exist.
+
+    Done ROWS_PER_PASS windows at a time, so the (windows, n) temporaries stay small on a long series; each
+    window is reduced alone, so the numbers are those of one pass over every window.
+    """
     mean = np.full(x.shape, np.nan)
     std = np.full(x.shape, np.nan)
     if x.size >= n:
         w = sliding_window_view(x, n)
-        mean[n - 1 :] = w.mean(axis=-1)
-        std[n - 1 :] = std_along(w, axis=-1, ddof=ddof)
+        for start in range(0, w.shape[0], ROWS_PER_PASS):
+            block = w[start : start + ROWS_PER_PASS]
+            rows = slice(n - 1 + start, n - 1 + start + block.shape[0])
+            mean[rows] = block.mean(axis=-1)
+            std[rows] = std_along(block, axis=-1, ddof=ddof)
     return mean, std
 
 
@@ -236,77 +255,116 @@ def _obv_slope(obv_now: Array, obv_then: Array, vol_sum: Array) -> Array:
 
 
 def relative(raw: dict[str, Array], close: Array, volume: Array, spec: TechnicalSpec) -> dict[str, Array]:
-    """Scale-free versions of the raw indicators, so one model can read every symbol."""
+    """Scale-free versions of the raw indicators, so one model can read every symbol (those whose raw ones exist)."""
     out: dict[str, Array] = {}
     with np.errstate(divide="ignore", invalid="ignore"):
         for p in spec.sma:
-            out[f"sma_{p}_rel"] = close / raw[f"sma_{p}"] - 1.0
+            if f"sma_{p}" in raw:
+                out[f"sma_{p}_rel"] = close / raw[f"sma_{p}"] - 1.0
         for p in spec.ema:
-            out[f"ema_{p}_rel"] = close / raw[f"ema_{p}"] - 1.0
-        out[f"rsi_{spec.rsi}"] = raw[f"rsi_{spec.rsi}"]
+            if f"ema_{p}" in raw:
+                out[f"ema_{p}_rel"] = close / raw[f"ema_{p}"] - 1.0
+        for name in (f"rsi_{spec.rsi}", "stoch_k", "stoch_d", f"willr_{spec.willr}"):
+            if name in raw:
+                out[name] = raw[name]
         for name in ("macd", "macd_signal", "macd_hist"):
-            out[f"{name}_rel"] = raw[name] / close
-        out["stoch_k"], out["stoch_d"] = raw["stoch_k"], raw["stoch_d"]
-        out[f"willr_{spec.willr}"] = raw[f"willr_{spec.willr}"]
-        out[f"atr_{spec.atr}_rel"] = raw[f"atr_{spec.atr}"] / close
-        out["bb_width"], out["bb_pctb"] = raw["bb_width"], raw["bb_pctb"]
-        out[f"hv_{spec.hv}"] = raw[f"hv_{spec.hv}"]
-        vsma = raw[f"volume_sma_{spec.volume_sma}"]
-        rel = np.where(vsma > 0, volume / vsma - 1.0, 0.0)
-        out[f"volume_rel_{spec.volume_sma}"] = np.where(np.isnan(vsma), np.nan, rel)
-        out[f"volume_roc_{spec.volume_roc}"] = raw[f"volume_roc_{spec.volume_roc}"]
-        out[f"obv_slope_{spec.obv_slope}"] = raw[f"obv_slope_{spec.obv_slope}"]
-    return out
+            if name in raw:
+                out[f"{name}_rel"] = raw[name] / close
+        if f"atr_{spec.atr}" in raw:
+            out[f"atr_{spec.atr}_rel"] = raw[f"atr_{spec.atr}"] / close
+        for name in ("bb_width", "bb_pctb", f"hv_{spec.hv}"):
+            if name in raw:
+                out[name] = raw[name]
+        if f"volume_sma_{spec.volume_sma}" in raw:
+            vsma = raw[f"volume_sma_{spec.volume_sma}"]
+            rel = np.where(vsma > 0, volume / vsma - 1.0, 0.0)
+            out[f"volume_rel_{spec.volume_sma}"] = np.where(np.isnan(vsma), np.nan, rel)
+        for name in (f"volume_roc_{spec.volume_roc}", f"obv_slope_{spec.obv_slope}"):
+            if name in raw:
+                out[name] = raw[name]
+    return {name: out[name] for name in spec.relative_names() if name in out}
 
 
 # ----------------------------------------------------------------------------- batch
 
 
-def _compute_one(spec: TechnicalSpec) -> Callable[[PriceArrays, int], dict[str, Array]]:
+def _compute_one(
+    spec: TechnicalSpec, keep: frozenset[str] | None = None
+) -> Callable[[PriceArrays, int], dict[str, Array]]:
+    """The per-symbol batch of the spec's indicators; with `keep`, only those named (and what they derive from)."""
+    raw = None if keep is None else spec.raw_needs(keep)
+
+    def want(*names: str) -> bool:
+        return raw is None or any(name in raw for name in names)
+
     def run(p: PriceArrays, _: int) -> dict[str, Array]:
         c, h, lo, v = p.close, p.high, p.low, p.volume
         out: dict[str, Array] = {}
         for period in spec.sma:
-            out[f"sma_{period}"] = talib.SMA(c, timeperiod=period)
+            if want(f"sma_{period}"):
+                out[f"sma_{period}"] = talib.SMA(c, timeperiod=period)
         for period in spec.ema:
-            out[f"ema_{period}"] = talib.EMA(c, timeperiod=period)
-        out[f"rsi_{spec.rsi}"] = talib.RSI(c, timeperiod=spec.rsi)
-        fast, slow, signal = spec.macd
-        out["macd"], out["macd_signal"], out["macd_hist"] = talib.MACD(
-            c, fastperiod=fast, slowperiod=slow, signalperiod=signal
-        )
-        fk, sk, sd = spec.stoch
-        out["stoch_k"], out["stoch_d"] = talib.STOCH(
-            h, lo, c, fastk_period=fk, slowk_period=sk, slowk_matype=_SMA, slowd_period=sd, slowd_matype=_SMA
-        )
-        out[f"willr_{spec.willr}"] = talib.WILLR(h, lo, c, timeperiod=spec.willr)
-        out[f"atr_{spec.atr}"] = talib.ATR(h, lo, c, timeperiod=spec.atr)
-        mid, std = window_mean_std(c, spec.bbands)
-        out.update(_bands(mid, std, c, spec.bbands_k))
-        logret = np.full(c.shape, np.nan)
-        logret[1:] = np.log(c[1:] / c[:-1])
-        hv = np.full(c.shape, np.nan)
-        hv[1:] = window_mean_std(logret[1:], spec.hv, ddof=1)[1]
-        out[f"hv_{spec.hv}"] = _hv(hv, spec)
-        out[f"volume_sma_{spec.volume_sma}"] = talib.SMA(v, timeperiod=spec.volume_sma)
-        out[f"volume_roc_{spec.volume_roc}"] = talib.ROC(v, timeperiod=spec.volume_roc)
-        obv = talib.OBV(c, v)
-        out["obv"] = obv
+            if want(f"ema_{period}"):
+                out[f"ema_{period}"] = talib.EMA(c, timeperiod=period)
+        if want(f"rsi_{spec.rsi}"):
+            out[f"rsi_{spec.rsi}"] = talib.RSI(c, timeperiod=spec.rsi)
+        if want("macd", "macd_signal", "macd_hist"):
+            fast, slow, signal = spec.macd
+            out["macd"], out["macd_signal"], out["macd_hist"] = talib.MACD(
+                c, fastperiod=fast, slowperiod=slow, signalperiod=signal
+            )
+        if want("stoch_k", "stoch_d"):
+            fk, sk, sd = spec.stoch
+            out["stoch_k"], out["stoch_d"] = talib.STOCH(
+                h, lo, c, fastk_period=fk, slowk_period=sk, slowk_matype=_SMA, slowd_period=sd, slowd_matype=_SMA
+            )
+        if want(f"willr_{spec.willr}"):
+            out[f"willr_{spec.willr}"] = talib.WILLR(h, lo, c, timeperiod=spec.willr)
+        if want(f"atr_{spec.atr}"):
+            out[f"atr_{spec.atr}"] = talib.ATR(h, lo, c, timeperiod=spec.atr)
+        if want(*_BANDS):
+            mid, std = window_mean_std(c, spec.bbands)
+            out.update(_bands(mid, std, c, spec.bbands_k))
+        if want(f"hv_{spec.hv}"):
+            logret = np.full(c.shape, np.nan)
+            logret[1:] = np.log(c[1:] / c[:-1])
+            hv = np.full(c.shape, np.nan)
+            hv[1:] = window_mean_std(logret[1:], spec.hv, ddof=1)[1]
+            out[f"hv_{spec.hv}"] = _hv(hv, spec)
+        if want(f"volume_sma_{spec.volume_sma}"):
+            out[f"volume_sma_{spec.volume_sma}"] = talib.SMA(v, timeperiod=spec.volume_sma)
+        if want(f"volume_roc_{spec.volume_roc}"):
+            out[f"volume_roc_{spec.volume_roc}"] = talib.ROC(v, timeperiod=spec.volume_roc)
         n = spec.obv_slope
-        then = np.full(c.shape, np.nan)
-        then[n:] = obv[:-n]
-        out[f"obv_slope_{n}"] = _obv_slope(obv, then, window_sum(v, n))
+        if want("obv", f"obv_slope_{n}"):
+            obv = talib.OBV(c, v)
+            out["obv"] = obv
+            then = np.full(c.shape, np.nan)
+            then[n:] = obv[:-n]
+            out[f"obv_slope_{n}"] = _obv_slope(obv, then, window_sum(v, n))
         if spec.relative:
-            return relative(out, c, v, spec)
-        return out
+            out = relative(out, c, v, spec)
+        return out if keep is None else {name: values for name, values in out.items() if name in keep}
 
     return run
 
 
-def compute_technical(panel: PriceArrays, spec: TechnicalSpec | None = None) -> dict[str, Array]:
-    """All indicators of the spec as (T, N) panels; row t uses only bars at or before t."""
+def compute_technical(
+    panel: PriceArrays, spec: TechnicalSpec | None = None, only: Collection[str] | None = None
+) -> dict[str, Array]:
+    """The spec's indicators as (T, N) panels; row t uses only bars at or before t.
+
+    `only` names the columns a run reads (a backtest computes just those: each costs 8 bytes per symbol-bar);
+    each comes out with exactly the numbers the full set gives it. None: every column of the spec.
+    """
     spec = spec or TechnicalSpec()
-    return per_symbol(panel, _compute_one(spec), spec.names())
+    if only is None:
+        return per_symbol(panel, _compute_one(spec), spec.names())
+    unknown = sorted(set(only) - set(spec.names()))
+    if unknown:
+        raise ValueError(f"not technical columns of this spec: {unknown}")
+    keep = frozenset(only)
+    return per_symbol(panel, _compute_one(spec, keep), tuple(n for n in spec.names() if n in keep))
 
 
 # ----------------------------------------------------------------------------- streaming

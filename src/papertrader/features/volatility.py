@@ -24,9 +24,19 @@ def std_along(block: Array, axis: int = 0, ddof: int = 1, demean: bool = True) -
     return out
 
 
+#: windows per pass of rolling_std: its (rows, window) temporaries stay a few MB however long the series
+#: (each window's std is computed alone, so the passes give the numbers one pass over every window gives)
+ROWS_PER_PASS = 1 << 15
+
+
 def rolling_std(x: Array, window: int, ddof: int = 1, demean: bool = True) -> Array:
     """Std of the trailing `window` values of a 1-D series (row t uses rows <= t), NaN before that."""
     out: Array = np.full(x.shape, np.nan)
     if x.size >= window:
-        out[window - 1 :] = std_along(sliding_window_view(x, window), axis=-1, ddof=ddof, demean=demean)
+        view = sliding_window_view(x, window)
+        for start in range(0, view.shape[0], ROWS_PER_PASS):
+            block = view[start : start + ROWS_PER_PASS]
+            out[window - 1 + start : window - 1 + start + block.shape[0]] = std_along(
+                block, axis=-1, ddof=ddof, demean=demean
+            )
     return out

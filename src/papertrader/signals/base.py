@@ -94,6 +94,19 @@ class PointInTime(Protocol):
 
 
 @runtime_checkable
+class ReadsOnlyRequired(Protocol):
+    """A strategy (or member) whose `required_features()` names every panel it reads, so a run builds only those.
+
+    Without it a plug-in sees every built-in panel (it may read one it did not name), as it always has; the
+    built-in strategies and members read only what they name. Each built panel costs 8 bytes per symbol-bar.
+    """
+
+    def reads_only_required(self) -> bool:
+        """True when no panel outside `required_features()` is read (False: build every built-in panel)."""
+        ...
+
+
+@runtime_checkable
 class Closable(Protocol):
     """A strategy (or member) that holds resources (threads, HTTP clients) to release when its run ends."""
 

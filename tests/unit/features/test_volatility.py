@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
+import pytest
 from numpy.lib.stride_tricks import sliding_window_view
 
 from papertrader.data.adapters.bundled import BundledSource
+from papertrader.features import volatility
 from papertrader.features.volatility import rolling_std, std_along
 from papertrader.risk.sizing import trailing_volatility
 
@@ -56,3 +59,17 @@ def test_trailing_volatility_of_real_bars_agrees_with_numpy_and_the_old_formula_
         # daily log returns have a mean near 0, so the old one-pass form was close here: sizes do not move
         old = _one_pass_rolling_std(rets, 20) * np.sqrt(252.0)
         np.testing.assert_allclose(vol[rows[20:], j], old, rtol=1e-6)
+
+
+@pytest.mark.parametrize("rows", [1, 7, 1000, 4096])
+def test_rolling_std_in_passes_equals_one_pass_over_every_window_bit_for_bit(
+    spy_daily: pd.DataFrame, monkeypatch: pytest.MonkeyPatch, rows: int
+) -> None:
+    # real SPY daily closes 1998-2021: several passes of `rows` windows and a shorter last one
+    close = spy_daily["close"].to_numpy(dtype=np.float64)
+    rets = np.diff(np.log(close))
+    monkeypatch.setattr(volatility, "ROWS_PER_PASS", rows)
+    for window, ddof, demean in ((20, 1, True), (63, 0, False), (5, 1, True)):
+        whole = np.full(rets.shape, np.nan)
+        whole[window - 1 :] = std_along(sliding_window_view(rets, window), axis=-1, ddof=ddof, demean=demean)
+        assert np.array_equal(rolling_std(rets, window, ddof, demean), whole, equal_nan=True)
