@@ -539,12 +539,8 @@ def build(
     members, builder, manifests = board_members(settings, panel, chosen, external, registry, versions)
     board_advisors = advisors(settings, n, chosen, clock, historical)
     columns = technical_columns(builder.spec, [*members, *board_advisors])
-    if board_advisors:
-        builder = FeatureBuilder(
-            builder.spec, builder.pipelines, builder.external, volume=True, extras=builder.extras, columns=columns
-        )
-    else:
-        builder = replace(builder, columns=columns)
+    # advisors read volume; every other panel (cross sections included) stays as the members need it
+    builder = replace(builder, columns=columns, volume=builder.volume or bool(board_advisors))
     features = builder(panel)
     plugins.check_features(members, features)
     members = [*members, *board_advisors]
