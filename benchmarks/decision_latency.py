@@ -286,12 +286,12 @@ def _instrument(assembly: Any, stages: _Stages) -> None:
         member.opine = stages.wrap(f"member:{member.name}", member.opine)
     strategy.decide = stages.wrap("step:decide (board)", strategy.decide)
     engine._construct = stages.wrap("step:construction", engine._construct)
-    from pypfopt import EfficientFrontier
+    from papertrader.risk import construction
 
-    if not hasattr(EfficientFrontier, "_bench_unwrapped"):
-        EfficientFrontier._bench_unwrapped = EfficientFrontier.efficient_risk  # type: ignore[attr-defined]
-    solve = EfficientFrontier._bench_unwrapped  # type: ignore[attr-defined]
-    EfficientFrontier.efficient_risk = stages.wrap("step:construction solve (cvxpy)", solve)  # type: ignore[method-assign]
+    if not hasattr(construction, "_bench_unwrapped"):
+        construction._bench_unwrapped = construction.timed_solve  # type: ignore[attr-defined]
+    solve = construction._bench_unwrapped  # type: ignore[attr-defined]
+    construction.timed_solve = stages.wrap("step:construction solve (clarabel)", solve)
     engine.risk.plan = stages.wrap("step:risk plan", engine.risk.plan)
     engine.broker.on_bars = stages.wrap("step:broker fills", engine.broker.on_bars)
     if assembly.recorder is not None:
@@ -305,13 +305,14 @@ def _construction_with_longs(engine: Any, bars: range, longs: int = 20) -> dict[
     The board measured above may hold nothing on these bars (then construction has nothing to solve); this
     times `risk.construction.construct` as `Engine._construct` calls it, with the same closes, settings and
     sectors, for a long book of the `longs` symbols with the best 20-bar return at each bar (p_win 0.55, payoff
-    1, confidence 0.5: a modest calibrated edge), so the PyPortfolioOpt solve itself is on the clock.
+    1, confidence 0.5: a modest calibrated edge), so the solve itself is on the clock.
     """
     from papertrader.risk.construction import construct, expected_returns
 
     s = engine.settings.risk
     close = engine.panel.prices.close
     ms: list[float] = []
+    cpu: list[float] = []
     held: list[int] = []
     for k in bars:
         momentum = np.nan_to_num(close[k] / close[k - 20] - 1.0, nan=-np.inf)
@@ -319,7 +320,7 @@ def _construction_with_longs(engine: Any, bars: range, longs: int = 20) -> dict[
         book[np.argsort(momentum)[-longs:]] = 1.0
         n = close.shape[1]
         mu = expected_returns(np.full(n, 0.55), np.ones(n), np.full(n, 0.5), engine._volatility[k]) * book
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         built = construct(
             engine.panel.symbols,
             mu,
@@ -330,8 +331,10 @@ def _construction_with_longs(engine: Any, bars: range, longs: int = 20) -> dict[
             engine.risk.periods_per_year,
         )
         ms.append((time.perf_counter() - started) * 1e3)
+        cpu.append((time.process_time() - cpu_started) * 1e3)
         held.append(int(np.count_nonzero(built.weights)) if built.weights is not None else -1)
-    return {**_stats(ms), "longs_asked": longs, "positions_solved_p50": float(np.median(held))}
+    cpu_stats = {f"cpu_{k}": v for k, v in _stats(cpu).items() if k != "cycles"}
+    return {**_stats(ms), **cpu_stats, "longs_asked": longs, "positions_solved_p50": float(np.median(held))}
 
 
 def measure_board(
