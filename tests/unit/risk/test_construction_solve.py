@@ -178,3 +178,12 @@ def test_a_ceiling_below_the_least_volatile_book_is_refused(prices: np.ndarray) 
     limits = RiskSettings(vol_target=1e-5)
     built = construct(SYMBOLS, np.full(len(SYMBOLS), 0.05), window, window[-1], limits, {}, 252.0)
     assert built.weights is None and "minimum volatility" in built.reason
+
+
+def test_the_covariance_is_pyportfolioopts_ledoit_wolf_digit_for_digit(prices: np.ndarray) -> None:
+    window = prices[1000:1121].copy()
+    window[40:43, 2] = np.nan  # a halt: the last close carries forward in both
+    ours = construction.ledoit_wolf_covariance(window, 252.0)
+    filled = pd.DataFrame(window).ffill()
+    theirs = pypfopt.risk_models.CovarianceShrinkage(filled, frequency=252.0).ledoit_wolf().to_numpy()
+    np.testing.assert_array_equal(ours, theirs)
