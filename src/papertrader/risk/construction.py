@@ -106,7 +106,7 @@ def _construct(
     periods_per_year: float,
 ) -> Construction:
     try:
-        import clarabel  # noqa: F401  (installed with PyPortfolioOpt's cvxpy: the conic solver it picks here)
+        import clarabel  # type: ignore[import-untyped]  # noqa: F401  (the conic solver; comes with cvxpy)
         import pypfopt  # noqa: F401
     except ImportError as exc:  # an optional dependency: a clear error, not a crash
         raise ConfigError("risk.construction needs PyPortfolioOpt: pip install pyportfolioopt") from exc
@@ -288,7 +288,7 @@ def _factor(cov: Array) -> Array:
 
 def _solve(book: Book, active: npt.NDArray[np.intp]) -> _Solved:
     """Clarabel on the book restricted to `active` (+ cash): the cone program cvxpy built from PyPortfolioOpt's."""
-    import clarabel
+    import clarabel  # type: ignore[import-untyped]
     from scipy import sparse
 
     m = len(active)
