@@ -288,7 +288,7 @@ def _factor(cov: Array) -> Array:
 
 def _solve(book: Book, active: npt.NDArray[np.intp]) -> _Solved:
     """Clarabel on the book restricted to `active` (+ cash): the cone program cvxpy built from PyPortfolioOpt's."""
-    import clarabel  # type: ignore[import-untyped]
+    import clarabel
     from scipy import sparse
 
     m = len(active)
