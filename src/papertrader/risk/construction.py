@@ -15,12 +15,13 @@ unit of average loss is `p * b - (1 - p)`, scaled by the symbol's average absolu
 volatility times sqrt(2/pi)) and by the decision's confidence. The covariance is PyPortfolioOpt's
 (`CovarianceShrinkage.ledoit_wolf`, scikit-learn's estimator underneath). The problem is the one
 PyPortfolioOpt's `EfficientFrontier.efficient_risk` posed (it solved it through cvxpy with Clarabel), now
-handed to Clarabel directly as the cone program cvxpy produced, and solved over the names that can hold weight
-(`solve_screened`): cvxpy re-canonicalised the whole 201-asset problem on every bar and Clarabel factored a
-dense 200 x 200 block about 17 times per solve, 80-150 ms of CPU at 200 symbols on a busy two-core box, on the
-live decision path; the screened solve takes 2-5 ms and returns the same optimum (tests compare it with
-PyPortfolioOpt's on real bars and on generated problems). The risk engine still applies every limit
-afterwards, as a safety net.
+handed to Clarabel directly as a second-order cone program (the volatility ceiling as ||L' w|| <= target with
+L the covariance's Cholesky factor) and solved over the names that can hold weight (`solve_screened`): cvxpy
+re-canonicalised the whole 201-asset problem on every bar and Clarabel factored a dense 200 x 200 block about
+17 times per solve, 80-150 ms of CPU at 200 symbols on a busy two-core box, on the live decision path; the
+screened solve takes 2-5 ms and reaches the same optimum (tests compare it with PyPortfolioOpt's on real bars
+and on generated problems). Where that optimum is not unique, names with no edge stay out (see
+`solve_screened`). The risk engine still applies every limit afterwards, as a safety net.
 
 The solve runs with the BLAS thread pool pinned to one thread (`one_blas_thread`), as the models pin torch: on a
 busy two-core box OpenBLAS's spinning worker threads turned a 201 x 201 Cholesky of 0.1 ms into 20-130 ms and the
