@@ -126,3 +126,16 @@ def test_the_same_inputs_give_the_same_weights_bit_for_bit() -> None:
         assert first.weights is not None and again.weights is not None
         np.testing.assert_array_equal(again.weights, first.weights)
         assert np.count_nonzero(again.weights) >= 2
+
+
+def test_symbols_the_board_leaves_flat_stay_flat_when_no_cap_binds() -> None:
+    """Two favoured names at their position cap leave budget over; it stays in cash, not in the idle names."""
+    symbols = (*ETFS, "AAPL", "IBM", "BAC", "AIG", "GOOG")
+    bars = pd.concat([load_shared_daily(s) for s in symbols], ignore_index=True)
+    window = bars.pivot(index="ts", columns="symbol", values="close")[list(symbols)].dropna().to_numpy()
+    for end in (800, 1500, 2500):
+        closes = window[end - 121 : end]
+        mu = np.array([0, 0, 0, 0, 0.05, 0, 0, 0, 0.06])
+        built = construct(symbols, mu, closes, closes[-1], RiskSettings(), {}, 252.0)
+        assert built.weights is not None, built.reason
+        np.testing.assert_array_equal(built.weights, np.where(mu > 0, 0.25, 0.0))
