@@ -212,7 +212,7 @@ _CUTOFF, _DECIMALS = 1e-4, 5  # PyPortfolioOpt's clean_weights: tiny weights dro
 _JOIN = -1e-7
 #: the solve starts from the names with the best expected returns, and at most doubles each round (the names
 #: whose reduced cost is most negative join first): a book of a few positions never factors 100 x 100
-_START, _ROUNDS = 16, 12
+_START = 16
 #: Clarabel's gap and feasibility tolerances: a few more iterations on a small problem buy weights that agree
 #: with an exact solve to ~1e-7 (cvxpy's defaults left PyPortfolioOpt's answer up to 1e-4 off it on real bars)
 _TOLERANCE = 1e-10
@@ -236,9 +236,7 @@ def solve_screened(book: Book) -> tuple[Array | None, str]:
     active = (
         np.sort(favoured[np.argsort(-book.mu[favoured], kind="stable")[:_START]]) if book.low >= 0 else np.arange(n)
     )
-    for _ in range(_ROUNDS):
-        if len(active) == n:
-            break
+    while len(active) < n:  # every round adds at least one name, so at most n rounds
         solved = _solve(book, active)
         if solved.weights is None:
             return None, solved.status
