@@ -31,7 +31,8 @@ every stage (each member, construction and its solve, risk, broker, recorder han
 and fills, and `construction_when_holding_longs` (the mean-variance solve timed on a 20-name long book, which
 a flat board never reaches). `--calibration none` makes the board trade on these drift-free bars;
 `--construction none` sizes per symbol instead of the optimiser; `--profile FILE` writes a cProfile of the
-timed bars.
+timed bars. `--solve-only` times the construction alone at `--symbols` names over `--cycles` bars, beside the
+PyPortfolioOpt solve it replaced, on the same bars (`benchmarks/results/construction_solve.json`).
 """
 
 from __future__ import annotations
@@ -286,12 +287,12 @@ def _instrument(assembly: Any, stages: _Stages) -> None:
         member.opine = stages.wrap(f"member:{member.name}", member.opine)
     strategy.decide = stages.wrap("step:decide (board)", strategy.decide)
     engine._construct = stages.wrap("step:construction", engine._construct)
-    from pypfopt import EfficientFrontier
+    from papertrader.risk import construction
 
-    if not hasattr(EfficientFrontier, "_bench_unwrapped"):
-        EfficientFrontier._bench_unwrapped = EfficientFrontier.efficient_risk  # type: ignore[attr-defined]
-    solve = EfficientFrontier._bench_unwrapped  # type: ignore[attr-defined]
-    EfficientFrontier.efficient_risk = stages.wrap("step:construction solve (cvxpy)", solve)  # type: ignore[method-assign]
+    if not hasattr(construction, "_bench_unwrapped"):
+        construction._bench_unwrapped = construction.timed_solve  # type: ignore[attr-defined]
+    solve = construction._bench_unwrapped  # type: ignore[attr-defined]
+    construction.timed_solve = stages.wrap("step:construction solve (clarabel)", solve)
     engine.risk.plan = stages.wrap("step:risk plan", engine.risk.plan)
     engine.broker.on_bars = stages.wrap("step:broker fills", engine.broker.on_bars)
     if assembly.recorder is not None:
@@ -305,13 +306,14 @@ def _construction_with_longs(engine: Any, bars: range, longs: int = 20) -> dict[
     The board measured above may hold nothing on these bars (then construction has nothing to solve); this
     times `risk.construction.construct` as `Engine._construct` calls it, with the same closes, settings and
     sectors, for a long book of the `longs` symbols with the best 20-bar return at each bar (p_win 0.55, payoff
-    1, confidence 0.5: a modest calibrated edge), so the PyPortfolioOpt solve itself is on the clock.
+    1, confidence 0.5: a modest calibrated edge), so the solve itself is on the clock.
     """
     from papertrader.risk.construction import construct, expected_returns
 
     s = engine.settings.risk
     close = engine.panel.prices.close
     ms: list[float] = []
+    cpu: list[float] = []
     held: list[int] = []
     for k in bars:
         momentum = np.nan_to_num(close[k] / close[k - 20] - 1.0, nan=-np.inf)
@@ -319,7 +321,7 @@ def _construction_with_longs(engine: Any, bars: range, longs: int = 20) -> dict[
         book[np.argsort(momentum)[-longs:]] = 1.0
         n = close.shape[1]
         mu = expected_returns(np.full(n, 0.55), np.ones(n), np.full(n, 0.5), engine._volatility[k]) * book
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         built = construct(
             engine.panel.symbols,
             mu,
@@ -330,8 +332,100 @@ def _construction_with_longs(engine: Any, bars: range, longs: int = 20) -> dict[
             engine.risk.periods_per_year,
         )
         ms.append((time.perf_counter() - started) * 1e3)
+        cpu.append((time.process_time() - cpu_started) * 1e3)
         held.append(int(np.count_nonzero(built.weights)) if built.weights is not None else -1)
-    return {**_stats(ms), "longs_asked": longs, "positions_solved_p50": float(np.median(held))}
+    cpu_stats = {f"cpu_{k}": v for k, v in _stats(cpu).items() if k != "cycles"}
+    return {**_stats(ms), **cpu_stats, "longs_asked": longs, "positions_solved_p50": float(np.median(held))}
+
+
+def _pyportfolioopt_construct(
+    symbols: list[str], mu: np.ndarray, closes: np.ndarray, prices: np.ndarray, s: Any, sectors: dict[str, str]
+) -> np.ndarray:
+    """The construction as it was solved before: PyPortfolioOpt's efficient_risk through cvxpy (the reference)."""
+    from pypfopt import EfficientFrontier, risk_models
+
+    from papertrader.risk.buckets import Bucket, classify
+    from papertrader.risk.construction import CASH
+
+    frame = pd.DataFrame(pd.DataFrame(closes).ffill().to_numpy(), columns=symbols)
+    cov = risk_models.CovarianceShrinkage(frame, frequency=252.0).ledoit_wolf()
+    cov[CASH] = 0.0
+    cov.loc[CASH] = 0.0
+    cov.loc[CASH, CASH] = 1e-8
+    returns = pd.Series(np.append(mu, 0.0), index=[*symbols, CASH])
+    gross_cap = min(s.max_gross_exposure, 1.0 - s.cash_reserve)
+    bounds = [(0.0, s.max_position_fraction)] * len(symbols) + [(1.0 - gross_cap, 1.0)]
+    ef = EfficientFrontier(returns, cov, weight_bounds=bounds, solver="CLARABEL")
+    buckets = classify(symbols, prices, set(s.etfs), s.penny_below)
+    for bucket, cap in {Bucket.CORE: s.core_cap, Bucket.ETF: s.etf_cap, Bucket.SPECULATIVE: s.speculative_cap}.items():
+        members = [i for i, b in enumerate(buckets) if b == bucket]
+        if members:
+            ef.add_constraint(lambda w, m=members, c=cap: w[m].sum() <= c)
+    mapper = {name: sectors.get(name, f"__alone__{name}") for name in symbols} | {CASH: CASH}
+    upper = {sector: s.max_sector_fraction for sector in set(mapper.values()) if not sector.startswith("__")}
+    if upper:
+        ef.add_sector_constraints(mapper, {}, upper)
+    ef.efficient_risk(target_volatility=s.vol_target)
+    solved = ef.clean_weights(cutoff=1e-4)
+    return np.array([float(solved[name]) for name in symbols])
+
+
+def measure_solve(symbols: int, bars: int, longs: int = 20) -> dict[str, Any]:
+    """The construction alone at `symbols` names, screened Clarabel beside PyPortfolioOpt's solve, bar by bar.
+
+    Each bar: the `longs` names with the best 20-bar return get p_win 0.55, payoff 1, confidence 0.5 (as in
+    `_construction_with_longs`), the window is the last 121 closes, default risk settings. Both solves run on
+    the same bar back to back (the order alternating), so the machine's load is shared; the first 3 bars warm up.
+    """
+    from papertrader.config.settings import RiskSettings
+    from papertrader.risk.construction import construct, expected_returns, one_blas_thread
+    from papertrader.risk.sizing import trailing_volatility
+
+    s = RiskSettings()
+    window = 121
+    data = bench_data.universe_bars(symbols, window + 21 + bars)
+    wide = data.pivot(index="ts", columns="symbol", values="close")
+    names = [str(c) for c in wide.columns]
+    close = wide.to_numpy()
+    volatility = trailing_volatility(close, s.vol_window, 252.0)
+    times: dict[str, dict[str, list[float]]] = {k: {"wall": [], "cpu": []} for k in ("screened", "pyportfolioopt")}
+    diffs: list[float] = []
+    held: list[int] = []
+    for j, k in enumerate(range(window + 20, window + 20 + bars)):
+        momentum = np.nan_to_num(close[k] / close[k - 20] - 1.0, nan=-np.inf)
+        book = np.zeros(symbols)
+        book[np.argsort(momentum)[-longs:]] = 1.0
+        mu = expected_returns(np.full(symbols, 0.55), np.ones(symbols), np.full(symbols, 0.5), volatility[k]) * book
+        closes = close[k - window + 1 : k + 1]
+        out: dict[str, np.ndarray] = {}
+
+        def screened(mu: np.ndarray = mu, closes: np.ndarray = closes, k: int = k) -> np.ndarray:
+            built = construct(names, mu, closes, close[k], s, {}, 252.0)
+            assert built.weights is not None, built.reason
+            return built.weights
+
+        def reference(mu: np.ndarray = mu, closes: np.ndarray = closes, k: int = k) -> np.ndarray:
+            with one_blas_thread():
+                return _pyportfolioopt_construct(names, mu, closes, close[k], s, {})
+
+        order = [("screened", screened), ("pyportfolioopt", reference)]
+        for name, solve in order if j % 2 == 0 else order[::-1]:
+            started, cpu_started = time.perf_counter(), time.process_time()
+            out[name] = solve()
+            if j >= 3:
+                times[name]["wall"].append((time.perf_counter() - started) * 1e3)
+                times[name]["cpu"].append((time.process_time() - cpu_started) * 1e3)
+        diffs.append(float(np.abs(out["screened"] - out["pyportfolioopt"]).max()))
+        held.append(int(np.count_nonzero(out["screened"])))
+    result: dict[str, Any] = {"symbols": symbols, "bars": bars, "longs_asked": longs, "input": bench_data.HOW}
+    for name, t in times.items():
+        wall, cpu = _stats(t["wall"]), _stats(t["cpu"])
+        result[name] = {**wall, **{f"cpu_{k}": v for k, v in cpu.items() if k != "cycles"}}
+    result["max_abs_weight_difference"] = max(diffs)
+    result["bars_differing_past_1e-4"] = sum(d > 1e-4 for d in diffs)
+    result["positions_p50"] = float(np.median(held))
+    result["load_average"] = os.getloadavg()
+    return result
 
 
 def measure_board(
@@ -500,6 +594,11 @@ def main() -> None:
     parser.add_argument("--calibration", choices=("isotonic", "platt", "none"), help="board.calibration override")
     parser.add_argument("--construction", choices=("auto", "mean_variance", "none"), help="risk.construction override")
     parser.add_argument("--members", help="board members, comma-separated (default: the board's own default)")
+    parser.add_argument(
+        "--solve-only",
+        action="store_true",
+        help="only the construction at --symbols names beside PyPortfolioOpt's solve (construction_solve.json)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS / "decision_latency.json")
     parser.add_argument(
         "--home", type=Path, help="a PAPERTRADER_HOME to train into once and reuse (default: temporary)"
@@ -508,6 +607,19 @@ def main() -> None:
     if not bench_data.available():
         sys.exit("shared data not found: this benchmark builds its input from ../shared/data")
     logging.disable(logging.WARNING)
+    if args.solve_only:
+        solved = measure_solve(args.symbols, args.cycles)
+        for name in ("screened", "pyportfolioopt"):
+            st = solved[name]
+            Console().print(
+                f"{name}: wall p50 {st['p50_ms']:.1f} ms, p99 {st['p99_ms']:.1f} ms; "
+                f"CPU p50 {st['cpu_p50_ms']:.1f} ms, p99 {st['cpu_p99_ms']:.1f} ms ({st['cycles']} bars)"
+            )
+        Console().print(f"largest weight difference {solved['max_abs_weight_difference']:.2e}")
+        out = args.out if args.out != RESULTS / "decision_latency.json" else RESULTS / "construction_solve.json"
+        out.parent.mkdir(exist_ok=True)
+        out.write_text(json.dumps(solved, indent=2))
+        return
     if not args.stand_ins:
         members = tuple(args.members.split(",")) if args.members else None
         board = measure_board(
