@@ -162,28 +162,33 @@ def alpha158_float64(prices: PriceArrays, windows: tuple[int, ...] = WINDOWS) ->
     return out
 
 
+def _candles(o: Array, h: Array, lo: Array, c: Array) -> dict[str, Array]:
+    """The bar's own shape factors (any shape: the batch's (T, N) panels or the stream's newest row)."""
+    top, bottom = np.maximum(o, c), np.minimum(o, c)
+    span = h - lo + EPS
+    return {
+        "KMID": (c - o) / o,
+        "KLEN": (h - lo) / o,
+        "KMID2": (c - o) / span,
+        "KUP": (h - top) / o,
+        "KUP2": (h - top) / span,
+        "KLOW": (bottom - lo) / o,
+        "KLOW2": (bottom - lo) / span,
+        "KSFT": (2 * c - h - lo) / o,
+        "KSFT2": (2 * c - h - lo) / span,
+        "OPEN0": o / c,
+        "HIGH0": h / c,
+        "LOW0": lo / c,
+    }
+
+
 def _factors(prices: PriceArrays, windows: tuple[int, ...], dtype: type[np.floating[Any]]) -> npt.NDArray[Any]:
     """(T, N, F) factors stored as `dtype` (computed in float64 either way)."""
     o, h, lo_, c, v = prices.open, prices.high, prices.low, prices.close, prices.volume
     t, n = c.shape
     own = [np.flatnonzero(np.isfinite(c[:, j])) for j in range(n)]
     with np.errstate(divide="ignore", invalid="ignore"):
-        top, bottom = np.maximum(o, c), np.minimum(o, c)
-        span = h - lo_ + EPS
-        cols: dict[str, Array] = {
-            "KMID": (c - o) / o,
-            "KLEN": (h - lo_) / o,
-            "KMID2": (c - o) / span,
-            "KUP": (h - top) / o,
-            "KUP2": (h - top) / span,
-            "KLOW": (bottom - lo_) / o,
-            "KLOW2": (bottom - lo_) / span,
-            "KSFT": (2 * c - h - lo_) / o,
-            "KSFT2": (2 * c - h - lo_) / span,
-            "OPEN0": o / c,
-            "HIGH0": h / c,
-            "LOW0": lo_ / c,
-        }
+        cols: dict[str, Array] = _candles(o, h, lo_, c)
         pc, ph, pl, pv = (_packed(a, own) for a in (c, h, lo_, v))
         rolled: dict[str, Array] = {}
         for d in windows:
@@ -267,22 +272,7 @@ class Alpha158State:
     def _row(self, o: Array, close: Array, high: Array, low: Array, volume: Array) -> Array:
         """(n, F) factors of the symbols with a bar; the rings are (depth, n), newest last."""
         c, h, lo, v = close[-1], high[-1], low[-1], volume[-1]
-        top, bottom = np.maximum(o, c), np.minimum(o, c)
-        span = h - lo + EPS
-        values: dict[str, Array] = {
-            "KMID": (c - o) / o,
-            "KLEN": (h - lo) / o,
-            "KMID2": (c - o) / span,
-            "KUP": (h - top) / o,
-            "KUP2": (h - top) / span,
-            "KLOW": (bottom - lo) / o,
-            "KLOW2": (bottom - lo) / span,
-            "KSFT": (2 * c - h - lo) / o,
-            "KSFT2": (2 * c - h - lo) / span,
-            "OPEN0": o / c,
-            "HIGH0": h / c,
-            "LOW0": lo / c,
-        }
+        values: dict[str, Array] = _candles(o, h, lo, c)
         prev = close[:-1]
         nxt = close[1:]
         diff = nxt - prev
