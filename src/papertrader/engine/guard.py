@@ -31,7 +31,7 @@ from papertrader.domain.events import DrawdownExited, GapThrough
 from papertrader.domain.types import Order, OrderType, Side, TimeInForce
 from papertrader.engine.protection import is_protective
 from papertrader.execution.broker import BarSlice, BrokerReport, PaperBroker
-from papertrader.risk.drawdown import GuardPlan, budget_limit, crossed, floor_equity, gap_loss, guard_levels, guard_plan
+from papertrader.risk.drawdown import GuardPlan, budget_limit, crossed, floor_equity, guard_plan
 
 GAP_EVENT, EXIT_EVENT = GapThrough.KIND, DrawdownExited.KIND
 GUARD_LEG, GUARD_OPEN_LEG = "dd", "ddo"  # an exit at a level inside the bar; a trim or exit at the open
@@ -102,7 +102,7 @@ class DrawdownGuard:
                     symbols=_gaps(self.symbols, held, last_close, bar.open),
                 )
             )
-        protective = [o for o in broker.working if is_protective(o.id)]
+        protective = [o for o in broker.working if is_protective(o.id)] if a.hit.any() else []
         first = {
             o.symbol for o in protective if a.hit[self._index[o.symbol]] and _beyond(o, a.levels, a.book, self._index)
         }
@@ -137,10 +137,18 @@ class DrawdownGuard:
         # (book empty): the gap is still judged, so a loss it causes past the floor is reported as its cause
         if peak <= 0 or not (book.any() or held.any()):
             return None
-        loss, carried = gap_loss(held, last_close, open_)
+        # the operations of gap_loss, guard_levels and crossed (risk/drawdown.py), on the same arrays in the
+        # same order, with each mask computed once (the quiet-span check and the tests hold them together)
+        open_ok = np.isfinite(open_)
+        close_ok = np.isfinite(last_close)
+        ok = close_ok & open_ok & (held != 0)
+        carried_qty, prev = held[ok], last_close[ok]
+        loss = -float((carried_qty * (open_[ok] - prev)).sum())
+        carried = float(np.abs(carried_qty * prev).sum())
         gap = carried > 0 and loss > s.gap_allowance * carried * (1 + 1e-9)
-        reference = np.where(np.isfinite(open_), open_, last_close)
-        marked = np.where(np.isfinite(reference), reference, 0.0)
+        reference = np.where(open_ok, open_, last_close)
+        reference_ok = open_ok | close_ok  # np.isfinite(reference)
+        marked = np.where(reference_ok, reference, 0.0)
         equity = cash + float((held * marked).sum())  # the open fills only swap cash for shares (costs aside)
         exposure = float(np.abs(book * marked).sum())
         plan = guard_plan(
@@ -150,8 +158,13 @@ class DrawdownGuard:
             s.gap_allowance,
             self.exit_cost,
         )
-        levels = guard_levels(reference, book, plan.move)
-        hit = crossed(levels, book, low, high) | (plan.keep < 1.0) & (book != 0)
+        in_book = book != 0
+        with np.errstate(invalid="ignore"):
+            level = reference * (1.0 - np.sign(book) * plan.move)
+            levels = np.where(in_book & reference_ok, np.maximum(level, 0.0), np.nan)
+            hit = np.where(book > 0, low <= levels, np.where(book < 0, high >= levels, False)) & np.isfinite(levels)
+        if plan.keep < 1.0:
+            hit |= in_book
         return _Assessment(book, loss, carried, bool(gap), plan, levels, hit)
 
     def after(
