@@ -20,6 +20,7 @@ A gap against the carried positions larger than `gap_allowance` of their value i
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -131,6 +132,8 @@ class DrawdownGuard:
         last_close: Array,
     ) -> _Assessment | None:
         """The guard's reading of a bar from its open: the gap, the plan, each exit level and which the bar hits."""
+        if len(self.symbols) == 1:
+            return self._assess_one(open_, low, high, peak, cash, held, pending, last_close)
         s = self.settings
         book = held + pending
         # the positions carried in take the overnight gap even when orders filling at this open close them all
@@ -166,6 +169,53 @@ class DrawdownGuard:
         if plan.keep < 1.0:
             hit |= in_book
         return _Assessment(book, loss, carried, bool(gap), plan, levels, hit)
+
+    def _assess_one(
+        self,
+        open_: Array,
+        low: Array,
+        high: Array,
+        peak: float,
+        cash: float,
+        held: Array,
+        pending: Array,
+        last_close: Array,
+    ) -> _Assessment | None:
+        """`_assess` for a one-symbol universe in plain floats: numpy's per-call cost dominates there.
+
+        Each step is the array path's IEEE operation on the one element (a sum of one element is that element,
+        an empty one 0.0, and `np.maximum(x, 0.0)` keeps x only when x > 0 or x is NaN), so the floats and
+        masks are identical; tests/unit/engine/test_guard_assess.py holds the two together.
+        """
+        s = self.settings
+        h, b = float(held[0]), float(held[0] + pending[0])
+        if peak <= 0 or not (b != 0 or h != 0):
+            return None
+        o, c, lo, hi = float(open_[0]), float(last_close[0]), float(low[0]), float(high[0])
+        open_ok, close_ok = math.isfinite(o), math.isfinite(c)
+        if close_ok and open_ok and h != 0:
+            loss, carried = -(h * (o - c)), abs(h * c)
+        else:
+            loss, carried = -0.0, 0.0
+        gap = carried > 0 and loss > s.gap_allowance * carried * (1 + 1e-9)
+        reference = o if open_ok else c
+        reference_ok = open_ok or close_ok
+        marked = reference if reference_ok else 0.0
+        plan = guard_plan(
+            cash + h * marked,
+            abs(b * marked),
+            floor_equity(peak, budget_limit(s.max_drawdown, s.budget_margin)),
+            s.gap_allowance,
+            self.exit_cost,
+        )
+        level = math.nan
+        if b != 0 and reference_ok:
+            direction = 1.0 if b > 0 else -1.0 if b < 0 else b  # np.sign (NaN stays NaN)
+            level = reference * (1.0 - direction * plan.move)
+            level = level if level > 0.0 or level != level else 0.0
+        hit = math.isfinite(level) and (lo <= level if b > 0 else hi >= level if b < 0 else False)
+        hit = hit or (plan.keep < 1.0 and b != 0)
+        return _Assessment(np.array([b]), loss, carried, gap, plan, np.array([level]), np.array([hit]))
 
     def after(
         self, k: int, bar: BarSlice, terms: GuardBar, held: Array, broker: PaperBroker, report: BrokerReport

@@ -453,7 +453,7 @@ class RiskEngine:
             )
         bad_bar = None
         if inputs.budget is not None:
-            bad_bar = float(self._sigma(inputs)[0]) * s.budget_z + s.gap_allowance + self._exit_cost
+            bad_bar = self._sigma_one(inputs) * s.budget_z + s.gap_allowance + self._exit_cost
             loss = abs(w) * bad_bar
             if inputs.budget <= 0 or loss > inputs.budget:
                 scale = 0.0 if inputs.budget <= 0 else inputs.budget / loss
@@ -480,6 +480,13 @@ class RiskEngine:
                 cut = _budget_cut(abs(projected), abs(projected) * bad_bar, inputs.budget)
                 trade = cut > s.limit_tolerance + _EPS
         return _Terms([w], [rule], [current], [delta], [trade], [closing], [valid], [0] if trade else [])
+
+    def _sigma_one(self, inputs: RiskInputs) -> float:
+        """`_sigma` of the one symbol in plain floats (the same division and the same fallback)."""
+        if inputs.volatility is None:
+            return UNKNOWN_BAR_VOL
+        sigma = float(inputs.volatility[0]) / math.sqrt(self.periods_per_year)
+        return sigma if math.isfinite(sigma) and sigma >= 0 else UNKNOWN_BAR_VOL
 
     def _over_limit_one(self, projected: float, allowed: float, price: float) -> bool:
         """`_over_limits` for a one-symbol universe, in plain floats."""

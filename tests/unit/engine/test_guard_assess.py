@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -71,14 +72,14 @@ price = st.one_of(st.floats(1.0, 500.0), st.just(math.nan))
             st.sampled_from([0.0, 0.0, 100.0, -100.0]),
         ),
         min_size=1,
-        max_size=6,
+        max_size=4,
     ),
     peak=st.floats(-1.0, 400_000.0),
     cash=st.floats(-50_000.0, 200_000.0),
     max_drawdown=st.sampled_from([0.02, 0.08, 0.3]),
     gap_allowance=st.sampled_from([0.001, 0.02, 0.1]),
 )
-def test_fused_assessment_equals_the_drawdown_functions_on_synthetic_books(
+def test_fused_and_one_symbol_assessments_equal_the_drawdown_functions_on_synthetic_books(
     rows: list[tuple[float, float, float, float, float, float]],
     peak: float,
     cash: float,
@@ -90,18 +91,26 @@ def test_fused_assessment_equals_the_drawdown_functions_on_synthetic_books(
     open_, down, up, last, held, pending = (np.array(c, dtype=float) for c in zip(*rows, strict=True))
     low, high = open_ * (1 - down), open_ * (1 + up)
     _same(guard, open_, low, high, peak, cash, held, pending, last)
+    # the same first symbol alone takes the one-symbol float path
+    alone = DrawdownGuard("r", SYMBOLS[:1], risk)
+    _same(alone, open_[:1], low[:1], high[:1], peak, cash, held[:1], pending[:1], last[:1])
 
 
-def test_fused_assessment_equals_the_drawdown_functions_on_real_bars() -> None:
+@pytest.mark.parametrize("width", [2, 1])
+def test_fused_assessment_equals_the_drawdown_functions_on_real_bars(width: int) -> None:
     spy, aapl = load_shared_daily("SPY").iloc[-400:], load_shared_daily("AAPL").iloc[-400:]
     guard = DrawdownGuard("r", ("SPY", "AAPL"), RiskSettings(max_drawdown=0.05))
     col = {c: np.column_stack([spy[c].to_numpy(float), aapl[c].to_numpy(float)]) for c in ("open", "high", "low", "close")}
-    held = np.array([120.0, -80.0])
+    if width == 1:  # SPY alone: the one-symbol float path
+        guard = DrawdownGuard("r", ("SPY",), RiskSettings(max_drawdown=0.05))
+        col = {c: v[:, :1] for c, v in col.items()}
+    held = np.array([120.0, -80.0])[:width]
+    pending = np.array([0.0, 10.0])[:width]
     hits = 0
     for k in range(1, len(spy)):
         peak = 100_000.0 * (1 + 0.001 * (k % 7))
         cash = 100_000.0 - float((held * col["close"][k - 1]).sum()) * (0.97 + 0.01 * (k % 5))
-        args = (col["open"][k], col["low"][k], col["high"][k], peak, cash, held, np.array([0.0, 10.0]), col["close"][k - 1])
+        args = (col["open"][k], col["low"][k], col["high"][k], peak, cash, held, pending, col["close"][k - 1])
         _same(guard, *args)
         a = guard._assess(*args)
         hits += bool(a is not None and a.hit.any())
