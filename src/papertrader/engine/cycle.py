@@ -333,7 +333,9 @@ class Engine:
         if self.recorder is not None:
             self.recorder.settle()  # the last cycle's orders are committed before this bar can fill them
         bar = self.panel.bar(k)
-        report = BrokerReport()
+        # the events only a recorder or a listener reads are built only for one (a plain backtest has neither)
+        recording = self.recorder is not None
+        report = BrokerReport(transitions=recording or not self.bus.idle())
         self.clock.advance_to(max(bar.open_time, self.clock.now()))  # quotes inside this bar may have moved it on
         changed: dict[str, Position] = {}
         if self.panel.as_traded is not None:
@@ -344,16 +346,19 @@ class Engine:
             peak = self.risk.kill_switch.peak
             cash = float(self.ledger.cash)
             guarded = self.guard.before(bar, peak, cash, held, pending, self._last_close, self.broker, report)
+        filled_read = recording or self.bus.wants(OrderFilled.KIND)
         self.broker.on_bars(bar, self.ledger.cash, report)
         for fill in report.fills:
             changed[fill.symbol] = self.ledger.apply(fill)
-            report.events.append(_filled(fill))
+            if filled_read:
+                report.events.append(_filled(fill))
         if self.guard is not None and guarded is not None:
             booked = len(report.fills)
             self.guard.after(k, bar, guarded, self.holdings(), self.broker, report)
             for fill in report.fills[booked:]:
                 changed[fill.symbol] = self.ledger.apply(fill)
-                report.events.append(_filled(fill))
+                if filled_read:
+                    report.events.append(_filled(fill))
         if self.protector is not None:
             self.protector.on_fills(report.fills, report.events)
 
@@ -396,7 +401,12 @@ class Engine:
             plan = self.risk.plan(now, decision.weights, self._last_close, committed, equity, inputs)
             report.events.extend(plan.events)
             report.events.extend(decision.events)
-            for i in np.flatnonzero(decision.weights != self._last_target):
+            changes = (
+                np.flatnonzero(decision.weights != self._last_target)
+                if recording or self.bus.wants(SignalChanged.KIND)
+                else ()
+            )
+            for i in changes:
                 signal = SignalChanged(
                     now,
                     symbol=self.panel.symbols[i],
@@ -410,6 +420,7 @@ class Engine:
             self._last_target = decision.weights
         # observe-only sends nothing new; a halt's flatten still goes out (it only ever reduces risk)
         intents = plan.intents if not self.observing or self.halted is not None else []
+        submitted_read = recording or self.bus.wants(OrderSubmitted.KIND)
         for seq, intent in enumerate(intents):
             qty = intent.qty
             if intent.qty != intent.target_qty - held[intent.index]:
@@ -428,24 +439,26 @@ class Engine:
                 tif=TimeInForce.DAY,
                 tag=self.strategy.name,
             )
-            report.events.append(
-                OrderSubmitted(now, order.id, order.symbol, order.side, order.qty, order.type, intent.target_weight)
-            )
+            if submitted_read:
+                report.events.append(
+                    OrderSubmitted(now, order.id, order.symbol, order.side, order.qty, order.type, intent.target_weight)
+                )
             self.broker.submit(order, now, report)
         if self.protector is not None:
             self.protector.reconcile(k, now, self.ledger, self.broker, self.broker.pending_qty(), report)
 
-        report.events.append(
-            CycleClosed(
-                now,
-                cycle=k,
-                cash=valuation.cash,
-                equity=valuation.equity,
-                gross_exposure=valuation.gross_exposure,
-                fills=len(report.fills),
-                orders=len(intents),
+        if recording or self.bus.wants(CycleClosed.KIND):
+            report.events.append(
+                CycleClosed(
+                    now,
+                    cycle=k,
+                    cash=valuation.cash,
+                    equity=valuation.equity,
+                    gross_exposure=valuation.gross_exposure,
+                    fills=len(report.fills),
+                    orders=len(intents),
+                )
             )
-        )
         quoted = self._take_quoted(changed)
         if self.recorder is not None:
             self._record(
@@ -462,8 +475,9 @@ class Engine:
                     events=(*quoted.events, *report.events),
                 )
             )
-        for event in report.events:
-            self.bus.publish(event)
+        if not self.bus.idle():
+            for event in report.events:
+                self.bus.publish(event)
         self.latency.add(self._timer() - started)
         return CycleOutcome(k, now, valuation, tuple(report.fills))
 

@@ -93,10 +93,14 @@ class BrokerReport:
     fills: list[Fill] = field(default_factory=list)
     orders: list[Order] = field(default_factory=list)
     events: list[DomainEvent] = field(default_factory=list)
+    #: False: the caller neither records nor publishes, so the transition events are not built (states still are)
+    transitions: bool = True
 
     def order_event(self, order: Order, at: datetime, kind: str | None = None) -> None:
         """Record an order's transition as both its new state and an event with the reason."""
         self.orders.append(order)
+        if not self.transitions:
+            return
         self.events.append(
             order_transition(
                 kind or f"order.{order.status.value}",
