@@ -63,7 +63,7 @@ class _Assessment:
     gap: bool
     plan: GuardPlan
     levels: Array
-    hit: Array
+    hit: Array | None  # None when the caller did not ask (no protective stop is working to compare with)
 
 
 class DrawdownGuard:
@@ -88,7 +88,8 @@ class DrawdownGuard:
         report: BrokerReport,
     ) -> GuardBar | None:
         """Terms for this bar from the open; withdraws protective stops it beats. None: nothing held or ordered."""
-        a = self._assess(bar.open, bar.low, bar.high, peak, cash, held, pending, last_close)
+        protective = [o for o in broker.working if is_protective(o.id)]
+        a = self._assess(bar.open, bar.low, bar.high, peak, cash, held, pending, last_close, hits=bool(protective))
         if a is None:
             return None
         at = bar.open_time
@@ -103,9 +104,11 @@ class DrawdownGuard:
                     symbols=_gaps(self.symbols, held, last_close, bar.open),
                 )
             )
-        protective = [o for o in broker.working if is_protective(o.id)] if a.hit.any() else []
+        hit = a.hit
         first = {
-            o.symbol for o in protective if a.hit[self._index[o.symbol]] and _beyond(o, a.levels, a.book, self._index)
+            o.symbol
+            for o in protective
+            if hit is not None and hit[self._index[o.symbol]] and _beyond(o, a.levels, a.book, self._index)
         }
         for order in protective:
             if order.symbol in first:  # the whole OCO pair goes: the guard exits the position before its stop
@@ -118,7 +121,7 @@ class DrawdownGuard:
         """True when, with nothing but protective legs working, `before` and `after` would do nothing in this bar:
         no gap past the allowance, no trim, no level the bar's range crosses (sparse stepping skips such bars)."""
         a = self._assess(open_, low, high, peak, cash, held, np.zeros_like(held), last_close)
-        return a is None or (not a.gap and not bool(a.hit.any()))
+        return a is None or (not a.gap and not bool(a.hit is not None and a.hit.any()))
 
     def _assess(
         self,
@@ -130,8 +133,10 @@ class DrawdownGuard:
         held: Array,
         pending: Array,
         last_close: Array,
+        hits: bool = True,
     ) -> _Assessment | None:
-        """The guard's reading of a bar from its open: the gap, the plan, each exit level and which the bar hits."""
+        """The guard's reading of a bar from its open: the gap, the plan, each exit level and (hits) which the bar
+        hits; `before` asks for the hits only when a protective stop is working, since only they read them."""
         if len(self.symbols) == 1:
             return self._assess_one(open_, low, high, peak, cash, held, pending, last_close)
         s = self.settings
@@ -165,6 +170,8 @@ class DrawdownGuard:
         with np.errstate(invalid="ignore"):
             level = reference * (1.0 - np.sign(book) * plan.move)
             levels = np.where(in_book & reference_ok, np.maximum(level, 0.0), np.nan)
+            if not hits:
+                return _Assessment(book, loss, carried, bool(gap), plan, levels, None)
             hit = np.where(book > 0, low <= levels, np.where(book < 0, high >= levels, False)) & np.isfinite(levels)
         if plan.keep < 1.0:
             hit |= in_book

@@ -54,7 +54,10 @@ def _same(guard: DrawdownGuard, *args) -> None:  # type: ignore[no-untyped-def]
         math.isnan(fused.loss) and math.isnan(loss)
     )
     assert np.array_equal(fused.levels, levels, equal_nan=True)
-    assert fused.hit.tolist() == hit.tolist()
+    assert fused.hit is not None and fused.hit.tolist() == hit.tolist()
+    lean = guard._assess(*args, hits=False)  # what `before` asks when no protective stop is working
+    assert lean is not None and (lean.plan, lean.gap) == (fused.plan, fused.gap)
+    assert np.array_equal(lean.levels, levels, equal_nan=True)
 
 
 price = st.one_of(st.floats(1.0, 500.0), st.just(math.nan))
@@ -113,5 +116,5 @@ def test_fused_assessment_equals_the_drawdown_functions_on_real_bars(width: int)
         args = (col["open"][k], col["low"][k], col["high"][k], peak, cash, held, pending, col["close"][k - 1])
         _same(guard, *args)
         a = guard._assess(*args)
-        hits += bool(a is not None and a.hit.any())
+        hits += bool(a is not None and a.hit is not None and a.hit.any())
     assert hits > 0  # some bars reach a level, so the hit masks are compared where they matter
