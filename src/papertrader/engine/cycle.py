@@ -122,6 +122,7 @@ class Engine:
         self.risk = RiskEngine(panel.symbols, limits, settings.strategy.rebalance_band, ppy)
         self.guard = DrawdownGuard(run_id, panel.symbols, settings.risk) if settings.risk.drawdown_budget else None
         self._volatility = trailing_volatility(panel.prices.close, settings.risk.vol_window, ppy)
+        self._bad_bar: tuple[Array, Array] | None = None  # (volatility panel, its risk.bad_bar): see _bad_bar_row
         self.protector: Protector | None = None
         if settings.risk.protective_stops:
             self.protector = Protector(
@@ -396,13 +397,14 @@ class Engine:
             if self.settings.risk.drawdown_budget:
                 limit = budget_limit(self.settings.risk.max_drawdown, self.settings.risk.budget_margin)
                 budget = budget_fraction(equity, self.risk.kill_switch.peak, limit)
-            inputs = RiskInputs(decision.p_win, decision.payoff, self._volatility[k], budget)
+            bad_bar = self._bad_bar_row(k) if budget is not None else None
+            inputs = RiskInputs(decision.p_win, decision.payoff, self._volatility[k], budget, bad_bar)
             committed = held + self.broker.pending_qty()
             plan = self.risk.plan(now, decision.weights, self._last_close, committed, equity, inputs)
             report.events.extend(plan.events)
             report.events.extend(decision.events)
             changes = (
-                np.flatnonzero(decision.weights != self._last_target)
+                (decision.weights != self._last_target).nonzero()[0]
                 if recording or self.bus.wants(SignalChanged.KIND)
                 else ()
             )
@@ -594,6 +596,13 @@ class Engine:
                 report.events.append(DividendPaid(at, symbol, per_share, held, paid))
             if amount != 0.0:
                 self.broker.apply_dividend(symbol, to_decimal(amount), at, report)
+
+    def _bad_bar_row(self, k: int) -> Array:
+        """Cycle k's bad-bar loss factors for the drawdown budget, from one pass over the run's volatility panel
+        (redone when `extend` replaced the panel): the same elementwise floats the plan computes from row k alone."""
+        if self._bad_bar is None or self._bad_bar[0] is not self._volatility:
+            self._bad_bar = (self._volatility, self.risk.bad_bar(self._volatility))
+        return self._bad_bar[1][k]
 
     def _construct(self, k: int, decision: Decision) -> Decision:
         """The board's odds turned into a book by `risk.construction` (or the decision as it came).

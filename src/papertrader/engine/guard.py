@@ -143,7 +143,7 @@ class DrawdownGuard:
         book = held + pending
         # the positions carried in take the overnight gap even when orders filling at this open close them all
         # (book empty): the gap is still judged, so a loss it causes past the floor is reported as its cause
-        if peak <= 0 or not (book.any() or held.any()):
+        if peak <= 0 or not (np.count_nonzero(book) or np.count_nonzero(held)):
             return None
         # the operations of gap_loss, guard_levels and crossed (risk/drawdown.py), on the same arrays in the
         # same order, with each mask computed once (the quiet-span check and the tests hold them together)
@@ -232,13 +232,13 @@ class DrawdownGuard:
         left = held.copy()
         cause = "gap" if terms.gap else "trim"
         if plan.keep < 1.0:
-            for i in np.flatnonzero(left != 0):
+            for i in (left != 0).nonzero()[0]:
                 if np.isfinite(bar.open[i]):
                     keep = int(np.trunc(left[i] * plan.keep))
                     self._exit(k, int(i), int(left[i] - keep), float(bar.open[i]), cause, plan, bar, broker, report)
                     left[i] = keep
         hit = crossed(terms.levels, left, bar.low, bar.high)
-        for i in np.flatnonzero(hit):
+        for i in hit.nonzero()[0]:
             # a bar that opened beyond the level fills at the open, never better than the market gave
             if left[i] > 0:
                 price = min(float(terms.levels[i]), float(bar.open[i]))

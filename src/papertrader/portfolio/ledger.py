@@ -169,7 +169,7 @@ class Ledger:
         """
         if self._slot is None:
             raise ValueError("value_closes() needs a ledger built with its symbols")
-        idx = np.flatnonzero(self._held)
+        idx = self._held.nonzero()[0]
         if idx.size == 0:
             return Valuation(self.cash, ZERO, ZERO)
         held = self._held[idx]

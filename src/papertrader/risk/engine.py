@@ -91,13 +91,15 @@ class RiskInputs:
     """Optional evidence for sizing: calibrated win probability and payoff ratio, volatility, per symbol.
 
     budget: equity above the drawdown floor as a fraction of equity (`drawdown.budget_fraction`); None
-    leaves the drawdown budget out of sizing.
+    leaves the drawdown budget out of sizing. bad_bar: `RiskEngine.bad_bar(volatility)` when the caller
+    computed it for the whole run at once (the engine does); None: computed here from `volatility`.
     """
 
     p_win: Array | None = None
     payoff: Array | None = None
     volatility: Array | None = None
     budget: float | None = None
+    bad_bar: Array | None = None
 
 
 class RiskEngine:
@@ -207,6 +209,13 @@ class RiskEngine:
                 w = bind(w * scale, "drawdown_budget")
         return w, rule
 
+    def bad_bar(self, volatility: Array | None) -> Array:
+        """Bad-bar loss per unit of weight, `z * bar sigma + gap allowance + exit cost`, for one cycle's volatility
+        or a whole (time, symbol) panel at once (elementwise: each row is what that cycle's plan computes)."""
+        s = self.settings
+        sigma = self._sigma(RiskInputs(volatility=volatility))
+        return s.budget_z * sigma + s.gap_allowance + self._exit_cost
+
     def _sigma(self, inputs: RiskInputs) -> Array:
         """One-bar volatility per symbol for the drawdown budget (UNKNOWN_BAR_VOL without an estimate)."""
         if inputs.volatility is None:
@@ -226,7 +235,7 @@ class RiskEngine:
         plan = RiskPlan()
         if equity <= 0:
             return plan
-        if self.shortcuts and not target_weights.any() and not holdings.any():
+        if self.shortcuts and not np.count_nonzero(target_weights) and not np.count_nonzero(holdings):
             return plan  # nothing held or pending and nothing wanted: no rule can order or deny anything
         inputs = inputs or RiskInputs()
         if self.shortcuts and len(self.symbols) == 1 and (inputs.p_win is None or inputs.payoff is None):
@@ -299,8 +308,8 @@ class RiskEngine:
             nonlocal aw
             fresh = np.abs(new)
             cut = fresh < aw - _EPS
-            if cut.any():
-                for i in np.flatnonzero(cut):
+            if np.count_nonzero(cut):
+                for i in cut.nonzero()[0]:
                     rule[i] = rule[i] or name
             aw = fresh
             return new
@@ -327,7 +336,7 @@ class RiskEngine:
         if not s.allow_short:
             w = bind(np.maximum(w, 0.0), "no_short")
         w = bind(np.minimum(np.maximum(w, -s.max_position_fraction), s.max_position_fraction), "max_position_fraction")
-        if (prices < s.penny_below).any():  # a penny price (or -inf) moves a symbol out of its base bucket
+        if np.count_nonzero(prices < s.penny_below):  # a penny price (or -inf) moves a symbol out of its base bucket
             buckets = self._buckets(prices)
             bucket_groups = self._groups(buckets, self._present_caps(buckets))
         else:
@@ -343,7 +352,7 @@ class RiskEngine:
             )
         factor = None
         if inputs.budget is not None:
-            factor = s.budget_z * self._sigma(inputs) + s.gap_allowance + self._exit_cost
+            factor = inputs.bad_bar if inputs.bad_bar is not None else self.bad_bar(inputs.volatility)
             if inputs.budget <= 0:
                 scale = 0.0
             else:
@@ -372,12 +381,12 @@ class RiskEngine:
         # opening | closing is "exactly one side flat"; drifted: past the rebalance band
         trade = moves & ((flat_now ^ flat_next) | (np.abs(current - weights) > self.rebalance_band))
         left = moves & ~trade  # only these can a cap broken by drift add to the trades
-        if left.any():
+        if np.count_nonzero(left):
             projected = np.where(trade, target_qty * priced / equity, current)
             over = self._over_wide(projected, aw, factor, inputs.budget, bucket_groups)
             if over is not None:
                 trade |= left & over
-        return _Terms(weights, rule, current, delta, trade, closing, valid, np.flatnonzero(trade).tolist())
+        return _Terms(weights, rule, current, delta, trade, closing, valid, trade.nonzero()[0].tolist())
 
     def _over_wide(
         self,
@@ -392,7 +401,7 @@ class RiskEngine:
         slack = s.limit_tolerance + _EPS
         ap = np.abs(projected)
         above = ap > allowed_abs + _EPS
-        if not above.any():
+        if not np.count_nonzero(above):
             return None
         gross = float(ap.sum())
         if factor is not None and budget is not None:

@@ -138,3 +138,18 @@ def test_wide_path_trims_a_book_whose_drift_outgrew_the_drawdown_budget_like_the
     fast, slow = _both(risk, 10.0, 0.0, w, p, h, 100_000.0, RiskInputs(budget=0.01))
     _same(fast, slow)
     assert [i.symbol for i in fast.intents] == ["SPY", "AAPL"]
+
+
+def test_bad_bar_of_a_whole_volatility_panel_equals_each_row_computed_alone() -> None:
+    # the engine computes the budget's bad-bar factors for the run at once; each row must be the plan's own
+    rng = np.random.default_rng(7)
+    vol = rng.uniform(0.0, 2.0, (50, 5))
+    vol[3, 1], vol[10, 4], vol[20, 0] = math.nan, -0.1, math.inf
+    engine = RiskEngine(SYMBOLS[:5], RiskSettings(), 0.05, 252.0)
+    panel = engine.bad_bar(vol)
+    for k in range(len(vol)):
+        assert panel[k].tobytes() == engine.bad_bar(vol[k]).tobytes()
+    w, p, h = np.full(5, 0.2), np.full(5, 100.0), np.zeros(5)
+    given_row = engine.plan(T0, w, p, h, 100_000.0, RiskInputs(volatility=vol[3], budget=0.01, bad_bar=panel[3]))
+    computed = engine.plan(T0, w, p, h, 100_000.0, RiskInputs(volatility=vol[3], budget=0.01))
+    _same(given_row, computed)
