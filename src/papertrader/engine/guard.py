@@ -237,8 +237,13 @@ class DrawdownGuard:
                     keep = int(np.trunc(left[i] * plan.keep))
                     self._exit(k, int(i), int(left[i] - keep), float(bar.open[i]), cause, plan, bar, broker, report)
                     left[i] = keep
-        hit = crossed(terms.levels, left, bar.low, bar.high)
-        for i in hit.nonzero()[0]:
+        if len(self.symbols) == 1:  # `crossed` for the one symbol in floats (numpy's call cost dominates)
+            q, level = float(left[0]), float(terms.levels[0])
+            reached = q > 0 and float(bar.low[0]) <= level or q < 0 and float(bar.high[0]) >= level
+            hits: Sequence[int] = [0] if reached and math.isfinite(level) else []
+        else:
+            hits = crossed(terms.levels, left, bar.low, bar.high).nonzero()[0]
+        for i in hits:
             # a bar that opened beyond the level fills at the open, never better than the market gave
             if left[i] > 0:
                 price = min(float(terms.levels[i]), float(bar.open[i]))
