@@ -365,8 +365,9 @@ class Engine:
 
         self.clock.advance_to(bar.close_time)
         now = bar.close_time
-        traded = np.isfinite(bar.close)
-        self._last_close[traded] = bar.close[traded]
+        np.copyto(
+            self._last_close, bar.close, where=np.isfinite(bar.close)
+        )  # a symbol that did not trade keeps its last
         valuation = self.ledger.value_closes(self._last_close)
         equity = float(valuation.equity)
 
@@ -602,7 +603,8 @@ class Engine:
         (redone when `extend` replaced the panel): the same elementwise floats the plan computes from row k alone."""
         if self._bad_bar is None or self._bad_bar[0] is not self._volatility:
             self._bad_bar = (self._volatility, self.risk.bad_bar(self._volatility))
-        return self._bad_bar[1][k]
+        row: Array = self._bad_bar[1][k]
+        return row
 
     def _construct(self, k: int, decision: Decision) -> Decision:
         """The board's odds turned into a book by `risk.construction` (or the decision as it came).

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from papertrader.config.settings import RiskSettings
-from papertrader.core.arrays import Array
+from papertrader.core.arrays import Array, BoolArray
 from papertrader.domain.events import DrawdownExited, GapThrough
 from papertrader.domain.types import Order, OrderType, Side, TimeInForce
 from papertrader.engine.protection import is_protective
@@ -63,7 +63,7 @@ class _Assessment:
     gap: bool
     plan: GuardPlan
     levels: Array
-    hit: Array | None  # None when the caller did not ask (no protective stop is working to compare with)
+    hit: BoolArray | None  # None when the caller did not ask (no protective stop is working to compare with)
 
 
 class DrawdownGuard:
@@ -239,10 +239,10 @@ class DrawdownGuard:
                     left[i] = keep
         if len(self.symbols) == 1:  # `crossed` for the one symbol in floats (numpy's call cost dominates)
             q, level = float(left[0]), float(terms.levels[0])
-            reached = q > 0 and float(bar.low[0]) <= level or q < 0 and float(bar.high[0]) >= level
-            hits: Sequence[int] = [0] if reached and math.isfinite(level) else []
+            reached = (q > 0 and float(bar.low[0]) <= level) or (q < 0 and float(bar.high[0]) >= level)
+            hits = [0] if reached and math.isfinite(level) else []
         else:
-            hits = crossed(terms.levels, left, bar.low, bar.high).nonzero()[0]
+            hits = crossed(terms.levels, left, bar.low, bar.high).nonzero()[0].tolist()
         for i in hits:
             # a bar that opened beyond the level fills at the open, never better than the market gave
             if left[i] > 0:

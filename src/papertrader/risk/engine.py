@@ -404,9 +404,8 @@ class RiskEngine:
         if not np.count_nonzero(above):
             return None
         gross = float(ap.sum())
-        if factor is not None and budget is not None:
-            if _budget_cut(gross, float((ap * factor).sum()), budget) > slack:
-                return above
+        if factor is not None and budget is not None and _budget_cut(gross, float((ap * factor).sum()), budget) > slack:
+            return above
         over = above & (ap > s.max_position_fraction + slack)
         if gross > self._gross_cap() + slack:
             over |= above

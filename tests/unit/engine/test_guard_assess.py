@@ -103,7 +103,9 @@ def test_fused_and_one_symbol_assessments_equal_the_drawdown_functions_on_synthe
 def test_fused_assessment_equals_the_drawdown_functions_on_real_bars(width: int) -> None:
     spy, aapl = load_shared_daily("SPY").iloc[-400:], load_shared_daily("AAPL").iloc[-400:]
     guard = DrawdownGuard("r", ("SPY", "AAPL"), RiskSettings(max_drawdown=0.05))
-    col = {c: np.column_stack([spy[c].to_numpy(float), aapl[c].to_numpy(float)]) for c in ("open", "high", "low", "close")}
+    col = {
+        c: np.column_stack([spy[c].to_numpy(float), aapl[c].to_numpy(float)]) for c in ("open", "high", "low", "close")
+    }
     if width == 1:  # SPY alone: the one-symbol float path
         guard = DrawdownGuard("r", ("SPY",), RiskSettings(max_drawdown=0.05))
         col = {c: v[:, :1] for c, v in col.items()}

@@ -56,7 +56,9 @@ def _same(a: RiskPlan, b: RiskPlan) -> None:
 
 @settings(max_examples=500, deadline=None)
 @given(
-    book=st.lists(st.tuples(weight, price, held, vol, st.floats(0.05, 0.95), st.floats(0.5, 3.0)), min_size=2, max_size=8),
+    book=st.lists(
+        st.tuples(weight, price, held, vol, st.floats(0.05, 0.95), st.floats(0.5, 3.0)), min_size=2, max_size=8
+    ),
     equity=st.floats(1_000, 5_000_000),
     band=st.sampled_from([0.0, 0.05, 0.2, 10.0]),
     allow_short=st.booleans(),
