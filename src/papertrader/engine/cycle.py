@@ -72,6 +72,8 @@ log = logging.getLogger(__name__)
 EXTEND_CHECK_ROWS = 32
 #: the live ATR tail, in ATR periods: Wilder smoothing keeps (1 - 1/14)^700 ~ 3e-23 of a seed that far back
 ATR_TAIL_PERIODS = 50
+#: rows of the drawdown budget's bad-bar factors computed at once (one pass per block instead of one per cycle)
+BAD_BAR_BLOCK = 256
 
 
 class Recorder(Protocol):
@@ -122,7 +124,8 @@ class Engine:
         self.risk = RiskEngine(panel.symbols, limits, settings.strategy.rebalance_band, ppy)
         self.guard = DrawdownGuard(run_id, panel.symbols, settings.risk) if settings.risk.drawdown_budget else None
         self._volatility = trailing_volatility(panel.prices.close, settings.risk.vol_window, ppy)
-        self._bad_bar: tuple[Array, Array] | None = None  # (volatility panel, its risk.bad_bar): see _bad_bar_row
+        #: (volatility panel, first row, risk.bad_bar of a block of its rows from there): see _bad_bar_row
+        self._bad_bar: tuple[Array, int, Array] | None = None
         self.protector: Protector | None = None
         if settings.risk.protective_stops:
             self.protector = Protector(
@@ -599,11 +602,14 @@ class Engine:
                 self.broker.apply_dividend(symbol, to_decimal(amount), at, report)
 
     def _bad_bar_row(self, k: int) -> Array:
-        """Cycle k's bad-bar loss factors for the drawdown budget, from one pass over the run's volatility panel
-        (redone when `extend` replaced the panel): the same elementwise floats the plan computes from row k alone."""
-        if self._bad_bar is None or self._bad_bar[0] is not self._volatility:
-            self._bad_bar = (self._volatility, self.risk.bad_bar(self._volatility))
-        row: Array = self._bad_bar[1][k]
+        """Cycle k's bad-bar loss factors for the drawdown budget, computed for a block of BAD_BAR_BLOCK rows at a
+        time (memory stays bounded; redone when `extend` replaced the panel): the same elementwise floats the plan
+        computes from row k alone."""
+        cached = self._bad_bar
+        if cached is None or cached[0] is not self._volatility or not 0 <= k - cached[1] < len(cached[2]):
+            rows = self._volatility[k : k + BAD_BAR_BLOCK]
+            cached = self._bad_bar = (self._volatility, k, self.risk.bad_bar(rows))
+        row: Array = cached[2][k - cached[1]]
         return row
 
     def _construct(self, k: int, decision: Decision) -> Decision:
