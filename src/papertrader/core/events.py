@@ -47,6 +47,10 @@ class EventBus:
         """Whether any handler listens to this kind: a publisher may skip building events nobody reads."""
         return bool(self._handlers.get(kind)) or bool(self._handlers.get("*"))
 
+    def idle(self) -> bool:
+        """Whether no handler listens to anything: a publisher may skip publishing (and building) altogether."""
+        return not any(self._handlers.values())
+
     def publish(self, event: Published) -> None:
         """Deliver the event to its kind's handlers, then to the catch-all ones."""
         for handler in (*self._handlers.get(event.kind, ()), *self._handlers.get("*", ())):

@@ -72,6 +72,8 @@ log = logging.getLogger(__name__)
 EXTEND_CHECK_ROWS = 32
 #: the live ATR tail, in ATR periods: Wilder smoothing keeps (1 - 1/14)^700 ~ 3e-23 of a seed that far back
 ATR_TAIL_PERIODS = 50
+#: rows of the drawdown budget's bad-bar factors computed at once (one pass per block instead of one per cycle)
+BAD_BAR_BLOCK = 256
 
 
 class Recorder(Protocol):
@@ -131,6 +133,8 @@ class Engine:
         self.risk = RiskEngine(panel.symbols, limits, settings.strategy.rebalance_band, ppy)
         self.guard = DrawdownGuard(run_id, panel.symbols, settings.risk) if settings.risk.drawdown_budget else None
         self._volatility = trailing_volatility(panel.prices.close, settings.risk.vol_window, ppy)
+        #: (volatility panel, first row, risk.bad_bar of a block of its rows from there): see _bad_bar_row
+        self._bad_bar: tuple[Array, int, Array] | None = None
         self.protector: Protector | None = None
         if settings.risk.protective_stops:
             self.protector = Protector(
@@ -344,7 +348,9 @@ class Engine:
         if self.recorder is not None:
             self.recorder.settle()  # the last cycle's orders are committed before this bar can fill them
         bar = self.panel.bar(k)
-        report = BrokerReport()
+        # the events only a recorder or a listener reads are built only for one (a plain backtest has neither)
+        recording = self.recorder is not None
+        report = BrokerReport(transitions=recording or not self.bus.idle())
         self.clock.advance_to(max(bar.open_time, self.clock.now()))  # quotes inside this bar may have moved it on
         changed: dict[str, Position] = {}
         if self.panel.as_traded is not None:
@@ -355,23 +361,27 @@ class Engine:
             peak = self.risk.kill_switch.peak
             cash = float(self.ledger.cash)
             guarded = self.guard.before(bar, peak, cash, held, pending, self._last_close, self.broker, report)
+        filled_read = recording or self.bus.wants(OrderFilled.KIND)
         self.broker.on_bars(bar, self.ledger.cash, report)
         for fill in report.fills:
             changed[fill.symbol] = self.ledger.apply(fill)
-            report.events.append(_filled(fill))
+            if filled_read:
+                report.events.append(_filled(fill))
         if self.guard is not None and guarded is not None:
             booked = len(report.fills)
             self.guard.after(k, bar, guarded, self.holdings(), self.broker, report)
             for fill in report.fills[booked:]:
                 changed[fill.symbol] = self.ledger.apply(fill)
-                report.events.append(_filled(fill))
+                if filled_read:
+                    report.events.append(_filled(fill))
         if self.protector is not None:
             self.protector.on_fills(report.fills, report.events)
 
         self.clock.advance_to(bar.close_time)
         now = bar.close_time
-        traded = np.isfinite(bar.close)
-        self._last_close[traded] = bar.close[traded]
+        np.copyto(
+            self._last_close, bar.close, where=np.isfinite(bar.close)
+        )  # a symbol that did not trade keeps its last
         valuation = self.ledger.value_closes(self._last_close)
         equity = float(valuation.equity)
 
@@ -402,12 +412,18 @@ class Engine:
             if self.settings.risk.drawdown_budget:
                 limit = budget_limit(self.settings.risk.max_drawdown, self.settings.risk.budget_margin)
                 budget = budget_fraction(equity, self.risk.kill_switch.peak, limit)
-            inputs = RiskInputs(decision.p_win, decision.payoff, self._volatility[k], budget)
+            bad_bar = self._bad_bar_row(k) if budget is not None else None
+            inputs = RiskInputs(decision.p_win, decision.payoff, self._volatility[k], budget, bad_bar)
             committed = held + self.broker.pending_qty()
             plan = self.risk.plan(now, decision.weights, self._last_close, committed, equity, inputs)
             report.events.extend(plan.events)
             report.events.extend(decision.events)
-            for i in np.flatnonzero(decision.weights != self._last_target):
+            changes = (
+                (decision.weights != self._last_target).nonzero()[0]
+                if recording or self.bus.wants(SignalChanged.KIND)
+                else ()
+            )
+            for i in changes:
                 signal = SignalChanged(
                     now,
                     symbol=self.panel.symbols[i],
@@ -421,6 +437,7 @@ class Engine:
             self._last_target = decision.weights
         # observe-only sends nothing new; a halt's flatten still goes out (it only ever reduces risk)
         intents = plan.intents if not self.observing or self.halted is not None else []
+        submitted_read = recording or self.bus.wants(OrderSubmitted.KIND)
         for seq, intent in enumerate(intents):
             qty = intent.qty
             if intent.qty != intent.target_qty - held[intent.index]:
@@ -439,24 +456,26 @@ class Engine:
                 tif=TimeInForce.DAY,
                 tag=self.strategy.name,
             )
-            report.events.append(
-                OrderSubmitted(now, order.id, order.symbol, order.side, order.qty, order.type, intent.target_weight)
-            )
+            if submitted_read:
+                report.events.append(
+                    OrderSubmitted(now, order.id, order.symbol, order.side, order.qty, order.type, intent.target_weight)
+                )
             self.broker.submit(order, now, report)
         if self.protector is not None:
             self.protector.reconcile(k, now, self.ledger, self.broker, self.broker.pending_qty(), report)
 
-        report.events.append(
-            CycleClosed(
-                now,
-                cycle=k,
-                cash=valuation.cash,
-                equity=valuation.equity,
-                gross_exposure=valuation.gross_exposure,
-                fills=len(report.fills),
-                orders=len(intents),
+        if recording or self.bus.wants(CycleClosed.KIND):
+            report.events.append(
+                CycleClosed(
+                    now,
+                    cycle=k,
+                    cash=valuation.cash,
+                    equity=valuation.equity,
+                    gross_exposure=valuation.gross_exposure,
+                    fills=len(report.fills),
+                    orders=len(intents),
+                )
             )
-        )
         quoted = self._take_quoted(changed)
         if self.recorder is not None:
             self._record(
@@ -473,8 +492,9 @@ class Engine:
                     events=(*quoted.events, *report.events),
                 )
             )
-        for event in report.events:
-            self.bus.publish(event)
+        if not self.bus.idle():
+            for event in report.events:
+                self.bus.publish(event)
         self.latency.add(self._timer() - started)
         return CycleOutcome(k, now, valuation, tuple(report.fills))
 
@@ -609,6 +629,17 @@ class Engine:
                 report.events.append(DividendPaid(at, symbol, per_share, held, paid))
             if amount != 0.0:
                 self.broker.apply_dividend(symbol, to_decimal(amount), at, report)
+
+    def _bad_bar_row(self, k: int) -> Array:
+        """Cycle k's bad-bar loss factors for the drawdown budget, computed for a block of BAD_BAR_BLOCK rows at a
+        time (memory stays bounded; redone when `extend` replaced the panel): the same elementwise floats the plan
+        computes from row k alone."""
+        cached = self._bad_bar
+        if cached is None or cached[0] is not self._volatility or not 0 <= k - cached[1] < len(cached[2]):
+            rows = self._volatility[k : k + BAD_BAR_BLOCK]
+            cached = self._bad_bar = (self._volatility, k, self.risk.bad_bar(rows))
+        row: Array = cached[2][k - cached[1]]
+        return row
 
     def _construct(self, k: int, decision: Decision) -> Decision:
         """The board's odds turned into a book by `risk.construction` (or the decision as it came).

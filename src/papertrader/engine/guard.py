@@ -20,18 +20,19 @@ A gap against the carried positions larger than `gap_allowance` of their value i
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from papertrader.config.settings import RiskSettings
-from papertrader.core.arrays import Array
+from papertrader.core.arrays import Array, BoolArray
 from papertrader.domain.events import DrawdownExited, GapThrough
 from papertrader.domain.types import Order, OrderType, Side, TimeInForce
 from papertrader.engine.protection import is_protective
 from papertrader.execution.broker import BarSlice, BrokerReport, PaperBroker
-from papertrader.risk.drawdown import GuardPlan, budget_limit, crossed, floor_equity, gap_loss, guard_levels, guard_plan
+from papertrader.risk.drawdown import GuardPlan, budget_limit, crossed, floor_equity, guard_plan
 
 GAP_EVENT, EXIT_EVENT = GapThrough.KIND, DrawdownExited.KIND
 GUARD_LEG, GUARD_OPEN_LEG = "dd", "ddo"  # an exit at a level inside the bar; a trim or exit at the open
@@ -62,7 +63,7 @@ class _Assessment:
     gap: bool
     plan: GuardPlan
     levels: Array
-    hit: Array
+    hit: BoolArray | None  # None when the caller did not ask (no protective stop is working to compare with)
 
 
 class DrawdownGuard:
@@ -87,7 +88,8 @@ class DrawdownGuard:
         report: BrokerReport,
     ) -> GuardBar | None:
         """Terms for this bar from the open; withdraws protective stops it beats. None: nothing held or ordered."""
-        a = self._assess(bar.open, bar.low, bar.high, peak, cash, held, pending, last_close)
+        protective = [o for o in broker.working if is_protective(o.id)]
+        a = self._assess(bar.open, bar.low, bar.high, peak, cash, held, pending, last_close, hits=bool(protective))
         if a is None:
             return None
         at = bar.open_time
@@ -102,9 +104,11 @@ class DrawdownGuard:
                     symbols=_gaps(self.symbols, held, last_close, bar.open),
                 )
             )
-        protective = [o for o in broker.working if is_protective(o.id)]
+        hit = a.hit
         first = {
-            o.symbol for o in protective if a.hit[self._index[o.symbol]] and _beyond(o, a.levels, a.book, self._index)
+            o.symbol
+            for o in protective
+            if hit is not None and hit[self._index[o.symbol]] and _beyond(o, a.levels, a.book, self._index)
         }
         for order in protective:
             if order.symbol in first:  # the whole OCO pair goes: the guard exits the position before its stop
@@ -117,7 +121,7 @@ class DrawdownGuard:
         """True when, with nothing but protective legs working, `before` and `after` would do nothing in this bar:
         no gap past the allowance, no trim, no level the bar's range crosses (sparse stepping skips such bars)."""
         a = self._assess(open_, low, high, peak, cash, held, np.zeros_like(held), last_close)
-        return a is None or (not a.gap and not bool(a.hit.any()))
+        return a is None or (not a.gap and not bool(a.hit is not None and a.hit.any()))
 
     def _assess(
         self,
@@ -129,18 +133,30 @@ class DrawdownGuard:
         held: Array,
         pending: Array,
         last_close: Array,
+        hits: bool = True,
     ) -> _Assessment | None:
-        """The guard's reading of a bar from its open: the gap, the plan, each exit level and which the bar hits."""
+        """The guard's reading of a bar from its open: the gap, the plan, each exit level and (hits) which the bar
+        hits; `before` asks for the hits only when a protective stop is working, since only they read them."""
+        if len(self.symbols) == 1:
+            return self._assess_one(open_, low, high, peak, cash, held, pending, last_close)
         s = self.settings
         book = held + pending
         # the positions carried in take the overnight gap even when orders filling at this open close them all
         # (book empty): the gap is still judged, so a loss it causes past the floor is reported as its cause
-        if peak <= 0 or not (book.any() or held.any()):
+        if peak <= 0 or not (np.count_nonzero(book) or np.count_nonzero(held)):
             return None
-        loss, carried = gap_loss(held, last_close, open_)
+        # the operations of gap_loss, guard_levels and crossed (risk/drawdown.py), on the same arrays in the
+        # same order, with each mask computed once (the quiet-span check and the tests hold them together)
+        open_ok = np.isfinite(open_)
+        close_ok = np.isfinite(last_close)
+        ok = close_ok & open_ok & (held != 0)
+        carried_qty, prev = held[ok], last_close[ok]
+        loss = -float((carried_qty * (open_[ok] - prev)).sum())
+        carried = float(np.abs(carried_qty * prev).sum())
         gap = carried > 0 and loss > s.gap_allowance * carried * (1 + 1e-9)
-        reference = np.where(np.isfinite(open_), open_, last_close)
-        marked = np.where(np.isfinite(reference), reference, 0.0)
+        reference = np.where(open_ok, open_, last_close)
+        reference_ok = open_ok | close_ok  # np.isfinite(reference)
+        marked = np.where(reference_ok, reference, 0.0)
         equity = cash + float((held * marked).sum())  # the open fills only swap cash for shares (costs aside)
         exposure = float(np.abs(book * marked).sum())
         plan = guard_plan(
@@ -150,9 +166,63 @@ class DrawdownGuard:
             s.gap_allowance,
             self.exit_cost,
         )
-        levels = guard_levels(reference, book, plan.move)
-        hit = crossed(levels, book, low, high) | (plan.keep < 1.0) & (book != 0)
+        in_book = book != 0
+        with np.errstate(invalid="ignore"):
+            level = reference * (1.0 - np.sign(book) * plan.move)
+            levels = np.where(in_book & reference_ok, np.maximum(level, 0.0), np.nan)
+            if not hits:
+                return _Assessment(book, loss, carried, bool(gap), plan, levels, None)
+            hit = np.where(book > 0, low <= levels, np.where(book < 0, high >= levels, False)) & np.isfinite(levels)
+        if plan.keep < 1.0:
+            hit |= in_book
         return _Assessment(book, loss, carried, bool(gap), plan, levels, hit)
+
+    def _assess_one(
+        self,
+        open_: Array,
+        low: Array,
+        high: Array,
+        peak: float,
+        cash: float,
+        held: Array,
+        pending: Array,
+        last_close: Array,
+    ) -> _Assessment | None:
+        """`_assess` for a one-symbol universe in plain floats: numpy's per-call cost dominates there.
+
+        Each step is the array path's IEEE operation on the one element (a sum of one element is that element,
+        an empty one 0.0, and `np.maximum(x, 0.0)` keeps x only when x > 0 or x is NaN), so the floats and
+        masks are identical; tests/unit/engine/test_guard_assess.py holds the two together.
+        """
+        s = self.settings
+        h, b = float(held[0]), float(held[0] + pending[0])
+        if peak <= 0 or not (b != 0 or h != 0):
+            return None
+        o, c, lo, hi = float(open_[0]), float(last_close[0]), float(low[0]), float(high[0])
+        open_ok, close_ok = math.isfinite(o), math.isfinite(c)
+        if close_ok and open_ok and h != 0:
+            loss, carried = -(h * (o - c)), abs(h * c)
+        else:
+            loss, carried = -0.0, 0.0
+        gap = carried > 0 and loss > s.gap_allowance * carried * (1 + 1e-9)
+        reference = o if open_ok else c
+        reference_ok = open_ok or close_ok
+        marked = reference if reference_ok else 0.0
+        plan = guard_plan(
+            cash + h * marked,
+            abs(b * marked),
+            floor_equity(peak, budget_limit(s.max_drawdown, s.budget_margin)),
+            s.gap_allowance,
+            self.exit_cost,
+        )
+        level = math.nan
+        if b != 0 and reference_ok:
+            direction = 1.0 if b > 0 else -1.0 if b < 0 else b  # np.sign (NaN stays NaN)
+            level = reference * (1.0 - direction * plan.move)
+            level = level if level > 0.0 or level != level else 0.0
+        hit = math.isfinite(level) and (lo <= level if b > 0 else hi >= level if b < 0 else False)
+        hit = hit or (plan.keep < 1.0 and b != 0)
+        return _Assessment(np.array([b]), loss, carried, gap, plan, np.array([level]), np.array([hit]))
 
     def after(
         self, k: int, bar: BarSlice, terms: GuardBar, held: Array, broker: PaperBroker, report: BrokerReport
@@ -162,13 +232,18 @@ class DrawdownGuard:
         left = held.copy()
         cause = "gap" if terms.gap else "trim"
         if plan.keep < 1.0:
-            for i in np.flatnonzero(left != 0):
+            for i in (left != 0).nonzero()[0]:
                 if np.isfinite(bar.open[i]):
                     keep = int(np.trunc(left[i] * plan.keep))
                     self._exit(k, int(i), int(left[i] - keep), float(bar.open[i]), cause, plan, bar, broker, report)
                     left[i] = keep
-        hit = crossed(terms.levels, left, bar.low, bar.high)
-        for i in np.flatnonzero(hit):
+        if len(self.symbols) == 1:  # `crossed` for the one symbol in floats (numpy's call cost dominates)
+            q, level = float(left[0]), float(terms.levels[0])
+            reached = (q > 0 and float(bar.low[0]) <= level) or (q < 0 and float(bar.high[0]) >= level)
+            hits = [0] if reached and math.isfinite(level) else []
+        else:
+            hits = crossed(terms.levels, left, bar.low, bar.high).nonzero()[0].tolist()
+        for i in hits:
             # a bar that opened beyond the level fills at the open, never better than the market gave
             if left[i] > 0:
                 price = min(float(terms.levels[i]), float(bar.open[i]))

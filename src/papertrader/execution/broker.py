@@ -93,10 +93,15 @@ class BrokerReport:
     fills: list[Fill] = field(default_factory=list)
     orders: list[Order] = field(default_factory=list)
     events: list[DomainEvent] = field(default_factory=list)
+    #: False: the caller neither records nor publishes, so the transition events are not built, nor the final
+    #: state of an order the array step fills in full (`orders` is then incomplete: only a recorder reads it)
+    transitions: bool = True
 
     def order_event(self, order: Order, at: datetime, kind: str | None = None) -> None:
         """Record an order's transition as both its new state and an event with the reason."""
         self.orders.append(order)
+        if not self.transitions:
+            return
         self.events.append(
             order_transition(
                 kind or f"order.{order.status.value}",
@@ -518,8 +523,11 @@ class PaperBroker:
         self._fill_seq += 1
         fill = Fill(order.id, order.symbol, order.side, qty, price, fee, at, self._fill_seq)
         report.fills.append(fill)
-        updated = order.fill(qty, price, at)
         notional = price * qty
+        if not report.transitions and qty == order.remaining:
+            self._drop(order.id)  # filled in full, and nobody records or reads its final state
+            return cash - notional - fee if order.side is Side.BUY else cash + notional - fee
+        updated = order.fill(qty, price, at)
         if updated.filled_qty == updated.qty:
             report.order_event(updated, at, "order.filled")
             self._drop(order.id)

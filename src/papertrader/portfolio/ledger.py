@@ -169,9 +169,13 @@ class Ledger:
         """
         if self._slot is None:
             raise ValueError("value_closes() needs a ledger built with its symbols")
-        idx = np.flatnonzero(self._held)
+        idx = self._held.nonzero()[0]
         if idx.size == 0:
             return Valuation(self.cash, ZERO, ZERO)
+        if idx.size == 1:  # one position (a one-symbol run): the same integer arithmetic in Python ints
+            one = _fixed_one(int(self._held[idx[0]]), float(closes[idx[0]]))
+            if one is not None:
+                return Valuation(self.cash, one[0], one[1])
         held = self._held[idx]
         px = closes[idx]
         fixed = fixed_marks(px)
@@ -186,6 +190,27 @@ class Ledger:
 
         symbols = list(self._slot)
         return self.value({symbols[i]: to_decimal(closes[i]) for i in idx})
+
+
+def _fixed_one(held: int, px: float) -> tuple[Decimal, Decimal] | None:
+    """(market value, gross exposure) of one position as `value_closes`' array path books it, or None where that
+    path would refuse the mark or the product (then the caller takes the array and Decimal paths as before).
+
+    The same float tests as `fixed_marks` on one element (`round` rounds half to even, as `np.rint` does; a
+    non-finite mark is refused first, as every comparison refuses it there) and the same int64 room bound.
+    """
+    if not (math.isfinite(px) and px > 0 and px < _MAX_MARK):
+        return None
+    ticks = float(round(px * TICKS_PER_UNIT))
+    if ticks / TICKS_PER_UNIT != px:
+        return None
+    whole = int(ticks)
+    if abs(held) * whole >= _INT64_ROOM:
+        return None
+    common = math.gcd(whole, 1000)
+    exponent = -1 if common == 1000 else -2 if common % 100 == 0 else -3 if common % 10 == 0 else -4
+    worth = held * whole
+    return from_ticks(worth, exponent), from_ticks(abs(worth), exponent)
 
 
 def fixed_marks(px: Array) -> tuple[IntArray, int] | None:

@@ -91,13 +91,15 @@ class RiskInputs:
     """Optional evidence for sizing: calibrated win probability and payoff ratio, volatility, per symbol.
 
     budget: equity above the drawdown floor as a fraction of equity (`drawdown.budget_fraction`); None
-    leaves the drawdown budget out of sizing.
+    leaves the drawdown budget out of sizing. bad_bar: `RiskEngine.bad_bar(volatility)` when the caller
+    computed it for the whole run at once (the engine does); None: computed here from `volatility`.
     """
 
     p_win: Array | None = None
     payoff: Array | None = None
     volatility: Array | None = None
     budget: float | None = None
+    bad_bar: Array | None = None
 
 
 class RiskEngine:
@@ -120,6 +122,10 @@ class RiskEngine:
         self._sector_caps = {i: settings.max_sector_fraction for i in range(len(names)) if (self._sector == i).any()}
         etfs = set(settings.etfs)
         self._etf = np.array([symbol in etfs for symbol in self.symbols], dtype=bool)
+        # the wide fast path's fixed groups: buckets when no price is a penny price, and the sectors
+        self._base_buckets = self._buckets(np.full(len(self.symbols), np.inf))
+        self._base_groups = self._groups(self._base_buckets, self._present_caps(self._base_buckets))
+        self._sector_groups = self._groups(self._sector, self._sector_caps)
 
     def observe(self, at: datetime, session: date, equity: float) -> list[DomainEvent]:
         """Update the loss limits at a cycle's close; events for a limit crossed on this cycle."""
@@ -203,6 +209,13 @@ class RiskEngine:
                 w = bind(w * scale, "drawdown_budget")
         return w, rule
 
+    def bad_bar(self, volatility: Array | None) -> Array:
+        """Bad-bar loss per unit of weight, `z * bar sigma + gap allowance + exit cost`, for one cycle's volatility
+        or a whole (time, symbol) panel at once (elementwise: each row is what that cycle's plan computes)."""
+        s = self.settings
+        sigma = self._sigma(RiskInputs(volatility=volatility))
+        return s.budget_z * sigma + s.gap_allowance + self._exit_cost
+
     def _sigma(self, inputs: RiskInputs) -> Array:
         """One-bar volatility per symbol for the drawdown budget (UNKNOWN_BAR_VOL without an estimate)."""
         if inputs.volatility is None:
@@ -222,11 +235,13 @@ class RiskEngine:
         plan = RiskPlan()
         if equity <= 0:
             return plan
-        if self.shortcuts and not target_weights.any() and not holdings.any():
+        if self.shortcuts and not np.count_nonzero(target_weights) and not np.count_nonzero(holdings):
             return plan  # nothing held or pending and nothing wanted: no rule can order or deny anything
         inputs = inputs or RiskInputs()
         if self.shortcuts and len(self.symbols) == 1 and (inputs.p_win is None or inputs.payoff is None):
             terms = self._terms_one(target_weights, prices, holdings, equity, inputs)
+        elif self.shortcuts:
+            terms = self._terms_wide(target_weights, prices, holdings, equity, inputs)
         else:
             terms = self._terms(target_weights, prices, holdings, equity, inputs)
         self._emit(plan, at, target_weights, prices, holdings, equity, terms)
@@ -263,6 +278,145 @@ class RiskEngine:
             projected = np.where(trade, target_qty * np.where(valid, prices, 0.0) / equity, current)
             trade |= left & self._over_limits(projected, weights, prices, inputs, buckets, sigma)
         return _Terms(weights, rule, current, delta, trade, closing, valid, np.flatnonzero(trade).tolist())
+
+    def _groups(
+        self, labels: npt.NDArray[np.int_], caps: dict[int, float]
+    ) -> list[tuple[npt.NDArray[np.bool_] | None, float]]:
+        """Each capped group's member mask (None: every symbol is a member) and its cap, in `caps` order."""
+        out: list[tuple[npt.NDArray[np.bool_] | None, float]] = []
+        for group, cap in caps.items():
+            members = labels == group
+            out.append((None if bool(members.all()) else members, cap))
+        return out
+
+    def _terms_wide(
+        self, target_weights: Array, prices: Array, holdings: Array, equity: float, inputs: RiskInputs
+    ) -> _Terms:
+        """`_terms` with its numpy passes fused: each absolute value, mask and bad-bar factor computed once.
+
+        Every float operation is the one `limit_weights`, `_terms` and `_over_limits` do, on arrays of the
+        same length in the same order (a group's gross is summed over its members, as `cap_groups` sums it),
+        so the result is identical to the bit; a property test and the real-bar runs hold the two together.
+        """
+        s = self.settings
+        rule: list[str | None] = [None] * len(self.symbols)
+        valid = np.isfinite(prices) & (prices > 0)
+        w = np.where(valid, target_weights, 0.0)
+        aw = np.abs(w)
+
+        def bind(new: Array, name: str) -> Array:
+            nonlocal aw
+            fresh = np.abs(new)
+            cut = fresh < aw - _EPS
+            if np.count_nonzero(cut):
+                for i in cut.nonzero()[0]:
+                    rule[i] = rule[i] or name
+            aw = fresh
+            return new
+
+        def cap(groups: list[tuple[npt.NDArray[np.bool_] | None, float]], name: str) -> None:
+            nonlocal w
+            out = None
+            for members, limit in groups:
+                gross = float(aw.sum()) if members is None else float(aw[members].sum())
+                if gross > limit + 1e-12:
+                    out = w.copy() if out is None else out
+                    if members is None:
+                        out *= limit / gross
+                    else:
+                        out[members] *= limit / gross
+            if out is not None:
+                w = bind(out, name)
+
+        if inputs.p_win is not None and inputs.payoff is not None:
+            w = kelly_weights(inputs.p_win, inputs.payoff, np.sign(w), s.kelly_fraction, s.max_position_fraction)
+            aw = np.abs(w)
+        if s.vol_target is not None and inputs.volatility is not None:
+            w = bind(w * vol_target_scale(inputs.volatility, s.vol_target), "vol_target")
+        if not s.allow_short:
+            w = bind(np.maximum(w, 0.0), "no_short")
+        w = bind(np.minimum(np.maximum(w, -s.max_position_fraction), s.max_position_fraction), "max_position_fraction")
+        if np.count_nonzero(prices < s.penny_below):  # a penny price (or -inf) moves a symbol out of its base bucket
+            buckets = self._buckets(prices)
+            bucket_groups = self._groups(buckets, self._present_caps(buckets))
+        else:
+            bucket_groups = self._base_groups
+        cap(bucket_groups, "bucket_cap")
+        if self._sector_caps:
+            cap(self._sector_groups, "max_sector_fraction")
+        gross_cap = self._gross_cap()
+        gross = float(aw.sum())
+        if gross > gross_cap:
+            w = bind(
+                w * (gross_cap / gross), "max_gross_exposure" if gross_cap < 1 - s.cash_reserve else "cash_reserve"
+            )
+        factor = None
+        if inputs.budget is not None:
+            factor = inputs.bad_bar if inputs.bad_bar is not None else self.bad_bar(inputs.volatility)
+            if inputs.budget <= 0:
+                scale = 0.0
+            else:
+                loss = float((aw * factor).sum())
+                scale = 1.0 if loss <= inputs.budget else inputs.budget / loss
+            if scale < 1.0:
+                w = bind(w * scale, "drawdown_budget")
+        weights = w
+        priced = np.where(valid, prices, 0.0)
+        current = holdings * priced / equity
+        if self.daily.hit:
+            if s.flatten_on_daily_limit:
+                weights = np.zeros_like(weights)
+            else:
+                entering = (np.abs(weights) > np.abs(current) + _EPS) & (np.sign(weights) != -np.sign(current))
+                for i in np.flatnonzero(entering & ~np.isclose(weights, current)):
+                    rule[i] = "daily_loss_limit"
+                weights = np.where(entering, current, weights)
+            aw = np.abs(weights)
+        target_qty = np.trunc(weights * equity / np.where(valid, prices, np.inf))
+        delta = target_qty - holdings
+        flat_now = holdings == 0
+        flat_next = target_qty == 0
+        closing = flat_next & ~flat_now
+        moves = delta != 0
+        # opening | closing is "exactly one side flat"; drifted: past the rebalance band
+        trade = moves & ((flat_now ^ flat_next) | (np.abs(current - weights) > self.rebalance_band))
+        left = moves & ~trade  # only these can a cap broken by drift add to the trades
+        if np.count_nonzero(left):
+            projected = np.where(trade, target_qty * priced / equity, current)
+            over = self._over_wide(projected, aw, factor, inputs.budget, bucket_groups)
+            if over is not None:
+                trade |= left & over
+        return _Terms(weights, rule, current, delta, trade, closing, valid, trade.nonzero()[0].tolist())
+
+    def _over_wide(
+        self,
+        projected: Array,
+        allowed_abs: Array,
+        factor: Array | None,
+        budget: float | None,
+        bucket_groups: list[tuple[npt.NDArray[np.bool_] | None, float]],
+    ) -> npt.NDArray[np.bool_] | None:
+        """`_over_limits` with the absolute values and the bad-bar factor passed in (None: nothing is over)."""
+        s = self.settings
+        slack = s.limit_tolerance + _EPS
+        ap = np.abs(projected)
+        above = ap > allowed_abs + _EPS
+        if not np.count_nonzero(above):
+            return None
+        gross = float(ap.sum())
+        if factor is not None and budget is not None and _budget_cut(gross, float((ap * factor).sum()), budget) > slack:
+            return above
+        over = above & (ap > s.max_position_fraction + slack)
+        if gross > self._gross_cap() + slack:
+            over |= above
+        for groups in (bucket_groups, self._sector_groups):
+            for members, limit in groups:
+                if members is None:
+                    if gross > limit + slack:
+                        over |= above
+                elif float(ap[members].sum()) > limit + slack:
+                    over |= above & members
+        return over
 
     def _terms_one(
         self, target_weights: Array, prices: Array, holdings: Array, equity: float, inputs: RiskInputs
@@ -307,7 +461,7 @@ class RiskEngine:
             )
         bad_bar = None
         if inputs.budget is not None:
-            bad_bar = float(self._sigma(inputs)[0]) * s.budget_z + s.gap_allowance + self._exit_cost
+            bad_bar = self._sigma_one(inputs) * s.budget_z + s.gap_allowance + self._exit_cost
             loss = abs(w) * bad_bar
             if inputs.budget <= 0 or loss > inputs.budget:
                 scale = 0.0 if inputs.budget <= 0 else inputs.budget / loss
@@ -334,6 +488,13 @@ class RiskEngine:
                 cut = _budget_cut(abs(projected), abs(projected) * bad_bar, inputs.budget)
                 trade = cut > s.limit_tolerance + _EPS
         return _Terms([w], [rule], [current], [delta], [trade], [closing], [valid], [0] if trade else [])
+
+    def _sigma_one(self, inputs: RiskInputs) -> float:
+        """`_sigma` of the one symbol in plain floats (the same division and the same fallback)."""
+        if inputs.volatility is None:
+            return UNKNOWN_BAR_VOL
+        sigma = float(inputs.volatility[0]) / math.sqrt(self.periods_per_year)
+        return sigma if math.isfinite(sigma) and sigma >= 0 else UNKNOWN_BAR_VOL
 
     def _over_limit_one(self, projected: float, allowed: float, price: float) -> bool:
         """`_over_limits` for a one-symbol universe, in plain floats."""

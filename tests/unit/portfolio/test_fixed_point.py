@@ -103,3 +103,19 @@ def test_fixed_point_valuation_equals_the_decimal_one_digit_for_digit(
         ledger.apply(Fill(f"o{n}", symbol, side, qty, to_decimal(price), Decimal("1.00"), T0, n))
     closes = np.array(marks)
     assert _fixed_value(ledger, closes) == _decimal_value(ledger, closes)
+
+
+@given(
+    st.sampled_from(list(Side)),
+    st.integers(1, 5_000_000),
+    grid_prices,
+    st.one_of(grid_prices, st.floats(0.01, 5000), st.sampled_from([np.nan, np.inf, 0.0, -1.0, 2e9, 123456.78905])),
+)
+def test_a_single_position_is_valued_in_python_ints_digit_for_digit_as_the_decimal_path(
+    side: Side, qty: int, price: float, mark: float
+) -> None:
+    # one position takes `value_closes`' Python-int path; any mark it refuses falls back, so all agree
+    ledger = Ledger(to_decimal(100000.0), symbols=SYMBOLS)
+    ledger.apply(Fill("o1", "B", side, qty, to_decimal(price), Decimal("1.00"), T0, 1))
+    closes = np.array([1.0, mark, 2.0])
+    assert _fixed_value(ledger, closes) == _decimal_value(ledger, closes)
