@@ -67,10 +67,17 @@ def _run(bars: pd.DataFrame, history: int, steps: int, append: bool, symbols: in
     by_pos = bars.assign(pos=bars.groupby("symbol").cumcount())
     written: list[int] = []
     real_write = store._atomic_write
+    real_many = getattr(store, "_atomic_write_many", None)  # the batched append (absent in earlier checkouts)
 
     def counting(frame: pd.DataFrame, path: Path) -> None:
         written.append(len(frame))
         real_write(frame, path)
+
+    def counting_many(items: Any) -> None:
+        if len(items) > 1:  # one item goes through _atomic_write, counted there
+            written.extend(len(frame) for frame, _ in items)
+        assert real_many is not None
+        real_many(items)
 
     with tempfile.TemporaryDirectory() as tmp:
         lake = Lake(Path(tmp) / "lake", clock=SimClock(datetime(2024, 1, 2, tzinfo=UTC)))
@@ -81,6 +88,8 @@ def _run(bars: pd.DataFrame, history: int, steps: int, append: bool, symbols: in
         bar_cpu: list[float] = []
         bar_wall: list[float] = []
         store._atomic_write = counting  # type: ignore[assignment]
+        if real_many is not None:
+            store._atomic_write_many = counting_many  # type: ignore[attr-defined]
         try:
             for k in range(steps):
                 frame = by_pos[by_pos["pos"] == end + k].drop(columns="pos")
@@ -97,6 +106,8 @@ def _run(bars: pd.DataFrame, history: int, steps: int, append: bool, symbols: in
                 rows.append(sum(written) / symbols)
         finally:
             store._atomic_write = real_write  # type: ignore[assignment]
+            if real_many is not None:
+                store._atomic_write_many = real_many  # type: ignore[attr-defined]
         started = time.perf_counter()
         lake.compact()
         compact_ms = (time.perf_counter() - started) * 1e3 / symbols
