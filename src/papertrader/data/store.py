@@ -356,7 +356,7 @@ def _merged_files(paths: Sequence[Path]) -> pd.DataFrame | pa.Table:
     """Consecutive delta files as one: their Arrow tables end to end when they share a schema (the live
     appends' case), else the pandas union that fills a column some files lack."""
     try:
-        tables = [pq.read_table(p) for p in paths]
+        tables = [pq.ParquetFile(p).read(use_threads=False) for p in paths]  # small files: ~4x read_table's speed
     except (OSError, pa.ArrowException) as exc:
         raise DataError(f"cannot read lake files {', '.join(map(str, paths))}: {exc}") from exc
     if all(t.schema.equals(tables[0].schema, check_metadata=False) for t in tables[1:]):
