@@ -12,6 +12,12 @@ bar on this machine (wall clock, median and max over the bars, divided by the sy
 written to disk per bar per symbol (the deterministic counter the tests compare), `Lake.tidy` after each
 bar (the live loop runs it after the cycle: the after side's delta merges), and the after side's
 end-of-session `Lake.compact` once.
+
+Per whole bar (all symbols): `bar_cpu_ms_*` and `bar_wall_ms_*` time the write plus the tidy after it (CPU time
+of the process, every thread, and wall clock; p50 and p99 over the bars). `--append-only` skips the rewrite side
+(at 200 symbols x 5,000 rows it rewrites a million rows a bar); `--label` names the code measured and `--out` the
+file, so the same script can time an earlier commit (`PYTHONPATH=<old checkout>/src`) beside this one:
+`--symbols 200 --bars 24 --append-only` is the live loop's bar at the soak's size.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -26,6 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from papertrader.core.clock import SimClock
@@ -59,10 +67,17 @@ def _run(bars: pd.DataFrame, history: int, steps: int, append: bool, symbols: in
     by_pos = bars.assign(pos=bars.groupby("symbol").cumcount())
     written: list[int] = []
     real_write = store._atomic_write
+    real_many = getattr(store, "_atomic_write_many", None)  # the batched append (absent in earlier checkouts)
 
     def counting(frame: pd.DataFrame, path: Path) -> None:
         written.append(len(frame))
         real_write(frame, path)
+
+    def counting_many(items: Any) -> None:
+        if len(items) > 1:  # one item goes through _atomic_write, counted there
+            written.extend(len(frame) for frame, _ in items)
+        assert real_many is not None
+        real_many(items)
 
     with tempfile.TemporaryDirectory() as tmp:
         lake = Lake(Path(tmp) / "lake", clock=SimClock(datetime(2024, 1, 2, tzinfo=UTC)))
@@ -70,20 +85,29 @@ def _run(bars: pd.DataFrame, history: int, steps: int, append: bool, symbols: in
         per_bar: list[float] = []
         tidy: list[float] = []
         rows: list[float] = []
+        bar_cpu: list[float] = []
+        bar_wall: list[float] = []
         store._atomic_write = counting  # type: ignore[assignment]
+        if real_many is not None:
+            store._atomic_write_many = counting_many  # type: ignore[attr-defined]
         try:
             for k in range(steps):
                 frame = by_pos[by_pos["pos"] == end + k].drop(columns="pos")
                 written.clear()
-                started = time.perf_counter()
+                cpu0 = time.process_time()
+                started = first = time.perf_counter()
                 lake.write_bars(frame, "1d", "live", fetched_at=datetime(2024, 1, 2, tzinfo=UTC), append=append)
                 per_bar.append((time.perf_counter() - started) * 1e3 / symbols)
                 started = time.perf_counter()
                 lake.tidy()  # what the live loop does after the cycle (merges deltas 8 at a time)
                 tidy.append((time.perf_counter() - started) * 1e3 / symbols)
+                bar_wall.append((time.perf_counter() - first) * 1e3)
+                bar_cpu.append((time.process_time() - cpu0) * 1e3)
                 rows.append(sum(written) / symbols)
         finally:
             store._atomic_write = real_write  # type: ignore[assignment]
+            if real_many is not None:
+                store._atomic_write_many = real_many  # type: ignore[attr-defined]
         started = time.perf_counter()
         lake.compact()
         compact_ms = (time.perf_counter() - started) * 1e3 / symbols
@@ -94,6 +118,10 @@ def _run(bars: pd.DataFrame, history: int, steps: int, append: bool, symbols: in
         "tidy_ms_per_bar_per_symbol_max": round(max(tidy), 3),
         "rows_written_per_bar_per_symbol": round(statistics.mean(rows), 3),
         "compact_ms_per_symbol": round(compact_ms, 3) if append else None,
+        "bar_cpu_ms_p50": round(float(np.percentile(bar_cpu, 50)), 2),
+        "bar_cpu_ms_p99": round(float(np.percentile(bar_cpu, 99)), 2),
+        "bar_wall_ms_p50": round(float(np.percentile(bar_wall, 50)), 2),
+        "bar_wall_ms_p99": round(float(np.percentile(bar_wall, 99)), 2),
     }
 
 
@@ -101,19 +129,35 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--symbols", type=int, default=20)
     parser.add_argument("--bars", type=int, default=10)
+    parser.add_argument("--append-only", action="store_true", help="time only the append side (the live loop's)")
+    parser.add_argument("--label", default=None, help="what code is measured (default: this checkout's commit)")
+    parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
     bars = _bars(args.symbols)
-    result: dict[str, Any] = {"symbols": args.symbols, "bars": args.bars}
-    for mode, append in (("before", False), ("after", True)):
+    result: dict[str, Any] = {"symbols": args.symbols, "bars": args.bars, "code": args.label or _commit()}
+    modes = (("after", True),) if args.append_only else (("before", False), ("after", True))
+    for mode, append in modes:
         result[mode] = {str(h): _run(bars, h, args.bars, append, args.symbols) for h in HISTORIES}
         print(mode, json.dumps(result[mode]), flush=True)
     after = result["after"]
     result["after_ratio_5000_vs_500"] = round(
         after["5000"]["ms_per_bar_per_symbol_median"] / after["500"]["ms_per_bar_per_symbol_median"], 3
     )
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {OUT}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {args.out}")
+
+
+def _commit() -> str:
+    """The commit of the papertrader package being measured (its checkout's HEAD), or 'unknown'."""
+    import papertrader
+
+    where = Path(papertrader.__file__).resolve().parent
+    try:
+        done = subprocess.run(["git", "-C", str(where), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    except OSError:
+        return "unknown"
+    return done.stdout.strip() or "unknown"
 
 
 if __name__ == "__main__":

@@ -130,6 +130,24 @@ def last_stamp_ns(path: Path) -> int | None:
     return int(values.max()) if len(values) else None
 
 
+#: A base file's newest stamp by (path, identity): an atomic replace changes the identity, so an entry never
+#: goes stale; it spares the live append a footer read per symbol and bar.
+_BASE_LAST: dict[tuple[Path, FileStamp], int | None] = {}
+_BASE_LAST_MAX: Final = 8192
+
+
+def base_last_ns(base: Path, stamp: FileStamp) -> int | None:
+    """``last_stamp_ns`` of a base, remembered by its identity (read once per version of the file)."""
+    key = (base, stamp)
+    if key in _BASE_LAST:
+        return _BASE_LAST[key]
+    last = last_stamp_ns(base)
+    if len(_BASE_LAST) >= _BASE_LAST_MAX:
+        _BASE_LAST.clear()
+    _BASE_LAST[key] = last
+    return last
+
+
 def scan(base: Path, *, need_last: bool = False) -> Partition | None:
     """The partition whose base is ``base`` (None when there is no base): live deltas in order, dead ones apart.
 
@@ -139,11 +157,12 @@ def scan(base: Path, *, need_last: bool = False) -> Partition | None:
         stamp = file_stamp(base)
     except FileNotFoundError:
         return None
-    found = [d for p in sorted(base.parent.iterdir()) if (d := parse_delta(p)) is not None]
-    orphans = [p for p in base.parent.iterdir() if p.name.startswith(".") and p.name.endswith(".tmp")]
+    listed = sorted(base.parent.iterdir())
+    found = [d for p in listed if (d := parse_delta(p)) is not None]
+    orphans = [p for p in listed if p.name.startswith(".") and p.name.endswith(".tmp")]
     if not found and not need_last:
         return Partition(base, stamp, (), tuple(orphans), None)
-    base_last = last_stamp_ns(base)
+    base_last = base_last_ns(base, stamp)
     floor = base_last if base_last is not None else -(2**63)
     fresh = [d for d in found if d.first_ns > floor]
     live = sorted((d for d in fresh if not any(o.covers(d) for o in fresh)), key=lambda d: d.first_ns)

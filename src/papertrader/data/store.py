@@ -21,7 +21,11 @@ in-memory DuckDB connection and closes it, so no file stays open and no stale me
 Live appends (``write_bars(..., append=True)``, the live loop's per-bar write): rows newer than everything a
 partition holds go to a small delta file beside ``data.parquet`` (``delta_<first>_<last>_<level>.parquet``,
 written atomically the same way), so a bar costs O(new rows), not O(history); see data/deltas.py for the
-rules. Every read (``read_partition``, ``read_bars``, ``read_bars_asof``, ``status``) sees the base and its
+rules. The symbols of one such write are stored together: one Arrow table sliced per symbol, every delta
+written to a temporary file, then one durability barrier (``syncfs`` of the lake's filesystem on Linux, an fsync
+per file elsewhere) before any is renamed into place and one after the renames, so a bar of 200 symbols costs
+two barriers instead of 400 fsyncs, and each symbol's partition is either as it was or holds the whole new bar
+after a crash. Every read (``read_partition``, ``read_bars``, ``read_bars_asof``, ``status``) sees the base and its
 live deltas as one partition, and retries when a writer replaced or removed a file it had listed. Any other
 write to a partition (a correction, a backfill, an import) merges base and deltas into a new base;
 ``tidy`` merges small deltas (the live loop calls it after each cycle) and ``compact`` folds them into the
@@ -48,6 +52,7 @@ appear only once a write supplies them, so older files keep their layout.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import sys
@@ -175,10 +180,15 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _atomic_write(frame: pd.DataFrame, path: Path) -> None:
+def _arrow(frame: pd.DataFrame | pa.Table) -> pa.Table:
+    """A frame as the Arrow table written to disk (a table as it is)."""
+    return frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(frame, preserve_index=False)
+
+
+def _atomic_write(frame: pd.DataFrame | pa.Table, path: Path) -> None:
     """Write a Parquet file so a reader or a crash sees either the old file or the complete new one."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    table = pa.Table.from_pandas(frame, preserve_index=False)
+    table = _arrow(frame)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
         with open(tmp, "wb") as fh:
@@ -190,6 +200,67 @@ def _atomic_write(frame: pd.DataFrame, path: Path) -> None:
         tmp.unlink(missing_ok=True)
         raise
     _fsync_dir(path.parent)
+
+
+def _syncfs_call() -> Callable[[int], int] | None:
+    """libc's syncfs(2) where it exists (Linux, glibc 2.14+), else None."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        call: Callable[[int], int] = ctypes.CDLL(None, use_errno=True).syncfs
+    except (OSError, AttributeError):
+        return None
+    return call
+
+
+_SYNCFS: Final = _syncfs_call()
+
+
+def _sync_all(paths: Sequence[Path]) -> None:
+    """Make these files' data, or these directories' entries, durable: one syncfs(2) of their filesystem when
+    they all live on one, else an fsync each (what a crash must not lose is the same either way)."""
+    if not paths:
+        return
+    if _SYNCFS is not None and len({os.stat(p).st_dev for p in paths}) == 1:
+        fd = os.open(paths[0], os.O_RDONLY)
+        try:
+            if _SYNCFS(fd) == 0:
+                return
+        finally:
+            os.close(fd)
+    for path in paths:
+        if path.is_dir():
+            _fsync_dir(path)
+            continue
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _atomic_write_many(items: Sequence[tuple[pd.DataFrame | pa.Table, Path]]) -> None:
+    """Write several Parquet files, each atomically, with one durability barrier per phase instead of two
+    fsyncs per file: every temporary file is written and made durable before any is renamed into place, and
+    the renames are made durable before returning. A crash leaves each file old or complete, never half."""
+    if len(items) == 1:
+        _atomic_write(*items[0])
+        return
+    tmps: list[Path] = []
+    try:
+        for frame, path in items:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+            tmps.append(tmp)
+            pq.write_table(_arrow(frame), tmp)
+        _sync_all(tmps)
+        for tmp, (_, path) in zip(tmps, items, strict=True):
+            os.replace(tmp, path)
+    except BaseException:
+        for tmp in tmps:
+            tmp.unlink(missing_ok=True)
+        raise
+    _sync_all(sorted({path.parent for _, path in items}))
 
 
 def _read_parquet_file(path: Path) -> pd.DataFrame:
@@ -279,6 +350,29 @@ def _remove(paths: Sequence[Path]) -> None:
     for path in paths:
         path.unlink(missing_ok=True)
     _fsync_dir(paths[0].parent)
+
+
+def _merged_files(paths: Sequence[Path]) -> pd.DataFrame | pa.Table:
+    """Consecutive delta files as one: their Arrow tables end to end when they share a schema (the live
+    appends' case), else the pandas union that fills a column some files lack."""
+    try:
+        tables = [pq.ParquetFile(p).read(use_threads=False) for p in paths]  # small files: ~4x read_table's speed
+    except (OSError, pa.ArrowException) as exc:
+        raise DataError(f"cannot read lake files {', '.join(map(str, paths))}: {exc}") from exc
+    if all(t.schema.equals(tables[0].schema, check_metadata=False) for t in tables[1:]):
+        return pa.concat_tables(tables)
+    return _stored_format(_union([_read_stored(p) for p in paths]))
+
+
+def _remove_all(paths: Sequence[Path]) -> None:
+    """Delete leftover files of several partitions, made durable with one barrier (``_remove`` for one)."""
+    directories = sorted({p.parent for p in paths})
+    if len(directories) <= 1:
+        _remove(paths)
+        return
+    for path in paths:
+        path.unlink(missing_ok=True)
+    _sync_all(directories)
 
 
 def _files(parts: Sequence[tuple[str, str, Partition]]) -> list[str]:
@@ -414,10 +508,13 @@ class Lake:
         fetched = None if fetched_at is None else _utc_bound(fetched_at, "fetched_at")
         written = unchanged = 0
         with self._write_lock():
-            for symbol, rows in result.valid.groupby("symbol", sort=True):
-                w, u = self._merge_partition(str(symbol), iv, rows, source, now, fetched, append=append)
-                written += w
-                unchanged += u
+            if append:
+                written, unchanged = self._append_all(result.valid, iv, source, now, fetched)
+            else:
+                for symbol, rows in result.valid.groupby("symbol", sort=True):
+                    w, u = self._merge_partition(str(symbol), iv, rows, source, now, fetched)
+                    written += w
+                    unchanged += u
             if len(result.quarantined):
                 self._append_quarantine(result.quarantined, iv, source, now)
         symbols = {str(s) for s in result.valid["symbol"]}
@@ -433,6 +530,63 @@ class Lake:
             )
         log.info("wrote %d %s bar(s) from %s (%d unchanged)", written, iv, source, unchanged)
         return WriteReport(written, len(result.quarantined), tuple(sorted(symbols)), unchanged)
+
+    def _append_all(
+        self, valid: pd.DataFrame, interval: str, source: str, now: pd.Timestamp, fetched_ns: int | None
+    ) -> tuple[int, int]:
+        """The live loop's append: each symbol's rows newer than its partition become one delta file, all of
+        them prepared in one frame and written with one durability barrier (``_atomic_write_many``), so a bar
+        of many symbols costs a few milliseconds, not two fsyncs and a pandas round per symbol. A symbol whose
+        rows touch stored stamps (or that has no partition yet) takes ``_merge_partition``'s way.
+        Returns (written, unchanged)."""
+        if valid.empty:
+            return 0, 0
+        with_factor = ADJ_FACTOR in valid.columns
+        new = valid.loc[:, [*BAR_COLUMNS, *([ADJ_FACTOR] if with_factor else [])]].assign(
+            source=source, ingested_at=now
+        )
+        if with_factor:
+            new[ADJ_FACTOR] = _clean_factor(new[ADJ_FACTOR])
+        if fetched_ns is not None:
+            new[FETCHED_AT] = pd.Timestamp(fetched_ns, tz="UTC")
+        new = _stored_format(new.sort_values(["symbol", "ts"], kind="stable").reset_index(drop=True))
+        symbols = new["symbol"].astype(str).to_numpy()
+        stamps = pd.DatetimeIndex(new["ts"]).as_unit("ns").asi8
+        cuts = np.flatnonzero(symbols[1:] != symbols[:-1]) + 1
+        starts, ends = np.concatenate(([0], cuts)), np.concatenate((cuts, [len(new)]))
+        table = pa.Table.from_pandas(new, preserve_index=False)
+        items: list[tuple[pd.DataFrame | pa.Table, Path]] = []
+        done: list[tuple[Partition, Delta]] = []
+        written = unchanged = 0
+        for lo, hi in zip(starts.tolist(), ends.tolist(), strict=True):
+            symbol = symbols[lo]
+            part = scan(self.bars_path(symbol, interval), need_last=True)
+            last = None if part is None else part.last_ns
+            if part is None or last is None or int(stamps[lo:hi].min()) <= last:
+                w, u = self._merge_partition(
+                    symbol, interval, valid[valid["symbol"] == symbol], source, now, fetched_ns, append=True
+                )
+                written, unchanged = written + w, unchanged + u
+                continue
+            delta = Delta(
+                part.base.parent / delta_name(int(stamps[lo]), int(stamps[hi - 1]), 0),
+                int(stamps[lo]),
+                int(stamps[hi - 1]),
+                0,
+            )
+            items.append((table.slice(lo, hi - lo), delta.path))
+            done.append((part, delta))
+            written += hi - lo
+        if items:
+            _atomic_write_many(items)
+        for part, delta in done:
+            live = [*part.live, delta]
+            if len(live) >= MAX_LIVE_DELTAS:
+                self._merge_deltas(part.base.parent, live)
+            elif merge_group(live):
+                self._to_merge.add(part.base)
+            _remove(list(part.dead))
+        return written, unchanged
 
     def _merge_partition(
         self,
@@ -528,12 +682,29 @@ class Lake:
         """
         with self._write_lock():
             pending, self._to_merge = sorted(self._to_merge), set()
+            lives: dict[Path, list[Delta]] = {}
+            dead: list[Path] = []
             for base in pending:
                 part = scan(base)
                 if part is not None:
-                    self._merge_deltas(base.parent, list(part.live))
-                    _remove(list(part.dead))
+                    lives[base.parent] = list(part.live)
+                    dead.extend(part.dead)
+            self._merge_all(lives)
+            _remove_all(dead)
         return len(pending)
+
+    @staticmethod
+    def _merge_all(lives: dict[Path, list[Delta]]) -> None:
+        """``_merge_deltas`` over many partitions at once: each round writes every partition's merged file with
+        one durability barrier, then deletes the sources with another (the same files, the same order)."""
+        while work := [(d, g) for d, live in lives.items() if (g := merge_group(live))]:
+            merged = [(d, g, merged_delta(d, g)) for d, g in work]
+            _atomic_write_many([(_merged_files([x.path for x in g]), m.path) for _, g, m in merged])
+            _remove_all([x.path for _, g, _ in merged for x in g])
+            for d, g, m in merged:
+                live = lives[d]
+                at = live.index(g[0])
+                lives[d] = [*live[:at], m, *live[at + len(g) :]]
 
     def _partition_frame(self, part: Partition) -> pd.DataFrame:
         """A scanned partition's rows: the base, then its live deltas, as ``read_partition`` returns them."""

@@ -656,6 +656,8 @@ class LiveOrchestrator:
             checked = validate_bars(frame)
             valid = checked.valid
             quarantined = [f"{r.symbol} {r.ts:%H:%M} ({r.reason})" for r in checked.quarantined.itertuples()]
+            # durable before the cycle that reads it runs (one batch for every symbol: data/store.py), so a
+            # `--resume`, which reloads its panel from the lake, finds every bar a committed cycle used
             self.lake.write_bars(frame, self.request.interval, batch.source or "live", fetched_at=now, append=True)
             valid = valid[valid["ts"] > pd.Timestamp(since)]
         if expected is not None:
