@@ -160,6 +160,15 @@ class RiskEngine:
         symbol = self.symbols[i] if i >= 0 else "*"
         plan.events.append(kind(at, symbol, rule, numbers))
 
+    def _daily_hold(self, weights: Array, current: Array, rule: list[str | None]) -> Array:
+        """After the daily loss limit: flatten (the setting) or hold every entry and increase at its current weight."""
+        if self.settings.flatten_on_daily_limit:
+            return np.zeros_like(weights)
+        entering = (np.abs(weights) > np.abs(current) + _EPS) & (np.sign(weights) != -np.sign(current))
+        for i in np.flatnonzero(entering & ~np.isclose(weights, current)):
+            rule[i] = "daily_loss_limit"
+        return np.where(entering, current, weights)
+
     def limit_weights(
         self,
         target: Array,
@@ -251,7 +260,6 @@ class RiskEngine:
         self, target_weights: Array, prices: Array, holdings: Array, equity: float, inputs: RiskInputs
     ) -> _Terms:
         """The per-symbol quantities the orders follow from, computed with arrays (any universe)."""
-        s = self.settings
         buckets = self._buckets(prices)
         sigma = self._sigma(inputs) if inputs.budget is not None else None
         weights, rule = self.limit_weights(target_weights, prices, inputs, buckets, sigma)
@@ -259,13 +267,7 @@ class RiskEngine:
         safe = np.where(valid, prices, np.inf)
         current = holdings * np.where(valid, prices, 0.0) / equity
         if self.daily.hit:
-            if s.flatten_on_daily_limit:
-                weights = np.zeros_like(weights)
-            else:
-                entering = (np.abs(weights) > np.abs(current) + _EPS) & (np.sign(weights) != -np.sign(current))
-                for i in np.flatnonzero(entering & ~np.isclose(weights, current)):
-                    rule[i] = "daily_loss_limit"
-                weights = np.where(entering, current, weights)
+            weights = self._daily_hold(weights, current, rule)
         target_qty = np.trunc(weights * equity / safe)
         delta = target_qty - holdings
         opening = (holdings == 0) & (target_qty != 0)
@@ -364,13 +366,7 @@ class RiskEngine:
         priced = np.where(valid, prices, 0.0)
         current = holdings * priced / equity
         if self.daily.hit:
-            if s.flatten_on_daily_limit:
-                weights = np.zeros_like(weights)
-            else:
-                entering = (np.abs(weights) > np.abs(current) + _EPS) & (np.sign(weights) != -np.sign(current))
-                for i in np.flatnonzero(entering & ~np.isclose(weights, current)):
-                    rule[i] = "daily_loss_limit"
-                weights = np.where(entering, current, weights)
+            weights = self._daily_hold(weights, current, rule)
             aw = np.abs(weights)
         target_qty = np.trunc(weights * equity / np.where(valid, prices, np.inf))
         delta = target_qty - holdings
