@@ -25,8 +25,8 @@ Writes benchmarks/results/live_soak.json.
 
 Run: `.venv/bin/python benchmarks/live_soak.py --sessions 7 --symbols 200` (small: `--sessions 2 --symbols 20`).
 On a shared 2-core box a bar of 200 symbols cost ~1.2 s of CPU while each symbol's bar was stored in the lake on
-its own (now one batch per bar: 50 symbols went from ~0.3 s to ~0.08 s of CPU a bar); the committed 200-symbol
-result is `--interval 5m` (546 closes; the 1-minute size is 2,730).
+its own (now one batch per bar: ~0.22 s at p50); the committed 200-symbol result is `--interval 5m` (546 closes;
+the 1-minute size is 2,730).
 """
 
 from __future__ import annotations
