@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -107,3 +109,38 @@ def record_run(
 
 
 EngineFactory = Callable[..., tuple[Engine, list[DomainEvent]]]
+
+
+@functools.lru_cache(maxsize=1)
+def bundled_macro() -> dict[str, pd.DataFrame]:
+    """The real macro series of the bundled source."""
+    from papertrader.data.adapters.bundled import BundledSource
+
+    return dict(BundledSource().series())
+
+
+def fundamentals(symbols: tuple[str, ...], start: pd.Timestamp, end: pd.Timestamp, seed: int = 0) -> pd.DataFrame:
+    """Hand-made (seeded) quarterly reports in Alpha Vantage's shape, published ~3-6 weeks after each quarter."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for symbol in symbols:
+        eps = rng.uniform(0.5, 2.0)
+        for fiscal in pd.date_range(start.tz_localize(None) - pd.Timedelta(days=400), end.tz_localize(None), freq="QE"):
+            eps *= rng.uniform(0.9, 1.12)
+            equity = rng.uniform(20e9, 30e9)
+            rows.append(
+                {
+                    "symbol": symbol,
+                    "fiscal_date_ending": fiscal,
+                    "available_at": (fiscal + pd.Timedelta(days=int(rng.integers(20, 45)), hours=21)).tz_localize(
+                        "UTC"
+                    ),
+                    "reported_eps": eps,
+                    "estimated_eps": eps * rng.uniform(0.95, 1.05),
+                    "net_income": eps * 1e9,
+                    "total_equity": equity,
+                    "total_liabilities": equity * rng.uniform(1, 5),
+                    "total_assets": equity * rng.uniform(3, 7),
+                }
+            )
+    return pd.DataFrame(rows)

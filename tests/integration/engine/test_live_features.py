@@ -7,8 +7,6 @@ pipeline's own tests do), published weeks after each quarter so the point-in-tim
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -21,54 +19,22 @@ from papertrader.features.inputs import External, FeatureInputs
 from papertrader.features.pipeline import FeaturePipeline
 from papertrader.models.resample import resample_bars
 from papertrader.models.specs import feature_spec
-from support import SHARED, load_shared_daily
+from support import SHARED, bundled_macro, fundamentals, load_shared_daily
 
 WINDOWS = (5, 10, 20, 30, 60)
-
-
-@functools.cache
-def _macro() -> dict[str, pd.DataFrame]:
-    from papertrader.data.adapters.bundled import BundledSource
-
-    return dict(BundledSource().series())
-
-
-def _reports(symbols: tuple[str, ...], start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
-    """Quarterly reports in Alpha Vantage's shape, available 20-45 days after the quarter (hand-made, seeded)."""
-    rng = np.random.default_rng(0)
-    rows = []
-    for symbol in symbols:
-        eps = rng.uniform(0.5, 2.0)
-        for fiscal in pd.date_range(start.tz_localize(None) - pd.Timedelta(days=400), end.tz_localize(None), freq="QE"):
-            eps *= rng.uniform(0.9, 1.12)
-            equity = rng.uniform(20e9, 30e9)
-            rows.append(
-                {
-                    "symbol": symbol,
-                    "fiscal_date_ending": fiscal,
-                    "available_at": (fiscal + pd.Timedelta(days=int(rng.integers(20, 45)), hours=21)).tz_localize(
-                        "UTC"
-                    ),
-                    "reported_eps": eps,
-                    "estimated_eps": eps * rng.uniform(0.95, 1.05),
-                    "net_income": eps * 1e9,
-                    "total_equity": equity,
-                    "total_liabilities": equity * rng.uniform(1, 5),
-                    "total_assets": equity * rng.uniform(3, 7),
-                }
-            )
-    return pd.DataFrame(rows)
 
 
 def _board_builder(whole: Panel, fit_rows: int) -> FeatureBuilder:
     """The board's builder: trend SMAs, an LSTM-style fine pipeline and the GRU's coarse pipeline (both with
     macro and fundamentals, scalers fitted on the first rows only), and the LightGBM member's Alpha158."""
-    external = External(macro=_macro(), fundamentals=_reports(whole.symbols, whole.ts[0], whole.ts[-1]))
+    external = External(macro=bundled_macro(), fundamentals=fundamentals(whole.symbols, whole.ts[0], whole.ts[-1]))
     inputs = FeatureInputs(whole.symbols, whole.interval, whole.ts, whole.prices, external)
-    fine = FeaturePipeline(feature_spec(tuple(_macro()), fundamentals=True)).fit(inputs, None, whole.ts[fit_rows])
+    fine = FeaturePipeline(feature_spec(tuple(bundled_macro()), fundamentals=True)).fit(
+        inputs, None, whole.ts[fit_rows]
+    )
     coarse_bars, coarse_interval = resample_bars(panel_bars(whole), whole.interval)
     coarse = FeatureInputs.from_long(coarse_bars, coarse_interval, external, whole.symbols)
-    weekly = FeaturePipeline(feature_spec(tuple(_macro()), fundamentals=True, coarse=True))
+    weekly = FeaturePipeline(feature_spec(tuple(bundled_macro()), fundamentals=True, coarse=True))
     fitted_coarse = weekly.fit(coarse, None, coarse.ts[fit_rows // 5])
     return FeatureBuilder(
         technical_spec(Settings()),
