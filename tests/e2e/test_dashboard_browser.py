@@ -112,7 +112,7 @@ def test_dashboard_follows_a_replay_and_steers_it_in_chromium(replay: tuple[str,
         shutil.rmtree(SCREENSHOTS)
     started = time.monotonic()
     done = subprocess.run(
-        [NODE or "node", str(SCRIPT), "--url", base, "--token", token, "--out", str(SCREENSHOTS)],
+        [NODE or "node", str(SCRIPT), "--url", base, f"--token={token}", "--out", str(SCREENSHOTS)],
         cwd=WEB,
         capture_output=True,
         text=True,

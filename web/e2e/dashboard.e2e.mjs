@@ -1,6 +1,6 @@
 // Browser test of the dashboard against a running replay: Debian's Chromium driven by playwright-core.
 //
-// Usage: node e2e/dashboard.e2e.mjs --url http://127.0.0.1:PORT --token TOKEN --out DIR [--pages-only]
+// Usage: node e2e/dashboard.e2e.mjs --url http://127.0.0.1:PORT --token=TOKEN --out DIR [--pages-only] (--token= form: a token may start with "-")
 // Checks: the dashboard loads from the CLI's #token= URL, the equity figure and chart change as cycles
 // arrive, pause holds the run and resume restarts it, every page renders without console errors or error
 // states at desktop (1400 px) and phone (390 px) widths with no sideways scrolling (the document is no wider
