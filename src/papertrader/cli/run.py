@@ -203,6 +203,9 @@ def paper(
     resume: Annotated[bool, typer.Option(help="continue RUN_ID from its last committed cycle")] = False,
     api: Annotated[bool, typer.Option(help="serve the API and dashboard during the run")] = True,
     keep_serving: Annotated[bool, typer.Option(help="keep the dashboard up after the run until Ctrl-C")] = False,
+    supervise: Annotated[
+        bool, typer.Option(help="live: run it as a child process, restarted with --resume after a crash or kill")
+    ] = False,
     symbols: SymbolsOpt = None,
     start: StartOpt = None,
     end: EndOpt = None,
@@ -214,6 +217,13 @@ def paper(
     if live == replay:
         console.print("[red]error:[/red] choose one of --live or --replay")
         raise typer.Exit(2)
+    if supervise and not live:
+        raise typer.BadParameter("--supervise restarts a live run: use it with --live", param_hint="--supervise")
+    if live and supervise:
+        from papertrader.cli.supervise import supervise_live
+
+        supervise_live(symbol_list(symbols), interval, run_id, resume, api, days, json_file, strategy)
+        return
     if live:
         _live(symbol_list(symbols), interval, run_id, resume, api, days, json_file, strategy)
         return
