@@ -76,9 +76,10 @@ def supervise_live(
     clock = WallClock()
     name = run_id or new_run_id(clock.now())
 
-    def launch(restarts: int) -> subprocess.Popen[bytes]:
-        # a restart resumes the run once it exists (a child that died before creating it starts it afresh)
-        again = resume or (restarts > 0 and open_repository(load_settings()).get_run(name) is not None)
+    def launch(_restarts: int) -> subprocess.Popen[bytes]:
+        # a run that exists is resumed: on a restart, and when a service manager starts the same run id again
+        # (a child that died before creating the run starts it afresh)
+        again = resume or open_repository(load_settings()).get_run(name) is not None
         argv = live_child_argv(
             symbols,
             interval,
