@@ -9,7 +9,7 @@ import typer
 from typer.testing import CliRunner
 
 from papertrader.cli import app
-from papertrader.cli.supervise import live_child_argv
+from papertrader.cli.run import live_child_argv
 
 
 def _paper_options() -> set[str]:
