@@ -20,7 +20,10 @@ Data faults never crash the loop and never trade on bad data: a bar that fails d
 quarantined (in the lake) and counts as missing; a cycle with any symbol missing runs in HOLD (no new
 decisions; working exits, stops and halts still act) with the data component DEGRADED, and DOWN once a
 symbol has missed `stale_after_bars` closes in a row or every source failed; a close with no bars at
-all appends nothing and steps nothing. Trading resumes by itself at the first complete bar.
+all appends nothing and steps nothing. Trading resumes by itself at the first complete bar. Before any of that,
+the symbols a close's request left without their bar are asked again within the bar (`live.refetch_attempts`,
+a doubling backoff on the clock, no retry starting past `schedule.refetch_window`): bars that come then are
+traded as if they had come first. A crashed run is restarted by engine/supervisor.py (`paper --live --supervise`).
 """
 
 from __future__ import annotations
