@@ -12,8 +12,8 @@ The feed is a fake vendor in-process (`FaultyFeed`, over `engine/feed.py` Record
 on a fixed schedule: every 29th bar close is throttled (HTTP 429 for a third of the symbols: their bar is
 missing, the cycle holds), every 97th answers 5xx for another third, and once per session (bar 200) it times
 out for everyone (no cycle runs then; the next close catches up). During session 2 (or the middle one) the run
-is killed with SIGKILL once it has committed 100 minutes of that session, and resumed 10 simulated minutes later
-in a fresh process with `--resume`.
+is killed with SIGKILL once it has committed 100 minutes of that session, and resumed `--restart-after` simulated
+seconds after its due time (default: the supervisor's first backoff, 2 s) in a fresh process with `--resume`.
 
 Measured: per-bar wall and CPU milliseconds (feed request to cycle handed to the recorder, the `on_cycle` hook;
 CPU time counts every thread of the process, so it holds still when other jobs load the box), the process RSS at
@@ -53,7 +53,8 @@ RESULTS = HERE / "results"
 HISTORY_SESSIONS = 2
 THROTTLE_EVERY, FIVE_XX_EVERY, TIMEOUT_AT = 29, 97, 200
 KILL_AFTER = 100
-DOWNTIME = timedelta(minutes=10)
+#: the kill lands once the killed close's cycle committed, at its due time (close + live.fetch_delay_seconds)
+KILLED_AFTER_CLOSE = timedelta(seconds=5)
 
 
 def minute_bars(symbols: int, sessions: int, interval: str = "1m") -> pd.DataFrame:
@@ -210,7 +211,7 @@ def _count_reasons(down: list[tuple[datetime, str]]) -> dict[str, int]:
     return out
 
 
-def soak(sessions: int, symbols: int, interval: str = "1m") -> dict[str, Any]:
+def soak(sessions: int, symbols: int, interval: str = "1m", restart_after: float = 2.0) -> dict[str, Any]:
     """Run, kill, resume and score; the numbers the issue asks for."""
     from papertrader.data.store import Lake
     from papertrader.domain.sessions import NEW_YORK
@@ -262,7 +263,8 @@ def soak(sessions: int, symbols: int, interval: str = "1m") -> dict[str, Any]:
             err = (home / "child-0.err").read_text()[-3000:]
             sys.exit(f"the run ended before the kill (rc {first.returncode}):\n{err}")
         status_after_kill = repo.get_run("soak").status.value  # type: ignore[union-attr]
-        second = launch(killed_at + DOWNTIME, True, len(live_days) - live_days.index(kill_day))
+        downtime = KILLED_AFTER_CLOSE + timedelta(seconds=restart_after)  # the supervisor's restart (--resume)
+        second = launch(killed_at + downtime, True, len(live_days) - live_days.index(kill_day))
         if second.wait() != 0:
             sys.exit("the resumed run failed:\n" + (home / "child-1.err").read_text()[-3000:])
         row = repo.get_run("soak")
@@ -324,7 +326,8 @@ def soak(sessions: int, symbols: int, interval: str = "1m") -> dict[str, Any]:
             "5xx_every_n_closes": FIVE_XX_EVERY,
             "timeout_bar_of_each_session": TIMEOUT_AT,
             "sigkill": f"session {sorted(per_day).index(kill_day.isoformat()) + 1}, {KILL_AFTER}+ min after the open",
-            "downtime_minutes": DOWNTIME.total_seconds() / 60,
+            "downtime_minutes": downtime.total_seconds() / 60,
+            "restart_after_s": restart_after,
         },
         "input": "SPY 1-minute trades, Jan 2011, shared/data, scaled onto tickers T000.. (ticker j: x(1 + j/500))",
         "feed": "in-process fake vendor over recorded bars (not an HTTP loopback)",
@@ -338,6 +341,12 @@ def main() -> None:
     parser.add_argument("--symbols", type=int, default=200)
     parser.add_argument("--interval", default="1m", help="bar interval: 1m (the issue's), or 5m/15m to run quicker")
     parser.add_argument("--out", type=Path, default=RESULTS / "live_soak.json")
+    parser.add_argument(
+        "--restart-after",
+        type=float,
+        help="simulated seconds from the SIGKILL to the restart with --resume (default: the supervisor's first "
+        "backoff, 2 s; 600 is the 10 minutes of an operator noticing)",
+    )
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--start", help=argparse.SUPPRESS)
     parser.add_argument("--log", type=Path, help=argparse.SUPPRESS)
@@ -353,7 +362,11 @@ def main() -> None:
         start = datetime.fromisoformat(args.start)
         child(args.child, args.symbols, args.sessions, args.interval, args.days, start, args.resume, args.log)
         return
-    result = soak(args.sessions, args.symbols, args.interval)
+    if args.restart_after is None:  # what the supervisor (paper --live --supervise) waits before its first restart
+        from papertrader.engine.supervisor import RestartPolicy
+
+        args.restart_after = RestartPolicy().first_backoff_s
+    result = soak(args.sessions, args.symbols, args.interval, args.restart_after)
     print(json.dumps(result, indent=2))
     args.out.parent.mkdir(exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))

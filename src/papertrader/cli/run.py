@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import json
+import signal
+import subprocess
+import sys
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -203,6 +208,9 @@ def paper(
     resume: Annotated[bool, typer.Option(help="continue RUN_ID from its last committed cycle")] = False,
     api: Annotated[bool, typer.Option(help="serve the API and dashboard during the run")] = True,
     keep_serving: Annotated[bool, typer.Option(help="keep the dashboard up after the run until Ctrl-C")] = False,
+    supervise: Annotated[
+        bool, typer.Option(help="live: run it as a child process, restarted with --resume after a crash or kill")
+    ] = False,
     symbols: SymbolsOpt = None,
     start: StartOpt = None,
     end: EndOpt = None,
@@ -214,6 +222,11 @@ def paper(
     if live == replay:
         console.print("[red]error:[/red] choose one of --live or --replay")
         raise typer.Exit(2)
+    if supervise and not live:
+        raise typer.BadParameter("--supervise restarts a live run: use it with --live", param_hint="--supervise")
+    if live and supervise:
+        _supervise_live(symbol_list(symbols), interval, run_id, resume, api, days, json_file, strategy)
+        return
     if live:
         _live(symbol_list(symbols), interval, run_id, resume, api, days, json_file, strategy)
         return
@@ -305,6 +318,95 @@ def _live(
     finally:
         if attach is not None:
             attach.stop()
+
+
+# ---- paper --live --supervise ---------------------------------------------------------------------
+
+#: prctl(2) option: signal the child when its parent dies (Linux)
+_PR_SET_PDEATHSIG = 1
+
+
+def live_child_argv(
+    symbols: tuple[str, ...],
+    interval: str,
+    run_id: str,
+    *,
+    resume: bool,
+    serve_api: bool,
+    days: int | None,
+    json_file: Path | None,
+    strategy: str | None,
+) -> list[str]:
+    """The `papertrader paper --live` command line the supervisor starts (with `--resume` on a restart)."""
+    argv = [sys.executable, "-m", "papertrader", "paper", "--live", "--symbols", ",".join(symbols)]
+    argv += ["--interval", interval, "--run-id", run_id, "--api" if serve_api else "--no-api"]
+    if days is not None:
+        argv += ["--days", str(days)]
+    if json_file is not None:
+        argv += ["--json", str(json_file)]
+    if strategy is not None:
+        argv += ["--strategy", strategy]
+    if resume:
+        argv.append("--resume")
+    return argv
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM it if the supervisor dies, so no orphan keeps trading the run alone."""
+    with contextlib.suppress(OSError, AttributeError):  # not Linux: nothing to ask for
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _supervise_live(
+    symbols: tuple[str, ...],
+    interval: str,
+    run_id: str | None,
+    resume: bool,
+    serve_api: bool,
+    days: int | None,
+    json_file: Path | None,
+    strategy: str | None,
+) -> None:
+    """Run `paper --live` as a child and restart it with `--resume` after each unclean exit (engine/supervisor.py).
+
+    Exit code 0 after a clean stop, 1 when a crash loop made it give up (a service manager's `Restart=on-failure`
+    sees a failure). A run id that exists is resumed, on a restart and when started again.
+    """
+    from papertrader.core.clock import WallClock
+    from papertrader.core.ids import new_run_id
+    from papertrader.engine.supervisor import Supervisor
+
+    if not symbols:
+        raise typer.BadParameter("--live needs --symbols")
+    clock = WallClock()
+    name = run_id or new_run_id(clock.now())
+
+    def launch(_restarts: int) -> subprocess.Popen[bytes]:
+        # a run that exists is resumed: on a restart, and when a service manager starts the same run id again
+        # (a child that died before creating the run starts it afresh)
+        with errors():  # a ledger from a newer release: one line and exit code 2, not a restart loop
+            again = resume or open_repository(load_settings()).get_run(name) is not None
+        argv = live_child_argv(
+            symbols,
+            interval,
+            name,
+            resume=again,
+            serve_api=serve_api,
+            days=days,
+            json_file=json_file,
+            strategy=strategy,
+        )
+        console.print(f"[bold]supervisor[/bold]: starting run {name}{' (resume)' if again else ''}")
+        # its own session: a terminal's Ctrl-C reaches the supervisor, which forwards exactly one SIGTERM
+        return subprocess.Popen(argv, start_new_session=True, preexec_fn=_die_with_parent)
+
+    with stop_on_signal("supervisor: stopping the run after its current cycle (signal again to abort)") as stopping:
+        outcome = Supervisor(
+            launch, clock, should_stop=stopping, say=lambda m: console.print(f"[yellow]supervisor: {m}[/yellow]")
+        ).run()
+    console.print(f"[bold]supervisor[/bold]: run {name} {outcome.outcome} after {outcome.restarts} restart(s)")
+    if outcome.outcome == "gave_up":
+        raise typer.Exit(1)
 
 
 def _repository() -> RunRepository:

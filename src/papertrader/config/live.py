@@ -41,6 +41,23 @@ class LiveSettings(BaseModel):
         description="poll quotes this often between bar closes (marks, protective stops and the kill switch act "
         "at them; the key budgets may stretch it); None leaves quotes off",
     )
+    refetch_attempts: int = Field(
+        3,
+        ge=0,
+        le=10,
+        description="re-requests, within the same bar, of the symbols a bar close's feed request missed (timeout, "
+        "5xx, 429; through the router, so the key budgets still pace them); 0 turns re-fetching off",
+    )
+    refetch_backoff_seconds: float = Field(
+        2.0, gt=0, le=60, description="wait before the first re-request of a bar close; doubled before each next one"
+    )
+    refetch_deadline_seconds: float = Field(
+        20.0,
+        gt=0,
+        le=600,
+        description="no re-request starts later than this after the close's cycle was due (at most a quarter of "
+        "the bar); a close counts on time (live uptime) when its cycle commits within twice this (half a bar)",
+    )
     wait_chunk_seconds: float = Field(
         1.0, gt=0, le=60, description="longest single wall-clock sleep, so a stop request is seen promptly"
     )

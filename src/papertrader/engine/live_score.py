@@ -6,7 +6,10 @@ A paper trial scores a replayed window; a live run is scored the same way over t
   (a close is due `live.fetch_delay_seconds` after it). Closes that fell while the operator had stopped the
   run cleanly (`interrupted` or `finished`, then `--resume`) are not scheduled: nobody asked for them.
 * A scheduled close is **up** when its cycle was committed *on time* and, by the trial's rule, no component's
-  latest health (events stamped at or before the close was due) is ``down``. A close whose cycle ran late,
+  latest health (events stamped at or before the close's on-time limit) is ``down``. The limit is the due time
+  plus `schedule.on_time_window` (twice the in-bar re-fetch window; the due time itself when re-fetching is off),
+  so a close whose bars came on a re-request within the bar is up, and one whose re-requests ran out is down
+  (the data component's verdict is stamped before the limit). A close whose cycle ran late,
   in the catch-up after an unclean stop, is down; a close with no cycle at all is a **missed close**.
 * **Critical failures** are the trial's (the run raised, the drawdown kill switch fired, the ledger rebuilt
   from the event log disagrees with the stored state, which is how a lost fill shows), plus two that only a
@@ -26,7 +29,7 @@ from papertrader.config.live import LiveSettings
 from papertrader.domain.events import DomainEvent, HaltChanged, HealthChanged, KillSwitchFired, LiveRestarted
 from papertrader.domain.sessions import NEW_YORK
 from papertrader.engine.check import check_run
-from papertrader.engine.schedule import plans
+from papertrader.engine.schedule import on_time_window, plans
 from papertrader.engine.trial_score import DOWN, critical_failures, uptime
 from papertrader.persistence.repository import RunRepository
 
@@ -63,10 +66,17 @@ class LiveScore:
 
 @dataclass(frozen=True)
 class ScheduledClose:
-    """One bar close of the calendar: when the bar closed and when its cycle was due."""
+    """One bar close of the calendar: when the bar closed, when its cycle was due and by when it counts on time."""
 
     close: datetime
     due: datetime
+    #: the close's on-time limit (due + the re-fetch allowance); None: the due time itself
+    limit: datetime | None = None
+
+    @property
+    def on_time_by(self) -> datetime:
+        """When the close's health is read: its on-time limit."""
+        return self.due if self.limit is None else self.limit
 
 
 def scheduled_closes(live: LiveSettings, interval: str, first: datetime, until: datetime) -> list[ScheduledClose]:
@@ -74,13 +84,14 @@ def scheduled_closes(live: LiveSettings, interval: str, first: datetime, until: 
     out: list[ScheduledClose] = []
     start = first.astimezone(NEW_YORK).date()
     last_day = until.astimezone(NEW_YORK).date()
+    allowance = on_time_window(live, interval)
     for plan in plans(live.calendar, start, interval, live):
         if plan.day > last_day:
             break
         for close in plan.bar_closes:
             due = close + plan.fetch_delay
             if close >= first and due <= until:
-                out.append(ScheduledClose(close, due))
+                out.append(ScheduledClose(close, due, due + allowance))
     return out
 
 
@@ -101,7 +112,7 @@ def score_live(
     done = set(cycles)
     on_time = [c for c in scheduled if c.close in done and not any(s < c.close and c.due <= at for s, at in late)]
     missed = sum(1 for c in scheduled if c.close not in done)
-    share = uptime(len(scheduled), [c.due for c in on_time], events) if scheduled else math.nan
+    share = uptime(len(scheduled), [c.on_time_by for c in on_time], events) if scheduled else math.nan
     up = round(share * len(scheduled)) if scheduled else 0
     failures = list(critical_failures(raised, events, check_problems))
     crashes = [e for e in restarts if not e.clean]
@@ -130,7 +141,7 @@ def down_closes(
     for c in closes:
         if any(clean and since < c.close <= at for since, at, clean in gaps):
             continue  # not scheduled: the operator had stopped the run
-        while i < len(health) and health[i].ts <= c.due:
+        while i < len(health) and health[i].ts <= c.on_time_by:
             status[health[i].component] = (health[i].status, health[i].message)
             i += 1
         if c.close not in done:

@@ -20,7 +20,10 @@ Data faults never crash the loop and never trade on bad data: a bar that fails d
 quarantined (in the lake) and counts as missing; a cycle with any symbol missing runs in HOLD (no new
 decisions; working exits, stops and halts still act) with the data component DEGRADED, and DOWN once a
 symbol has missed `stale_after_bars` closes in a row or every source failed; a close with no bars at
-all appends nothing and steps nothing. Trading resumes by itself at the first complete bar.
+all appends nothing and steps nothing. Trading resumes by itself at the first complete bar. Before any of that,
+the symbols a close's request left without their bar are asked again within the bar (`live.refetch_attempts`,
+a doubling backoff on the clock, no retry starting past `schedule.refetch_window`): bars that come then are
+traded as if they had come first. A crashed run is restarted by engine/supervisor.py (`paper --live --supervise`).
 """
 
 from __future__ import annotations
@@ -65,7 +68,7 @@ from papertrader.engine.notifier import attach_notifier, no_notifier
 from papertrader.engine.panel import Panel
 from papertrader.engine.recorder import BatchRecorder
 from papertrader.engine.runner import apply_mode, board_health, close_strategy
-from papertrader.engine.schedule import DayPlan, EventKind, ScheduledEvent, plans
+from papertrader.engine.schedule import DayPlan, EventKind, ScheduledEvent, plans, refetch_window
 from papertrader.engine.strategies import Built, FeatureBuilder, calibration_window, member_names
 from papertrader.features.view import FeatureView
 from papertrader.persistence.repository import RunRepository
@@ -223,6 +226,37 @@ class LiveResult:
         }
 
 
+@dataclass(frozen=True)
+class Fetched:
+    """What the feed request(s) of one bar close brought: valid new bars, per-symbol failures, quarantined bars."""
+
+    valid: pd.DataFrame
+    failures: dict[str, str] = field(default_factory=dict)
+    quarantined: tuple[str, ...] = ()
+    quarantined_symbols: frozenset[str] = frozenset()
+    #: when the (last) request was made: the data's health verdict is stamped then
+    at: datetime | None = None
+
+    def missing(self, symbols: Sequence[str], expected: datetime) -> list[str]:
+        """The symbols worth asking again: no valid bar stamped `expected`, and none quarantined."""
+        have = set(self.valid.loc[self.valid["ts"] == pd.Timestamp(expected), "symbol"]) if len(self.valid) else set()
+        return [s for s in symbols if s not in have and s not in self.quarantined_symbols]
+
+    def merge(self, retry: Fetched, asked: Sequence[str]) -> Fetched:
+        """These bars plus a re-request's for the `asked` symbols (whose old failures the retry's replace)."""
+        frames = [f for f in (self.valid, retry.valid) if len(f)]
+        valid = pd.concat(frames, ignore_index=True) if len(frames) > 1 else (frames[0] if frames else self.valid)
+        again = set(asked)
+        failures = {s: why for s, why in self.failures.items() if s not in again} | retry.failures
+        return Fetched(
+            valid,
+            failures,
+            self.quarantined + retry.quarantined,
+            self.quarantined_symbols | retry.quarantined_symbols,
+            retry.at,
+        )
+
+
 Backfill = Callable[[Sequence[str], str, datetime, datetime], None]
 
 
@@ -281,6 +315,8 @@ class LiveOrchestrator:
         self.quotes = quotes if settings.live.quotes_every_s is not None else None
         self._next_quotes: datetime | None = None
         self.quote_sweeps = 0
+        #: re-requests of missing bars within their bar (live.refetch_attempts)
+        self.refetches = 0
 
     # ---- the loop --------------------------------------------------------------------------------
 
@@ -394,7 +430,7 @@ class LiveOrchestrator:
             self._warm_up(plan)
         elif event.kind is EventKind.BAR_CLOSE:
             assert event.bar_ts is not None
-            self._bar_close(event.bar_ts)
+            self._bar_close(event.bar_ts, event.at)
         elif event.kind is EventKind.CLOSE:
             if self.recorder is not None:
                 self.recorder.flush()
@@ -627,8 +663,8 @@ class LiveOrchestrator:
 
     # ---- bar closes ------------------------------------------------------------------------------
 
-    def _bar_close(self, bar_ts: datetime) -> None:
-        """Fetch the bars that closed, append them and step the engine on each new row."""
+    def _bar_close(self, bar_ts: datetime, due: datetime | None = None) -> None:
+        """Fetch the bars that closed (re-requesting missing ones within the bar), append them and step the engine."""
         if self.control is not None:
             self.control.wait_while_paused()
             engine = self.engine
@@ -638,30 +674,23 @@ class LiveOrchestrator:
                 engine.unhalt("trading resumed by the operator")
             if engine is not None:
                 apply_mode(engine, self.control)
-        self._take_new_bars(bar_ts)
+        self._take_new_bars(bar_ts, due)
 
-    def _take_new_bars(self, expected: datetime | None) -> None:
-        """One feed request: quality-check, store, append and step; judge the data's health on the way."""
+    def _take_new_bars(self, expected: datetime | None, due: datetime | None = None) -> None:
+        """Feed request(s): quality-check, store, append and step; judge the data's health on the way.
+
+        At a bar close (`expected` set) the symbols still missing its bar are asked again within the bar
+        (`_refetch`) before the data's health is judged and the cycle runs.
+        """
         engine = self.engine
         if engine is None:
             return
-        now = self.clock.now()
         since = engine.panel.ts[-1].to_pydatetime() + timedelta(microseconds=1)
-        batch = self.feed.fetch(self.request.symbols, self.request.interval, since, now)
-        frame = batch.bars.loc[:, list(BAR_COLUMNS)] if not batch.bars.empty else batch.bars
-        quarantined: list[str] = []
-        valid = frame
-        if not frame.empty:
-            frame = frame.assign(ts=pd.to_datetime(frame["ts"], utc=True))
-            checked = validate_bars(frame)
-            valid = checked.valid
-            quarantined = [f"{r.symbol} {r.ts:%H:%M} ({r.reason})" for r in checked.quarantined.itertuples()]
-            # durable before the cycle that reads it runs (one batch for every symbol: data/store.py), so a
-            # `--resume`, which reloads its panel from the lake, finds every bar a committed cycle used
-            self.lake.write_bars(frame, self.request.interval, batch.source or "live", fetched_at=now, append=True)
-            valid = valid[valid["ts"] > pd.Timestamp(since)]
+        got = self._fetch(self.request.symbols, since)
         if expected is not None:
-            self._judge(expected, valid, batch.failures, quarantined, now)
+            got = self._refetch(expected, since, got, self.clock.now() if due is None else due)
+            self._judge(expected, got.valid, got.failures, got.quarantined, got.at or self.clock.now())
+        valid = got.valid
         if not valid.empty:
             panel = engine.panel.append(valid)
             live = self._live_features()
@@ -672,6 +701,63 @@ class LiveOrchestrator:
         self._step_pending("catching up: this bar closed before the latest one")
         self._prepare_next()
         self._compact_lake(tidy=True)
+
+    def _fetch(self, symbols: Sequence[str], since: datetime, known: Fetched | None = None) -> Fetched:
+        """One feed request: the valid new bars, stored in the lake first, with what failed or was quarantined.
+
+        A re-request passes what the close already `known`s: rows it already has are not stored or taken twice.
+        """
+        now = self.clock.now()
+        batch = self.feed.fetch(symbols, self.request.interval, since, now)
+        frame = batch.bars.loc[:, list(BAR_COLUMNS)] if not batch.bars.empty else batch.bars
+        if not frame.empty:
+            frame = frame.assign(ts=pd.to_datetime(frame["ts"], utc=True))
+            if known is not None and len(known.valid):
+                seen = pd.MultiIndex.from_frame(known.valid[["symbol", "ts"]])
+                frame = frame[~pd.MultiIndex.from_frame(frame[["symbol", "ts"]]).isin(seen)]
+        if frame.empty:
+            return Fetched(frame, dict(batch.failures), at=now)
+        checked = validate_bars(frame)
+        quarantined = tuple(f"{r.symbol} {r.ts:%H:%M} ({r.reason})" for r in checked.quarantined.itertuples())
+        # durable before the cycle that reads it runs (one batch for every symbol: data/store.py), so a
+        # `--resume`, which reloads its panel from the lake, finds every bar a committed cycle used
+        self.lake.write_bars(frame, self.request.interval, batch.source or "live", fetched_at=now, append=True)
+        valid = checked.valid
+        valid = valid[valid["ts"] > pd.Timestamp(since)]
+        bad = frozenset(str(s) for s in checked.quarantined["symbol"])
+        return Fetched(valid, dict(batch.failures), quarantined, bad, now)
+
+    def _refetch(self, expected: datetime, since: datetime, got: Fetched, due: datetime) -> Fetched:
+        """Ask again for the symbols without the expected bar (not the quarantined: their bar came, and was bad),
+        with a doubling backoff on the clock, until they answer, the attempts run out or the next attempt would
+        start past the close's re-fetch window (schedule.refetch_window); each retry is logged.
+
+        Every request goes through the feed (the router's breakers and key budgets pace it as any other).
+        """
+        live = self.settings.live
+        deadline = due + refetch_window(live, self.request.interval)
+        wait = timedelta(seconds=live.refetch_backoff_seconds)
+        for attempt in range(1, live.refetch_attempts + 1):
+            missing = got.missing(self.request.symbols, expected)
+            at = self.clock.now() + wait
+            if not missing or at > deadline:
+                break
+            reasons = sorted({got.failures.get(s, "no bar yet") for s in missing})
+            log.warning(
+                "bar %s: re-fetching %d symbol(s) in %.1f s (attempt %d/%d): %s",
+                f"{expected:%Y-%m-%d %H:%M}Z",
+                len(missing),
+                wait.total_seconds(),
+                attempt,
+                live.refetch_attempts,
+                "; ".join(reasons)[:300],
+            )
+            if not self._wait_until(at):
+                break
+            self.refetches += 1
+            got = got.merge(self._fetch(missing, since, got), missing)
+            wait *= 2
+        return got
 
     def _prepare_next(self) -> None:
         """Between bars: the strategy precomputes what the next cycle already determines (recurrent prefixes)."""

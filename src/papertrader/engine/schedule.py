@@ -129,6 +129,22 @@ def day_plan(exchange: str, day: date, interval: str, settings: LiveSettings) ->
     )
 
 
+def refetch_window(settings: LiveSettings, interval: str) -> timedelta:
+    """How long after a close's due time a re-request of missing bars may still start (zero: re-fetching off).
+
+    At most a quarter of an intraday bar, so the retries of one close never reach into the next one.
+    """
+    if settings.refetch_attempts == 0:
+        return timedelta(0)
+    deadline = timedelta(seconds=settings.refetch_deadline_seconds)
+    return deadline if interval == "1d" else min(deadline, timedelta(minutes=interval_minutes(interval)) / 4)
+
+
+def on_time_window(settings: LiveSettings, interval: str) -> timedelta:
+    """How long after its due time a close's cycle still counts on time: twice the re-fetch window (live uptime)."""
+    return 2 * refetch_window(settings, interval)
+
+
 def next_session(exchange: str, on_or_after: date) -> date:
     """The first session date on or after a date (weekends and holidays skipped)."""
     day = on_or_after
