@@ -32,6 +32,7 @@ the 1-minute size is 2,730).
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
 import signal
@@ -53,6 +54,23 @@ RESULTS = HERE / "results"
 HISTORY_SESSIONS = 2
 THROTTLE_EVERY, FIVE_XX_EVERY, TIMEOUT_AT = 29, 97, 200
 KILL_AFTER = 100
+#: `--feed http`: the live feed's sources (failover order) and their client settings for the loopback vendor: a
+#: short read timeout (the timeout fault costs the breaker's three symbols, not a minute each), quick retries
+#: (their backoff sleeps on the simulated clock) and a made-up premium key metered at the default 75/min
+VENDORS = ("yahoo", "alphavantage")
+CLIENT_ENV = {
+    "PAPERTRADER_YAHOO_TIMEOUT_S": "1.0",
+    "PAPERTRADER_YAHOO_CONNECT_TIMEOUT_S": "5.0",
+    "PAPERTRADER_YAHOO_MAX_ATTEMPTS": "2",
+    "PAPERTRADER_YAHOO_BACKOFF_BASE_S": "0.05",
+    "PAPERTRADER_YAHOO_BACKOFF_MAX_S": "0.1",
+    "PAPERTRADER_ALPHAVANTAGE_READ_TIMEOUT_S": "1.0",
+    "PAPERTRADER_ALPHAVANTAGE_CONNECT_TIMEOUT_S": "5.0",
+    "PAPERTRADER_ALPHAVANTAGE_MAX_RETRIES": "0",
+    "PAPERTRADER_ALPHAVANTAGE_FAILOVER_WAIT_S": "0",
+    "PAPERTRADER_ALPHAVANTAGE_MAX_WAIT_S": "0",
+    "PAPERTRADER_AV_KEYS": "SOAKLOOPBACKKEY0:premium:market",
+}
 DOWNTIME = timedelta(minutes=10)
 
 
@@ -101,8 +119,25 @@ def minute_bars(symbols: int, sessions: int, interval: str = "1m") -> pd.DataFra
     return out
 
 
+def scheduled_fault(calls: int, now: datetime, step: int) -> tuple[str, slice] | None:
+    """The fault of the `calls`-th feed request (1-based) at `now`, and the slice of the symbols it hits.
+
+    Every THROTTLE_EVERY-th request throttles a third of the symbols, every FIVE_XX_EVERY-th answers 5xx for
+    another third, and the bar TIMEOUT_AT minutes after 09:30 ET times out for everyone.
+    """
+    minute = now.astimezone(UTC)
+    bar_of_day = int((minute.hour * 60 + minute.minute - (14 * 60 + 30)) % 1440)  # minutes since 09:30 ET
+    if TIMEOUT_AT <= bar_of_day < TIMEOUT_AT + step:
+        return "timeout", slice(None)
+    if calls % THROTTLE_EVERY == 0:
+        return "throttle", slice(0, None, 3)
+    if calls % FIVE_XX_EVERY == 0:
+        return "5xx", slice(1, None, 3)
+    return None
+
+
 class FaultyFeed:
-    """A fake vendor over recorded bars: throttles, 5xx and one timeout per session on a fixed schedule."""
+    """A fake vendor in-process over recorded bars (`--feed recorded`): the schedule's faults as feed failures."""
 
     def __init__(self, bars: pd.DataFrame, step_minutes: int = 1) -> None:
         from papertrader.engine.feed import RecordedFeed
@@ -121,20 +156,44 @@ class FaultyFeed:
         self.started = time.perf_counter()
         self.cpu_started = time.process_time()
         self.calls += 1
-        minute = now.astimezone(UTC)
-        bar_of_day = int((minute.hour * 60 + minute.minute - (14 * 60 + 30)) % 1440)  # minutes since 09:30 ET
-        if TIMEOUT_AT <= bar_of_day < TIMEOUT_AT + self.step:
+        fault = scheduled_fault(self.calls, now, self.step)
+        if fault is not None and fault[0] == "timeout":
             return FeedBatch(pd.DataFrame(columns=self.inner.bars.columns), dict.fromkeys(symbols, "read timed out"))
         cut: dict[str, str] = {}
-        if self.calls % THROTTLE_EVERY == 0:
-            cut = {s: "HTTP 429: throttled" for s in symbols[0::3]}
-        elif self.calls % FIVE_XX_EVERY == 0:
-            cut = {s: "HTTP 503: service unavailable" for s in symbols[1::3]}
+        if fault is not None:
+            why = {"throttle": "HTTP 429: throttled", "5xx": "HTTP 503: service unavailable"}[fault[0]]
+            cut = dict.fromkeys(list(symbols)[fault[1]], why)
         batch = self.inner.fetch(symbols, interval, since, now)
         if cut:
             rows = batch.bars[~batch.bars["symbol"].isin(list(cut))].reset_index(drop=True)
             return FeedBatch(rows, {**batch.failures, **cut}, batch.source)
         return batch
+
+
+class LoopbackFeed:
+    """`--feed http`: the production feed (`vendor_feed`: RouterFeed over the real Yahoo and Alpha Vantage clients)
+    against the loopback vendor process; before each request it posts the simulated now and the schedule's faults,
+    which the vendor then answers in each vendor's own shape (429 / the AV notice, 503, a held request)."""
+
+    def __init__(self, inner: Any, control: Any, step_minutes: int = 1) -> None:
+        self.inner = inner
+        self.control = control
+        self.step = step_minutes
+        self.calls = 0
+        self.started: float | None = None
+        self.cpu_started = 0.0
+
+    def fetch(self, symbols: Sequence[str], interval: str, since: datetime, now: datetime) -> Any:
+        """Tell the vendor the time and this close's faults, then fetch over HTTP."""
+        from papertrader.data.loopback import Fault
+
+        self.started = time.perf_counter()
+        self.cpu_started = time.process_time()
+        self.calls += 1
+        fault = scheduled_fault(self.calls, now, self.step)
+        hit = [] if fault is None else list(symbols)[fault[1]]
+        self.control.set(now, {s: Fault(fault[0]) for s in hit} if fault is not None else {})
+        return self.inner.fetch(symbols, interval, since, now)
 
 
 def rss_mb() -> float:
@@ -144,9 +203,20 @@ def rss_mb() -> float:
 
 
 def child(
-    home: Path, symbols: int, sessions: int, interval: str, days: int, start: datetime, resume: bool, log_path: Path
+    home: Path,
+    symbols: int,
+    sessions: int,
+    interval: str,
+    days: int,
+    start: datetime,
+    resume: bool,
+    log_path: Path,
+    vendor_url: str | None = None,
 ) -> None:
-    """One process of the run: trade until the sessions are done (or until killed), logging every bar."""
+    """One process of the run: trade until the sessions are done (or until killed), logging every bar.
+
+    With `vendor_url` the feed is the production one over HTTP to the loopback vendor there (`--feed http`).
+    """
     from papertrader.config.live import LiveSettings
     from papertrader.config.settings import Settings, StrategySettings
     from papertrader.core.clock import SimClock
@@ -158,13 +228,18 @@ def child(
     from papertrader.persistence.repository import RunRepository
 
     bars = minute_bars(symbols, sessions, interval)
-    settings = Settings(
-        home=home,
-        strategy=StrategySettings(fast=5, slow=20),
-        live=LiveSettings(retrain_weekdays=(), history_days=10),
-    )
-    feed = FaultyFeed(bars, interval_minutes(interval))
+    live = LiveSettings(retrain_weekdays=(), history_days=10, **({"feed_sources": VENDORS} if vendor_url else {}))
+    settings = Settings(home=home, strategy=StrategySettings(fast=5, slow=20), live=live)
     clock = SimClock(start)
+    feed: FaultyFeed | LoopbackFeed
+    if vendor_url is None:
+        feed = FaultyFeed(bars, interval_minutes(interval))
+    else:
+        from papertrader.data.loopback import RemoteControl
+        from papertrader.engine.orchestrator import vendor_feed
+
+        routed, _backfill, _notes = vendor_feed(settings, clock)  # what `paper --live` builds, URLs from settings
+        feed = LoopbackFeed(routed, RemoteControl(vendor_url), interval_minutes(interval))
     db = make_engine(settings.db_url)
     init_db(db)
     out = log_path.open("a", buffering=1)
@@ -210,7 +285,42 @@ def _count_reasons(down: list[tuple[datetime, str]]) -> dict[str, int]:
     return out
 
 
-def soak(sessions: int, symbols: int, interval: str = "1m") -> dict[str, Any]:
+def start_vendor(home: Path, symbols: int, sessions: int, interval: str) -> tuple[subprocess.Popen[bytes], str]:
+    """The loopback vendor in a process of its own (it outlives the killed run, as a vendor does), and its URL."""
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--vendor", "--symbols", str(symbols)]
+    cmd += ["--sessions", str(sessions)]
+    err = (home / "vendor.err").open("w")
+    proc = subprocess.Popen([*cmd, "--interval", interval], stdout=subprocess.PIPE, stderr=err, cwd=home)
+    atexit.register(proc.kill)  # however the soak ends, the vendor ends with it
+    assert proc.stdout is not None
+    url = proc.stdout.readline().decode().strip()
+    if not url.startswith("http://127.0.0.1:"):
+        proc.kill()
+        sys.exit("the loopback vendor did not start:\n" + (home / "vendor.err").read_text()[-3000:])
+    return proc, url
+
+
+def vendor_counts(url: str) -> dict[str, int]:
+    """Requests the loopback vendor answered, per vendor (`GET /control`)."""
+    import httpx
+
+    counts: dict[str, int] = httpx.get(f"{url}/control", timeout=30.0).json()["requests"]
+    return counts
+
+
+def child_env(home: Path, vendor_url: str | None) -> dict[str, str]:
+    """A child's environment: its home, and with the loopback vendor every client setting pointing there (no
+    user key or token is passed on, and the child runs in `home`, so no `.env` of the caller is read)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PAPERTRADER_AV_", "PAPERTRADER_QUESTRADE_"))}
+    env["PAPERTRADER_HOME"] = str(home)
+    if vendor_url is not None:
+        from papertrader.data.loopback import client_env
+
+        env.update({**CLIENT_ENV, **client_env(vendor_url)})
+    return env
+
+
+def soak(sessions: int, symbols: int, interval: str = "1m", feed: str = "http") -> dict[str, Any]:
     """Run, kill, resume and score; the numbers the issue asks for."""
     from papertrader.data.store import Lake
     from papertrader.domain.sessions import NEW_YORK
@@ -231,14 +341,25 @@ def soak(sessions: int, symbols: int, interval: str = "1m") -> dict[str, Any]:
         db = make_engine(f"sqlite:///{home / 'papertrader.db'}")
         init_db(db)
         repo = RunRepository(db)
+        vendor, vendor_url = start_vendor(home, symbols, sessions, interval) if feed == "http" else (None, None)
 
         def launch(at: datetime, resume: bool, days: int) -> subprocess.Popen[bytes]:
-            cmd = [sys.executable, __file__, "--child", str(home), "--symbols", str(symbols), "--days", str(days)]
+            cmd = [
+                sys.executable,
+                str(Path(__file__).resolve()),
+                "--child",
+                str(home),
+                "--symbols",
+                str(symbols),
+                "--days",
+                str(days),
+            ]
             cmd += ["--interval", interval]
             cmd += ["--sessions", str(sessions), "--start", at.isoformat(), "--log", str(log_path)]
-            env = {**os.environ, "PAPERTRADER_HOME": str(home)}
+            cmd += ["--vendor-url", vendor_url] if vendor_url else []
+            env = child_env(home, vendor_url)
             err = (home / f"child-{int(resume)}.err").open("w")  # a file, not a pipe: a full pipe would block it
-            return subprocess.Popen([*cmd, *(["--resume"] if resume else [])], env=env, stderr=err)
+            return subprocess.Popen([*cmd, *(["--resume"] if resume else [])], env=env, stderr=err, cwd=home)
 
         first = launch(start, False, len(live_days))
         killed_at: datetime | None = None
@@ -272,6 +393,10 @@ def soak(sessions: int, symbols: int, interval: str = "1m") -> dict[str, Any]:
         down = why_down(repo, row.interval, as_of=datetime.fromisoformat(score["as_of"]))
         lost = max(0, check.fills - len(repo.load_fills("soak")))
         lines = [json.loads(line) for line in log_path.read_text().splitlines()]
+        served = vendor_counts(vendor_url) if vendor_url else {}
+        if vendor is not None:
+            vendor.kill()
+            vendor.wait()
     per_day: dict[str, list[dict[str, float]]] = {}
     for line in lines:
         per_day.setdefault(line["day"], []).append(line)
@@ -327,8 +452,24 @@ def soak(sessions: int, symbols: int, interval: str = "1m") -> dict[str, Any]:
             "downtime_minutes": DOWNTIME.total_seconds() / 60,
         },
         "input": "SPY 1-minute trades, Jan 2011, shared/data, scaled onto tickers T000.. (ticker j: x(1 + j/500))",
-        "feed": "in-process fake vendor over recorded bars (not an HTTP loopback)",
+        "feed": FEEDS[feed],
+        "vendor_requests": served,
     }
+
+
+FEEDS = {
+    "http": "the production feed (vendor_feed: RouterFeed, Yahoo then Alpha Vantage, httpx) against the loopback "
+    "vendor (papertrader.data.loopback) in its own process, answering in the vendors' wire formats",
+    "recorded": "in-process fake vendor over recorded bars (FaultyFeed over RecordedFeed; no HTTP)",
+}
+
+
+def vendor_main(symbols: int, sessions: int, interval: str) -> None:
+    """`--vendor`: serve the soak's bars on 127.0.0.1 as of the time the run posts; print the URL first."""
+    from papertrader.data.loopback.server import LoopbackVendor, serve_forever
+
+    vendor = LoopbackVendor(minute_bars(symbols, sessions, interval), interval, hold_s=30.0)
+    serve_forever(vendor, lambda url: print(url, flush=True))
 
 
 def main() -> None:
@@ -337,7 +478,10 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=7)
     parser.add_argument("--symbols", type=int, default=200)
     parser.add_argument("--interval", default="1m", help="bar interval: 1m (the issue's), or 5m/15m to run quicker")
+    parser.add_argument("--feed", choices=sorted(FEEDS), default="http", help="http: the loopback vendor (default)")
     parser.add_argument("--out", type=Path, default=RESULTS / "live_soak.json")
+    parser.add_argument("--vendor", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--vendor-url", help=argparse.SUPPRESS)
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--start", help=argparse.SUPPRESS)
     parser.add_argument("--log", type=Path, help=argparse.SUPPRESS)
@@ -346,14 +490,27 @@ def main() -> None:
     args = parser.parse_args()
     if not SHARED.exists():
         sys.exit(f"shared minute data not found: {SHARED}")
+    if args.vendor:
+        vendor_main(args.symbols, args.sessions, args.interval)
+        return
     if args.child is not None:
         import logging
 
         logging.disable(logging.WARNING)
         start = datetime.fromisoformat(args.start)
-        child(args.child, args.symbols, args.sessions, args.interval, args.days, start, args.resume, args.log)
+        child(
+            args.child,
+            args.symbols,
+            args.sessions,
+            args.interval,
+            args.days,
+            start,
+            args.resume,
+            args.log,
+            args.vendor_url,
+        )
         return
-    result = soak(args.sessions, args.symbols, args.interval)
+    result = soak(args.sessions, args.symbols, args.interval, args.feed)
     print(json.dumps(result, indent=2))
     args.out.parent.mkdir(exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))

@@ -7,7 +7,7 @@ a client's URL setting is pointed at it.
 
 from __future__ import annotations
 
-from papertrader.data.loopback.server import LoopbackVendor, RemoteControl
+from papertrader.data.loopback.server import LoopbackVendor, RemoteControl, client_env
 from papertrader.data.loopback.wire import Fault
 
-__all__ = ["Fault", "LoopbackVendor", "RemoteControl"]
+__all__ = ["Fault", "LoopbackVendor", "RemoteControl", "client_env"]

@@ -66,6 +66,15 @@ _DAY_S: Final = 86_400
 _FAR: Final = 2**40
 
 
+def client_env(url: str) -> dict[str, str]:
+    """The URL settings that point papertrader's Yahoo and Alpha Vantage clients at a loopback vendor at `url`."""
+    root = url.rstrip("/")
+    return {
+        "PAPERTRADER_YAHOO_URL": f"{root}/yahoo/v8/finance/chart/",
+        "PAPERTRADER_ALPHAVANTAGE_URL": f"{root}/av/query",
+    }
+
+
 class LoopbackVendor:
     """Serves recorded bars in Yahoo's and Alpha Vantage's wire formats on 127.0.0.1, gated by a clock."""
 
@@ -104,6 +113,7 @@ class LoopbackVendor:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive, as the vendors: httpx reuses its connection
+            disable_nagle_algorithm = True  # headers and body go out at once, not 40 ms apart (delayed ACK)
 
             def log_message(self, format: str, *args: object) -> None:
                 """Quiet: the vendor logs nothing per request."""
@@ -150,16 +160,16 @@ class LoopbackVendor:
     @property
     def yahoo_url(self) -> str:
         """The chart base URL a Yahoo client appends symbols to."""
-        return f"{self.url}/yahoo/v8/finance/chart/"
+        return client_env(self.url)["PAPERTRADER_YAHOO_URL"]
 
     @property
     def av_url(self) -> str:
         """The Alpha Vantage query endpoint."""
-        return f"{self.url}/av/query"
+        return client_env(self.url)["PAPERTRADER_ALPHAVANTAGE_URL"]
 
     def env(self) -> dict[str, str]:
         """The settings that point the Yahoo and Alpha Vantage clients here."""
-        return {"PAPERTRADER_YAHOO_URL": self.yahoo_url, "PAPERTRADER_ALPHAVANTAGE_URL": self.av_url}
+        return client_env(self.url)
 
     # ---- what the driver controls ----------------------------------------------------------------
 

@@ -72,9 +72,11 @@ class Reply:
 
 @dataclass(frozen=True)
 class Series:
-    """One symbol's bars as arrays, oldest first: bar starts in epoch seconds and the OHLCV values."""
+    """One symbol's bars as arrays, oldest first: bar starts in epoch seconds, their New York session (days since
+    1970-01-01) and the OHLCV values."""
 
     start: IntArray
+    day: IntArray
     open: FloatArray
     high: FloatArray
     low: FloatArray
@@ -88,7 +90,13 @@ class Series:
     def take(self, keep: slice | IntArray) -> Series:
         """The bars at `keep` (a slice or index array)."""
         return Series(
-            self.start[keep], self.open[keep], self.high[keep], self.low[keep], self.close[keep], self.volume[keep]
+            self.start[keep],
+            self.day[keep],
+            self.open[keep],
+            self.high[keep],
+            self.low[keep],
+            self.close[keep],
+            self.volume[keep],
         )
 
 
@@ -97,8 +105,10 @@ def series_by_symbol(bars: pd.DataFrame) -> dict[str, Series]:
     frame = bars.assign(ts=pd.to_datetime(bars["ts"], utc=True)).sort_values(["symbol", "ts"], kind="mergesort")
     out: dict[str, Series] = {}
     for symbol, rows in frame.groupby("symbol", sort=True):
+        local = rows["ts"].dt.tz_convert(NEW_YORK).dt.tz_localize(None).dt.normalize()
         out[str(symbol)] = Series(
             (rows["ts"].astype("int64").to_numpy() // 1_000_000_000).astype(np.int64),
+            (local.astype("int64").to_numpy() // 86_400_000_000_000).astype(np.int64),
             *(rows[c].to_numpy(dtype=np.float64) for c in ("open", "high", "low", "close", "volume")),
         )
     return out
@@ -115,13 +125,12 @@ def sessions(series: Series) -> Series:
     """Daily bars of the intraday bars, one per New York session, stamped at its first bar's start."""
     if not len(series):
         return series
-    days = pd.DatetimeIndex(pd.to_datetime(series.start, unit="s", utc=True)).tz_convert(NEW_YORK).normalize()
-    codes = days.asi8
-    cut = np.flatnonzero(np.diff(codes)) + 1
+    cut = np.flatnonzero(np.diff(series.day)) + 1
     first = np.concatenate(([0], cut))
     last = np.concatenate((cut, [len(series)])) - 1
     return Series(
         series.start[first],
+        series.day[first],
         series.open[first],
         np.maximum.reduceat(series.high, first),
         np.minimum.reduceat(series.low, first),
