@@ -8,15 +8,23 @@ Input: real SPY 1-minute trades of January 2011 (regular session, from shared/da
 ticker j is SPY scaled by 1 + j/500 (a benchmark of per-bar work, not of alpha; every ticker costs the same).
 The first two sessions are the stored history the run warms up on; the live sessions follow.
 
-The feed is a fake vendor in-process (`FaultyFeed`, over `engine/feed.py` RecordedFeed; not an HTTP loopback),
-on a fixed schedule: every 29th bar close is throttled (HTTP 429 for a third of the symbols: their bar is
-missing, the cycle holds), every 97th answers 5xx for another third, and once per session (bar 200) it times
-out for everyone (no cycle runs then; the next close catches up). During session 2 (or the middle one) the run
-is killed with SIGKILL once it has committed 100 minutes of that session, and resumed 10 simulated minutes later
-in a fresh process with `--resume`.
+The feed (`--feed http`, the default) is the one `paper --live` builds (`engine/orchestrator.py` vendor_feed: the
+data router over the Yahoo client, then Alpha Vantage on a made-up premium key, httpx, `live.feed_workers` symbols at
+a time), its URL settings pointed at a loopback fake vendor (`papertrader.data.loopback`) that this script starts in
+a process of its own on 127.0.0.1 (a free port; it outlives the kill, as a vendor would). The vendor serves the bars
+in the vendors' wire formats (Yahoo's v8 chart, Alpha Vantage's TIME_SERIES_INTRADAY) and only those closed by the
+simulated now, which the run posts to it before each request with that close's faults, on a fixed schedule:
+every 29th bar close is throttled (a third of the symbols get Yahoo's HTTP 429 and Alpha Vantage's per-minute
+notice: their bar is missing, the cycle holds), every 97th answers HTTP 503 for another third, and once per
+session (bar 200) every request is held past the clients' read timeout (CLIENT_ENV: 1 s; the breakers open after
+a few symbols; no cycle runs then; the next close catches up). `--feed recorded` is the in-process fake vendor
+(`FaultyFeed` over `engine/feed.py` RecordedFeed, the same schedule as feed failures, no HTTP). During session 2
+(or the middle one) the run is killed with SIGKILL once it has committed 100 minutes of that session, and resumed
+10 simulated minutes later in a fresh process with `--resume`.
 
-Measured: per-bar wall and CPU milliseconds (feed request to cycle handed to the recorder, the `on_cycle` hook;
-CPU time counts every thread of the process, so it holds still when other jobs load the box), the process RSS at
+Measured: per-bar wall and CPU milliseconds (feed request, HTTP round trips included, to cycle handed to the
+recorder, the `on_cycle` hook; CPU time counts every thread of the trading process, not the vendor's, so it holds
+still when other jobs load the box), the process RSS at
 each session's last bar, the run's live score (engine/live_score.py: uptime over scheduled closes, critical
 failures, the crash counted as one), and lost fills (fills in the event log missing from the fills table, by
 `engine/check.py`), and every down close with its reason (`engine/live_score.down_closes`: the injected
