@@ -240,3 +240,18 @@ def test_unknown_symbols_and_paths_get_the_vendors_own_refusals(clock: SimClock,
         assert http.get(vendor.url + "/elsewhere").status_code == 404
         assert http.post(vendor.url + "/control", content=b"{not json").status_code == 400
     assert clock.now().tzinfo is UTC
+
+
+def test_a_feed_asking_several_symbols_at_once_answers_exactly_as_one_at_a_time(
+    bars: pd.DataFrame, clock: SimClock, vendor: LoopbackVendor
+) -> None:
+    vendor.set_faults({"AAA": Fault.SERVER_ERROR})
+    since = clock.now() - timedelta(minutes=45)
+    symbols = ("BBB", "AAA", "NOPE", "BBB")  # order, a failure and a refusal included
+    batches = [
+        RouterFeed(Router([yahoo(vendor, clock)], clock=clock), workers=w).fetch(symbols, "1m", since, clock.now())
+        for w in (1, 4)
+    ]
+    pd.testing.assert_frame_equal(batches[0].bars, batches[1].bars)
+    assert batches[0].failures == batches[1].failures and set(batches[0].failures) == {"AAA", "NOPE"}
+    assert batches[0].source == batches[1].source == "yahoo"
