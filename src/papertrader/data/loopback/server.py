@@ -14,7 +14,7 @@ trailing 30 days, or ``month=YYYY-MM``; ``outputsize=compact`` keeps 100 bars; `
 
 Faults (wire.Fault) are set per symbol, for every vendor or the named ones, and last until replaced:
 THROTTLE, NOTE and SERVER_ERROR answer at once in the vendor's shape; TIMEOUT holds the request until
-`release()` or `hold_s` seconds (the client's own read timeout, set through its settings, ends it first).
+`release()`, new faults, or `hold_s` seconds (the client's own read timeout, from its settings, ends it first).
 Used by `benchmarks/live_soak.py` and the integration tests; a user can run it for a drill of their own
 (`python -m papertrader.data.loopback BARS.csv INTERVAL`).
 """
@@ -197,11 +197,14 @@ class LoopbackVendor:
         with self._lock:
             self._faults = {str(s): Fault(f) for s, f in faults.items()}
             self._fault_vendors = chosen
-            self._released.clear()
+            held, self._released = self._released, threading.Event()
+        held.set()  # requests held under the old faults finish now
 
     def release(self) -> None:
         """Let every held (TIMEOUT) request finish now."""
-        self._released.set()
+        with self._lock:
+            held = self._released
+        held.set()
 
     # ---- answering -------------------------------------------------------------------------------
 
@@ -217,9 +220,9 @@ class LoopbackVendor:
         except (BrokenPipeError, ConnectionResetError):  # the client gave up (its timeout) and left
             req.close_connection = True
 
-    def _fault(self, vendor: str, symbol: str) -> Fault | None:
+    def _fault(self, vendor: str, symbol: str) -> tuple[Fault | None, threading.Event]:
         with self._lock:
-            return self._faults.get(symbol) if vendor in self._fault_vendors else None
+            return (self._faults.get(symbol) if vendor in self._fault_vendors else None), self._released
 
     def _get(self, req: BaseHTTPRequestHandler) -> Reply:
         parsed = urlparse(req.path)
@@ -237,9 +240,9 @@ class LoopbackVendor:
             return Reply(404, b"not found", "text/plain")
         with self._lock:
             self.counts[vendor] += 1
-        fault = self._fault(vendor, symbol)
+        fault, released = self._fault(vendor, symbol)
         if fault is Fault.TIMEOUT:
-            self._released.wait(self.hold_s)  # the client's read timeout ends the request first
+            released.wait(self.hold_s)  # the client's read timeout ends the request first
             return fault_reply(vendor, fault)
         if fault is not None:
             return fault_reply(vendor, fault)
