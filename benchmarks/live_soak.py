@@ -8,15 +8,25 @@ Input: real SPY 1-minute trades of January 2011 (regular session, from shared/da
 ticker j is SPY scaled by 1 + j/500 (a benchmark of per-bar work, not of alpha; every ticker costs the same).
 The first two sessions are the stored history the run warms up on; the live sessions follow.
 
-The feed is a fake vendor in-process (`FaultyFeed`, over `engine/feed.py` RecordedFeed; not an HTTP loopback),
-on a fixed schedule: every 29th bar close is throttled (HTTP 429 for a third of the symbols: their bar is
-missing, the cycle holds), every 97th answers 5xx for another third, and once per session (bar 200) it times
-out for everyone (no cycle runs then; the next close catches up). During session 2 (or the middle one) the run
-is killed with SIGKILL once it has committed 100 minutes of that session, and resumed `--restart-after` simulated
-seconds after its due time (default: the supervisor's first backoff, 2 s) in a fresh process with `--resume`.
+The feed (`--feed http`, the default) is the one `paper --live` builds (`engine/orchestrator.py` vendor_feed: the
+data router over the Yahoo client, then Alpha Vantage on a made-up premium key, httpx, `live.feed_workers` symbols at
+a time), its URL settings pointed at a loopback fake vendor (`papertrader.data.loopback`) that this script starts in
+a process of its own on 127.0.0.1 (a free port; it outlives the kill, as a vendor would). The vendor serves the bars
+in the vendors' wire formats (Yahoo's v8 chart, Alpha Vantage's TIME_SERIES_INTRADAY) and only those closed by the
+simulated now, which the run posts to it before each request with that request's faults (`FaultSchedule`): every
+29th feed request is throttled (a third of the symbols get Yahoo's HTTP 429 and Alpha Vantage's per-minute notice),
+every 97th answers HTTP 503 for another third, and once per session (bar 200) the vendor stalls: the close's first
+request is held past the clients' read timeout for everyone (CLIENT_ENV: 1 s; the breakers open after a few
+symbols). What a request misses, the run's in-bar re-fetch (`live.refetch_*`) asks again within the bar; a symbol
+still missing when the re-fetch deadline passes holds the cycle, and the next close catches up. `--feed recorded` is the in-process fake vendor
+(`FaultyFeed` over `engine/feed.py` RecordedFeed, the same schedule as feed failures, no HTTP). During session 2
+(or the middle one) the run is killed with SIGKILL once it has committed 100 minutes of that session, and resumed
+`--restart-after` simulated seconds after its due time (default: the supervisor's first backoff, 2 s) in a fresh
+process with `--resume`.
 
-Measured: per-bar wall and CPU milliseconds (feed request to cycle handed to the recorder, the `on_cycle` hook;
-CPU time counts every thread of the process, so it holds still when other jobs load the box), the process RSS at
+Measured: per-bar wall and CPU milliseconds (feed request, HTTP round trips included, to cycle handed to the
+recorder, the `on_cycle` hook; CPU time counts every thread of the trading process, not the vendor's, so it holds
+still when other jobs load the box), the process RSS at
 each session's last bar, the run's live score (engine/live_score.py: uptime over scheduled closes, critical
 failures, the crash counted as one), and lost fills (fills in the event log missing from the fills table, by
 `engine/check.py`), and every down close with its reason (`engine/live_score.down_closes`: the injected
@@ -32,6 +42,7 @@ the 1-minute size is 2,730).
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
 import signal
@@ -55,6 +66,23 @@ THROTTLE_EVERY, FIVE_XX_EVERY, TIMEOUT_AT = 29, 97, 200
 KILL_AFTER = 100
 #: the kill lands once the killed close's cycle committed, at its due time (close + live.fetch_delay_seconds)
 KILLED_AFTER_CLOSE = timedelta(seconds=5)
+#: `--feed http`: the live feed's sources (failover order) and their client settings for the loopback vendor: a
+#: short read timeout (the timeout fault costs the breaker's three symbols, not a minute each), quick retries
+#: (their backoff sleeps on the simulated clock) and a made-up premium key metered at the default 75/min
+VENDORS = ("yahoo", "alphavantage")
+CLIENT_ENV = {
+    "PAPERTRADER_YAHOO_TIMEOUT_S": "1.0",
+    "PAPERTRADER_YAHOO_CONNECT_TIMEOUT_S": "5.0",
+    "PAPERTRADER_YAHOO_MAX_ATTEMPTS": "2",
+    "PAPERTRADER_YAHOO_BACKOFF_BASE_S": "0.05",
+    "PAPERTRADER_YAHOO_BACKOFF_MAX_S": "0.1",
+    "PAPERTRADER_ALPHAVANTAGE_READ_TIMEOUT_S": "1.0",
+    "PAPERTRADER_ALPHAVANTAGE_CONNECT_TIMEOUT_S": "5.0",
+    "PAPERTRADER_ALPHAVANTAGE_MAX_RETRIES": "0",
+    "PAPERTRADER_ALPHAVANTAGE_FAILOVER_WAIT_S": "0",
+    "PAPERTRADER_ALPHAVANTAGE_MAX_WAIT_S": "0",
+    "PAPERTRADER_AV_KEYS": "SOAKLOOPBACKKEY0:premium:market",
+}
 
 
 def minute_bars(symbols: int, sessions: int, interval: str = "1m") -> pd.DataFrame:
@@ -102,16 +130,44 @@ def minute_bars(symbols: int, sessions: int, interval: str = "1m") -> pd.DataFra
     return out
 
 
+class FaultSchedule:
+    """The soak's faults, request by request (one schedule per feed, so both feeds see the same faults).
+
+    Every THROTTLE_EVERY-th request throttles a third of the symbols, every FIVE_XX_EVERY-th answers 5xx for
+    another third, and at the bar TIMEOUT_AT minutes after 09:30 ET the vendor stalls: the close's first request
+    times out for everyone (the run's in-bar re-fetch asks again; a retry of that close is answered).
+    """
+
+    def __init__(self, step_minutes: int) -> None:
+        self.step = step_minutes
+        self.calls = 0
+        self.bar: tuple[object, int] | None = None
+
+    def next(self, now: datetime) -> tuple[tuple[str, slice] | None, bool]:
+        """The fault of the request made at `now`, and whether it is the first request of its close."""
+        self.calls += 1
+        minute = now.astimezone(UTC)
+        bar_of_day = int((minute.hour * 60 + minute.minute - (14 * 60 + 30)) % 1440)  # minutes since 09:30 ET
+        bar = (minute.date(), bar_of_day // self.step)
+        first = bar != self.bar
+        self.bar = bar
+        if first and TIMEOUT_AT <= bar_of_day < TIMEOUT_AT + self.step:
+            return ("timeout", slice(None)), first
+        if self.calls % THROTTLE_EVERY == 0:
+            return ("throttle", slice(0, None, 3)), first
+        if self.calls % FIVE_XX_EVERY == 0:
+            return ("5xx", slice(1, None, 3)), first
+        return None, first
+
+
 class FaultyFeed:
-    """A fake vendor over recorded bars: throttles, 5xx and one timeout per session on a fixed schedule."""
+    """A fake vendor in-process over recorded bars (`--feed recorded`): the schedule's faults as feed failures."""
 
     def __init__(self, bars: pd.DataFrame, step_minutes: int = 1) -> None:
         from papertrader.engine.feed import RecordedFeed
 
-        self.step = step_minutes
-
         self.inner = RecordedFeed(bars, "fake-vendor")
-        self.calls = 0
+        self.faults = FaultSchedule(step_minutes)
         self.started: float | None = None
         self.cpu_started = 0.0
 
@@ -119,23 +175,46 @@ class FaultyFeed:
         """The closed bars, less what this close's injected fault takes away."""
         from papertrader.engine.feed import FeedBatch
 
-        self.started = time.perf_counter()
-        self.cpu_started = time.process_time()
-        self.calls += 1
-        minute = now.astimezone(UTC)
-        bar_of_day = int((minute.hour * 60 + minute.minute - (14 * 60 + 30)) % 1440)  # minutes since 09:30 ET
-        if TIMEOUT_AT <= bar_of_day < TIMEOUT_AT + self.step:
+        fault, first = self.faults.next(now)
+        if first:  # a bar's time runs from its close's first request, re-fetches included
+            self.started = time.perf_counter()
+            self.cpu_started = time.process_time()
+        if fault is not None and fault[0] == "timeout":
             return FeedBatch(pd.DataFrame(columns=self.inner.bars.columns), dict.fromkeys(symbols, "read timed out"))
         cut: dict[str, str] = {}
-        if self.calls % THROTTLE_EVERY == 0:
-            cut = {s: "HTTP 429: throttled" for s in symbols[0::3]}
-        elif self.calls % FIVE_XX_EVERY == 0:
-            cut = {s: "HTTP 503: service unavailable" for s in symbols[1::3]}
+        if fault is not None:
+            why = {"throttle": "HTTP 429: throttled", "5xx": "HTTP 503: service unavailable"}[fault[0]]
+            cut = dict.fromkeys(list(symbols)[fault[1]], why)
         batch = self.inner.fetch(symbols, interval, since, now)
         if cut:
             rows = batch.bars[~batch.bars["symbol"].isin(list(cut))].reset_index(drop=True)
             return FeedBatch(rows, {**batch.failures, **cut}, batch.source)
         return batch
+
+
+class LoopbackFeed:
+    """`--feed http`: the production feed (`vendor_feed`: RouterFeed over the real Yahoo and Alpha Vantage clients)
+    against the loopback vendor process; before each request it posts the simulated now and the schedule's faults,
+    which the vendor then answers in each vendor's own shape (429 / the AV notice, 503, a held request)."""
+
+    def __init__(self, inner: Any, control: Any, step_minutes: int = 1) -> None:
+        self.inner = inner
+        self.control = control
+        self.faults = FaultSchedule(step_minutes)
+        self.started: float | None = None
+        self.cpu_started = 0.0
+
+    def fetch(self, symbols: Sequence[str], interval: str, since: datetime, now: datetime) -> Any:
+        """Tell the vendor the time and this close's faults, then fetch over HTTP."""
+        from papertrader.data.loopback import Fault
+
+        fault, first = self.faults.next(now)
+        if first:  # a bar's time runs from its close's first request, re-fetches included
+            self.started = time.perf_counter()
+            self.cpu_started = time.process_time()
+        hit = [] if fault is None else list(symbols)[fault[1]]
+        self.control.set(now, {s: Fault(fault[0]) for s in hit} if fault is not None else {})
+        return self.inner.fetch(symbols, interval, since, now)
 
 
 def rss_mb() -> float:
@@ -145,9 +224,20 @@ def rss_mb() -> float:
 
 
 def child(
-    home: Path, symbols: int, sessions: int, interval: str, days: int, start: datetime, resume: bool, log_path: Path
+    home: Path,
+    symbols: int,
+    sessions: int,
+    interval: str,
+    days: int,
+    start: datetime,
+    resume: bool,
+    log_path: Path,
+    vendor_url: str | None = None,
 ) -> None:
-    """One process of the run: trade until the sessions are done (or until killed), logging every bar."""
+    """One process of the run: trade until the sessions are done (or until killed), logging every bar.
+
+    With `vendor_url` the feed is the production one over HTTP to the loopback vendor there (`--feed http`).
+    """
     from papertrader.config.live import LiveSettings
     from papertrader.config.settings import Settings, StrategySettings
     from papertrader.core.clock import SimClock
@@ -159,13 +249,18 @@ def child(
     from papertrader.persistence.repository import RunRepository
 
     bars = minute_bars(symbols, sessions, interval)
-    settings = Settings(
-        home=home,
-        strategy=StrategySettings(fast=5, slow=20),
-        live=LiveSettings(retrain_weekdays=(), history_days=10),
-    )
-    feed = FaultyFeed(bars, interval_minutes(interval))
+    live = LiveSettings(retrain_weekdays=(), history_days=10, **({"feed_sources": VENDORS} if vendor_url else {}))
+    settings = Settings(home=home, strategy=StrategySettings(fast=5, slow=20), live=live)
     clock = SimClock(start)
+    feed: FaultyFeed | LoopbackFeed
+    if vendor_url is None:
+        feed = FaultyFeed(bars, interval_minutes(interval))
+    else:
+        from papertrader.data.loopback import RemoteControl
+        from papertrader.engine.orchestrator import vendor_feed
+
+        routed, _backfill, _notes = vendor_feed(settings, clock)  # what `paper --live` builds, URLs from settings
+        feed = LoopbackFeed(routed, RemoteControl(vendor_url), interval_minutes(interval))
     db = make_engine(settings.db_url)
     init_db(db)
     out = log_path.open("a", buffering=1)
@@ -211,7 +306,44 @@ def _count_reasons(down: list[tuple[datetime, str]]) -> dict[str, int]:
     return out
 
 
-def soak(sessions: int, symbols: int, interval: str = "1m", restart_after: float = 2.0) -> dict[str, Any]:
+def start_vendor(home: Path, symbols: int, sessions: int, interval: str) -> tuple[subprocess.Popen[bytes], str]:
+    """The loopback vendor in a process of its own (it outlives the killed run, as a vendor does), and its URL."""
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--vendor", "--symbols", str(symbols)]
+    cmd += ["--sessions", str(sessions)]
+    err = (home / "vendor.err").open("w")
+    proc = subprocess.Popen([*cmd, "--interval", interval], stdout=subprocess.PIPE, stderr=err, cwd=home)
+    atexit.register(proc.kill)  # however the soak ends, the vendor ends with it
+    assert proc.stdout is not None
+    url = proc.stdout.readline().decode().strip()
+    if not url.startswith("http://127.0.0.1:"):
+        proc.kill()
+        sys.exit("the loopback vendor did not start:\n" + (home / "vendor.err").read_text()[-3000:])
+    return proc, url
+
+
+def vendor_counts(url: str) -> dict[str, int]:
+    """Requests the loopback vendor answered, per vendor (`GET /control`)."""
+    import httpx
+
+    counts: dict[str, int] = httpx.get(f"{url}/control", timeout=30.0).json()["requests"]
+    return counts
+
+
+def child_env(home: Path, vendor_url: str | None) -> dict[str, str]:
+    """A child's environment: its home, and with the loopback vendor every client setting pointing there (no
+    user key or token is passed on, and the child runs in `home`, so no `.env` of the caller is read)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PAPERTRADER_AV_", "PAPERTRADER_QUESTRADE_"))}
+    env["PAPERTRADER_HOME"] = str(home)
+    if vendor_url is not None:
+        from papertrader.data.loopback import client_env
+
+        env.update({**CLIENT_ENV, **client_env(vendor_url)})
+    return env
+
+
+def soak(
+    sessions: int, symbols: int, interval: str = "1m", restart_after: float = 2.0, feed: str = "http"
+) -> dict[str, Any]:
     """Run, kill, resume and score; the numbers the issue asks for."""
     from papertrader.data.store import Lake
     from papertrader.domain.sessions import NEW_YORK
@@ -232,14 +364,25 @@ def soak(sessions: int, symbols: int, interval: str = "1m", restart_after: float
         db = make_engine(f"sqlite:///{home / 'papertrader.db'}")
         init_db(db)
         repo = RunRepository(db)
+        vendor, vendor_url = start_vendor(home, symbols, sessions, interval) if feed == "http" else (None, None)
 
         def launch(at: datetime, resume: bool, days: int) -> subprocess.Popen[bytes]:
-            cmd = [sys.executable, __file__, "--child", str(home), "--symbols", str(symbols), "--days", str(days)]
+            cmd = [
+                sys.executable,
+                str(Path(__file__).resolve()),
+                "--child",
+                str(home),
+                "--symbols",
+                str(symbols),
+                "--days",
+                str(days),
+            ]
             cmd += ["--interval", interval]
             cmd += ["--sessions", str(sessions), "--start", at.isoformat(), "--log", str(log_path)]
-            env = {**os.environ, "PAPERTRADER_HOME": str(home)}
+            cmd += ["--vendor-url", vendor_url] if vendor_url else []
+            env = child_env(home, vendor_url)
             err = (home / f"child-{int(resume)}.err").open("w")  # a file, not a pipe: a full pipe would block it
-            return subprocess.Popen([*cmd, *(["--resume"] if resume else [])], env=env, stderr=err)
+            return subprocess.Popen([*cmd, *(["--resume"] if resume else [])], env=env, stderr=err, cwd=home)
 
         first = launch(start, False, len(live_days))
         killed_at: datetime | None = None
@@ -274,6 +417,10 @@ def soak(sessions: int, symbols: int, interval: str = "1m", restart_after: float
         down = why_down(repo, row.interval, as_of=datetime.fromisoformat(score["as_of"]))
         lost = max(0, check.fills - len(repo.load_fills("soak")))
         lines = [json.loads(line) for line in log_path.read_text().splitlines()]
+        served = vendor_counts(vendor_url) if vendor_url else {}
+        if vendor is not None:
+            vendor.kill()
+            vendor.wait()
     per_day: dict[str, list[dict[str, float]]] = {}
     for line in lines:
         per_day.setdefault(line["day"], []).append(line)
@@ -330,8 +477,24 @@ def soak(sessions: int, symbols: int, interval: str = "1m", restart_after: float
             "restart_after_s": restart_after,
         },
         "input": "SPY 1-minute trades, Jan 2011, shared/data, scaled onto tickers T000.. (ticker j: x(1 + j/500))",
-        "feed": "in-process fake vendor over recorded bars (not an HTTP loopback)",
+        "feed": FEEDS[feed],
+        "vendor_requests": served,
     }
+
+
+FEEDS = {
+    "http": "the production feed (vendor_feed: RouterFeed, Yahoo then Alpha Vantage, httpx) against the loopback "
+    "vendor (papertrader.data.loopback) in its own process, answering in the vendors' wire formats",
+    "recorded": "in-process fake vendor over recorded bars (FaultyFeed over RecordedFeed; no HTTP)",
+}
+
+
+def vendor_main(symbols: int, sessions: int, interval: str) -> None:
+    """`--vendor`: serve the soak's bars on 127.0.0.1 as of the time the run posts; print the URL first."""
+    from papertrader.data.loopback.server import LoopbackVendor, serve_forever
+
+    vendor = LoopbackVendor(minute_bars(symbols, sessions, interval), interval, hold_s=30.0)
+    serve_forever(vendor, lambda url: print(url, flush=True))
 
 
 def main() -> None:
@@ -340,6 +503,7 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=7)
     parser.add_argument("--symbols", type=int, default=200)
     parser.add_argument("--interval", default="1m", help="bar interval: 1m (the issue's), or 5m/15m to run quicker")
+    parser.add_argument("--feed", choices=sorted(FEEDS), default="http", help="http: the loopback vendor (default)")
     parser.add_argument("--out", type=Path, default=RESULTS / "live_soak.json")
     parser.add_argument(
         "--restart-after",
@@ -347,6 +511,8 @@ def main() -> None:
         help="simulated seconds from the SIGKILL to the restart with --resume (default: the supervisor's first "
         "backoff, 2 s; 600 is the 10 minutes of an operator noticing)",
     )
+    parser.add_argument("--vendor", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--vendor-url", help=argparse.SUPPRESS)
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--start", help=argparse.SUPPRESS)
     parser.add_argument("--log", type=Path, help=argparse.SUPPRESS)
@@ -355,18 +521,31 @@ def main() -> None:
     args = parser.parse_args()
     if not SHARED.exists():
         sys.exit(f"shared minute data not found: {SHARED}")
+    if args.vendor:
+        vendor_main(args.symbols, args.sessions, args.interval)
+        return
     if args.child is not None:
         import logging
 
         logging.disable(logging.WARNING)
         start = datetime.fromisoformat(args.start)
-        child(args.child, args.symbols, args.sessions, args.interval, args.days, start, args.resume, args.log)
+        child(
+            args.child,
+            args.symbols,
+            args.sessions,
+            args.interval,
+            args.days,
+            start,
+            args.resume,
+            args.log,
+            args.vendor_url,
+        )
         return
     if args.restart_after is None:  # what the supervisor (paper --live --supervise) waits before its first restart
         from papertrader.engine.supervisor import RestartPolicy
 
         args.restart_after = RestartPolicy().first_backoff_s
-    result = soak(args.sessions, args.symbols, args.interval, args.restart_after)
+    result = soak(args.sessions, args.symbols, args.interval, args.restart_after, args.feed)
     print(json.dumps(result, indent=2))
     args.out.parent.mkdir(exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))

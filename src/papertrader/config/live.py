@@ -33,6 +33,9 @@ class LiveSettings(BaseModel):
     feed_sources: tuple[str, ...] = Field(
         ("yahoo", "alphavantage", "questrade"), description="bar sources in failover order"
     )
+    feed_workers: int = Field(
+        8, ge=1, le=64, description="symbols the live feed asks the vendors for at once (their round trips overlap)"
+    )
     history_days: int = Field(365, ge=1, description="calendar days of stored bars loaded to warm up indicators")
     quotes_every_s: float | None = Field(
         None,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -16,7 +17,7 @@ from typing import Protocol
 import pandas as pd
 
 from papertrader.core.errors import PapertraderError
-from papertrader.data.router import Router
+from papertrader.data.router import Routed, Router
 from papertrader.data.schema import BAR_COLUMNS
 from papertrader.domain.sessions import interval_minutes
 
@@ -96,21 +97,38 @@ class RecordedFeed:
 
 
 class RouterFeed:
-    """Live bars from the vendor sources through the router: failover and circuit breakers come with it."""
+    """Live bars from the vendor sources through the router: failover and circuit breakers come with it.
 
-    def __init__(self, router: Router) -> None:
+    With `workers` > 1 that many symbols are asked at once (threads over the thread-safe router and clients), so
+    the vendors' round trips overlap; the answer is assembled in symbol order, the same as one at a time.
+    """
+
+    def __init__(self, router: Router, workers: int = 1) -> None:
         self.router = router
+        self.workers = max(1, workers)
+        self._pool: ThreadPoolExecutor | None = None
+
+    def _ask(self, symbol: str, interval: str, since: datetime, now: datetime) -> Routed[pd.DataFrame] | str:
+        """One symbol's routed bars, or why no source served them."""
+        try:
+            return self.router.fetch_bars(symbol, interval, since, now)
+        except PapertraderError as exc:
+            return f"{type(exc).__name__}: {exc}"[:300]
 
     def fetch(self, symbols: Sequence[str], interval: str, since: datetime, now: datetime) -> FeedBatch:
         """Ask the router for each symbol's bars since `since`; a symbol no source serves is a failure."""
         frames: list[pd.DataFrame] = []
         failures: dict[str, str] = {}
         sources: list[str] = []
-        for symbol in symbols:
-            try:
-                routed = self.router.fetch_bars(symbol, interval, since, now)
-            except PapertraderError as exc:
-                failures[symbol] = f"{type(exc).__name__}: {exc}"[:300]
+        if self.workers > 1 and len(symbols) > 1:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="live-feed")
+            answers = list(self._pool.map(lambda s: self._ask(s, interval, since, now), symbols))
+        else:
+            answers = [self._ask(s, interval, since, now) for s in symbols]
+        for symbol, routed in zip(symbols, answers, strict=True):
+            if isinstance(routed, str):
+                failures[symbol] = routed
                 log.warning("live feed %s %s: %s", symbol, interval, failures[symbol])
                 continue
             sources.append(routed.source)

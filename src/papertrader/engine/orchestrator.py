@@ -993,7 +993,7 @@ def vendor_feed(settings: Settings, clock: Clock) -> tuple[BarFeed, Backfill, li
         if report.failed:
             raise DataError("backfill failed for " + ", ".join(r.symbol for r in report.failed))
 
-    return RouterFeed(router), backfill, notes
+    return RouterFeed(router, workers=settings.live.feed_workers), backfill, notes
 
 
 def vendor_quotes(settings: Settings, clock: Clock, symbols: Sequence[str]) -> tuple[QuoteFeed | None, list[str]]:
