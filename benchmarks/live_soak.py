@@ -18,7 +18,8 @@ simulated now, which the run posts to it before each request with that request's
 every 97th answers HTTP 503 for another third, and once per session (bar 200) the vendor stalls: the close's first
 request is held past the clients' read timeout for everyone (CLIENT_ENV: 1 s; the breakers open after a few
 symbols). What a request misses, the run's in-bar re-fetch (`live.refetch_*`) asks again within the bar; a symbol
-still missing when the re-fetch deadline passes holds the cycle, and the next close catches up. `--feed recorded` is the in-process fake vendor
+still missing when the re-fetch deadline passes holds the cycle, and the next close catches up.
+`--feed recorded` is the in-process fake vendor
 (`FaultyFeed` over `engine/feed.py` RecordedFeed, the same schedule as feed failures, no HTTP). During session 2
 (or the middle one) the run is killed with SIGKILL once it has committed 100 minutes of that session, and resumed
 `--restart-after` simulated seconds after its due time (default: the supervisor's first backoff, 2 s) in a fresh
