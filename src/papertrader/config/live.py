@@ -44,6 +44,13 @@ class LiveSettings(BaseModel):
         description="poll quotes this often between bar closes (marks, protective stops and the kill switch act "
         "at them; the key budgets may stretch it); None leaves quotes off",
     )
+    breaker_cooldown_seconds: float = Field(
+        5.0,
+        gt=0,
+        le=3600,
+        description="how long the live feed leaves a failing vendor alone before one trial request (circuit "
+        "breaker); short, so a vendor's stall of a few seconds costs no bar: the in-bar re-fetch finds it closed",
+    )
     refetch_attempts: int = Field(
         3,
         ge=0,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Final
 
 from papertrader.config.settings import Settings
@@ -79,6 +80,7 @@ def build_router(
     routes: Mapping[DataKind, tuple[str, ...]] | None = None,
     *,
     purpose: str = "data",
+    cooldown: timedelta | None = None,
 ) -> tuple[Router, list[str]]:
     """A router over the named sources the environment allows (default routes: every kind in `names` order).
 
@@ -90,4 +92,6 @@ def build_router(
     if not sources:
         raise ConfigError(f"no {purpose} source is available: " + "; ".join(notes))
     chosen = routes if routes is not None else {kind: tuple(names) for kind in DataKind}
-    return Router(sources, routes=chosen, clock=clock), notes
+    if cooldown is None:
+        return Router(sources, routes=chosen, clock=clock), notes
+    return Router(sources, routes=chosen, clock=clock, cooldown=cooldown), notes

@@ -983,7 +983,10 @@ def vendor_feed(settings: Settings, clock: Clock) -> tuple[BarFeed, Backfill, li
     from papertrader.data.sources import build_router
     from papertrader.engine.feed import RouterFeed
 
-    router, notes = build_router(settings, clock, list(settings.live.feed_sources), purpose="live data")
+    cooldown = timedelta(seconds=settings.live.breaker_cooldown_seconds)
+    router, notes = build_router(
+        settings, clock, list(settings.live.feed_sources), purpose="live data", cooldown=cooldown
+    )
     lake = Lake(settings.lake_dir, clock=clock)
     filler = Backfiller(lake, router, BackfillLedger(settings.home / "backfill.sqlite"), clock=clock)
 
