@@ -357,11 +357,17 @@ class RowBounds:
 
     def bounds(self, start: int, stop: int) -> StretchBounds:
         """The bounds over rows start..stop-1 (NaN where a row is unusable)."""
-        m = self._cols[self._rows(start, stop)].max(axis=0).tolist()
+        rows = self._rows(start, stop)  # (re)loads the window first: the columns are read after
+        m = self._cols[rows].max(axis=0).tolist()
         return StretchBounds(
             m[_P], -m[_NEG_P], m[_O], -m[_NEG_O], m[_LONG_LEVEL], m[_SHORT_LEVEL], m[_DROP], m[_RISE], m[_SIGMA],
             m[_SCALE], -m[_NEG_SCALE],
         )  # fmt: skip
+
+    def equity(self, qty: int, base: int, k: int) -> float:
+        """Row k's float(equity) for qty shares and `base` cash ticks (row k loaded, its close on the grid), as
+        `FixedMarks.equity` gives it."""
+        return float(qty * int(self._ticks[k - self._start]) + base) / float(TICKS_PER_UNIT)
 
     def marks(self, cash: Decimal, base: int, qty: int, start: int, stop: int) -> FixedMarks:
         """`fixed_marks(cash, [qty], closes[start:stop])` for rows the screen passed (every close on the grid)."""

@@ -27,6 +27,7 @@ import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -107,11 +108,25 @@ class _Span:
     start: int
     end: int
     closes: Array  # (end-start, N) last known closes after each cycle
-    equities: Array
-    peaks: Array
+    known_equities: Array | None  # None: read from the marks when needed (a screened stretch)
+    known_peaks: Array | None  # the kill switch's peak after each cycle (None for a screened stretch: unread)
     marks: FixedMarks | None  # the valuations as ticks (the usual case), or
     valuations: list[Valuation] | None  # as objects, when the fixed-point path could not take the stretch
     limits: tuple[DrawdownKillSwitch, DailyLossLimit] | None = None  # their state after the last cycle, if known
+
+    @cached_property
+    def equities(self) -> Array:
+        """float(equity) of each cycle."""
+        if self.known_equities is not None:
+            return self.known_equities
+        assert self.marks is not None
+        return self.marks.equity
+
+    @property
+    def peaks(self) -> Array:
+        """The kill switch's peak after each cycle (spans the exact pass judged)."""
+        assert self.known_peaks is not None
+        return self.known_peaks
 
     def valuation(self, r: int) -> Valuation:
         """Cycle start + r's valuation, as the ledger gives it."""
@@ -291,7 +306,7 @@ class SparseStepper:
         base = cash_ticks(cash)
         if base is None or abs(base) >= 2**53:
             return None
-        qty = int(e.ledger.holdings()[0])
+        qty = e.ledger.qty(e.panel.symbols[0])
         risk = e.risk
         kill, daily = risk.kill_switch, risk.daily
         if not (math.isfinite(kill.peak) and math.isfinite(daily.start_equity) and math.isfinite(daily.last_equity)):
@@ -320,11 +335,17 @@ class SparseStepper:
             if not self._plan_screen(k, qty, bounds, eq_lo, eq_hi, peak_max):
                 return None
         m = end - k
-        closes = _forward_fill(self._close[k:end], e._last_close)
+        if bounds is None:
+            closes = _forward_fill(self._close[k:end], e._last_close)
+        else:  # every close of the stretch is a usable number: nothing to carry forward
+            closes = np.array(self._close[k:end], dtype=np.float64)
         marks = rows.marks(cash, base, qty, k, end)
-        equity = marks.equity
-        peaks = np.maximum.accumulate(np.maximum(equity, kill.peak))
-        after_kill = DrawdownKillSwitch(kill.threshold, float(peaks[-1]), kill.fired_at_drawdown)
+
+        def equity_at(r: int) -> float:  # `marks.equity[r]`, without the array
+            return float(cash) if qty == 0 else rows.equity(qty, base, k + r)
+
+        # the peak after the stretch: max(peak before, every equity), and the largest equity is eq_hi
+        after_kill = DrawdownKillSwitch(kill.threshold, max(kill.peak, eq_hi), kill.fired_at_drawdown)
         after_daily = DailyLossLimit(daily.limit, daily.session, daily.start_equity, daily.last_equity, daily.hit_at_loss)
         day_last = int(self._day[end - 1])
         opened: int | None = None  # the row where the last session of the stretch opens (as `observe_span` finds)
@@ -333,12 +354,12 @@ class SparseStepper:
         elif self._dates[int(self._day[k])] != daily.session:
             opened = 0
         if opened is not None:
-            last = float(equity[opened - 1]) if opened > 0 else daily.last_equity
+            last = equity_at(opened - 1) if opened > 0 else daily.last_equity
             after_daily.session = self._dates[day_last]
-            after_daily.start_equity = last if last > 0 else float(equity[opened])
+            after_daily.start_equity = last if last > 0 else equity_at(opened)
             after_daily.hit_at_loss = None
-        after_daily.last_equity = float(equity[m - 1])
-        return _Span(k, end, closes, equity, peaks, marks, None, (after_kill, after_daily))
+        after_daily.last_equity = equity_at(m - 1)
+        return _Span(k, end, closes, None, None, marks, None, (after_kill, after_daily))
 
     def _plan_screen(self, k: int, qty: int, b: StretchBounds, eq_lo: float, eq_hi: float, peak_max: float) -> bool:
         """True only when `_plan_quiet` is True on every cycle of a one-symbol stretch holding qty shares.
