@@ -81,6 +81,8 @@ MIN_CHUNK = 32
 #: Relative margin by which a protective price must stay outside a bar's range for the bar to count as quiet.
 REACH_MARGIN = 1e-9
 _EPS = 1e-9  # the risk engine's tolerance on weights
+_HOUR_NS = 3_600_000_000_000
+_DAY_NS = 24 * _HOUR_NS
 
 
 def target_panel(engine: Engine) -> Array | None:
@@ -761,7 +763,18 @@ def _sessions(panel: Panel) -> tuple[list[date], npt.NDArray[np.int32]]:
     stamps = panel.ts if panel.ts.tz is not None else panel.ts.tz_localize("UTC")
     if panel.interval != "1d":  # a daily bar closes on its own session date; an intraday one interval later
         stamps = stamps + pd.Timedelta(minutes=interval_minutes(panel.interval))
-    local = stamps.tz_convert(NEW_YORK).tz_localize(None)  # New York wall time, for its calendar date
-    unique, inverse = np.unique(local.normalize().asi8, return_inverse=True)
+    # New York wall time, for its calendar date: its UTC offset is whole hours and changes only on an hour, so it
+    # is looked up once per run of stamps in the same UTC hour (minute bars: ~60x fewer conversions)
+    stamps = stamps.as_unit("ns")
+    utc = np.asarray(stamps.asi8, dtype=np.int64)
+    hour = utc // _HOUR_NS
+    starts = np.flatnonzero(np.concatenate([[True], hour[1:] != hour[:-1]]))
+    first = pd.DatetimeIndex(hour[starts] * _HOUR_NS, tz="UTC")
+    offsets = first.tz_convert(NEW_YORK).tz_localize(None).asi8 - first.asi8
+    if (offsets % _HOUR_NS).any():  # not whole hours (local mean time before 1883): convert every stamp
+        local = np.asarray(stamps.tz_convert(NEW_YORK).tz_localize(None).asi8, dtype=np.int64)
+    else:
+        local = utc + np.repeat(offsets, np.diff(np.append(starts, len(utc))))
+    unique, inverse = np.unique(local - local % _DAY_NS, return_inverse=True)
     dates = [pd.Timestamp(int(u)).date() for u in unique]
     return dates, np.asarray(inverse, dtype=np.int32).reshape(-1)

@@ -21,6 +21,7 @@ import pytest
 from papertrader.config.settings import RiskSettings, Settings, StrategySettings
 from papertrader.core.clock import SimClock
 from papertrader.core.events import EventBus
+from papertrader.domain.sessions import session_date
 from papertrader.engine import sparse
 from papertrader.engine.cycle import Engine
 from papertrader.engine.outcomes import Outcomes
@@ -179,3 +180,13 @@ def test_the_screen_is_off_for_wider_universes() -> None:
     )
     engine.run(sparse=True)
     assert engine.sparse is not None and engine.sparse._rows is None
+
+
+@pytest.mark.parametrize("interval", ["1h", "1d"])
+def test_session_dates_in_bulk_are_those_of_each_close_time(interval: str) -> None:
+    """`sparse._sessions` (New York offsets looked up once per UTC hour) gives `session_date` of every close time,
+    across years of daylight-saving changes."""
+    panel = Panel.from_long(_bars("SPY", interval, 20_000), interval)
+    dates, day = sparse._sessions(panel)
+    times = panel.close_times
+    assert [dates[int(d)] for d in day] == [session_date(times[k]) for k in range(len(panel))]
