@@ -379,7 +379,7 @@ class RowBounds:
 
 def slack_of(*magnitudes: float) -> float:
     """The margin a screen inequality keeps: SCREEN_SLACK of the largest magnitude in it (plus an absolute bit)."""
-    return SCREEN_SLACK * max(1.0, *(abs(x) for x in magnitudes)) + 1e-12
+    return SCREEN_SLACK * max(1.0, max(map(abs, magnitudes))) + 1e-12
 
 
 def equity_bounds(qty: int, base: int, b: StretchBounds) -> tuple[float, float] | None:

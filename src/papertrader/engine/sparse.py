@@ -168,6 +168,7 @@ class SparseStepper:
         self._rows = self._screen_rows()
         self._day_first = np.searchsorted(self._day, np.arange(len(self._dates)))
         self._weights: dict[tuple[float, bool, float | None], tuple[float, str | None]] = {}
+        self._cash: tuple[Decimal | None, int | None] = (None, None)
         self.stepped = 0
         self.skipped = 0
 
@@ -305,7 +306,9 @@ class SparseStepper:
         rows = self._rows
         assert rows is not None
         cash = e.ledger.cash
-        base = cash_ticks(cash)
+        if cash is not self._cash[0]:  # cash changes only with a fill: its ticks are kept for the next stretch
+            self._cash = (cash, cash_ticks(cash))
+        base = self._cash[1]
         if base is None or abs(base) >= 2**53:
             return None
         qty = e.ledger.qty(e.panel.symbols[0])
