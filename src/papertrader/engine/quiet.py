@@ -392,7 +392,7 @@ def equity_bounds(qty: int, base: int, b: StretchBounds) -> tuple[float, float] 
     """
     if not (b.p_min > 0 and b.p_max < _MAX_MARK):  # NaN (an unusable row) fails too
         return None
-    low, high = int(np.rint(b.p_min * TICKS_PER_UNIT)), int(np.rint(b.p_max * TICKS_PER_UNIT))
+    low, high = round(b.p_min * TICKS_PER_UNIT), round(b.p_max * TICKS_PER_UNIT)  # half to even, as np.rint
     if abs(qty) * high + abs(base) >= _EXACT_FLOAT:
         return None
     at_low = float(qty * low + base) / float(TICKS_PER_UNIT)

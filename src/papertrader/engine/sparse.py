@@ -244,6 +244,9 @@ class SparseStepper:
         ungated = e.halted is None and (e.protector is None or not e.protector.blocked)
         if ungated and (self.targets[k] != e._last_target).any():  # the target changes at k: it steps
             return None
+        working = e.broker.working
+        if working and e.protector is None:
+            return None  # an order is working (the common reason a cycle after a decision steps)
         signals = e.health.snapshot().get("signals")
         if signals is None or signals.status is not Status.OK:
             return None  # the last decision failed (or none ran): the next one changes health
@@ -251,7 +254,6 @@ class SparseStepper:
         end = min(limit, action)
         if end <= k:
             return None
-        working = e.broker.working
         for order in working:
             protective = order.oco_group is not None and order.parent_id is None and order.tif is TimeInForce.GTC
             if not protective or order.is_triggered or order.type not in (OrderType.STOP, OrderType.LIMIT):
