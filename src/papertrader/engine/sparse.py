@@ -27,9 +27,9 @@ import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -353,7 +353,9 @@ class SparseStepper:
 
         # the peak after the stretch: max(peak before, every equity), and the largest equity is eq_hi
         after_kill = DrawdownKillSwitch(kill.threshold, max(kill.peak, eq_hi), kill.fired_at_drawdown)
-        after_daily = DailyLossLimit(daily.limit, daily.session, daily.start_equity, daily.last_equity, daily.hit_at_loss)
+        after_daily = DailyLossLimit(
+            daily.limit, daily.session, daily.start_equity, daily.last_equity, daily.hit_at_loss
+        )
         day_last = int(self._day[end - 1])
         opened: int | None = None  # the row where the last session of the stretch opens (as `observe_span` finds)
         if day_last != int(self._day[k]):

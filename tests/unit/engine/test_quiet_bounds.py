@@ -54,7 +54,9 @@ def stretches(draw: st.DrawFn) -> dict[str, object]:
     peak = max(0.0, equity0) * (1.0 + draw(st.floats(0.0, 0.1)))
     kill = DrawdownKillSwitch(draw(st.floats(0.005, 0.3)), peak, draw(st.sampled_from([None, -0.5])))
     first = date(2020, 1, 6)
-    days = [first + timedelta(days=int(d)) for d in np.cumsum(draw(st.lists(st.integers(0, 1), min_size=m, max_size=m)))]
+    days = [
+        first + timedelta(days=int(d)) for d in np.cumsum(draw(st.lists(st.integers(0, 1), min_size=m, max_size=m)))
+    ]
     session = draw(st.sampled_from([first, first - timedelta(days=1), None]))
     start_equity = equity0 * (1.0 + draw(st.floats(-0.02, 0.05)))
     daily = DailyLossLimit(draw(st.floats(0.002, 0.05)), session, start_equity, equity0)

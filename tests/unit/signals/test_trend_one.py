@@ -24,9 +24,9 @@ def _bits(x: float) -> bytes:
 def test_one_symbol_decision_equals_the_array_decision(fast: float, slow: float) -> None:
     strategy = TrendFollowing(1, fast=20, slow=50)
     f, s = np.array([fast]), np.array([slow])
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"):  # x / 0 warns on both paths, as it always did
         want = strategy._decide_many(f, s)
-    got = strategy._decide_one(f, s)
+        got = strategy._decide_one(f, s)
     assert _bits(got.weights[0]) == _bits(want.weights[0])
     assert _bits(got.confidence[0]) == _bits(want.confidence[0]) or (
         math.isnan(got.confidence[0]) and math.isnan(want.confidence[0])
