@@ -8,6 +8,12 @@ for every cycle of the stretch with array operations, and give exactly the numbe
 integer sums where the per-cycle code sums Decimals, and a float built from an exact integer the way `float()` of
 the Decimal rounds it. Where that cannot be promised (a mark off the 0.0001 grid, cash off it, a guard summing
 several positions) they return None and the caller takes the per-cycle path.
+
+A one-symbol stretch is first screened (`RowBounds`, `equity_bounds`, `limits_quiet`, `guard_quiet`): bounds of the
+stretch's closes, opens, guard levels and gaps, read in one reduction, prove in a few scalar operations that no limit
+fires and the guard does nothing on any cycle; each test is conservative (monotone float operations plus a slack far
+above their rounding), so where it passes the array pass would find the stretch quiet, and where it does not the
+array pass decides.
 """
 
 from __future__ import annotations
