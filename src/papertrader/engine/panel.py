@@ -183,12 +183,15 @@ class Panel:
         if missing:
             raise DataError(f"no {interval} bars for {', '.join(missing)}; import them or drop them")
         bars = bars[bars["symbol"].isin(wanted)]
-        wide = bars.pivot(index="ts", columns="symbol", values=list(_FIELDS)).sort_index()
-        index = pd.DatetimeIndex(wide.index)
-        arrays = {}
-        for f in _FIELDS:
-            block = pd.DataFrame(wide[f]).reindex(columns=list(wanted))
-            arrays[f] = np.ascontiguousarray(block.to_numpy(dtype=np.float64))
+        if len(wanted) == 1:
+            index, arrays = _column(bars)  # one symbol: the pivot's arrays without the reshape
+        else:
+            wide = bars.pivot(index="ts", columns="symbol", values=list(_FIELDS)).sort_index()
+            index = pd.DatetimeIndex(wide.index)
+            arrays = {}
+            for f in _FIELDS:
+                block = pd.DataFrame(wide[f]).reindex(columns=list(wanted))
+                arrays[f] = np.ascontiguousarray(block.to_numpy(dtype=np.float64))
         raw = PriceArrays(**arrays)
         has_actions = actions is not None and not actions.empty and bool(actions["symbol"].isin(wanted).any())
         if "adj_factor" not in bars.columns and not has_actions:
@@ -196,7 +199,7 @@ class Panel:
         factor = np.ones_like(raw.close)
         if "adj_factor" in bars.columns:
             table = bars.pivot(index="ts", columns="symbol", values="adj_factor").sort_index()
-            known = pd.DataFrame(table).reindex(index=wide.index, columns=list(wanted)).to_numpy(dtype=np.float64)
+            known = pd.DataFrame(table).reindex(index=index, columns=list(wanted)).to_numpy(dtype=np.float64)
             factor = np.ascontiguousarray(np.where(np.isfinite(known) & (known > 0), known, 1.0))
         splits, dividends = _place_actions(actions, index, tuple(wanted), raw.close)
         if bool((factor == 1.0).all()) and bool((splits == 1.0).all()) and bool((dividends == 0.0).all()):
@@ -275,6 +278,24 @@ class Panel:
     def sessions(self) -> int:
         """Number of distinct New York trading dates covered."""
         return int(self.ts.tz_convert("America/New_York").normalize().nunique())
+
+
+def _column(bars: pd.DataFrame) -> tuple[pd.DatetimeIndex, dict[str, Array]]:
+    """One symbol's long bars as (T, 1) arrays per field on their sorted stamps: what `bars.pivot(index="ts",
+    columns="symbol")` gives for one symbol (a stamp given twice is refused as the pivot refuses it)."""
+    stamps = pd.DatetimeIndex(bars["ts"])
+    if stamps.is_monotonic_increasing:
+        order = None
+    else:
+        order = np.argsort(stamps.asi8, kind="stable")
+        stamps = stamps[order]
+    if len(stamps) > 1 and not stamps.is_unique:
+        raise ValueError("Index contains duplicate entries, cannot reshape")
+    arrays = {}
+    for f in _FIELDS:
+        values = bars[f].to_numpy(dtype=np.float64)
+        arrays[f] = np.array((values if order is None else values[order]).reshape(-1, 1), order="C")  # a copy
+    return stamps, arrays
 
 
 def _scatter(bars: pd.DataFrame, symbols: tuple[str, ...]) -> tuple[pd.DatetimeIndex, dict[str, Array]]:

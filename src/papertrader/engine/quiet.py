@@ -8,10 +8,17 @@ for every cycle of the stretch with array operations, and give exactly the numbe
 integer sums where the per-cycle code sums Decimals, and a float built from an exact integer the way `float()` of
 the Decimal rounds it. Where that cannot be promised (a mark off the 0.0001 grid, cash off it, a guard summing
 several positions) they return None and the caller takes the per-cycle path.
+
+A one-symbol stretch is first screened (`RowBounds`, `equity_bounds`, `limits_quiet`, `guard_quiet`): bounds of the
+stretch's closes, opens, guard levels and gaps, read in one reduction, prove in a few scalar operations that no limit
+fires and the guard does nothing on any cycle; each test is conservative (monotone float operations plus a slack far
+above their rounding), so where it passes the array pass would find the stretch quiet, and where it does not the
+array pass decides.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -24,8 +31,9 @@ import numpy.typing as npt
 from papertrader.config.settings import RiskSettings
 from papertrader.core.arrays import Array, BoolArray, IntArray
 from papertrader.portfolio.ledger import TICKS_PER_UNIT, ZERO, Valuation, from_ticks
-from papertrader.risk.drawdown import budget_limit
+from papertrader.risk.drawdown import bar_sigma, budget_limit
 from papertrader.risk.limits import DailyLossLimit, DrawdownKillSwitch
+from papertrader.risk.sizing import vol_target_scale
 
 #: Largest |mark| taken on the fixed-point path (as `portfolio.ledger`: a float's shortest repr keeps the grid)
 _MAX_MARK = 1e9
@@ -263,3 +271,195 @@ def _copy_kill(k: DrawdownKillSwitch) -> DrawdownKillSwitch:
 
 def _copy_daily(d: DailyLossLimit) -> DailyLossLimit:
     return DailyLossLimit(d.limit, d.session, d.start_equity, d.last_equity, d.hit_at_loss)
+
+
+# ---------------------------------------------------------------------- the one-symbol screen
+
+#: Rows of a one-symbol run whose screen quantities are computed at once (bounded temporaries, few recomputes).
+SCREEN_WINDOW = 8192
+#: Relative slack of every screen inequality: far above the few-ulp error of the per-cycle float expressions.
+SCREEN_SLACK = 1e-7
+#: The screen's columns (each reduced by max over a stretch's rows; a minimum is kept as the max of its negation)
+_P, _NEG_P, _O, _NEG_O, _LONG_LEVEL, _SHORT_LEVEL, _DROP, _RISE, _SIGMA, _SCALE, _NEG_SCALE = range(11)
+
+
+@dataclass(frozen=True, slots=True)
+class StretchBounds:
+    """Bounds over a stretch of one symbol's rows: closes, opens, the guard's level terms, gaps, sigma, scale.
+
+    Every field is an exact max or min of a per-row float; NaN when a row is unusable (a non-finite or non-positive
+    price, a close off the 0.0001 grid or past the fixed-point range), which makes every screen test fail.
+    """
+
+    p_max: float
+    p_min: float
+    o_max: float
+    o_min: float
+    long_level: float  # max of c * open - low (c: gap allowance + exit cost)
+    short_level: float  # max of high + c * open
+    drop: float  # max of (previous close - open) / previous close
+    rise: float  # max of (open - previous close) / previous close
+    sigma: float  # max bar sigma (the drawdown budget's)
+    scale_max: float
+    scale_min: float
+
+
+class RowBounds:
+    """The per-row quantities a one-symbol quiet stretch is screened on, reduced over any stretch of rows.
+
+    Computed for a window of SCREEN_WINDOW rows at a time (stretches move forward through a run, so each row is
+    computed about once); a stretch's bounds are one max over a (rows, 11) slice, whatever the stretch's length.
+    """
+
+    def __init__(
+        self,
+        open_: Array,
+        low: Array,
+        high: Array,
+        close: Array,
+        volatility: Array,
+        periods_per_year: float,
+        vol_target: float | None,
+        level: float,
+    ) -> None:
+        self._o, self._lo, self._hi, self._c = open_, low, high, close
+        self._vol, self._ppy, self._vol_target, self._level = volatility, periods_per_year, vol_target, level
+        self._start = self._stop = 0
+        self._cols = np.zeros((0, 11))
+        self._ticks = np.zeros(0, dtype=np.int64)
+        self._exponent = np.zeros(0, dtype=np.int8)
+
+    def _load(self, start: int, stop: int) -> None:
+        stop = min(len(self._c), max(stop, start + SCREEN_WINDOW))
+        rows = slice(start, stop)
+        c, o, lo, hi = self._c[rows], self._o[rows], self._lo[rows], self._hi[rows]
+        prev = self._c[start - 1 : stop - 1] if start > 0 else np.concatenate([[np.nan], self._c[: stop - 1]])
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            ticks = np.rint(c * TICKS_PER_UNIT)
+            good = (c > 0) & (c < _MAX_MARK) & (ticks / TICKS_PER_UNIT == c)
+            good &= (o > 0) & (lo > 0) & (hi > 0) & np.isfinite(o) & np.isfinite(lo) & np.isfinite(hi)
+            p = np.where(good, c, np.nan)
+            drop = (prev - o) / prev
+            cols = np.empty((stop - start, 11))
+            cols[:, _P], cols[:, _NEG_P] = p, -p
+            cols[:, _O], cols[:, _NEG_O] = o, -o
+            cols[:, _LONG_LEVEL] = self._level * o - lo
+            cols[:, _SHORT_LEVEL] = hi + self._level * o
+            cols[:, _DROP], cols[:, _RISE] = drop, -drop
+            vol = self._vol[rows]
+            cols[:, _SIGMA] = bar_sigma(vol, self._ppy)  # the drawdown budget's, as the plan computes it
+            scale = np.ones(len(vol)) if self._vol_target is None else vol_target_scale(vol, self._vol_target)
+            cols[:, _SCALE], cols[:, _NEG_SCALE] = scale, -scale
+        whole = np.where(good, ticks, 0.0).astype(np.int64)
+        rest = whole % 1000  # as fixed_marks: a mark's decimals are those of its tick count
+        digits = np.where(rest == 0, -1, np.where(rest % 10 != 0, -4, np.where(rest % 100 != 0, -3, -2)))
+        self._start, self._stop = start, stop
+        self._cols, self._ticks, self._exponent = cols, whole, digits.astype(np.int8)
+
+    def _rows(self, start: int, stop: int) -> slice:
+        if not (self._start <= start and stop <= self._stop):
+            self._load(start, stop)
+        return slice(start - self._start, stop - self._start)
+
+    def bounds(self, start: int, stop: int) -> StretchBounds:
+        """The bounds over rows start..stop-1 (NaN where a row is unusable)."""
+        rows = self._rows(start, stop)  # (re)loads the window first: the columns are read after
+        m = self._cols[rows].max(axis=0).tolist()
+        return StretchBounds(
+            m[_P], -m[_NEG_P], m[_O], -m[_NEG_O], m[_LONG_LEVEL], m[_SHORT_LEVEL], m[_DROP], m[_RISE], m[_SIGMA],
+            m[_SCALE], -m[_NEG_SCALE],
+        )  # fmt: skip
+
+    def equity(self, qty: int, base: int, k: int) -> float:
+        """Row k's float(equity) for qty shares and `base` cash ticks (row k loaded, its close on the grid), as
+        `FixedMarks.equity` gives it."""
+        return float(qty * int(self._ticks[k - self._start]) + base) / float(TICKS_PER_UNIT)
+
+    def marks(self, cash: Decimal, base: int, qty: int, start: int, stop: int) -> FixedMarks:
+        """`fixed_marks(cash, [qty], closes[start:stop])` for rows the screen passed (every close on the grid)."""
+        rows = self._rows(start, stop)
+        if qty == 0:
+            return FixedMarks(cash, base, stop - start)
+        return FixedMarks(cash, base, stop - start, self._ticks[rows] * qty, None, self._exponent[rows].copy())
+
+
+def slack_of(*magnitudes: float) -> float:
+    """The margin a screen inequality keeps: SCREEN_SLACK of the largest magnitude in it (plus an absolute bit)."""
+    return SCREEN_SLACK * max(1.0, max(map(abs, magnitudes))) + 1e-12
+
+
+def equity_bounds(qty: int, base: int, b: StretchBounds) -> tuple[float, float] | None:
+    """(min, max) of float(equity) over a one-symbol stretch with qty shares and `base` cash ticks, as
+    `FixedMarks.equity` computes each cycle's, or None when the stretch cannot take the fixed-point path.
+
+    Each close on the grid is ticks / 10**4 with ticks = rint(close * 10**4), monotone in the close, and an equity
+    is the exact integer qty * ticks + base (below 2**53) divided by 10**4, monotone in it: the extremes are those
+    of the extreme closes.
+    """
+    if not (b.p_min > 0 and b.p_max < _MAX_MARK):  # NaN (an unusable row) fails too
+        return None
+    low, high = round(b.p_min * TICKS_PER_UNIT), round(b.p_max * TICKS_PER_UNIT)  # half to even, as np.rint
+    if abs(qty) * high + abs(base) >= _EXACT_FLOAT:
+        return None
+    at_low = float(qty * low + base) / float(TICKS_PER_UNIT)
+    at_high = float(qty * high + base) / float(TICKS_PER_UNIT)
+    return min(at_low, at_high), max(at_low, at_high)
+
+
+def limits_quiet(
+    kill_switch: DrawdownKillSwitch, daily: DailyLossLimit, eq_lo: float, eq_hi: float, peak_max: float
+) -> bool:
+    """True only when `observe_span` over any equity series within [eq_lo, eq_hi] fires neither limit.
+
+    Proof: every equity e >= eq_lo > 0; every running peak p satisfies 0 < p <= peak_max = max(peak before,
+    eq_hi); every session start s the daily limit uses is the start carried in, the last equity carried in, or an
+    equity of the stretch, so s <= the max of those three. Correctly rounded division and subtraction are monotone,
+    so fl(fl(e / p) - 1) >= fl(fl(eq_lo / peak_max) - 1) and likewise for s: when those bounds are not below
+    -threshold (-limit) neither limit fires on any cycle (the kept slack only makes the test stricter).
+    """
+    if not (eq_lo > 0 and eq_hi >= eq_lo and math.isfinite(peak_max)):
+        return False
+    if kill_switch.fired_at_drawdown is None and not (eq_lo / peak_max - 1.0 > -kill_switch.threshold + 1e-12):
+        return False
+    start_max = max(daily.start_equity, daily.last_equity, eq_hi)
+    if not math.isfinite(start_max):
+        return False
+    return start_max <= 0 or eq_lo / start_max - 1.0 > -daily.limit + 1e-12
+
+
+def guard_quiet(
+    settings: RiskSettings, exit_cost: float, qty: int, cash: float, peak_max: float, b: StretchBounds
+) -> bool:
+    """True only when `guard_quiet_span` is True on every bar of a one-symbol stretch with qty shares held.
+
+    With floor F = peak * (1 - L) <= F_max (peak <= peak_max, 1 - L >= 0) and D = cash - F_max, a long (q > 0)
+    bar is quiet when (i) the open is not a gap: (prev close - open) / prev close < gap allowance g; (ii) the plan
+    keeps the whole book and allows a positive move: move = (cash + q o - F) / (q o) - g - x >= 1 - (g + x) +
+    D / (q o) > 0 (x: exit cost); and (iii) the low stays above the exit level o (1 - move) = (g + x) o +
+    (F - cash) / q <= (g + x) o - D / q, i.e. min(low - (g + x) o) > -D / q. A short mirrors it with the high and
+    level o (1 + move) >= D / |q| - (g + x) o. Each test keeps a slack of SCREEN_SLACK of the magnitudes involved,
+    orders above the few-ulp error of the guard's float expressions, so rounding cannot make it wrong.
+    """
+    if qty == 0:
+        return True
+    s = settings
+    g, c = s.gap_allowance, s.gap_allowance + exit_cost
+    f_max = peak_max * (1.0 - budget_limit(s.max_drawdown, s.budget_margin))
+    if not (b.o_min > 0 and math.isfinite(b.o_max) and math.isfinite(f_max) and f_max >= 0):
+        return False
+    d = cash - f_max
+    size = abs(float(qty))
+    scale = (abs(cash) + size * b.o_max + f_max) / size
+    if qty > 0:
+        if not b.drop < g * (1.0 - SCREEN_SLACK) - 1e-12:
+            return False
+        move = 1.0 - c + d / (size * (b.o_max if d >= 0 else b.o_min))
+        if not move > slack_of(scale / b.o_min, c):
+            return False
+        return -b.long_level > -d / size + slack_of(b.long_level, scale, b.o_max)
+    if not b.rise < g * (1.0 - SCREEN_SLACK) - 1e-12:
+        return False
+    move = d / (size * (b.o_max if d >= 0 else b.o_min)) - 1.0 - c
+    if not move > slack_of(scale / b.o_min, c):
+        return False
+    return b.short_level < d / size - slack_of(b.short_level, scale, b.o_max)

@@ -29,6 +29,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -41,7 +42,21 @@ from papertrader.domain.sessions import NEW_YORK, interval_minutes
 from papertrader.domain.types import Order, OrderType, Side, TimeInForce
 from papertrader.engine.health import Status
 from papertrader.engine.outcomes import CycleOutcome, Outcomes, QuietBlock
-from papertrader.engine.quiet import FixedMarks, budget_fractions, fixed_marks, guard_quiet_span, observe_span
+from papertrader.engine.quiet import (
+    SCREEN_SLACK,
+    FixedMarks,
+    RowBounds,
+    StretchBounds,
+    budget_fractions,
+    cash_ticks,
+    equity_bounds,
+    fixed_marks,
+    guard_quiet,
+    guard_quiet_span,
+    limits_quiet,
+    observe_span,
+    slack_of,
+)
 from papertrader.execution.fees import to_decimal
 from papertrader.persistence.repository import CycleRecord
 from papertrader.portfolio.ledger import Valuation
@@ -66,6 +81,8 @@ MIN_CHUNK = 32
 #: Relative margin by which a protective price must stay outside a bar's range for the bar to count as quiet.
 REACH_MARGIN = 1e-9
 _EPS = 1e-9  # the risk engine's tolerance on weights
+_HOUR_NS = 3_600_000_000_000
+_DAY_NS = 24 * _HOUR_NS
 
 
 def target_panel(engine: Engine) -> Array | None:
@@ -93,11 +110,25 @@ class _Span:
     start: int
     end: int
     closes: Array  # (end-start, N) last known closes after each cycle
-    equities: Array
-    peaks: Array
+    known_equities: Array | None  # None: read from the marks when needed (a screened stretch)
+    known_peaks: Array | None  # the kill switch's peak after each cycle (None for a screened stretch: unread)
     marks: FixedMarks | None  # the valuations as ticks (the usual case), or
     valuations: list[Valuation] | None  # as objects, when the fixed-point path could not take the stretch
     limits: tuple[DrawdownKillSwitch, DailyLossLimit] | None = None  # their state after the last cycle, if known
+
+    @cached_property
+    def equities(self) -> Array:
+        """float(equity) of each cycle."""
+        if self.known_equities is not None:
+            return self.known_equities
+        assert self.marks is not None
+        return self.marks.equity
+
+    @property
+    def peaks(self) -> Array:
+        """The kill switch's peak after each cycle (spans the exact pass judged)."""
+        assert self.known_peaks is not None
+        return self.known_peaks
 
     def valuation(self, r: int) -> Valuation:
         """Cycle start + r's valuation, as the ledger gives it."""
@@ -131,8 +162,34 @@ class SparseStepper:
         self._action_rows = np.append(np.flatnonzero(acts), n)
         self._dates, self._day = _sessions(panel)
         self._observe_market = engine.settings.costs.execution.market_window > 0
+        # the cycles where any target differs from the cycle before, then n (where an unchanged target ends)
+        changed = (targets[1:] != targets[:-1]).any(axis=1) if n else np.zeros(0, dtype=bool)
+        self._changes = np.append(np.flatnonzero(changed) + 1, n)
+        self._rows = self._screen_rows()
+        self._day_first = np.searchsorted(self._day, np.arange(len(self._dates)))
+        self._weights: dict[tuple[float, bool, float | None], tuple[float, str | None]] = {}
+        self._cash: tuple[Decimal | None, int | None] = (None, None)
         self.stepped = 0
         self.skipped = 0
+
+    def _screen_rows(self) -> RowBounds | None:
+        """The one-symbol screen's rows (engine/quiet.py), or None where it does not apply (wider universes, or
+        sessions out of order, which the screen's O(1) reading of the daily limit assumes)."""
+        e = self.engine
+        if len(e.panel.symbols) != 1 or len(self._day) == 0 or (np.diff(self._day) < 0).any():
+            return None
+        level = 0.0 if e.guard is None else e.guard.settings.gap_allowance + e.guard.exit_cost
+        s = e.risk.settings
+        return RowBounds(
+            self._open[:, 0],
+            self._low[:, 0],
+            self._high[:, 0],
+            self._close[:, 0],
+            e._volatility[:, 0],
+            e.risk.periods_per_year,
+            s.vol_target,
+            level,
+        )
 
     def _session(self, k: int) -> date:
         """`session_date(close_times[k])`."""
@@ -187,13 +244,16 @@ class SparseStepper:
         ungated = e.halted is None and (e.protector is None or not e.protector.blocked)
         if ungated and (self.targets[k] != e._last_target).any():  # the target changes at k: it steps
             return None
+        working = e.broker.working
+        if working and e.protector is None:
+            return None  # an order is working (the common reason a cycle after a decision steps)
         signals = e.health.snapshot().get("signals")
         if signals is None or signals.status is not Status.OK:
             return None  # the last decision failed (or none ran): the next one changes health
-        end = min(limit, int(self._action_rows[np.searchsorted(self._action_rows, k)]))
+        action = int(self._action_rows[np.searchsorted(self._action_rows, k)])
+        end = min(limit, action)
         if end <= k:
             return None
-        working = e.broker.working
         for order in working:
             protective = order.oco_group is not None and order.parent_id is None and order.tif is TimeInForce.GTC
             if not protective or order.is_triggered or order.type not in (OrderType.STOP, OrderType.LIMIT):
@@ -202,6 +262,10 @@ class SparseStepper:
             return None
         if e.protector is None and working:
             return None
+        if self._rows is not None:
+            screened = self._screened(k, action, working)
+            if screened is not None:
+                return screened
         end = self._target_end(k, end)
         for order in working:
             end = self._reach_end(order, k, end)
@@ -223,6 +287,152 @@ class SparseStepper:
             return self._fixed(k, closes[:cut])
         assert span.valuations is not None  # cycle by cycle: the limits are observed again as they are booked
         return _Span(k, k + cut, span.closes[:cut], span.equities[:cut], span.peaks[:cut], None, span.valuations[:cut])
+
+    def _screened(self, k: int, end: int, working: Sequence[Order]) -> _Span | None:
+        """The quiet stretch from k up to the next target change (before `end`), when a few scalar bounds prove
+        it quiet (one symbol; engine/quiet.py `limits_quiet`, `guard_quiet` and `_plan_screen` here), booked
+        without judging it cycle by cycle; None when the bounds prove nothing (the exact pass decides then).
+
+        Each bound implies what the exact pass (`_fixed`: `observe_span`, `guard_quiet_span`, `_plan_quiet`) would
+        find, so the stretch is the one it would return (the screen cuts where the target changes, which the exact
+        pass also does) and its booking is the same ticks, equity and limit state.
+        """
+        e = self.engine
+        if e.halted is not None or (e.protector is not None and e.protector.blocked):
+            return None  # a gated target: `_target_end` decides
+        end = min(end, int(self._changes[np.searchsorted(self._changes, k, side="right")]))
+        for order in working:
+            end = self._reach_end(order, k, end)
+        if end <= k:
+            return None
+        rows = self._rows
+        assert rows is not None
+        cash = e.ledger.cash
+        if cash is not self._cash[0]:  # cash changes only with a fill: its ticks are kept for the next stretch
+            self._cash = (cash, cash_ticks(cash))
+        base = self._cash[1]
+        if base is None or abs(base) >= 2**53:
+            return None
+        qty = e.ledger.qty(e.panel.symbols[0])
+        risk = e.risk
+        kill, daily = risk.kill_switch, risk.daily
+        if not (math.isfinite(kill.peak) and math.isfinite(daily.start_equity) and math.isfinite(daily.last_equity)):
+            return None
+        bounds: StretchBounds | None = None
+        if qty == 0:
+            if e._last_target[0] != 0.0:
+                return None  # an entry the plan might still make (the exact pass sizes it)
+            eq_lo = eq_hi = float(cash)
+        else:
+            if float(e._last_close[0]) != float(self._close[k - 1, 0]):
+                return None  # the guard reads the last close before k, which the bounds take from row k - 1
+            bounds = rows.bounds(k, end)
+            extremes = equity_bounds(qty, base, bounds)
+            if extremes is None:
+                return None
+            eq_lo, eq_hi = extremes
+        peak_max = max(kill.peak, eq_hi)
+        if not limits_quiet(kill, daily, eq_lo, eq_hi, peak_max):
+            return None
+        if bounds is not None:
+            if e.guard is not None and not guard_quiet(
+                e.guard.settings, e.guard.exit_cost, qty, float(cash), peak_max, bounds
+            ):
+                return None
+            if not self._plan_screen(k, qty, bounds, eq_lo, eq_hi, peak_max):
+                return None
+        m = end - k
+        if bounds is None:
+            closes = _forward_fill(self._close[k:end], e._last_close)
+        else:  # every close of the stretch is a usable number: nothing to carry forward
+            closes = np.array(self._close[k:end], dtype=np.float64)
+        marks = rows.marks(cash, base, qty, k, end)
+
+        def equity_at(r: int) -> float:  # `marks.equity[r]`, without the array
+            return float(cash) if qty == 0 else rows.equity(qty, base, k + r)
+
+        # the peak after the stretch: max(peak before, every equity), and the largest equity is eq_hi
+        after_kill = DrawdownKillSwitch(kill.threshold, max(kill.peak, eq_hi), kill.fired_at_drawdown)
+        after_daily = DailyLossLimit(
+            daily.limit, daily.session, daily.start_equity, daily.last_equity, daily.hit_at_loss
+        )
+        day_last = int(self._day[end - 1])
+        opened: int | None = None  # the row where the last session of the stretch opens (as `observe_span` finds)
+        if day_last != int(self._day[k]):
+            opened = int(self._day_first[day_last]) - k
+        elif self._dates[int(self._day[k])] != daily.session:
+            opened = 0
+        if opened is not None:
+            last = equity_at(opened - 1) if opened > 0 else daily.last_equity
+            after_daily.session = self._dates[day_last]
+            after_daily.start_equity = last if last > 0 else equity_at(opened)
+            after_daily.hit_at_loss = None
+        after_daily.last_equity = equity_at(m - 1)
+        return _Span(k, end, closes, None, None, marks, None, (after_kill, after_daily))
+
+    def _plan_screen(self, k: int, qty: int, b: StretchBounds, eq_lo: float, eq_hi: float, peak_max: float) -> bool:
+        """True only when `_plan_quiet` is True on every cycle of a one-symbol stretch holding qty shares.
+
+        The plan's per-cycle quantities are monotone in the close and the equity, which lie in [p_min, p_max] and
+        [eq_lo, eq_hi]: the current weight q p / eq lies between the four corners; the target quantity
+        trunc(w eq / p) is nonzero when |w| eq_lo / p_max >= 1; the band and every cap hold when they hold at the
+        extreme weight; the drawdown budget 1 - max(peak, eq) (1 - L) / eq is at least 1 - peak_max (1 - L) / eq_lo
+        and the bad-bar loss per unit of weight at most z max(sigma) + g + x. What `limit_weights` gives the target
+        depends only on the target, the price bucket and the volatility scale, which must stay those of the first
+        cycle (as `_plan_quiet` requires), so it is computed once per such combination. Every test keeps
+        SCREEN_SLACK of its magnitudes, above the rounding of the per-cycle floats.
+        """
+        e = self.engine
+        risk = e.risk
+        s = risk.settings
+        penny = b.p_min < s.penny_below
+        if penny != (b.p_max < s.penny_below):
+            return False  # the bucket changes inside the stretch
+        scale: float | None = None
+        if s.vol_target is not None:
+            if b.scale_max != b.scale_min:
+                return False
+            scale = b.scale_max
+        target = e._last_target
+        key = (float(target[0]), penny, scale)
+        cached = self._weights.get(key)
+        if cached is None:
+            weights, rule = risk.limit_weights(target, self._close[k], RiskInputs(None, None, e._volatility[k], None))
+            cached = self._weights[key] = (float(weights[0]), rule[0])
+        w, rule0 = cached
+        if w == 0.0 or not abs(w) * eq_lo / b.p_max >= 1.0 + SCREEN_SLACK:
+            return False  # the position would close (or could): the exact pass decides
+        q = float(qty)
+        corners = (q * b.p_min / eq_lo, q * b.p_min / eq_hi, q * b.p_max / eq_lo, q * b.p_max / eq_hi)
+        lo, hi = min(corners), max(corners)
+        band = risk.rebalance_band
+        margin = slack_of(lo, hi, w, band)
+        if not max(abs(lo - w), abs(hi - w)) <= band - margin:
+            return False  # it may drift past the band
+        if rule0 in ("no_short", "daily_loss_limit"):
+            t = float(target[0])
+            if not max(abs(t - lo), abs(t - hi)) <= band - margin:
+                return False
+        size = max(abs(lo), abs(hi))
+        tolerance = s.limit_tolerance + _EPS
+        per_unit = math.inf
+        budget = math.inf
+        if s.drawdown_budget:
+            budget = 1.0 - peak_max * (1.0 - budget_limit(s.max_drawdown, s.budget_margin)) / eq_lo
+            per_unit = s.budget_z * b.sigma + s.gap_allowance + risk._exit_cost
+            loss = abs(w) * per_unit
+            if not (budget > 0 and loss <= budget * (1.0 - 1e-9) - slack_of(budget, loss)):
+                return False  # the budget may bind the target
+        if not size + margin > abs(w) + _EPS:
+            return True  # never above the allowed weight: no cap can count as broken by drift
+        caps = [s.max_position_fraction + tolerance, risk._gross_cap() + tolerance - 1e-9]
+        caps.append(risk._bucket_caps()[risk._bucket_one(b.p_min)] + tolerance - 1e-9)
+        sector = risk._sector_caps.get(int(risk._sector[0]))
+        if sector is not None:
+            caps.append(sector + tolerance - 1e-9)
+        if not size < min(caps) - margin:
+            return False
+        return not s.drawdown_budget or size * per_unit <= budget - slack_of(budget, size * per_unit)
 
     def _effective(self) -> tuple[Array | None, list[int]]:
         """(halted flat target or None, protective blocks by index) as `Engine.step` would gate the decision."""
@@ -560,7 +770,18 @@ def _sessions(panel: Panel) -> tuple[list[date], npt.NDArray[np.int32]]:
     stamps = panel.ts if panel.ts.tz is not None else panel.ts.tz_localize("UTC")
     if panel.interval != "1d":  # a daily bar closes on its own session date; an intraday one interval later
         stamps = stamps + pd.Timedelta(minutes=interval_minutes(panel.interval))
-    local = stamps.tz_convert(NEW_YORK).tz_localize(None)  # New York wall time, for its calendar date
-    unique, inverse = np.unique(local.normalize().asi8, return_inverse=True)
+    # New York wall time, for its calendar date: its UTC offset is whole hours and changes only on an hour, so it
+    # is looked up once per run of stamps in the same UTC hour (minute bars: ~60x fewer conversions)
+    stamps = stamps.as_unit("ns")
+    utc = np.asarray(stamps.asi8, dtype=np.int64)
+    hour = utc // _HOUR_NS
+    starts = np.flatnonzero(np.concatenate([[True], hour[1:] != hour[:-1]]))
+    first = pd.DatetimeIndex(hour[starts] * _HOUR_NS, tz="UTC")
+    offsets = first.tz_convert(NEW_YORK).tz_localize(None).asi8 - first.asi8
+    if (offsets % _HOUR_NS).any():  # not whole hours (local mean time before 1883): convert every stamp
+        local = np.asarray(stamps.tz_convert(NEW_YORK).tz_localize(None).asi8, dtype=np.int64)
+    else:
+        local = utc + np.repeat(offsets, np.diff(np.append(starts, len(utc))))
+    unique, inverse = np.unique(local - local % _DAY_NS, return_inverse=True)
     dates = [pd.Timestamp(int(u)).date() for u in unique]
     return dates, np.asarray(inverse, dtype=np.int32).reshape(-1)
