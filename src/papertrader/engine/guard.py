@@ -88,7 +88,7 @@ class DrawdownGuard:
         report: BrokerReport,
     ) -> GuardBar | None:
         """Terms for this bar from the open; withdraws protective stops it beats. None: nothing held or ordered."""
-        protective = [o for o in broker.working if is_protective(o.id)]
+        protective = broker.select(is_protective)
         a = self._assess(bar.open, bar.low, bar.high, peak, cash, held, pending, last_close, hits=bool(protective))
         if a is None:
             return None
