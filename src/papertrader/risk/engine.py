@@ -316,11 +316,19 @@ class RiskEngine:
             aw = fresh
             return new
 
+        total: tuple[Array, float] | None = None  # the sum of `aw` while it is unchanged (a bind replaces it)
+
+        def whole() -> float:
+            nonlocal total
+            if total is None or total[0] is not aw:
+                total = (aw, float(aw.sum()))
+            return total[1]
+
         def cap(groups: list[tuple[npt.NDArray[np.bool_] | None, float]], name: str) -> None:
             nonlocal w
             out = None
             for members, limit in groups:
-                gross = float(aw.sum()) if members is None else float(aw[members].sum())
+                gross = whole() if members is None else float(aw[members].sum())
                 if gross > limit + 1e-12:
                     out = w.copy() if out is None else out
                     if members is None:
@@ -335,9 +343,14 @@ class RiskEngine:
             aw = np.abs(w)
         if s.vol_target is not None and inputs.volatility is not None:
             w = bind(w * vol_target_scale(inputs.volatility, s.vol_target), "vol_target")
+        # a rule that cannot cut anything leaves every weight and absolute value as it was (maximum and minimum
+        # return one of their arguments), so it is skipped: no short to lift, no weight past the position cap
         if not s.allow_short:
-            w = bind(np.maximum(w, 0.0), "no_short")
-        w = bind(np.minimum(np.maximum(w, -s.max_position_fraction), s.max_position_fraction), "max_position_fraction")
+            w = bind(np.maximum(w, 0.0), "no_short") if np.count_nonzero(w < 0.0) else np.maximum(w, 0.0)
+        if np.count_nonzero(aw > s.max_position_fraction):
+            w = bind(
+                np.minimum(np.maximum(w, -s.max_position_fraction), s.max_position_fraction), "max_position_fraction"
+            )
         if np.count_nonzero(prices < s.penny_below):  # a penny price (or -inf) moves a symbol out of its base bucket
             buckets = self._buckets(prices)
             bucket_groups = self._groups(buckets, self._present_caps(buckets))
@@ -347,7 +360,7 @@ class RiskEngine:
         if self._sector_caps:
             cap(self._sector_groups, "max_sector_fraction")
         gross_cap = self._gross_cap()
-        gross = float(aw.sum())
+        gross = whole()
         if gross > gross_cap:
             w = bind(
                 w * (gross_cap / gross), "max_gross_exposure" if gross_cap < 1 - s.cash_reserve else "cash_reserve"
