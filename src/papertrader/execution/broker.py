@@ -560,11 +560,17 @@ class PaperBroker:
             return cash, False
         at = bars.open_time
         latency, extended = self._latency, self._exec.extended_hours
+        sessions: dict[tuple[str, datetime], date] = {}  # the records of one cycle share their session
         for record in records:
             _, created, order_id, i, _, _ = record
-            if at < created + latency:
+            live_from = created + latency
+            if at < live_from:
                 continue
-            if bar_session > self._session((self._exchange[self._symbols[i]], created + latency, extended)):
+            exchange = self._exchange[self._symbols[i]]
+            session = sessions.get((exchange, live_from))
+            if session is None:
+                session = sessions[exchange, live_from] = self._session((exchange, live_from, extended))
+            if bar_session > session:
                 order = self._lane_order(record)
                 self._lane_drop(record)
                 report.order_event(order.expire(at, "day order not filled in its session"), at)
