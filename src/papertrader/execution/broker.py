@@ -652,16 +652,16 @@ class PaperBroker:
             return terms
         n = len(take)
         i = np.fromiter((r[3] for r in take), dtype=np.int64, count=n)
-        reference = grid_ticks(bars.open[i])
-        if reference is None:
+        refs = grid_ticks(bars.open[i])
+        if refs is None:
             return None
-        remaining = np.fromiter((r[4] for r in take), dtype=np.int64, count=n)
-        qtys = remaining
+        wanted = np.fromiter((r[4] for r in take), dtype=np.int64, count=n)
+        qtys = wanted
         if fraction is not None:  # volume_capacity in arrays: the same float expression, floored
             volume = bars.volume[i]
             room = np.where(np.isfinite(volume) & (volume > 0), np.floor(volume * fraction + 1e-9), 0.0)
-            qtys = np.minimum(remaining, np.minimum(room, float(2**62)).astype(np.int64))
-        prices = pricer.ticks(reference, np.fromiter((r[0] for r in take), dtype=bool, count=n))
+            qtys = np.minimum(wanted, np.minimum(room, float(2**62)).astype(np.int64))
+        prices = pricer.ticks(refs, np.fromiter((r[0] for r in take), dtype=bool, count=n))
         if prices is None or int(prices.max()) * int(qtys.max()) >= 2**61:
             return None
         fee_cents = fees.cents(prices, qtys)
