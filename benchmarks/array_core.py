@@ -14,9 +14,10 @@ Decimal equity must agree exactly or the script fails.
 
 Beside the loop, in the same process: the vectorised pandas alternative on the same bars (the crossover with
 next-open fills and costs, no order book and no ledger: the lower bound of any engine), and the broker's
-market-order step alone, per order, at 4, 50 and 200 orders in one bar: the int64 array step beside the
-per-order Decimal path of the same broker (`PaperBroker.vectorised = False`; a tree without the array step
-reports the per-order path only).
+market-order step alone, per order, at 4, 50 and 200 orders in one bar: the columnar lane the engine submits to
+(`PaperBroker.submit_market`, records and no Order objects, nobody reading transitions), the int64 array step on
+submitted Orders, and the per-order Decimal path of the same broker (`PaperBroker.vectorised = False`; a tree
+without the lane or the array step reports what it has).
 
 Run: `.venv/bin/python benchmarks/array_core.py [--symbols 200 --bars 2000 --baseline REF]`; writes
 benchmarks/results/array_core.json (symbols, cycles, symbol_bars_per_s, fills, the pandas alternative's
@@ -74,16 +75,26 @@ def broker_step(repeat: int) -> dict[str, dict[str, float]]:
     out: dict[str, dict[str, float]] = {}
     for n in (4, 50, 200):
         row: dict[str, float] = {}
-        for label, vectorised in (("array_us_per_order", True), ("per_order_us_per_order", False)):
-            if vectorised and not hasattr(PaperBroker, "_vector_terms"):
+        for label, vectorised in (
+            ("lane_us_per_order", True),
+            ("array_us_per_order", True),
+            ("per_order_us_per_order", False),
+        ):
+            lane = label.startswith("lane")
+            if (vectorised and not hasattr(PaperBroker, "_vector_terms")) or (
+                lane and not hasattr(PaperBroker, "submit_market")
+            ):
                 continue
             best = float("inf")
             for _ in range(max(repeat, 1) * 5):
                 broker = PaperBroker(symbols, CostSettings())
                 broker.vectorised = vectorised
-                report = BrokerReport()
+                report = BrokerReport(transitions=not lane)
                 for j in range(n):
                     side = Side.BUY if j % 2 else Side.SELL
+                    if lane:  # the engine's way: a record in the columnar lane, no Order unless read
+                        broker.submit_market(f"o{j}", symbols[j], side, 100, created, "", report)
+                        continue
                     broker.submit(Order(f"o{j}", symbols[j], side, 100, OrderType.MARKET, created), created, report)
                 start = time.process_time()
                 broker.on_bars(bar, Decimal("100000000.0"), report)

@@ -446,21 +446,13 @@ class Engine:
                 qty = intent.target_qty - int(held[intent.index])
                 if qty == 0:
                     continue
-            order = Order(
-                id=order_id(self.run_id, k, seq),
-                symbol=intent.symbol,
-                side=Side.BUY if qty > 0 else Side.SELL,
-                qty=abs(qty),
-                type=OrderType.MARKET,
-                created_at=now,
-                tif=TimeInForce.DAY,
-                tag=self.strategy.name,
-            )
+            oid, side = order_id(self.run_id, k, seq), Side.BUY if qty > 0 else Side.SELL
             if submitted_read:
                 report.events.append(
-                    OrderSubmitted(now, order.id, order.symbol, order.side, order.qty, order.type, intent.target_weight)
+                    OrderSubmitted(now, oid, intent.symbol, side, abs(qty), OrderType.MARKET, intent.target_weight)
                 )
-            self.broker.submit(order, now, report)
+            # a plain DAY market order: the broker keeps it as a record in its columnar lane
+            self.broker.submit_market(oid, intent.symbol, side, abs(qty), now, self.strategy.name, report)
         if self.protector is not None:
             self.protector.reconcile(k, now, self.ledger, self.broker, self.broker.pending_qty(), report)
 

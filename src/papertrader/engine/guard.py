@@ -66,6 +66,11 @@ class _Assessment:
     hit: BoolArray | None  # None when the caller did not ask (no protective stop is working to compare with)
 
 
+#: `ndarray.sum` and a nonzero test without numpy's Python-level wrappers (the same reductions, the same bits)
+_total = np.add.reduce
+_any = np.logical_or.reduce
+
+
 class DrawdownGuard:
     """Applies the drawdown floor inside bars for one run (stateless between bars)."""
 
@@ -88,7 +93,7 @@ class DrawdownGuard:
         report: BrokerReport,
     ) -> GuardBar | None:
         """Terms for this bar from the open; withdraws protective stops it beats. None: nothing held or ordered."""
-        protective = [o for o in broker.working if is_protective(o.id)]
+        protective = broker.select(is_protective)
         a = self._assess(bar.open, bar.low, bar.high, peak, cash, held, pending, last_close, hits=bool(protective))
         if a is None:
             return None
@@ -143,7 +148,7 @@ class DrawdownGuard:
         book = held + pending
         # the positions carried in take the overnight gap even when orders filling at this open close them all
         # (book empty): the gap is still judged, so a loss it causes past the floor is reported as its cause
-        if peak <= 0 or not (np.count_nonzero(book) or np.count_nonzero(held)):
+        if peak <= 0 or not (_any(book) or _any(held)):
             return None
         # the operations of gap_loss, guard_levels and crossed (risk/drawdown.py), on the same arrays in the
         # same order, with each mask computed once (the quiet-span check and the tests hold them together)
@@ -151,14 +156,14 @@ class DrawdownGuard:
         close_ok = np.isfinite(last_close)
         ok = close_ok & open_ok & (held != 0)
         carried_qty, prev = held[ok], last_close[ok]
-        loss = -float((carried_qty * (open_[ok] - prev)).sum())
-        carried = float(np.abs(carried_qty * prev).sum())
+        loss = -float(_total(carried_qty * (open_[ok] - prev)))
+        carried = float(_total(np.abs(carried_qty * prev)))
         gap = carried > 0 and loss > s.gap_allowance * carried * (1 + 1e-9)
         reference = np.where(open_ok, open_, last_close)
         reference_ok = open_ok | close_ok  # np.isfinite(reference)
         marked = np.where(reference_ok, reference, 0.0)
-        equity = cash + float((held * marked).sum())  # the open fills only swap cash for shares (costs aside)
-        exposure = float(np.abs(book * marked).sum())
+        equity = cash + float(_total(held * marked))  # the open fills only swap cash for shares (costs aside)
+        exposure = float(_total(np.abs(book * marked)))
         plan = guard_plan(
             equity,
             exposure,

@@ -68,6 +68,8 @@ from papertrader.execution.fixedpoint import (
 from papertrader.execution.market import MarketInputs, QuoteSlice, TrailingWindow
 
 ZERO = Decimal(0)
+#: a plain market order in the broker's columnar lane: (is a buy, created at, id, symbol index, qty, tag)
+_Plain = tuple[bool, datetime, str, int, int, str]
 #: books with fewer plain market orders than this are matched in Python ints (numpy's call cost would dominate)
 ARRAY_MIN = 12
 
@@ -122,6 +124,7 @@ class PaperBroker:
 
     def __init__(self, symbols: Sequence[str], costs: CostSettings, fill_seq: int = 0) -> None:
         self._index = {s: i for i, s in enumerate(symbols)}
+        self._symbols = tuple(symbols)
         self._exchange = {s: exchange_for(s) for s in symbols}
         self._costs = costs
         self._exec = costs.execution
@@ -139,6 +142,10 @@ class PaperBroker:
         self._fees = FeeSchedule.for_costs(costs)
         self._pricer = MarketPricer.for_costs(to_decimal(costs.slippage_bps) + to_decimal(costs.spread_bps) / 2)
         self.vectorised = True  # False forces the per-order Decimal path (tests compare the two)
+        # the columnar lane: plain market orders (`submit_market`) kept as records, an Order built only when read
+        self._lane: dict[str, _Plain] = {}
+        self._lane_orders: dict[str, Order] = {}  # the accepted Orders of lane records someone already read
+        self._lane_pending = np.zeros(len(self._index))
 
     # ----------------------------------------------------------------- state
 
@@ -148,6 +155,7 @@ class PaperBroker:
         A DAY order's session now follows from its creation time and the exchange calendar, and a
         bracket child is live exactly when its entry has a fill, so the orders alone restore the book.
         """
+        self._spill()
         for order in orders:
             if order.is_open:
                 self._working[order.id] = order
@@ -155,11 +163,17 @@ class PaperBroker:
     @property
     def working(self) -> tuple[Order, ...]:
         """Orders that can still fill, oldest first."""
-        return tuple(self._working.values())
+        return (*self._working.values(), *(self._lane_order(r) for r in self._lane.values()))
+
+    def select(self, wanted: Callable[[str], bool]) -> list[Order]:
+        """The working orders whose id `wanted` accepts, oldest first (lane records built into Orders only if taken)."""
+        out = [o for o in self._working.values() if wanted(o.id)]
+        return out + [self._lane_order(r) for r in self._lane.values() if wanted(r[2])] if self._lane else out
 
     def get(self, order_id: str) -> Order | None:
         """The current state of a working order, or None once it is closed."""
-        return self._working.get(order_id)
+        plain = self._lane.get(order_id)
+        return self._working.get(order_id) if plain is None else self._lane_order(plain)
 
     def pending_qty(self) -> Array:
         """Signed shares still to fill per symbol, so sizing does not double-order.
@@ -167,11 +181,13 @@ class PaperBroker:
         Exits (bracket legs with a parent, and OCO pairs such as the engine's protective stops) are left
         out: they protect a position, they do not change the target the sizing aims at.
         """
+        if not self._working:  # only the lane's records (or nothing): their sums are kept as they change
+            return self._lane_pending.copy()
         pending = np.zeros(len(self._index))
         for order in self._working.values():
             if order.parent_id is None and order.oco_group is None:
                 pending[self._index[order.symbol]] += order.side.sign * order.remaining
-        return pending
+        return pending + self._lane_pending if self._lane else pending
 
     def halt(self, symbol: str) -> None:
         """Stop all fills in a symbol (a trading halt) until `resume` is called."""
@@ -190,6 +206,7 @@ class PaperBroker:
 
     def submit(self, order: Order, at: datetime, report: BrokerReport) -> None:
         """Accept a new order into the working book, or reject it with the reason."""
+        self._spill()  # the lane's records are older than this order: the book keeps submission order
         problem = self._problem(order)
         if problem:
             report.order_event(order.reject(at, problem), at)
@@ -197,6 +214,71 @@ class PaperBroker:
         accepted = order.accept(at)
         self._working[order.id] = accepted
         report.order_event(accepted, at)
+
+    def submit_market(
+        self, order_id: str, symbol: str, side: Side, qty: int, at: datetime, tag: str, report: BrokerReport
+    ) -> None:
+        """`submit` of a plain DAY market order created at `at`, kept in the columnar lane as a record: an Order is
+        built only when someone reads it (a recorder or listener, `working`, `get`) or the bar needs the per-order
+        path. The same checks, states and events as `submit(Order(...))`."""
+        i = self._index.get(symbol)
+        if (
+            i is None
+            or qty <= 0
+            or order_id in self._working
+            or order_id in self._lane
+            or not self.vectorised
+            or self._fees is None
+            or self._pricer is None
+            or self._window is not None
+        ):
+            self.submit(
+                Order(order_id, symbol, side, qty, OrderType.MARKET, at, tif=TimeInForce.DAY, tag=tag), at, report
+            )
+            return
+        buy = side is Side.BUY
+        record = (buy, at, order_id, i, qty, tag)
+        self._lane[order_id] = record
+        self._lane_pending[i] += qty if buy else -qty
+        if report.transitions:
+            report.order_event(self._lane_order(record), at)
+
+    def _lane_order(self, record: _Plain) -> Order:
+        """The accepted Order a lane record stands for (built once, when first read)."""
+        order = self._lane_orders.get(record[2])
+        if order is None:
+            buy, at, order_id, i, qty, tag = record
+            order = self._lane_orders[order_id] = Order(
+                order_id,
+                self._symbols[i],
+                Side.BUY if buy else Side.SELL,
+                qty,
+                OrderType.MARKET,
+                at,
+                tif=TimeInForce.DAY,
+                status=OrderStatus.ACCEPTED,
+                reason="accepted",
+                updated_at=at,
+                tag=tag,
+            )
+        return order
+
+    def _lane_drop(self, record: _Plain) -> None:
+        """A lane record filled in full or expired: out of the lane and its pending sum."""
+        del self._lane[record[2]]
+        self._lane_orders.pop(record[2], None)
+        self._lane_pending[record[3]] -= record[4] if record[0] else -record[4]
+
+    def _spill(self) -> None:
+        """Move the lane's records into the per-order book as Orders, in submission order (the lane's records are
+        always newer than the book's orders), so every other operation sees the book the per-order path keeps."""
+        if not self._lane:
+            return
+        for order_id, record in self._lane.items():
+            self._working[order_id] = self._lane_order(record)
+        self._lane.clear()
+        self._lane_orders.clear()
+        self._lane_pending[:] = 0.0
 
     def _problem(self, order: Order) -> str:
         if order.symbol not in self._index:
@@ -226,6 +308,7 @@ class PaperBroker:
         self, symbol: str, at: datetime, reason: str, report: BrokerReport, *, keep_exits: bool = False
     ) -> None:
         """Withdraw every working order in one symbol (a new target replaces them), or all but its exits."""
+        self._spill()
         for order in [
             o
             for o in self._working.values()
@@ -235,6 +318,7 @@ class PaperBroker:
 
     def cancel(self, order_id: str, at: datetime, reason: str, report: BrokerReport) -> None:
         """Withdraw what is left of a working order."""
+        self._spill()
         order = self._working.get(order_id)
         if order is not None:
             self._finish(order, order.cancel(at, reason), report)
@@ -255,6 +339,7 @@ class PaperBroker:
 
         The successor keeps the old order's terms except those given; qty defaults to what was left.
         """
+        self._spill()
         old = self._working.get(order_id)
         if old is None:
             return None
@@ -295,6 +380,7 @@ class PaperBroker:
         rounded to the cent AWAY from execution (buy limits and sell stops down, sell limits and buy
         stops up). Reverse split (ratio < 1): open orders are cancelled, as brokers do.
         """
+        self._spill()
         if ratio <= 0:
             raise ValueError(f"split ratio must be positive, got {ratio}")
         if ratio == 1:
@@ -329,6 +415,7 @@ class PaperBroker:
 
         Sell limits and buy stops are left alone; dividends under one cent change nothing.
         """
+        self._spill()
         if amount < CENT:
             return
         for order in [o for o in self._working.values() if o.symbol == symbol]:
@@ -368,19 +455,45 @@ class PaperBroker:
         without it the broker uses its own trailing window when `market_window` is set.
         """
         self._market_known = market is not None or self._window is None
-        if not self._working:  # nothing can fill or expire: only the trailing window moves on
+        if not self._working and not self._lane:  # nothing can fill or expire: only the trailing window moves on
             self.observe(bars)
             return
         self._market = market
         at = bars.open_time
         bar_session = session_date(at)
-        capacity: dict[int, int] = {}
         hours: dict[tuple[str, bool], bool] = {}
         # which symbols traded in this bar, for every order at once (the calendar and halts are per order)
         traded = np.isfinite(bars.open)
         if self._exec.halt_on_zero_volume:
             traded &= bars.volume != 0
         open_ok: list[bool] = traded.tolist()
+        if self._lane:
+            done = False
+            if not self._working and quotes is None and market is None:
+                cash, done = self._lane_step(bars, bar_session, open_ok, hours, cash, report)
+            if done:
+                self.observe(bars)
+                self._market = None
+                return
+            self._spill()
+        self._work(bars, bar_session, open_ok, hours, cash, report, quotes, market)
+        self.observe(bars)
+        self._market = None
+
+    def _work(
+        self,
+        bars: BarSlice,
+        bar_session: date,
+        open_ok: list[bool],
+        hours: dict[tuple[str, bool], bool],
+        cash: Decimal,
+        report: BrokerReport,
+        quotes: QuoteSlice | None,
+        market: MarketInputs | None,
+    ) -> None:
+        """The per-order path of `on_bars`: every order of the book in turn (plain market orders array-matched)."""
+        at = bars.open_time
+        capacity: dict[int, int] = {}
         prices: dict[int, tuple[Decimal, Decimal, Decimal]] = {}
         ordered = sorted(self._working.values(), key=lambda o: (o.side is Side.BUY, o.created_at, o.id))
         vector: dict[str, tuple[int, int, int]] = {}
@@ -402,7 +515,9 @@ class PaperBroker:
                 continue
             terms = vector.get(order.id)
             if terms is not None and order is snapshot:
-                cash = self._vector_fill(order, terms, bars, i, cash, report)
+                booked = self._vector_fill(order, terms, bars, i, cash, report)
+                assert booked is not None  # an Order is always booked (in full, in part, or by `_execute`)
+                cash = booked
                 continue
             group = [order]
             if order.oco_group is not None:
@@ -418,8 +533,55 @@ class PaperBroker:
             chosen = self._choose(group, bars, i, report, prices)
             if chosen is not None:
                 cash = self._execute(chosen[0], chosen[1], bars, i, cash, report, quotes, capacity)
-        self.observe(bars)
-        self._market = None
+
+    def _lane_step(
+        self,
+        bars: BarSlice,
+        bar_session: date,
+        open_ok: list[bool],
+        hours: dict[tuple[str, bool], bool],
+        cash: Decimal,
+        report: BrokerReport,
+    ) -> tuple[Decimal, bool]:
+        """Work the lane's records (the whole book) as the per-order path would, without building an Order for a
+        record that expires or fills in full unless someone reads its state; returns (cash, done).
+
+        The gates (latency, the DAY session, halts, the calendar) and the order (sells first, then by creation and
+        id) are the per-order path's, and the fill terms the array step's. Where that path would do anything else
+        (a second order in a symbol, an open off the grid, a partial fill, a buy the cash does not cover), the lane
+        is spilled into the book untouched from there on and `done` is False: the per-order path works what is
+        left (the records passed so far were filled, expired or left as they were, as that path leaves them).
+        """
+        records = sorted(self._lane.values())
+        if len({r[3] for r in records}) != len(records):
+            return cash, False
+        terms = self._terms_for([r for r in records if open_ok[r[3]]], bars)
+        if terms is None:
+            return cash, False
+        at = bars.open_time
+        latency, extended = self._latency, self._exec.extended_hours
+        sessions: dict[tuple[str, datetime], date] = {}  # the records of one cycle share their session
+        for record in records:
+            _, created, order_id, i, _, _ = record
+            live_from = created + latency
+            if at < live_from:
+                continue
+            exchange = self._exchange[self._symbols[i]]
+            session = sessions.get((exchange, live_from))
+            if session is None:
+                session = sessions[exchange, live_from] = self._session((exchange, live_from, extended))
+            if bar_session > session:
+                order = self._lane_order(record)
+                self._lane_drop(record)
+                report.order_event(order.expire(at, "day order not filled in its session"), at)
+                continue
+            if not self._open_in(self._symbols[i], extended, bars, i, hours, open_ok):
+                continue
+            booked = self._vector_fill(record, terms[order_id], bars, i, cash, report)
+            if booked is None:
+                return cash, False
+            cash = booked
+        return cash, True
 
     def _vector_terms(
         self, ordered: Sequence[Order], bars: BarSlice, open_ok: list[bool]
@@ -459,65 +621,79 @@ class PaperBroker:
         ]
         if not take:
             return {}
-        if len(take) < ARRAY_MIN:
-            return self._scalar_terms(take, bars)
-        n = len(take)
-        i = np.fromiter((index[o.symbol] for o in take), dtype=np.int64, count=n)
-        reference = grid_ticks(bars.open[i])
-        if reference is None:
+        terms = self._terms_for(
+            [(o.side is Side.BUY, o.created_at, o.id, index[o.symbol], o.qty, o.tag) for o in take], bars
+        )
+        return {} if terms is None else terms
+
+    def _terms_for(self, take: list[_Plain], bars: BarSlice) -> dict[str, tuple[int, int, int]] | None:
+        """(shares, price ticks, fee cents) per order of `take` from the integer schedules, or None where they
+        cannot promise the Decimal path's digits; in Python ints for a handful of orders (numpy's call cost)."""
+        fees, pricer = self._fees, self._pricer
+        if fees is None or pricer is None:
+            return None
+        if not take:
             return {}
-        remaining = np.fromiter((o.qty for o in take), dtype=np.int64, count=n)
         fraction = self._exec.max_volume_fraction
-        qty = remaining
+        if len(take) < ARRAY_MIN:
+            terms: dict[str, tuple[int, int, int]] = {}
+            for buy, _, order_id, j, remaining, _ in take:
+                reference = grid_tick(float(bars.open[j]))
+                if reference is None:
+                    return None
+                qty = min(remaining, volume_capacity(float(bars.volume[j]), fraction))
+                price = pricer.tick(reference, buy)
+                if price is None or price * qty >= 2**61:
+                    return None
+                fee = fees.cent(price, qty)
+                if fee is None:
+                    return None
+                terms[order_id] = (qty, price, fee)
+            return terms
+        n = len(take)
+        i = np.fromiter((r[3] for r in take), dtype=np.int64, count=n)
+        refs = grid_ticks(bars.open[i])
+        if refs is None:
+            return None
+        wanted = np.fromiter((r[4] for r in take), dtype=np.int64, count=n)
+        qtys = wanted
         if fraction is not None:  # volume_capacity in arrays: the same float expression, floored
             volume = bars.volume[i]
             room = np.where(np.isfinite(volume) & (volume > 0), np.floor(volume * fraction + 1e-9), 0.0)
-            qty = np.minimum(remaining, np.minimum(room, float(2**62)).astype(np.int64))
-        price = pricer.ticks(reference, np.fromiter((o.side is Side.BUY for o in take), dtype=bool, count=n))
-        if price is None or int(price.max()) * int(qty.max()) >= 2**61:
-            return {}
-        fee = fees.cents(price, qty)
-        if fee is None:
-            return {}
+            qtys = np.minimum(wanted, np.minimum(room, float(2**62)).astype(np.int64))
+        prices = pricer.ticks(refs, np.fromiter((r[0] for r in take), dtype=bool, count=n))
+        if prices is None or int(prices.max()) * int(qtys.max()) >= 2**61:
+            return None
+        fee_cents = fees.cents(prices, qtys)
+        if fee_cents is None:
+            return None
         return {
-            o.id: terms
-            for o, terms in zip(take, zip(qty.tolist(), price.tolist(), fee.tolist(), strict=True), strict=True)
+            r[2]: t
+            for r, t in zip(take, zip(qtys.tolist(), prices.tolist(), fee_cents.tolist(), strict=True), strict=True)
         }
 
-    def _scalar_terms(self, take: list[Order], bars: BarSlice) -> dict[str, tuple[int, int, int]]:
-        """`_vector_terms` for a few orders: the same integer formulas and bounds in Python ints, without numpy's
-        per-call cost (a bar where a handful of the universe trades)."""
-        fees, pricer = self._fees, self._pricer
-        assert fees is not None and pricer is not None
-        fraction = self._exec.max_volume_fraction
-        terms: dict[str, tuple[int, int, int]] = {}
-        for o in take:
-            i = self._index[o.symbol]
-            reference = grid_tick(float(bars.open[i]))
-            if reference is None:
-                return {}
-            qty = min(o.qty, volume_capacity(float(bars.volume[i]), fraction))
-            price = pricer.tick(reference, o.side is Side.BUY)
-            if price is None or price * qty >= 2**61:
-                return {}
-            fee = fees.cent(price, qty)
-            if fee is None:
-                return {}
-            terms[o.id] = (qty, price, fee)
-        return terms
-
     def _vector_fill(
-        self, order: Order, terms: tuple[int, int, int], bars: BarSlice, i: int, cash: Decimal, report: BrokerReport
-    ) -> Decimal:
+        self,
+        order: Order | _Plain,
+        terms: tuple[int, int, int],
+        bars: BarSlice,
+        i: int,
+        cash: Decimal,
+        report: BrokerReport,
+    ) -> Decimal | None:
         """Book one order the array step matched: Decimals only for the fill and the order's new state.
 
-        A buy the cash cannot cover in full takes the per-order `_execute` (it shrinks or cancels the order).
+        A buy the cash cannot cover in full takes the per-order `_execute` (it shrinks or cancels the order). A lane
+        record (the columnar lane's) is booked only when it fills in full and the cash covers it; else nothing
+        changes and the answer is None (the lane is then spilled and the per-order path takes it).
         """
         qty, ticks, cents = terms
         if qty <= 0:
             return cash  # the bar's volume is used up: keep working
         at = bars.open_time
         price, fee = price_decimal(ticks), fee_decimal(cents)
+        if isinstance(order, tuple):
+            return self._lane_fill(order, qty, price, fee, at, cash, report)
         if order.side is Side.BUY and price * qty + fee > cash:
             return self._execute(order, Match(to_decimal(bars.open[i]), True, True), bars, i, cash, report, None, {})
         self._fill_seq += 1
@@ -536,6 +712,23 @@ class PaperBroker:
             self._working[order.id] = updated
         return cash - notional - fee if order.side is Side.BUY else cash + notional - fee
 
+    def _lane_fill(
+        self, record: _Plain, qty: int, price: Decimal, fee: Decimal, at: datetime, cash: Decimal, report: BrokerReport
+    ) -> Decimal | None:
+        """`_vector_fill` of a lane record: a fill in full that the cash covers, else None (nothing booked)."""
+        buy, _, order_id, i, remaining, _ = record
+        notional = price * qty
+        if qty != remaining or (buy and notional + fee > cash):
+            return None
+        self._fill_seq += 1
+        report.fills.append(
+            Fill(order_id, self._symbols[i], Side.BUY if buy else Side.SELL, qty, price, fee, at, self._fill_seq)
+        )
+        if report.transitions:
+            report.order_event(self._lane_order(record).fill(qty, price, at), at, "order.filled")
+        self._lane_drop(record)
+        return cash - notional - fee if buy else cash + notional - fee
+
     def on_quotes(
         self, at: datetime, prices: Array, cash: Decimal, report: BrokerReport, which: Callable[[Order], bool]
     ) -> None:
@@ -546,6 +739,7 @@ class PaperBroker:
         less the same costs and never past its limit, so no fill is better than the quote. Market orders wait for
         the next bar's open, and the trailing market window does not move (a quote is not a bar).
         """
+        self._spill()
         if not self._working:
             return
         finite = np.isfinite(prices) & (prices > 0)
@@ -630,12 +824,16 @@ class PaperBroker:
                 order.created_at + self._latency,
                 order.extended_hours or self._exec.extended_hours,
             )
-            live = self._sessions.get(key)
-            if live is None:  # orders placed in the same cycle share the answer; keep only the latest cycle's
-                if len(self._sessions) > 64:
-                    self._sessions.clear()
-                live = self._sessions[key] = live_session(*key)
-            self._live[order.id] = live
+            live = self._live[order.id] = self._session(key)
+        return live
+
+    def _session(self, key: tuple[str, datetime, bool]) -> date:
+        """The session an order live from key[1] works in (orders placed in the same cycle share the answer)."""
+        live = self._sessions.get(key)
+        if live is None:  # keep only the latest cycle's answers
+            if len(self._sessions) > 64:
+                self._sessions.clear()
+            live = self._sessions[key] = live_session(*key)
         return live
 
     def _tradable(
@@ -643,12 +841,23 @@ class PaperBroker:
     ) -> bool:
         """The symbol traded in this bar (open_ok: a finite open, and volume unless zero volume is allowed),
         is not halted, and the bar is in hours this order may use."""
-        if not open_ok[i] or order.symbol in self._halted:
+        return self._open_in(order.symbol, order.extended_hours or self._exec.extended_hours, bars, i, hours, open_ok)
+
+    def _open_in(
+        self,
+        symbol: str,
+        extended: bool,
+        bars: BarSlice,
+        i: int,
+        hours: dict[tuple[str, bool], bool],
+        open_ok: list[bool],
+    ) -> bool:
+        """`_tradable` for an order in `symbol` that may (extended) or may not trade outside regular hours."""
+        if not open_ok[i] or symbol in self._halted:
             return False
         if not self._exec.enforce_calendar:
             return True
-        extended = order.extended_hours or self._exec.extended_hours
-        key = (self._exchange[order.symbol], extended)
+        key = (self._exchange[symbol], extended)
         if key not in hours:
             exchange = key[0]
             hours[key] = in_regular_session(exchange, bars.open_time, bars.close_time) or (

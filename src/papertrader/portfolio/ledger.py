@@ -17,7 +17,7 @@ from decimal import Decimal
 import numpy as np
 
 from papertrader.core.arrays import Array, IntArray
-from papertrader.domain.types import Fill, Lot, Position
+from papertrader.domain.types import Fill, Lot, Position, Side
 
 ZERO = Decimal(0)
 #: Fixed-point scale of a price: 0.0001 (the broker's price grid) is one tick.
@@ -82,12 +82,34 @@ class Ledger:
         return self._realized_closed + sum((p.realized_pnl for p in self._positions.values()), ZERO)
 
     def apply(self, fill: Fill) -> Position:
-        """Book one fill: move cash by notional and fee, update the position, return its new state."""
-        self.cash += fill.cash_delta
-        self.fees_paid += fill.fee
-        self.traded_notional += fill.notional
-        current = self._positions.get(fill.symbol, Position(fill.symbol))
-        updated = current.apply(fill.side, fill.qty, fill.price)
+        """Book one fill: move cash by notional and fee, update the position, return its new state.
+
+        The notional is computed once (`Fill.cash_delta` and `Fill.notional` are the same products), and a fill
+        that opens a position or closes its only lot is booked directly: the Decimals `Position.apply` computes.
+        """
+        symbol, price, qty, fee = fill.symbol, fill.price, fill.qty, fill.fee
+        notional = price * qty
+        buy = fill.side is Side.BUY
+        self.cash += -1 * notional - fee if buy else 1 * notional - fee  # Fill.cash_delta
+        self.fees_paid += fee
+        self.traded_notional += notional
+        signed = qty if buy else -qty
+        current = self._positions.get(symbol)
+        if current is None:  # Position(symbol).apply: one new lot, nothing realised
+            updated = Position(symbol, (Lot(signed, price),), ZERO)
+            self._positions[symbol] = updated
+            if self._slot is not None:
+                self._held[self._slot[symbol]] = signed
+            return updated
+        lots = current.lots
+        if len(lots) == 1 and lots[0].qty == -signed:  # closes the one lot: Position.apply's loop, once
+            lot = lots[0]
+            direction = 1 if lot.qty > 0 else -1
+            realized = current.realized_pnl
+            realized += (price - lot.price) * qty * direction
+            updated = Position(symbol, (), realized)
+        else:
+            updated = current.apply(fill.side, qty, price)
         self._store(updated)
         return updated
 

@@ -108,9 +108,11 @@ def guard_levels(reference: Array, qty: Array, move: float) -> Array:
 
 
 def crossed(levels: Array, qty: Array, low: Array, high: Array) -> Array:
-    """Whether each position's bar traded through its level (low for a long, high for a short)."""
-    with np.errstate(invalid="ignore"):
-        hit = np.where(qty > 0, low <= levels, np.where(qty < 0, high >= levels, False))
+    """Whether each position's bar traded through its level (low for a long, high for a short).
+
+    Comparisons with NaN raise no floating-point warning in numpy, so no `errstate` is entered (it costs more
+    than the comparisons at a few hundred symbols)."""
+    hit = np.where(qty > 0, low <= levels, np.where(qty < 0, high >= levels, False))
     return np.asarray(hit & np.isfinite(levels), dtype=bool)
 
 

@@ -35,6 +35,10 @@ from papertrader.risk.limits import DailyLossLimit, DrawdownKillSwitch
 from papertrader.risk.sizing import kelly_weights, vol_target_scale
 
 _EPS = 1e-9
+#: `ndarray.sum` and a nonzero test without numpy's Python-level wrappers (the same reductions: a sum's pairwise
+#: order and bits are those of `.sum()`; on a bool mask `_any` is `count_nonzero(...) > 0`)
+_total = np.add.reduce
+_any = np.logical_or.reduce
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,7 +248,7 @@ class RiskEngine:
         plan = RiskPlan()
         if equity <= 0:
             return plan
-        if self.shortcuts and not np.count_nonzero(target_weights) and not np.count_nonzero(holdings):
+        if self.shortcuts and not _any(target_weights) and not _any(holdings):
             return plan  # nothing held or pending and nothing wanted: no rule can order or deny anything
         inputs = inputs or RiskInputs()
         if self.shortcuts and len(self.symbols) == 1 and (inputs.p_win is None or inputs.payoff is None):
@@ -310,17 +314,25 @@ class RiskEngine:
             nonlocal aw
             fresh = np.abs(new)
             cut = fresh < aw - _EPS
-            if np.count_nonzero(cut):
+            if _any(cut):
                 for i in cut.nonzero()[0]:
                     rule[i] = rule[i] or name
             aw = fresh
             return new
 
+        total: tuple[Array, float] | None = None  # the sum of `aw` while it is unchanged (a bind replaces it)
+
+        def whole() -> float:
+            nonlocal total
+            if total is None or total[0] is not aw:
+                total = (aw, float(_total(aw)))
+            return total[1]
+
         def cap(groups: list[tuple[npt.NDArray[np.bool_] | None, float]], name: str) -> None:
             nonlocal w
             out = None
             for members, limit in groups:
-                gross = float(aw.sum()) if members is None else float(aw[members].sum())
+                gross = whole() if members is None else float(_total(aw[members]))
                 if gross > limit + 1e-12:
                     out = w.copy() if out is None else out
                     if members is None:
@@ -335,10 +347,15 @@ class RiskEngine:
             aw = np.abs(w)
         if s.vol_target is not None and inputs.volatility is not None:
             w = bind(w * vol_target_scale(inputs.volatility, s.vol_target), "vol_target")
+        # a rule that cannot cut anything leaves every weight and absolute value as it was (maximum and minimum
+        # return one of their arguments), so it is skipped: no short to lift, no weight past the position cap
         if not s.allow_short:
-            w = bind(np.maximum(w, 0.0), "no_short")
-        w = bind(np.minimum(np.maximum(w, -s.max_position_fraction), s.max_position_fraction), "max_position_fraction")
-        if np.count_nonzero(prices < s.penny_below):  # a penny price (or -inf) moves a symbol out of its base bucket
+            w = bind(np.maximum(w, 0.0), "no_short") if _any(w < 0.0) else np.maximum(w, 0.0)
+        if _any(aw > s.max_position_fraction):
+            w = bind(
+                np.minimum(np.maximum(w, -s.max_position_fraction), s.max_position_fraction), "max_position_fraction"
+            )
+        if _any(prices < s.penny_below):  # a penny price (or -inf) moves a symbol out of its base bucket
             buckets = self._buckets(prices)
             bucket_groups = self._groups(buckets, self._present_caps(buckets))
         else:
@@ -347,7 +364,7 @@ class RiskEngine:
         if self._sector_caps:
             cap(self._sector_groups, "max_sector_fraction")
         gross_cap = self._gross_cap()
-        gross = float(aw.sum())
+        gross = whole()
         if gross > gross_cap:
             w = bind(
                 w * (gross_cap / gross), "max_gross_exposure" if gross_cap < 1 - s.cash_reserve else "cash_reserve"
@@ -358,7 +375,7 @@ class RiskEngine:
             if inputs.budget <= 0:
                 scale = 0.0
             else:
-                loss = float((aw * factor).sum())
+                loss = float(_total(aw * factor))
                 scale = 1.0 if loss <= inputs.budget else inputs.budget / loss
             if scale < 1.0:
                 w = bind(w * scale, "drawdown_budget")
@@ -377,7 +394,7 @@ class RiskEngine:
         # opening | closing is "exactly one side flat"; drifted: past the rebalance band
         trade = moves & ((flat_now ^ flat_next) | (np.abs(current - weights) > self.rebalance_band))
         left = moves & ~trade  # only these can a cap broken by drift add to the trades
-        if np.count_nonzero(left):
+        if _any(left):
             projected = np.where(trade, target_qty * priced / equity, current)
             over = self._over_wide(projected, aw, factor, inputs.budget, bucket_groups)
             if over is not None:
@@ -397,10 +414,10 @@ class RiskEngine:
         slack = s.limit_tolerance + _EPS
         ap = np.abs(projected)
         above = ap > allowed_abs + _EPS
-        if not np.count_nonzero(above):
+        if not _any(above):
             return None
-        gross = float(ap.sum())
-        if factor is not None and budget is not None and _budget_cut(gross, float((ap * factor).sum()), budget) > slack:
+        gross = float(_total(ap))
+        if factor is not None and budget is not None and _budget_cut(gross, float(_total(ap * factor)), budget) > slack:
             return above
         over = above & (ap > s.max_position_fraction + slack)
         if gross > self._gross_cap() + slack:
@@ -410,7 +427,7 @@ class RiskEngine:
                 if members is None:
                     if gross > limit + slack:
                         over |= above
-                elif float(ap[members].sum()) > limit + slack:
+                elif float(_total(ap[members])) > limit + slack:
                     over |= above & members
         return over
 
