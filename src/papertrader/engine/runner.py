@@ -414,7 +414,7 @@ def _result(
 ) -> RunResult:
     cycles = len(curve.equity)
     window = panel.ts[first : first + cycles]
-    ppy = periods_per_year(int(window.tz_convert("America/New_York").normalize().nunique()), cycles)
+    ppy = periods_per_year(len(set(window.tz_convert("America/New_York").date)), cycles)  # distinct NY dates
     bench, bench_invested = buy_and_hold(panel, settings.initial_cash, settings.costs, first)
     bench, bench_invested = bench[:cycles], bench_invested[:cycles]
     return RunResult(

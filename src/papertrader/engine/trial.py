@@ -21,10 +21,13 @@ only on the calendar and the count, so it is fixed before any window runs and ca
 **Each window** is one persisted run (mode ``replay``, speed 0: the path of ``paper --replay``, assembled by
 ``engine/kernel.py`` like every run) with fresh initial cash; bars before the window are loaded only to warm
 indicators up. Its run id is ``<trial id>-wNNN``, so ``papertrader report`` and ``papertrader check`` work on
-it. Beside it, on the same dates and symbols: buy-and-hold, buy-and-hold scaled to the window's realised
-volatility, and the trend baseline (a backtest of ``strategy.name = "trend"`` over the window, not persisted).
-Uptime, critical failures, the baselines and the criteria (which sitting in cash cannot pass) are defined in
-``engine/trial_score.py``.
+it. The trial reads its bars from the lake once and gives each window the prefix of that panel up to the window's
+end (``engine/trial_data.py``: what the window's own load builds), every window writes to one run store, and a
+window's few cycles are committed in one transaction (the same rows as a commit per cycle; nobody watches a
+window cycle by cycle). Beside it, on the same dates and symbols: buy-and-hold, buy-and-hold scaled to the
+window's realised volatility, and the trend baseline (a backtest of ``strategy.name = "trend"`` over the window,
+not persisted). Uptime, critical failures, the baselines and the criteria (which sitting in cash cannot pass) are
+defined in ``engine/trial_score.py``.
 
 **Default universe**: every tradable symbol in the lake whose history begins at or before the held-out
 start, so one constant universe trades every window (a later listing would change the universe mid-trial).
@@ -389,7 +392,7 @@ def trend_settings(settings: Settings) -> Settings:
 def with_vol_matched(score: WindowScore, result: RunResult) -> WindowScore:
     """The score with buy-and-hold scaled to the window's realised (ex-post) volatility beside it."""
     ts = result.ts
-    ppy = periods_per_year(int(ts.tz_convert(NEW_YORK).normalize().nunique()), len(ts))
+    ppy = periods_per_year(len(set(ts.tz_convert(NEW_YORK).date)), len(ts))  # sessions: distinct New York dates
     matched = vol_matched(result.benchmark_equity, returns(result.equity))
     eq = matched.equity
     return replace(
