@@ -31,9 +31,10 @@ _FIELDS = ("open", "high", "low", "close", "volume")
 
 @dataclass(frozen=True)
 class TrialBars:
-    """The trial's panel from the lake's first bar to its last window's end, and whose symbols and interval."""
+    """The trial's panel from the lake's first bar up to `end` (exclusive): every window's bars."""
 
     panel: Panel
+    end: datetime
 
     @classmethod
     def load(cls, lake: Lake, symbols: tuple[str, ...], interval: str, end: datetime) -> TrialBars | None:
@@ -42,15 +43,14 @@ class TrialBars:
         actions = lake.read_actions(list(symbols))
         if "adj_factor" in bars.columns and bool(bars["symbol"].isin(set(symbols) - set(actions["symbol"])).any()):
             return None  # a symbol's actions would be read off its factor, over each window's own bars
-        panel = Panel.from_long(bars, interval, symbols, actions)
-        return cls(panel)
+        return cls(Panel.from_long(bars, interval, symbols, actions), end)
 
     def window(self, _lake: Lake, request: RunRequest) -> tuple[Panel, int]:
         """`engine.runner.load_panel` of one window: the rows before its end and the index of its first cycle."""
         if request.symbols != self.panel.symbols or request.interval != self.panel.interval:
             raise DataError("a trial window asked for other symbols or another interval than the trial loaded")
-        if request.start is None or request.end is None:
-            raise DataError("a trial window needs its start and end")
+        if request.start is None or request.end is None or request.end > self.end:
+            raise DataError("a trial window needs its start and an end no later than the bars the trial loaded")
         rows = int(self.panel.ts.searchsorted(pd.Timestamp(request.end), side="left"))
         panel = prefix(self.panel, rows)
         first = int(panel.ts.searchsorted(pd.Timestamp(request.start)))

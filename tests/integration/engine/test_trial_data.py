@@ -6,6 +6,7 @@ load from the lake, and every window stores the same rows and scores the same as
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ import pytest
 
 from papertrader.config.settings import Settings
 from papertrader.core.clock import SimClock
+from papertrader.core.errors import DataError
 from papertrader.data.adapters.bundled import import_bundled
 from papertrader.data.store import Lake
 from papertrader.engine.panel import Panel
@@ -78,6 +80,9 @@ def test_each_windows_prefix_of_the_trial_panel_equals_its_own_load_from_the_lak
         _same_panel(prefix, own)
     placed = bars.panel.as_traded
     assert placed is not None and (placed.splits != 1.0).sum() >= 2 and (placed.dividends > 0).sum() > 10
+    later = replace(plan.windows[-1].request(plan.symbols, plan.interval, "w"), end=bars.end + timedelta(days=1))
+    with pytest.raises(DataError, match="no later than the bars the trial loaded"):
+        bars.window(lake, later)  # never a window cut short silently
 
 
 def test_a_symbol_whose_actions_would_be_read_off_its_factor_loads_each_window_itself(home: Path) -> None:
