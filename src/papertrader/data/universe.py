@@ -21,6 +21,7 @@ the new list. Candidates are the current list plus any the caller adds (symbols 
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import logging
 import math
@@ -197,8 +198,10 @@ def format_universe(universe: Universe, notes: Sequence[str] = ()) -> str:
     return out.getvalue()
 
 
+@functools.cache
 def shipped_top200() -> Universe:
-    """The list shipped in the package: the offline default, as of the date in its header."""
+    """The list shipped in the package: the offline default, as of the date in its header (parsed once per process:
+    every run's risk engine reads its sectors, and the file is part of the installed package)."""
     text = resources.files("papertrader.data").joinpath(SHIPPED_FILE).read_text(encoding="utf-8")
     return parse_universe(text, origin="shipped")
 

@@ -79,6 +79,9 @@ class RunSpec:
     #: the home whose model registry (and board calibrations) the run reads; None: the settings' home.
     #: `hyperopt --strategy ensemble` points it at a fold's models, trained on bars before that fold only
     models_home: Path | None = None
+    #: cycles per commit instead of the mode's own (RECORD_EVERY), committed on the caller's thread: a trial window
+    #: commits its few cycles at once (the same rows; nobody watches a window cycle by cycle)
+    record_every: int | None = None
 
     @property
     def historical(self) -> bool:
@@ -155,7 +158,10 @@ def assemble(
         row = repo.create_run(run_info(settings, spec, panel, created_at or WallClock().now()), resume=spec.resume)
         last_cycle = max(last_cycle, row.last_cycle)
         recorder = BatchRecorder(
-            repo, spec.run_id, every=RECORD_EVERY[spec.mode], background=spec.mode in COMMIT_OFF_PATH
+            repo,
+            spec.run_id,
+            every=spec.record_every or RECORD_EVERY[spec.mode],
+            background=spec.record_every is None and spec.mode in COMMIT_OFF_PATH,
         )
     at = last_cycle + 1 if last_cycle + 1 < len(panel) else last_cycle
     engine = Engine(

@@ -67,6 +67,18 @@ def private_repository() -> RunRepository:
     return RunRepository(engine)
 
 
+_worker_store: RunRepository | None = None
+
+
+def worker_repository() -> RunRepository:
+    """This worker process's own in-memory run store, created once and reused by its tasks (which take their rows
+    out again: persistence.transfer.take_run), so a task pays neither the schema nor SQL compilation again."""
+    global _worker_store
+    if _worker_store is None:
+        _worker_store = private_repository()
+    return _worker_store
+
+
 def store_of(settings: Settings) -> RunRepository:
     """The settings' own run store, where the parent copies what the tasks stored."""
     engine = make_engine(settings.db_url)

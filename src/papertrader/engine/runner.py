@@ -59,6 +59,8 @@ class RunRequest:
     #: `hyperopt --strategy ensemble` runs each fold on models trained before it (engine/hyperopt_board.py)
     versions: tuple[tuple[str, str], ...] = ()
     models_home: Path | None = None
+    #: cycles per commit instead of the mode's own (a trial window commits once; engine/kernel.py RunSpec)
+    commit_every: int | None = None
 
 
 @dataclass(frozen=True)
@@ -210,13 +212,15 @@ def run(
     on_engine: Callable[[Engine, int], None] | None = None,
     repo: RunRepository | None = None,
     sparse: bool = True,
+    load: Callable[[Lake, RunRequest], tuple[Panel, int]] = load_panel,
 ) -> RunResult:
     """Run a backtest or a replay through the single engine loop and persist it (or resume one).
 
     `repo` is the run store to write to (default: the settings' database); a parallel task passes a private one.
     sparse: a backtest of a strategy with `decide_all` steps only the cycles where something can happen
     (engine/sparse.py; identical results, every cycle still recorded). A replay steps every cycle: it is paced
-    and watched cycle by cycle.
+    and watched cycle by cycle. `load` gives the window's panel and first cycle (`load_panel`; a trial hands in
+    the prefix of the panel it read once, engine/trial_data.py).
     """
     if repo is None:
         repo = _open_repository(settings) if persist or request.resume else None
@@ -224,7 +228,7 @@ def run(
         assert repo is not None
         settings, request = _resume_request(settings, request, repo)
     lake = Lake(settings.lake_dir)
-    panel, first = load_panel(lake, request)
+    panel, first = load(lake, request)
     run_id = request.run_id or new_run_id(panel.open_times[first] if request.mode == "backtest" else _wall_now())
     spec = RunSpec(
         run_id,
@@ -233,6 +237,7 @@ def run(
         resume=request.resume,
         versions=dict(request.versions),
         models_home=request.models_home,
+        record_every=request.commit_every,
     )
     assembly = kernel.assemble(settings, spec, panel, lake=lake, repo=repo)
     engine, recorder, last_cycle = assembly.engine, assembly.recorder, assembly.last_cycle
@@ -409,7 +414,7 @@ def _result(
 ) -> RunResult:
     cycles = len(curve.equity)
     window = panel.ts[first : first + cycles]
-    ppy = periods_per_year(int(window.tz_convert("America/New_York").normalize().nunique()), cycles)
+    ppy = periods_per_year(len(set(window.tz_convert("America/New_York").date)), cycles)  # distinct NY dates
     bench, bench_invested = buy_and_hold(panel, settings.initial_cash, settings.costs, first)
     bench, bench_invested = bench[:cycles], bench_invested[:cycles]
     return RunResult(

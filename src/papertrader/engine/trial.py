@@ -21,10 +21,13 @@ only on the calendar and the count, so it is fixed before any window runs and ca
 **Each window** is one persisted run (mode ``replay``, speed 0: the path of ``paper --replay``, assembled by
 ``engine/kernel.py`` like every run) with fresh initial cash; bars before the window are loaded only to warm
 indicators up. Its run id is ``<trial id>-wNNN``, so ``papertrader report`` and ``papertrader check`` work on
-it. Beside it, on the same dates and symbols: buy-and-hold, buy-and-hold scaled to the window's realised
-volatility, and the trend baseline (a backtest of ``strategy.name = "trend"`` over the window, not persisted).
-Uptime, critical failures, the baselines and the criteria (which sitting in cash cannot pass) are defined in
-``engine/trial_score.py``.
+it. The trial reads its bars from the lake once and gives each window the prefix of that panel up to the window's
+end (``engine/trial_data.py``: what the window's own load builds), every window writes to one run store, and a
+window's few cycles are committed in one transaction (the same rows as a commit per cycle; nobody watches a
+window cycle by cycle). Beside it, on the same dates and symbols: buy-and-hold, buy-and-hold scaled to the
+window's realised volatility, and the trend baseline (a backtest of ``strategy.name = "trend"`` over the window,
+not persisted). Uptime, critical failures, the baselines and the criteria (which sitting in cash cannot pass) are
+defined in ``engine/trial_score.py``.
 
 **Default universe**: every tradable symbol in the lake whose history begins at or before the held-out
 start, so one constant universe trades every window (a later listing would change the universe mid-trial).
@@ -50,9 +53,11 @@ from papertrader.domain.events import CycleClosed, DomainEvent
 from papertrader.domain.sessions import NEW_YORK
 from papertrader.engine.check import check_run
 from papertrader.engine.cycle import CycleOutcome, Engine
-from papertrader.engine.parallel import Workers, private_repository
+from papertrader.engine.panel import Panel
+from papertrader.engine.parallel import Workers, worker_repository
 from papertrader.engine.plugins import is_builtin_strategy
-from papertrader.engine.runner import RunRequest, RunResult, default_symbols, run
+from papertrader.engine.runner import RunRequest, RunResult, default_symbols, load_panel, run
+from papertrader.engine.trial_data import TrialBars
 from papertrader.engine.trial_score import (
     Criteria,
     TrialSummary,
@@ -65,7 +70,7 @@ from papertrader.models.holdout import sample_bound
 from papertrader.models.registry import MEMBER_FAMILY, Registry
 from papertrader.persistence.db import init_db, make_engine
 from papertrader.persistence.repository import RunRepository
-from papertrader.persistence.transfer import StoredRun, export_run, import_run
+from papertrader.persistence.transfer import StoredRun, import_run, take_run
 from papertrader.portfolio.inference import vol_matched
 from papertrader.portfolio.metrics import max_drawdown, periods_per_year, returns, sharpe
 
@@ -141,7 +146,7 @@ class Window:
     bars: int
 
     def request(self, symbols: tuple[str, ...], interval: str, run_id: str) -> RunRequest:
-        """The replay of exactly this window (earlier bars only warm up indicators)."""
+        """The replay of exactly this window (earlier bars only warm up indicators), committed in one transaction."""
         return RunRequest(
             symbols=symbols,
             interval=interval,
@@ -150,6 +155,7 @@ class Window:
             mode="replay",
             speed=0.0,
             run_id=run_id,
+            commit_every=self.bars,
         )
 
 
@@ -300,12 +306,14 @@ def run_window(
     repo: RunRepository,
     on_cycle: Callable[[CycleOutcome], None] | None = None,
     *,
-    private: bool = False,
+    bars: TrialBars | None = None,
 ) -> tuple[WindowScore, RunResult | None]:
     """Replay one window through the whole system and score it; a raising run is a failure, not an abort.
 
-    `private`: the run writes to `repo` (a task's own store, engine.parallel) instead of the settings' database.
+    The run writes to `repo` (the trial's store, or a task's own one: engine.parallel). `bars`: the trial's panel
+    read once (engine/trial_data.py), whose prefix is the window's panel; None loads the window from the lake.
     """
+    load = load_panel if bars is None else bars.window
     run_id = window_run_id(plan, window)
     events: list[DomainEvent] = []
 
@@ -316,13 +324,13 @@ def run_window(
     raised: str | None = None
     try:
         request = window.request(plan.symbols, plan.interval, run_id)
-        result = run(settings, request, on_cycle=on_cycle, on_engine=listen, repo=repo if private else None)
+        result = run(settings, request, on_cycle=on_cycle, on_engine=listen, repo=repo, load=load)
     except ConfigError:
         raise  # the operator's setup is wrong: every window would fail the same way
     except Exception as exc:  # any other failure is what the trial measures
         raised = f"{type(exc).__name__}: {exc}"
     problems: tuple[str, ...] = ()
-    if repo.get_run(run_id) is not None:
+    if result is not None or repo.get_run(run_id) is not None:  # a run that returned stored its row
         problems = check_run(repo, run_id).problems
     cycles = [e.ts for e in events if isinstance(e, CycleClosed)]
     failures = critical_failures(raised, events, problems)
@@ -332,8 +340,14 @@ def run_window(
     if plan.strategy == "trend":
         score = replace(score, trend_total_return=None, trend_sharpe=None, trend_max_drawdown=None)
     elif result is not None:
-        score = with_trend(score, settings, window, plan)
+        score = with_trend(score, settings, window, plan, load)
     return score, result
+
+
+def trial_bars(settings: Settings, plan: TrialPlan) -> TrialBars | None:
+    """The bars of every window read once (engine/trial_data.py), or None when each window must load its own."""
+    end = max(w.end for w in plan.windows) + timedelta(microseconds=1)
+    return TrialBars.load(Lake(settings.lake_dir), plan.symbols, plan.interval, end)
 
 
 def window_run_id(plan: TrialPlan, window: Window) -> str:
@@ -350,19 +364,23 @@ class WindowOutcome:
     config_error: str | None = None
 
 
-def window_task(shared: tuple[Settings, TrialPlan], _params: None, window: Window) -> WindowOutcome:
-    """One window as a parallel task (engine.parallel): scored against a private store whose rows come back."""
-    settings, plan = shared
-    repo = private_repository()
+def window_task(shared: tuple[Settings, TrialPlan, TrialBars | None], _params: None, window: Window) -> WindowOutcome:
+    """One window as a parallel task (engine.parallel): scored against the worker's own store, whose rows for it
+    come back (and leave that store)."""
+    settings, plan, bars = shared
+    repo = worker_repository()
     run_id = window_run_id(plan, window)
 
     def stored() -> StoredRun | None:
-        return export_run(repo.engine, run_id) if repo.get_run(run_id) is not None else None
+        return take_run(repo.engine, run_id) if repo.get_run(run_id) is not None else None
 
     try:
-        score, _ = run_window(settings, plan, window, repo, private=True)
+        score, _ = run_window(settings, plan, window, repo, bars=bars)
     except ConfigError as exc:  # re-raised by the parent at this window (after storing what it stored), as sequential
         return WindowOutcome(None, stored(), str(exc))
+    except BaseException:
+        stored()  # nothing of a failed task stays behind in the worker's store
+        raise
     return WindowOutcome(score, stored())
 
 
@@ -374,7 +392,7 @@ def trend_settings(settings: Settings) -> Settings:
 def with_vol_matched(score: WindowScore, result: RunResult) -> WindowScore:
     """The score with buy-and-hold scaled to the window's realised (ex-post) volatility beside it."""
     ts = result.ts
-    ppy = periods_per_year(int(ts.tz_convert(NEW_YORK).normalize().nunique()), len(ts))
+    ppy = periods_per_year(len(set(ts.tz_convert(NEW_YORK).date)), len(ts))  # sessions: distinct New York dates
     matched = vol_matched(result.benchmark_equity, returns(result.equity))
     eq = matched.equity
     return replace(
@@ -386,11 +404,17 @@ def with_vol_matched(score: WindowScore, result: RunResult) -> WindowScore:
     )
 
 
-def with_trend(score: WindowScore, settings: Settings, window: Window, plan: TrialPlan) -> WindowScore:
+def with_trend(
+    score: WindowScore,
+    settings: Settings,
+    window: Window,
+    plan: TrialPlan,
+    load: Callable[[Lake, RunRequest], tuple[Panel, int]] = load_panel,
+) -> WindowScore:
     """The score with the trend baseline over exactly this window beside it (not persisted; NaN if it fails)."""
     request = replace(window.request(plan.symbols, plan.interval, f"{plan.trial_id}-trend"), mode="backtest")
     try:
-        m = run(trend_settings(settings), request, persist=False).metrics
+        m = run(trend_settings(settings), request, persist=False, load=load).metrics
     except Exception:  # the baseline failing is not the strategy's failure; NaN fails the criterion honestly
         log.exception("trend baseline of window %d failed", window.index)
         return replace(score, trend_total_return=math.nan, trend_sharpe=math.nan, trend_max_drawdown=math.nan)
@@ -491,9 +515,10 @@ def run_trial(
     if on_plan is not None:
         on_plan(plan)
     repo = open_repository(settings)
+    bars = trial_bars(settings, plan)
     scores: list[WindowScore] = []
     if workers is not None and workers.parallel:
-        for outcome in workers.iterate(window_task, (settings, plan), None, plan.windows):
+        for outcome in workers.iterate(window_task, (settings, plan, bars), None, plan.windows):
             if outcome.stored is not None:
                 import_run(repo.engine, outcome.stored)
             if outcome.config_error is not None:
@@ -504,7 +529,7 @@ def run_trial(
                 on_window(outcome.score)
     else:
         for window in plan.windows:
-            score, _ = run_window(settings, plan, window, repo, on_cycle)
+            score, _ = run_window(settings, plan, window, repo, on_cycle, bars=bars)
             scores.append(score)
             if on_window is not None:
                 on_window(score)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, Table, insert, literal_column, select
+from sqlalchemy import Engine, Table, delete, insert, literal_column, select
 from sqlalchemy.exc import IntegrityError
 
 from papertrader.persistence.models import Base
@@ -63,3 +63,12 @@ def import_run(engine: Engine, stored: StoredRun) -> None:
                     conn.execute(insert(table), list(rows))
     except IntegrityError as exc:
         raise RunExistsError(f"run {stored.run_id} is already stored: {exc.orig}") from exc
+
+
+def take_run(engine: Engine, run_id: str) -> StoredRun:
+    """Export the run's rows and delete them from this store, in one transaction (a worker's store stays small)."""
+    stored = export_run(engine, run_id)
+    with engine.begin() as conn:
+        for table in reversed(_tables()):  # children before the run row they point at
+            conn.execute(delete(table).where(_owned_by(table, run_id)))
+    return stored

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from papertrader.core.errors import ConfigError
-from papertrader.engine.parallel import Workers, private_repository
+from papertrader.engine.parallel import Workers, private_repository, worker_repository
 
 
 def _square(shared: int, params: int, item: int) -> int:
@@ -45,3 +45,8 @@ def test_each_private_store_is_its_own_empty_database() -> None:
     a, b = private_repository(), private_repository()
     assert a.list_runs() == [] and b.list_runs() == []
     assert a.engine is not b.engine
+
+
+def test_a_worker_keeps_one_store_for_all_its_tasks() -> None:
+    assert worker_repository() is worker_repository()
+    assert worker_repository().engine is not private_repository().engine

@@ -1,5 +1,6 @@
 """A run's stored rows copied from a private in-memory store into a file store come out unchanged (parallel tasks
-write this way), and a run already stored is refused rather than merged."""
+write this way), a run already stored is refused rather than merged, and a run taken out of a worker's store leaves
+nothing of itself behind there."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from sqlalchemy import Engine
 
 from papertrader.persistence import CycleRecord, RunInfo, RunRepository, init_db, make_engine
 from papertrader.persistence.repository import RunExistsError
-from papertrader.persistence.transfer import export_run, import_run
+from papertrader.persistence.transfer import export_run, import_run, take_run
 
 
 def _private(run_info: RunInfo, records: list[CycleRecord]) -> RunRepository:
@@ -69,3 +70,22 @@ def test_copying_a_run_already_stored_is_refused_and_changes_nothing(
     with pytest.raises(RunExistsError, match="already stored"):
         import_run(engine, stored)
     assert export_run(engine, run_info.id) == stored
+
+
+def test_a_taken_run_leaves_the_store_with_every_row_it_had_and_nothing_of_it_behind(
+    engine: Engine, run_info: RunInfo, cycles: Callable[[str, int], list[CycleRecord]]
+) -> None:
+    private = _private(run_info, cycles(run_info.id, 5))
+    other = replace(run_info, id="other-run")
+    private.create_run(other)
+    private.record_cycles(other.id, cycles(other.id, 2))
+    before_other = export_run(private.engine, other.id)
+    whole = export_run(private.engine, run_info.id)
+    taken = take_run(private.engine, run_info.id)
+    assert taken == whole
+    assert all(not rows for _, rows in export_run(private.engine, run_info.id).tables)
+    assert private.get_run(run_info.id) is None
+    assert export_run(private.engine, other.id) == before_other, "another run's rows stay"
+    import_run(engine, taken)
+    assert export_run(engine, run_info.id) == whole
+    private.create_run(run_info)  # the id is free again in the worker's store
