@@ -511,6 +511,11 @@ def measure_board(
                 key = f"gc pauses (generation {info.get('generation')})"
                 stages.now[key] = stages.now.get(key, 0.0) + ms
 
+        tracked = len(gc.get_objects())  # what a full collection walks (generation 2 is the whole heap)
+        collected = time.perf_counter()
+        gc.collect()
+        full_collection_ms = (time.perf_counter() - collected) * 1e3
+        stats0 = gc.get_stats()
         gc.callbacks.append(gc_pause)
         untimed = 3
         profiler = cProfile.Profile() if profile is not None else None
@@ -538,6 +543,7 @@ def measure_board(
                 decision_cpu_ms.append(cpu_ms)
                 prepare_ms.append((time.perf_counter() - between) * 1e3)
         gc.callbacks.remove(gc_pause)
+        collections = [b["collections"] - a["collections"] for a, b in zip(stats0, gc.get_stats(), strict=True)]
         held_at_end = len([p for p in engine.ledger.positions.values() if p.qty != 0])
         solving = _construction_with_longs(engine, range(first + untimed, min(first + cycles, first + untimed + 30)))
         if assembly.recorder is not None:
@@ -562,6 +568,12 @@ def measure_board(
         "stages": stages.summary(),
         "between_bars_prepare": _stats(prepare_ms) if prepare_ms else None,
         "construction_when_holding_longs": solving,
+        "gc": {
+            "tracked_objects_after_setup": tracked,
+            "full_collection_ms_after_setup": full_collection_ms,
+            "collections_per_generation_during_the_bars": collections,
+            "thresholds": list(gc.get_threshold()),
+        },
         "positions_held_at_end": held_at_end,
         "orders_submitted": len(submitted),
         "fills": len(filled),

@@ -428,12 +428,26 @@ class ShadowBook:
 
     def record(self, k: int, close: Array, actions: npt.NDArray[np.int64]) -> None:
         """Move the book to what the actions ask for (entered at this close)."""
-        pairs = zip(actions.tolist(), self.units.tolist(), strict=True)
-        new = np.array([next_units(a, u, self.max_units, False) for a, u in pairs], dtype=np.int64)
+        new = units_after(actions, self.units, self.max_units)
         opened = (self.units == 0) & (new != 0)
         self.entry = np.where(opened, close, np.where(new == 0, np.nan, self.entry))
         self.units = new.astype(np.int64)
         self.last_k = k
+
+
+def units_after(actions: npt.NDArray[np.int64], units: npt.NDArray[np.int64], max_units: int) -> npt.NDArray[np.int64]:
+    """`next_units` (long only) of every symbol at once: the same integers, without a Python call per symbol."""
+    a = np.asarray(actions, dtype=np.int64)
+    u = np.asarray(units, dtype=np.int64)
+    if not np.isin(a, [int(x) for x in Action]).all():  # an unknown action: next_units says which
+        return np.array([next_units(x, y, max_units, False) for x, y in zip(a.tolist(), u.tolist(), strict=True)])
+    added = np.where(u == 0, 0, np.clip(u + np.sign(u), -max_units, max_units))
+    new = np.select(
+        [a == Action.BUY, a == Action.SELL, a == Action.ADD, a == Action.EXIT],
+        [np.where(u > 0, u, 1), np.where(u < 0, u, 0), added, np.zeros_like(u)],
+        default=u,
+    )
+    return np.asarray(new, dtype=np.int64)
 
 
 class AgentMember(_ModelMember):
@@ -455,7 +469,7 @@ class AgentMember(_ModelMember):
     def opine(self, ts: datetime, view: FeatureView) -> Opinion:
         """Observations (features + the book's account state) -> action probabilities -> an opinion."""
         close = view.now(CLOSE)
-        feats = np.stack([view.now(p) for p in self._panels], axis=1)
+        feats = view.windows(self._panels, 1)[:, -1].T  # (N, F): every panel's row now, read in one block
         feats = np.nan_to_num(feats, nan=0.0, posinf=0.0, neginf=0.0)
         obs = np.concatenate([feats, self.book.account(view.k, close)], axis=1)
         obs = np.asarray(np.clip(obs, -OBS_LIMIT, OBS_LIMIT), dtype=np.float32)
