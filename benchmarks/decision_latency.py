@@ -515,6 +515,10 @@ def measure_board(
         collected = time.perf_counter()
         gc.collect()
         full_collection_ms = (time.perf_counter() - collected) * 1e3
+        gc.freeze()  # as the live loop does after its start (engine/orchestrator.py, release_heap)
+        collected = time.perf_counter()
+        gc.collect()
+        frozen_collection_ms = (time.perf_counter() - collected) * 1e3
         stats0 = gc.get_stats()
         gc.callbacks.append(gc_pause)
         untimed = 3
@@ -544,6 +548,7 @@ def measure_board(
                 prepare_ms.append((time.perf_counter() - between) * 1e3)
         gc.callbacks.remove(gc_pause)
         collections = [b["collections"] - a["collections"] for a, b in zip(stats0, gc.get_stats(), strict=True)]
+        gc.unfreeze()
         held_at_end = len([p for p in engine.ledger.positions.values() if p.qty != 0])
         solving = _construction_with_longs(engine, range(first + untimed, min(first + cycles, first + untimed + 30)))
         if assembly.recorder is not None:
@@ -571,6 +576,7 @@ def measure_board(
         "gc": {
             "tracked_objects_after_setup": tracked,
             "full_collection_ms_after_setup": full_collection_ms,
+            "full_collection_ms_after_freeze": frozen_collection_ms,
             "collections_per_generation_during_the_bars": collections,
             "thresholds": list(gc.get_threshold()),
         },
