@@ -300,6 +300,23 @@ def _instrument(assembly: Any, stages: _Stages) -> None:
         assembly.recorder.settle = stages.wrap("step:recorder settle", assembly.recorder.settle)
 
 
+def _fingerprint(weights: list[bytes], submitted: list[Any], filled: list[Any]) -> str:
+    """SHA-256 of every bar's target weights after construction (their bytes) and of every order event's fields
+    (target weights to the last bit): two runs that decided alike have the same one (the run id left out)."""
+    import dataclasses
+    import hashlib
+
+    digest = hashlib.sha256()
+    for row in weights:
+        digest.update(row)
+    lines = [
+        " ".join(f"{f.name}={getattr(e, f.name)!r}" for f in dataclasses.fields(e) if f.name != "order_id")
+        for e in [*submitted, *filled]
+    ]
+    digest.update("\n".join(lines).encode())
+    return digest.hexdigest()
+
+
 def _construction_with_longs(engine: Any, bars: range, longs: int = 20) -> dict[str, Any]:
     """Milliseconds of the mean-variance construction on bars where the board holds `longs` symbols.
 
@@ -488,6 +505,15 @@ def measure_board(
         member_names = sorted(m.name for m in polled) or sorted(built.manifests)
         stages = _Stages()
         _instrument(assembly, stages)
+        weights: list[bytes] = []
+        construct_timed = engine._construct
+
+        def kept(k: int, decision: Any) -> Any:
+            out = construct_timed(k, decision)
+            weights.append(np.asarray(out.weights, dtype=np.float64).tobytes())
+            return out
+
+        engine._construct = kept
         submitted: list[Any] = []
         filled: list[Any] = []
         engine.bus.subscribe(submitted.append, "order.submitted")
@@ -583,6 +609,7 @@ def measure_board(
         "positions_held_at_end": held_at_end,
         "orders_submitted": len(submitted),
         "fills": len(filled),
+        "decisions_sha256": _fingerprint(weights, submitted, filled),
         "board_calibration": settings.board.calibration,
         "risk_construction": settings.risk.construction,
         "path": "bar close -> Panel.append -> LiveFeatures.extend -> Engine.extend -> Engine.step "

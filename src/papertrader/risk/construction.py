@@ -43,7 +43,7 @@ import numpy.typing as npt
 from papertrader.config.settings import RiskSettings
 from papertrader.core.arrays import Array
 from papertrader.core.errors import ConfigError
-from papertrader.risk.buckets import Bucket, classify
+from papertrader.risk.buckets import Bucket
 
 CASH = "__cash__"
 _AVG_ABS = math.sqrt(2.0 / math.pi)  # mean |x| of a standard normal
@@ -215,7 +215,10 @@ def _groups(
     names: Sequence[str], prices: Array, s: RiskSettings, sectors: Mapping[str, str]
 ) -> tuple[tuple[npt.NDArray[np.intp], float], ...]:
     """Each capped group's members and cap: the buckets (core, ETF, speculative), then every named sector."""
-    buckets = classify(names, prices, set(s.etfs), s.penny_below)
+    etfs = set(s.etfs)
+    etf = np.fromiter((name in etfs for name in names), dtype=np.bool_, count=len(names))
+    penny = np.isfinite(prices) & (prices < s.penny_below)  # `classify` in array form (its per-symbol loop)
+    buckets = np.where(etf, int(Bucket.ETF), np.where(penny, int(Bucket.SPECULATIVE), int(Bucket.CORE)))
     caps = {Bucket.CORE: s.core_cap, Bucket.ETF: s.etf_cap, Bucket.SPECULATIVE: s.speculative_cap}
     out = [(np.flatnonzero(buckets == bucket), cap) for bucket, cap in caps.items() if (buckets == bucket).any()]
     of = [sectors.get(name) for name in names]
@@ -335,9 +338,9 @@ def _solve(book: Book, active: npt.NDArray[np.intp]) -> _Solved:
 
     m = len(active)
     k = m + 1  # variables: the active weights, then cash
-    groups = [(np.isin(active, members), cap) for members, cap in book.groups]
-    groups = [(mask, cap) for mask, cap in groups if mask.any()]
-    kept = [i for i, (members, _cap) in enumerate(book.groups) if np.isin(active, members).any()]
+    masks = [(i, np.isin(active, members), cap) for i, (members, cap) in enumerate(book.groups)]
+    groups = [(mask, cap) for _i, mask, cap in masks if mask.any()]
+    kept = [i for i, mask, _cap in masks if mask.any()]
     g = len(groups)
     eye = np.eye(k)
     caps = np.zeros((g, k))
