@@ -28,11 +28,14 @@ at a close: `Panel.append`, `LiveFeatures.extend`, `Engine.extend`, `Engine.step
 (recurrent prefix states) runs between bars and is reported apart. Writes
 `benchmarks/results/decision_latency.json` (`--out`) with `p50_ms, p99_ms, symbols, members`, the CPU time,
 every stage (each member, construction and its solve, risk, broker, recorder hand-off, GC pauses), the orders
-and fills, and `construction_when_holding_longs` (the mean-variance solve timed on a 20-name long book, which
-a flat board never reaches). `--calibration none` makes the board trade on these drift-free bars;
-`--construction none` sizes per symbol instead of the optimiser; `--profile FILE` writes a cProfile of the
-timed bars. `--solve-only` times the construction alone at `--symbols` names over `--cycles` bars, beside the
-PyPortfolioOpt solve it replaced, on the same bars (`benchmarks/results/construction_solve.json`).
+and fills, `decisions_sha256` (every bar's target weights after construction and every order, to the last bit:
+two runs, say before and after a speed-up, decided alike exactly when it matches), `gc` (the objects a full
+collection walks after setup and what one costs before and after `gc.freeze`, which the live loop applies after
+its start; the bars then run frozen, as live) and `construction_when_holding_longs` (the mean-variance solve
+timed on a 20-name long book, which a flat board never reaches). `--calibration none` makes the board trade on
+these drift-free bars; `--construction none` sizes per symbol instead of the optimiser; `--profile FILE` writes a
+cProfile of the timed bars. `--solve-only` times the construction alone at `--symbols` names over `--cycles`
+bars, beside the PyPortfolioOpt solve it replaced, on the same bars (`benchmarks/results/construction_solve.json`).
 """
 
 from __future__ import annotations
@@ -622,6 +625,7 @@ def measure_board(
         "models_reused_from_home": reused,
         "input": bench_data.HOW + "; daily bars re-stamped on XNYS sessions from 2009-01-02, after the training data",
         "machine": f"{platform.machine()} {os.cpu_count()} cpus, torch threads {torch.get_num_threads()}",
+        "load_average_at_end": os.getloadavg(),  # the box is shared: wall times move with it, CPU times less
     }
 
 
