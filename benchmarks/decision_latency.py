@@ -28,11 +28,14 @@ at a close: `Panel.append`, `LiveFeatures.extend`, `Engine.extend`, `Engine.step
 (recurrent prefix states) runs between bars and is reported apart. Writes
 `benchmarks/results/decision_latency.json` (`--out`) with `p50_ms, p99_ms, symbols, members`, the CPU time,
 every stage (each member, construction and its solve, risk, broker, recorder hand-off, GC pauses), the orders
-and fills, and `construction_when_holding_longs` (the mean-variance solve timed on a 20-name long book, which
-a flat board never reaches). `--calibration none` makes the board trade on these drift-free bars;
-`--construction none` sizes per symbol instead of the optimiser; `--profile FILE` writes a cProfile of the
-timed bars. `--solve-only` times the construction alone at `--symbols` names over `--cycles` bars, beside the
-PyPortfolioOpt solve it replaced, on the same bars (`benchmarks/results/construction_solve.json`).
+and fills, `decisions_sha256` (every bar's target weights after construction and every order, to the last bit:
+two runs, say before and after a speed-up, decided alike exactly when it matches), `gc` (the objects a full
+collection walks after setup and what one costs before and after `gc.freeze`, which the live loop applies after
+its start; the bars then run frozen, as live) and `construction_when_holding_longs` (the mean-variance solve
+timed on a 20-name long book, which a flat board never reaches). `--calibration none` makes the board trade on
+these drift-free bars; `--construction none` sizes per symbol instead of the optimiser; `--profile FILE` writes a
+cProfile of the timed bars. `--solve-only` times the construction alone at `--symbols` names over `--cycles`
+bars, beside the PyPortfolioOpt solve it replaced, on the same bars (`benchmarks/results/construction_solve.json`).
 """
 
 from __future__ import annotations
@@ -300,6 +303,23 @@ def _instrument(assembly: Any, stages: _Stages) -> None:
         assembly.recorder.settle = stages.wrap("step:recorder settle", assembly.recorder.settle)
 
 
+def _fingerprint(weights: list[bytes], submitted: list[Any], filled: list[Any]) -> str:
+    """SHA-256 of every bar's target weights after construction (their bytes) and of every order event's fields
+    (target weights to the last bit): two runs that decided alike have the same one (the run id left out)."""
+    import dataclasses
+    import hashlib
+
+    digest = hashlib.sha256()
+    for row in weights:
+        digest.update(row)
+    lines = [
+        " ".join(f"{f.name}={getattr(e, f.name)!r}" for f in dataclasses.fields(e) if f.name != "order_id")
+        for e in [*submitted, *filled]
+    ]
+    digest.update("\n".join(lines).encode())
+    return digest.hexdigest()
+
+
 def _construction_with_longs(engine: Any, bars: range, longs: int = 20) -> dict[str, Any]:
     """Milliseconds of the mean-variance construction on bars where the board holds `longs` symbols.
 
@@ -488,6 +508,15 @@ def measure_board(
         member_names = sorted(m.name for m in polled) or sorted(built.manifests)
         stages = _Stages()
         _instrument(assembly, stages)
+        weights: list[bytes] = []
+        construct_timed = engine._construct
+
+        def kept(k: int, decision: Any) -> Any:
+            out = construct_timed(k, decision)
+            weights.append(np.asarray(out.weights, dtype=np.float64).tobytes())
+            return out
+
+        engine._construct = kept
         submitted: list[Any] = []
         filled: list[Any] = []
         engine.bus.subscribe(submitted.append, "order.submitted")
@@ -511,6 +540,15 @@ def measure_board(
                 key = f"gc pauses (generation {info.get('generation')})"
                 stages.now[key] = stages.now.get(key, 0.0) + ms
 
+        tracked = len(gc.get_objects())  # what a full collection walks (generation 2 is the whole heap)
+        collected = time.perf_counter()
+        gc.collect()
+        full_collection_ms = (time.perf_counter() - collected) * 1e3
+        gc.freeze()  # as the live loop does after its start (engine/orchestrator.py, release_heap)
+        collected = time.perf_counter()
+        gc.collect()
+        frozen_collection_ms = (time.perf_counter() - collected) * 1e3
+        stats0 = gc.get_stats()
         gc.callbacks.append(gc_pause)
         untimed = 3
         profiler = cProfile.Profile() if profile is not None else None
@@ -538,6 +576,8 @@ def measure_board(
                 decision_cpu_ms.append(cpu_ms)
                 prepare_ms.append((time.perf_counter() - between) * 1e3)
         gc.callbacks.remove(gc_pause)
+        collections = [b["collections"] - a["collections"] for a, b in zip(stats0, gc.get_stats(), strict=True)]
+        gc.unfreeze()
         held_at_end = len([p for p in engine.ledger.positions.values() if p.qty != 0])
         solving = _construction_with_longs(engine, range(first + untimed, min(first + cycles, first + untimed + 30)))
         if assembly.recorder is not None:
@@ -562,9 +602,17 @@ def measure_board(
         "stages": stages.summary(),
         "between_bars_prepare": _stats(prepare_ms) if prepare_ms else None,
         "construction_when_holding_longs": solving,
+        "gc": {
+            "tracked_objects_after_setup": tracked,
+            "full_collection_ms_after_setup": full_collection_ms,
+            "full_collection_ms_after_freeze": frozen_collection_ms,
+            "collections_per_generation_during_the_bars": collections,
+            "thresholds": list(gc.get_threshold()),
+        },
         "positions_held_at_end": held_at_end,
         "orders_submitted": len(submitted),
         "fills": len(filled),
+        "decisions_sha256": _fingerprint(weights, submitted, filled),
         "board_calibration": settings.board.calibration,
         "risk_construction": settings.risk.construction,
         "path": "bar close -> Panel.append -> LiveFeatures.extend -> Engine.extend -> Engine.step "
@@ -577,6 +625,7 @@ def measure_board(
         "models_reused_from_home": reused,
         "input": bench_data.HOW + "; daily bars re-stamped on XNYS sessions from 2009-01-02, after the training data",
         "machine": f"{platform.machine()} {os.cpu_count()} cpus, torch threads {torch.get_num_threads()}",
+        "load_average_at_end": os.getloadavg(),  # the box is shared: wall times move with it, CPU times less
     }
 
 

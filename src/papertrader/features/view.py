@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
+import numpy.typing as npt
 
 from papertrader.core.arrays import Array
 
@@ -35,3 +36,26 @@ class FeatureView:
         """The last `length` rows up to and including the current cycle (fewer at the start)."""
         start = max(0, self._k - length + 1)
         return np.array(self._features[name][start : self._k + 1], dtype=np.float64)
+
+    def windows(self, names: Sequence[str], length: int) -> Array:
+        """(len(names), rows, N): `window` of every name in one block (why: a model member reads dozens of
+        panels per decision, and one copy each into the block beats a copy each and a stack)."""
+        start = max(0, self._k - length + 1)
+        return self._block(names, slice(start, self._k + 1))
+
+    def rows(self, names: Sequence[str], back: npt.NDArray[np.intp]) -> Array:
+        """(len(names), len(back), N): the rows `back` cycles before the current one (0 is now) of every name,
+        only those (why: the weekly GRU reads a few scattered rows, its closed weeks, not the window around them)."""
+        if back.size and (int(back.min()) < 0 or int(back.max()) > self._k):
+            raise ValueError(f"rows must lie between cycle 0 and the current cycle {self._k}")
+        return self._block(names, self._k - back)
+
+    def _block(self, names: Sequence[str], at: slice | npt.NDArray[np.intp]) -> Array:
+        if not names:
+            raise ValueError("a block needs at least one feature")
+        first = self._features[names[0]][at]
+        out = np.empty((len(names), *first.shape), dtype=np.float64)
+        out[0] = first
+        for j, name in enumerate(names[1:], 1):
+            out[j] = self._features[name][at]
+        return out

@@ -43,7 +43,7 @@ import numpy.typing as npt
 from papertrader.config.settings import RiskSettings
 from papertrader.core.arrays import Array
 from papertrader.core.errors import ConfigError
-from papertrader.risk.buckets import Bucket, classify
+from papertrader.risk.buckets import Bucket
 
 CASH = "__cash__"
 _AVG_ABS = math.sqrt(2.0 / math.pi)  # mean |x| of a standard normal
@@ -156,23 +156,69 @@ def ledoit_wolf_covariance(closes: Array, periods_per_year: float) -> Array:
     more than the estimate itself on the live decision path).
     """
     from pypfopt.risk_models import fix_nonpositive_semidefinite
-    from sklearn.covariance import ledoit_wolf
 
-    rows = np.arange(closes.shape[0])[:, None]
-    last = np.maximum.accumulate(np.where(np.isnan(closes), 0, rows), axis=0)  # a halt keeps the last close
-    filled = closes[last, np.arange(closes.shape[1])]
+    missing = np.isnan(closes)
+    filled = closes
+    if missing.any():  # a halt keeps the last close
+        rows = np.arange(closes.shape[0])[:, None]
+        last = np.maximum.accumulate(np.where(missing, 0, rows), axis=0)
+        filled = closes[last, np.arange(closes.shape[1])]
     with np.errstate(invalid="ignore", divide="ignore"):
         returns = filled[1:] / filled[:-1] - 1.0
     returns = returns[~np.isnan(returns).all(axis=1)]
-    shrunk, _delta = ledoit_wolf(np.nan_to_num(returns))
+    shrunk = ledoit_wolf(np.nan_to_num(returns))
     return np.asarray(fix_nonpositive_semidefinite(shrunk * periods_per_year, fix_method="spectral"))
+
+
+#: scikit-learn's block size: its shrinkage sums over blocks of this many names (one block below it)
+_LW_BLOCK = 1000
+
+
+def ledoit_wolf(returns: Array) -> Array:
+    """scikit-learn's `ledoit_wolf(returns)` covariance, the same operations in the same order (why: its
+    parameter and array validation cost more than the estimate at 200 names, on the live decision path).
+
+    Written for one block of names and two or more rows (every construction window); anything else is
+    handed to scikit-learn itself. `tests/unit/risk/test_construction_solve.py` holds the two to every digit.
+    """
+    n_samples, n_features = returns.shape
+    if n_samples < 2 or not 1 < n_features < _LW_BLOCK:
+        from sklearn.covariance import ledoit_wolf as sklearn_ledoit_wolf
+
+        return np.asarray(sklearn_ledoit_wolf(returns)[0])
+    x = np.asarray(returns, dtype=np.float64)
+    x = x - x.mean(0)  # LedoitWolf.fit centres once; the helpers below then assume centred data
+    # ledoit_wolf_shrinkage(x, assume_centered=True, block_size=1000) with no full block (n_splits = 0)
+    x2 = x**2
+    emp_cov_trace = np.sum(x2, axis=0) / n_samples
+    mu = np.sum(emp_cov_trace) / n_features
+    gram = np.dot(x.T, x)  # scikit-learn forms this product twice, here and below; one BLAS call, the same bytes
+    beta_ = 0.0
+    delta_ = 0.0
+    delta_ += np.sum(gram**2)
+    delta_ /= n_samples**2
+    beta_ += np.sum(np.dot(x2.T[0:], x2[:, 0:]))
+    beta = 1.0 / (n_features * n_samples) * (beta_ / n_samples - delta_)
+    delta = delta_ - 2.0 * mu * emp_cov_trace.sum() + n_features * mu**2
+    delta /= n_features
+    beta = min(beta, delta)
+    shrinkage = 0 if beta == 0 else beta / delta
+    # _ledoit_wolf: the empirical covariance (assume_centered) shrunk toward its mean variance
+    emp_cov = gram / x.shape[0]
+    mu = np.sum(np.trace(emp_cov)) / n_features
+    shrunk_cov = (1.0 - shrinkage) * emp_cov
+    shrunk_cov.flat[:: n_features + 1] += shrinkage * mu
+    return np.asarray(shrunk_cov)
 
 
 def _groups(
     names: Sequence[str], prices: Array, s: RiskSettings, sectors: Mapping[str, str]
 ) -> tuple[tuple[npt.NDArray[np.intp], float], ...]:
     """Each capped group's members and cap: the buckets (core, ETF, speculative), then every named sector."""
-    buckets = classify(names, prices, set(s.etfs), s.penny_below)
+    etfs = set(s.etfs)
+    etf = np.fromiter((name in etfs for name in names), dtype=np.bool_, count=len(names))
+    penny = np.isfinite(prices) & (prices < s.penny_below)  # `classify` in array form (its per-symbol loop)
+    buckets = np.where(etf, int(Bucket.ETF), np.where(penny, int(Bucket.SPECULATIVE), int(Bucket.CORE)))
     caps = {Bucket.CORE: s.core_cap, Bucket.ETF: s.etf_cap, Bucket.SPECULATIVE: s.speculative_cap}
     out = [(np.flatnonzero(buckets == bucket), cap) for bucket, cap in caps.items() if (buckets == bucket).any()]
     of = [sectors.get(name) for name in names]
@@ -292,9 +338,9 @@ def _solve(book: Book, active: npt.NDArray[np.intp]) -> _Solved:
 
     m = len(active)
     k = m + 1  # variables: the active weights, then cash
-    groups = [(np.isin(active, members), cap) for members, cap in book.groups]
-    groups = [(mask, cap) for mask, cap in groups if mask.any()]
-    kept = [i for i, (members, _cap) in enumerate(book.groups) if np.isin(active, members).any()]
+    masks = [(i, np.isin(active, members), cap) for i, (members, cap) in enumerate(book.groups)]
+    groups = [(mask, cap) for _i, mask, cap in masks if mask.any()]
+    kept = [i for i, mask, _cap in masks if mask.any()]
     g = len(groups)
     eye = np.eye(k)
     caps = np.zeros((g, k))

@@ -139,3 +139,20 @@ def test_symbols_the_board_leaves_flat_stay_flat_when_no_cap_binds() -> None:
         built = construct(symbols, mu, closes, closes[-1], RiskSettings(), {}, 252.0)
         assert built.weights is not None, built.reason
         np.testing.assert_array_equal(built.weights, np.where(mu > 0, 0.25, 0.0))
+
+
+def test_the_capped_groups_put_every_name_in_the_bucket_classify_gives_it() -> None:
+    """`_groups` finds the buckets in array form; `classify` (symbol by symbol) is the reference."""
+    from papertrader.risk import construction
+    from papertrader.risk.buckets import Bucket, classify
+
+    names = ["SPY", "AAPL", "PENNY", "HALTED", "QQQ", "MSFT"]
+    prices = np.array([450.0, 190.0, 0.8, np.nan, 2.0, 5.0])  # an ETF below the penny line stays an ETF
+    limits = RiskSettings(penny_below=5.0, max_sector_fraction=0.3)
+    sectors = {"AAPL": "tech", "MSFT": "tech", "PENNY": "__alone__PENNY"}
+    buckets = classify(names, prices, set(limits.etfs), limits.penny_below)
+    caps = {Bucket.CORE: limits.core_cap, Bucket.ETF: limits.etf_cap, Bucket.SPECULATIVE: limits.speculative_cap}
+    expected = [(np.flatnonzero(buckets == b).tolist(), cap) for b, cap in caps.items() if (buckets == b).any()]
+    expected.append(([1, 5], 0.3))  # the one named sector (a "__" sector is a symbol alone)
+    got = [(members.tolist(), cap) for members, cap in construction._groups(names, prices, limits, sectors)]
+    assert got == expected

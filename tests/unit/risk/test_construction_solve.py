@@ -183,6 +183,23 @@ def test_a_ceiling_below_the_least_volatile_book_is_refused(prices: np.ndarray) 
     assert built.weights is None and "minimum volatility" in built.reason
 
 
+def test_the_written_out_ledoit_wolf_is_scikit_learns_digit_for_digit_at_200_names(prices: np.ndarray) -> None:
+    """Real returns, widened to 200 columns by taking each symbol's closes at 23 different lags."""
+    from sklearn.covariance import ledoit_wolf
+
+    returns = prices[1:] / prices[:-1] - 1.0
+    wide = np.concatenate([returns[lag : lag + 1500] for lag in range(23)], axis=1)[:, :200]
+    for end in (120, 700, 1500):
+        window = wide[end - 120 : end]
+        for names in (2, 9, 57, 200):
+            ours = construction.ledoit_wolf(window[:, :names])
+            np.testing.assert_array_equal(ours, ledoit_wolf(window[:, :names])[0])
+    one_row, one_name = wide[:1, :5], wide[:50, :1]  # the shapes it hands to scikit-learn itself
+    np.testing.assert_array_equal(construction.ledoit_wolf(one_name), ledoit_wolf(one_name)[0])
+    with pytest.warns(UserWarning, match="one sample"):
+        assert construction.ledoit_wolf(one_row).shape == (5, 5)
+
+
 def test_the_covariance_is_pyportfolioopts_ledoit_wolf_digit_for_digit(prices: np.ndarray) -> None:
     window = prices[1000:1121].copy()
     window[40:43, 2] = np.nan  # a halt: the last close carries forward in both

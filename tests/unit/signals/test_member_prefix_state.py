@@ -96,6 +96,28 @@ def test_a_prefix_is_not_used_when_the_window_it_was_computed_for_changed(tmp_pa
     assert _same(live.opine(TS, view), full.opine(TS, view))
 
 
+def test_a_prefix_is_not_used_when_one_of_its_rows_changed_by_one_bit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handle, names = _handle(tmp_path, "lstm", 10)
+    features = _panels("lstm", names, 0)
+    live, full = SequenceMember(handle, names, 10), SequenceMember(handle, names, 10)
+    live.prepare(FeatureView(features, 40))
+    panel = features[panel_name("lstm", names[3])]
+    panel[35, 4] = np.nextafter(panel[35, 4], np.inf)  # a row inside the prepared prefix, one ulp up
+    last_steps: list[int] = []
+    resume = ModelHandle.predict_last
+
+    def counted(self: ModelHandle, prefix: object, x: np.ndarray) -> object:
+        last_steps.append(x.shape[1])
+        return resume(self, prefix, x)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ModelHandle, "predict_last", counted)
+    view = FeatureView(features, 41)
+    assert _same(live.opine(TS, view), full.opine(TS, view))
+    assert last_steps == [], "the full window answered: the prefix was computed from other inputs"
+
+
 def test_the_weekly_gru_reuses_its_answer_until_a_coarse_bar_closes_and_it_equals_a_fresh_full_window(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
