@@ -41,6 +41,13 @@ class LiveSettings(BaseModel):
         description="poll quotes this often between bar closes (marks, protective stops and the kill switch act "
         "at them; the key budgets may stretch it); None leaves quotes off",
     )
+    panel_rows: int | None = Field(
+        0,
+        ge=0,
+        description="bars of history the live panel keeps in memory, at least the longest look-back of the "
+        "features, models and risk (0: just that, plus a margin); older rows are dropped in chunks, cycle numbers "
+        "stay; None keeps every bar",
+    )
     wait_chunk_seconds: float = Field(
         1.0, gt=0, le=60, description="longest single wall-clock sleep, so a stop request is seen promptly"
     )
