@@ -134,3 +134,39 @@ def test_a_bounded_live_panel_trades_as_an_unbounded_one_and_a_replay_across_dro
     start = datetime(2019, 5, 23, tzinfo=NEW_YORK)
     run(settings, RunRequest(SYMBOLS, "1h", start, start + timedelta(days=6), mode="replay", run_id="run-replay"))
     assert stripped_state(repo, "run-kept") == stripped_state(repo, "run-replay")
+
+
+def _per_bar_work(tmp_path: Path, history_from: str) -> tuple[int, list[tuple[int, int, int]]]:
+    """History rows at the start, and per live bar: the panel's rows, the feature rows held, the values streamed."""
+    home, bars = prepared_home(tmp_path, history_from=history_from)
+    settings = _settings(home, 0)
+    work: list[tuple[int, int, int]] = []
+    box: dict[str, Any] = {}
+
+    def on_cycle(outcome: CycleOutcome) -> None:
+        orch: LiveOrchestrator = box["orch"]
+        engine, live = orch.engine, orch._live
+        assert engine is not None and live is not None
+        held = sum(v.shape[0] for v in engine.features.values())
+        work.append((len(engine.panel), held, live.cells))
+
+    box["orch"] = orch = orchestrator(
+        settings, RecordedFeed(bars), SimClock(at(LIVE_FROM, 6)), days=2, on_cycle=on_cycle
+    )
+    orch.run()
+    assert orch.engine is not None
+    return orch.engine.end - len(work), work
+
+
+@pytest.mark.slow
+def test_per_bar_work_at_5000_rows_of_history_is_within_20_percent_of_at_500(tmp_path: Path) -> None:
+    short_rows, short = _per_bar_work(tmp_path / "short", "2019-01-02")
+    long_rows, long = _per_bar_work(tmp_path / "long", "2016-03-01")
+    assert 500 <= short_rows < 1_000 and long_rows >= 5_000
+    # what every bar touches: the panel it appends to and slices, the feature rows it grows and checks, and the
+    # values streamed (deterministic measures; wall clock is never asserted)
+    for i in range(3):
+        mean_short = sum(w[i] for w in short) / len(short)
+        mean_long = sum(w[i] for w in long) / len(long)
+        assert abs(mean_long - mean_short) <= 0.2 * mean_short, (i, mean_short, mean_long)
+        assert max(w[i] for w in long) <= 1.2 * max(w[i] for w in short)
