@@ -111,7 +111,7 @@ def own_bars_start(close: Array, depth: int) -> int:
     rows before it are never read again by a reader that looks back `depth` own bars (`tail_start`)."""
     have = np.isfinite(close)
     if depth <= 0 or not have.any():
-        return close.shape[0]
+        return int(close.shape[0])
     counts = np.cumsum(have[::-1], axis=0)  # own bars from the end, row by row backwards
     traded = have.any(axis=0)
     enough = counts[-1] >= depth

@@ -33,13 +33,13 @@ from papertrader.persistence.repository import RunRepository
 HISTORY_FROM = "2019-03-11"
 
 
-def _settings(home: Path, panel_rows: int | None) -> Settings:
+def _settings(home: Path, panel_rows: int | None, history_days: int = 365) -> Settings:
     """Fast averages, stops on a 2-bar ATR (a 100-row tail), and the live panel bound (None: every bar kept)."""
     return Settings(
         home=home,
         strategy=StrategySettings(fast=5, slow=20),
         risk=RiskSettings(atr_period=2),
-        live=LiveSettings(retrain_weekdays=(), panel_rows=panel_rows),
+        live=LiveSettings(retrain_weekdays=(), panel_rows=panel_rows, history_days=history_days),
     )
 
 
@@ -139,7 +139,7 @@ def test_a_bounded_live_panel_trades_as_an_unbounded_one_and_a_replay_across_dro
 def _per_bar_work(tmp_path: Path, history_from: str) -> tuple[int, list[tuple[int, int, int]]]:
     """History rows at the start, and per live bar: the panel's rows, the feature rows held, the values streamed."""
     home, bars = prepared_home(tmp_path, history_from=history_from)
-    settings = _settings(home, 0)
+    settings = _settings(home, 0, history_days=4_000)
     work: list[tuple[int, int, int]] = []
     box: dict[str, Any] = {}
 
