@@ -8,6 +8,9 @@ fake vendor's faults, the trend strategy, SQLite) in this process, without the k
 and the bytes held by the live panel's price arrays and the engine's feature arrays (their whole capacity-doubled
 buffers). The question it answers: would keeping only the rows a run can still read make memory flat?
 
+`--panel-rows none` keeps every bar (the live panel before it was bounded); the default `0` keeps the longest
+look-back of the run's readers plus a margin and drops older rows in chunks (`live.panel_rows`).
+
 Run: `.venv/bin/python benchmarks/live_memory.py --symbols 20 --sessions 7` (reads ../shared/data).
 Writes benchmarks/results/live_memory.json.
 """
@@ -82,12 +85,14 @@ def held_mb(arrays: Any) -> float:
     return sum(seen.values()) / 2**20
 
 
-def measure(symbols: int, sessions: int, interval: str) -> list[dict[str, Any]]:
+def measure(
+    symbols: int, sessions: int, interval: str, panel_rows: int | None = 0, atr_period: int = 14
+) -> list[dict[str, Any]]:
     """Run the live loop and return one row per session boundary."""
     import pyarrow as pa
 
     from papertrader.config.live import LiveSettings
-    from papertrader.config.settings import Settings, StrategySettings
+    from papertrader.config.settings import RiskSettings, Settings, StrategySettings
     from papertrader.core.clock import SimClock
     from papertrader.data.store import Lake
     from papertrader.domain.sessions import NEW_YORK, interval_minutes, session_date
@@ -107,7 +112,8 @@ def measure(symbols: int, sessions: int, interval: str) -> list[dict[str, Any]]:
         settings = Settings(
             home=home,
             strategy=StrategySettings(fast=5, slow=20),
-            live=LiveSettings(retrain_weekdays=(), history_days=10),
+            risk=RiskSettings(atr_period=atr_period),
+            live=LiveSettings(retrain_weekdays=(), history_days=10, panel_rows=panel_rows),
         )
         db = make_engine(settings.db_url)
         init_db(db)
@@ -122,6 +128,7 @@ def measure(symbols: int, sessions: int, interval: str) -> list[dict[str, Any]]:
             row: dict[str, Any] = {
                 "session_ended": str(state["day"]),
                 "panel_rows": len(engine.panel),
+                "first_kept_cycle": engine.base,
                 **rss_split_mb(),
                 **malloc_mb(),
                 "python_traced_mb": tracemalloc.get_traced_memory()[0] / 2**20,
@@ -173,10 +180,19 @@ def main() -> None:
     parser.add_argument("--symbols", type=int, default=20)
     parser.add_argument("--sessions", type=int, default=7)
     parser.add_argument("--interval", default="5m")
+    parser.add_argument("--panel-rows", default="0", help="live.panel_rows: 0 (bounded, automatic), N, or none")
+    parser.add_argument(
+        "--atr-period",
+        type=int,
+        default=14,
+        help="the stops' ATR period: its 50-period tail is the longest look-back (14: 700 rows; 2: the construction "
+        "window's 121 rows, so the panel drops rows within a few sessions)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS / "live_memory.json")
     args = parser.parse_args()
     logging.disable(logging.WARNING)
-    rows = measure(args.symbols, args.sessions, args.interval)
+    panel_rows = None if args.panel_rows.lower() == "none" else int(args.panel_rows)
+    rows = measure(args.symbols, args.sessions, args.interval, panel_rows, args.atr_period)
     second, last = rows[1], rows[-1]  # from the second session: the tear sheet's imports come with the first report
     growth = {
         k: round(last[k] - second[k], 2)
@@ -191,16 +207,24 @@ def main() -> None:
         )
         if k in last and k in second
     }
+    peak = {
+        k: round(max(r[k] for r in rows[1:]) - second[k], 2)
+        for k in ("vmrss_mb", "python_traced_mb", "panel_mb", "features_mb")
+        if all(k in r for r in rows[1:])
+    }
     result = {
         "symbols": args.symbols,
         "sessions": args.sessions,
         "interval": args.interval,
+        "panel_rows_setting": panel_rows,
+        "atr_period": args.atr_period,
         "growth_from_second_to_last_session_mb": growth,
+        "peak_over_second_session_mb": peak,
         "by_session": rows,
     }
     args.out.parent.mkdir(exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(growth))
+    print(json.dumps({"growth": growth, "peak": peak}))
 
 
 if __name__ == "__main__":

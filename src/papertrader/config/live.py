@@ -68,6 +68,13 @@ class LiveSettings(BaseModel):
         description="no re-request starts later than this after the close's cycle was due (at most a quarter of "
         "the bar); a close counts on time (live uptime) when its cycle commits within twice this (half a bar)",
     )
+    panel_rows: int | None = Field(
+        0,
+        ge=0,
+        description="bars of history the live panel keeps in memory, at least the longest look-back of the "
+        "features, models and risk (0: just that, plus a margin); older rows are dropped in chunks, cycle numbers "
+        "stay; None keeps every bar",
+    )
     wait_chunk_seconds: float = Field(
         1.0, gt=0, le=60, description="longest single wall-clock sleep, so a stop request is seen promptly"
     )

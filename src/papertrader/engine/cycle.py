@@ -41,7 +41,7 @@ from papertrader.domain.events import (
 )
 from papertrader.domain.sessions import bars_per_year, session_date
 from papertrader.domain.types import Fill, Order, OrderType, Position, Side, TimeInForce
-from papertrader.engine.growth import grow, same_memory, tail_start
+from papertrader.engine.growth import drop_head, grow, own_bars_start, same_memory, tail_start
 from papertrader.engine.guard import DrawdownGuard
 from papertrader.engine.health import HealthBoard, LatencyTracker, Status
 from papertrader.engine.outcomes import CycleOutcome as CycleOutcome  # its old home, for callers
@@ -155,6 +155,49 @@ class Engine:
         #: what quotes between bar closes changed and is not yet stored (fills, orders, positions, events)
         self._quoted = BrokerReport()
         self._quoted_positions: dict[str, Position] = {}
+        #: the cycle number of the panel's first row: a bounded live panel drops old rows (`drop_rows`), and every
+        #: cycle number (order ids, records, events, `step(k)`) stays the one the whole history would give
+        self.base = 0
+
+    @property
+    def end(self) -> int:
+        """The cycle number after the panel's last row (the next bar's cycle)."""
+        return self.base + len(self.panel)
+
+    def reach(self) -> int:
+        """Rows before a cycle that the engine's own readers look back (volatility, stops' ATR, construction)."""
+        risk = self.settings.risk
+        rows = risk.vol_window + 1
+        if self.protector is not None:
+            rows = max(rows, ATR_TAIL_PERIODS * risk.atr_period)
+        if risk.construction != "none":
+            rows = max(rows, risk.construction_window + 1)
+        return rows
+
+    def drop_rows(self, panel: Panel, features: Mapping[str, Array]) -> int:
+        """Keep only `panel`, the tail of the current panel (a bounded live run), with `features` for its rows.
+
+        The rows dropped must not be read again: the engine's readers keep their depth of each symbol's own bars
+        (`reach`); the strategy reads through views that refuse a window before the first kept row. Cycle numbers
+        do not change. Returns the number of rows dropped.
+        """
+        m = len(self.panel) - len(panel)
+        if m < 0 or panel.symbols != self.panel.symbols or (len(panel) and panel.ts[0] != self.panel.ts[m]):
+            raise ValueError("drop_rows needs a tail of the current panel")
+        if m == 0:
+            return 0
+        if m > own_bars_start(self.panel.prices.close, self.reach()):
+            raise ValueError(f"dropping {m} rows would lose bars the risk engine still reads")
+        if sorted(features) != sorted(self.features) or any(v.shape[0] != len(panel) for v in features.values()):
+            raise ValueError("drop_rows needs every feature the strategy reads, for the kept rows")
+        self._volatility = drop_head(self._volatility, m)
+        self._bad_bar = None
+        if self.protector is not None:
+            self.protector.atr = drop_head(self.protector.atr, m)
+            self.protector.base += m
+        self.panel, self.features = panel, dict(features)
+        self.base += m
+        return m
 
     def restore(
         self,
@@ -172,6 +215,8 @@ class Engine:
         A strategy with memory (it has a `replay(cycles)` method, like the ensemble) is handed every committed
         cycle `first..last_cycle` to decide again in order; a stateless one decides `last_cycle` only.
         """
+        if self.base:
+            raise ValueError("restore runs on the whole history panel, before any row is dropped")
         actions = [e for e in events if isinstance(e, SplitApplied | DividendPaid)]
         for _, _, item in sorted(
             [(f.ts, 1, f) for f in fills] + [(e.ts, 0, e) for e in actions],
@@ -332,7 +377,7 @@ class Engine:
         if self.hold is not None:
             return None  # working exits and stops still fill; halts still flatten
         try:
-            decision: Decision | None = self.strategy.decide(now, FeatureView(self.features, k))
+            decision: Decision | None = self.strategy.decide(now, FeatureView(self.features, k, self.base))
             event = self._set_health("signals", Status.OK, "ok", now)
         except Exception as exc:
             log.exception("strategy %s failed at cycle %d", self.strategy.name, k)
@@ -347,14 +392,15 @@ class Engine:
         started = self._timer()
         if self.recorder is not None:
             self.recorder.settle()  # the last cycle's orders are committed before this bar can fill them
-        bar = self.panel.bar(k)
+        row = k - self.base  # the panel's row of cycle k (a bounded live panel dropped `base` rows)
+        bar = self.panel.bar(row)
         # the events only a recorder or a listener reads are built only for one (a plain backtest has neither)
         recording = self.recorder is not None
         report = BrokerReport(transitions=recording or not self.bus.idle())
         self.clock.advance_to(max(bar.open_time, self.clock.now()))  # quotes inside this bar may have moved it on
         changed: dict[str, Position] = {}
         if self.panel.as_traded is not None:
-            self._corporate_actions(k, bar.open_time, report, changed)
+            self._corporate_actions(row, bar.open_time, report, changed)
         guarded = None
         if self.guard is not None:  # after the splits: quantities and last closes are on this bar's scale
             held, pending = self.holdings(), self.broker.pending_qty()
@@ -404,7 +450,7 @@ class Engine:
             if gated is not decision.weights:
                 decision = replace(decision, weights=gated)
         if decision is not None and self.halted is None:
-            decision = self._construct(k, decision)
+            decision = self._construct(row, decision)
         plan = RiskPlan()
         held = self.holdings()
         if decision is not None:
@@ -412,8 +458,8 @@ class Engine:
             if self.settings.risk.drawdown_budget:
                 limit = budget_limit(self.settings.risk.max_drawdown, self.settings.risk.budget_margin)
                 budget = budget_fraction(equity, self.risk.kill_switch.peak, limit)
-            bad_bar = self._bad_bar_row(k) if budget is not None else None
-            inputs = RiskInputs(decision.p_win, decision.payoff, self._volatility[k], budget, bad_bar)
+            bad_bar = self._bad_bar_row(row) if budget is not None else None
+            inputs = RiskInputs(decision.p_win, decision.payoff, self._volatility[row], budget, bad_bar)
             committed = held + self.broker.pending_qty()
             plan = self.risk.plan(now, decision.weights, self._last_close, committed, equity, inputs)
             report.events.extend(plan.events)
@@ -561,7 +607,7 @@ class Engine:
         """The kill switch fired at quotes: close every quoted position now at its quote (with the costs); the
         rest flatten at the next close as a halt does."""
         start = len(report.fills)
-        k = len(self.panel)
+        k = self.end
         for symbol, position in sorted(self.ledger.positions.items()):
             i = self._index[symbol]
             if position.qty == 0 or not quoted[i]:

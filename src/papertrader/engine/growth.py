@@ -38,6 +38,15 @@ class Columns:
             buf[self._len : self._len + m] = new
         self._len += m
 
+    def drop(self, m: int) -> None:
+        """Forget the first m rows (a bounded live panel), into fresh buffers so the old ones are freed."""
+        if not 0 <= m <= self._len:
+            raise ValueError(f"cannot drop {m} of {self._len} rows")
+        if m == 0:
+            return
+        self._data = {name: drop_head(buf[: self._len], m) for name, buf in self._data.items()}
+        self._len -= m
+
     def views(self) -> dict[str, Array]:
         """name -> (T, N) view of the rows so far (taken again after each append)."""
         return {name: buf[: self._len] for name, buf in self._data.items()}
@@ -86,6 +95,29 @@ def grow(values: Array, new: Array) -> Array:
     assert base is not None
     base[t : t + m] = new
     return base[: t + m]
+
+
+def drop_head(values: Array, m: int) -> Array:
+    """`values` without its first m rows, copied into a buffer with spare capacity behind it (so `grow` appends
+    in place) and sharing nothing with `values` (whose buffer is freed once unread)."""
+    left = values.shape[0] - m
+    base = np.full((max(16, 2 * left), *values.shape[1:]), np.nan)
+    base[:left] = values[m:]
+    return base[:left]
+
+
+def own_bars_start(close: Array, depth: int) -> int:
+    """The first row of close holding each symbol's last `depth` own bars (all of them where it has fewer): the
+    rows before it are never read again by a reader that looks back `depth` own bars (`tail_start`)."""
+    have = np.isfinite(close)
+    if depth <= 0 or not have.any():
+        return int(close.shape[0])
+    counts = np.cumsum(have[::-1], axis=0)  # own bars from the end, row by row backwards
+    traded = have.any(axis=0)
+    enough = counts[-1] >= depth
+    depth_th = close.shape[0] - 1 - np.argmax(counts >= depth, axis=0)  # the depth-th own bar from the end
+    rows = np.where(enough, depth_th, np.argmax(have, axis=0))  # else the first own bar
+    return int(rows[traded].min())
 
 
 def same_memory(a: Array, b: Array) -> bool:

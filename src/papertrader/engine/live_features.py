@@ -224,6 +224,14 @@ class LiveFeatures:
                 keep({panel_name(member, f): factors[:, i] for i, f in enumerate(alpha.names)})
         return rows
 
+    def drop(self, panel: Panel) -> dict[str, Array]:
+        """Forget the rows before `panel`, the tail of the panel grown so far (a bounded live run): the streaming
+        states keep what they read, so nothing computed later changes. Returns the panels for `panel`'s rows."""
+        if self.builder.extras:
+            raise ValueError("plug-in features are recomputed over the whole panel: their rows cannot be dropped")
+        self._columns.drop(len(self._columns) - len(panel))
+        return self._out(panel)
+
     def extend(self, panel: Panel) -> dict[str, Array]:
         """Every panel for the grown `panel` (the old one plus new rows): only the new rows are computed."""
         old = len(self._columns)
@@ -243,6 +251,10 @@ class LiveFeatures:
             new.update({k: v[old:] for k, v in whole.items() if k in self._own and k not in new})
         if len(panel) > old:
             self._columns.append({k: new[k] for k in self._own})
+        return self._out(panel)
+
+    def _out(self, panel: Panel) -> dict[str, Array]:
+        """The panels by name: the streamed columns, and the close and volume as the panel's own arrays."""
         out = self._columns.views()
         if self.builder.close:
             out[CLOSE] = panel.prices.close

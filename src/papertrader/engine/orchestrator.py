@@ -60,6 +60,7 @@ from papertrader.engine import kernel
 from papertrader.engine.control import RunControl
 from papertrader.engine.cycle import CycleOutcome, Engine
 from papertrader.engine.feed import BarFeed, closed_by
+from papertrader.engine.growth import own_bars_start
 from papertrader.engine.health import LatencyTracker, Status
 from papertrader.engine.kernel import RunSpec, build_strategy, stored_settings
 from papertrader.engine.live_features import LiveFeatures
@@ -69,7 +70,7 @@ from papertrader.engine.panel import Panel
 from papertrader.engine.recorder import BatchRecorder
 from papertrader.engine.runner import apply_mode, board_health, close_strategy
 from papertrader.engine.schedule import DayPlan, EventKind, ScheduledEvent, plans, refetch_window
-from papertrader.engine.strategies import Built, FeatureBuilder, calibration_window, member_names
+from papertrader.engine.strategies import Built, FeatureBuilder, calibration_window, member_names, strategy_reach
 from papertrader.features.view import FeatureView
 from papertrader.persistence.repository import RunRepository
 from papertrader.signals.base import HealthReporter, Preparable
@@ -83,6 +84,8 @@ QUOTES = "quotes"
 MODELS = "models"
 #: the event that records a rebuilt strategy (model versions and the first cycle it trades); resume reads it
 REBUILT = StrategyRebuilt.KIND
+#: rows a bounded live panel keeps beyond the longest look-back of its readers
+KEEP_MARGIN = 64
 
 
 @dataclass(frozen=True)
@@ -317,6 +320,10 @@ class LiveOrchestrator:
         self.quote_sweeps = 0
         #: re-requests of missing bars within their bar (live.refetch_attempts)
         self.refetches = 0
+        #: where the run's history starts in the lake (a rebuild on a bounded panel reloads it from there)
+        self._history_start: datetime | None = None
+        #: rows the bounded live panel has dropped so far (cycle numbers are unchanged by it)
+        self.dropped_rows = 0
 
     # ---- the loop --------------------------------------------------------------------------------
 
@@ -385,7 +392,7 @@ class LiveOrchestrator:
         every = timedelta(seconds=self.settings.live.quotes_every_s)
         while True:
             engine = self.engine
-            if engine is None or self._next_k != len(engine.panel) or not len(engine.panel):
+            if engine is None or self._next_k != engine.end or not len(engine.panel):
                 return True
             last_close = engine.panel.close_times[-1]
             due = self._next_quotes if self._next_quotes is not None else self.clock.now()
@@ -494,6 +501,7 @@ class LiveOrchestrator:
             history_start = pd.Timestamp(stored.config[HISTORY_START_KEY]).to_pydatetime()
         else:
             history_start = now - timedelta(days=settings.live.history_days)
+        self._history_start = history_start
         bars = closed_by(
             self.lake.read_bars(list(request.symbols), request.interval, history_start, now),
             request.interval,
@@ -548,6 +556,7 @@ class LiveOrchestrator:
         engine.set_health(DATA, Status.OK, f"{len(panel)} stored bars from {panel.ts[0]:%Y-%m-%d}", now)
         self._live_features()  # warm the streaming features on the history now, not on the first bar's clock
         self._step_pending(hold="catching up on bars that closed while the run was down")
+        self._bound()
         gc.freeze()  # the models, panels and caches just built are long-lived: see release_heap
 
     def _strategy_start(self, last_cycle: int) -> int:
@@ -636,13 +645,14 @@ class LiveOrchestrator:
         engine = self.engine
         assert engine is not None
         first = self._next_k
+        whole = self._whole_panel()  # calibrated on the rows a run that kept every bar would use
         previous, self._versions = self._versions, versions
         try:
-            built = self._build(engine.panel, first)
+            built = self._build(whole, first)
         except Exception:
             self._versions = previous
             raise
-        window = calibration_window(engine.panel, first, built.voting_manifests, self.settings.board.calibration_bars)
+        window = calibration_window(whole, first, built.voting_manifests, self.settings.board.calibration_bars)
         rebuilt = StrategyRebuilt(
             now,
             strategy=built.strategy.name,
@@ -652,12 +662,18 @@ class LiveOrchestrator:
             calibration=None
             if window is None or built.calibration is None
             else {
-                "start": engine.panel.close_times[window[0]].isoformat(),
-                "end": engine.panel.close_times[window[1] - 1].isoformat(),
+                "start": whole.close_times[window[0]].isoformat(),
+                "end": whole.close_times[window[1] - 1].isoformat(),
             },
         )
         old = engine.strategy
-        engine.use_strategy(built.strategy, built.features, rebuilt)
+        features = built.features
+        if whole is not engine.panel:  # the streaming twin warmed on every bar, then cut to the kept rows
+            assert built.builder is not None
+            self._live = LiveFeatures(built.builder, whole, built.features)
+            kept = self._live.drop(engine.panel)
+            features = {name: kept[name] for name in built.features}
+        engine.use_strategy(built.strategy, features, rebuilt)
         close_strategy(old)
         log.info("strategy %s rebuilt on %s from cycle %d", built.strategy.name, versions, first)
         self._report_members(now)
@@ -700,6 +716,7 @@ class LiveOrchestrator:
             self.feature_latency.add(self._timer() - started)
             engine.extend(panel, features)
         self._step_pending("catching up: this bar closed before the latest one")
+        self._bound()
         self._prepare_next()
         self._compact_lake(tidy=True)
 
@@ -763,9 +780,57 @@ class LiveOrchestrator:
     def _prepare_next(self) -> None:
         """Between bars: the strategy precomputes what the next cycle already determines (recurrent prefixes)."""
         engine = self.engine
-        if engine is None or not isinstance(engine.strategy, Preparable) or self._next_k != len(engine.panel):
+        if engine is None or not isinstance(engine.strategy, Preparable) or self._next_k != engine.end:
             return
-        engine.strategy.prepare(FeatureView(engine.features, self._next_k - 1))
+        engine.strategy.prepare(FeatureView(engine.features, self._next_k - 1, engine.base))
+
+    def _whole_panel(self) -> Panel:
+        """The engine's panel with the rows a bounded panel dropped, reloaded from the lake (as a resume does)."""
+        engine = self.engine
+        assert engine is not None
+        if engine.base == 0:
+            return engine.panel
+        assert self._history_start is not None
+        interval, now = self.request.interval, self.clock.now()
+        bars = closed_by(
+            self.lake.read_bars(list(self.request.symbols), interval, self._history_start, now),
+            interval,
+            self._history_start,
+            now,
+        )
+        whole = Panel.from_long(bars, interval, self.request.symbols)
+        kept = engine.panel
+        if (
+            len(whole) != engine.end
+            or not np.array_equal(whole.ts.asi8[engine.base :], kept.ts.asi8)
+            or not np.array_equal(whole.prices.close[engine.base :], kept.prices.close, equal_nan=True)
+        ):
+            raise DataError("the lake's history no longer matches the live panel; resume the run to reload it")
+        return whole
+
+    def _keep_rows(self) -> int | None:
+        """Rows the bounded live panel keeps (None: every bar): the longest look-back of its readers plus a margin,
+        at least `live.panel_rows`."""
+        engine, rows = self.engine, self.settings.live.panel_rows
+        if engine is None or rows is None:
+            return None
+        return max(rows, engine.reach(), strategy_reach(engine.strategy, self.settings)) + KEEP_MARGIN
+
+    def _bound(self) -> None:
+        """Drop the panel's oldest rows once it holds twice the rows kept (amortised: one copy per `keep` bars)."""
+        engine, keep = self.engine, self._keep_rows()
+        if engine is None or keep is None or self._next_k != engine.end or len(engine.panel) < 2 * keep:
+            return
+        live = self._live_features()
+        if live.builder.extras:
+            return  # plug-in features are recomputed over the whole panel: it cannot be cut
+        cut = min(len(engine.panel) - keep, own_bars_start(engine.panel.prices.close, engine.reach()))
+        if cut < keep // 2:
+            return  # a symbol without recent bars still needs older rows; try again after more bars
+        panel = engine.panel.drop_head(cut)
+        features = live.drop(panel)
+        self.dropped_rows += engine.drop_rows(panel, {name: features[name] for name in engine.features})
+        log.debug("live panel: dropped %d rows, keeps %d from cycle %d", cut, len(panel), engine.base)
 
     def _live_features(self) -> LiveFeatures:
         """The streaming twin of the strategy's feature builder, warmed on the engine's history (once per builder)."""
@@ -811,7 +876,7 @@ class LiveOrchestrator:
         """Step every appended row not yet stepped; all but the newest run in hold (their moment has passed)."""
         engine = self.engine
         assert engine is not None
-        last = len(engine.panel) - 1
+        last = engine.end - 1
         keep = engine.hold
         while self._next_k <= last and not self.stopping():
             k = self._next_k

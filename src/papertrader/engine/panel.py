@@ -87,6 +87,10 @@ class BarTimes(Sequence[datetime]):
         """These times followed by more."""
         return BarTimes(np.concatenate([self.ns, more.ns]))
 
+    def drop_head(self, m: int) -> BarTimes:
+        """These times without the first m, in a copy (the old array is not kept alive by a view)."""
+        return BarTimes(self._base[m:].copy(), self._offset)
+
 
 def _to_ns(ts: datetime) -> int:
     """A timezone-aware datetime as int64 nanoseconds since the epoch."""
@@ -246,6 +250,25 @@ class Panel:
         return Panel(
             self.interval, self.symbols, pd.DatetimeIndex(self.ts.append(index)), prices, _times=times, _backing=back
         )
+
+    def drop_head(self, m: int) -> Panel:
+        """This panel without its first m rows, copied into fresh capacity-doubled arrays (a bounded live panel:
+        the old buffers, times and index are freed, so memory stays at the rows a run can still read)."""
+        if self.as_traded is not None:
+            raise DataError("a panel with raw prints and corporate actions cannot grow live yet")
+        if not 0 <= m <= len(self):
+            raise ValueError(f"cannot drop {m} of {len(self)} rows")
+        if m == 0:
+            return self
+        left, n = len(self) - m, len(self.symbols)
+        capacity = max(16, 2 * left)
+        back = _Backing({f: np.full((capacity, n), np.nan) for f in _FIELDS}, left)
+        for f in _FIELDS:
+            back.arrays[f][:left] = getattr(self.prices, f)[m:]
+        prices = PriceArrays(**{f: back.arrays[f][:left] for f in _FIELDS})
+        times = (self.open_times.drop_head(m), self.close_times.drop_head(m))
+        index = pd.DatetimeIndex(self.ts.asi8[m:].copy(), dtype=self.ts.dtype)
+        return Panel(self.interval, self.symbols, index, prices, _times=times, _backing=back)
 
     def __len__(self) -> int:
         return len(self.ts)

@@ -66,6 +66,8 @@ class Protector:
         self.symbols = tuple(symbols)
         self.settings = settings
         self.atr = atr
+        #: the cycle number of atr's first row (a bounded live panel drops old rows; cycle numbers stay)
+        self.base = 0
         self.blocked: set[str] = set()
         self._index = {s: i for i, s in enumerate(self.symbols)}
         self._pairs: dict[str, tuple[str, str]] = {}
@@ -150,7 +152,7 @@ class Protector:
         return True
 
     def _levels(self, k: int, symbol: str, entry: Decimal, direction: int) -> tuple[Decimal, Decimal] | None:
-        atr = float(self.atr[k, self._index[symbol]])
+        atr = float(self.atr[k - self.base, self._index[symbol]])
         if not math.isfinite(atr) or atr <= 0 or entry <= 0:
             return None
         stop, take = stop_levels(

@@ -576,3 +576,17 @@ def build(
         left_out=gated,
     )
     return Built(features, strategy, manifests, calibration, path, builder, gated)
+
+
+#: member attributes that say how many rows before a cycle its feature windows read (or must have seen)
+_REACH_ATTRS = ("span", "lookback", "warmup")
+
+
+def strategy_reach(strategy: Strategy, settings: Settings) -> int:
+    """Rows before a cycle that a strategy's feature windows read (the longest of it and its board's members):
+    what a bounded live panel must keep. A window past it is refused by FeatureView, never read short."""
+    readers: list[object] = [strategy, *getattr(strategy, "members", ())]
+    rows = [int(v) for r in readers for a in _REACH_ATTRS if isinstance(v := getattr(r, a, None), int)]
+    if getattr(strategy, "members", None) is not None:
+        rows.append(settings.monitor.drift_window)
+    return max([1, *rows])
