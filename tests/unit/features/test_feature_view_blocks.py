@@ -51,3 +51,19 @@ def test_a_block_is_a_copy_the_caller_may_change() -> None:
     block = view.windows(("f0",), 3)
     block[:] = 0.0
     assert panels["f0"][10, 0] != 0.0
+
+
+def test_block_reads_on_a_bounded_panel_equal_the_whole_panel_and_refuse_dropped_rows() -> None:
+    panels = _panels()
+    base = 10  # a bounded live panel that dropped cycles 0-9: the same cycle numbers, rows shifted by the base
+    kept = {name: values[base:] for name, values in panels.items()}
+    names = ("f1", "f2")
+    for k in (15, 22, 29):
+        whole, bounded = FeatureView(panels, k), FeatureView(kept, k, base)
+        np.testing.assert_array_equal(bounded.windows(names, k - base + 1), whole.windows(names, k - base + 1))
+        back = np.array([k - base, 3, 0], dtype=np.intp)
+        np.testing.assert_array_equal(bounded.rows(names, back), whole.rows(names, back))
+        with pytest.raises(ValueError, match=r"live\.panel_rows"):
+            bounded.windows(names, k - base + 2)
+        with pytest.raises(ValueError, match=r"live\.panel_rows"):
+            bounded.rows(names, np.array([k - base + 1], dtype=np.intp))
