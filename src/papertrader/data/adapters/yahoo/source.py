@@ -7,14 +7,19 @@
   DataError; with ``clip_to_lookback`` it is clipped, logged and reported in ``ChartData.clipped_from``.
 * With ``events_through_now`` (default) the split/dividend events are fetched up to now, so the raw prices
   are exact: daily requests simply run to now (one request, then trimmed); intraday fetches add one daily
-  request from a week before the start up to now, whose closes also price the dividends.
+  request from a week before the start up to now, whose closes also price the dividends. That daily
+  reference is cached per symbol (LRU) for the rest of the exchange day it was fetched on and reused,
+  sliced to the new start, while it reaches back far enough: a new split or dividend can only go ex on a
+  new session day, and an ex-date of today also arrives in the intraday payload's own events.
 """
 
 from __future__ import annotations
 
 import logging
 import random
-from dataclasses import dataclass
+import zoneinfo
+from collections import OrderedDict
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -33,6 +38,42 @@ log = logging.getLogger(__name__)
 
 _DAY = timedelta(days=1)
 _PROBE_LEAD = timedelta(days=7)
+#: Symbols whose daily reference is kept between intraday fetches (a live board is at most a few hundred).
+REFERENCE_CACHE_SIZE = 512
+
+
+@dataclass(frozen=True)
+class _CachedReference:
+    """A daily reference payload, the period1 it was asked from, and the exchange day it is valid for."""
+
+    period1: datetime
+    day: str
+    payload: ChartPayload
+
+
+def _exchange_day(now: datetime, timezone: str | None) -> str:
+    """The session date of `now` in the exchange's timezone: the cache's validity key."""
+    tz = zoneinfo.ZoneInfo(timezone or "America/New_York")
+    return now.astimezone(tz).date().isoformat()
+
+
+def _slice_from(payload: ChartPayload, period1: datetime) -> ChartPayload:
+    """The rows and events at or after period1, i.e. what a fresh request from period1 would return."""
+    cut = int(period1.timestamp())
+    keep = payload.ts >= cut
+    adj = payload.adjclose[keep] if payload.adjclose is not None else None
+    return replace(
+        payload,
+        ts=payload.ts[keep],
+        open=payload.open[keep],
+        high=payload.high[keep],
+        low=payload.low[keep],
+        close=payload.close[keep],
+        volume=payload.volume[keep],
+        adjclose=adj,
+        splits=tuple(s for s in payload.splits if s.ts >= cut),
+        dividends=tuple(d for d in payload.dividends if d.ts >= cut),
+    )
 
 
 @dataclass(frozen=True)
@@ -79,6 +120,7 @@ class YahooSource:
         self.client = client or YahooChartClient(settings, clock=clock or WallClock(), transport=transport, rng=rng)
         self.settings = self.client.settings
         self.clock = self.client.clock
+        self._references: OrderedDict[str, _CachedReference] = OrderedDict()
 
     def fetch_bars(self, symbol: str, interval: str, start: datetime, end: datetime) -> pd.DataFrame:
         """Bars with start <= ts < end: raw OHLCV plus adj_factor, as the BarSource port promises."""
@@ -117,7 +159,7 @@ class YahooSource:
         else:
             payloads.extend(self._get(symbol, plan.yahoo_interval, w.start, w.end) for w in plan.windows)
             if through_now and plan.windows:
-                reference = self._get(symbol, "1d", plan.start - _PROBE_LEAD, now)
+                reference = self._reference(symbol, plan.start - _PROBE_LEAD, now)
         adjusted = adjust(symbol, plan.interval, payloads, reference)
         bars = self._trim(adjusted, plan.start, plan.end)
         currency = next((p.currency for p in payloads if p.currency), None)
@@ -133,6 +175,23 @@ class YahooSource:
             clipped_from=plan.clipped_from,
             requests=self.client.requests_sent - sent_before,
         )
+
+    def _reference(self, symbol: str, period1: datetime, now: datetime) -> ChartPayload:
+        """The daily events/closes from period1 through now, fetched once per symbol and exchange day."""
+        cached = self._references.get(symbol)
+        if (
+            cached is not None
+            and cached.period1 <= period1
+            and cached.day == _exchange_day(now, cached.payload.timezone)
+        ):
+            self._references.move_to_end(symbol)
+            return _slice_from(cached.payload, period1)
+        payload = self._get(symbol, "1d", period1, now)
+        self._references[symbol] = _CachedReference(period1, _exchange_day(now, payload.timezone), payload)
+        self._references.move_to_end(symbol)
+        while len(self._references) > REFERENCE_CACHE_SIZE:
+            self._references.popitem(last=False)
+        return payload
 
     def _get(self, symbol: str, interval: str, period1: datetime, period2: datetime) -> ChartPayload:
         return self.client.get_chart(
