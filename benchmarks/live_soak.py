@@ -143,22 +143,28 @@ class FaultSchedule:
         self.step = step_minutes
         self.calls = 0
         self.bar: tuple[object, int] | None = None
+        #: wall and CPU clocks at the current close's first request: a bar's time includes its re-fetches
+        self.started: float | None = None
+        self.cpu_started = 0.0
 
-    def next(self, now: datetime) -> tuple[tuple[str, slice] | None, bool]:
-        """The fault of the request made at `now`, and whether it is the first request of its close."""
+    def next(self, now: datetime) -> tuple[str, slice] | None:
+        """The fault of the request made at `now` (and the clocks started at its close's first request)."""
         self.calls += 1
         minute = now.astimezone(UTC)
         bar_of_day = int((minute.hour * 60 + minute.minute - (14 * 60 + 30)) % 1440)  # minutes since 09:30 ET
         bar = (minute.date(), bar_of_day // self.step)
         first = bar != self.bar
         self.bar = bar
+        if first:
+            self.started = time.perf_counter()
+            self.cpu_started = time.process_time()
         if first and TIMEOUT_AT <= bar_of_day < TIMEOUT_AT + self.step:
-            return ("timeout", slice(None)), first
+            return "timeout", slice(None)
         if self.calls % THROTTLE_EVERY == 0:
-            return ("throttle", slice(0, None, 3)), first
+            return "throttle", slice(0, None, 3)
         if self.calls % FIVE_XX_EVERY == 0:
-            return ("5xx", slice(1, None, 3)), first
-        return None, first
+            return "5xx", slice(1, None, 3)
+        return None
 
 
 class FaultyFeed:
@@ -169,17 +175,12 @@ class FaultyFeed:
 
         self.inner = RecordedFeed(bars, "fake-vendor")
         self.faults = FaultSchedule(step_minutes)
-        self.started: float | None = None
-        self.cpu_started = 0.0
 
     def fetch(self, symbols: Sequence[str], interval: str, since: datetime, now: datetime) -> Any:
         """The closed bars, less what this close's injected fault takes away."""
         from papertrader.engine.feed import FeedBatch
 
-        fault, first = self.faults.next(now)
-        if first:  # a bar's time runs from its close's first request, re-fetches included
-            self.started = time.perf_counter()
-            self.cpu_started = time.process_time()
+        fault = self.faults.next(now)
         if fault is not None and fault[0] == "timeout":
             return FeedBatch(pd.DataFrame(columns=self.inner.bars.columns), dict.fromkeys(symbols, "read timed out"))
         cut: dict[str, str] = {}
@@ -202,17 +203,12 @@ class LoopbackFeed:
         self.inner = inner
         self.control = control
         self.faults = FaultSchedule(step_minutes)
-        self.started: float | None = None
-        self.cpu_started = 0.0
 
     def fetch(self, symbols: Sequence[str], interval: str, since: datetime, now: datetime) -> Any:
         """Tell the vendor the time and this close's faults, then fetch over HTTP."""
         from papertrader.data.loopback import Fault
 
-        fault, first = self.faults.next(now)
-        if first:  # a bar's time runs from its close's first request, re-fetches included
-            self.started = time.perf_counter()
-            self.cpu_started = time.process_time()
+        fault = self.faults.next(now)
         hit = [] if fault is None else list(symbols)[fault[1]]
         self.control.set(now, {s: Fault(fault[0]) for s in hit} if fault is not None else {})
         return self.inner.fetch(symbols, interval, since, now)
@@ -267,10 +263,11 @@ def child(
     out = log_path.open("a", buffering=1)
 
     def on_cycle(outcome: CycleOutcome) -> None:
-        if feed.started is None:
+        faults = feed.faults
+        if faults.started is None:
             return
-        ms = (time.perf_counter() - feed.started) * 1e3
-        cpu_ms = (time.process_time() - feed.cpu_started) * 1e3  # every thread of the process: the commit too
+        ms = (time.perf_counter() - faults.started) * 1e3
+        cpu_ms = (time.process_time() - faults.cpu_started) * 1e3  # every thread of the process: the commit too
         line = {"day": session_date(outcome.ts).isoformat(), "ms": ms, "cpu_ms": cpu_ms, "rss_mb": rss_mb()}
         out.write(json.dumps({**line, "pid": os.getpid()}) + "\n")
 

@@ -383,11 +383,7 @@ class RunRepository:
         if not batch:
             return 0
         with self._write() as conn:
-            last = conn.execute(
-                select(RunModel.last_cycle).where(RunModel.id == run_id).with_for_update()
-            ).scalar_one_or_none()
-            if last is None:
-                raise RunNotFoundError(f"run {run_id} does not exist: create_run first")
+            last = self._last_cycle_locked(conn, run_id)
             todo = [r for r in batch if r.cycle > last]
             if not todo:
                 return 0
@@ -425,11 +421,7 @@ class RunRepository:
         cycle and equity curve are left to that cycle.
         """
         with self._write() as conn:
-            last = conn.execute(
-                select(RunModel.last_cycle).where(RunModel.id == run_id).with_for_update()
-            ).scalar_one_or_none()
-            if last is None:
-                raise RunNotFoundError(f"run {run_id} does not exist: create_run first")
+            last = self._last_cycle_locked(conn, run_id)
             zero = Decimal(0)  # the writers below read orders, fills, positions and events only, never the money
             rows = [
                 CycleRecord(
@@ -450,6 +442,16 @@ class RunRepository:
             self._upsert_positions(conn, run_id, rows)
             self._insert_events(conn, run_id, rows)
             return int(last + 1)
+
+    @staticmethod
+    def _last_cycle_locked(conn: Connection, run_id: str) -> int:
+        """The run's last committed cycle, its row locked for this write (cycles and quotes append after it)."""
+        last: int | None = conn.execute(
+            select(RunModel.last_cycle).where(RunModel.id == run_id).with_for_update()
+        ).scalar_one_or_none()
+        if last is None:
+            raise RunNotFoundError(f"run {run_id} does not exist: create_run first")
+        return last
 
     def _upsert_orders(self, conn: Connection, run_id: str, records: Sequence[CycleRecord]) -> None:
         latest: dict[str, Order] = {}

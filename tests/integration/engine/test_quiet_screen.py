@@ -88,10 +88,13 @@ def _engine(name: str) -> Engine:
     symbol, interval, rows, risk = CASES[name]
     band = 0.05 if "wide_band" not in name else 0.5
     settings = Settings(risk=risk, strategy=StrategySettings(fast=10, slow=30, rebalance_band=band))
-    panel = Panel.from_long(_bars(symbol, interval, rows), interval)
+    return _built(name, settings, Panel.from_long(_bars(symbol, interval, rows), interval))
+
+
+def _built(run_id: str, settings: Settings, panel: Panel) -> Engine:
     built = build(settings, panel, 0)
     return Engine(
-        run_id=name,
+        run_id=run_id,
         panel=panel,
         features=built.features,
         strategy=built.strategy,
@@ -166,18 +169,7 @@ def test_every_screened_stretch_is_one_the_exact_pass_books_identically(name: st
 
 def test_the_screen_is_off_for_wider_universes() -> None:
     bars = pd.concat([load_shared_daily(s).tail(300) for s in ("SPY", "AAPL")], ignore_index=True)
-    settings = Settings()
-    panel = Panel.from_long(bars, "1d")
-    built = build(settings, panel, 0)
-    engine = Engine(
-        run_id="two",
-        panel=panel,
-        features=built.features,
-        strategy=built.strategy,
-        settings=settings,
-        clock=SimClock(panel.bar(0).open_time),
-        bus=EventBus(),
-    )
+    engine = _built("two", Settings(), Panel.from_long(bars, "1d"))
     engine.run(sparse=True)
     assert engine.sparse is not None and engine.sparse._rows is None
 
